@@ -1,0 +1,132 @@
+import { z } from "zod";
+
+/**
+ * The REST API catalogue. Every body that crosses the wire is validated with one of these
+ * schemas on both ends; unknown keys are rejected on the receiving side.
+ */
+
+const name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' and '-'");
+
+/** Names of accounts, users and devices. */
+export const NameSchema = name;
+
+/** POST /api/v1/login — client → access: exchange a password for a session token. */
+export const LoginRequest = z.strictObject({
+  account: name,
+  user: name,
+  password: z.string().min(1).max(1024),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+/** Reply to login: an opaque bearer token, shown once. */
+export const LoginResponse = z.strictObject({
+  token: z.string(),
+  expiresAt: z.string(),
+  account: name,
+  user: name,
+});
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+/** GET /api/v1/whoami — who the bearer token belongs to. */
+export const WhoAmI = z.strictObject({
+  account: name,
+  user: name,
+  role: z.enum(["admin", "member"]),
+  expiresAt: z.string(),
+});
+export type WhoAmI = z.infer<typeof WhoAmI>;
+
+/** POST /api/v1/devices — admin adds a device and gets its first activation key. */
+export const DeviceAddRequest = z.strictObject({
+  name,
+  lan: z.array(z.string().max(64)).max(64).default([]),
+});
+export type DeviceAddRequest = z.infer<typeof DeviceAddRequest>;
+
+/** One device as the API shows it. */
+export const DeviceInfo = z.strictObject({
+  name,
+  online: z.boolean(),
+  lastSeen: z.string().nullable(),
+  relay: z.string().nullable(),
+  lan: z.array(z.string()),
+  registered: z.boolean(),
+  createdAt: z.string(),
+  address: z.string().nullable(),
+});
+export type DeviceInfo = z.infer<typeof DeviceInfo>;
+
+/** A fresh one-time activation key; the plain key is only ever in this reply. */
+export const ActivationKeyResponse = z.strictObject({
+  device: DeviceInfo,
+  activationKey: z.string(),
+  expiresAt: z.string(),
+});
+export type ActivationKeyResponse = z.infer<typeof ActivationKeyResponse>;
+
+/** POST /api/v1/agent/register — agent → access: a CSR plus the activation key. */
+export const RegisterRequest = z.strictObject({
+  activationKey: z.string().min(1).max(256),
+  csr: z.string().min(1).max(16384),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+/** Reply to registration: the device certificate, bound to the device id. */
+export const RegisterResponse = z.strictObject({
+  deviceId: z.string(),
+  device: name,
+  account: name,
+  certificate: z.string(),
+  caCertificate: z.string(),
+  lan: z.array(z.string()),
+});
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+/** GET /api/v1/agent/relay — agent (mTLS) → access: which relay to use for this connection. */
+export const RelayAssignment = z.strictObject({
+  relay: z.strictObject({ id: z.string(), host: z.string(), port: z.number().int().min(1).max(65535) }),
+  lan: z.array(z.string()),
+});
+export type RelayAssignment = z.infer<typeof RelayAssignment>;
+
+/** One audit record: an administrative action, a login, a stream, or a refusal. */
+export const AuditRecord = z.strictObject({
+  id: z.string(),
+  at: z.string(),
+  actor: z.string().nullable(),
+  source: z.string().nullable(),
+  action: z.string(),
+  object: z.string().nullable(),
+  result: z.enum(["ok", "denied", "error"]),
+  reason: z.string().nullable(),
+  device: z.string().nullable(),
+  target: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  bytesUp: z.number().nullable(),
+  bytesDown: z.number().nullable(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+/** Every failed API call answers with this body. */
+export const ErrorBody = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** The routes, in one place, so client, agent and server agree on paths. */
+export const ROUTES = {
+  login: "/api/v1/login",
+  logout: "/api/v1/logout",
+  whoami: "/api/v1/whoami",
+  devices: "/api/v1/devices",
+  device: (deviceName: string) => `/api/v1/devices/${encodeURIComponent(deviceName)}`,
+  deviceKey: (deviceName: string) => `/api/v1/devices/${encodeURIComponent(deviceName)}/activation-key`,
+  audit: "/api/v1/audit",
+  register: "/api/v1/agent/register",
+  relay: "/api/v1/agent/relay",
+  health: "/api/v1/health",
+} as const;

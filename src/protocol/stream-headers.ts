@@ -1,0 +1,63 @@
+import { ERROR_STATUS, FernlinkError, isErrorCode, type ErrorCode } from "../shared/errors.js";
+import { formatHostPort, parseHostPort, type HostPort } from "./target.js";
+
+/**
+ * Stream metadata travels in the HTTP/2 CONNECT headers, payload in DATA frames only, so a
+ * relay can route and filter on metadata without ever needing the bytes.
+ *
+ * client → relay:  CONNECT :authority=THOST:TPORT, fernlink-device, authorization: Bearer TOKEN
+ * relay  → agent:  CONNECT :authority=THOST:TPORT, fernlink-stream-id, fernlink-user
+ * answers:         :status 200, or an error status with fernlink-error (code) and fernlink-reason
+ */
+export const HEADER = {
+  device: "fernlink-device",
+  streamId: "fernlink-stream-id",
+  user: "fernlink-user",
+  errorCode: "fernlink-error",
+  reason: "fernlink-reason",
+} as const;
+
+type Headers = Record<string, string | string[] | number | undefined>;
+
+function single(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
+}
+
+/** The CONNECT target of a stream, validated. */
+export function readConnectTarget(headers: Headers): HostPort {
+  if (headers[":method"] !== "CONNECT") throw new FernlinkError("invalid-input", "stream is not a CONNECT request");
+  const authority = single(headers, ":authority");
+  if (!authority) throw new FernlinkError("invalid-input", "CONNECT request has no target");
+  try {
+    return parseHostPort(authority);
+  } catch (err) {
+    throw new FernlinkError("invalid-input", `CONNECT target "${authority}" is invalid`, { cause: err });
+  }
+}
+
+/** Reads a metadata header as a string. */
+export function readHeader(headers: Headers, name: string): string | undefined {
+  return single(headers, name);
+}
+
+/** Headers that open a stream to `target`, plus any metadata. */
+export function connectHeaders(target: HostPort, extra: Record<string, string> = {}): Record<string, string> {
+  return { ":method": "CONNECT", ":authority": formatHostPort(target), ...extra };
+}
+
+/** Response headers that refuse a stream with a typed reason. */
+export function errorResponseHeaders(err: FernlinkError): Record<string, string | number> {
+  // Header values must be latin-1; a reason is one line of ASCII.
+  const reason = err.message.replace(/[^\x20-\x7e]/g, "?").slice(0, 500);
+  return { ":status": ERROR_STATUS[err.code], [HEADER.errorCode]: err.code, [HEADER.reason]: reason };
+}
+
+/** Turns a non-200 CONNECT answer back into the error the peer reported. */
+export function errorFromResponse(headers: Headers): FernlinkError {
+  const status = Number(headers[":status"]);
+  const code = single(headers, HEADER.errorCode);
+  const reason = single(headers, HEADER.reason) ?? `stream refused with status ${status}`;
+  const known: ErrorCode = isErrorCode(code) ? code : status === 401 ? "unauthenticated" : "internal";
+  return new FernlinkError(known, reason);
+}
