@@ -123,10 +123,15 @@ export const ROUTES = {
   logout: "/api/v1/logout",
   whoami: "/api/v1/whoami",
   devices: "/api/v1/devices",
-  device: (deviceName: string) => `/api/v1/devices/${encodeURIComponent(deviceName)}`,
-  deviceKey: (deviceName: string) => `/api/v1/devices/${encodeURIComponent(deviceName)}/activation-key`,
+  device: "/api/v1/devices/:name",
+  deviceKey: "/api/v1/devices/:name/activation-key",
   audit: "/api/v1/audit",
   register: "/api/v1/agent/register",
   relay: "/api/v1/agent/relay",
   health: "/api/v1/health",
 } as const;
+
+/** Fills the `:param` parts of a route pattern, URL-encoded. */
+export function routePath(pattern: string, params: Record<string, string>): string {
+  return pattern.replace(/:([a-z]+)/gi, (_, key: string) => encodeURIComponent(params[key] ?? ""));
+}

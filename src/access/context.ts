@@ -1,0 +1,47 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "../shared/log.js";
+import type { Ca } from "./ca.js";
+import type { Database } from "./store/schema.js";
+
+/** Where a device's tunnel is right now, as the relays report it. */
+export interface DevicePresence {
+  relayId: string;
+  address: string;
+  since: Date;
+}
+
+/** The relays as the access service sees them: who is online, and a way to cut a device off. */
+export interface Presence {
+  status(deviceId: string): DevicePresence | undefined;
+  disconnect(deviceId: string): void;
+}
+
+/** A relay an agent may be sent to. */
+export interface RelayEndpoint {
+  id: string;
+  host: string;
+  port: number;
+}
+
+/** Everything the access service's functions need; passed in, never global. */
+export interface AccessContext {
+  db: Kysely<Database>;
+  ca: Ca;
+  presence: Presence;
+  /** Picks the relay for a device's next connection; `requestHost` is the host the agent used to reach us. */
+  assignRelay(deviceId: string, requestHost: string | undefined): RelayEndpoint;
+  now: () => Date;
+  log: Logger;
+}
+
+/** The authenticated caller of an API request. */
+export interface Principal {
+  accountId: string;
+  accountName: string;
+  userId: string;
+  userName: string;
+  role: "admin" | "member";
+  sessionId: string;
+  expiresAt: string;
+  source: string;
+}

@@ -1,0 +1,90 @@
+import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../protocol/api.js";
+import { CidrSyntaxError, formatCidr, parseCidr } from "../protocol/cidr.js";
+import { FernlinkError } from "../shared/errors.js";
+import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
+import { auditBy } from "./audit-log.js";
+import type { AccessContext, Principal } from "./context.js";
+import { createActivationKey } from "./store/activation-keys.js";
+import { revokeDeviceCertificates } from "./store/certificates.js";
+import { createDevice, deviceLan, findDeviceByName, listDevices, removeDevice } from "./store/devices.js";
+import type { Device } from "./store/schema.js";
+
+/** Only account admins manage devices. */
+export function requireAdmin(who: Principal, action: string): void {
+  if (who.role !== "admin") throw new FernlinkError("forbidden", `only an account admin may ${action}`);
+}
+
+function normaliseLan(lan: string[]): string[] {
+  try {
+    return lan.map((c) => formatCidr(parseCidr(c)));
+  } catch (err) {
+    if (err instanceof CidrSyntaxError) throw new FernlinkError("invalid-input", `--lan ${err.message}`);
+    throw err;
+  }
+}
+
+/** A device as the API shows it, with its live state from the relays. */
+export function deviceInfo(ctx: AccessContext, device: Device): DeviceInfo {
+  const live = ctx.presence.status(device.id);
+  return {
+    name: device.name,
+    online: live !== undefined,
+    lastSeen: live ? ctx.now().toISOString() : device.last_seen,
+    relay: live?.relayId ?? device.relay_id,
+    lan: deviceLan(device),
+    registered: device.cert_serial !== null,
+    createdAt: device.created_at,
+    address: live?.address ?? device.last_address,
+  };
+}
+
+/** Finds a device of the caller's account; another account's device reads as missing. */
+export async function deviceByName(ctx: AccessContext, who: Principal, name: string): Promise<Device> {
+  const device = await findDeviceByName(ctx.db, who.accountId, name);
+  if (!device) throw new FernlinkError("not-found", `no such device "${name}"; see: fernlink device list`);
+  return device;
+}
+
+async function issueKey(ctx: AccessContext, device: Device): Promise<{ activationKey: string; expiresAt: string }> {
+  const activationKey = newActivationKey();
+  const now = ctx.now();
+  const expiresAt = new Date(now.getTime() + ACTIVATION_KEY_TTL_MS).toISOString();
+  await createActivationKey(ctx.db, { deviceId: device.id, keyHash: hashActivationKey(activationKey), now: now.toISOString(), expiresAt });
+  return { activationKey, expiresAt };
+}
+
+/** Adds a device and returns its first one-time activation key. */
+export async function addDevice(ctx: AccessContext, who: Principal, input: DeviceAddRequest): Promise<ActivationKeyResponse> {
+  requireAdmin(who, "add devices");
+  const lan = normaliseLan(input.lan);
+  const device = await createDevice(ctx.db, { accountId: who.accountId, name: input.name, lan, now: ctx.now().toISOString() });
+  const key = await issueKey(ctx, device);
+  await auditBy(ctx, who, "device.add", input.name);
+  return { device: deviceInfo(ctx, device), ...key };
+}
+
+/** A new activation key for an existing device (to register it again, e.g. on new hardware). */
+export async function newDeviceKey(ctx: AccessContext, who: Principal, name: string): Promise<ActivationKeyResponse> {
+  requireAdmin(who, "issue activation keys");
+  const device = await deviceByName(ctx, who, name);
+  const key = await issueKey(ctx, device);
+  await auditBy(ctx, who, "device.activation-key", name);
+  return { device: deviceInfo(ctx, device), ...key };
+}
+
+/** The devices of the caller's account. */
+export async function listAccountDevices(ctx: AccessContext, who: Principal): Promise<DeviceInfo[]> {
+  return (await listDevices(ctx.db, who.accountId)).map((d) => deviceInfo(ctx, d));
+}
+
+/** Removes a device: its certificates are revoked and its live tunnel is closed. */
+export async function removeAccountDevice(ctx: AccessContext, who: Principal, name: string): Promise<void> {
+  requireAdmin(who, "remove devices");
+  const device = await deviceByName(ctx, who, name);
+  await ctx.db.transaction().execute(async (trx) => {
+    await revokeDeviceCertificates(trx, device.id, ctx.now().toISOString());
+    await removeDevice(trx, device.id);
+  });
+  ctx.presence.disconnect(device.id);
+  await auditBy(ctx, who, "device.remove", name);
+}

@@ -1,0 +1,43 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { FernlinkError } from "../../shared/errors.js";
+import { constraintViolation } from "./db-errors.js";
+import type { Account, Database } from "./schema.js";
+import { iso } from "./time.js";
+import type { Instant } from "./time.js";
+
+/** Creates an account; throws FernlinkError "conflict" when the name is taken. */
+export async function createAccount(
+  db: Kysely<Database>,
+  input: { name: string; now: Instant },
+): Promise<Account> {
+  const account: Account = { id: randomUUID(), name: input.name, created_at: iso(input.now) };
+  try {
+    await db.insertInto("accounts").values(account).execute();
+  } catch (err) {
+    if (constraintViolation(err) === "unique") {
+      throw new FernlinkError("conflict", `account "${input.name}" already exists`, { cause: err });
+    }
+    throw err;
+  }
+  return account;
+}
+
+/** The account called `name`, if any. */
+export function findAccountByName(db: Kysely<Database>, name: string): Promise<Account | undefined> {
+  return db.selectFrom("accounts").selectAll().where("name", "=", name).executeTakeFirst();
+}
+
+/** The account with this id, if any. */
+export function findAccountById(db: Kysely<Database>, id: string): Promise<Account | undefined> {
+  return db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** How many accounts exist (zero means the server is not set up yet). */
+export async function countAccounts(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom("accounts")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

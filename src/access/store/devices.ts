@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { FernlinkError } from "../../shared/errors.js";
+import { constraintViolation } from "./db-errors.js";
+import type { Database, Device } from "./schema.js";
+import { iso } from "./time.js";
+import type { Instant } from "./time.js";
+
+/** Registers a device; "conflict" when the account already has one by that name. */
+export async function createDevice(
+  db: Kysely<Database>,
+  input: { accountId: string; name: string; lan: string[]; now: Instant },
+): Promise<Device> {
+  const device: Device = {
+    id: randomUUID(),
+    account_id: input.accountId,
+    name: input.name,
+    lan: JSON.stringify(input.lan),
+    created_at: iso(input.now),
+    last_seen: null,
+    last_address: null,
+    relay_id: null,
+    cert_serial: null,
+  };
+  try {
+    await db.insertInto("devices").values(device).execute();
+  } catch (err) {
+    const violation = constraintViolation(err);
+    if (violation === "unique") {
+      throw new FernlinkError("conflict", `device "${input.name}" already exists`, { cause: err });
+    }
+    if (violation === "foreign-key") {
+      throw new FernlinkError("not-found", "account not found", { cause: err });
+    }
+    throw err;
+  }
+  return device;
+}
+
+/** The account's devices, ordered by name. */
+export function listDevices(db: Kysely<Database>, accountId: string): Promise<Device[]> {
+  return db
+    .selectFrom("devices")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .orderBy("name")
+    .execute();
+}
+
+/** The account's device called `name`, if any. */
+export function findDeviceByName(
+  db: Kysely<Database>,
+  accountId: string,
+  name: string,
+): Promise<Device | undefined> {
+  return db
+    .selectFrom("devices")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .where("name", "=", name)
+    .executeTakeFirst();
+}
+
+/** The device with this id, if any. */
+export function getDevice(db: Kysely<Database>, id: string): Promise<Device | undefined> {
+  return db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** Deletes the device and its activation keys (its certificates stay); false if it was absent. */
+export async function removeDevice(db: Kysely<Database>, id: string): Promise<boolean> {
+  const result = await db.deleteFrom("devices").where("id", "=", id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Records where and when the device's agent last connected. */
+export async function markDeviceSeen(
+  db: Kysely<Database>,
+  id: string,
+  seen: { at: Instant; address: string | null; relayId: string | null },
+): Promise<void> {
+  await db
+    .updateTable("devices")
+    .set({ last_seen: iso(seen.at), last_address: seen.address, relay_id: seen.relayId })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Sets (or clears, with null) the serial of the device's one valid certificate. */
+export async function setDeviceCertificate(
+  db: Kysely<Database>,
+  id: string,
+  serial: string | null,
+): Promise<void> {
+  await db.updateTable("devices").set({ cert_serial: serial }).where("id", "=", id).execute();
+}
+
+/** The device's LAN CIDRs, parsed from their stored JSON. */
+export function deviceLan(device: Pick<Device, "lan">): string[] {
+  const value: unknown = JSON.parse(device.lan);
+  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === "string")) {
+    throw new Error(`stored LAN list is not a JSON array of strings: ${device.lan}`);
+  }
+  return value;
+}

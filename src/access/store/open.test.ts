@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { sql } from "kysely";
+import { openDatabase } from "./dialects.js";
+import { DatabaseUnavailableError } from "./store.js";
+
+const dir = await mkdtemp(join(tmpdir(), "fernlink-open-"));
+after(() => rm(dir, { recursive: true, force: true }));
+
+test("an unreachable PostgreSQL fails with one line that does not reveal the password", async () => {
+  const url = "postgres://fern:s3cret-pw@127.0.0.1:1/test";
+  await assert.rejects(openDatabase({ url, dataDir: dir }), (err: unknown) => {
+    assert.ok(err instanceof DatabaseUnavailableError);
+    assert.doesNotMatch(err.message, /s3cret-pw/);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+});
+
+test("a URL with an unsupported scheme is rejected", async () => {
+  await assert.rejects(openDatabase({ url: "mysql://root@localhost/fernlink", dataDir: dir }));
+});
+
+test("a schema name that is not a plain identifier is rejected", async () => {
+  await assert.rejects(openDatabase({ url: 'postgres://localhost/test?schema=x";drop', dataDir: dir }));
+});
+
+test("a data directory that cannot be created fails as unavailable", async () => {
+  const file = join(dir, "not-a-directory");
+  await writeFile(file, "");
+  await assert.rejects(openDatabase({ dataDir: join(file, "data") }), DatabaseUnavailableError);
+});
+
+test("a file that is not a database fails as unavailable", async () => {
+  const dataDir = join(dir, "garbage");
+  await openDatabase({ dataDir }).then((s) => s.close());
+  await writeFile(join(dataDir, "fernlink.db"), "this is not sqlite ".repeat(100));
+  await assert.rejects(openDatabase({ dataDir }), DatabaseUnavailableError);
+});
+
+test("SQLite is opened in WAL mode with foreign keys enforced", async () => {
+  const store = await openDatabase({ dataDir: join(dir, "pragmas") });
+  try {
+    assert.equal(store.dialect, "sqlite");
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+    assert.equal(mode.rows[0]?.journal_mode, "wal");
+    const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(store.db);
+    assert.equal(fk.rows[0]?.foreign_keys, 1);
+  } finally {
+    await store.close();
+  }
+});

@@ -1,0 +1,34 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import type { Database } from "./schema.js";
+import { DatabaseUnavailableError } from "./store.js";
+import type { Store } from "./store.js";
+
+/** Name of the database file inside the data directory. */
+export const SQLITE_FILE = "fernlink.db";
+
+/** Opens (creating if needed) `<dataDir>/fernlink.db`; the caller runs migrations. */
+export async function openSqlite(dataDir: string): Promise<Store> {
+  const file = join(dataDir, SQLITE_FILE);
+  let database: BetterSqlite3.Database | undefined;
+  try {
+    await mkdir(dataDir, { recursive: true });
+    database = new BetterSqlite3(file);
+    // WAL lets CLI readers run while the server writes; busy_timeout makes them wait, not fail.
+    database.pragma("journal_mode = WAL");
+    database.pragma("foreign_keys = ON");
+    database.pragma("busy_timeout = 5000");
+  } catch (err) {
+    database?.close();
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new DatabaseUnavailableError(
+      `cannot open SQLite database ${file} (${detail}); ` +
+        `check that the data directory is writable and the file is a Fernlink database`,
+      { cause: err },
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: "sqlite", close: () => db.destroy() };
+}

@@ -1,0 +1,54 @@
+import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
+import { formatHostPort } from "../protocol/target.js";
+import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { FernlinkError } from "../shared/errors.js";
+import { joinStreams } from "../shared/join-streams.js";
+import type { Logger } from "../shared/log.js";
+import type { Allowlist } from "./allowlist.js";
+import { dialTarget } from "./target-dialer.js";
+
+/** What the agent's stream handler needs. */
+export interface StreamServerDeps {
+  allowlist: () => Allowlist;
+  deviceName: string;
+  log: Logger;
+}
+
+/** Answers one CONNECT from the relay: check, dial, reply, pipe. */
+export async function handleRelayStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: StreamServerDeps): Promise<void> {
+  const user = readHeader(headers, HEADER.user) ?? "?";
+  let where = "?";
+  try {
+    const target = readConnectTarget(headers);
+    where = formatHostPort(target);
+    const socket = await dialTarget(target, deps.allowlist(), deps.deviceName);
+    if (stream.destroyed) {
+      socket.destroy();
+      return;
+    }
+    stream.respond({ ":status": 200 });
+    deps.log.info("stream opened", { user, target: where });
+    joinStreams(stream, socket, ({ bytesAtoB, bytesBtoA }) =>
+      deps.log.info("stream closed", { user, target: where, bytesIn: bytesAtoB, bytesOut: bytesBtoA }),
+    );
+  } catch (err) {
+    const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the agent failed to open the stream", { cause: err });
+    deps.log.warn("stream refused", { user, target: where, code: error.code, reason: error.message });
+    if (!stream.destroyed) stream.respond(errorResponseHeaders(error), { endStream: true });
+  }
+}
+
+/** An HTTP/2 server (no listening socket: tunnels are handed to it) that serves the relay's streams. */
+export function createStreamServer(deps: StreamServerDeps): Http2Server {
+  const server = http2.createServer({ settings: TUNNEL_SETTINGS });
+  server.on("session", (session) => {
+    session.on("error", () => {});
+    session.once("remoteSettings", () => session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes));
+  });
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    void handleRelayStream(stream, headers, deps);
+  });
+  return server;
+}

@@ -1,0 +1,64 @@
+import type { Http2Server, ServerHttp2Session } from "node:http2";
+import { isIP } from "node:net";
+import tls from "node:tls";
+import { ALPN } from "../protocol/alpn.js";
+import { networkError } from "../shared/https-json.js";
+import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
+
+/** Where and how to open the tunnel. */
+export interface TunnelOptions {
+  host: string;
+  port: number;
+  /** Name checked against the relay's certificate (defaults to `host`). */
+  servername?: string;
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+  streamServer: Http2Server;
+  keepalive?: KeepaliveOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens the agent's one outbound TLS connection (mutual TLS, agent ALPN) and hands it to
+ * the local HTTP/2 stream server: the relay speaks first, as the HTTP/2 client.
+ * Resolves with the session once the relay's SETTINGS arrived.
+ */
+export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> {
+  const where = `${options.host}:${options.port}`;
+  // SNI carries names only; for an IP address the certificate's IP SAN is checked instead.
+  const servername = options.servername ?? (isIP(options.host) === 0 ? options.host : undefined);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: options.host,
+      port: options.port,
+      ...(servername ? { servername } : {}),
+      key: options.keyPem,
+      cert: options.certPem,
+      ca: options.caPem,
+      ALPNProtocols: [ALPN.agent],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    const fail = (err: Error): void => {
+      socket.destroy();
+      reject(networkError(err as NodeJS.ErrnoException, where));
+    };
+    socket.once("error", fail);
+    socket.once("close", () => fail(new Error("the relay closed the connection (certificate refused or revoked?)")));
+    socket.once("secureConnect", () => {
+      if (socket.alpnProtocol !== ALPN.agent) return fail(new Error(`the relay does not speak ${ALPN.agent}`));
+      options.streamServer.once("session", (session: ServerHttp2Session) => {
+        session.once("remoteSettings", () => {
+          socket.removeListener("error", fail);
+          socket.removeAllListeners("close");
+          startKeepalive(session, options.keepalive ?? {});
+          resolve(session);
+        });
+        session.once("close", () => fail(new Error("the relay closed the connection (certificate refused or revoked?)")));
+      });
+      options.streamServer.emit("connection", socket);
+    });
+  });
+}

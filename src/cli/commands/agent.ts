@@ -1,0 +1,52 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { parseAllowRule } from "../../agent/allowlist.js";
+import { registerAgent } from "../../agent/register.js";
+import { runAgent } from "../../agent/run.js";
+import { loadAgentState } from "../../agent/state.js";
+import { UsageError } from "../../shared/errors.js";
+import { createLogger } from "../../shared/log.js";
+import { readCa } from "../../client/client-state.js";
+import { collect, signalController } from "../util.js";
+
+/** `fernlink agent register|run`: the machine side. */
+export function registerAgentCommands(program: Command): void {
+  const agent = program.command("agent").description("the agent in the machine LAN");
+
+  agent
+    .command("register")
+    .description("make this agent's key pair and get its certificate with a one-time activation key")
+    .requiredOption("--server <url>", "https://HOST:PORT of the Fernlink server")
+    .option("--ca <file>", "CA certificate to trust (the server's ca.pem); or FERNLINK_CA")
+    .requiredOption("--key <key>", "activation key from: fernlink device add")
+    .requiredOption("--state <dir>", "directory for the agent's key, certificate and settings")
+    .action(async (flags: { server: string; ca?: string; key: string; state: string }) => {
+      if (!/^https:\/\//.test(flags.server)) throw new UsageError(`--server "${flags.server}" must start with https://`);
+      const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
+      const config = await registerAgent({ server: new URL(flags.server).origin, ca, activationKey: flags.key, stateDir: resolve(flags.state) });
+      process.stdout.write(`registered as device "${config.device}" of account "${config.account}"; start it with: fernlink agent run --state ${flags.state}\n`);
+    });
+
+  agent
+    .command("run")
+    .description("keep the tunnel to the relay up and serve streams to allowed LAN targets")
+    .requiredOption("--state <dir>", "the directory given to agent register")
+    .option("--allow <cidr[:ports]>", "LAN range (and ports) the agent may dial (repeatable); default: the device's --lan ranges", collect, [])
+    .action(async (flags: { state: string; allow: string[] }) => {
+      const allow = flags.allow.map(parseAllowRule);
+      const state = await loadAgentState(resolve(flags.state));
+      const log = createLogger("agent");
+      const controller = signalController();
+      let announced = false;
+      await runAgent({
+        state,
+        allow,
+        log,
+        signal: controller.signal,
+        onConnected: (relay) => {
+          if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
+          announced = true;
+        },
+      });
+    });
+}

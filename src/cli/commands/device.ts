@@ -1,0 +1,92 @@
+import type { Command } from "commander";
+import { z } from "zod";
+import { ActivationKeyResponse, DeviceInfo, NameSchema, ROUTES, routePath } from "../../protocol/api.js";
+import { UsageError } from "../../shared/errors.js";
+import { apiClient } from "../../client/api-client.js";
+import { printJson, printTable } from "../output.js";
+import { collect } from "../util.js";
+
+const Ok = z.object({ ok: z.boolean() });
+
+function deviceName(name: string): string {
+  const parsed = NameSchema.safeParse(name);
+  if (!parsed.success) throw new UsageError(`device name "${name}": ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return name;
+}
+
+function printKey(reply: ActivationKeyResponse): void {
+  process.stdout.write(`activation key: ${reply.activationKey}\n`);
+  process.stderr.write(
+    `The key is valid once, until ${reply.expiresAt}. On the device run:\n` +
+      `  fernlink agent register --server URL --ca ca.pem --key ${"KEY"} --state DIR\n`,
+  );
+}
+
+function when(iso: string | null): string {
+  return iso ? iso.replace(/\.\d{3}Z$/, "Z") : "never";
+}
+
+/** `fernlink device add|list|show|remove|key`. */
+export function registerDeviceCommands(program: Command): void {
+  const device = program.command("device").description("manage the devices (machines) of your account");
+
+  device
+    .command("add <name>")
+    .description("add a device and print its one-time activation key")
+    .option("--lan <cidr>", "address range of the machine LAN the agent may reach (repeatable)", collect, [])
+    .action(async (name: string, flags: { lan: string[] }) => {
+      const api = await apiClient();
+      printKey(await api.call("POST", ROUTES.devices, ActivationKeyResponse, { name: deviceName(name), lan: flags.lan }));
+    });
+
+  device
+    .command("key <name>")
+    .description("issue a new activation key, to register the device again")
+    .action(async (name: string) => {
+      const api = await apiClient();
+      printKey(await api.call("POST", routePath(ROUTES.deviceKey, { name: deviceName(name) }), ActivationKeyResponse));
+    });
+
+  device
+    .command("list")
+    .description("list devices with their online state")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const api = await apiClient();
+      const devices = await api.call("GET", ROUTES.devices, z.array(DeviceInfo));
+      if (flags.json) return printJson(devices);
+      printTable(
+        ["NAME", "STATE", "LAST SEEN", "RELAY", "LAN"],
+        devices.map((d) => [d.name, d.online ? "online" : d.registered ? "offline" : "not registered", when(d.lastSeen), d.relay ?? "-", d.lan.join(",") || "-"]),
+      );
+    });
+
+  device
+    .command("show <name>")
+    .description("show one device")
+    .option("--json", "print JSON")
+    .action(async (name: string, flags: { json?: boolean }) => {
+      const api = await apiClient();
+      const d = await api.call("GET", routePath(ROUTES.device, { name: deviceName(name) }), DeviceInfo);
+      if (flags.json) return printJson(d);
+      const rows: [string, string][] = [
+        ["name", d.name],
+        ["state", d.online ? "online" : d.registered ? "offline" : "not registered"],
+        ["last seen", when(d.lastSeen)],
+        ["address", d.address ?? "-"],
+        ["relay", d.relay ?? "-"],
+        ["lan", d.lan.join(", ") || "-"],
+        ["created", when(d.createdAt)],
+      ];
+      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n");
+    });
+
+  device
+    .command("remove <name>")
+    .description("remove a device; its certificate is revoked and its tunnel closed")
+    .action(async (name: string) => {
+      const api = await apiClient();
+      await api.call("DELETE", routePath(ROUTES.device, { name: deviceName(name) }), Ok);
+      process.stdout.write(`device "${name}" removed\n`);
+    });
+}

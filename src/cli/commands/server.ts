@@ -1,0 +1,59 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { parseHostPort } from "../../protocol/target.js";
+import { UsageError } from "../../shared/errors.js";
+import { createLogger } from "../../shared/log.js";
+import { defaultHostnames, startServer } from "../../server/server.js";
+import { readPassword } from "../password.js";
+import { collect, waitForSignal } from "../util.js";
+
+/** Default listen address: loopback, so a first try exposes nothing. */
+export const DEFAULT_LISTEN = "127.0.0.1:8443";
+
+interface ServerFlags {
+  data: string;
+  listen: string;
+  hostname: string[];
+  db?: string;
+  initAccount?: string;
+  initUser?: string;
+}
+
+function firstStartHelp(url: string): string {
+  return [
+    "No account exists yet. Create the first one by starting the server once with",
+    "  --init-account NAME --init-user NAME",
+    "(the password comes from FERNLINK_PASSWORD or is asked for), then log in with",
+    `  fernlink login --server ${url} --ca ${"<data dir>"}/ca.pem --account NAME --user NAME`,
+  ].join("\n");
+}
+
+/** `fernlink server`: access service and embedded relay on one TLS port. */
+export function registerServerCommand(program: Command): void {
+  program
+    .command("server")
+    .description("run the access service with its embedded relay")
+    .option("--data <dir>", "data directory (SQLite database, CA)", "./fernlink-data")
+    .option("--listen <host:port>", "TLS address for API, web and tunnels", DEFAULT_LISTEN)
+    .option("--hostname <name>", "name or address clients use to reach this server (repeatable)", collect, [])
+    .option("--db <url>", "postgres://… to use PostgreSQL instead of the embedded SQLite")
+    .option("--init-account <name>", "create this account on start if it does not exist")
+    .option("--init-user <name>", "the first admin of --init-account")
+    .action(async (flags: ServerFlags) => {
+      const listen = parseHostPort(flags.listen, true);
+      if (Boolean(flags.initAccount) !== Boolean(flags.initUser)) throw new UsageError("--init-account and --init-user go together");
+      const init =
+        flags.initAccount && flags.initUser
+          ? { account: flags.initAccount, user: flags.initUser, password: await readPassword("FERNLINK_PASSWORD", `password for ${flags.initUser}: `) }
+          : undefined;
+      const dataDir = resolve(flags.data);
+      const hostnames = flags.hostname.length > 0 ? flags.hostname : defaultHostnames(listen.host);
+      const log = createLogger("server");
+      const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log });
+      if (server.needsFirstAccount) process.stdout.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");
+      process.stdout.write(`fernlink server ready: ${server.url}\n`);
+      await waitForSignal();
+      log.info("shutting down");
+      await server.close();
+    });
+}

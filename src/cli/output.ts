@@ -1,0 +1,42 @@
+import { CommanderError } from "commander";
+import { FernlinkError, UsageError } from "../shared/errors.js";
+import { TargetSyntaxError } from "../protocol/target.js";
+import { CidrSyntaxError } from "../protocol/cidr.js";
+
+/** Exit statuses of the command line contract. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Prints an error as one `fernlink: …` line on stderr and returns the exit status. */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message and the usage hint.
+    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  const usage = err instanceof UsageError || err instanceof TargetSyntaxError || err instanceof CidrSyntaxError || isUsageLike(err);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`fernlink: ${oneLine(message)}\n`);
+  if (!usage && !(err instanceof FernlinkError) && process.env["FERNLINK_LOG"] === "debug" && err instanceof Error) {
+    process.stderr.write(`${err.stack ?? ""}\n`);
+  }
+  return usage ? EXIT.usage : EXIT.failure;
+}
+
+function isUsageLike(err: unknown): boolean {
+  return err instanceof Error && "code" in err && err.code === "invalid-allow";
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** Prints one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Prints rows as aligned columns, with a header. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  process.stdout.write([line(header), ...rows.map(line)].join("\n") + "\n");
+}

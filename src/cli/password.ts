@@ -1,0 +1,29 @@
+import { createInterface } from "node:readline";
+import { UsageError } from "../shared/errors.js";
+
+/**
+ * Reads a password from the named environment variable, or asks on the terminal without
+ * echo. Never from argv: command lines are visible to every local user.
+ */
+export async function readPassword(envName: string, prompt: string): Promise<string> {
+  const fromEnv = process.env[envName];
+  if (fromEnv) return fromEnv;
+  if (!process.stdin.isTTY) throw new UsageError(`no password: set ${envName} or run on a terminal to be asked`);
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WritableStream };
+    let asked = false;
+    out._writeToOutput = (s: string) => {
+      // Show the prompt once, then echo nothing while the password is typed.
+      if (!asked) {
+        process.stderr.write(s);
+        asked = true;
+      }
+    };
+    rl.question(prompt, (answer) => {
+      process.stderr.write("\n");
+      rl.close();
+      resolve(answer);
+    });
+  });
+}

@@ -1,0 +1,22 @@
+import type { z } from "zod";
+import { requestJson } from "../shared/https-json.js";
+import { clientHome, loadSession, readCa, type ClientSession } from "./client-state.js";
+
+/** The logged-in user's view of the API: server, CA and token from the saved session. */
+export interface ApiClient {
+  session: ClientSession;
+  ca: string | undefined;
+  call<T extends z.ZodType>(method: "GET" | "POST" | "DELETE", path: string, response: T, body?: unknown): Promise<z.infer<T>>;
+}
+
+/** Loads the saved session (`$FERNLINK_HOME`) and returns a client for it. */
+export async function apiClient(home = clientHome()): Promise<ApiClient> {
+  const session = await loadSession(home);
+  const ca = await readCa(process.env["FERNLINK_CA"] ?? session.ca);
+  return {
+    session,
+    ca,
+    call: (method, path, response, body) =>
+      requestJson({ server: session.server, path, method, body, ca, token: session.token, response }),
+  };
+}

@@ -1,0 +1,185 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { once } from "node:events";
+import { PassThrough, type Duplex } from "node:stream";
+import { promisify } from "node:util";
+import { SocksClient } from "socks";
+import { FernlinkError } from "../shared/errors.js";
+import type { HostPort } from "../protocol/target.js";
+import { startSocks5Server, type Socks5Server } from "./socks5-server.js";
+import { REP } from "./socks5-codec.js";
+
+function connectTcp(target: HostPort, signal: AbortSignal): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port, signal });
+    socket.once("error", reject);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+  });
+}
+
+async function listen(server: { listen: (port: number, host: string) => unknown; address: () => unknown }) {
+  server.listen(0, "127.0.0.1");
+  await once(server as unknown as NodeJS.EventEmitter, "listening");
+  return (server.address() as AddressInfo).port;
+}
+
+async function readExactly(socket: Socket, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of socket as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total >= length) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+// A broken relay tends to hang rather than fail, so bound every test.
+const LIMIT = { timeout: 10_000 };
+
+describe("SOCKS5 server", () => {
+  const echo = createServer((socket) => socket.pipe(socket));
+  const http = createHttpServer((_req, res) => res.end("hello through the tunnel\n"));
+  let echoPort = 0;
+  let httpPort = 0;
+  let proxy: Socks5Server;
+  let refusing: Socks5Server;
+  const reported: unknown[] = [];
+  const opened: HostPort[] = [];
+
+  before(async () => {
+    echoPort = await listen(echo);
+    httpPort = await listen(http);
+    proxy = await startSocks5Server({
+      host: "127.0.0.1",
+      port: 0,
+      open: (target, signal) => (opened.push(target), connectTcp(target, signal)),
+    });
+    refusing = await startSocks5Server({
+      host: "127.0.0.1",
+      port: 0,
+      open: (target) => Promise.reject(new FernlinkError("target-refused", `${target.host} refused`)),
+      onError: (err) => reported.push(err),
+    });
+  });
+
+  after(async () => {
+    await Promise.all([proxy.close(), refusing.close()]);
+    echo.close();
+    http.close();
+  });
+
+  const proxyOf = (server: Socks5Server) => ({ host: server.address.host, port: server.address.port, type: 5 as const });
+
+  it("relays 1 MiB through to an echo server and back intact", LIMIT, async () => {
+    const { socket } = await SocksClient.createConnection({
+      proxy: proxyOf(proxy),
+      command: "connect",
+      destination: { host: "127.0.0.1", port: echoPort },
+    });
+    const data = randomBytes(1024 * 1024);
+    socket.end(data);
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket as AsyncIterable<Buffer>) chunks.push(chunk);
+    assert.ok(Buffer.concat(chunks).equals(data));
+  });
+
+  it("serves curl an HTTP page by host name, resolving it only on the target side", LIMIT, async () => {
+    const { stdout } = await promisify(execFile)("curl", [
+      "--silent",
+      "--show-error",
+      "--max-time",
+      "10",
+      "--socks5-hostname",
+      `127.0.0.1:${proxy.address.port}`,
+      `http://localhost:${httpPort}/`,
+    ]);
+    assert.equal(stdout, "hello through the tunnel\n");
+    assert.ok(opened.some((t) => t.host === "localhost" && t.port === httpPort));
+  });
+
+  it("forwards bytes a client pipelines right after its request", LIMIT, async () => {
+    const socket = connect(proxy.address.port, "127.0.0.1");
+    await once(socket, "connect");
+    const request = [5, 1, 0, 1, 127, 0, 0, 1, echoPort >> 8, echoPort & 0xff];
+    socket.write(Buffer.concat([Buffer.from([5, 1, 0, ...request]), Buffer.from("early")]));
+    const answer = await readExactly(socket, 2 + 10 + 5);
+    assert.deepEqual(answer, Buffer.from([5, 0, 5, REP.succeeded, 0, 1, 0, 0, 0, 0, 0, 0, ...Buffer.from("early")]));
+    socket.destroy();
+  });
+
+  it("answers a refused target with REP 0x05 and reports the failure", LIMIT, async () => {
+    await assert.rejects(
+      SocksClient.createConnection({ proxy: proxyOf(refusing), command: "connect", destination: { host: "10.9.9.9", port: 502 } }),
+      /rejected connection - ConnectionRefused$/,
+    );
+    assert.ok(reported.some((err) => err instanceof FernlinkError && err.code === "target-refused"));
+  });
+
+  it("answers UDP ASSOCIATE with REP 0x07", LIMIT, async () => {
+    // createConnection() only speaks CONNECT, so drive a client instance directly.
+    const client = new SocksClient({ proxy: proxyOf(proxy), command: "associate", destination: { host: "0.0.0.0", port: 0 } });
+    const failed = once(client, "error");
+    client.connect();
+    const [err] = (await failed) as [Error];
+    assert.match(err.message, /rejected connection - CommandNotSupported$/);
+  });
+
+  it("answers a client that offers only username/password with no acceptable method", LIMIT, async () => {
+    const socket = connect(proxy.address.port, "127.0.0.1");
+    socket.end(Buffer.from([5, 1, 0x02]));
+    assert.deepEqual(await readExactly(socket, 2), Buffer.from([5, 0xff]));
+  });
+
+  it("drops a client that never finishes its handshake once the deadline passes", LIMIT, async () => {
+    const slow = await startSocks5Server({ host: "127.0.0.1", port: 0, open: connectTcp, handshakeTimeoutMs: 100 });
+    try {
+      const socket = connect(slow.address.port, "127.0.0.1");
+      socket.write(Buffer.from([5, 1]));
+      socket.resume();
+      await once(socket, "close");
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("tears down the client when the target stream dies, and the target when the client leaves", LIMIT, async () => {
+    const streams: Duplex[] = [];
+    const open = async () => streams[streams.push(new PassThrough()) - 1]!;
+    const server = await startSocks5Server({ host: "127.0.0.1", port: 0, open });
+    const destination = { host: "10.0.0.1", port: 502 };
+    try {
+      const first = await SocksClient.createConnection({ proxy: proxyOf(server), command: "connect", destination });
+      first.socket.resume();
+      const clientClosed = once(first.socket, "close");
+      streams[0]!.destroy(new Error("tunnel dropped"));
+      await clientClosed;
+      const second = await SocksClient.createConnection({ proxy: proxyOf(server), command: "connect", destination });
+      const targetClosed = once(streams[1]!, "close");
+      second.socket.destroy();
+      await targetClosed;
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("tears down live connections when closed", LIMIT, async () => {
+    const server = await startSocks5Server({ host: "127.0.0.1", port: 0, open: connectTcp });
+    const { socket } = await SocksClient.createConnection({
+      proxy: proxyOf(server),
+      command: "connect",
+      destination: { host: "127.0.0.1", port: echoPort },
+    });
+    socket.resume();
+    const closed = once(socket, "close");
+    await server.close();
+    await closed;
+  });
+});

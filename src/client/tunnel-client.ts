@@ -1,0 +1,77 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { ALPN } from "../protocol/alpn.js";
+import { connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
+import type { HostPort } from "../protocol/target.js";
+import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { FernlinkError } from "../shared/errors.js";
+import { networkError } from "../shared/https-json.js";
+import { startKeepalive } from "../shared/keepalive.js";
+
+/** Where the client's streams go and with which credentials. */
+export interface TunnelClientOptions {
+  server: string;
+  ca: string | undefined;
+  token: string;
+  device: string;
+}
+
+/**
+ * The client's one HTTP/2 connection to the server, carrying all its streams. Reconnects
+ * lazily: a stream opened after the connection dropped opens a new one.
+ */
+export class TunnelClient {
+  private session: ClientHttp2Session | undefined;
+  /** The socket-level reason the last connection failed; streams only see "cancelled". */
+  private sessionError: Error | undefined;
+
+  constructor(private readonly options: TunnelClientOptions) {}
+
+  private connect(): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const session = http2.connect(this.options.server, {
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
+      ALPNProtocols: [ALPN.h2],
+      settings: TUNNEL_SETTINGS,
+    });
+    this.sessionError = undefined;
+    session.on("error", (err) => (this.sessionError = err));
+    session.once("connect", () => {
+      session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes);
+      startKeepalive(session);
+    });
+    session.once("close", () => {
+      if (this.session === session) this.session = undefined;
+    });
+    this.session = session;
+    return session;
+  }
+
+  /** Opens a stream to `target` in the device LAN; resolves once the agent reached it. */
+  open(target: HostPort): Promise<ClientHttp2Stream> {
+    const session = this.connect();
+    return new Promise((resolve, reject) => {
+      const stream = session.request(
+        connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
+        { endStream: false },
+      );
+      const fail = (streamError: Error): void => {
+        const err = this.sessionError ?? streamError;
+        const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
+        reject(cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause }));
+      };
+      stream.once("error", fail);
+      stream.once("response", (headers) => {
+        stream.removeListener("error", fail);
+        if (headers[":status"] === 200) return resolve(stream);
+        stream.close();
+        reject(errorFromResponse(headers));
+      });
+    });
+  }
+
+  /** Closes the connection; open streams are cut. */
+  close(): void {
+    this.session?.destroy();
+    this.session = undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import type { HostPort } from "./target.js";
+import type { FernlinkError } from "../shared/errors.js";
+
+/**
+ * The contract between relays and the access service. Today both run in one process and
+ * call each other directly; with separate relays these become messages between them.
+ */
+
+/** Who is at the other end of a tunnel, as proven by its certificate. */
+export interface AgentIdentity {
+  deviceId: string;
+  accountId: string;
+  deviceName: string;
+  certSerial: string;
+}
+
+/** A user's request to open a stream, as the relay saw it. */
+export interface StreamRequest {
+  token: string | undefined;
+  device: string;
+  target: HostPort;
+  source: string;
+}
+
+/** Permission to open one stream, with the names the audit needs. */
+export interface StreamGrant {
+  accountId: string;
+  userId: string;
+  userName: string;
+  deviceId: string;
+  deviceName: string;
+  lastSeen: string | null;
+}
+
+/** What the relay reports about each stream for the audit trail. */
+export type StreamEvent =
+  | { kind: "refused"; request: StreamRequest; grant: StreamGrant | undefined; error: FernlinkError; at: Date }
+  | { kind: "opened"; streamId: string; request: StreamRequest; grant: StreamGrant; at: Date }
+  | { kind: "closed"; streamId: string; bytesUp: number; bytesDown: number; error: Error | undefined; at: Date };
+
+/**
+ * The access service as the relay sees it: it decides who may open which stream and keeps
+ * the record. The relay never reads accounts or rules itself.
+ */
+export interface StreamAuthority {
+  /** Resolves a grant, or throws a FernlinkError (unauthenticated, not-found, forbidden). */
+  authorize(request: StreamRequest): Promise<StreamGrant>;
+  /** Records a stream event; must not throw. */
+  record(event: StreamEvent): void;
+}

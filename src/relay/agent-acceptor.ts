@@ -1,0 +1,60 @@
+import http2 from "node:http2";
+import type { TLSSocket } from "node:tls";
+import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { errorMessage } from "../shared/errors.js";
+import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
+import type { AgentIdentity } from "../protocol/relay-access.js";
+import { AgentTunnel } from "./agent-tunnel.js";
+import type { TunnelRegistry } from "./tunnel-registry.js";
+
+/** What the relay needs to accept an agent: a way to check its certificate. */
+export interface AgentAcceptorDeps {
+  /** Resolves the device behind a chain-verified certificate; throws when it is unknown or revoked. */
+  authenticate(peer: { serial: string; deviceId: string | undefined }): Promise<AgentIdentity>;
+  /** Reads the serial and device id from the socket's peer certificate. */
+  peerIdentity(socket: TLSSocket): { serial: string; deviceId: string | undefined } | undefined;
+  registry: TunnelRegistry;
+  log: Logger;
+  now: () => Date;
+  keepalive?: KeepaliveOptions;
+}
+
+/**
+ * Takes a TLS socket that negotiated the agent ALPN: checks the device certificate, then
+ * becomes the HTTP/2 client over it (reversed roles) and registers the tunnel.
+ */
+export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): Promise<AgentTunnel | undefined> {
+  const address = `${socket.remoteAddress}:${socket.remotePort}`;
+  const refuse = (why: string): undefined => {
+    deps.log.warn("agent refused", { address, why });
+    socket.destroy();
+    return undefined;
+  };
+  if (!socket.authorized) return refuse(`certificate not accepted: ${String(socket.authorizationError ?? "none presented")}`);
+  const peer = deps.peerIdentity(socket);
+  if (!peer) return refuse("no certificate presented");
+  let identity: AgentIdentity;
+  try {
+    identity = await deps.authenticate(peer);
+  } catch (err) {
+    return refuse(errorMessage(err));
+  }
+  if (socket.destroyed) return undefined;
+
+  const session = http2.connect(`http://${identity.deviceId}.device`, {
+    createConnection: () => socket,
+    settings: TUNNEL_SETTINGS,
+  });
+  session.on("error", (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
+  session.once("connect", () => session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes));
+  const tunnel = new AgentTunnel(identity, address, session, deps.now());
+  startKeepalive(session, {
+    ...deps.keepalive,
+    onDead: () => deps.log.warn("agent keep-alive timed out", { device: identity.deviceName, address }),
+  });
+  deps.registry.add(tunnel);
+  deps.log.info("agent connected", { device: identity.deviceName, address });
+  tunnel.once("close", () => deps.log.info("agent disconnected", { device: identity.deviceName, address }));
+  return tunnel;
+}

@@ -1,0 +1,91 @@
+import { EventEmitter } from "node:events";
+import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
+import { FernlinkError } from "../shared/errors.js";
+import { connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
+import type { AgentIdentity } from "../protocol/relay-access.js";
+import type { HostPort } from "../protocol/target.js";
+import { formatHostPort } from "../protocol/target.js";
+
+/** Metadata the relay passes to the agent with each stream (for the agent's own log). */
+export interface StreamMeta {
+  streamId: string;
+  user: string;
+}
+
+/** How long the agent may take to answer a CONNECT (it dials the target meanwhile). */
+const OPEN_TIMEOUT_MS = 15_000;
+
+/**
+ * One connected agent: the relay is the HTTP/2 client over the agent's TLS connection and
+ * opens one CONNECT stream per user connection.
+ */
+export class AgentTunnel extends EventEmitter<{ close: [] }> {
+  readonly connectedAt: Date;
+  private closed = false;
+
+  constructor(
+    readonly identity: AgentIdentity,
+    readonly address: string,
+    private readonly session: ClientHttp2Session,
+    now: Date,
+  ) {
+    super();
+    this.connectedAt = now;
+    session.once("close", () => {
+      this.closed = true;
+      this.emit("close");
+    });
+  }
+
+  /** True until the session has closed. */
+  get isOpen(): boolean {
+    return !this.closed && !this.session.closed && !this.session.destroyed;
+  }
+
+  /** Opens a stream to `target`; resolves once the agent has connected to it. */
+  openStream(target: HostPort, meta: StreamMeta): Promise<ClientHttp2Stream> {
+    const where = formatHostPort(target);
+    if (!this.isOpen) {
+      return Promise.reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" is offline`));
+    }
+    return new Promise((resolve, reject) => {
+      const stream = this.session.request(connectHeaders(target, { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user }), {
+        endStream: false,
+      });
+      const timer = setTimeout(() => {
+        stream.close();
+        reject(new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`));
+      }, OPEN_TIMEOUT_MS);
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: err }));
+      };
+      stream.once("error", fail);
+      stream.once("close", () => fail(new Error("stream closed before an answer")));
+      stream.once("response", (headers) => {
+        clearTimeout(timer);
+        stream.removeListener("error", fail);
+        stream.removeAllListeners("close");
+        if (headers[":status"] === 200) {
+          resolve(stream);
+        } else {
+          stream.close();
+          reject(errorFromResponse(headers));
+        }
+      });
+    });
+  }
+
+  /** Ends the tunnel, e.g. when the device's certificate was revoked. */
+  close(): void {
+    if (this.closed) return;
+    this.session.close();
+    // A peer that does not finish its streams promptly is cut off.
+    setTimeout(() => this.session.destroy(), 2000).unref();
+  }
+
+  /** Cuts the tunnel at once. */
+  destroy(): void {
+    this.session.destroy();
+  }
+}

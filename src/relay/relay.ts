@@ -1,0 +1,53 @@
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { TLSSocket } from "node:tls";
+import type { KeepaliveOptions } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
+import { acceptAgent, type AgentAcceptorDeps } from "./agent-acceptor.js";
+import type { StreamAuthority } from "../protocol/relay-access.js";
+import { joinClientStream } from "./stream-joiner.js";
+import { TunnelRegistry } from "./tunnel-registry.js";
+
+/** Everything a relay needs from its surroundings. */
+export interface RelayOptions {
+  id: string;
+  authority: StreamAuthority;
+  authenticateAgent: AgentAcceptorDeps["authenticate"];
+  peerIdentity: AgentAcceptorDeps["peerIdentity"];
+  log: Logger;
+  now?: () => Date;
+  keepalive?: KeepaliveOptions;
+}
+
+/** A relay: holds agent tunnels and joins client streams to them. Sockets come from the listener. */
+export interface Relay {
+  readonly id: string;
+  readonly registry: TunnelRegistry;
+  /** Takes over a TLS socket that negotiated the agent ALPN. */
+  acceptAgentSocket(socket: TLSSocket): void;
+  /** Handles a client CONNECT stream. */
+  handleClientStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string): void;
+  /** Closes every tunnel. */
+  close(): void;
+}
+
+/** Builds a relay around a fresh tunnel registry. */
+export function createRelay(options: RelayOptions): Relay {
+  const registry = new TunnelRegistry();
+  const now = options.now ?? (() => new Date());
+  const acceptorDeps: AgentAcceptorDeps = {
+    authenticate: options.authenticateAgent,
+    peerIdentity: options.peerIdentity,
+    registry,
+    log: options.log,
+    now,
+    ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+  };
+  const joinerDeps = { authority: options.authority, registry, log: options.log, now };
+  return {
+    id: options.id,
+    registry,
+    acceptAgentSocket: (socket) => void acceptAgent(socket, acceptorDeps),
+    handleClientStream: (stream, headers, source) => void joinClientStream(stream, headers, source, joinerDeps),
+    close: () => registry.closeAll(),
+  };
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
+import { formatHostPort } from "../protocol/target.js";
+import { FernlinkError } from "../shared/errors.js";
+import { joinStreams } from "../shared/join-streams.js";
+import type { Logger } from "../shared/log.js";
+import type { StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
+import type { TunnelRegistry } from "./tunnel-registry.js";
+
+/** What joining a client stream to an agent needs. */
+export interface StreamJoinerDeps {
+  authority: StreamAuthority;
+  registry: TunnelRegistry;
+  log: Logger;
+  now: () => Date;
+}
+
+function bearer(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.authorization;
+  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
+}
+
+function offline(grant: StreamGrant): FernlinkError {
+  const seen = grant.lastSeen ? ` (last seen ${grant.lastSeen.replace(/\.\d{3}Z$/, "Z")})` : " (never connected)";
+  return new FernlinkError("device-offline", `device "${grant.deviceName}" is offline${seen}`);
+}
+
+/**
+ * Handles one client CONNECT stream: authorise, open the matching stream to the device's
+ * agent, answer 200 once the agent reached the target, then pipe bytes both ways.
+ */
+export async function joinClientStream(
+  clientStream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  source: string,
+  deps: StreamJoinerDeps,
+): Promise<void> {
+  let request: StreamRequest | undefined;
+  let grant: StreamGrant | undefined;
+  try {
+    const device = readHeader(headers, HEADER.device);
+    if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
+    request = { token: bearer(headers), device, target: readConnectTarget(headers), source };
+    grant = await deps.authority.authorize(request);
+    const tunnel = deps.registry.get(grant.deviceId);
+    if (!tunnel) throw offline(grant);
+    const streamId = randomUUID();
+    const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName });
+    if (clientStream.destroyed) {
+      agentStream.close();
+      return;
+    }
+    clientStream.respond({ ":status": 200 });
+    deps.authority.record({ kind: "opened", streamId, request, grant, at: deps.now() });
+    joinStreams(clientStream, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
+      deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
+    });
+  } catch (err) {
+    const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
+    if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });
+    if (request) {
+      deps.authority.record({ kind: "refused", request, grant, error, at: deps.now() });
+    }
+    deps.log.debug("stream refused", { target: request ? formatHostPort(request.target) : undefined, code: error.code });
+    if (!clientStream.destroyed && !clientStream.headersSent) {
+      clientStream.respond(errorResponseHeaders(error), { endStream: true });
+    }
+  }
+}

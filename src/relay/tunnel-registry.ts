@@ -1,0 +1,45 @@
+import { EventEmitter } from "node:events";
+import type { AgentTunnel } from "./agent-tunnel.js";
+
+/** The tunnels this relay holds, one per device; a newer tunnel replaces an older one. */
+export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offline: [AgentTunnel] }> {
+  private readonly byDevice = new Map<string, AgentTunnel>();
+
+  /** Adds a tunnel; a previous tunnel of the same device is closed. */
+  add(tunnel: AgentTunnel): void {
+    const deviceId = tunnel.identity.deviceId;
+    const previous = this.byDevice.get(deviceId);
+    this.byDevice.set(deviceId, tunnel);
+    tunnel.once("close", () => {
+      if (this.byDevice.get(deviceId) !== tunnel) return;
+      this.byDevice.delete(deviceId);
+      this.emit("offline", tunnel);
+    });
+    if (previous) previous.destroy();
+    this.emit("online", tunnel);
+  }
+
+  /** The live tunnel of a device, if it is connected here. */
+  get(deviceId: string): AgentTunnel | undefined {
+    const tunnel = this.byDevice.get(deviceId);
+    return tunnel?.isOpen ? tunnel : undefined;
+  }
+
+  /** Every live tunnel. */
+  list(): AgentTunnel[] {
+    return [...this.byDevice.values()].filter((t) => t.isOpen);
+  }
+
+  /** Closes a device's tunnel (device removed or certificate revoked). */
+  disconnect(deviceId: string): boolean {
+    const tunnel = this.byDevice.get(deviceId);
+    if (!tunnel) return false;
+    tunnel.destroy();
+    return true;
+  }
+
+  /** Closes every tunnel (relay shutdown). */
+  closeAll(): void {
+    for (const tunnel of this.byDevice.values()) tunnel.destroy();
+  }
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import http2 from "node:http2";
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { getRequestListener } from "@hono/node-server";
+import { createApiApp } from "../access/api/app.js";
+import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js";
+import type { AccessContext, RelayEndpoint } from "../access/context.js";
+import { authenticateAgent } from "../access/registration.js";
+import { initAccount } from "../access/sessions.js";
+import { openDatabase, type Store } from "../access/store/index.js";
+import { countAccounts } from "../access/store/accounts.js";
+import { createStreamAuthority } from "../access/stream-authority.js";
+import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { formatHostPort, type HostPort } from "../protocol/target.js";
+import type { KeepaliveOptions } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
+import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
+import { createRelay, type Relay } from "../relay/relay.js";
+import { relayPresence, trackPresence } from "./presence-tracker.js";
+import { createTlsListener } from "./tls-listener.js";
+
+/** How `fernlink server` was asked to run. */
+export interface ServerOptions {
+  dataDir: string;
+  listen: HostPort;
+  hostnames: string[];
+  dbUrl?: string | undefined;
+  init?: { account: string; user: string; password: string } | undefined;
+  log: Logger;
+  keepalive?: KeepaliveOptions;
+}
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  address: HostPort;
+  ca: Ca;
+  store: Store;
+  relay: Relay;
+  ctx: AccessContext;
+  /** True when no account exists yet: the CLI explains how to create one. */
+  needsFirstAccount: boolean;
+  close(): Promise<void>;
+}
+
+function relayEndpoint(relay: Relay, bound: HostPort, requestHost: string | undefined): RelayEndpoint {
+  // The agent reached the API through `requestHost`; the embedded relay is on that same port.
+  const match = requestHost ? /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(requestHost) : null;
+  if (match) return { id: relay.id, host: match[1]!.replace(/^\[|\]$/g, ""), port: match[2] ? Number(match[2]) : 443 };
+  return { id: relay.id, host: bound.host, port: bound.port };
+}
+
+/** Starts access service and embedded relay on one TLS port. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { log } = options;
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openDatabase({ dataDir: options.dataDir, ...(options.dbUrl ? { url: options.dbUrl } : {}) });
+  try {
+    const now = (): Date => new Date();
+    const ca = await loadOrCreateCa(options.dataDir, { now: now() });
+    const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: now() });
+    let bound: HostPort = options.listen;
+    // The relay and the access service need each other; the closures below run only
+    // after both exist.
+    const relay = createRelay({
+      id: `relay-${randomUUID().slice(0, 8)}`,
+      authority: { authorize: (r) => authority.authorize(r), record: (e) => authority.record(e) },
+      authenticateAgent: (peer) => authenticateAgent(ctx, peer),
+      peerIdentity: (socket: TLSSocket) => {
+        const cert = socket.getPeerCertificate();
+        return cert?.serialNumber ? { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) } : undefined;
+      },
+      log,
+      ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+    });
+    const ctx: AccessContext = {
+      db: store.db,
+      ca,
+      presence: relayPresence(relay),
+      assignRelay: (_deviceId, requestHost) => relayEndpoint(relay, bound, requestHost),
+      now,
+      log,
+    };
+    const authority = createStreamAuthority(ctx);
+    const stopTracking = trackPresence(ctx, relay);
+
+    if (options.init) {
+      const result = await initAccount(ctx, options.init);
+      log.info(result === "created" ? "account created" : "account exists, --init-account ignored", { account: options.init.account, user: options.init.user });
+    }
+    const needsFirstAccount = (await countAccounts(store.db)) === 0;
+
+    const api = getRequestListener(createApiApp(ctx).fetch);
+    const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void =>
+      void api(req as http.IncomingMessage, res as http.ServerResponse);
+    const h2 = http2.createServer({ settings: TUNNEL_SETTINGS }, onRequest);
+    // Node's compatibility layer hands CONNECT requests to "connect", not "request".
+    h2.on("connect", (req: http2.Http2ServerRequest) => relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown"));
+    h2.on("session", (session) => {
+      session.on("error", () => {});
+      session.once("remoteSettings", () => session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes));
+    });
+    const h1 = http.createServer(onRequest);
+    h1.keepAliveTimeout = 65_000;
+    const listener = createTlsListener(
+      { keyPem: serverCert.keyPem, certPem: serverCert.certPem, caPem: ca.certPem, log },
+      { agent: (s) => relay.acceptAgentSocket(s), h2: (s) => h2.emit("connection", s), http1: (s) => h1.emit("connection", s) },
+    );
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(options.listen.port, options.listen.host, () => {
+        listener.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = listener.address() as AddressInfo;
+    bound = { host: addr.address, port: addr.port };
+    const wildcard = addr.address === "0.0.0.0" || addr.address === "::";
+    const urlHost = wildcard ? (options.hostnames[0] ?? "localhost") : addr.address;
+    const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
+
+    const sockets = new Set<Socket>();
+    listener.on("secureConnection", (s) => {
+      sockets.add(s);
+      s.once("close", () => sockets.delete(s));
+    });
+    return {
+      url,
+      address: bound,
+      ca,
+      store,
+      relay,
+      ctx,
+      needsFirstAccount,
+      async close() {
+        stopTracking();
+        listener.close();
+        relay.close();
+        for (const s of sockets) s.destroy();
+        h2.close();
+        h1.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** `--hostname` defaults: the names a local user and agent will use. */
+export function defaultHostnames(listenHost: string): string[] {
+  const names = ["localhost", "127.0.0.1", "::1"];
+  if (listenHost !== "0.0.0.0" && listenHost !== "::" && !names.includes(listenHost)) names.unshift(listenHost);
+  return names;
+}

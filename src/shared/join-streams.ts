@@ -1,0 +1,37 @@
+import { pipeline, type Duplex } from "node:stream";
+
+/** Bytes carried by a joined pair and the first error that ended it, if any. */
+export interface JoinResult {
+  /** Bytes read from `a` and written to `b`. */
+  bytesAtoB: number;
+  /** Bytes read from `b` and written to `a`. */
+  bytesBtoA: number;
+  error: Error | undefined;
+}
+
+/**
+ * Pipes two duplexes into each other with backpressure and half-close: the end of one
+ * direction ends only that direction; an error on either side destroys both. `onDone`
+ * runs once, when both directions have finished or one has failed.
+ */
+export function joinStreams(a: Duplex, b: Duplex, onDone: (result: JoinResult) => void = () => {}): void {
+  const result: JoinResult = { bytesAtoB: 0, bytesBtoA: 0, error: undefined };
+  let pending = 2;
+  let done = false;
+  const finish = (err?: Error | null): void => {
+    if (done) return;
+    if (err) {
+      result.error ??= err;
+      a.destroy();
+      b.destroy();
+    }
+    if (err || --pending === 0) {
+      done = true;
+      onDone(result);
+    }
+  };
+  a.on("data", (chunk: Buffer) => (result.bytesAtoB += chunk.length));
+  b.on("data", (chunk: Buffer) => (result.bytesBtoA += chunk.length));
+  pipeline(a, b, finish);
+  pipeline(b, a, finish);
+}

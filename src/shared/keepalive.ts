@@ -1,0 +1,46 @@
+import type { Http2Session } from "node:http2";
+import { KEEPALIVE } from "../protocol/tunnel-settings.js";
+
+/** Timing of the keep-alive PINGs on one tunnel. */
+export interface KeepaliveOptions {
+  intervalMs?: number;
+  timeoutMs?: number;
+  /** Called once when a PING went unanswered; the session is destroyed right after. */
+  onDead?: () => void;
+}
+
+/**
+ * Sends an HTTP/2 PING every interval and destroys the session when one is not answered
+ * in time, so a half-dead TCP path (NAT dropped, cable pulled) is noticed in seconds,
+ * not after the kernel's hours-long TCP timeout. Stops by itself when the session closes.
+ */
+export function startKeepalive(session: Http2Session, options: KeepaliveOptions = {}): () => void {
+  const intervalMs = options.intervalMs ?? KEEPALIVE.intervalMs;
+  const timeoutMs = options.timeoutMs ?? KEEPALIVE.timeoutMs;
+  let deadline: NodeJS.Timeout | undefined;
+  const dead = (): void => {
+    stop();
+    options.onDead?.();
+    session.destroy(new Error(`keep-alive: no answer to PING within ${timeoutMs} ms`));
+  };
+  const tick = setInterval(() => {
+    if (deadline || session.destroyed) return;
+    deadline = setTimeout(dead, timeoutMs);
+    const sent = session.ping((err) => {
+      clearTimeout(deadline);
+      deadline = undefined;
+      if (err && !session.destroyed) dead();
+    });
+    if (!sent) {
+      clearTimeout(deadline);
+      deadline = undefined;
+    }
+  }, intervalMs);
+  tick.unref();
+  const stop = (): void => {
+    clearInterval(tick);
+    clearTimeout(deadline);
+  };
+  session.once("close", stop);
+  return stop;
+}
