@@ -1,10 +1,10 @@
 /**
  * The one entry point to `@peculiar/x509` in Fernlink: import `x509` from here, never from the
- * package directly. It installs the Reflect metadata polyfill the library's `tsyringe` dependency
+ * package directly. It loads `reflect-metadata`, which the library's `tsyringe` dependency
  * requires (it throws at import time otherwise) and points the library at Node's WebCrypto.
  * (`import type` from "@peculiar/x509" is fine anywhere: it emits no code.)
  */
-import "./reflect-polyfill.js";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { webcrypto } from "node:crypto";
 
