@@ -1,0 +1,64 @@
+/**
+ * What the bench processes say to each other: the wire protocol of the target servers,
+ * the jobs the orchestrator hands the load generator (over the fork IPC channel), and
+ * the small statistics helpers both sides use.
+ */
+
+/** Bulk port: the client sends one mode byte and a u64 length, then the bulk server acts. */
+export const MODE_UPLOAD = 0x55; // 'U': the client sends LENGTH bytes, the sink answers one ACK byte
+export const MODE_DOWNLOAD = 0x44; // 'D': the source sends LENGTH bytes, then ends
+export const BULK_HEADER_BYTES = 9;
+export const ACK = 0x4b;
+
+/**
+ * Echo port, shaped like Modbus/TCP "read 8 holding registers": a 12-byte request
+ * (7-byte MBAP header + function + address + count) gets a 25-byte reply
+ * (MBAP + function + byte count + 16 data bytes). Chatty PLC tools do exactly this.
+ */
+export const RTT_REQUEST_BYTES = 12;
+export const RTT_REPLY_BYTES = 25;
+
+/** Write size for bulk data: large enough that per-write overhead does not dominate. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/** The ports of the target servers (one child process). */
+export interface TargetPorts {
+  bulk: number;
+  echo: number;
+  /** Writes one byte as soon as a connection is accepted: server-speaks-first, like a banner. */
+  banner: number;
+}
+
+export type Job =
+  | { kind: "upload" | "download"; port: number; bytesPerConn: number; conns: number }
+  | { kind: "rtt"; port: number; n: number; warmup: number; conns: number }
+  | { kind: "connect"; port: number; n: number; warmup: number };
+
+export interface Summary {
+  p50: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+export type JobResult =
+  | { kind: "bulk"; bytes: number; seconds: number; gbps: number }
+  | { kind: "rtt"; messages: number; seconds: number; perSecond: number; us: Summary }
+  | { kind: "connect"; n: number; us: Summary };
+
+/** Messages from a child to the orchestrator. */
+export type ChildMessage = { ok: true; result: JobResult } | { ok: true; ports: TargetPorts } | { ok: false; error: string };
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function summarize(samples: Float64Array): Summary {
+  const sorted = Float64Array.from(samples).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: sum / sorted.length, max: sorted[sorted.length - 1] ?? NaN };
+}
