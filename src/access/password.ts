@@ -20,13 +20,23 @@ export async function hashPassword(password: string): Promise<string> {
   return ["scrypt", PARAMS.N, PARAMS.r, PARAMS.p, salt.toString("base64url"), key.toString("base64url")].join("$");
 }
 
-/** Checks a password against a stored hash in constant time; false for malformed hashes. */
+/** Checks a password against a stored hash in constant time; false for malformed or foreign hashes. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split("$");
-  if (scheme !== "scrypt" || !n || !r || !p || salt === undefined || hash === undefined) return false;
+  const [scheme, n, r, p, salt, hash, extra] = stored.split("$");
+  if (scheme !== "scrypt" || extra !== undefined || salt === undefined || hash === undefined) return false;
+  if (![n, r, p].every((v) => v !== undefined && /^\d{1,7}$/.test(v))) return false;
+  const [N, R, P] = [Number(n), Number(r), Number(p)];
+  // The stored parameters pick the memory used: accept only what this code itself writes.
+  if (N < 2 ** 14 || N > 2 ** 20 || (N & (N - 1)) !== 0 || R < 1 || R > 32 || P < 1 || P > 16) return false;
   const expected = Buffer.from(hash, "base64url");
-  const key = await scryptAsync(password, Buffer.from(salt, "base64url"), expected.length, options(Number(n), Number(r), Number(p)));
-  return timingSafeEqual(key, expected);
+  // A short stored hash is a prefix of the real one and would match too easily.
+  if (expected.length !== PARAMS.keyLength) return false;
+  try {
+    const key = await scryptAsync(password, Buffer.from(salt, "base64url"), expected.length, options(N, R, P));
+    return timingSafeEqual(key, expected);
+  } catch {
+    return false;
+  }
 }
 
 /** A valid hash of a random password, verified against when the user does not exist so timing does not tell. */

@@ -31,10 +31,11 @@ export function parseAllowRule(text: string): AllowRule {
     range = bracket[2] ? `${bracket[1]}/${bracket[2]}` : bracket[1]!;
     ports = bracket[3] ? parsePorts(bracket[3], text) : undefined;
   } else if (text.includes("/")) {
-    const [addr, rest = ""] = text.split("/", 2) as [string, string];
-    const [prefix, portText] = rest.split(":", 2);
-    range = `${addr}/${prefix}`;
-    ports = portText !== undefined ? parsePorts(portText, text) : undefined;
+    // Exactly one "/" and the whole rest after the first ":" as ports: a typo must fail, not widen the rule.
+    const match = /^([^/]+)\/([^/:]*)(?::(.*))?$/.exec(text);
+    if (!match) throw new AllowSyntaxError(`--allow "${text}" is not CIDR[:PORT[,PORT…]], e.g. 192.168.1.0/24:502,80`);
+    range = `${match[1]}/${match[2]}`;
+    ports = match[3] !== undefined ? parsePorts(match[3], text) : undefined;
   } else if (isIP(text) !== 6 && text.includes(":")) {
     const idx = text.indexOf(":");
     range = text.slice(0, idx);

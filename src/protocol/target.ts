@@ -53,17 +53,17 @@ export interface ForwardSpec {
 
 /** Splits `[LHOST:]LPORT:THOST:TPORT` (hosts may be bracketed IPv6). */
 export function parseForward(text: string, defaultListenHost = "127.0.0.1"): ForwardSpec {
-  const parts = text.match(/\[[^\]]*\]|[^:]+/g) ?? [];
-  if (text.includes("::") && !text.includes("[")) throw new TargetSyntaxError(`"${text}": write IPv6 addresses in brackets`);
-  if (parts.length === 3) {
-    const [lport, thost, tport] = parts as [string, string, string];
-    return { listen: { host: defaultListenHost, port: parsePort(lport, true) }, target: { host: parseHost(thost), port: parsePort(tport) } };
+  const host = String.raw`(\[[^\]]+\]|[^:\[\]]+)`;
+  const match = new RegExp(String.raw`^(?:${host}:)?(\d+):${host}:(\d+)$`).exec(text);
+  if (!match) {
+    const hint = text.includes("::") && !text.includes("[") ? "; write IPv6 addresses in brackets" : ", e.g. 5020:192.168.1.10:502";
+    throw new TargetSyntaxError(`forward "${text}" is not [LHOST:]LPORT:THOST:TPORT${hint}`);
   }
-  if (parts.length === 4) {
-    const [lhost, lport, thost, tport] = parts as [string, string, string, string];
-    return { listen: { host: parseHost(lhost), port: parsePort(lport, true) }, target: { host: parseHost(thost), port: parsePort(tport) } };
-  }
-  throw new TargetSyntaxError(`forward "${text}" is not [LHOST:]LPORT:THOST:TPORT, e.g. 5020:192.168.1.10:502`);
+  const [, lhost, lport, thost, tport] = match as unknown as [string, string | undefined, string, string, string];
+  return {
+    listen: { host: lhost === undefined ? defaultListenHost : parseHost(lhost), port: parsePort(lport, true) },
+    target: { host: parseHost(thost), port: parsePort(tport) },
+  };
 }
 
 /** Parses `[HOST:]PORT` for a local listener. */

@@ -1,0 +1,136 @@
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type Http2Server } from "node:http2";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { startKeepalive } from "./keepalive.js";
+
+/**
+ * client session ⇄ TCP proxy ⇄ HTTP/2 server. The proxy stands in for the network path: while
+ * it forwards, PINGs are answered; `blackhole()` makes it swallow every byte in both
+ * directions, as a NAT that dropped the flow would, while both TCP connections stay open.
+ * (Freezing one of the HTTP/2 endpoints instead does not work: Node's HTTP/2 reads its socket
+ * in C++, so pausing the JS socket does not stop the PING ACK.)
+ */
+interface Path {
+  client: ClientHttp2Session;
+  blackhole: () => void;
+}
+
+const cleanup: (() => void)[] = [];
+
+async function listening(server: Server | Http2Server): Promise<number> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return (server.address() as AddressInfo).port;
+}
+
+async function path(): Promise<Path> {
+  const h2 = h2createServer();
+  h2.on("session", (session) => cleanup.push(() => session.destroy()));
+  const h2port = await listening(h2);
+
+  let dropping = false;
+  const proxySockets: Socket[] = [];
+  const proxy = createServer((down) => {
+    const up = connect({ host: "127.0.0.1", port: h2port });
+    proxySockets.push(down, up);
+    for (const s of [down, up]) s.on("error", () => {});
+    down.on("data", (chunk: Buffer) => dropping || up.write(chunk));
+    up.on("data", (chunk: Buffer) => dropping || down.write(chunk));
+    down.on("close", () => up.destroy());
+    up.on("close", () => down.destroy());
+  });
+  const proxyPort = await listening(proxy);
+
+  const client = h2connect(`http://127.0.0.1:${proxyPort}`);
+  client.on("error", () => {});
+  await once(client, "connect");
+  // One round trip so that the server's SETTINGS ACK has been seen before timing starts.
+  await new Promise<void>((resolve, reject) => client.ping((err) => (err ? reject(err) : resolve())));
+
+  cleanup.push(() => {
+    client.destroy();
+    for (const s of proxySockets) s.destroy();
+    proxy.close();
+    h2.close();
+  });
+  return { client, blackhole: () => (dropping = true) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+afterEach(() => {
+  for (const fn of cleanup.splice(0)) fn();
+});
+
+describe("startKeepalive", { timeout: 10_000 }, () => {
+  it("keeps a session up while the peer answers its PINGs", async () => {
+    const { client } = await path();
+    let pings = 0;
+    type PingCallback = (err: Error | null, duration: number, payload: Buffer) => void;
+    const realPing = client.ping.bind(client) as (callback: PingCallback) => boolean;
+    (client as unknown as { ping: (callback: PingCallback) => boolean }).ping = (callback) => {
+      pings++;
+      return realPing(callback);
+    };
+    let dead = 0;
+    const stop = startKeepalive(client, { intervalMs: 50, timeoutMs: 100, onDead: () => dead++ });
+    await sleep(600);
+    stop();
+    assert.equal(dead, 0);
+    assert.equal(client.destroyed, false);
+    assert.ok(pings >= 5, `only ${pings} PINGs were sent in 600 ms at a 50 ms interval`);
+  });
+
+  it("destroys the session and calls onDead once when the peer stops answering", async () => {
+    const { client, blackhole } = await path();
+    let dead = 0;
+    const closed = new Promise((resolve) => client.once("close", resolve));
+    const started = Date.now();
+    startKeepalive(client, { intervalMs: 50, timeoutMs: 100, onDead: () => dead++ });
+    await sleep(120);
+    assert.equal(dead, 0, "declared dead while the path still worked");
+    blackhole();
+    await closed;
+    const elapsed = Date.now() - started;
+    assert.equal(client.destroyed, true);
+    assert.equal(dead, 1);
+    assert.ok(elapsed < 1000, `took ${elapsed} ms to notice a dead path`);
+    await sleep(200);
+    assert.equal(dead, 1);
+  });
+
+  it("runs onDead before the session is destroyed", async () => {
+    const { client, blackhole } = await path();
+    let destroyedAtOnDead: boolean | undefined;
+    const closed = new Promise((resolve) => client.once("close", resolve));
+    startKeepalive(client, { intervalMs: 20, timeoutMs: 50, onDead: () => (destroyedAtOnDead = client.destroyed) });
+    blackhole();
+    await closed;
+    assert.equal(destroyedAtOnDead, false);
+  });
+
+  it("stops by itself when the session closes normally", async () => {
+    const { client } = await path();
+    let dead = 0;
+    startKeepalive(client, { intervalMs: 20, timeoutMs: 50, onDead: () => dead++ });
+    client.close();
+    await once(client, "close");
+    await sleep(150);
+    assert.equal(dead, 0);
+  });
+
+  it("sends nothing more and never fires once stopped", async () => {
+    const { client, blackhole } = await path();
+    let dead = 0;
+    const stop = startKeepalive(client, { intervalMs: 20, timeoutMs: 50, onDead: () => dead++ });
+    stop();
+    blackhole();
+    await sleep(200);
+    assert.equal(dead, 0);
+    assert.equal(client.destroyed, false);
+  });
+});
