@@ -55,7 +55,7 @@ function onBulk(socket: net.Socket): void {
 
 function onEcho(socket: net.Socket): void {
   let pending = 0;
-  let lastTid = Buffer.alloc(2);
+  let lastTid: Buffer = Buffer.alloc(2);
   socket.on("data", (data: Buffer) => {
     pending += data.length;
     if (data.length >= 2) lastTid = data.subarray(0, 2);

@@ -39,7 +39,7 @@ export function deviceInfo(ctx: AccessContext, device: Device): DeviceInfo {
 }
 
 /** Finds a device of the caller's account; another account's device reads as missing. */
-export async function deviceByName(ctx: AccessContext, who: Principal, name: string): Promise<Device> {
+export async function deviceByName(ctx: AccessContext, who: Pick<Principal, "accountId">, name: string): Promise<Device> {
   const device = await findDeviceByName(ctx.db, who.accountId, name);
   if (!device) throw new FernlinkError("not-found", `no such device "${name}"; see: fernlink device list`);
   return device;

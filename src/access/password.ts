@@ -39,5 +39,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   }
 }
 
+let dummy: Promise<string> | undefined;
+
 /** A valid hash of a random password, verified against when the user does not exist so timing does not tell. */
-export const DUMMY_HASH_PROMISE: Promise<string> = hashPassword(randomBytes(16).toString("hex"));
+export function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(16).toString("hex"));
+  return dummy;
+}

@@ -2,7 +2,7 @@ import type { LoginRequest, LoginResponse } from "../protocol/api.js";
 import { FernlinkError } from "../shared/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
-import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from "./password.js";
+import { dummyHash, hashPassword, verifyPassword } from "./password.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
 import { createAccount, findAccountByName } from "./store/accounts.js";
 import { createSession, findActiveSession, revokeSession, touchSession } from "./store/sessions.js";
@@ -41,7 +41,7 @@ export async function login(ctx: AccessContext, input: LoginRequest, source: str
   const account = await findAccountByName(ctx.db, input.account);
   const user = account ? await findUserByName(ctx.db, account.id, input.user) : undefined;
   // Always run the KDF, so response time does not reveal unknown accounts or users.
-  const ok = await verifyPassword(input.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
+  const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
   if (!account || !user || !ok) {
     await audit(ctx, { accountId: account?.id ?? null, actor: input.user, source, action: "login", object: `${input.account}/${input.user}`, result: "denied", reason: "wrong account, user or password" });
     throw new FernlinkError("login-failed", `login failed: wrong account, user or password`);

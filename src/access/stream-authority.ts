@@ -1,4 +1,4 @@
-import type { StreamAuthority, StreamEvent, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
+import type { Requester, StreamAuthority, StreamEvent, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { formatHostPort } from "../protocol/target.js";
 import type { ErrorCode } from "../shared/errors.js";
 import { audit } from "./audit-log.js";
@@ -18,8 +18,12 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
   // The close of a stream must update the row its open inserted, even if that insert is slow.
   const opening = new Map<string, Promise<unknown>>();
 
-  async function authorize(request: StreamRequest): Promise<StreamGrant> {
-    const who = await authenticate(ctx, request.token, request.source);
+  async function authenticateRequest(request: StreamRequest): Promise<Requester> {
+    const principal = await authenticate(ctx, request.token, request.source);
+    return { accountId: principal.accountId, userId: principal.userId, userName: principal.userName };
+  }
+
+  async function authorize(who: Requester, request: StreamRequest): Promise<StreamGrant> {
     const device = await deviceByName(ctx, who, request.device);
     return {
       accountId: who.accountId,
@@ -35,10 +39,10 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
     const at = event.at.toISOString();
     switch (event.kind) {
       case "refused": {
-        const { request, grant, error } = event;
+        const { request, requester, grant, error } = event;
         void audit(ctx, {
-          accountId: grant?.accountId ?? null,
-          actor: grant?.userName ?? null,
+          accountId: grant?.accountId ?? requester?.accountId ?? null,
+          actor: grant?.userName ?? requester?.userName ?? null,
           source: request.source,
           action: "stream",
           object: `${request.device}/${formatHostPort(request.target)}`,
@@ -82,5 +86,5 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
     }
   }
 
-  return { authorize, record };
+  return { authenticate: authenticateRequest, authorize, record };
 }

@@ -13,7 +13,9 @@ export function buildProgram(): Command {
     .description("secure remote access to industrial machines through outbound-only tunnels")
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    // Before the subcommands exist: commander copies these settings into each one it creates.
+    .configureOutput({ outputError: (text, write) => write(`fernlink: ${text.replace(/^error: /, "")}`) });
   registerServerCommand(program);
   registerSessionCommands(program);
   registerDeviceCommands(program);
@@ -31,7 +33,6 @@ export function buildProgram(): Command {
 /** Runs the CLI and returns the exit status (0 ok, 1 failure, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.configureOutput({ outputError: (text, write) => write(`fernlink: ${text.replace(/^error: /, "")}`) });
   try {
     await program.parseAsync(argv);
     return EXIT.ok;

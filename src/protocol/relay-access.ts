@@ -22,6 +22,13 @@ export interface StreamRequest {
   source: string;
 }
 
+/** The user behind a stream request, once the token is checked. */
+export interface Requester {
+  accountId: string;
+  userId: string;
+  userName: string;
+}
+
 /** Permission to open one stream, with the names the audit needs. */
 export interface StreamGrant {
   accountId: string;
@@ -34,7 +41,7 @@ export interface StreamGrant {
 
 /** What the relay reports about each stream for the audit trail. */
 export type StreamEvent =
-  | { kind: "refused"; request: StreamRequest; grant: StreamGrant | undefined; error: FernlinkError; at: Date }
+  | { kind: "refused"; request: StreamRequest; requester: Requester | undefined; grant: StreamGrant | undefined; error: FernlinkError; at: Date }
   | { kind: "opened"; streamId: string; request: StreamRequest; grant: StreamGrant; at: Date }
   | { kind: "closed"; streamId: string; bytesUp: number; bytesDown: number; error: Error | undefined; at: Date };
 
@@ -43,8 +50,10 @@ export type StreamEvent =
  * the record. The relay never reads accounts or rules itself.
  */
 export interface StreamAuthority {
-  /** Resolves a grant, or throws a FernlinkError (unauthenticated, not-found, forbidden). */
-  authorize(request: StreamRequest): Promise<StreamGrant>;
+  /** Checks the request's token; throws FernlinkError "unauthenticated". */
+  authenticate(request: StreamRequest): Promise<Requester>;
+  /** Resolves a grant for an authenticated requester, or throws a FernlinkError (not-found, forbidden). */
+  authorize(requester: Requester, request: StreamRequest): Promise<StreamGrant>;
   /** Records a stream event; must not throw. */
   record(event: StreamEvent): void;
 }

@@ -5,7 +5,7 @@ import { formatHostPort } from "../protocol/target.js";
 import { FernlinkError } from "../shared/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
-import type { StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
+import type { Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
 /** What joining a client stream to an agent needs. */
@@ -37,12 +37,14 @@ export async function joinClientStream(
   deps: StreamJoinerDeps,
 ): Promise<void> {
   let request: StreamRequest | undefined;
+  let requester: Requester | undefined;
   let grant: StreamGrant | undefined;
   try {
     const device = readHeader(headers, HEADER.device);
     if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
     request = { token: bearer(headers), device, target: readConnectTarget(headers), source };
-    grant = await deps.authority.authorize(request);
+    requester = await deps.authority.authenticate(request);
+    grant = await deps.authority.authorize(requester, request);
     const tunnel = deps.registry.get(grant.deviceId);
     if (!tunnel) throw offline(grant);
     const streamId = randomUUID();
@@ -60,7 +62,7 @@ export async function joinClientStream(
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
     if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });
     if (request) {
-      deps.authority.record({ kind: "refused", request, grant, error, at: deps.now() });
+      deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
     }
     deps.log.debug("stream refused", { target: request ? formatHostPort(request.target) : undefined, code: error.code });
     if (!clientStream.destroyed && !clientStream.headersSent) {

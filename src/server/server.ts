@@ -67,7 +67,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // after both exist.
     const relay = createRelay({
       id: `relay-${randomUUID().slice(0, 8)}`,
-      authority: { authorize: (r) => authority.authorize(r), record: (e) => authority.record(e) },
+      authority: {
+        authenticate: (r) => authority.authenticate(r),
+        authorize: (who, r) => authority.authorize(who, r),
+        record: (e) => authority.record(e),
+      },
       authenticateAgent: (peer) => authenticateAgent(ctx, peer),
       peerIdentity: (socket: TLSSocket) => {
         const cert = socket.getPeerCertificate();

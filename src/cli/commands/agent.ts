@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
-import { registerAgent } from "../../agent/register.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState } from "../../agent/state.js";
 import { UsageError } from "../../shared/errors.js";
@@ -23,6 +22,8 @@ export function registerAgentCommands(program: Command): void {
     .action(async (flags: { server: string; ca?: string; key: string; state: string }) => {
       if (!/^https:\/\//.test(flags.server)) throw new UsageError(`--server "${flags.server}" must start with https://`);
       const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
+      // Loaded on use: the X.509 code is only needed here.
+      const { registerAgent } = await import("../../agent/register.js");
       const config = await registerAgent({ server: new URL(flags.server).origin, ca, activationKey: flags.key, stateDir: resolve(flags.state) });
       process.stdout.write(`registered as device "${config.device}" of account "${config.account}"; start it with: fernlink agent run --state ${flags.state}\n`);
     });

@@ -57,6 +57,7 @@ export function registerConnectCommand(program: Command): void {
         return;
       }
 
+      const stopped = waitForSignal();
       const listeners: Listener[] = [];
       const onError = reportStreamError(info.name);
       try {
@@ -75,7 +76,7 @@ export function registerConnectCommand(program: Command): void {
         tunnel.close();
         throw err;
       }
-      await waitForSignal();
+      await stopped;
       await Promise.all(listeners.map((l) => l.close()));
       tunnel.close();
     });

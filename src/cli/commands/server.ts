@@ -3,7 +3,6 @@ import type { Command } from "commander";
 import { parseHostPort } from "../../protocol/target.js";
 import { UsageError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
-import { defaultHostnames, startServer } from "../../server/server.js";
 import { readPassword } from "../password.js";
 import { collect, waitForSignal } from "../util.js";
 
@@ -46,13 +45,16 @@ export function registerServerCommand(program: Command): void {
         flags.initAccount && flags.initUser
           ? { account: flags.initAccount, user: flags.initUser, password: await readPassword("FERNLINK_PASSWORD", `password for ${flags.initUser}: `) }
           : undefined;
+      // Loaded here, not at the top: every other command starts faster without the server stack.
+      const { defaultHostnames, startServer } = await import("../../server/server.js");
       const dataDir = resolve(flags.data);
       const hostnames = flags.hostname.length > 0 ? flags.hostname : defaultHostnames(listen.host);
       const log = createLogger("server");
       const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log });
+      const stopped = waitForSignal();
       if (server.needsFirstAccount) process.stdout.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");
       process.stdout.write(`fernlink server ready: ${server.url}\n`);
-      await waitForSignal();
+      await stopped;
       log.info("shutting down");
       await server.close();
     });

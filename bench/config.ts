@@ -1,0 +1,82 @@
+/**
+ * Bench sizes, all overridable by environment so a CI smoke run and a tuning session use
+ * the same code:
+ *
+ *   BENCH_QUICK=1           small sizes, ~20 s in all
+ *   BENCH_BULK_MIB          bytes per direction on one connection (default 256)
+ *   BENCH_PARALLEL          parallel bulk connections (default 8)
+ *   BENCH_PARALLEL_MIB      bytes per parallel connection (default 64)
+ *   BENCH_RTT_N             measured ping-pongs on one connection (default 5000)
+ *   BENCH_RTT_CONNS         concurrent ping-pong connections (default 10)
+ *   BENCH_RTT_CONNS_N       measured ping-pongs per concurrent connection (default 2000)
+ *   BENCH_CONNECTS          sequential new connections timed (default 100)
+ *   BENCH_REPEAT            runs of each direct/tunnel pair; the table shows medians (default 3, quick 1)
+ *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect (default all)
+ *   BENCH_CLI               fernlink cli.js to run (default ../../dist/cli.js), e.g. a patched copy
+ *   BENCH_OUT               result file (default bench/results.json)
+ *   BENCH_CPU_PROF          directory: run client, server and agent with --cpu-prof into it
+ */
+import { fileURLToPath } from "node:url";
+
+export const SCENARIOS = ["bulk", "parallel", "rtt", "connect"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchConfig {
+  quick: boolean;
+  bulkBytes: number;
+  parallel: number;
+  parallelBytes: number;
+  rttN: number;
+  rttWarmup: number;
+  rttConns: number;
+  rttConnsN: number;
+  connects: number;
+  connectWarmup: number;
+  repeat: number;
+  cpuProfDir: string | undefined;
+  only: ReadonlySet<Scenario>;
+  cli: string;
+  out: string;
+}
+
+const MiB = 1024 * 1024;
+
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: expected a positive number`);
+  return value;
+}
+
+function only(): ReadonlySet<Scenario> {
+  const raw = process.env["BENCH_ONLY"];
+  if (!raw) return new Set(SCENARIOS);
+  const names = raw.split(",").map((s) => s.trim());
+  for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`BENCH_ONLY: unknown scenario "${n}" (use ${SCENARIOS.join(",")})`);
+  return new Set(names as Scenario[]);
+}
+
+export function loadConfig(): BenchConfig {
+  const quick = process.env["BENCH_QUICK"] === "1";
+  // dist-test/bench/config.js -> repository root is two levels up.
+  const root = new URL("../../", import.meta.url);
+  return {
+    quick,
+    bulkBytes: Math.round(num("BENCH_BULK_MIB", quick ? 32 : 256) * MiB),
+    parallel: Math.round(num("BENCH_PARALLEL", 8)),
+    parallelBytes: Math.round(num("BENCH_PARALLEL_MIB", quick ? 8 : 64) * MiB),
+    rttN: Math.round(num("BENCH_RTT_N", quick ? 1000 : 5000)),
+    rttWarmup: quick ? 100 : 500,
+    rttConns: Math.round(num("BENCH_RTT_CONNS", 10)),
+    rttConnsN: Math.round(num("BENCH_RTT_CONNS_N", quick ? 300 : 2000)),
+    connects: Math.round(num("BENCH_CONNECTS", quick ? 20 : 100)),
+    connectWarmup: 5,
+    // Medians of several alternating runs: on a shared machine one run can be off by 2x.
+    repeat: Math.round(num("BENCH_REPEAT", quick ? 1 : 3)),
+    cpuProfDir: process.env["BENCH_CPU_PROF"] || undefined,
+    only: only(),
+    cli: process.env["BENCH_CLI"] ?? fileURLToPath(new URL("dist/cli.js", root)),
+    out: process.env["BENCH_OUT"] ?? fileURLToPath(new URL("bench/results.json", root)),
+  };
+}

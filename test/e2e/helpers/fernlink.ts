@@ -1,0 +1,210 @@
+import { readFile } from "node:fs/promises";
+import http2 from "node:http2";
+import { join } from "node:path";
+import { assertExit, Proc, Sandbox, waitUntil, type RunResult } from "./processes.js";
+
+/** `device list --json` / `device show --json` entries, as far as the tests rely on them. */
+export interface DeviceJson {
+  name: string;
+  online: boolean;
+  lastSeen: string | null;
+  relay: string | null;
+  lan: string[];
+  registered: boolean;
+}
+
+/** `audit --json` records. */
+export interface AuditJson {
+  at: string;
+  actor: string | null;
+  action: string;
+  result: "ok" | "denied" | "error";
+  reason: string | null;
+  device: string | null;
+  target: string | null;
+  endedAt: string | null;
+  bytesUp: number | null;
+  bytesDown: number | null;
+}
+
+/** One account and its first admin, created with `server --init-account --init-user`. */
+export interface AccountSpec {
+  account: string;
+  user: string;
+}
+
+/** A running `fernlink connect` with the local ports it reported. */
+export interface Connection {
+  proc: Proc;
+  /** Local ports of the `--forward`s, in the order given. */
+  forwards: number[];
+  /** Local port of `--socks`, when asked for. */
+  socks: number | undefined;
+}
+
+const READY = /^fernlink server ready: (https:\/\/\S+)$/;
+
+/**
+ * One Fernlink installation under test: a server on loopback with its data directory, and
+ * a `FERNLINK_HOME` per user. All commands run as real `node dist/cli.js` processes.
+ */
+export class Site {
+  server!: Proc;
+  url = "";
+  port = 0;
+  readonly dataDir: string;
+  readonly ca: string;
+
+  private constructor(readonly sb: Sandbox) {
+    this.dataDir = sb.path("data");
+    this.ca = sb.path("data", "ca.pem");
+  }
+
+  /**
+   * Starts a server whose data dir has every account in `accounts`. `--init-*` takes one
+   * account per start, so each further account is created by a short start before.
+   */
+  static async start(sb: Sandbox, accounts: AccountSpec[]): Promise<Site> {
+    const site = new Site(sb);
+    for (const extra of accounts.slice(1)) {
+      await site.startServer("127.0.0.1:0", extra);
+      // Not checked for exit 0: a SIGTERM right after the ready line can beat the server's
+      // signal handler (a src bug, see reconnect.test.ts); the account is committed anyway.
+      await site.server.stop();
+    }
+    await site.startServer("127.0.0.1:0", accounts[0]);
+    return site;
+  }
+
+  /** Starts `fernlink server` on `listen` (same data dir) and waits for its ready line. */
+  async startServer(listen: string, init?: AccountSpec): Promise<void> {
+    const args = ["server", "--data", this.dataDir, "--listen", listen];
+    if (init) args.push("--init-account", init.account, "--init-user", init.user);
+    this.server = this.sb.start(args, { home: this.home("server") });
+    const [, url] = await this.server.waitForLine(READY);
+    this.url = url!;
+    this.port = Number(new URL(this.url).port);
+  }
+
+  /** Stops the server (SIGTERM) and starts it again on the same port and data dir. */
+  async restartServer(): Promise<void> {
+    const stopped = await this.server.stop("SIGTERM");
+    if (stopped.code !== 0) throw new Error(`server did not stop cleanly: exit ${stopped.code ?? stopped.signal}\n${stopped.stderr}`);
+    await this.startServer(`127.0.0.1:${this.port}`);
+  }
+
+  /** The private `FERNLINK_HOME` of a user. */
+  home(user: string): string {
+    return this.sb.path(`home-${user}`);
+  }
+
+  /** Runs `fernlink ARGS` as `user`. */
+  cli(user: string, args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.sb.run(args, { home: this.home(user), ...options });
+  }
+
+  /** Runs a command that must succeed and returns its stdout. */
+  async ok(user: string, args: string[]): Promise<string> {
+    const r = await this.cli(user, args);
+    assertExit(r, 0);
+    return r.stdout;
+  }
+
+  async login(spec: AccountSpec): Promise<void> {
+    await this.ok(spec.user, ["login", "--server", this.url, "--ca", this.ca, "--account", spec.account, "--user", spec.user]);
+  }
+
+  /** `device add NAME --lan …`; returns the activation key. */
+  async addDevice(user: string, name: string, lan: string[] = ["127.0.0.0/8"]): Promise<string> {
+    const out = await this.ok(user, ["device", "add", name, ...lan.flatMap((l) => ["--lan", l])]);
+    const key = /^activation key: (\S+)$/m.exec(out)?.[1];
+    if (!key) throw new Error(`no activation key in: ${out}`);
+    return key;
+  }
+
+  /** `agent register` into a fresh state dir; returns the state dir. */
+  async register(key: string, state: string): Promise<string> {
+    const dir = this.sb.path(state);
+    await this.ok("agent", ["agent", "register", "--server", this.url, "--ca", this.ca, "--key", key, "--state", dir]);
+    return dir;
+  }
+
+  /** Starts `agent run` and waits until it reports the tunnel up. */
+  async startAgent(stateDir: string, allow: string[] = []): Promise<Proc> {
+    const proc = this.sb.start(["agent", "run", "--state", stateDir, ...allow.flatMap((a) => ["--allow", a])], { home: this.home("agent") });
+    await proc.waitForLine(/^fernlink agent online: device "[^"]+" via \S+$/);
+    return proc;
+  }
+
+  async devices(user: string): Promise<DeviceJson[]> {
+    return JSON.parse(await this.ok(user, ["device", "list", "--json"])) as DeviceJson[];
+  }
+
+  async audit(user: string, limit = 200): Promise<AuditJson[]> {
+    return JSON.parse(await this.ok(user, ["audit", "--json", "--limit", String(limit)])) as AuditJson[];
+  }
+
+  /** Polls `device list --json` until `name` has the wanted online state; returns the entry. */
+  waitForDevice(user: string, name: string, online: boolean, timeoutMs = 10_000): Promise<DeviceJson> {
+    return waitUntil(
+      `device "${name}" is ${online ? "online" : "offline"}`,
+      async () => (await this.devices(user)).find((d) => d.name === name && d.online === online),
+      timeoutMs,
+      200,
+    );
+  }
+
+  /** Starts `connect DEVICE --forward 0:TARGET… [--socks 0]` and waits for every listener line. */
+  async connect(user: string, device: string, targets: string[], socks = false): Promise<Connection> {
+    const args = ["connect", device, ...targets.flatMap((t) => ["--forward", `0:${t}`]), ...(socks ? ["--socks", "0"] : [])];
+    const proc = this.sb.start(args, { home: this.home(user) });
+    const forwards: number[] = [];
+    for (const target of targets) {
+      const m = await proc.waitForLine(new RegExp(`^forwarding 127\\.0\\.0\\.1:(\\d+) -> ${escape(target)} via ${escape(device)}$`));
+      forwards.push(Number(m[1]));
+    }
+    const socksPort = socks ? Number((await proc.waitForLine(new RegExp(`^socks5 on 127\\.0\\.0\\.1:(\\d+) via ${escape(device)}$`)))[1]) : undefined;
+    return { proc, forwards, socks: socksPort };
+  }
+}
+
+/** What the relay answered to a hand-made CONNECT, and the echo of `payload` when it said 200. */
+export interface RawStreamResult {
+  status: number;
+  error: string | undefined;
+  reason: string | undefined;
+  echoed: string | undefined;
+}
+
+/**
+ * Opens one stream the way `fernlink connect` does (HTTP/2 CONNECT with the user's session
+ * token), but without the CLI's device lookup first: this reaches the relay's own checks.
+ */
+export async function rawStream(site: Site, user: string, device: string, target: string, payload = "raw\n"): Promise<RawStreamResult> {
+  const session = JSON.parse(await readFile(join(site.home(user), "session.json"), "utf8")) as { token: string };
+  const ca = await readFile(site.ca, "utf8");
+  const h2 = http2.connect(site.url, { ca, ALPNProtocols: ["h2"] });
+  h2.on("error", () => {});
+  try {
+    return await new Promise<RawStreamResult>((resolve, reject) => {
+      const stream = h2.request({ ":method": "CONNECT", ":authority": target, "fernlink-device": device, authorization: `Bearer ${session.token}` });
+      stream.once("error", reject);
+      stream.once("response", (headers) => {
+        const status = Number(headers[":status"]);
+        const error = headers["fernlink-error"] as string | undefined;
+        const reason = headers["fernlink-reason"] as string | undefined;
+        if (status !== 200) return resolve({ status, error, reason, echoed: undefined });
+        let echoed = "";
+        stream.setEncoding("utf8").on("data", (s: string) => (echoed += s));
+        stream.once("end", () => resolve({ status, error, reason, echoed }));
+        stream.end(payload);
+      });
+    });
+  } finally {
+    h2.destroy();
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The built CLI (`bin fernlink`): dist-test/test/e2e/helpers → dist/cli.js. */
+export const CLI = fileURLToPath(new URL("../../../../dist/cli.js", import.meta.url));
+
+/** Password of every user the tests create (FERNLINK_PASSWORD). */
+export const PASSWORD = "correct horse battery staple";
+
+/** How a process ended and what it printed. */
+export interface RunResult {
+  args: string[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SpawnOptions {
+  /** `FERNLINK_HOME` of the process: whose session it uses. */
+  home: string;
+  /** Extra or overridden variables; `undefined` removes one. */
+  env?: Record<string, string | undefined>;
+}
+
+/** The environment of a CLI process: nothing Fernlink-related leaks in from the outside. */
+export function cliEnv(options: SpawnOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith("FERNLINK_") || key.startsWith("NODE_TEST") || key === "NODE_EXTRA_CA_CERTS" || key === "NODE_OPTIONS") continue;
+    env[key] = value;
+  }
+  env["FERNLINK_HOME"] = options.home;
+  env["FERNLINK_PASSWORD"] = PASSWORD;
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** Summary of a run for assertion messages. */
+export function describeRun(r: RunResult): string {
+  return `fernlink ${r.args.join(" ")} → exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** The `fernlink: …` lines a command wrote to stderr. */
+export function messageLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line.startsWith("fernlink: "));
+}
+
+/** Asserts the exit status, and for failures exactly one `fernlink: ` line matching `message`. */
+export function assertExit(r: RunResult, status: 0 | 1 | 2, message?: RegExp): string | undefined {
+  assert.equal(r.code, status, `unexpected exit status\n${describeRun(r)}`);
+  if (status === 0 && !message) return undefined;
+  const lines = messageLines(r.stderr);
+  assert.equal(lines.length, 1, `expected exactly one "fernlink: " line on stderr\n${describeRun(r)}`);
+  if (message) assert.match(lines[0]!, message, describeRun(r));
+  return lines[0];
+}
+
+/** A long-running CLI process (server, agent, connect) whose output is watched line by line. */
+export class Proc {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<RunResult>;
+  private exitResult: RunResult | undefined;
+  private readonly lineWaiters = new Set<() => void>();
+
+  constructor(
+    readonly args: string[],
+    options: SpawnOptions,
+  ) {
+    this.child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(options), stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stdout!.setEncoding("utf8").on("data", (s: string) => {
+      this.stdout += s;
+      this.lineWaiters.forEach((w) => w());
+    });
+    this.child.stderr!.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
+    this.child.stdin!.on("error", () => {});
+    this.exited = new Promise((resolve) => {
+      this.child.once("close", (code, signal) => {
+        this.exitResult = { args, code, signal, stdout: this.stdout, stderr: this.stderr };
+        this.lineWaiters.forEach((w) => w());
+        resolve(this.exitResult);
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.exitResult === undefined;
+  }
+
+  /** Resolves with the first complete stdout line matching `pattern`; fails if the process exits first. */
+  waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        for (const line of this.stdout.split("\n").slice(0, -1)) {
+          const m = pattern.exec(line);
+          if (m) return done(undefined, m);
+        }
+        if (this.exitResult) done(new Error(`process exited before printing ${pattern}\n${describeRun(this.exitResult)}`));
+      };
+      const timer = setTimeout(
+        () => done(new Error(`no line ${pattern} within ${timeoutMs} ms from fernlink ${this.args.join(" ")}\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`)),
+        timeoutMs,
+      );
+      const done = (err: Error | undefined, m?: RegExpMatchArray): void => {
+        clearTimeout(timer);
+        this.lineWaiters.delete(check);
+        if (err) reject(err);
+        else resolve(m!);
+      };
+      this.lineWaiters.add(check);
+      check();
+    });
+  }
+
+  /** Sends `signal` and waits for the exit; escalates to SIGKILL after `graceMs`. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<RunResult> {
+    if (this.exitResult) return this.exitResult;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+/**
+ * A private temp directory for one test file, with every process started in it; `cleanup()`
+ * (call it from `after()`) kills what still runs and removes the directory.
+ */
+export class Sandbox {
+  private readonly procs = new Set<Proc>();
+  private readonly cleanups: (() => unknown)[] = [];
+
+  private constructor(readonly dir: string) {}
+
+  static async create(label: string): Promise<Sandbox> {
+    return new Sandbox(await mkdtemp(join(tmpdir(), `fernlink-e2e-${label}-`)));
+  }
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  /** Runs a CLI command to its end (killed after `timeoutMs`). */
+  run(args: string[], options: SpawnOptions & { input?: string; timeoutMs?: number }): Promise<RunResult> {
+    const proc = this.start(args, options);
+    if (options.input !== undefined) proc.child.stdin!.end(options.input);
+    else proc.child.stdin!.end();
+    const timer = setTimeout(() => proc.child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+    return proc.exited.finally(() => {
+      clearTimeout(timer);
+      this.procs.delete(proc);
+    });
+  }
+
+  /** Starts a long-running CLI command; it is killed by `cleanup()` if still running. */
+  start(args: string[], options: SpawnOptions): Proc {
+    const proc = new Proc(args, options);
+    this.procs.add(proc);
+    void proc.exited.then(() => this.procs.delete(proc));
+    return proc;
+  }
+
+  /** Registers something else to close at cleanup (test servers). */
+  defer(fn: () => unknown): void {
+    this.cleanups.push(fn);
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.procs].map((p) => p.stop("SIGTERM", 3_000)));
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch {
+        // Best effort: a target that is already closed is fine.
+      }
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls `probe` until it returns something other than undefined. */
+export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${last ? `; last error: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
