@@ -11,6 +11,9 @@ import { createUser, findUserByName } from "./store/users.js";
 /** Sessions end this long after login. */
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** How stale `last_used_at` may get before a request refreshes it. */
+const TOUCH_INTERVAL_MS = 60_000;
+
 /** Passwords shorter than this are refused when an account or user is created. */
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -60,7 +63,8 @@ export async function authenticate(ctx: AccessContext, token: string | undefined
   const now = ctx.now().toISOString();
   const found = await findActiveSession(ctx.db, hashSecret(token), now);
   if (!found) throw new FernlinkError("unauthenticated", "the session has expired or was ended; run: fernlink login");
-  await touchSession(ctx.db, found.session.id, now);
+  // One write per minute is enough to know a session is in use; not one per stream.
+  if (Date.parse(now) - Date.parse(found.session.last_used_at) > TOUCH_INTERVAL_MS) await touchSession(ctx.db, found.session.id, now);
   return {
     accountId: found.account.id,
     accountName: found.account.name,
