@@ -1,7 +1,8 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
-import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { widenConnectionWindow } from "../shared/http2-window.js";
 import { FernlinkError } from "../shared/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
@@ -44,7 +45,7 @@ export function createStreamServer(deps: StreamServerDeps): Http2Server {
   const server = http2.createServer({ settings: TUNNEL_SETTINGS });
   server.on("session", (session) => {
     session.on("error", () => {});
-    session.once("remoteSettings", () => session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes));
+    widenConnectionWindow(session);
   });
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});

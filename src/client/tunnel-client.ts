@@ -2,7 +2,8 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:htt
 import { ALPN } from "../protocol/alpn.js";
 import { connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
-import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { widenConnectionWindow } from "../shared/http2-window.js";
 import { FernlinkError } from "../shared/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
@@ -35,10 +36,8 @@ export class TunnelClient {
     });
     this.sessionError = undefined;
     session.on("error", (err) => (this.sessionError = err));
-    session.once("connect", () => {
-      session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes);
-      startKeepalive(session);
-    });
+    widenConnectionWindow(session);
+    session.once("connect", () => startKeepalive(session));
     session.once("close", () => {
       if (this.session === session) this.session = undefined;
     });

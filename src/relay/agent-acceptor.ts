@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { widenConnectionWindow } from "../shared/http2-window.js";
 import { errorMessage } from "../shared/errors.js";
 import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
@@ -47,7 +48,7 @@ export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): P
     settings: TUNNEL_SETTINGS,
   });
   session.on("error", (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
-  session.once("connect", () => session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes));
+  widenConnectionWindow(session);
   const tunnel = new AgentTunnel(identity, address, session, deps.now());
   startKeepalive(session, {
     ...deps.keepalive,

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { FernlinkError } from "../shared/errors.js";
+import { deviceOfflineError } from "../shared/format.js";
 import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
 import type { Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
@@ -19,11 +20,6 @@ export interface StreamJoinerDeps {
 function bearer(headers: IncomingHttpHeaders): string | undefined {
   const value = headers.authorization;
   return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
-}
-
-function offline(grant: StreamGrant): FernlinkError {
-  const seen = grant.lastSeen ? ` (last seen ${grant.lastSeen.replace(/\.\d{3}Z$/, "Z")})` : " (never connected)";
-  return new FernlinkError("device-offline", `device "${grant.deviceName}" is offline${seen}`);
 }
 
 /**
@@ -46,7 +42,7 @@ export async function joinClientStream(
     requester = await deps.authority.authenticate(request);
     grant = await deps.authority.authorize(requester, request);
     const tunnel = deps.registry.get(grant.deviceId);
-    if (!tunnel) throw offline(grant);
+    if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
     const streamId = randomUUID();
     const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName });
     if (clientStream.destroyed) {

@@ -13,7 +13,8 @@ import { initAccount } from "../access/sessions.js";
 import { openDatabase, type Store } from "../access/store/index.js";
 import { countAccounts } from "../access/store/accounts.js";
 import { createStreamAuthority } from "../access/stream-authority.js";
-import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { widenConnectionWindow } from "../shared/http2-window.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
@@ -105,7 +106,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     h2.on("connect", (req: http2.Http2ServerRequest) => relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown"));
     h2.on("session", (session) => {
       session.on("error", () => {});
-      session.once("remoteSettings", () => session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes));
+      widenConnectionWindow(session);
     });
     const h1 = http.createServer(onRequest);
     h1.keepAliveTimeout = 65_000;

@@ -2,11 +2,12 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { AuditRecord, ROUTES } from "../../protocol/api.js";
 import { UsageError } from "../../shared/errors.js";
+import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 
 function short(iso: string | null): string {
-  return iso ? iso.replace(/\.\d{3}Z$/, "Z") : "";
+  return iso ? isoSeconds(iso) : "";
 }
 
 function bytes(n: number | null): string {

@@ -2,7 +2,8 @@ import { Duplex } from "node:stream";
 import type { Command } from "commander";
 import { DeviceInfo, ROUTES, routePath } from "../../protocol/api.js";
 import { formatHostPort, parseForward, parseHostPort, parseListen, type HostPort } from "../../protocol/target.js";
-import { FernlinkError, UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../shared/errors.js";
+import { deviceOfflineError } from "../../shared/format.js";
 import { joinStreams } from "../../shared/join-streams.js";
 import { apiClient } from "../../client/api-client.js";
 import { startForward, type Listener } from "../../client/forwarder.js";
@@ -23,11 +24,6 @@ function reportStreamError(device: string) {
   };
 }
 
-function offlineError(d: DeviceInfo): FernlinkError {
-  const seen = d.lastSeen ? ` (last seen ${d.lastSeen.replace(/\.\d{3}Z$/, "Z")})` : d.registered ? "" : " (never registered)";
-  return new FernlinkError("device-offline", `device "${d.name}" is offline${seen}`);
-}
-
 /** `fernlink connect`: local forwards and a SOCKS5 proxy into the device LAN. */
 export function registerConnectCommand(program: Command): void {
   program
@@ -45,7 +41,7 @@ export function registerConnectCommand(program: Command): void {
 
       const api = await apiClient();
       const info = await api.call("GET", routePath(ROUTES.device, { name: device }), DeviceInfo);
-      if (!info.online) throw offlineError(info);
+      if (!info.online) throw deviceOfflineError(info.name, info.lastSeen);
       const tunnel = new TunnelClient({ server: api.session.server, ca: api.ca, token: api.session.token, device: info.name });
       const open = (target: HostPort): Promise<Duplex> => tunnel.open(target);
 

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { ActivationKeyResponse, DeviceInfo, NameSchema, ROUTES, routePath } from "../../protocol/api.js";
 import { UsageError } from "../../shared/errors.js";
+import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
@@ -23,7 +24,7 @@ function printKey(reply: ActivationKeyResponse): void {
 }
 
 function when(iso: string | null): string {
-  return iso ? iso.replace(/\.\d{3}Z$/, "Z") : "never";
+  return iso ? isoSeconds(iso) : "never";
 }
 
 /** `fernlink device add|list|show|remove|key`. */
