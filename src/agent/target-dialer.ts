@@ -52,14 +52,15 @@ export async function dialTarget(target: HostPort, allowlist: Allowlist, deviceN
       socket.destroy();
       reject(dialError(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" }), where));
     }, DIAL_TIMEOUT_MS);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolveSocket(socket);
-    });
-    socket.once("error", (err) => {
+    const failed = (err: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
       reject(dialError(err, where));
+    };
+    socket.once("error", failed);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", failed);
+      resolveSocket(socket);
     });
   });
 }

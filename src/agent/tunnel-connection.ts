@@ -19,6 +19,9 @@ export interface TunnelOptions {
   signal?: AbortSignal;
 }
 
+/** How long TLS plus the relay's first SETTINGS may take. */
+const OPEN_TIMEOUT_MS = 15_000;
+
 /**
  * Opens the agent's one outbound TLS connection (mutual TLS, agent ALPN) and hands it to
  * the local HTTP/2 stream server: the relay speaks first, as the HTTP/2 client.
@@ -41,22 +44,27 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
+    // A relay that accepts TCP but never finishes TLS or HTTP/2 must not hang the agent.
+    const timer = setTimeout(() => fail(Object.assign(new Error("timed out setting up the tunnel"), { code: "ETIMEDOUT" })), OPEN_TIMEOUT_MS);
     const fail = (err: Error): void => {
+      clearTimeout(timer);
       socket.destroy();
       reject(networkError(err as NodeJS.ErrnoException, where));
     };
     socket.once("error", fail);
-    socket.once("close", () => fail(new Error("the relay closed the connection (certificate refused or revoked?)")));
+    const closed = (): void => fail(new Error("the relay closed the connection (certificate refused or revoked?)"));
+    socket.once("close", closed);
     socket.once("secureConnect", () => {
       if (socket.alpnProtocol !== ALPN.agent) return fail(new Error(`the relay does not speak ${ALPN.agent}`));
       options.streamServer.once("session", (session: ServerHttp2Session) => {
         session.once("remoteSettings", () => {
+          clearTimeout(timer);
           socket.removeListener("error", fail);
-          socket.removeAllListeners("close");
+          socket.removeListener("close", closed);
           startKeepalive(session, options.keepalive ?? {});
           resolve(session);
         });
-        session.once("close", () => fail(new Error("the relay closed the connection (certificate refused or revoked?)")));
+        session.once("close", closed);
       });
       options.streamServer.emit("connection", socket);
     });

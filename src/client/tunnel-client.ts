@@ -53,6 +53,8 @@ export class TunnelClient {
         connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
         { endStream: false },
       );
+      // Errors after the answer are handled by whoever pipes the stream.
+      stream.on("error", () => {});
       const fail = (streamError: Error): void => {
         const err = this.sessionError ?? streamError;
         const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;

@@ -52,6 +52,8 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
       const stream = this.session.request(connectHeaders(target, { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user }), {
         endStream: false,
       });
+      // Errors after the answer are handled by whoever pipes the stream; none may crash the relay.
+      stream.on("error", () => {});
       const timer = setTimeout(() => {
         stream.close();
         reject(new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`));
@@ -60,12 +62,13 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
         clearTimeout(timer);
         reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: err }));
       };
+      const closedEarly = (): void => fail(new Error("stream closed before an answer"));
       stream.once("error", fail);
-      stream.once("close", () => fail(new Error("stream closed before an answer")));
+      stream.once("close", closedEarly);
       stream.once("response", (headers) => {
         clearTimeout(timer);
         stream.removeListener("error", fail);
-        stream.removeAllListeners("close");
+        stream.removeListener("close", closedEarly);
         if (headers[":status"] === 200) {
           resolve(stream);
         } else {

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
@@ -14,8 +14,10 @@ export async function openSqlite(dataDir: string): Promise<Store> {
   const file = join(dataDir, SQLITE_FILE);
   let database: BetterSqlite3.Database | undefined;
   try {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     database = new BetterSqlite3(file);
+    // Password and token hashes live here: owner only. SQLite gives its -wal/-shm files the same mode.
+    await chmod(file, 0o600);
     // WAL lets CLI readers run while the server writes; busy_timeout makes them wait, not fail.
     database.pragma("journal_mode = WAL");
     database.pragma("foreign_keys = ON");

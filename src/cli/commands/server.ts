@@ -20,9 +20,9 @@ interface ServerFlags {
 
 function firstStartHelp(url: string): string {
   return [
-    "No account exists yet. Create the first one by starting the server once with",
-    "  --init-account NAME --init-user NAME",
-    "(the password comes from FERNLINK_PASSWORD or is asked for), then log in with",
+    "No account exists yet. Create the first one, with its admin, by starting the server once with",
+    "  fernlink server --init-account NAME --init-user NAME      (or: npm start -- --init-account NAME --init-user NAME)",
+    "(the admin's password comes from FERNLINK_PASSWORD or is asked for), then log in with",
     `  fernlink login --server ${url} --ca ${"<data dir>"}/ca.pem --account NAME --user NAME`,
   ].join("\n");
 }
