@@ -18,7 +18,11 @@ export interface AuditEvent {
 }
 
 /** Appends an event; audit failures are logged, never thrown into the caller's path. */
-export async function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
+export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
+  return ctx.work.track(writeAudit(ctx, event));
+}
+
+async function writeAudit(ctx: AccessContext, event: AuditEvent): Promise<string> {
   const id = randomUUID();
   try {
     await appendAudit(ctx.db, {

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
 import type { Ca } from "./ca.js";
 import type { Database } from "./store/schema.js";
@@ -32,6 +33,8 @@ export interface AccessContext {
   assignRelay(deviceId: string, requestHost: string | undefined): RelayEndpoint;
   now: () => Date;
   log: Logger;
+  /** Audit and presence writes in flight; drained before the store closes. */
+  work: BackgroundWork;
 }
 
 /** The authenticated caller of an API request. */

@@ -71,7 +71,7 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
       case "closed": {
         const inserted = opening.get(event.streamId);
         opening.delete(event.streamId);
-        void (async () => {
+        void ctx.work.track((async () => {
           const id = await inserted;
           if (typeof id !== "string") return;
           await finishAudit(ctx.db, id, {
@@ -80,7 +80,7 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
             bytesDown: event.bytesDown,
             ...(event.error ? { reason: `ended abnormally: ${event.error.message}` } : {}),
           });
-        })().catch((err: unknown) => ctx.log.error("audit update failed", { error: String(err) }));
+        })().catch((err: unknown) => ctx.log.error("audit update failed", { error: String(err) })));
         return;
       }
     }

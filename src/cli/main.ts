@@ -7,15 +7,19 @@ import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
 import { EXIT, reportError } from "./output.js";
 
+/** Commander's message, possibly several lines, as the one line the contract asks for. */
+function usageLine(text: string): string {
+  return `${text.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim()} (see --help)`;
+}
+
 /** The `fernlink` program with every command registered. */
 export function buildProgram(): Command {
   const program = new Command("fernlink")
     .description("secure remote access to industrial machines through outbound-only tunnels")
     .version("0.1.0")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     // Before the subcommands exist: commander copies these settings into each one it creates.
-    .configureOutput({ outputError: (text, write) => write(`fernlink: ${text.replace(/^error: /, "")}`) });
+    .configureOutput({ outputError: (text, write) => write(`fernlink: ${usageLine(text)}\n`) });
   registerServerCommand(program);
   registerSessionCommands(program);
   registerDeviceCommands(program);
@@ -24,7 +28,6 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
-    cmd.showHelpAfterError("(run with --help for usage)");
     cmd.commands.forEach(inherit);
   });
   return program;

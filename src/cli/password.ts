@@ -9,10 +9,11 @@ export async function readPassword(envName: string, prompt: string): Promise<str
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   if (!process.stdin.isTTY) throw new UsageError(`no password: set ${envName} or run on a terminal to be asked`);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WritableStream };
+    const out = rl as unknown as { _writeToOutput: (s: string) => void };
     let asked = false;
+    let answered = false;
     out._writeToOutput = (s: string) => {
       // Show the prompt once, then echo nothing while the password is typed.
       if (!asked) {
@@ -20,8 +21,13 @@ export async function readPassword(envName: string, prompt: string): Promise<str
         asked = true;
       }
     };
-    rl.question(prompt, (answer) => {
+    rl.on("SIGINT", () => rl.close());
+    rl.once("close", () => {
       process.stderr.write("\n");
+      if (!answered) reject(new UsageError(`no password given; set ${envName} or type it when asked`));
+    });
+    rl.question(prompt, (answer) => {
+      answered = true;
       rl.close();
       resolve(answer);
     });

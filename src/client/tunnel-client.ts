@@ -8,6 +8,9 @@ import { FernlinkError } from "../shared/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
 
+/** Longer than the relay's own 15 s wait for the agent, so the relay's answer arrives first. */
+const OPEN_TIMEOUT_MS = 20_000;
+
 /** Where the client's streams go and with which credentials. */
 export interface TunnelClientOptions {
   server: string;
@@ -55,14 +58,25 @@ export class TunnelClient {
       );
       // Errors after the answer are handled by whoever pipes the stream.
       stream.on("error", () => {});
+      const timer = setTimeout(() => {
+        stream.close();
+        fail(new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`));
+      }, OPEN_TIMEOUT_MS);
       const fail = (streamError: Error): void => {
+        clearTimeout(timer);
+        stream.removeListener("close", closedEarly);
         const err = this.sessionError ?? streamError;
         const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
         reject(cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause }));
       };
+      // A session that dies ends its pending streams with "close" and no "error".
+      const closedEarly = (): void => fail(new Error("the stream closed before an answer"));
       stream.once("error", fail);
+      stream.once("close", closedEarly);
       stream.once("response", (headers) => {
+        clearTimeout(timer);
         stream.removeListener("error", fail);
+        stream.removeListener("close", closedEarly);
         if (headers[":status"] === 200) return resolve(stream);
         stream.close();
         reject(errorFromResponse(headers));

@@ -26,6 +26,7 @@ export interface AgentAcceptorDeps {
  * becomes the HTTP/2 client over it (reversed roles) and registers the tunnel.
  */
 export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): Promise<AgentTunnel | undefined> {
+  const acceptedAt = deps.now();
   const address = `${socket.remoteAddress}:${socket.remotePort}`;
   const refuse = (why: string): undefined => {
     deps.log.warn("agent refused", { address, why });
@@ -49,12 +50,19 @@ export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): P
   });
   session.on("error", (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
   widenConnectionWindow(session);
-  const tunnel = new AgentTunnel(identity, address, session, deps.now());
+  const tunnel = new AgentTunnel(identity, address, session, acceptedAt);
   startKeepalive(session, {
     ...deps.keepalive,
     onDead: () => deps.log.warn("agent keep-alive timed out", { device: identity.deviceName, address }),
   });
-  deps.registry.add(tunnel);
+  if (!deps.registry.add(tunnel)) return refuse("a newer connection of the device is already up");
+  // A revocation that committed while we authenticated found no tunnel to cut: look again.
+  try {
+    await deps.authenticate(peer);
+  } catch (err) {
+    tunnel.destroy();
+    return refuse(errorMessage(err));
+  }
   deps.log.info("agent connected", { device: identity.deviceName, address });
   tunnel.once("close", () => deps.log.info("agent disconnected", { device: identity.deviceName, address }));
   return tunnel;

@@ -55,9 +55,9 @@ function identity(deviceId: string): AgentIdentity {
   return { deviceId, accountId: "acct-1", deviceName: `press-${deviceId}`, certSerial: `serial-${deviceId}` };
 }
 
-async function openTunnel(deviceId = "dev-1"): Promise<{ tunnel: AgentTunnel; agent: FakeAgent }> {
+async function openTunnel(deviceId = "dev-1", acceptedAt = new Date("2024-01-01T00:00:00Z")): Promise<{ tunnel: AgentTunnel; agent: FakeAgent }> {
   const agent = await fakeAgent();
-  return { tunnel: new AgentTunnel(identity(deviceId), "127.0.0.1:1", agent.session, new Date("2024-01-01T00:00:00Z")), agent };
+  return { tunnel: new AgentTunnel(identity(deviceId), "127.0.0.1:1", agent.session, acceptedAt), agent };
 }
 
 function hasCode(code: ErrorCode): (err: unknown) => boolean {
@@ -176,6 +176,19 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
     assert.deepEqual(events.offline, [tunnel]);
     assert.equal(registry.get("dev-1"), undefined);
     assert.deepEqual(registry.list(), []);
+  });
+
+  it("keeps the tunnel accepted last when an earlier one finishes authenticating after it", async () => {
+    const registry = new TunnelRegistry();
+    const { tunnel: slow } = await openTunnel("dev-1", new Date("2024-01-01T00:00:00Z"));
+    const { tunnel: fast } = await openTunnel("dev-1", new Date("2024-01-01T00:00:05Z"));
+    assert.equal(registry.add(fast), true);
+    const slowClosed = once(slow, "close");
+    assert.equal(registry.add(slow), false);
+    await slowClosed;
+    assert.equal(registry.get("dev-1"), fast);
+    fast.destroy();
+    await once(fast, "close");
   });
 
   it("replaces an older tunnel of the same device without an offline event", async () => {

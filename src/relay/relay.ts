@@ -1,4 +1,6 @@
+import { once } from "node:events";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TLSSocket } from "node:tls";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
@@ -26,8 +28,8 @@ export interface Relay {
   acceptAgentSocket(socket: TLSSocket): void;
   /** Handles a client CONNECT stream. */
   handleClientStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string): void;
-  /** Closes every tunnel. */
-  close(): void;
+  /** Closes every tunnel and waits (at most `graceMs`) until their streams and tunnels have ended. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Builds a relay around a fresh tunnel registry. */
@@ -43,11 +45,21 @@ export function createRelay(options: RelayOptions): Relay {
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   };
   const joinerDeps = { authority: options.authority, registry, log: options.log, now };
+  // Streams being joined, so shutdown can wait for their audit records.
+  const active = new Set<Promise<void>>();
   return {
     id: options.id,
     registry,
     acceptAgentSocket: (socket) => void acceptAgent(socket, acceptorDeps),
-    handleClientStream: (stream, headers, source) => void joinClientStream(stream, headers, source, joinerDeps),
-    close: () => registry.closeAll(),
+    handleClientStream: (stream, headers, source) => {
+      const done = joinClientStream(stream, headers, source, joinerDeps);
+      active.add(done);
+      void done.finally(() => active.delete(done));
+    },
+    close: async (graceMs = 2000) => {
+      const ended = [...active, ...registry.list().map((t) => once(t, "close"))];
+      registry.closeAll();
+      await Promise.race([Promise.allSettled(ended), sleep(graceMs)]);
+    },
   };
 }

@@ -25,6 +25,7 @@ function bearer(headers: IncomingHttpHeaders): string | undefined {
 /**
  * Handles one client CONNECT stream: authorise, open the matching stream to the device's
  * agent, answer 200 once the agent reached the target, then pipe bytes both ways.
+ * Resolves when the stream is over and its end was recorded.
  */
 export async function joinClientStream(
   clientStream: ServerHttp2Stream,
@@ -51,9 +52,12 @@ export async function joinClientStream(
     }
     clientStream.respond({ ":status": 200 });
     deps.authority.record({ kind: "opened", streamId, request, grant, at: deps.now() });
-    joinStreams(clientStream, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
-      deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
-    });
+    await new Promise<void>((resolve) =>
+      joinStreams(clientStream, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
+        deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
+        resolve();
+      }),
+    );
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
     if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });

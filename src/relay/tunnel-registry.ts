@@ -5,10 +5,18 @@ import type { AgentTunnel } from "./agent-tunnel.js";
 export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offline: [AgentTunnel] }> {
   private readonly byDevice = new Map<string, AgentTunnel>();
 
-  /** Adds a tunnel; a previous tunnel of the same device is closed. */
-  add(tunnel: AgentTunnel): void {
+  /**
+   * Adds a tunnel and closes the device's previous one — unless the previous one was accepted
+   * later (a slow authentication finishing after a faster reconnect); then the newcomer is
+   * closed instead. Returns whether the tunnel was kept.
+   */
+  add(tunnel: AgentTunnel): boolean {
     const deviceId = tunnel.identity.deviceId;
     const previous = this.byDevice.get(deviceId);
+    if (previous?.isOpen && previous.connectedAt > tunnel.connectedAt) {
+      tunnel.destroy();
+      return false;
+    }
     this.byDevice.set(deviceId, tunnel);
     tunnel.once("close", () => {
       if (this.byDevice.get(deviceId) !== tunnel) return;
@@ -17,6 +25,7 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
     });
     if (previous) previous.destroy();
     this.emit("online", tunnel);
+    return true;
   }
 
   /** The live tunnel of a device, if it is connected here. */

@@ -25,8 +25,10 @@ export function relayPresence(relay: Relay): Presence {
  */
 export function trackPresence(ctx: AccessContext, relay: Relay): () => void {
   const seen = (tunnel: AgentTunnel): void => {
-    void markDeviceSeen(ctx.db, tunnel.identity.deviceId, { at: ctx.now().toISOString(), address: tunnel.address, relayId: relay.id }).catch(
-      (err: unknown) => ctx.log.error("cannot record last seen", { error: String(err) }),
+    void ctx.work.track(
+      markDeviceSeen(ctx.db, tunnel.identity.deviceId, { at: ctx.now().toISOString(), address: tunnel.address, relayId: relay.id }).catch(
+        (err: unknown) => ctx.log.error("cannot record last seen", { error: String(err) }),
+      ),
     );
   };
   const event = (tunnel: AgentTunnel, action: string): void => {

@@ -16,6 +16,7 @@ import { createStreamAuthority } from "../access/stream-authority.js";
 import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
 import { widenConnectionWindow } from "../shared/http2-window.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
+import { BackgroundWork } from "../shared/background-work.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
@@ -88,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       assignRelay: (_deviceId, requestHost) => relayEndpoint(relay, bound, requestHost),
       now,
       log,
+      work: new BackgroundWork(),
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);
@@ -114,6 +116,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       { keyPem: serverCert.keyPem, certPem: serverCert.certPem, caPem: ca.certPem, log },
       { agent: (s) => relay.acceptAgentSocket(s), h2: (s) => h2.emit("connection", s), http1: (s) => h1.emit("connection", s) },
     );
+    // Every socket from its first byte, handshakes included, so close() can end them all.
+    const sockets = new Set<Socket>();
+    listener.on("connection", (s: Socket) => {
+      sockets.add(s);
+      s.once("close", () => sockets.delete(s));
+    });
     await new Promise<void>((resolve, reject) => {
       listener.once("error", reject);
       listener.listen(options.listen.port, options.listen.host, () => {
@@ -127,11 +135,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const urlHost = wildcard ? (options.hostnames[0] ?? "localhost") : addr.address;
     const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
 
-    const sockets = new Set<Socket>();
-    listener.on("secureConnection", (s) => {
-      sockets.add(s);
-      s.once("close", () => sockets.delete(s));
-    });
+
     return {
       url,
       address: bound,
@@ -141,12 +145,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ctx,
       needsFirstAccount,
       async close() {
-        stopTracking();
-        listener.close();
-        relay.close();
+        const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+        // Tunnels first: their streams end, and the ends are written to the audit.
+        await relay.close();
         for (const s of sockets) s.destroy();
         h2.close();
         h1.close();
+        await stopped;
+        await ctx.work.drain(3000);
+        stopTracking();
         await store.close();
       },
     };

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { BackgroundWork } from "../../shared/background-work.js";
 import { createLogger } from "../../shared/log.js";
 import { certificateInfo, createCsrPem, generateKeyPairPem } from "../../shared/pki.js";
 import { loadOrCreateCa } from "../ca.js";
@@ -45,6 +46,7 @@ describe("the REST API, in process", () => {
       assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
       now: () => clock,
       log: createLogger("test", { level: "error" }),
+      work: new BackgroundWork(),
     };
     app = createApiApp(ctx);
     await initAccount(ctx, { account: "acme", user: "alice", password: PASSWORD });

@@ -1,5 +1,6 @@
 import type { TLSSocket } from "node:tls";
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import {
@@ -19,6 +20,9 @@ import { authenticate, login, logout } from "../sessions.js";
 import type { ApiEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
 
+/** Every API body is small JSON; CSRs are the largest at a few KiB. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 const AuditQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(50) });
 
 function sourceOf(c: Context<ApiEnv>): string {
@@ -35,6 +39,16 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   app.onError(errorHandler(ctx.log));
   app.notFound((c) => c.json({ error: { code: "not-found", message: `no API route ${c.req.method} ${c.req.path}` } }, 404));
 
+  // Login and registration need no session: without a cap, one huge body could exhaust memory.
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new FernlinkError("invalid-input", `request body too large (limit ${MAX_BODY_BYTES / 1024} KiB)`);
+      },
+    }),
+  );
   app.use("/api/*", async (c, next) => {
     c.set("source", sourceOf(c));
     c.header("cache-control", "no-store");

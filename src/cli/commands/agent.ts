@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { runAgent } from "../../agent/run.js";
@@ -17,14 +18,16 @@ export function registerAgentCommands(program: Command): void {
     .description("make this agent's key pair and get its certificate with a one-time activation key")
     .requiredOption("--server <url>", "https://HOST:PORT of the Fernlink server")
     .option("--ca <file>", "CA certificate to trust (the server's ca.pem); or FERNLINK_CA")
-    .requiredOption("--key <key>", "activation key from: fernlink device add")
+    .option("--key <key>", "activation key from: fernlink device add; '-' reads it from stdin (default: FERNLINK_ACTIVATION_KEY)")
     .requiredOption("--state <dir>", "directory for the agent's key, certificate and settings")
-    .action(async (flags: { server: string; ca?: string; key: string; state: string }) => {
+    .action(async (flags: { server: string; ca?: string; key?: string; state: string }) => {
       if (!/^https:\/\//.test(flags.server)) throw new UsageError(`--server "${flags.server}" must start with https://`);
+      const activationKey = flags.key === "-" ? (await text(process.stdin)).trim() : (flags.key ?? process.env["FERNLINK_ACTIVATION_KEY"]);
+      if (!activationKey) throw new UsageError("no activation key: pass --key KEY, --key - (stdin) or set FERNLINK_ACTIVATION_KEY");
       const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
       // Loaded on use: the X.509 code is only needed here.
       const { registerAgent } = await import("../../agent/register.js");
-      const config = await registerAgent({ server: new URL(flags.server).origin, ca, activationKey: flags.key, stateDir: resolve(flags.state) });
+      const config = await registerAgent({ server: new URL(flags.server).origin, ca, activationKey, stateDir: resolve(flags.state) });
       process.stdout.write(`registered as device "${config.device}" of account "${config.account}"; start it with: fernlink agent run --state ${flags.state}\n`);
     });
 

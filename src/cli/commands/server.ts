@@ -52,7 +52,8 @@ export function registerServerCommand(program: Command): void {
       const log = createLogger("server");
       const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log });
       const stopped = waitForSignal();
-      if (server.needsFirstAccount) process.stdout.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");
+      // On stderr: stdout carries only the one ready line that scripts wait for.
+      if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");
       process.stdout.write(`fernlink server ready: ${server.url}\n`);
       await stopped;
       log.info("shutting down");

@@ -31,7 +31,8 @@ export function registerSessionCommands(program: Command): void {
     .option("--ca <file>", "CA certificate to trust (the server's ca.pem); or FERNLINK_CA")
     .requiredOption("--account <name>", "account")
     .requiredOption("--user <name>", "user")
-    .action(async (flags: { server: string; ca?: string; account: string; user: string }) => {
+    .option("--otp <code>", "one-time code, for users with two-factor login")
+    .action(async (flags: { server: string; ca?: string; account: string; user: string; otp?: string }) => {
       const server = serverUrl(flags.server);
       const caPath = flags.ca ?? process.env["FERNLINK_CA"];
       const ca = await readCa(caPath);
@@ -39,7 +40,7 @@ export function registerSessionCommands(program: Command): void {
       const reply = await requestJson({
         server,
         path: ROUTES.login,
-        body: { account: flags.account, user: flags.user, password },
+        body: { account: flags.account, user: flags.user, password, ...(flags.otp ? { otp: flags.otp } : {}) },
         ca,
         response: LoginResponse,
       });
