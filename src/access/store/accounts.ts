@@ -11,16 +11,18 @@ export async function createAccount(
   db: Kysely<Database>,
   input: { name: string; now: Instant },
 ): Promise<Account> {
-  const account: Account = { id: randomUUID(), name: input.name, created_at: iso(input.now) };
   try {
-    await db.insertInto("accounts").values(account).execute();
+    return await db
+      .insertInto("accounts")
+      .values({ id: randomUUID(), name: input.name, created_at: iso(input.now) })
+      .returningAll()
+      .executeTakeFirstOrThrow();
   } catch (err) {
     if (constraintViolation(err) === "unique") {
       throw new FernlinkError("conflict", `account "${input.name}" already exists`, { cause: err });
     }
     throw err;
   }
-  return account;
 }
 
 /** The account called `name`, if any. */

@@ -1,5 +1,6 @@
 import { Migrator, sql } from "kysely";
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import * as accessControl from "./migration-0002.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -11,6 +12,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0001_core": {
       up: (db) => createCore(db, dialect),
       down: dropCore,
+    },
+    "0002_access_control": {
+      up: (db) => accessControl.up(db, dialect),
+      down: accessControl.down,
     },
   };
 }

@@ -12,12 +12,30 @@ export interface Database {
   activation_keys: ActivationKeysTable;
   certificates: CertificatesTable;
   audit: AuditTable;
+  audit_heads: AuditHeadsTable;
+  password_history: PasswordHistoryTable;
+  login_failures: LoginFailuresTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  pools: PoolsTable;
+  pool_devices: PoolDevicesTable;
+  access_rules: AccessRulesTable;
+  api_tokens: ApiTokensTable;
 }
 
 export interface AccountsTable {
   id: string;
   name: string;
   created_at: string;
+  min_password_length: Generated<number>;
+  /** Days a password stays valid; null: no expiry. */
+  max_password_age_days: number | null;
+  /** How many earlier passwords may not be reused. */
+  password_history: Generated<number>;
+  /** Failed logins within 15 minutes that lock a user for 30 minutes. */
+  lockout_after: Generated<number>;
+  /** 1 when every user must log in with a one-time code. */
+  require_otp: Generated<number>;
 }
 
 export interface UsersTable {
@@ -27,6 +45,13 @@ export interface UsersTable {
   password_hash: string;
   role: "admin" | "member";
   created_at: string;
+  password_changed_at: string | null;
+  locked_until: string | null;
+  /** Base32 TOTP secret; set at enrolment, used once `totp_enabled` is 1. */
+  totp_secret: string | null;
+  totp_enabled: Generated<number>;
+  /** Time step of the last accepted code: a code is accepted once. */
+  totp_last_step: number | null;
 }
 
 export interface SessionsTable {
@@ -87,6 +112,80 @@ export interface AuditTable {
   ended_at: string | null;
   bytes_up: number | null;
   bytes_down: number | null;
+  /** For streams: when it opened (`at` is when the record was written, at its end). */
+  started_at: string | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** Last record of each audit chain (one chain per account, "system" for the rest). */
+export interface AuditHeadsTable {
+  chain: string;
+  seq: number;
+  hash: string;
+  count: number;
+}
+
+export interface PasswordHistoryTable {
+  id: string;
+  user_id: string;
+  password_hash: string;
+  created_at: string;
+}
+
+export interface LoginFailuresTable {
+  id: string;
+  account_name: string;
+  user_name: string;
+  source: string;
+  at: string;
+}
+
+export interface GroupsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface PoolsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface PoolDevicesTable {
+  pool_id: string;
+  device_id: string;
+}
+
+export interface AccessRulesTable {
+  id: string;
+  account_id: string;
+  group_id: string;
+  pool_id: string;
+  level: "view" | "connect";
+  /** JSON array of "host[:port,…]" filters; null: the devices' LAN ranges. */
+  targets: string | null;
+  created_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  account_id: string;
+  name: string;
+  token_hash: string;
+  role: "admin" | "member";
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -97,3 +196,7 @@ export type ActivationKey = Selectable<ActivationKeysTable>;
 export type Certificate = Selectable<CertificatesTable>;
 export type AuditRow = Selectable<AuditTable>;
 export type NewAuditRow = Insertable<AuditTable>;
+export type Group = Selectable<GroupsTable>;
+export type Pool = Selectable<PoolsTable>;
+export type AccessRule = Selectable<AccessRulesTable>;
+export type ApiToken = Selectable<ApiTokensTable>;

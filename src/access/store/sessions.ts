@@ -30,57 +30,20 @@ export async function createSession(
   return session;
 }
 
-/** The session for `tokenHash` unless it is revoked or expired at `now`, with its user and account. */
-export async function findActiveSession(
-  db: Kysely<Database>,
-  tokenHash: string,
-  now: Instant,
-): Promise<ActiveSession | undefined> {
-  const row = await db
+/** The session behind a token hash with its user and account, unless revoked or expired at `now`. */
+export async function findActiveSession(db: Kysely<Database>, tokenHash: string, now: Instant): Promise<ActiveSession | undefined> {
+  const session = await db
     .selectFrom("sessions")
-    .innerJoin("users", "users.id", "sessions.user_id")
-    .innerJoin("accounts", "accounts.id", "users.account_id")
-    .select([
-      "sessions.id as session_id",
-      "sessions.user_id",
-      "sessions.token_hash",
-      "sessions.created_at as session_created_at",
-      "sessions.expires_at",
-      "sessions.last_used_at",
-      "sessions.revoked_at",
-      "users.account_id",
-      "users.name as user_name",
-      "users.password_hash",
-      "users.role",
-      "users.created_at as user_created_at",
-      "accounts.name as account_name",
-      "accounts.created_at as account_created_at",
-    ])
-    .where("sessions.token_hash", "=", tokenHash)
-    .where("sessions.revoked_at", "is", null)
-    .where("sessions.expires_at", ">", iso(now))
+    .selectAll()
+    .where("token_hash", "=", tokenHash)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", iso(now))
     .executeTakeFirst();
-  if (row === undefined) return undefined;
-  return {
-    session: {
-      id: row.session_id,
-      user_id: row.user_id,
-      token_hash: row.token_hash,
-      created_at: row.session_created_at,
-      expires_at: row.expires_at,
-      last_used_at: row.last_used_at,
-      revoked_at: row.revoked_at,
-    },
-    user: {
-      id: row.user_id,
-      account_id: row.account_id,
-      name: row.user_name,
-      password_hash: row.password_hash,
-      role: row.role,
-      created_at: row.user_created_at,
-    },
-    account: { id: row.account_id, name: row.account_name, created_at: row.account_created_at },
-  };
+  if (session === undefined) return undefined;
+  const user = await db.selectFrom("users").selectAll().where("id", "=", session.user_id).executeTakeFirst();
+  if (user === undefined) return undefined;
+  const account = await db.selectFrom("accounts").selectAll().where("id", "=", user.account_id).executeTakeFirst();
+  return account === undefined ? undefined : { session, user, account };
 }
 
 /** Notes that the session was used at `now`. */

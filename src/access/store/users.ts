@@ -11,16 +11,20 @@ export async function createUser(
   db: Kysely<Database>,
   input: { accountId: string; name: string; passwordHash: string; role: User["role"]; now: Instant },
 ): Promise<User> {
-  const user: User = {
-    id: randomUUID(),
-    account_id: input.accountId,
-    name: input.name,
-    password_hash: input.passwordHash,
-    role: input.role,
-    created_at: iso(input.now),
-  };
   try {
-    await db.insertInto("users").values(user).execute();
+    return await db
+      .insertInto("users")
+      .values({
+        id: randomUUID(),
+        account_id: input.accountId,
+        name: input.name,
+        password_hash: input.passwordHash,
+        role: input.role,
+        created_at: iso(input.now),
+        password_changed_at: iso(input.now),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
   } catch (err) {
     const violation = constraintViolation(err);
     if (violation === "unique") {
@@ -31,7 +35,6 @@ export async function createUser(
     }
     throw err;
   }
-  return user;
 }
 
 /** The user called `name` in an account, if any. */
