@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
 import type { Ca } from "./ca.js";
@@ -15,6 +16,10 @@ export interface DevicePresence {
 export interface Presence {
   status(deviceId: string): DevicePresence | undefined;
   disconnect(deviceId: string): void;
+  /** Streams carried right now for one account. */
+  streams(accountId: string): LiveStream[];
+  /** Cuts a live stream. */
+  cutStream(streamId: string): void;
 }
 
 /** A relay an agent may be sent to. */

@@ -3,6 +3,7 @@ import { CidrSyntaxError, formatCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../shared/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { auditBy } from "./audit-log.js";
+import { revalidateStreams } from "./live-streams.js";
 import type { AccessContext, Principal } from "./context.js";
 import { createActivationKey } from "./store/activation-keys.js";
 import { revokeDeviceCertificates } from "./store/certificates.js";
@@ -86,5 +87,6 @@ export async function removeAccountDevice(ctx: AccessContext, who: Principal, na
     await removeDevice(trx, device.id);
   });
   ctx.presence.disconnect(device.id);
+  await revalidateStreams(ctx, who.accountId);
   await auditBy(ctx, who, "device.remove", name);
 }

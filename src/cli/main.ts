@@ -1,10 +1,12 @@
 import { Command, CommanderError } from "commander";
+import { registerAccessRuleCommands } from "./commands/access-rules.js";
 import { registerAgentCommands } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
+import { registerUserCommands } from "./commands/users.js";
 import { EXIT, reportError } from "./output.js";
 
 /** Commander's message, possibly several lines, as the one line the contract asks for. */
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerAgentCommands(program);
   registerConnectCommand(program);
   registerAuditCommand(program);
+  registerUserCommands(program);
+  registerAccessRuleCommands(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);

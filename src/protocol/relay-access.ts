@@ -27,6 +27,7 @@ export interface Requester {
   accountId: string;
   userId: string;
   userName: string;
+  role: "admin" | "member";
 }
 
 /** Permission to open one stream, with the names the audit needs. */
@@ -37,6 +38,14 @@ export interface StreamGrant {
   deviceId: string;
   deviceName: string;
   lastSeen: string | null;
+}
+
+/** A stream the relay is carrying right now. */
+export interface LiveStream {
+  streamId: string;
+  request: StreamRequest;
+  grant: StreamGrant;
+  startedAt: Date;
 }
 
 /** What the relay reports about each stream for the audit trail. */

@@ -5,7 +5,7 @@ import type { TLSSocket } from "node:tls";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { acceptAgent, type AgentAcceptorDeps } from "./agent-acceptor.js";
-import type { StreamAuthority } from "../protocol/relay-access.js";
+import type { LiveStream, StreamAuthority } from "../protocol/relay-access.js";
 import { joinClientStream } from "./stream-joiner.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
@@ -28,6 +28,10 @@ export interface Relay {
   acceptAgentSocket(socket: TLSSocket): void;
   /** Handles a client CONNECT stream. */
   handleClientStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string): void;
+  /** The streams carried right now. */
+  streams(): LiveStream[];
+  /** Cuts one live stream (its user lost the right to it). */
+  cutStream(streamId: string): boolean;
   /** Closes every tunnel and waits (at most `graceMs`) until their streams and tunnels have ended. */
   close(graceMs?: number): Promise<void>;
 }
@@ -44,7 +48,8 @@ export function createRelay(options: RelayOptions): Relay {
     now,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   };
-  const joinerDeps = { authority: options.authority, registry, log: options.log, now };
+  const live = new Map<string, LiveStream & { cut: () => void }>();
+  const joinerDeps = { authority: options.authority, registry, log: options.log, now, live };
   // Streams being joined, so shutdown can wait for their audit records.
   const active = new Set<Promise<void>>();
   return {
@@ -55,6 +60,12 @@ export function createRelay(options: RelayOptions): Relay {
       const done = joinClientStream(stream, headers, source, joinerDeps);
       active.add(done);
       void done.finally(() => active.delete(done));
+    },
+    streams: () => [...live.values()].map(({ streamId, request, grant, startedAt }) => ({ streamId, request, grant, startedAt })),
+    cutStream: (streamId) => {
+      const stream = live.get(streamId);
+      stream?.cut();
+      return stream !== undefined;
     },
     close: async (graceMs = 2000) => {
       const ended = [...active, ...registry.list().map((t) => once(t, "close"))];

@@ -1,17 +1,19 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { FernlinkError } from "../shared/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
-import type { Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
+import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
 /** What joining a client stream to an agent needs. */
 export interface StreamJoinerDeps {
   authority: StreamAuthority;
+  /** Live streams by id, with a way to cut each. */
+  live: Map<string, LiveStream & { cut: () => void }>;
   registry: TunnelRegistry;
   log: Logger;
   now: () => Date;
@@ -51,9 +53,21 @@ export async function joinClientStream(
       return;
     }
     clientStream.respond({ ":status": 200 });
-    deps.authority.record({ kind: "opened", streamId, request, grant, at: deps.now() });
+    const startedAt = deps.now();
+    deps.authority.record({ kind: "opened", streamId, request, grant, at: startedAt });
+    deps.live.set(streamId, {
+      streamId,
+      request,
+      grant,
+      startedAt,
+      cut: () => {
+        clientStream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        agentStream.close(http2.constants.NGHTTP2_CANCEL);
+      },
+    });
     await new Promise<void>((resolve) =>
       joinStreams(clientStream, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
+        deps.live.delete(streamId);
         deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
         resolve();
       }),

@@ -17,6 +17,8 @@ export function relayPresence(relay: Relay): Presence {
     disconnect(deviceId) {
       relay.registry.disconnect(deviceId);
     },
+    streams: (accountId) => relay.streams().filter((s) => s.grant.accountId === accountId),
+    cutStream: (streamId) => void relay.cutStream(streamId),
   };
 }
 

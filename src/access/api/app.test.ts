@@ -42,7 +42,7 @@ describe("the REST API, in process", () => {
     ctx = {
       db: store.db,
       ca: await loadOrCreateCa(dir, { now: clock }),
-      presence: { status: () => undefined, disconnect: (id) => void disconnected.push(id) },
+      presence: { status: () => undefined, disconnect: (id) => void disconnected.push(id), streams: () => [], cutStream: () => {} },
       assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
       now: () => clock,
       log: createLogger("test", { level: "error" }),

@@ -1,36 +1,25 @@
 import type { TLSSocket } from "node:tls";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
-import { z } from "zod";
-import {
-  DeviceAddRequest,
-  LoginRequest,
-  RegisterRequest,
-  ROUTES,
-  type WhoAmI,
-} from "../../protocol/api.js";
+import { LoginRequest, RegisterRequest, ROUTES } from "../../protocol/api.js";
 import { FernlinkError } from "../../shared/errors.js";
 import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
-import { latestAudit } from "../audit-log.js";
 import type { AccessContext } from "../context.js";
-import { addDevice, deviceByName, deviceInfo, listAccountDevices, newDeviceKey, removeAccountDevice } from "../devices.js";
 import { authenticateAgent, registerDevice, relayAssignment } from "../registration.js";
-import { authenticate, login, logout } from "../sessions.js";
+import { login } from "../sessions.js";
 import type { ApiEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
+import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
+import { registerAccessRuleRoutes } from "./routes-access-rules.js";
+import { registerAuditRoutes } from "./routes-audit.js";
+import { registerCoreRoutes } from "./routes-core.js";
+import { registerUserRoutes } from "./routes-users.js";
 
 /** Every API body is small JSON; CSRs are the largest at a few KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-const AuditQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(50) });
-
 function sourceOf(c: Context<ApiEnv>): string {
   return c.env?.incoming?.socket?.remoteAddress ?? "unknown";
-}
-
-async function body<T extends z.ZodType>(c: Context<ApiEnv>, schema: T): Promise<z.infer<T>> {
-  return schema.parse(await c.req.json());
 }
 
 /** The REST API of the access service; sockets stay outside, so tests call it in process. */
@@ -69,35 +58,10 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
     return c.json(await relayAssignment(ctx, identity, c.req.header("host")));
   });
 
-  // Every route below needs a session.
-  const auth = createMiddleware<ApiEnv>(async (c, next) => {
-    const header = c.req.header("authorization");
-    const token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
-    c.set("principal", await authenticate(ctx, token, c.get("source")));
-    await next();
-  });
-  app.get(ROUTES.whoami, auth, (c) => {
-    const p = c.get("principal");
-    const who: WhoAmI = { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt };
-    return c.json(who);
-  });
-  app.post(ROUTES.logout, auth, async (c) => {
-    await logout(ctx, c.get("principal"));
-    return c.json({ ok: true });
-  });
-  app.get(ROUTES.devices, auth, async (c) => c.json(await listAccountDevices(ctx, c.get("principal"))));
-  app.post(ROUTES.devices, auth, async (c) => c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201));
-  app.get(ROUTES.device, auth, async (c) =>
-    c.json(deviceInfo(ctx, await deviceByName(ctx, c.get("principal"), c.req.param("name")))),
-  );
-  app.delete(ROUTES.device, auth, async (c) => {
-    await removeAccountDevice(ctx, c.get("principal"), c.req.param("name"));
-    return c.json({ ok: true });
-  });
-  app.post(ROUTES.deviceKey, auth, async (c) => c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))));
-  app.get(ROUTES.audit, auth, async (c) => {
-    const { limit } = AuditQuery.parse(c.req.query());
-    return c.json(await latestAudit(ctx, c.get("principal"), limit));
-  });
+  const kit: RouteKit = { app, ctx, auth: sessionMiddleware(ctx) };
+  registerCoreRoutes(kit);
+  registerUserRoutes(kit);
+  registerAccessRuleRoutes(kit);
+  registerAuditRoutes(kit);
   return app;
 }

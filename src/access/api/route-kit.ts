@@ -1,0 +1,29 @@
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { z } from "zod";
+import type { AccessContext } from "../context.js";
+import { authenticate } from "../sessions.js";
+import type { ApiEnv } from "./env.js";
+
+/** What each route module gets: the app to add routes to, the context, and the session check. */
+export interface RouteKit {
+  app: Hono<ApiEnv>;
+  ctx: AccessContext;
+  /** Middleware: the request must carry a valid session or API token; sets `principal`. */
+  auth: MiddlewareHandler<ApiEnv>;
+}
+
+/** Parses the JSON body with a schema (unknown keys rejected by the schema itself). */
+export async function body<T extends z.ZodType>(c: Context<ApiEnv>, schema: T): Promise<z.infer<T>> {
+  return schema.parse(await c.req.json());
+}
+
+/** The session middleware for `ctx`. */
+export function sessionMiddleware(ctx: AccessContext): MiddlewareHandler<ApiEnv> {
+  return createMiddleware<ApiEnv>(async (c, next) => {
+    const header = c.req.header("authorization");
+    const token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
+    c.set("principal", await authenticate(ctx, token, c.get("source")));
+    await next();
+  });
+}

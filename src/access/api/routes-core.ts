@@ -1,0 +1,27 @@
+import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
+import { addDevice, deviceByName, deviceInfo, listAccountDevices, newDeviceKey, removeAccountDevice } from "../devices.js";
+import { logout } from "../sessions.js";
+import { body, type RouteKit } from "./route-kit.js";
+
+/** Session and device routes. */
+export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
+  app.get(ROUTES.whoami, auth, (c) => {
+    const p = c.get("principal");
+    const who: WhoAmI = { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt };
+    return c.json(who);
+  });
+  app.post(ROUTES.logout, auth, async (c) => {
+    await logout(ctx, c.get("principal"));
+    return c.json({ ok: true });
+  });
+  app.get(ROUTES.devices, auth, async (c) => c.json(await listAccountDevices(ctx, c.get("principal"))));
+  app.post(ROUTES.devices, auth, async (c) => c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201));
+  app.get(ROUTES.device, auth, async (c) =>
+    c.json(deviceInfo(ctx, await deviceByName(ctx, c.get("principal"), c.req.param("name")))),
+  );
+  app.delete(ROUTES.device, auth, async (c) => {
+    await removeAccountDevice(ctx, c.get("principal"), c.req.param("name"));
+    return c.json({ ok: true });
+  });
+  app.post(ROUTES.deviceKey, auth, async (c) => c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))));
+}
