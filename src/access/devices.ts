@@ -3,17 +3,13 @@ import { CidrSyntaxError, formatCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../shared/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { auditBy } from "./audit-log.js";
+import { ensureAdmin } from "./roles.js";
 import { revalidateStreams } from "./live-streams.js";
 import type { AccessContext, Principal } from "./context.js";
 import { createActivationKey } from "./store/activation-keys.js";
 import { revokeDeviceCertificates } from "./store/certificates.js";
 import { createDevice, deviceLan, findDeviceByName, listDevices, removeDevice } from "./store/devices.js";
 import type { Device } from "./store/schema.js";
-
-/** Only account admins manage devices. */
-export function requireAdmin(who: Principal, action: string): void {
-  if (who.role !== "admin") throw new FernlinkError("forbidden", `only an account admin may ${action}`);
-}
 
 function normaliseLan(lan: string[]): string[] {
   try {
@@ -56,7 +52,7 @@ async function issueKey(ctx: AccessContext, device: Device): Promise<{ activatio
 
 /** Adds a device and returns its first one-time activation key. */
 export async function addDevice(ctx: AccessContext, who: Principal, input: DeviceAddRequest): Promise<ActivationKeyResponse> {
-  requireAdmin(who, "add devices");
+  await ensureAdmin(ctx, who, "device.add", input.name);
   const lan = normaliseLan(input.lan);
   const device = await createDevice(ctx.db, { accountId: who.accountId, name: input.name, lan, now: ctx.now().toISOString() });
   const key = await issueKey(ctx, device);
@@ -66,7 +62,7 @@ export async function addDevice(ctx: AccessContext, who: Principal, input: Devic
 
 /** A new activation key for an existing device (to register it again, e.g. on new hardware). */
 export async function newDeviceKey(ctx: AccessContext, who: Principal, name: string): Promise<ActivationKeyResponse> {
-  requireAdmin(who, "issue activation keys");
+  await ensureAdmin(ctx, who, "device.activation-key", name);
   const device = await deviceByName(ctx, who, name);
   const key = await issueKey(ctx, device);
   await auditBy(ctx, who, "device.activation-key", name);
@@ -80,7 +76,7 @@ export async function listAccountDevices(ctx: AccessContext, who: Principal): Pr
 
 /** Removes a device: its certificates are revoked and its live tunnel is closed. */
 export async function removeAccountDevice(ctx: AccessContext, who: Principal, name: string): Promise<void> {
-  requireAdmin(who, "remove devices");
+  await ensureAdmin(ctx, who, "device.remove", name);
   const device = await deviceByName(ctx, who, name);
   await ctx.db.transaction().execute(async (trx) => {
     await revokeDeviceCertificates(trx, device.id, ctx.now().toISOString());

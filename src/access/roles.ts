@@ -1,0 +1,13 @@
+import { FernlinkError } from "../shared/errors.js";
+import { auditBy } from "./audit-log.js";
+import type { AccessContext, Principal } from "./context.js";
+
+/**
+ * Lets only account admins through; a member's attempt is refused with "forbidden" and
+ * recorded, so the audit shows who tried what.
+ */
+export async function ensureAdmin(ctx: AccessContext, who: Principal, action: string, object: string): Promise<void> {
+  if (who.role === "admin") return;
+  await auditBy(ctx, who, action, object, "denied", "forbidden: only an account admin may do this");
+  throw new FernlinkError("forbidden", `only an account admin may ${action.replace(/[.-]/g, " ")} (you are a member)`);
+}
