@@ -7,6 +7,7 @@ import { registerDeviceCommands } from "./commands/device.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
+import { VERSION } from "../shared/version.js";
 import { EXIT, reportError } from "./output.js";
 
 /** Commander's message, possibly several lines, as the one line the contract asks for. */
@@ -18,7 +19,7 @@ function usageLine(text: string): string {
 export function buildProgram(): Command {
   const program = new Command("fernlink")
     .description("secure remote access to industrial machines through outbound-only tunnels")
-    .version("0.1.0")
+    .version(VERSION)
     .exitOverride()
     // Before the subcommands exist: commander copies these settings into each one it creates.
     .configureOutput({ outputError: (text, write) => write(`fernlink: ${usageLine(text)}\n`) });

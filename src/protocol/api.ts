@@ -131,6 +131,7 @@ export const ROUTES = {
   register: "/api/v1/agent/register",
   relay: "/api/v1/agent/relay",
   health: "/api/v1/health",
+  openapi: "/api/v1/openapi.json",
 } as const;
 
 /** Fills the `:param` parts of a route pattern, URL-encoded. */

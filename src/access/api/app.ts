@@ -2,6 +2,9 @@ import type { TLSSocket } from "node:tls";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { LoginRequest, RegisterRequest, ROUTES } from "../../protocol/api.js";
+import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
+import { openApiDocument } from "../../protocol/openapi.js";
+import { VERSION } from "../../shared/version.js";
 import { FernlinkError } from "../../shared/errors.js";
 import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
 import type { AccessContext } from "../context.js";
@@ -45,6 +48,8 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   });
 
   app.get(ROUTES.health, (c) => c.json({ ok: true }));
+  const openapi = openApiDocument(ROUTE_DOCS, VERSION);
+  app.get(ROUTES.openapi, (c) => c.json(openapi));
 
   app.post(ROUTES.login, async (c) => c.json(await login(ctx, await body(c, LoginRequest), c.get("source"))));
 

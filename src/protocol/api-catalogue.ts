@@ -1,0 +1,34 @@
+import { z } from "zod";
+import {
+  ActivationKeyResponse,
+  AuditRecord,
+  DeviceAddRequest,
+  DeviceInfo,
+  LoginRequest,
+  LoginResponse,
+  RegisterRequest,
+  RegisterResponse,
+  RelayAssignment,
+  ROUTES,
+  WhoAmI,
+} from "./api.js";
+import type { RouteDoc } from "./openapi.js";
+
+const Ok = z.strictObject({ ok: z.literal(true) });
+
+/** Every REST route of the server, with the schemas that validate it; the OpenAPI document is built from this. */
+export const ROUTE_DOCS: readonly RouteDoc[] = [
+  { method: "get", path: ROUTES.health, summary: "Liveness check", auth: "none", response: z.strictObject({ ok: z.boolean() }) },
+  { method: "get", path: ROUTES.openapi, summary: "This document", auth: "none" },
+  { method: "post", path: ROUTES.login, summary: "Exchange account, user, password (and one-time code) for a session token", auth: "none", request: LoginRequest, response: LoginResponse },
+  { method: "post", path: ROUTES.logout, summary: "End the caller's session", auth: "session", response: Ok },
+  { method: "get", path: ROUTES.whoami, summary: "Who the token belongs to", auth: "session", response: WhoAmI },
+  { method: "get", path: ROUTES.devices, summary: "Devices the caller may see, with their online state", auth: "session", response: z.array(DeviceInfo) },
+  { method: "post", path: ROUTES.devices, summary: "Add a device and get its one-time activation key (admin)", auth: "session", request: DeviceAddRequest, response: ActivationKeyResponse, status: 201 },
+  { method: "get", path: ROUTES.device, summary: "One device", auth: "session", response: DeviceInfo },
+  { method: "delete", path: ROUTES.device, summary: "Remove a device; its certificate is revoked and its tunnel closed (admin)", auth: "session", response: Ok },
+  { method: "post", path: ROUTES.deviceKey, summary: "Issue a new activation key to register the device again (admin)", auth: "session", response: ActivationKeyResponse },
+  { method: "get", path: ROUTES.audit, summary: "Latest audit records (admin)", auth: "session", response: z.array(AuditRecord) },
+  { method: "post", path: ROUTES.register, summary: "Register an agent: one-time activation key plus CSR, answered with the device certificate", auth: "none", request: RegisterRequest, response: RegisterResponse },
+  { method: "get", path: ROUTES.relay, summary: "Which relay the agent should use for its next connection", auth: "device-certificate", response: RelayAssignment },
+];
