@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AuditRecord } from "../protocol/api.js";
-import { appendAudit, listAudit } from "./store/audit.js";
+import { appendAudit } from "./store/audit.js";
 import type { AccessContext, Principal } from "./context.js";
 import type { AuditRow } from "./store/schema.js";
 
@@ -15,9 +15,19 @@ export interface AuditEvent {
   reason?: string | null;
   device?: string | null;
   target?: string | null;
+  /** When it happened; the context's clock when absent. */
+  at?: Date;
+  /** For a stream: when it opened (`at` is when it ended). */
+  startedAt?: Date | null;
+  endedAt?: Date | null;
+  bytesUp?: number | null;
+  bytesDown?: number | null;
 }
 
-/** Appends an event; audit failures are logged, never thrown into the caller's path. */
+/**
+ * Appends an event to its account's hash chain and returns the record id. Audit failures
+ * are logged, never thrown into the caller's path.
+ */
 export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
   return ctx.work.track(writeAudit(ctx, event));
 }
@@ -25,9 +35,9 @@ export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
 async function writeAudit(ctx: AccessContext, event: AuditEvent): Promise<string> {
   const id = randomUUID();
   try {
-    await appendAudit(ctx.db, {
+    await appendAudit(ctx.db, ctx.auditKey, {
       id,
-      at: ctx.now().toISOString(),
+      at: event.at ?? ctx.now(),
       account_id: event.accountId,
       actor: event.actor,
       source: event.source,
@@ -37,9 +47,10 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent): Promise<string
       reason: event.reason ?? null,
       device: event.device ?? null,
       target: event.target ?? null,
-      ended_at: null,
-      bytes_up: null,
-      bytes_down: null,
+      started_at: event.startedAt ?? null,
+      ended_at: event.endedAt ?? null,
+      bytes_up: event.bytesUp ?? null,
+      bytes_down: event.bytesDown ?? null,
     });
   } catch (err) {
     ctx.log.error("audit write failed", { action: event.action, error: String(err) });
@@ -52,8 +63,10 @@ export function auditBy(ctx: AccessContext, who: Principal, action: string, obje
   return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, result, reason: reason ?? null });
 }
 
-function toRecord(row: AuditRow): AuditRecord {
+/** A stored record as the API shows it. */
+export function toAuditRecord(row: AuditRow): AuditRecord {
   return {
+    seq: row.seq,
     id: row.id,
     at: row.at,
     actor: row.actor,
@@ -64,13 +77,9 @@ function toRecord(row: AuditRow): AuditRecord {
     reason: row.reason,
     device: row.device,
     target: row.target,
+    startedAt: row.started_at,
     endedAt: row.ended_at,
     bytesUp: row.bytes_up,
     bytesDown: row.bytes_down,
   };
-}
-
-/** The latest records of the caller's account, newest first. */
-export async function latestAudit(ctx: AccessContext, who: Principal, limit: number): Promise<AuditRecord[]> {
-  return (await listAudit(ctx.db, who.accountId, { limit })).map(toRecord);
 }

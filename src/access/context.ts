@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
@@ -40,6 +41,8 @@ export interface AccessContext {
   log: Logger;
   /** Audit and presence writes in flight; drained before the store closes. */
   work: BackgroundWork;
+  /** HMAC key of the audit hash chain (`DATA/audit-key`); never in the database. */
+  auditKey: KeyObject;
 }
 
 /** The authenticated caller of an API request. */
@@ -49,7 +52,13 @@ export interface Principal {
   userId: string;
   userName: string;
   role: "admin" | "member";
+  /** The session's id; for an API token, `token:` and the token's id. */
   sessionId: string;
-  expiresAt: string;
+  /** When the session or token ends; null for an API token without expiry. */
+  expiresAt: string | null;
   source: string;
+  /** Set when the caller authenticated with an API token: the token's name. */
+  tokenName?: string;
+  /** Set on a session that may only fix what the account policy asks for (see sessions.ts). */
+  restriction?: "password-expired" | "otp-enrollment-required";
 }

@@ -2,6 +2,8 @@ import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../pro
 import { CidrSyntaxError, formatCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../shared/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
+import { canView } from "./access-decision.js";
+import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";
 import { auditBy } from "./audit-log.js";
 import { ensureAdmin } from "./roles.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -35,11 +37,29 @@ export function deviceInfo(ctx: AccessContext, device: Device): DeviceInfo {
   };
 }
 
-/** Finds a device of the caller's account; another account's device reads as missing. */
-export async function deviceByName(ctx: AccessContext, who: Pick<Principal, "accountId">, name: string): Promise<Device> {
+function noSuchDevice(name: string): FernlinkError {
+  return new FernlinkError("not-found", `no such device "${name}"; see: fernlink device list`);
+}
+
+/**
+ * Finds a device of the caller's account that the caller may see; another account's device,
+ * and for a member a device no access rule shows, read as missing.
+ */
+export async function deviceByName(ctx: AccessContext, who: Viewer, name: string): Promise<Device> {
   const device = await findDeviceByName(ctx.db, who.accountId, name);
-  if (!device) throw new FernlinkError("not-found", `no such device "${name}"; see: fernlink device list`);
+  if (!device || (who.role !== "admin" && !canView(await deviceAccess(ctx, who, device)))) throw noSuchDevice(name);
   return device;
+}
+
+/** `device show`: a member's attempt on a device no rule shows is refused as missing, and recorded. */
+export async function showDevice(ctx: AccessContext, who: Principal, name: string): Promise<DeviceInfo> {
+  const device = await findDeviceByName(ctx.db, who.accountId, name);
+  if (!device) throw noSuchDevice(name);
+  if (who.role !== "admin" && !canView(await deviceAccess(ctx, who, device))) {
+    await auditBy(ctx, who, "device.show", name, "denied", "not-found: no access rule shows this device to the user");
+    throw noSuchDevice(name);
+  }
+  return deviceInfo(ctx, device);
 }
 
 async function issueKey(ctx: AccessContext, device: Device): Promise<{ activationKey: string; expiresAt: string }> {
@@ -69,9 +89,11 @@ export async function newDeviceKey(ctx: AccessContext, who: Principal, name: str
   return { device: deviceInfo(ctx, device), ...key };
 }
 
-/** The devices of the caller's account. */
+/** The devices of the caller's account; a member gets only those an access rule shows. */
 export async function listAccountDevices(ctx: AccessContext, who: Principal): Promise<DeviceInfo[]> {
-  return (await listDevices(ctx.db, who.accountId)).map((d) => deviceInfo(ctx, d));
+  const devices = await listDevices(ctx.db, who.accountId);
+  const access = who.role === "admin" ? undefined : await devicesAccess(ctx, who, devices);
+  return devices.filter((d) => !access || canView(access.get(d.id)!)).map((d) => deviceInfo(ctx, d));
 }
 
 /** Removes a device: its certificates are revoked and its live tunnel is closed. */

@@ -1,6 +1,20 @@
+import type { LiveStream, StreamGrant } from "../protocol/relay-access.js";
+import { judgeTarget, parseTargetEntry } from "../protocol/target-filter.js";
 import type { AccessContext } from "./context.js";
 import { authorizeStream } from "./stream-access.js";
 import { getUser } from "./store/users.js";
+
+/**
+ * An IP-literal target inside a range is judged again in full by `authorizeStream`. A
+ * stream the agent judged (a host name) was opened under the allowed targets it was sent:
+ * it stays only while every one of them is still granted.
+ */
+function stillCovered(stream: LiveStream, now: StreamGrant): boolean {
+  if (judgeTarget(now.allowedTargets.map(parseTargetEntry), stream.request.target) === "allowed") return true;
+  const current = new Set(now.allowedTargets);
+  const opened = stream.grant;
+  return opened.allowedTargets.every((t) => current.has(t));
+}
 
 /**
  * Checks every live stream of an account against the current users, devices and rules, and
@@ -15,7 +29,7 @@ export async function revalidateStreams(ctx: AccessContext, accountId: string): 
     if (user) {
       try {
         const grant = await authorizeStream(ctx, { accountId, userId: user.id, userName: user.name, role: user.role }, stream.request);
-        allowed = grant.deviceId === stream.grant.deviceId;
+        allowed = grant.deviceId === stream.grant.deviceId && stillCovered(stream, grant);
       } catch {
         allowed = false;
       }

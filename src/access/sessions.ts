@@ -1,34 +1,32 @@
-import type { LoginRequest, LoginResponse } from "../protocol/api.js";
+import type { LoginRequest, LoginResponse, SessionRestriction } from "../protocol/api.js";
 import { FernlinkError } from "../shared/errors.js";
+import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
+import { ensureSourceNotThrottled, isLocked, recordFailure, resetFailures } from "./login-guard.js";
 import { dummyHash, hashPassword, verifyPassword } from "./password.js";
+import { checkPasswordRules, DEFAULT_POLICY, passwordExpired, policyOf } from "./password-policy.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
 import { createAccount, findAccountByName } from "./store/accounts.js";
+import type { Account, User } from "./store/schema.js";
 import { createSession, findActiveSession, revokeSession, touchSession } from "./store/sessions.js";
-import { createUser, findUserByName } from "./store/users.js";
+import { consumeTotpStep, createUser, findUserByName } from "./store/users.js";
+import { checkTotp } from "./totp.js";
 
-/** Sessions end this long after login. */
+/** Sessions end this long after login, however busy. */
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** Sessions end after this long without a request. */
+export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
+
 /** How stale `last_used_at` may get before a request refreshes it. */
-const TOUCH_INTERVAL_MS = 60_000;
-
-/** Passwords shorter than this are refused when an account or user is created. */
-export const MIN_PASSWORD_LENGTH = 12;
-
-/** Checks a new password against the minimum policy. */
-export function checkNewPassword(password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new FernlinkError("invalid-input", `the password is too short: use at least ${MIN_PASSWORD_LENGTH} characters`);
-  }
-}
+export const TOUCH_INTERVAL_MS = 60_000;
 
 /** Creates an account with its first admin, or does nothing when both already exist. */
 export async function initAccount(ctx: AccessContext, input: { account: string; user: string; password: string }): Promise<"created" | "exists"> {
   const existing = await findAccountByName(ctx.db, input.account);
   if (existing && (await findUserByName(ctx.db, existing.id, input.user))) return "exists";
-  checkNewPassword(input.password);
+  checkPasswordRules(input.password, existing ? policyOf(existing) : DEFAULT_POLICY, { account: input.account, user: input.user });
   const passwordHash = await hashPassword(input.password);
   await ctx.db.transaction().execute(async (trx) => {
     const now = ctx.now().toISOString();
@@ -39,32 +37,107 @@ export async function initAccount(ctx: AccessContext, input: { account: string; 
   return "created";
 }
 
-/** Exchanges a password for a session token. The error never tells whether the user exists. */
-export async function login(ctx: AccessContext, input: LoginRequest, source: string): Promise<LoginResponse> {
-  const account = await findAccountByName(ctx.db, input.account);
-  const user = account ? await findUserByName(ctx.db, account.id, input.user) : undefined;
-  // Always run the KDF, so response time does not reveal unknown accounts or users.
-  const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
-  if (!account || !user || !ok) {
-    await audit(ctx, { accountId: account?.id ?? null, actor: input.user, source, action: "login", object: `${input.account}/${input.user}`, result: "denied", reason: "wrong account, user or password" });
-    throw new FernlinkError("login-failed", `login failed: wrong account, user or password`);
-  }
-  const token = randomSecret(32);
-  const now = ctx.now();
-  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
-  await createSession(ctx.db, { userId: user.id, tokenHash: hashSecret(token), now: now.toISOString(), expiresAt });
-  await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object: `${account.name}/${user.name}`, result: "ok" });
-  return { token, expiresAt, account: account.name, user: user.name };
+/** What a session of this user may do only, if anything, under the account's policy right now. */
+export function sessionRestriction(account: Account, user: User, now: Date): SessionRestriction | undefined {
+  const policy = policyOf(account);
+  if (passwordExpired(policy, user.password_changed_at, now)) return "password-expired";
+  if (policy.requireOtp && user.totp_enabled !== 1) return "otp-enrollment-required";
+  return undefined;
 }
 
-/** Resolves a bearer token to its principal, or throws "unauthenticated". */
-export async function authenticate(ctx: AccessContext, token: string | undefined, source: string): Promise<Principal> {
+/** The error a restricted session gets for everything it may not do. */
+export function restrictionError(restriction: SessionRestriction): FernlinkError {
+  return restriction === "password-expired"
+    ? new FernlinkError("password-expired", "your password has expired; run fernlink passwd to choose a new one")
+    : new FernlinkError("otp-enrollment-required", "the account requires one-time codes and you have none yet; run fernlink otp enable");
+}
+
+/** Why a password-correct login still fails on its one-time code, or undefined when it passes. */
+async function otpFailure(ctx: AccessContext, user: User, code: string | undefined, now: Date): Promise<string | undefined> {
+  if (user.totp_enabled !== 1 || user.totp_secret === null) return undefined;
+  if (code === undefined) return "one-time code missing";
+  const check = checkTotp(user.totp_secret, code, now, user.totp_last_step);
+  if (!check.ok) return check.reason === "replayed" ? "one-time code already used" : "wrong one-time code";
+  // The conditional update settles a race between two logins with the same code.
+  return (await consumeTotpStep(ctx.db, user.id, check.step)) ? undefined : "one-time code already used";
+}
+
+function newSessionToken(): string {
+  // A session token never looks like an API token, so authenticate() can tell them apart.
+  for (;;) {
+    const token = randomSecret(32);
+    if (!token.startsWith(API_TOKEN_PREFIX)) return token;
+  }
+}
+
+/**
+ * Exchanges a password (and one-time code) for a session token. Every failure gets the same
+ * "login-failed" error, whether the account or user exists, the user is locked or the code
+ * was wrong; the audit records the real reason.
+ */
+export async function login(ctx: AccessContext, input: LoginRequest, source: string): Promise<LoginResponse> {
+  const now = ctx.now();
+  const object = `${input.account}/${input.user}`;
+  try {
+    await ensureSourceNotThrottled(ctx, source, now);
+  } catch (err) {
+    // Recorded in the account tried (if it exists), so its admins see the attack.
+    const tried = await findAccountByName(ctx.db, input.account);
+    await audit(ctx, { accountId: tried?.id ?? null, actor: input.user, source, action: "login", object, result: "denied", reason: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
+  const account = await findAccountByName(ctx.db, input.account);
+  const user = account ? await findUserByName(ctx.db, account.id, input.user) : undefined;
+  // Always run the KDF, so response time does not reveal unknown accounts, users or locks.
+  const passwordOk = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
+  const locked = user !== undefined && isLocked(user, now);
+  let reason: string | undefined;
+  if (!account) reason = "unknown account";
+  else if (!user) reason = "unknown user";
+  else if (locked) reason = `user locked until ${user.locked_until}`;
+  else if (!passwordOk) reason = "wrong password";
+  else reason = await otpFailure(ctx, user, input.otp, now);
+  if (reason !== undefined || !account || !user) {
+    const lockedUntil = await recordFailure(ctx, { accountName: input.account, userName: input.user, account, user, source, now, countsForUser: !locked });
+    await audit(ctx, { accountId: account?.id ?? null, actor: input.user, source, action: "login", object, result: "denied", reason: reason ?? "unknown user" });
+    if (lockedUntil) ctx.log.warn("user locked after failed logins", { account: input.account, user: input.user, until: lockedUntil });
+    throw new FernlinkError("login-failed", "login failed: wrong account, user, password or one-time code (or the user is locked; an admin can unlock it)");
+  }
+  await resetFailures(ctx, user, now);
+  const token = newSessionToken();
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
+  await createSession(ctx.db, { userId: user.id, tokenHash: hashSecret(token), now, expiresAt });
+  const restriction = sessionRestriction(account, user, now);
+  await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object, result: "ok", reason: restriction ? `session restricted: ${restriction}` : null });
+  return { token, expiresAt, account: account.name, user: user.name, ...(restriction ? { restriction } : {}) };
+}
+
+/** What a request accepts besides a full session: the restrictions of the routes that fix them. */
+export interface AuthenticateOptions {
+  allow?: readonly SessionRestriction[];
+}
+
+/**
+ * Resolves a bearer token (a session token, or an API token with its `flk_` prefix) to its
+ * principal, or throws "unauthenticated". A restricted session is refused with its own code
+ * unless `options.allow` lists the restriction.
+ */
+export async function authenticate(ctx: AccessContext, token: string | undefined, source: string, options: AuthenticateOptions = {}): Promise<Principal> {
   if (!token) throw new FernlinkError("unauthenticated", "not logged in; run: fernlink login");
-  const now = ctx.now().toISOString();
+  if (token.startsWith(API_TOKEN_PREFIX)) return authenticateApiToken(ctx, token, source);
+  const now = ctx.now();
   const found = await findActiveSession(ctx.db, hashSecret(token), now);
   if (!found) throw new FernlinkError("unauthenticated", "the session has expired or was ended; run: fernlink login");
+  // `last_used_at` may lag the real last use by up to TOUCH_INTERVAL_MS, so the idle limit
+  // allows that much more: a session used within the last 2 hours never counts as idle.
+  const idleMs = now.getTime() - Date.parse(found.session.last_used_at);
+  if (idleMs > SESSION_IDLE_MS + TOUCH_INTERVAL_MS) {
+    throw new FernlinkError("unauthenticated", "the session ended after 2 hours without use; run: fernlink login");
+  }
   // One write per minute is enough to know a session is in use; not one per stream.
-  if (Date.parse(now) - Date.parse(found.session.last_used_at) > TOUCH_INTERVAL_MS) await touchSession(ctx.db, found.session.id, now);
+  if (idleMs > TOUCH_INTERVAL_MS) await touchSession(ctx.db, found.session.id, now);
+  const restriction = sessionRestriction(found.account, found.user, now);
+  if (restriction && !(options.allow ?? []).includes(restriction)) throw restrictionError(restriction);
   return {
     accountId: found.account.id,
     accountName: found.account.name,
@@ -74,11 +147,15 @@ export async function authenticate(ctx: AccessContext, token: string | undefined
     sessionId: found.session.id,
     expiresAt: found.session.expires_at,
     source,
+    ...(restriction ? { restriction } : {}),
   };
 }
 
 /** Ends the caller's session. */
 export async function logout(ctx: AccessContext, who: Principal): Promise<void> {
+  if (who.tokenName !== undefined) {
+    throw new FernlinkError("invalid-input", `API token "${who.tokenName}" is not a session; an admin revokes it with: fernlink token revoke ${who.tokenName}`);
+  }
   await revokeSession(ctx.db, who.sessionId, ctx.now().toISOString());
   await audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action: "logout", object: `${who.accountName}/${who.userName}`, result: "ok" });
 }

@@ -1,19 +1,40 @@
 import type { Requester, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
+import { showTarget } from "../protocol/target-filter.js";
+import { FernlinkError } from "../shared/errors.js";
+import { decideStream } from "./access-decision.js";
+import { deviceAccess } from "./access-model.js";
 import type { AccessContext } from "./context.js";
-import { deviceByName } from "./devices.js";
+import { findDeviceByName } from "./store/devices.js";
 
 /**
- * Decides whether an authenticated user may open a stream to a device's target. A device of
- * another account reads as missing.
+ * Decides whether an authenticated user may open a stream to a device's target, by the
+ * access rules. A device of another account, or one no rule shows the user, reads as missing;
+ * a device the user may only see is forbidden; a target outside the rules is not allowed.
+ * The grant carries the entries the agent checks again after it resolved the target.
  */
 export async function authorizeStream(ctx: AccessContext, who: Requester, request: StreamRequest): Promise<StreamGrant> {
-  const device = await deviceByName(ctx, who, request.device);
-  return {
-    accountId: who.accountId,
-    userId: who.userId,
-    userName: who.userName,
-    deviceId: device.id,
-    deviceName: device.name,
-    lastSeen: device.last_seen,
-  };
+  const device = await findDeviceByName(ctx.db, who.accountId, request.device);
+  const access = device ? await deviceAccess(ctx, who, device) : undefined;
+  const decision = decideStream(access ?? { level: "none", targets: [] }, request.target);
+  const target = showTarget(request.target);
+  switch (decision.outcome) {
+    case "not-found":
+      throw new FernlinkError("not-found", `no such device "${request.device}"; see: fernlink device list`);
+    case "forbidden":
+      throw new FernlinkError("forbidden", `you may see device "${request.device}" but not connect to it; ask an account admin for a connect rule`);
+    case "target-not-allowed": {
+      const allowed = decision.targets.length > 0 ? `your access rules allow ${decision.targets.join(", ")}` : `device "${request.device}" has no LAN ranges (--lan)`;
+      throw new FernlinkError("target-not-allowed", `target ${target} on "${request.device}" is not allowed for ${who.userName} (${allowed}); ask an account admin`);
+    }
+    case "allow":
+      return {
+        accountId: who.accountId,
+        userId: who.userId,
+        userName: who.userName,
+        deviceId: device!.id,
+        deviceName: device!.name,
+        lastSeen: device!.last_seen,
+        allowedTargets: decision.targets,
+      };
+  }
 }

@@ -1,20 +1,27 @@
-import type { StreamEvent } from "../protocol/relay-access.js";
+import type { StreamEvent, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { formatHostPort } from "../protocol/target.js";
 import type { ErrorCode } from "../shared/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
-import { finishAudit } from "./store/audit.js";
 
 /** Refusals by policy are "denied"; everything else that stopped a stream is an "error". */
 const DENIED: ReadonlySet<ErrorCode> = new Set(["unauthenticated", "forbidden", "not-found", "target-not-allowed", "invalid-input"]);
 
-/** Writes the audit trail of streams: one record per stream, and one per refusal. */
+interface OpenStream {
+  request: StreamRequest;
+  grant: StreamGrant;
+  startedAt: Date;
+}
+
+/**
+ * Writes the audit trail of streams. Records are never updated, so a stream gets a small
+ * "stream.open" record when it opens (a crash still leaves a trace) and its "stream" record
+ * — start, end, bytes each way — when it closes. Each refusal is one "stream" record too.
+ */
 export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => void {
-  // The close of a stream must update the row its open inserted, even if that insert is slow.
-  const opening = new Map<string, Promise<unknown>>();
+  const open = new Map<string, OpenStream>();
 
   return function record(event: StreamEvent): void {
-    const at = event.at.toISOString();
     switch (event.kind) {
       case "refused": {
         const { request, requester, grant, error } = event;
@@ -28,37 +35,52 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           reason: `${error.code}: ${error.message}`,
           device: grant?.deviceName ?? request.device,
           target: formatHostPort(request.target),
+          at: event.at,
         });
         return;
       }
       case "opened": {
         const { request, grant, streamId } = event;
-        const insert = audit(ctx, {
+        open.set(streamId, { request, grant, startedAt: event.at });
+        void audit(ctx, {
           accountId: grant.accountId,
           actor: grant.userName,
           source: request.source,
-          action: "stream",
+          action: "stream.open",
           object: streamId,
           result: "ok",
           device: grant.deviceName,
           target: formatHostPort(request.target),
+          at: event.at,
+          startedAt: event.at,
         });
-        opening.set(streamId, insert);
         return;
       }
       case "closed": {
-        const inserted = opening.get(event.streamId);
-        opening.delete(event.streamId);
-        void ctx.work.track((async () => {
-          const id = await inserted;
-          if (typeof id !== "string") return;
-          await finishAudit(ctx.db, id, {
-            endedAt: at,
-            bytesUp: event.bytesUp,
-            bytesDown: event.bytesDown,
-            ...(event.error ? { reason: `ended abnormally: ${event.error.message}` } : {}),
-          });
-        })().catch((err: unknown) => ctx.log.error("audit update failed", { error: String(err) })));
+        const opened = open.get(event.streamId);
+        open.delete(event.streamId);
+        if (opened === undefined) {
+          ctx.log.error("audit: a stream closed that was never opened", { stream: event.streamId });
+          return;
+        }
+        const { request, grant, startedAt } = opened;
+        void audit(ctx, {
+          accountId: grant.accountId,
+          actor: grant.userName,
+          source: request.source,
+          action: "stream",
+          object: event.streamId,
+          // The stream itself was allowed and carried bytes: it stays "ok" and says how it ended.
+          result: "ok",
+          reason: event.error ? `ended abnormally: ${event.error.message}` : null,
+          device: grant.deviceName,
+          target: formatHostPort(request.target),
+          at: event.at,
+          startedAt,
+          endedAt: event.at,
+          bytesUp: event.bytesUp,
+          bytesDown: event.bytesDown,
+        });
         return;
       }
     }

@@ -1,5 +1,5 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
+import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
 import { widenConnectionWindow } from "../shared/http2-window.js";
@@ -23,7 +23,7 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
   try {
     const target = readConnectTarget(headers);
     where = formatHostPort(target);
-    const socket = await dialTarget(target, deps.allowlist(), deps.deviceName);
+    const socket = await dialTarget(target, deps.allowlist(), deps.deviceName, readAllowedTargets(headers));
     if (stream.destroyed) {
       socket.destroy();
       return;

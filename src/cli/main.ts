@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerAccessRuleCommands } from "./commands/access-rules.js";
 import { registerAgentCommands } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
+import { registerReportCommands } from "./commands/report.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerServerCommand } from "./commands/server.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerAgentCommands(program);
   registerConnectCommand(program);
   registerAuditCommand(program);
+  registerReportCommands(program);
   registerUserCommands(program);
   registerAccessRuleCommands(program);
   program.commands.forEach(function inherit(cmd: Command): void {

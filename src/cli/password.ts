@@ -33,3 +33,15 @@ export async function readPassword(envName: string, prompt: string): Promise<str
     });
   });
 }
+
+/**
+ * Reads a new password from the named environment variable, or asks for it twice on the
+ * terminal so a typing slip does not set a password nobody knows.
+ */
+export async function readNewPassword(envName: string, prompt: string): Promise<string> {
+  if (process.env[envName]) return process.env[envName];
+  const first = await readPassword(envName, prompt);
+  const again = await readPassword(envName, "again, to confirm: ");
+  if (first !== again) throw new UsageError("the two passwords differ; nothing was changed");
+  return first;
+}

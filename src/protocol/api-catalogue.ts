@@ -1,7 +1,6 @@
 import { z } from "zod";
 import {
   ActivationKeyResponse,
-  AuditRecord,
   DeviceAddRequest,
   DeviceInfo,
   LoginRequest,
@@ -12,6 +11,9 @@ import {
   ROUTES,
   WhoAmI,
 } from "./api.js";
+import { ACCESS_ROUTE_DOCS } from "./api-access.js";
+import { AUDIT_ROUTE_DOCS } from "./api-audit.js";
+import { USER_ROUTE_DOCS } from "./api-users.js";
 import type { RouteDoc } from "./openapi.js";
 
 const Ok = z.strictObject({ ok: z.literal(true) });
@@ -28,7 +30,9 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "get", path: ROUTES.device, summary: "One device", auth: "session", response: DeviceInfo },
   { method: "delete", path: ROUTES.device, summary: "Remove a device; its certificate is revoked and its tunnel closed (admin)", auth: "session", response: Ok },
   { method: "post", path: ROUTES.deviceKey, summary: "Issue a new activation key to register the device again (admin)", auth: "session", response: ActivationKeyResponse },
-  { method: "get", path: ROUTES.audit, summary: "Latest audit records (admin)", auth: "session", response: z.array(AuditRecord) },
+  ...AUDIT_ROUTE_DOCS,
+  ...USER_ROUTE_DOCS,
+  ...ACCESS_ROUTE_DOCS,
   { method: "post", path: ROUTES.register, summary: "Register an agent: one-time activation key plus CSR, answered with the device certificate", auth: "none", request: RegisterRequest, response: RegisterResponse },
   { method: "get", path: ROUTES.relay, summary: "Which relay the agent should use for its next connection", auth: "device-certificate", response: RelayAssignment },
 ];

@@ -24,12 +24,18 @@ export const LoginRequest = z.strictObject({
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
+/** What a restricted session may only do: change the expired password, or enrol a one-time code. */
+export const SessionRestriction = z.enum(["password-expired", "otp-enrollment-required"]);
+export type SessionRestriction = z.infer<typeof SessionRestriction>;
+
 /** Reply to login: an opaque bearer token, shown once. */
 export const LoginResponse = z.strictObject({
   token: z.string(),
   expiresAt: z.string(),
   account: name,
   user: name,
+  /** Present when the session is restricted until the user fixes what the policy asks for. */
+  restriction: SessionRestriction.optional(),
 });
 export type LoginResponse = z.infer<typeof LoginResponse>;
 
@@ -38,7 +44,10 @@ export const WhoAmI = z.strictObject({
   account: name,
   user: name,
   role: z.enum(["admin", "member"]),
-  expiresAt: z.string(),
+  /** Null for an API token without expiry. */
+  expiresAt: z.string().nullable(),
+  /** The API token's name, when the caller used one. */
+  token: z.string().optional(),
 });
 export type WhoAmI = z.infer<typeof WhoAmI>;
 
@@ -97,7 +106,10 @@ export type RelayAssignment = z.infer<typeof RelayAssignment>;
 
 /** One audit record: an administrative action, a login, a stream, or a refusal. */
 export const AuditRecord = z.strictObject({
+  /** Position in the audit; the hash chain covers it. */
+  seq: z.number().int(),
   id: z.string(),
+  /** When the record was written (for a stream: when it ended). */
   at: z.string(),
   actor: z.string().nullable(),
   source: z.string().nullable(),
@@ -107,6 +119,7 @@ export const AuditRecord = z.strictObject({
   reason: z.string().nullable(),
   device: z.string().nullable(),
   target: z.string().nullable(),
+  startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   bytesUp: z.number().nullable(),
   bytesDown: z.number().nullable(),
@@ -128,6 +141,8 @@ export const ROUTES = {
   device: "/api/v1/devices/:name",
   deviceKey: "/api/v1/devices/:name/activation-key",
   audit: "/api/v1/audit",
+  auditVerify: "/api/v1/audit/verify",
+  connectionsReport: "/api/v1/reports/connections",
   register: "/api/v1/agent/register",
   relay: "/api/v1/agent/relay",
   health: "/api/v1/health",

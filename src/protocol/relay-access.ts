@@ -38,6 +38,11 @@ export interface StreamGrant {
   deviceId: string;
   deviceName: string;
   lastSeen: string | null;
+  /**
+   * Canonical target-filter entries (`host[:port,…]`) that admit the requested port; the
+   * agent checks the resolved target against them as well as against its own allowlist.
+   */
+  allowedTargets: string[];
 }
 
 /** A stream the relay is carrying right now. */

@@ -1,18 +1,21 @@
 import { ERROR_STATUS, FernlinkError, isErrorCode, type ErrorCode } from "../shared/errors.js";
 import { formatHostPort, parseHostPort, type HostPort } from "./target.js";
+import { parseTargetEntry, type TargetEntry } from "./target-filter.js";
 
 /**
  * Stream metadata travels in the HTTP/2 CONNECT headers, payload in DATA frames only, so a
  * relay can route and filter on metadata without ever needing the bytes.
  *
  * client → relay:  CONNECT :authority=THOST:TPORT, fernlink-device, authorization: Bearer TOKEN
- * relay  → agent:  CONNECT :authority=THOST:TPORT, fernlink-stream-id, fernlink-user
+ * relay  → agent:  CONNECT :authority=THOST:TPORT, fernlink-stream-id, fernlink-user,
+ *                  fernlink-allowed-targets (space-separated target-filter entries)
  * answers:         :status 200, or an error status with fernlink-error (code) and fernlink-reason
  */
 export const HEADER = {
   device: "fernlink-device",
   streamId: "fernlink-stream-id",
   user: "fernlink-user",
+  allowedTargets: "fernlink-allowed-targets",
   errorCode: "fernlink-error",
   reason: "fernlink-reason",
 } as const;
@@ -60,4 +63,23 @@ export function errorFromResponse(headers: Headers): FernlinkError {
   const reason = single(headers, HEADER.reason) ?? `stream refused with status ${status}`;
   const known: ErrorCode = isErrorCode(code) ? code : status === 401 ? "unauthenticated" : "internal";
   return new FernlinkError(known, reason);
+}
+
+/** The header value that carries a stream's allowed targets to the agent. */
+export function allowedTargetsHeader(entries: readonly string[]): string {
+  return entries.join(" ");
+}
+
+/**
+ * The allowed targets the relay sent with a stream: undefined when the header is absent
+ * (the agent's allowlist alone decides), entries otherwise; a malformed entry refuses the stream.
+ */
+export function readAllowedTargets(headers: Headers): TargetEntry[] | undefined {
+  const value = single(headers, HEADER.allowedTargets);
+  if (value === undefined) return undefined;
+  try {
+    return value.split(" ").filter((t) => t !== "").map(parseTargetEntry);
+  } catch (err) {
+    throw new FernlinkError("invalid-input", `the relay sent malformed allowed targets: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -1,15 +1,17 @@
 import { EventEmitter } from "node:events";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../shared/errors.js";
-import { connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
+import { allowedTargetsHeader, connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import type { HostPort } from "../protocol/target.js";
 import { formatHostPort } from "../protocol/target.js";
 
-/** Metadata the relay passes to the agent with each stream (for the agent's own log). */
+/** Metadata the relay passes to the agent with each stream: for its log, and the targets the access rules allow. */
 export interface StreamMeta {
   streamId: string;
   user: string;
+  /** Target-filter entries the agent checks the resolved target against; absent: its allowlist alone decides. */
+  allowedTargets?: readonly string[];
 }
 
 /** How long the agent may take to answer a CONNECT (it dials the target meanwhile). */
@@ -49,7 +51,9 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
       return Promise.reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" is offline`));
     }
     return new Promise((resolve, reject) => {
-      const stream = this.session.request(connectHeaders(target, { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user }), {
+      const extra: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user };
+      if (meta.allowedTargets) extra[HEADER.allowedTargets] = allowedTargetsHeader(meta.allowedTargets);
+      const stream = this.session.request(connectHeaders(target, extra), {
         endStream: false,
       });
       // Errors after the answer are handled by whoever pipes the stream; none may crash the relay.

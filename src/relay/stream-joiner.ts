@@ -47,7 +47,7 @@ export async function joinClientStream(
     const tunnel = deps.registry.get(grant.deviceId);
     if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
     const streamId = randomUUID();
-    const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName });
+    const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName, allowedTargets: grant.allowedTargets });
     if (clientStream.destroyed) {
       agentStream.close();
       return;
@@ -61,6 +61,8 @@ export async function joinClientStream(
       grant,
       startedAt,
       cut: () => {
+        // While piped, close() alone leaves its RST_STREAM unsent (Node 20); ending first sends it.
+        clientStream.end();
         clientStream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         agentStream.close(http2.constants.NGHTTP2_CANCEL);
       },

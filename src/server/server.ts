@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
+import { openAuditKey } from "../access/audit-key.js";
 import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { authenticateAgent } from "../access/registration.js";
@@ -63,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     const now = (): Date => new Date();
     const ca = await loadOrCreateCa(options.dataDir, { now: now() });
+    const auditKey = await openAuditKey(options.dataDir, store.db, log);
     const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: now() });
     let bound: HostPort = options.listen;
     // The relay and the access service need each other; the closures below run only
@@ -90,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       now,
       log,
       work: new BackgroundWork(),
+      auditKey,
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);

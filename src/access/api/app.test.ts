@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createSecretKey, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,7 @@ describe("the REST API, in process", () => {
       now: () => clock,
       log: createLogger("test", { level: "error" }),
       work: new BackgroundWork(),
+      auditKey: createSecretKey(randomBytes(32)),
     };
     app = createApiApp(ctx);
     await initAccount(ctx, { account: "acme", user: "alice", password: PASSWORD });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createSecretKey, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ describe("the OpenAPI document", () => {
       now: () => new Date(),
       log: createLogger("test", { level: "error" }),
       work: new BackgroundWork(),
+      auditKey: createSecretKey(randomBytes(32)),
     });
   });
   after(async () => {

@@ -1,14 +1,17 @@
-import { z } from "zod";
 import { ROUTES } from "../../protocol/api.js";
-import { latestAudit } from "../audit-log.js";
+import { AuditQuery, AuditVerifyQuery, ConnectionsQuery } from "../../protocol/api-audit.js";
+import { queryAudit, verifyAccountAudit } from "../audit-queries.js";
+import { connectionReport } from "../connection-report.js";
 import type { RouteKit } from "./route-kit.js";
 
-const AuditQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(50) });
-
-/** Audit routes. */
+/** Audit listing, chain verification and the connection report; admins only. */
 export function registerAuditRoutes({ app, ctx, auth }: RouteKit): void {
-  app.get(ROUTES.audit, auth, async (c) => {
-    const { limit } = AuditQuery.parse(c.req.query());
-    return c.json(await latestAudit(ctx, c.get("principal"), limit));
+  app.get(ROUTES.audit, auth, async (c) => c.json(await queryAudit(ctx, c.get("principal"), AuditQuery.parse(c.req.query()))));
+  app.get(ROUTES.auditVerify, auth, async (c) => {
+    const { expectHead } = AuditVerifyQuery.parse(c.req.query());
+    return c.json(await verifyAccountAudit(ctx, c.get("principal"), expectHead));
   });
+  app.get(ROUTES.connectionsReport, auth, async (c) =>
+    c.json(await connectionReport(ctx, c.get("principal"), ConnectionsQuery.parse(c.req.query()))),
+  );
 }

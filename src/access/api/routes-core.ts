@@ -1,5 +1,5 @@
 import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
-import { addDevice, deviceByName, deviceInfo, listAccountDevices, newDeviceKey, removeAccountDevice } from "../devices.js";
+import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
 import { logout } from "../sessions.js";
 import { body, type RouteKit } from "./route-kit.js";
 
@@ -16,9 +16,7 @@ export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
   });
   app.get(ROUTES.devices, auth, async (c) => c.json(await listAccountDevices(ctx, c.get("principal"))));
   app.post(ROUTES.devices, auth, async (c) => c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201));
-  app.get(ROUTES.device, auth, async (c) =>
-    c.json(deviceInfo(ctx, await deviceByName(ctx, c.get("principal"), c.req.param("name")))),
-  );
+  app.get(ROUTES.device, auth, async (c) => c.json(await showDevice(ctx, c.get("principal"), c.req.param("name"))));
   app.delete(ROUTES.device, auth, async (c) => {
     await removeAccountDevice(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });

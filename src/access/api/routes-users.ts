@@ -1,6 +1,54 @@
-import type { RouteKit } from "./route-kit.js";
+import type { MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { SessionRestriction } from "../../protocol/api.js";
+import { AccountPolicyUpdate, OtpDisableRequest, PasswdRequest, TokenAddRequest, USER_ROUTES, UserAddRequest } from "../../protocol/api-users.js";
+import { accountPolicy, setAccountPolicy } from "../account-policy.js";
+import { addApiToken, listAccountApiTokens, revokeAccountApiToken } from "../api-tokens.js";
+import type { AccessContext } from "../context.js";
+import { disableOtp, enableOtp } from "../otp.js";
+import { authenticate } from "../sessions.js";
+import { addUser, changePassword, listAccountUsers, removeUser, unlockUser } from "../users.js";
+import type { ApiEnv } from "./env.js";
+import { body, type RouteKit } from "./route-kit.js";
+
+/** Like the kit's session check, but also lets in a session restricted in one of the `allow` ways. */
+function authAllowing(ctx: AccessContext, allow: readonly SessionRestriction[]): MiddlewareHandler<ApiEnv> {
+  return createMiddleware<ApiEnv>(async (c, next) => {
+    const header = c.req.header("authorization");
+    const token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
+    c.set("principal", await authenticate(ctx, token, c.get("source"), { allow }));
+    await next();
+  });
+}
 
 /** User, password, one-time-code, policy and API token routes. */
-export function registerUserRoutes(kit: RouteKit): void {
-  void kit;
+export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
+  // The two routes that fix a restricted session must let it in.
+  const passwdAuth = authAllowing(ctx, ["password-expired", "otp-enrollment-required"]);
+  const enrolAuth = authAllowing(ctx, ["otp-enrollment-required"]);
+
+  app.get(USER_ROUTES.users, auth, async (c) => c.json(await listAccountUsers(ctx, c.get("principal"))));
+  app.post(USER_ROUTES.users, auth, async (c) => c.json(await addUser(ctx, c.get("principal"), await body(c, UserAddRequest)), 201));
+  app.delete(USER_ROUTES.user, auth, async (c) => {
+    await removeUser(ctx, c.get("principal"), c.req.param("name"));
+    return c.json({ ok: true });
+  });
+  app.post(USER_ROUTES.userUnlock, auth, async (c) => c.json(await unlockUser(ctx, c.get("principal"), c.req.param("name"))));
+
+  app.post(USER_ROUTES.passwd, passwdAuth, async (c) => c.json(await changePassword(ctx, c.get("principal"), await body(c, PasswdRequest))));
+  app.post(USER_ROUTES.otpEnable, enrolAuth, async (c) => c.json(await enableOtp(ctx, c.get("principal"))));
+  app.post(USER_ROUTES.otpDisable, auth, async (c) => {
+    await disableOtp(ctx, c.get("principal"), await body(c, OtpDisableRequest));
+    return c.json({ ok: true });
+  });
+
+  app.get(USER_ROUTES.policy, auth, async (c) => c.json(await accountPolicy(ctx, c.get("principal"))));
+  app.post(USER_ROUTES.policy, auth, async (c) => c.json(await setAccountPolicy(ctx, c.get("principal"), await body(c, AccountPolicyUpdate))));
+
+  app.get(USER_ROUTES.tokens, auth, async (c) => c.json(await listAccountApiTokens(ctx, c.get("principal"))));
+  app.post(USER_ROUTES.tokens, auth, async (c) => c.json(await addApiToken(ctx, c.get("principal"), await body(c, TokenAddRequest)), 201));
+  app.delete(USER_ROUTES.token, auth, async (c) => {
+    await revokeAccountApiToken(ctx, c.get("principal"), c.req.param("name"));
+    return c.json({ ok: true });
+  });
 }

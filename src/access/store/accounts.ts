@@ -43,3 +43,14 @@ export async function countAccounts(db: Kysely<Database>): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** The account policy columns that can be changed. */
+export type AccountPolicyColumns = Partial<Pick<Account, "min_password_length" | "max_password_age_days" | "password_history" | "lockout_after" | "require_otp">>;
+
+/** Changes an account's policy columns and returns the account as it now is. */
+export async function updateAccountPolicy(db: Kysely<Database>, id: string, changes: AccountPolicyColumns): Promise<Account> {
+  if (Object.keys(changes).length > 0) await db.updateTable("accounts").set(changes).where("id", "=", id).execute();
+  const account = await findAccountById(db, id);
+  if (!account) throw new FernlinkError("not-found", "account not found");
+  return account;
+}

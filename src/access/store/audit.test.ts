@@ -1,74 +1,215 @@
 import assert from "node:assert/strict";
-import { appendAudit, finishAudit, listAudit } from "./audit.js";
+import { createSecretKey, randomBytes } from "node:crypto";
+import { GENESIS_HASH, SYSTEM_CHAIN } from "../audit-chain.js";
+import { verifyStoredChain } from "../audit-queries.js";
+import { appendAudit, chainHead, listAudit } from "./audit.js";
+import type { AuditInput } from "./audit.js";
+import type { Store } from "./store.js";
 import { T0, at, newAccount, testOnEveryBackend } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";
 
+const KEY = createSecretKey(randomBytes(32));
+
+function event(accountId: string | null, action: string, extra: Partial<AuditInput> = {}): AuditInput {
+  return { at: T0, account_id: accountId, actor: "ada", source: "10.0.0.9", action, result: "ok", ...extra };
+}
+
+/** An account with `n` chained records; returns its id and their seqs, oldest first. */
+async function chainOf(store: Store, n: number): Promise<{ account: string; seqs: number[] }> {
+  const account = (await newAccount(store)).id;
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) seqs.push((await appendAudit(store.db, KEY, event(account, `action-${i}`, { at: at(i) }))).seq);
+  return { account, seqs };
+}
+
+const verify = (store: Store, chain: string) => verifyStoredChain(store.db, KEY, chain);
+
 const cases: StoreCase[] = [
   {
-    name: "audit records are listed newest first and page backwards by seq",
+    name: "audit records are listed newest first, filtered, and page backwards by seq",
     async run({ store }) {
       const { db } = store;
-      const account = await newAccount(store);
-      const other = await newAccount(store);
+      const account = (await newAccount(store)).id;
+      const other = (await newAccount(store)).id;
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        ids.push(await appendAudit(db, { at: at(i), account_id: account.id, action: `a${i}`, result: "ok" }));
-        await appendAudit(db, { at: at(i), account_id: other.id, action: "elsewhere", result: "ok" });
+        ids.push((await appendAudit(db, KEY, event(account, `a${i}`, { at: at(i), actor: i % 2 ? "bob" : "ada", device: i === 4 ? "plc" : null }))).id);
+        await appendAudit(db, KEY, event(other, "elsewhere"));
       }
-      const first = await listAudit(db, account.id, { limit: 3 });
+      const first = await listAudit(db, account, { limit: 3 });
       assert.deepEqual(first.map((r) => r.id), [ids[4], ids[3], ids[2]]);
-      assert.ok(first.every((r) => typeof r.seq === "number"));
-      const last = first.at(-1);
-      assert.ok(last !== undefined);
-      const rest = await listAudit(db, account.id, { limit: 3, beforeSeq: last.seq });
+      const rest = await listAudit(db, account, { limit: 3, beforeSeq: first.at(-1)!.seq });
       assert.deepEqual(rest.map((r) => r.id), [ids[1], ids[0]]);
+      assert.deepEqual((await listAudit(db, account, { limit: 10, actor: "bob" })).map((r) => r.id), [ids[3], ids[1]]);
+      assert.deepEqual((await listAudit(db, account, { limit: 10, since: at(3) })).map((r) => r.id), [ids[4], ids[3]]);
+      assert.deepEqual((await listAudit(db, account, { limit: 10, device: "plc" })).map((r) => r.id), [ids[4]]);
     },
   },
   {
     name: "an audit record keeps a given id and gets one when none is given",
     async run({ store }) {
-      const account = await newAccount(store);
-      const given = await appendAudit(store.db, { id: "given-id-" + account.id, at: T0, account_id: account.id, action: "x", result: "ok" });
-      assert.equal(given, "given-id-" + account.id);
-      const generated = await appendAudit(store.db, { at: T0, account_id: account.id, action: "x", result: "ok" });
-      assert.notEqual(generated, given);
+      const account = (await newAccount(store)).id;
+      const given = await appendAudit(store.db, KEY, event(account, "x", { id: `given-${account}` }));
+      assert.equal(given.id, `given-${account}`);
+      assert.notEqual((await appendAudit(store.db, KEY, event(account, "x"))).id, given.id);
     },
   },
   {
-    name: "finishing an audit record stores its end, result and byte counts as numbers",
+    name: "a stream record stores its start, end and byte counts as numbers",
     async run({ store }) {
-      const { db } = store;
-      const account = await newAccount(store);
-      const id = await appendAudit(db, {
-        at: T0,
-        account_id: account.id,
-        actor: "ada",
-        action: "tunnel.open",
-        result: "ok",
-        device: "plc",
-        target: "10.0.0.5:502",
-      });
+      const account = (await newAccount(store)).id;
       const big = 2 ** 40 + 7;
-      await finishAudit(db, id, { endedAt: at(90), bytesUp: big, bytesDown: 12, result: "error", reason: "reset" });
-      const [row] = await listAudit(db, account.id, { limit: 1 });
+      await appendAudit(store.db, KEY, event(account, "stream", { at: at(90), started_at: at(1), ended_at: at(90), bytes_up: big, bytes_down: 12, target: "10.0.0.5:502" }));
+      const [row] = await listAudit(store.db, account, { limit: 1 });
+      assert.equal(row?.started_at, at(1).toISOString());
       assert.equal(row?.ended_at, at(90).toISOString());
       assert.equal(row?.bytes_up, big);
       assert.equal(row?.bytes_down, 12);
-      assert.equal(row?.result, "error");
-      assert.equal(row?.reason, "reset");
-      assert.equal(row?.target, "10.0.0.5:502");
+      assert.equal((await verify(store, account)).problem, undefined);
     },
   },
   {
-    name: "finishing without a result keeps the original result",
+    name: "each account's records form one chain from the genesis hash to the head",
     async run({ store }) {
-      const account = await newAccount(store);
-      const id = await appendAudit(store.db, { at: T0, account_id: account.id, action: "x", result: "ok" });
-      await finishAudit(store.db, id, { endedAt: at(1), bytesUp: 0, bytesDown: 0 });
-      const [row] = await listAudit(store.db, account.id, { limit: 1 });
-      assert.equal(row?.result, "ok");
-      assert.equal(row?.reason, null);
-      assert.equal(row?.bytes_up, 0);
+      const { account, seqs } = await chainOf(store, 4);
+      const rows = (await listAudit(store.db, account, { limit: 10 })).reverse();
+      assert.equal(rows[0]?.prev_hash, GENESIS_HASH);
+      for (let i = 1; i < rows.length; i++) assert.equal(rows[i]?.prev_hash, rows[i - 1]?.hash);
+      assert.deepEqual(await chainHead(store.db, account), { seq: seqs[3], hash: rows[3]?.hash, count: 4 });
+      const report = await verify(store, account);
+      assert.equal(report.problem, undefined);
+      assert.equal(report.records, 4);
+    },
+  },
+  {
+    name: "records without an account are chained in the system chain",
+    async run({ store }) {
+      const row = await appendAudit(store.db, KEY, event(null, "login", { result: "denied" }));
+      assert.equal((await chainHead(store.db, SYSTEM_CHAIN))?.seq, row.seq);
+      assert.equal((await verify(store, SYSTEM_CHAIN)).problem, undefined);
+    },
+  },
+  {
+    name: "a field updated by SQL is reported as altered, naming the record",
+    async run({ store }) {
+      const { account, seqs } = await chainOf(store, 4);
+      await store.db.updateTable("audit").set({ actor: "mallory" }).where("seq", "=", seqs[1]!).execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "altered");
+      assert.equal(problem?.seq, seqs[1]);
+    },
+  },
+  {
+    name: "a record deleted by SQL is reported as missing at the record after it",
+    async run({ store }) {
+      const { account, seqs } = await chainOf(store, 4);
+      await store.db.deleteFrom("audit").where("seq", "=", seqs[2]!).execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "missing");
+      assert.equal(problem?.seq, seqs[3]);
+    },
+  },
+  {
+    name: "a record inserted by SQL between two others is reported as inserted",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      const other = (await newAccount(store)).id;
+      const a = await appendAudit(store.db, KEY, event(account, "a"));
+      const gap = await appendAudit(store.db, KEY, event(other, "gap"));
+      await appendAudit(store.db, KEY, event(account, "b"));
+      await store.db.deleteFrom("audit").where("seq", "=", gap.seq).execute();
+      await store.db
+        .insertInto("audit")
+        .values({ ...a, seq: gap.seq, id: `forged-${account}`, action: "device.add", prev_hash: a.hash, hash: "f".repeat(64) })
+        .execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "inserted");
+      assert.equal(problem?.seq, gap.seq);
+    },
+  },
+  {
+    name: "a record inserted by SQL after the newest one is reported as inserted",
+    async run({ store }) {
+      const { account, seqs } = await chainOf(store, 2);
+      const [newest] = await listAudit(store.db, account, { limit: 1 });
+      const { seq: _seq, ...copy } = newest!;
+      await store.db.insertInto("audit").values({ ...copy, id: `forged-${account}`, prev_hash: newest!.hash }).execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "inserted");
+      assert.ok(problem.seq! > seqs[1]!);
+    },
+  },
+  {
+    name: "two records whose order was swapped by SQL are reported as reordered",
+    async run({ store }) {
+      const { account, seqs } = await chainOf(store, 4);
+      const [x, y] = [seqs[1]!, seqs[2]!];
+      await store.db.updateTable("audit").set({ seq: -1 }).where("seq", "=", x).execute();
+      await store.db.updateTable("audit").set({ seq: x }).where("seq", "=", y).execute();
+      await store.db.updateTable("audit").set({ seq: y }).where("seq", "=", -1).execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "reordered");
+      assert.equal(problem?.seq, x);
+    },
+  },
+  {
+    name: "the newest records deleted by SQL are reported as missing against the head",
+    async run({ store }) {
+      const { account, seqs } = await chainOf(store, 4);
+      await store.db.deleteFrom("audit").where("seq", ">=", seqs[2]!).where("account_id", "=", account).execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "missing");
+      assert.equal(problem?.seq, null);
+      assert.match(problem?.detail ?? "", new RegExp(`after seq ${seqs[1]}`));
+    },
+  },
+  {
+    name: "a head row whose count was changed is reported as altered",
+    async run({ store }) {
+      const { account } = await chainOf(store, 3);
+      await store.db.updateTable("audit_heads").set({ count: 2 }).where("chain", "=", account).execute();
+      const { problem } = await verify(store, account);
+      assert.equal(problem?.kind, "altered");
+      assert.equal(problem?.seq, null);
+    },
+  },
+  {
+    name: "records written before the audit was chained are counted as unchained, not as broken",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      await store.db.insertInto("audit").values({ id: `legacy-${account}`, at: T0.toISOString(), account_id: account, action: "login", result: "ok" }).execute();
+      await appendAudit(store.db, KEY, event(account, "after"));
+      const report = await verify(store, account);
+      assert.equal(report.problem, undefined);
+      assert.deepEqual([report.unchained, report.records], [1, 1]);
+    },
+  },
+  {
+    name: "an append inside a caller's transaction joins it and rolls back with it",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      await appendAudit(store.db, KEY, event(account, "kept"));
+      await assert.rejects(
+        store.db.transaction().execute(async (trx) => {
+          await appendAudit(trx, KEY, event(account, "rolled-back"));
+          throw new Error("abort");
+        }),
+        /abort/,
+      );
+      assert.deepEqual((await listAudit(store.db, account, { limit: 10 })).map((r) => r.action), ["kept"]);
+      assert.equal((await verify(store, account)).problem, undefined);
+    },
+  },
+  {
+    name: "50 parallel appends to one new chain keep one valid chain",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      const rows = await Promise.all(Array.from({ length: 50 }, (_, i) => appendAudit(store.db, KEY, event(account, `parallel-${i}`))));
+      assert.equal(new Set(rows.map((r) => r.seq)).size, 50);
+      const report = await verify(store, account);
+      assert.equal(report.problem, undefined);
+      assert.equal(report.records, 50);
+      assert.equal(report.head?.count, 50);
     },
   },
 ];

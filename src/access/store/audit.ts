@@ -1,57 +1,158 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
-import type { AuditRow, Database, NewAuditRow } from "./schema.js";
+import type { KeyObject } from "node:crypto";
+import { PostgresAdapter, sql } from "kysely";
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from "kysely";
+import { GENESIS_HASH, chainOf, recordHash } from "../audit-chain.js";
+import type { ChainHead, ChainedFields } from "../audit-chain.js";
+import type { AuditRow, Database } from "./schema.js";
 import { iso } from "./time.js";
 import type { Instant } from "./time.js";
 
-/** An audit record to append; `seq` is assigned by the database and `id` generated if absent. */
-export type AuditInput = Omit<NewAuditRow, "seq" | "id" | "at"> & { id?: string; at: Instant };
-
-/** How a long-running audited action (such as a tunnel) ended. */
-export interface AuditFinish {
-  endedAt: Instant;
-  bytesUp: number;
-  bytesDown: number;
-  result?: AuditRow["result"];
+/** An audit record to append; `seq`, the hashes and (if absent) `id` are assigned here. */
+export interface AuditInput {
+  id?: string;
+  at: Instant;
+  account_id?: string | null;
+  actor?: string | null;
+  source?: string | null;
+  action: string;
+  object?: string | null;
+  result: AuditRow["result"];
   reason?: string | null;
+  device?: string | null;
+  target?: string | null;
+  started_at?: Instant | null;
+  ended_at?: Instant | null;
+  bytes_up?: number | null;
+  bytes_down?: number | null;
 }
 
-/** Appends an audit record and returns its id. */
-export async function appendAudit(db: Kysely<Database>, record: AuditInput): Promise<string> {
-  const id = record.id ?? randomUUID();
-  await db
-    .insertInto("audit")
-    .values({ ...record, id, at: iso(record.at) })
+/** Which records a listing returns; all filters are optional and combine with "and". */
+export interface AuditFilter {
+  limit: number;
+  /** Only records with `seq` below this (the last seq of the previous page). */
+  beforeSeq?: number | undefined;
+  /** Only records written at or after this time. */
+  since?: Instant | undefined;
+  actor?: string | undefined;
+  device?: string | undefined;
+  actions?: readonly string[] | undefined;
+  result?: AuditRow["result"] | undefined;
+  /** Only records whose `ended_at` is at or after this time (streams open since then). */
+  endedSince?: Instant | undefined;
+}
+
+/**
+ * Appends a record to its chain (the account's, or "system") and returns the stored row. The
+ * chain's head row is locked for the append (`select … for update` on PostgreSQL; SQLite runs
+ * one write at a time), so concurrent appends still form one unbroken chain. Inside a caller's
+ * transaction it joins that transaction.
+ */
+export function appendAudit(db: Kysely<Database>, key: KeyObject, input: AuditInput): Promise<AuditRow> {
+  const run = (trx: Kysely<Database>): Promise<AuditRow> => appendLocked(trx, key, input);
+  return db.isTransaction ? run(db) : db.transaction().execute((trx: Transaction<Database>) => run(trx));
+}
+
+async function appendLocked(trx: Kysely<Database>, key: KeyObject, input: AuditInput): Promise<AuditRow> {
+  const chain = chainOf(input.account_id ?? null);
+  const head = await lockHead(trx, chain);
+  const fields: ChainedFields = {
+    seq: await nextSeq(trx),
+    id: input.id ?? randomUUID(),
+    at: iso(input.at),
+    account_id: input.account_id ?? null,
+    actor: input.actor ?? null,
+    source: input.source ?? null,
+    action: input.action,
+    object: input.object ?? null,
+    result: input.result,
+    reason: input.reason ?? null,
+    device: input.device ?? null,
+    target: input.target ?? null,
+    started_at: input.started_at == null ? null : iso(input.started_at),
+    ended_at: input.ended_at == null ? null : iso(input.ended_at),
+    bytes_up: input.bytes_up ?? null,
+    bytes_down: input.bytes_down ?? null,
+  };
+  const hash = recordHash(key, head.hash, fields);
+  const row: AuditRow = { ...fields, result: input.result, prev_hash: head.hash, hash };
+  await trx.insertInto("audit").values(row).execute();
+  await trx
+    .updateTable("audit_heads")
+    .set({ seq: row.seq, hash, count: head.count + 1 })
+    .where("chain", "=", chain)
     .execute();
-  return id;
+  return row;
 }
 
-/** Completes the record `id` with its end time and byte counts (and, if given, a new result). */
-export async function finishAudit(
-  db: Kysely<Database>,
-  id: string,
-  finish: AuditFinish,
-): Promise<void> {
-  await db
-    .updateTable("audit")
-    .set({
-      ended_at: iso(finish.endedAt),
-      bytes_up: finish.bytesUp,
-      bytes_down: finish.bytesDown,
-      ...(finish.result === undefined ? {} : { result: finish.result }),
-      ...(finish.reason === undefined ? {} : { reason: finish.reason }),
-    })
-    .where("id", "=", id)
+function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/** The chain's head, locked until the transaction ends; created empty for a new chain. */
+async function lockHead(trx: Kysely<Database>, chain: string): Promise<ChainHead> {
+  const select = () => {
+    const query = trx.selectFrom("audit_heads").select(["seq", "hash", "count"]).where("chain", "=", chain);
+    return (isPostgres(trx) ? query.forUpdate() : query).executeTakeFirst();
+  };
+  const head = await select();
+  if (head !== undefined) return head;
+  // Two first appends may race here: the loser's insert does nothing and its select then waits.
+  await trx
+    .insertInto("audit_heads")
+    .values({ chain, seq: 0, hash: GENESIS_HASH, count: 0 })
+    .onConflict((oc) => oc.column("chain").doNothing())
     .execute();
+  const created = await select();
+  if (created === undefined) throw new Error(`audit chain head "${chain}" vanished during an append`);
+  return created;
 }
 
-/** The account's audit records, newest first; pass the last `seq` seen as `beforeSeq` to page. */
-export function listAudit(
-  db: Kysely<Database>,
-  accountId: string,
-  page: { limit: number; beforeSeq?: number },
-): Promise<AuditRow[]> {
+/** The next `seq`, taken before the insert because the hash covers it. */
+async function nextSeq(trx: Kysely<Database>): Promise<number> {
+  const { rows } = isPostgres(trx)
+    ? await sql<{ seq: number | string }>`select nextval(pg_get_serial_sequence('audit', 'seq')) as seq`.execute(trx)
+    : // Past every seq ever used, deleted ones included (sqlite_sequence remembers them).
+      await sql<{ seq: number }>`select max(coalesce((select seq from sqlite_sequence where name = 'audit'), 0), coalesce((select max(seq) from audit), 0)) + 1 as seq`.execute(trx);
+  const seq = Number(rows[0]?.seq);
+  if (!Number.isSafeInteger(seq)) throw new Error("cannot allocate the next audit seq");
+  return seq;
+}
+
+/** The account's audit records matching `filter`, newest first; page with `beforeSeq`. */
+export function listAudit(db: Kysely<Database>, accountId: string, filter: AuditFilter): Promise<AuditRow[]> {
   let query = db.selectFrom("audit").selectAll().where("account_id", "=", accountId);
-  if (page.beforeSeq !== undefined) query = query.where("seq", "<", page.beforeSeq);
-  return query.orderBy("seq", "desc").limit(page.limit).execute();
+  if (filter.beforeSeq !== undefined) query = query.where("seq", "<", filter.beforeSeq);
+  if (filter.since !== undefined) query = query.where("at", ">=", iso(filter.since));
+  if (filter.endedSince !== undefined) query = query.where("ended_at", ">=", iso(filter.endedSince));
+  if (filter.actor !== undefined) query = query.where("actor", "=", filter.actor);
+  if (filter.device !== undefined) query = query.where("device", "=", filter.device);
+  if (filter.actions !== undefined) query = query.where("action", "in", [...filter.actions]);
+  if (filter.result !== undefined) query = query.where("result", "=", filter.result);
+  return query.orderBy("seq", "desc").limit(filter.limit).execute();
+}
+
+/** Records of one chain with `seq` above `afterSeq`, oldest first, at most `limit`. */
+export function chainRecords(db: Kysely<Database>, chain: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
+  return db.selectFrom("audit").selectAll().where(inChain(chain)).where("seq", ">", afterSeq).orderBy("seq", "asc").limit(limit).execute();
+}
+
+/** The head row of a chain, if it has one. */
+export function chainHead(db: Kysely<Database>, chain: string): Promise<ChainHead | undefined> {
+  return db.selectFrom("audit_heads").select(["seq", "hash", "count"]).where("chain", "=", chain).executeTakeFirst();
+}
+
+/** The seq of the record of `chain` whose hash is `hash`, if any. */
+export async function chainSeqOfHash(db: Kysely<Database>, chain: string, hash: string): Promise<number | undefined> {
+  const row = await db.selectFrom("audit").select("seq").where(inChain(chain)).where("hash", "=", hash).orderBy("seq").executeTakeFirst();
+  return row?.seq;
+}
+
+/** The record of `chain` with this seq, if any. */
+export function chainRecordAt(db: Kysely<Database>, chain: string, seq: number): Promise<AuditRow | undefined> {
+  return db.selectFrom("audit").selectAll().where(inChain(chain)).where("seq", "=", seq).executeTakeFirst();
+}
+
+function inChain(chain: string): (eb: ExpressionBuilder<Database, "audit">) => Expression<SqlBool> {
+  return (eb) => (chain === chainOf(null) ? eb("account_id", "is", null) : eb("account_id", "=", chain));
 }

@@ -60,3 +60,11 @@ export async function revokeSession(db: Kysely<Database>, id: string, now: Insta
     .where("revoked_at", "is", null)
     .execute();
 }
+
+/** Revokes every live session of a user except `keepId` (the one that asked); returns how many. */
+export async function revokeUserSessions(db: Kysely<Database>, userId: string, keepId: string | null, now: Instant): Promise<number> {
+  let query = db.updateTable("sessions").set({ revoked_at: iso(now) }).where("user_id", "=", userId).where("revoked_at", "is", null);
+  if (keepId !== null) query = query.where("id", "!=", keepId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

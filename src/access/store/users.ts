@@ -55,3 +55,46 @@ export function findUserByName(
 export function getUser(db: Kysely<Database>, id: string): Promise<User | undefined> {
   return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
 }
+
+/** The users of an account, by name. */
+export function listUsers(db: Kysely<Database>, accountId: string): Promise<User[]> {
+  return db.selectFrom("users").selectAll().where("account_id", "=", accountId).orderBy("name").execute();
+}
+
+/** Deletes a user; sessions, password history and group memberships go with it (foreign keys cascade). */
+export async function deleteUser(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom("users").where("id", "=", id).execute();
+}
+
+/** Sets the instant before which failed logins no longer count; in the future it is a lock. */
+export async function setLockedUntil(db: Kysely<Database>, id: string, until: Instant): Promise<void> {
+  await db.updateTable("users").set({ locked_until: iso(until) }).where("id", "=", id).execute();
+}
+
+/** Replaces the password hash and notes when it changed. */
+export async function setPasswordHash(db: Kysely<Database>, id: string, passwordHash: string, now: Instant): Promise<void> {
+  await db.updateTable("users").set({ password_hash: passwordHash, password_changed_at: iso(now) }).where("id", "=", id).execute();
+}
+
+/** Turns one-time codes on with `secret`, or off (secret null); the replay guard starts afresh. */
+export async function setTotp(db: Kysely<Database>, id: string, secret: string | null): Promise<void> {
+  await db
+    .updateTable("users")
+    .set({ totp_secret: secret, totp_enabled: secret === null ? 0 : 1, totp_last_step: null })
+    .where("id", "=", id)
+    .execute();
+}
+
+/**
+ * Records that the code of time step `step` was used, unless this or a later step was used
+ * already: one conditional UPDATE, so two requests racing with the same code cannot both win.
+ */
+export async function consumeTotpStep(db: Kysely<Database>, id: string, step: number): Promise<boolean> {
+  const result = await db
+    .updateTable("users")
+    .set({ totp_last_step: step })
+    .where("id", "=", id)
+    .where((eb) => eb.or([eb("totp_last_step", "is", null), eb("totp_last_step", "<", step)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}

@@ -1,35 +1,108 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { AuditRecord, ROUTES } from "../../protocol/api.js";
+import { AuditRecord, NameSchema, ROUTES } from "../../protocol/api.js";
+import { AuditVerification } from "../../protocol/api-audit.js";
 import { UsageError } from "../../shared/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
+import { toCsv } from "../csv.js";
+import { fetchPages, listingFormat, parseLimit, parseSince } from "../listing.js";
 import { printJson, printTable } from "../output.js";
+
+/** `audit verify` found the chain broken: the CLI prints the message and exits 1. */
+export class AuditChainBrokenError extends Error {
+  override readonly name = "AuditChainBrokenError";
+  readonly code = "audit-chain-broken";
+}
+
+const CSV_HEADER = ["seq", "time", "actor", "source", "action", "object", "result", "reason", "device", "target", "started", "ended", "bytes_up", "bytes_down"];
 
 function short(iso: string | null): string {
   return iso ? isoSeconds(iso) : "";
 }
 
-function bytes(n: number | null): string {
-  return n === null ? "" : String(n);
+function name(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !NameSchema.safeParse(value).success) throw new UsageError(`${flag} "${value}" is not a valid name`);
+  return value;
 }
 
-/** `fernlink audit`: the latest audit records of the account. */
+interface ListFlags {
+  since?: string;
+  user?: string;
+  device?: string;
+  limit: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+async function list(flags: ListFlags): Promise<void> {
+  const format = listingFormat(flags);
+  const query = { since: parseSince(flags.since), user: name("--user", flags.user), device: name("--device", flags.device) };
+  const limit = parseLimit(flags.limit);
+  const api = await apiClient();
+  const records = await fetchPages((q) => api.call("GET", `${ROUTES.audit}?${q}`, z.array(AuditRecord)), query, limit);
+  if (format === "json") return printJson(records);
+  if (format === "csv") {
+    process.stdout.write(
+      toCsv(
+        CSV_HEADER,
+        records.map((r) => [r.seq, r.at, r.actor, r.source, r.action, r.object, r.result, r.reason, r.device, r.target, r.startedAt, r.endedAt, r.bytesUp, r.bytesDown]),
+      ),
+    );
+    return;
+  }
+  printTable(
+    ["SEQ", "TIME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "RESULT", "DEVICE", "TARGET", "UP", "DOWN", "REASON"],
+    records.map((r) => [String(r.seq), short(r.at), r.actor ?? "-", r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.reason ?? ""]),
+  );
+}
+
+async function verify(flags: { json?: boolean; expectHead?: string }): Promise<void> {
+  const expect = flags.expectHead;
+  if (expect !== undefined && !/^\d+:[0-9a-f]{64}$/.test(expect)) {
+    throw new UsageError(`--expect-head "${expect}" must be SEQ:HASH as a previous \`fernlink audit verify\` printed it`);
+  }
+  const api = await apiClient();
+  const path = `${ROUTES.auditVerify}${expect ? `?${new URLSearchParams({ expectHead: expect })}` : ""}`;
+  const v = await api.call("GET", path, AuditVerification);
+  if (flags.json) printJson(v);
+  if (v.problem) {
+    throw new AuditChainBrokenError(
+      `the audit chain of account "${v.account}" is broken: ${v.problem.message} (${v.records} earlier records verify); compare the database with a backup and find out who changed it`,
+    );
+  }
+  if (flags.json) return;
+  const lines = [`audit chain of account "${v.account}": OK, ${v.records} records verified`];
+  if (v.head) {
+    lines.push(`head: seq ${v.head.seq} hash ${v.head.hash}`);
+    lines.push(`keep this head elsewhere; later, \`fernlink audit verify --expect-head ${v.head.seq}:${v.head.hash}\` proves no record up to it was removed`);
+  }
+  if (v.unchained > 0) lines.push(`note: ${v.unchained} older records were written before the audit was chained and are not protected`);
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+/** `fernlink audit [--since ISO] [--user U] [--device D] [--limit N] [--json|--csv]` and `audit verify`. */
 export function registerAuditCommand(program: Command): void {
-  program
+  const audit = program
     .command("audit")
-    .description("show the latest audit records (logins, changes, streams, refusals)")
-    .option("--limit <n>", "how many records", "50")
+    .description("show the account's audit records (logins, changes, streams, refusals), newest first; admins only")
+    .option("--since <iso>", "only records written at or after this time (ISO 8601)")
+    .option("--user <name>", "only records of this user")
+    .option("--device <name>", "only records of this device")
+    .option("--limit <n>", "at most this many records", "50")
     .option("--json", "print JSON")
-    .action(async (flags: { limit: string; json?: boolean }) => {
-      const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit "${flags.limit}" must be a positive whole number`);
-      const api = await apiClient();
-      const records = await api.call("GET", `${ROUTES.audit}?limit=${limit}`, z.array(AuditRecord));
-      if (flags.json) return printJson(records);
-      printTable(
-        ["TIME", "ACTOR", "ACTION", "RESULT", "DEVICE", "TARGET", "END", "UP", "DOWN", "REASON"],
-        records.map((r) => [short(r.at), r.actor ?? "-", r.action, r.result, r.device ?? "", r.target ?? "", short(r.endedAt), bytes(r.bytesUp), bytes(r.bytesDown), r.reason ?? ""]),
-      );
-    });
+    .option("--csv", "print CSV (RFC 4180; formula-like cells are prefixed with ')")
+    .action(list);
+
+  audit
+    .command("verify")
+    .summary("recompute the account's audit hash chain and name the first broken record")
+    .description(
+      "recompute the account's audit hash chain and name the first altered, missing, inserted or reordered record (exit 1 when broken). " +
+        "It prints the chain's head: keep it elsewhere, because removing the newest records together with the head row is only detectable against a head kept outside the database",
+    )
+    .option("--expect-head <seq:hash>", "a head printed by an earlier run that must still be in the chain")
+    .option("--json", "print JSON")
+    // Commander hands `audit verify --json` to the parent's --json: read both.
+    .action((_flags: unknown, cmd: Command) => verify(cmd.optsWithGlobals<{ json?: boolean; expectHead?: string }>()));
 }

@@ -53,6 +53,8 @@ export function registerSessionCommands(program: Command): void {
         expiresAt: reply.expiresAt,
       });
       process.stdout.write(`logged in to ${server} as ${reply.user}@${reply.account} (session ends ${reply.expiresAt})\n`);
+      if (reply.restriction === "password-expired") process.stderr.write("Your password has expired: run fernlink passwd before anything else.\n");
+      if (reply.restriction === "otp-enrollment-required") process.stderr.write("The account requires one-time codes: run fernlink otp enable before anything else.\n");
     });
 
   program
@@ -78,6 +80,7 @@ export function registerSessionCommands(program: Command): void {
       const api = await apiClient();
       const who = await api.call("GET", ROUTES.whoami, WhoAmI);
       if (flags.json) return printJson({ ...who, server: api.session.server });
-      process.stdout.write(`${who.user}@${who.account} (${who.role}) on ${api.session.server}, session ends ${who.expiresAt}\n`);
+      const via = who.token === undefined ? "session" : `API token "${who.token}"`;
+      process.stdout.write(`${who.user}@${who.account} (${who.role}) on ${api.session.server}, ${via} ends ${who.expiresAt ?? "never"}\n`);
     });
 }

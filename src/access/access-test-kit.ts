@@ -1,0 +1,60 @@
+import { createSecretKey, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { BackgroundWork } from "../shared/background-work.js";
+import { createLogger } from "../shared/log.js";
+import { loadOrCreateCa } from "./ca.js";
+import type { AccessContext } from "./context.js";
+import { openDatabase, type Store } from "./store/index.js";
+
+/** Test PostgreSQL server (trust auth); each test context works in a fresh schema of it. */
+const POSTGRES_URL = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** The backends the access-service tests run on. */
+export const TEST_BACKENDS = ["SQLite", "PostgreSQL"] as const;
+
+/** An access context over a fresh database, with a clock the test moves and a record of cut streams. */
+export interface TestAccess {
+  ctx: AccessContext;
+  store: Store;
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): void;
+  /** Stream ids `presence.cutStream` was called with. */
+  cut: string[];
+  close(): Promise<void>;
+}
+
+/** Opens a migrated database on `backend` and an access context for it; `close()` removes it all. */
+export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], start = new Date("2030-01-01T00:00:00Z")): Promise<TestAccess> {
+  const dir = await mkdtemp(join(tmpdir(), "fernlink-access-"));
+  const schema = `fernlink_test_${randomBytes(6).toString("hex")}`;
+  const store = await openDatabase(backend === "SQLite" ? { dataDir: dir } : { dataDir: dir, url: `${POSTGRES_URL}?schema=${schema}` });
+  let clock = start;
+  const cut: string[] = [];
+  const ctx: AccessContext = {
+    db: store.db,
+    ca: await loadOrCreateCa(dir, { now: start }),
+    presence: { status: () => undefined, disconnect: () => {}, streams: () => [], cutStream: (id) => void cut.push(id) },
+    assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
+    now: () => clock,
+    log: createLogger("test", { level: "error" }),
+    work: new BackgroundWork(),
+    auditKey: createSecretKey(randomBytes(32)),
+  };
+  return {
+    ctx,
+    store,
+    cut,
+    advance: (ms) => {
+      clock = new Date(clock.getTime() + ms);
+    },
+    close: async () => {
+      await ctx.work.drain(5_000);
+      if (backend === "PostgreSQL") await sql`drop schema ${sql.id(schema)} cascade`.execute(store.db);
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

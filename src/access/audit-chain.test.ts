@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { createSecretKey, randomBytes } from "node:crypto";
+import { test } from "node:test";
+import { GENESIS_HASH, SYSTEM_CHAIN, canonicalEncoding, chainOf, hashMatches, recordHash } from "./audit-chain.js";
+import type { ChainedFields } from "./audit-chain.js";
+
+const KEY = createSecretKey(randomBytes(32));
+
+const RECORD: ChainedFields = {
+  seq: 7,
+  id: "3f1c",
+  at: "2026-11-27T10:00:00.000Z",
+  account_id: "acc-1",
+  actor: "alice",
+  source: "10.0.0.9",
+  action: "stream",
+  object: "s-1",
+  result: "ok",
+  reason: null,
+  device: "press-7",
+  target: "192.168.1.10:502",
+  started_at: "2026-11-27T09:59:00.000Z",
+  ended_at: "2026-11-27T10:00:00.000Z",
+  bytes_up: 12,
+  bytes_down: 25,
+};
+
+test("the hash is a keyed SHA-256 of the previous hash and the record", () => {
+  const hash = recordHash(KEY, GENESIS_HASH, RECORD);
+  assert.match(hash, /^[0-9a-f]{64}$/);
+  assert.equal(recordHash(KEY, GENESIS_HASH, { ...RECORD }), hash);
+  assert.notEqual(recordHash(createSecretKey(randomBytes(32)), GENESIS_HASH, RECORD), hash, "another key gives another hash");
+  assert.notEqual(recordHash(KEY, "1".repeat(64), RECORD), hash, "another predecessor gives another hash");
+  assert.ok(hashMatches(KEY, GENESIS_HASH, hash, RECORD));
+});
+
+test("changing any single field changes the hash", () => {
+  const base = recordHash(KEY, GENESIS_HASH, RECORD);
+  for (const field of Object.keys(RECORD) as (keyof ChainedFields)[]) {
+    const value = RECORD[field];
+    const changed = { ...RECORD, [field]: typeof value === "number" ? value + 1 : value === null ? "x" : `${value}x` };
+    assert.notEqual(recordHash(KEY, GENESIS_HASH, changed), base, field);
+  }
+});
+
+test("null and empty text encode differently, as do fields shifted between columns", () => {
+  assert.notEqual(canonicalEncoding({ ...RECORD, reason: null }), canonicalEncoding({ ...RECORD, reason: "" }));
+  assert.notEqual(
+    canonicalEncoding({ ...RECORD, actor: "al", source: "ice10.0.0.9" }),
+    canonicalEncoding({ ...RECORD, actor: "alice", source: "10.0.0.9" }),
+  );
+});
+
+test("a missing or malformed stored hash never matches", () => {
+  assert.equal(hashMatches(KEY, null, recordHash(KEY, GENESIS_HASH, RECORD), RECORD), false);
+  assert.equal(hashMatches(KEY, GENESIS_HASH, null, RECORD), false);
+  assert.equal(hashMatches(KEY, GENESIS_HASH, "not hex", RECORD), false);
+});
+
+test("records without an account belong to the system chain", () => {
+  assert.equal(chainOf(null), SYSTEM_CHAIN);
+  assert.equal(chainOf("acc-1"), "acc-1");
+});

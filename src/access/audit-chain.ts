@@ -1,0 +1,92 @@
+/**
+ * The audit hash chain. Every record stores `prev_hash` (the hash of the record before it in
+ * its chain) and `hash` = HMAC-SHA256(key, prev_hash ‖ canonical encoding of every field).
+ * There is one chain per account and a "system" chain for records without one; `audit_heads`
+ * holds each chain's newest seq, hash and record count.
+ *
+ * The key lives in the data directory (`audit-key`), not in the database, so whoever can write
+ * the database but cannot read the key cannot produce a record that verifies: an altered,
+ * inserted, deleted or reordered record breaks the chain. The limit: deleting the newest records
+ * *and* rewriting the head row to the last record left is consistent, and only shows against a
+ * head kept elsewhere (`fernlink audit verify` prints it; `--expect-head` checks one).
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+
+/** `prev_hash` of the first record of every chain. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** The chain of records that belong to no account (failed logins to unknown accounts, …). */
+export const SYSTEM_CHAIN = "system";
+
+/** Tag of the canonical encoding; a new encoding gets a new tag. */
+const ENCODING = "fernlink-audit-v1";
+
+/** The fields a record's hash covers, in the order they are encoded. */
+export interface ChainedFields {
+  seq: number;
+  id: string;
+  at: string;
+  account_id: string | null;
+  actor: string | null;
+  source: string | null;
+  action: string;
+  object: string | null;
+  result: string;
+  reason: string | null;
+  device: string | null;
+  target: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  bytes_up: number | null;
+  bytes_down: number | null;
+}
+
+/** The last record of a chain, as `audit_heads` keeps it. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+  count: number;
+}
+
+/** The chain a record of `accountId` belongs to. */
+export function chainOf(accountId: string | null): string {
+  return accountId ?? SYSTEM_CHAIN;
+}
+
+/**
+ * The canonical encoding: a JSON array with every field in a fixed order and explicit nulls,
+ * so no two different records encode alike and both databases give the same bytes.
+ */
+export function canonicalEncoding(f: ChainedFields): string {
+  return JSON.stringify([
+    ENCODING,
+    f.seq,
+    f.id,
+    f.at,
+    f.account_id,
+    f.actor,
+    f.source,
+    f.action,
+    f.object,
+    f.result,
+    f.reason,
+    f.device,
+    f.target,
+    f.started_at,
+    f.ended_at,
+    f.bytes_up,
+    f.bytes_down,
+  ]);
+}
+
+/** HMAC-SHA256(key, prevHash ‖ canonical encoding), lowercase hex. */
+export function recordHash(key: KeyObject, prevHash: string, fields: ChainedFields): string {
+  return createHmac("sha256", key).update(prevHash, "utf8").update(canonicalEncoding(fields), "utf8").digest("hex");
+}
+
+/** True when the stored `hash` is the one `key` gives for the stored `prevHash` and fields. */
+export function hashMatches(key: KeyObject, prevHash: string | null, hash: string | null, fields: ChainedFields): boolean {
+  if (prevHash === null || hash === null || !/^[0-9a-f]{64}$/.test(hash)) return false;
+  return timingSafeEqual(Buffer.from(recordHash(key, prevHash, fields), "hex"), Buffer.from(hash, "hex"));
+}

@@ -1,0 +1,142 @@
+import type { PasswdRequest, PasswdResponse, UserAddRequest, UserInfo } from "../protocol/api-users.js";
+import { FernlinkError } from "../shared/errors.js";
+import { auditBy } from "./audit-log.js";
+import type { AccessContext, Principal } from "./context.js";
+import { revalidateStreams } from "./live-streams.js";
+import { ensureSourceNotThrottled, isLocked, recordFailure } from "./login-guard.js";
+import { hashPassword, verifyPassword } from "./password.js";
+import { checkNotReused, checkPasswordRules, policyOf } from "./password-policy.js";
+import { ensureAdmin } from "./roles.js";
+import { findAccountById } from "./store/accounts.js";
+import { revokeApiTokensBy } from "./store/api-tokens.js";
+import { earlierPasswords, rememberPassword } from "./store/password-history.js";
+import type { Account, User } from "./store/schema.js";
+import { revokeUserSessions } from "./store/sessions.js";
+import { createUser, deleteUser, findUserByName, getUser, listUsers, setLockedUntil, setPasswordHash } from "./store/users.js";
+
+/** Runs `fn`; a refusal it throws is audited as "denied" before it reaches the caller. */
+export async function auditRefusals<T>(ctx: AccessContext, who: Principal, action: string, object: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FernlinkError) await auditBy(ctx, who, action, object, "denied", `${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The caller's account row. */
+export async function callerAccount(ctx: AccessContext, who: Principal): Promise<Account> {
+  const account = await findAccountById(ctx.db, who.accountId);
+  if (!account) throw new FernlinkError("unauthenticated", "the account no longer exists; run: fernlink login");
+  return account;
+}
+
+/** The caller's own user row; API tokens have none of their own. */
+export async function callerUser(ctx: AccessContext, who: Principal, action: string): Promise<User> {
+  if (who.tokenName !== undefined) {
+    throw new FernlinkError("forbidden", `an API token cannot ${action}; log in as the user instead`);
+  }
+  const user = await getUser(ctx.db, who.userId);
+  if (!user) throw new FernlinkError("unauthenticated", "the user no longer exists; run: fernlink login");
+  return user;
+}
+
+/** A user of the caller's account; another account's user reads as missing. */
+export async function userByName(ctx: AccessContext, who: Principal, name: string): Promise<User> {
+  const user = await findUserByName(ctx.db, who.accountId, name);
+  if (!user) throw new FernlinkError("not-found", `no such user "${name}"; see: fernlink user list`);
+  return user;
+}
+
+/** A user as the API shows it. */
+export function userInfo(user: User, now: Date): UserInfo {
+  return {
+    name: user.name,
+    role: user.role,
+    locked: isLocked(user, now),
+    lockedUntil: isLocked(user, now) ? user.locked_until : null,
+    otpEnabled: user.totp_enabled === 1,
+    createdAt: user.created_at,
+    passwordChangedAt: user.password_changed_at,
+  };
+}
+
+/** Adds a user to the caller's account with an initial password that meets the policy. */
+export async function addUser(ctx: AccessContext, who: Principal, input: UserAddRequest): Promise<UserInfo> {
+  await ensureAdmin(ctx, who, "user.add", input.name);
+  const user = await auditRefusals(ctx, who, "user.add", input.name, async () => {
+    const account = await callerAccount(ctx, who);
+    checkPasswordRules(input.password, policyOf(account), { account: account.name, user: input.name });
+    const passwordHash = await hashPassword(input.password);
+    return createUser(ctx.db, { accountId: account.id, name: input.name, passwordHash, role: input.role, now: ctx.now() });
+  });
+  await auditBy(ctx, who, "user.add", input.name, "ok", `role ${input.role}`);
+  return userInfo(user, ctx.now());
+}
+
+/** The users of the caller's account. */
+export async function listAccountUsers(ctx: AccessContext, who: Principal): Promise<UserInfo[]> {
+  await ensureAdmin(ctx, who, "user.list", "users");
+  const now = ctx.now();
+  return (await listUsers(ctx.db, who.accountId)).map((u) => userInfo(u, now));
+}
+
+/**
+ * Removes a user: the user's sessions end (foreign keys cascade), the API tokens the user made
+ * are revoked, and the user's live streams are cut.
+ */
+export async function removeUser(ctx: AccessContext, who: Principal, name: string): Promise<void> {
+  await ensureAdmin(ctx, who, "user.remove", name);
+  const revoked = await auditRefusals(ctx, who, "user.remove", name, async () => {
+    const user = await userByName(ctx, who, name);
+    if (user.id === who.userId) throw new FernlinkError("conflict", "you cannot remove yourself; ask another admin of the account");
+    return ctx.db.transaction().execute(async (trx) => {
+      const tokens = await revokeApiTokensBy(trx, user.id, ctx.now());
+      await deleteUser(trx, user.id);
+      return tokens;
+    });
+  });
+  await revalidateStreams(ctx, who.accountId);
+  await auditBy(ctx, who, "user.remove", name, "ok", revoked.length ? `API tokens revoked: ${revoked.join(", ")}` : undefined);
+}
+
+/** Lifts a lock after failed logins and starts the user's failure count afresh. */
+export async function unlockUser(ctx: AccessContext, who: Principal, name: string): Promise<UserInfo> {
+  await ensureAdmin(ctx, who, "user.unlock", name);
+  const user = await auditRefusals(ctx, who, "user.unlock", name, () => userByName(ctx, who, name));
+  const now = ctx.now();
+  await setLockedUntil(ctx.db, user.id, now);
+  await auditBy(ctx, who, "user.unlock", name, "ok", isLocked(user, now) ? `was locked until ${user.locked_until}` : "was not locked");
+  return userInfo({ ...user, locked_until: now.toISOString() }, now);
+}
+
+/**
+ * Changes the caller's own password after checking the current one (a wrong one counts toward
+ * the lock, as at login) and the policy; every other session of the user ends.
+ */
+export async function changePassword(ctx: AccessContext, who: Principal, input: PasswdRequest): Promise<PasswdResponse> {
+  const revokedSessions = await auditRefusals(ctx, who, "passwd", who.userName, async () => {
+    const user = await callerUser(ctx, who, "change a password");
+    const account = await callerAccount(ctx, who);
+    const now = ctx.now();
+    await ensureSourceNotThrottled(ctx, who.source, now);
+    if (isLocked(user, now)) {
+      throw new FernlinkError("forbidden", `user "${user.name}" is locked after failed logins until ${user.locked_until}; an admin can unlock it`);
+    }
+    if (!(await verifyPassword(input.currentPassword, user.password_hash))) {
+      await recordFailure(ctx, { accountName: account.name, userName: user.name, account, user, source: who.source, now, countsForUser: true });
+      throw new FernlinkError("wrong-password", "the current password is wrong; give the password you logged in with");
+    }
+    const policy = policyOf(account);
+    checkPasswordRules(input.newPassword, policy, { account: account.name, user: user.name });
+    await checkNotReused(input.newPassword, [user.password_hash, ...(await earlierPasswords(ctx.db, user.id, policy.history))], policy.history);
+    const passwordHash = await hashPassword(input.newPassword);
+    return ctx.db.transaction().execute(async (trx) => {
+      await rememberPassword(trx, user.id, user.password_hash, now, policy.history);
+      await setPasswordHash(trx, user.id, passwordHash, now);
+      return revokeUserSessions(trx, user.id, who.sessionId, now);
+    });
+  });
+  await auditBy(ctx, who, "passwd", who.userName, "ok", `${revokedSessions} other session(s) ended`);
+  return { revokedSessions };
+}

@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { createHmac, randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import { z } from "zod";
+import { requestJson } from "../../src/shared/https-json.js";
+import { Site, type AuditJson } from "./helpers/fernlink.js";
+import { assertExit, PASSWORD, Sandbox, type RunResult } from "./helpers/processes.js";
+
+/**
+ * Login security through real processes, on SQLite and on PostgreSQL: lockout after five
+ * failures and an admin's unlock, one-time codes accepted once, `passwd` ending the other
+ * sessions, and a source address throttled after ten failures while another is not.
+ */
+
+const BASE = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const ACME = { account: "acme", user: "alice" };
+const LOGIN_FAILED = /^fernlink: login failed: wrong account, user, password or one-time code/;
+
+/** RFC 6238 code of `secret` (base32) for the 30 s step `now` falls in; independent of the server's code. */
+function totp(secret: string, now = Date.now()): string {
+  const bits = [...secret.replace(/=+$/, "")].map((c) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(c).toString(2).padStart(5, "0")).join("");
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+for (const backend of ["SQLite", "PostgreSQL"] as const) {
+  describe(`login security on ${backend}`, () => {
+    const schema = `fernlink_e2e_login_${randomBytes(5).toString("hex")}`;
+    let sb: Sandbox;
+    let site: Site;
+    /** Failed logins sent from 127.0.0.1 so far: the throttle counts them. */
+    let failures = 0;
+
+    /** `fernlink login` as `user` of acme into the FERNLINK_HOME called `home`. */
+    const login = (home: string, user: string, options: { password?: string; otp?: string; server?: string } = {}): Promise<RunResult> =>
+      site.cli(home, ["login", "--server", options.server ?? site.url, "--ca", site.ca, "--account", "acme", "--user", user, ...(options.otp ? ["--otp", options.otp] : [])], {
+        env: { FERNLINK_PASSWORD: options.password ?? PASSWORD },
+      });
+
+    /** A login that must fail with the one login-failed message; counted toward the throttle. */
+    async function mustFail(home: string, user: string, options: { password?: string; otp?: string } = {}): Promise<void> {
+      failures++;
+      assertExit(await login(home, user, options), 1, LOGIN_FAILED);
+    }
+
+    async function addUser(name: string): Promise<void> {
+      const r = await site.cli("alice", ["user", "add", name, "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } });
+      assertExit(r, 0);
+    }
+
+    /** Reasons of the user's refused logins, oldest first (`audit` lists newest first). */
+    async function deniedReasons(user: string): Promise<string[]> {
+      const records = ((await site.audit("alice", 500)) as (AuditJson & { object: string | null })[]).reverse();
+      return records.filter((r) => r.action === "login" && r.result === "denied" && r.object === `acme/${user}`).map((r) => r.reason ?? "");
+    }
+
+    before(async () => {
+      sb = await Sandbox.create(`login-${backend.toLowerCase()}`);
+      if (backend === "PostgreSQL") {
+        sb.defer(async () => {
+          const client = new pg.Client({ connectionString: BASE });
+          await client.connect();
+          try {
+            await client.query(`drop schema if exists ${schema} cascade`);
+          } finally {
+            await client.end();
+          }
+        });
+      }
+      site = await Site.start(sb, [ACME], backend === "PostgreSQL" ? { db: `${BASE}?schema=${schema}` } : {});
+      await site.login(ACME);
+    });
+
+    after(() => sb?.cleanup());
+
+    test("five failed logins lock the user, even against the right password, until an admin unlocks", async () => {
+      await addUser("bob");
+      for (let i = 0; i < 5; i++) await mustFail("bob", "bob", { password: `wrong password ${i}` });
+      await mustFail("bob", "bob");
+      const users = JSON.parse(await site.ok("alice", ["user", "list", "--json"])) as { name: string; locked: boolean }[];
+      assert.equal(users.find((u) => u.name === "bob")?.locked, true);
+      const reasons = await deniedReasons("bob");
+      assert.deepEqual(reasons.slice(0, 5), Array(5).fill("wrong password"));
+      assert.match(reasons[5]!, /^user locked until /);
+      assert.ok((await site.audit("alice")).some((r) => r.action === "user.lock"));
+      assert.equal(await site.ok("alice", ["user", "unlock", "bob"]), 'user "bob" unlocked\n');
+      assertExit(await login("bob", "bob"), 0);
+      assert.ok((await site.audit("alice")).some((r) => r.action === "user.unlock" && r.result === "ok"));
+    });
+
+    test("with one-time codes on, login needs --otp, and the same code is refused the second time", async () => {
+      const enabled = await site.ok("bob", ["otp", "enable"]);
+      assert.match(enabled, /^otpauth:\/\/totp\/Fernlink:bob%40acme\?.*secret=/m);
+      const secret = /^secret: ([A-Z2-7]+)$/m.exec(enabled)?.[1];
+      assert.ok(secret, enabled);
+      await mustFail("bob", "bob");
+      const code = totp(secret);
+      assertExit(await login("bob", "bob", { otp: code }), 0);
+      await mustFail("bob-laptop", "bob", { otp: code });
+      const reasons = await deniedReasons("bob");
+      assert.deepEqual(reasons.slice(-2), ["one-time code missing", "one-time code already used"]);
+    });
+
+    test("passwd ends the user's other sessions and keeps the one it ran in", async () => {
+      await addUser("carol");
+      assertExit(await login("carol", "carol"), 0);
+      assertExit(await login("carol-laptop", "carol"), 0);
+      const changed = await site.cli("carol-laptop", ["passwd"], { env: { FERNLINK_NEW_PASSWORD: "a new and long password" } });
+      assertExit(changed, 0);
+      assert.equal(changed.stdout, "password changed; 1 other session(s) ended\n");
+      assertExit(await site.cli("carol", ["whoami"]), 1, /^fernlink: the session has expired or was ended; run: fernlink login$/);
+      assertExit(await site.cli("carol-laptop", ["whoami"]), 0);
+      await mustFail("carol", "carol");
+      assertExit(await login("carol", "carol", { password: "a new and long password" }), 0);
+    });
+
+    test("an admin sets the policy, makes, uses and revokes an API token, and removes a user", async () => {
+      assertExit(await site.cli("alice", ["account", "policy", "--min-length", "abc"]), 2, /--min-length "abc" must be a whole number/);
+      const policy = JSON.parse(await site.ok("alice", ["account", "policy", "--min-length", "16", "--history", "3", "--json"])) as Record<string, unknown>;
+      assert.deepEqual(policy, { minLength: 16, maxAgeDays: null, history: 3, lockoutAfter: 5, requireOtp: false });
+      const weak = await site.cli("alice", ["user", "add", "erin"], { env: { FERNLINK_NEW_PASSWORD: "only 15 chars!!" } });
+      assertExit(weak, 1, /^fernlink: the new password is too short \(15 characters\); the account policy asks for at least 16$/);
+      assertExit(await site.cli("carol", ["account", "policy", "--require-otp"]), 1, /^fernlink: only an account admin may/);
+
+      const made = await site.cli("alice", ["token", "add", "ci", "--role", "member", "--expires-days", "7"]);
+      assertExit(made, 0);
+      const token = /^api token: (flk_\S+)$/m.exec(made.stdout)?.[1];
+      assert.ok(token, made.stdout);
+      const list = JSON.parse(await site.ok("alice", ["token", "list", "--json"])) as { name: string; role: string; createdBy: string }[];
+      assert.deepEqual(list.map((x) => [x.name, x.role, x.createdBy]), [["ci", "member", "alice"]]);
+      const caPem = await readFile(site.ca, "utf8");
+      const whoami = () => requestJson({ server: site.url, path: "/api/v1/whoami", token, ca: caPem, response: z.object({ user: z.string(), role: z.string() }) });
+      assert.deepEqual(await whoami(), { user: "alice", role: "member" });
+      assert.equal(await site.ok("alice", ["token", "revoke", "ci"]), 'API token "ci" revoked\n');
+      await assert.rejects(whoami(), { code: "unauthenticated" });
+
+      assert.equal(await site.ok("alice", ["user", "remove", "carol"]), 'user "carol" removed\n');
+      assertExit(await site.cli("carol-laptop", ["whoami"]), 1, /^fernlink: the session has expired or was ended/);
+      assertExit(await site.cli("alice", ["user", "remove", "alice"]), 1, /^fernlink: you cannot remove yourself/);
+      const users = JSON.parse(await site.ok("alice", ["user", "list", "--json"])) as { name: string }[];
+      assert.deepEqual(users.map((u) => u.name), ["alice", "bob"]);
+    });
+
+    test("ten failures from one source throttle it, throttled attempts lock nobody, and another source still logs in", async () => {
+      assert.ok(failures < 10, `the earlier tests failed ${failures} times already`);
+      while (failures < 10) await mustFail("mallory", `ghost-${failures}`);
+      const throttled = await login("alice-2", "alice");
+      assertExit(throttled, 1, /^fernlink: too many failed logins from 127\.0\.0\.1; try again in \d+ (minutes|seconds)$/);
+      await addUser("dave");
+      for (let i = 0; i < 6; i++) {
+        assertExit(await login("dave", "dave", { password: `wrong password ${i}` }), 1, /too many failed logins/);
+      }
+      assert.ok((await site.audit("alice")).some((r) => r.action === "login" && r.result === "denied" && /^too many failed logins/.test(r.reason ?? "")));
+      // The same server on [::1]: requests now come from another source address.
+      const port = site.port;
+      await site.server.stop();
+      await site.startServer(`[::1]:${port}`);
+      assert.equal(site.url, `https://[::1]:${port}`);
+      assertExit(await login("dave", "dave", { server: site.url }), 0);
+      assertExit(await login("alice-2", "alice", { server: site.url }), 0);
+    });
+  });
+}
