@@ -53,7 +53,9 @@ export async function ensureSourceNotThrottled(ctx: AccessContext, source: strin
   // The source is let in again when enough of its failures have aged out of the window.
   const freeing = times[times.length - LOGIN_LIMITS.sourceFailures]!;
   const retryMs = Date.parse(freeing) + LOGIN_LIMITS.windowMs - now.getTime();
-  throw new FernlinkError("throttled", `too many failed logins from ${key}; try again in ${inWords(retryMs)}`);
+  throw new FernlinkError("throttled", `too many failed logins from ${key}; try again in ${inWords(retryMs)}`, {
+    retryAfterSeconds: Math.ceil(retryMs / 1000),
+  });
 }
 
 /** What failed: the names as given, and the account and user when they exist. */

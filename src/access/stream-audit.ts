@@ -5,7 +5,15 @@ import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
 
 /** Refusals by policy are "denied"; everything else that stopped a stream is an "error". */
-const DENIED: ReadonlySet<ErrorCode> = new Set(["unauthenticated", "forbidden", "not-found", "target-not-allowed", "invalid-input"]);
+const DENIED: ReadonlySet<ErrorCode> = new Set([
+  "unauthenticated",
+  "forbidden",
+  "not-found",
+  "target-not-allowed",
+  "invalid-input",
+  "password-expired",
+  "otp-enrollment-required",
+]);
 
 interface OpenStream {
   request: StreamRequest;

@@ -22,6 +22,7 @@ export function errorHandler(log: Logger) {
       error = new FernlinkError("internal", "the server failed; see its log");
     }
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
+    if (error.retryAfterSeconds !== undefined) c.header("retry-after", String(error.retryAfterSeconds));
     return c.json(body, error.status as ContentfulStatusCode);
   };
 }

@@ -7,7 +7,7 @@ import { body, type RouteKit } from "./route-kit.js";
 export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
   app.get(ROUTES.whoami, auth, (c) => {
     const p = c.get("principal");
-    const who: WhoAmI = { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt };
+    const who: WhoAmI = { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt, ...(p.tokenName ? { token: p.tokenName } : {}) };
     return c.json(who);
   });
   app.post(ROUTES.logout, auth, async (c) => {
