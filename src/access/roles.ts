@@ -9,5 +9,5 @@ import type { AccessContext, Principal } from "./context.js";
 export async function ensureAdmin(ctx: AccessContext, who: Principal, action: string, object: string): Promise<void> {
   if (who.role === "admin") return;
   await auditBy(ctx, who, action, object, "denied", "forbidden: only an account admin may do this");
-  throw new FernlinkError("forbidden", `only an account admin may ${action.replace(/[.-]/g, " ")} (you are a member)`);
+  throw new FernlinkError("forbidden", `only an account admin may do "${action}" (you are a member); ask an admin of your account`);
 }
