@@ -11,6 +11,8 @@ export interface RouteDoc {
   path: string;
   summary: string;
   auth: RouteAuth;
+  /** Set on routes only an account admin may call; members are refused with 403 `forbidden`. */
+  role?: "admin";
   request?: z.ZodType;
   query?: z.ZodObject;
   response?: z.ZodType;
@@ -36,6 +38,7 @@ function operation(route: RouteDoc): Record<string, unknown> {
   const errors = { description: "error", content: { "application/json": { schema: jsonSchema(ErrorBody, "output") } } };
   return {
     summary: route.summary,
+    ...(route.auth === "session" ? { "x-fernlink-role": route.role ?? "member" } : {}),
     ...(route.auth === "session" ? { security: [{ bearer: [] }] } : route.auth === "device-certificate" ? { security: [{ deviceCertificate: [] }] } : { security: [] }),
     ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
     ...(route.request ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.request, "input") } } } } : {}),

@@ -2,6 +2,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
 import type { AccessContext } from "../context.js";
+import { ensureAdmin } from "../roles.js";
 import { authenticate } from "../sessions.js";
 import type { ApiEnv } from "./env.js";
 
@@ -11,6 +12,19 @@ export interface RouteKit {
   ctx: AccessContext;
   /** Middleware: the request must carry a valid session or API token; sets `principal`. */
   auth: MiddlewareHandler<ApiEnv>;
+}
+
+/**
+ * Middleware after `auth`: lets only account admins on, before the body is read, so a
+ * member gets 403 `forbidden` (audited once, as `action`) whatever they sent. The object
+ * audited is `object`, else the path parameters (`group/pool`), else the path.
+ */
+export function adminOnly(ctx: AccessContext, action: string, object?: string): MiddlewareHandler<ApiEnv> {
+  return createMiddleware<ApiEnv>(async (c, next) => {
+    const params = Object.values(c.req.param() as Record<string, string>);
+    await ensureAdmin(ctx, c.get("principal"), action, object ?? (params.length > 0 ? params.join("/") : c.req.path));
+    await next();
+  });
 }
 
 /** Parses the JSON body with a schema (unknown keys rejected by the schema itself). */

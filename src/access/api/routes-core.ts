@@ -1,7 +1,7 @@
 import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
 import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
 import { logout } from "../sessions.js";
-import { body, type RouteKit } from "./route-kit.js";
+import { adminOnly, body, type RouteKit } from "./route-kit.js";
 
 /** Session and device routes. */
 export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
@@ -15,11 +15,11 @@ export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
     return c.json({ ok: true });
   });
   app.get(ROUTES.devices, auth, async (c) => c.json(await listAccountDevices(ctx, c.get("principal"))));
-  app.post(ROUTES.devices, auth, async (c) => c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201));
+  app.post(ROUTES.devices, auth, adminOnly(ctx, "device.add", "devices"), async (c) => c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201));
   app.get(ROUTES.device, auth, async (c) => c.json(await showDevice(ctx, c.get("principal"), c.req.param("name"))));
-  app.delete(ROUTES.device, auth, async (c) => {
+  app.delete(ROUTES.device, auth, adminOnly(ctx, "device.remove"), async (c) => {
     await removeAccountDevice(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });
   });
-  app.post(ROUTES.deviceKey, auth, async (c) => c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))));
+  app.post(ROUTES.deviceKey, auth, adminOnly(ctx, "device.activation-key"), async (c) => c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))));
 }

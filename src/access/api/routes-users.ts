@@ -9,7 +9,7 @@ import { disableOtp, enableOtp } from "../otp.js";
 import { authenticate } from "../sessions.js";
 import { addUser, changePassword, listAccountUsers, removeUser, unlockUser } from "../users.js";
 import type { ApiEnv } from "./env.js";
-import { body, type RouteKit } from "./route-kit.js";
+import { adminOnly, body, type RouteKit } from "./route-kit.js";
 
 /** Like the kit's session check, but also lets in a session restricted in one of the `allow` ways. */
 function authAllowing(ctx: AccessContext, allow: readonly SessionRestriction[]): MiddlewareHandler<ApiEnv> {
@@ -27,13 +27,13 @@ export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
   const passwdAuth = authAllowing(ctx, ["password-expired", "otp-enrollment-required"]);
   const enrolAuth = authAllowing(ctx, ["otp-enrollment-required"]);
 
-  app.get(USER_ROUTES.users, auth, async (c) => c.json(await listAccountUsers(ctx, c.get("principal"))));
-  app.post(USER_ROUTES.users, auth, async (c) => c.json(await addUser(ctx, c.get("principal"), await body(c, UserAddRequest)), 201));
-  app.delete(USER_ROUTES.user, auth, async (c) => {
+  app.get(USER_ROUTES.users, auth, adminOnly(ctx, "user.list", "users"), async (c) => c.json(await listAccountUsers(ctx, c.get("principal"))));
+  app.post(USER_ROUTES.users, auth, adminOnly(ctx, "user.add", "users"), async (c) => c.json(await addUser(ctx, c.get("principal"), await body(c, UserAddRequest)), 201));
+  app.delete(USER_ROUTES.user, auth, adminOnly(ctx, "user.remove"), async (c) => {
     await removeUser(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });
   });
-  app.post(USER_ROUTES.userUnlock, auth, async (c) => c.json(await unlockUser(ctx, c.get("principal"), c.req.param("name"))));
+  app.post(USER_ROUTES.userUnlock, auth, adminOnly(ctx, "user.unlock"), async (c) => c.json(await unlockUser(ctx, c.get("principal"), c.req.param("name"))));
 
   app.post(USER_ROUTES.passwd, passwdAuth, async (c) => c.json(await changePassword(ctx, c.get("principal"), await body(c, PasswdRequest))));
   app.post(USER_ROUTES.otpEnable, enrolAuth, async (c) => c.json(await enableOtp(ctx, c.get("principal"))));
@@ -43,11 +43,11 @@ export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
   });
 
   app.get(USER_ROUTES.policy, auth, async (c) => c.json(await accountPolicy(ctx, c.get("principal"))));
-  app.post(USER_ROUTES.policy, auth, async (c) => c.json(await setAccountPolicy(ctx, c.get("principal"), await body(c, AccountPolicyUpdate))));
+  app.post(USER_ROUTES.policy, auth, adminOnly(ctx, "account.policy", "account policy"), async (c) => c.json(await setAccountPolicy(ctx, c.get("principal"), await body(c, AccountPolicyUpdate))));
 
-  app.get(USER_ROUTES.tokens, auth, async (c) => c.json(await listAccountApiTokens(ctx, c.get("principal"))));
-  app.post(USER_ROUTES.tokens, auth, async (c) => c.json(await addApiToken(ctx, c.get("principal"), await body(c, TokenAddRequest)), 201));
-  app.delete(USER_ROUTES.token, auth, async (c) => {
+  app.get(USER_ROUTES.tokens, auth, adminOnly(ctx, "token.list", "tokens"), async (c) => c.json(await listAccountApiTokens(ctx, c.get("principal"))));
+  app.post(USER_ROUTES.tokens, auth, adminOnly(ctx, "token.add", "tokens"), async (c) => c.json(await addApiToken(ctx, c.get("principal"), await body(c, TokenAddRequest)), 201));
+  app.delete(USER_ROUTES.token, auth, adminOnly(ctx, "token.revoke"), async (c) => {
     await revokeAccountApiToken(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });
   });

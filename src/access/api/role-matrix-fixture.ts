@@ -1,0 +1,119 @@
+import { X509Certificate } from "node:crypto";
+import { routePath } from "../../protocol/api.js";
+import { createCsrPem, generateKeyPairPem } from "../../shared/pki.js";
+import { openAccessFixture, FIXTURE_PASSWORD, type AccessFixture, type Reply } from "../access-rules-fixture.js";
+import type { TEST_BACKENDS } from "../access-test-kit.js";
+import { hashPassword } from "../password.js";
+import { findAccountByName } from "../store/accounts.js";
+import { createDevice } from "../store/devices.js";
+import type { AuditRow } from "../store/schema.js";
+import { createUser } from "../store/users.js";
+
+/** Users made only so that one route's sample can change them (password, one-time codes). */
+export const SPARE_USERS = { paula: "member", adam: "admin", otto: "member", ada: "admin", mona: "member", adele: "admin" } as const;
+type SpareUser = keyof typeof SPARE_USERS;
+
+/** How a matrix call is made: path parameters, body (a string is sent as is), query, TLS peer certificate. */
+export interface CallOptions {
+  token?: string;
+  params?: Record<string, string>;
+  body?: unknown;
+  query?: Record<string, string>;
+  peerCertificate?: X509Certificate;
+}
+
+/**
+ * The access fixture (acme: alice admin, bob and carol members, press-7, press-8; other: olga
+ * admin) plus what every route's sample request needs: spare users, objects to remove, a rule
+ * that gives bob press-7, a registered device and an unused activation key.
+ */
+export interface MatrixFixture {
+  base: AccessFixture;
+  tokens: Record<"alice" | "bob" | "olga" | SpareUser, string>;
+  /** TOTP secrets of mona and adele, whose one-time codes are on. */
+  otpSecrets: Record<"mona" | "adele", string>;
+  /** Certificate of the registered device "agent-box". */
+  deviceCertificate: X509Certificate;
+  /** An unused activation key of device "agent-box-2", and a CSR to send with it. */
+  registration: { activationKey: string; csr: string };
+  call(method: string, pattern: string, options?: CallOptions): Promise<Reply>;
+  login(account: "acme" | "other", user: string): Promise<string>;
+  /** Refusals recorded for `actor` so far (after pending writes finished), oldest first. */
+  denials(actor: string): Promise<AuditRow[]>;
+  close(): Promise<void>;
+}
+
+const csr = async () => createCsrPem((await generateKeyPairPem()).privateKeyPem, { commonName: "matrix" });
+
+/** Builds the matrix fixture on a fresh database of `backend`. */
+export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number]): Promise<MatrixFixture> {
+  const base = await openAccessFixture(backend);
+  const { ctx } = base.access;
+  try {
+    const acme = (await findAccountByName(ctx.db, "acme"))!;
+    const passwordHash = await hashPassword(FIXTURE_PASSWORD);
+    const now = ctx.now();
+    for (const [name, role] of Object.entries(SPARE_USERS)) await createUser(ctx.db, { accountId: acme.id, name, passwordHash, role, now });
+    await createUser(ctx.db, { accountId: acme.id, name: "leaver", passwordHash, role: "member", now });
+    await createDevice(ctx.db, { accountId: acme.id, name: "old-press", lan: ["192.168.9.0/24"], now });
+
+    const call = async (method: string, pattern: string, options: CallOptions = {}): Promise<Reply> => {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (options.token) headers["authorization"] = `Bearer ${options.token}`;
+      const query = options.query ? `?${new URLSearchParams(options.query).toString()}` : "";
+      const body = options.body === undefined ? {} : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) };
+      const cert = options.peerCertificate;
+      const socket = { remoteAddress: "192.0.2.7", ...(cert ? { authorized: true, getPeerCertificate: () => cert } : {}) };
+      const res = await base.app.request(`${routePath(pattern, options.params ?? {})}${query}`, { method, headers, ...body }, { incoming: { socket } } as never);
+      return { status: res.status, json: await res.json() };
+    };
+    const login = async (account: "acme" | "other", user: string): Promise<string> => {
+      const res = await call("POST", "/api/v1/login", { body: { account, user, password: FIXTURE_PASSWORD } });
+      if (res.status !== 200) throw new Error(`login of ${user} failed: ${JSON.stringify(res.json)}`);
+      return res.json.token as string;
+    };
+    const must = async (reply: Promise<Reply>, what: string): Promise<Reply> => {
+      const res = await reply;
+      if (res.status >= 300) throw new Error(`fixture step "${what}" failed: ${JSON.stringify(res.json)}`);
+      return res;
+    };
+
+    const tokens = { alice: await login("acme", "alice"), bob: await login("acme", "bob"), olga: await login("other", "olga") } as MatrixFixture["tokens"];
+    for (const name of Object.keys(SPARE_USERS) as SpareUser[]) tokens[name] = await login("acme", name);
+    const otpSecrets = {
+      mona: (await must(call("POST", "/api/v1/otp/enable", { token: tokens.mona }), "otp for mona")).json.secret as string,
+      adele: (await must(call("POST", "/api/v1/otp/enable", { token: tokens.adele }), "otp for adele")).json.secret as string,
+    };
+
+    const admin = (method: string, pattern: string, options: CallOptions, what: string) => must(call(method, pattern, { token: tokens.alice, ...options }), what);
+    for (const name of ["service-team", "revoke-team", "doomed-group"]) await admin("POST", "/api/v1/groups", { body: { name } }, `group ${name}`);
+    for (const name of ["line-3", "doomed-pool"]) await admin("POST", "/api/v1/pools", { body: { name } }, `pool ${name}`);
+    await admin("POST", "/api/v1/groups/:name/members", { params: { name: "service-team" }, body: { add: ["bob"] } }, "bob in service-team");
+    await admin("POST", "/api/v1/pools/:name/devices", { params: { name: "line-3" }, body: { add: ["press-7"] } }, "press-7 in line-3");
+    await admin("POST", "/api/v1/access-rules", { body: { group: "service-team", pool: "line-3", level: "connect" } }, "rule service-team/line-3");
+    await admin("POST", "/api/v1/access-rules", { body: { group: "revoke-team", pool: "line-3", level: "view" } }, "rule revoke-team/line-3");
+    await admin("POST", "/api/v1/tokens", { body: { name: "ci-token" } }, "token ci-token");
+
+    const box = await admin("POST", "/api/v1/devices", { body: { name: "agent-box" } }, "device agent-box");
+    const registered = await must(call("POST", "/api/v1/agent/register", { body: { activationKey: box.json.activationKey, csr: await csr() } }), "register agent-box");
+    const box2 = await admin("POST", "/api/v1/devices", { body: { name: "agent-box-2" } }, "device agent-box-2");
+
+    return {
+      base,
+      tokens,
+      otpSecrets,
+      deviceCertificate: new X509Certificate(registered.json.certificate as string),
+      registration: { activationKey: box2.json.activationKey as string, csr: await csr() },
+      call,
+      login,
+      denials: async (actor) => {
+        await ctx.work.drain(5_000);
+        return ctx.db.selectFrom("audit").selectAll().where("actor", "=", actor).where("result", "=", "denied").orderBy("seq").execute();
+      },
+      close: () => base.close(),
+    };
+  } catch (err) {
+    await base.close();
+    throw err;
+  }
+}

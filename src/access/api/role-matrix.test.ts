@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
+import { openApiDocument, type RouteDoc } from "../../protocol/openapi.js";
+import { FIXTURE_PASSWORD } from "../access-rules-fixture.js";
+import { TEST_BACKENDS } from "../access-test-kit.js";
+import { totpCode, totpStep } from "../totp.js";
+import { openMatrixFixture, type MatrixFixture } from "./role-matrix-fixture.js";
+
+/** Who calls a session route in a sample: the main caller of the kind, a spare user, or a fresh session of the main caller. */
+type Caller = { member?: string; admin?: string; fresh?: true };
+
+/** A valid request for one session route, and for admin routes the audit action a member's refusal is recorded as. */
+interface Sample {
+  params?: Record<string, string>;
+  body?: (f: MatrixFixture, user: string) => unknown;
+  query?: Record<string, string>;
+  /** Admin routes: the action of the member's audited refusal. */
+  action?: string;
+  as?: Caller;
+  /** The body names objects of the caller's account, so another account's admin must read them as missing. */
+  namesInBody?: true;
+}
+
+const NEW_PASSWORD = "a different long passphrase 42";
+const otp = (f: MatrixFixture, user: string) => ({ code: totpCode(f.otpSecrets[user as "mona" | "adele"], totpStep(f.base.access.ctx.now())) });
+
+/** One valid sample request per session route, keyed `METHOD path`; a route missing here fails the matrix. */
+const SAMPLES: Record<string, Sample> = {
+  "POST /api/v1/logout": { as: { fresh: true } },
+  "GET /api/v1/whoami": {},
+  "GET /api/v1/devices": {},
+  "POST /api/v1/devices": { body: () => ({ name: "press-new", lan: ["192.168.5.0/24"] }), action: "device.add" },
+  "GET /api/v1/devices/:name": { params: { name: "press-7" } },
+  "DELETE /api/v1/devices/:name": { params: { name: "old-press" }, action: "device.remove" },
+  "POST /api/v1/devices/:name/activation-key": { params: { name: "press-8" }, action: "device.activation-key" },
+  "GET /api/v1/audit": { query: { limit: "5" }, action: "audit.list" },
+  "GET /api/v1/audit/verify": { action: "audit.verify" },
+  "GET /api/v1/reports/connections": { query: { limit: "5" }, action: "report.connections" },
+  "GET /api/v1/users": { action: "user.list" },
+  "POST /api/v1/users": { body: () => ({ name: "newbie", password: FIXTURE_PASSWORD }), action: "user.add" },
+  "DELETE /api/v1/users/:name": { params: { name: "leaver" }, action: "user.remove" },
+  "POST /api/v1/users/:name/unlock": { params: { name: "carol" }, action: "user.unlock" },
+  "POST /api/v1/passwd": { body: () => ({ currentPassword: FIXTURE_PASSWORD, newPassword: NEW_PASSWORD }), as: { member: "paula", admin: "adam" } },
+  "POST /api/v1/otp/enable": { as: { member: "otto", admin: "ada" } },
+  "POST /api/v1/otp/disable": { body: otp, as: { member: "mona", admin: "adele" } },
+  "GET /api/v1/account/policy": {},
+  "POST /api/v1/account/policy": { body: () => ({ minLength: 12 }), action: "account.policy" },
+  "GET /api/v1/tokens": { action: "token.list" },
+  "POST /api/v1/tokens": { body: () => ({ name: "new-token", expiresDays: 30 }), action: "token.add" },
+  "DELETE /api/v1/tokens/:name": { params: { name: "ci-token" }, action: "token.revoke" },
+  "GET /api/v1/groups": { action: "group.list" },
+  "POST /api/v1/groups": { body: () => ({ name: "new-group" }), action: "group.add" },
+  "GET /api/v1/groups/:name": { params: { name: "service-team" }, action: "group.show" },
+  "DELETE /api/v1/groups/:name": { params: { name: "doomed-group" }, action: "group.remove" },
+  "POST /api/v1/groups/:name/members": { params: { name: "service-team" }, body: () => ({ add: ["carol"] }), action: "group.members" },
+  "GET /api/v1/pools": { action: "pool.list" },
+  "POST /api/v1/pools": { body: () => ({ name: "new-pool" }), action: "pool.add" },
+  "GET /api/v1/pools/:name": { params: { name: "line-3" }, action: "pool.show" },
+  "DELETE /api/v1/pools/:name": { params: { name: "doomed-pool" }, action: "pool.remove" },
+  "POST /api/v1/pools/:name/devices": { params: { name: "line-3" }, body: () => ({ add: ["press-8"] }), action: "pool.devices" },
+  "GET /api/v1/access-rules": { action: "access.list" },
+  "POST /api/v1/access-rules": { body: () => ({ group: "service-team", pool: "line-3", targets: ["192.168.1.10:502"] }), action: "access.grant", namesInBody: true },
+  "DELETE /api/v1/access-rules/:group/:pool": { params: { group: "revoke-team", pool: "line-3" }, action: "access.revoke" },
+};
+
+type Row = [name: string, run: (f: MatrixFixture) => Promise<void>];
+
+/** Routes without a session (none, or a device certificate), each with its own expectations. */
+const OWN_ROWS: Record<string, Row[]> = {
+  "GET /api/v1/health": [["anyone may ask GET /api/v1/health without a session", async (f) => assert.equal((await f.call("GET", "/api/v1/health")).status, 200)]],
+  "GET /api/v1/openapi.json": [
+    ["anyone may read GET /api/v1/openapi.json without a session", async (f) => assert.equal((await f.call("GET", "/api/v1/openapi.json")).json.openapi, "3.1.0")],
+  ],
+  "POST /api/v1/login": [
+    ["anyone may log in at POST /api/v1/login with a valid account, user and password", async (f) => assert.match(await f.login("acme", "carol"), /\S{20,}/)],
+    [
+      "a wrong password at POST /api/v1/login is refused as login-failed",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/login", { body: { account: "acme", user: "carol", password: "not the password at all" } });
+        assert.deepEqual([res.status, res.json.error?.code], [401, "login-failed"]);
+      },
+    ],
+  ],
+  "POST /api/v1/agent/register": [
+    [
+      "an admin's session token does not stand in for an activation key at POST /api/v1/agent/register",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/register", { token: f.tokens.alice, body: { ...f.registration, activationKey: "AAAAA-BBBBB" } });
+        assert.equal(res.json.error?.code, "activation-key-invalid", JSON.stringify(res.json));
+      },
+    ],
+    [
+      "an agent with an unused activation key registers at POST /api/v1/agent/register without a session",
+      async (f) => assert.equal((await f.call("POST", "/api/v1/agent/register", { body: f.registration })).status, 200),
+    ],
+  ],
+  "GET /api/v1/agent/relay": [
+    [
+      "a registered device learns its relay at GET /api/v1/agent/relay with its certificate",
+      async (f) => {
+        const res = await f.call("GET", "/api/v1/agent/relay", { peerCertificate: f.deviceCertificate });
+        assert.equal(res.status, 200, JSON.stringify(res.json));
+        assert.equal(res.json.relay.id, "relay-1");
+      },
+    ],
+    [
+      "an admin's session token without a device certificate is refused at GET /api/v1/agent/relay",
+      async (f) => {
+        const res = await f.call("GET", "/api/v1/agent/relay", { token: f.tokens.alice });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
+      },
+    ],
+  ],
+};
+
+const key = (doc: RouteDoc) => `${doc.method.toUpperCase()} ${doc.path}`;
+const sessionRoutes = ROUTE_DOCS.filter((d) => d.auth === "session");
+
+test("every route the server serves has exactly one row in the role matrix", () => {
+  const rows = [...Object.keys(SAMPLES), ...Object.keys(OWN_ROWS)].sort();
+  assert.deepEqual(rows, ROUTE_DOCS.map(key).sort());
+  for (const doc of ROUTE_DOCS) assert.equal(doc.auth === "session", key(doc) in SAMPLES, `${key(doc)}: session routes have a sample, others their own row`);
+  for (const doc of sessionRoutes) assert.equal(doc.role === "admin", SAMPLES[key(doc)]?.action !== undefined, `${key(doc)}: admin routes name their audit action`);
+});
+
+test("the OpenAPI document names the role each session route needs", () => {
+  const paths = openApiDocument(ROUTE_DOCS, "test")["paths"] as Record<string, Record<string, Record<string, unknown>>>;
+  for (const doc of ROUTE_DOCS) {
+    const role = paths[doc.path.replace(/:([A-Za-z]+)/g, "{$1}")]?.[doc.method]?.["x-fernlink-role"];
+    assert.equal(role, doc.auth === "session" ? (doc.role ?? "member") : undefined, key(doc));
+  }
+});
+
+for (const backend of TEST_BACKENDS) {
+  describe(`the role × action matrix on ${backend}`, () => {
+    let f: MatrixFixture;
+    before(async () => {
+      f = await openMatrixFixture(backend);
+    });
+    after(() => f?.close());
+
+    const send = (doc: RouteDoc, s: Sample, token: string | undefined, user: string, override?: { body?: unknown; query?: Record<string, string> }) =>
+      f.call(doc.method.toUpperCase(), doc.path, {
+        ...(token ? { token } : {}),
+        ...(s.params ? { params: s.params } : {}),
+        ...(override?.query ?? s.query ? { query: override?.query ?? s.query! } : {}),
+        ...(override && "body" in override ? { body: override.body } : s.body ? { body: s.body(f, user) } : {}),
+      });
+    const callerOf = async (s: Sample, kind: "member" | "admin"): Promise<[string, string]> => {
+      const user = s.as?.[kind] ?? (kind === "admin" ? "alice" : "bob");
+      const token = s.as?.fresh ? await f.login("acme", user) : f.tokens[user as keyof MatrixFixture["tokens"]];
+      return [user, token];
+    };
+    const refusedOnce = async (doc: RouteDoc, s: Sample, override?: { body?: unknown; query?: Record<string, string> }) => {
+      const [user, token] = await callerOf(s, "member");
+      const before = (await f.denials(user)).length;
+      const res = await send(doc, s, token, user, override);
+      assert.deepEqual([res.status, res.json.error?.code], [403, "forbidden"], JSON.stringify(res.json));
+      const added = (await f.denials(user)).slice(before);
+      assert.deepEqual(added.map((r) => [r.actor, r.action, r.result]), [[user, s.action, "denied"]], "exactly one audited refusal naming the member");
+      assert.match(added[0]?.reason ?? "", /^forbidden/);
+    };
+
+    for (const doc of ROUTE_DOCS) {
+      const route = key(doc);
+      const own = OWN_ROWS[route];
+      if (own) {
+        for (const [name, run] of own) test(name, () => run(f));
+        continue;
+      }
+      const s = SAMPLES[route] ?? {};
+      const admin = doc.role === "admin";
+
+      test(`an anonymous caller of ${route} is refused as unauthenticated`, async () => {
+        const res = await send(doc, s, undefined, s.as?.member ?? "bob");
+        assert.deepEqual([res.status, res.json.error?.code], [401, "unauthenticated"]);
+      });
+      if (admin) {
+        test(`a member calling ${route} is refused and the refusal is audited`, () => refusedOnce(doc, s));
+        if (doc.request) {
+          test(`a member sending a malformed body to ${route} is refused before it is read, and audited`, () => refusedOnce(doc, s, { body: "{ not json" }));
+        } else if (doc.query) {
+          test(`a member sending a malformed query to ${route} is refused before it is read, and audited`, () => refusedOnce(doc, s, { query: { limit: "many", bogus: "1" } }));
+        }
+      } else {
+        test(`a member calling ${route} succeeds`, async () => {
+          const [user, token] = await callerOf(s, "member");
+          const res = await send(doc, s, token, user);
+          assert.equal(res.status, doc.status ?? 200, JSON.stringify(res.json));
+          doc.response?.parse(res.json);
+        });
+      }
+      if (s.params || s.namesInBody) {
+        test(`an admin of another account calling ${route} finds nothing`, async () => {
+          const res = await send(doc, s, f.tokens.olga, "olga");
+          assert.deepEqual([res.status, res.json.error?.code], [404, "not-found"], JSON.stringify(res.json));
+        });
+      }
+      test(`an admin calling ${route} succeeds`, async () => {
+        const [user, token] = await callerOf(s, "admin");
+        const res = await send(doc, s, token, user);
+        assert.equal(res.status, doc.status ?? 200, JSON.stringify(res.json));
+        doc.response?.parse(res.json);
+      });
+    }
+  });
+}
