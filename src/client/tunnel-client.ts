@@ -1,8 +1,9 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { ALPN } from "../protocol/alpn.js";
-import { connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
+import { connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { widenConnectionWindow } from "../shared/http2-window.js";
 import { FernlinkError } from "../shared/errors.js";
 import { networkError } from "../shared/https-json.js";
@@ -51,36 +52,15 @@ export class TunnelClient {
   /** Opens a stream to `target` in the device LAN; resolves once the agent reached it. */
   open(target: HostPort): Promise<ClientHttp2Stream> {
     const session = this.connect();
-    return new Promise((resolve, reject) => {
-      const stream = session.request(
-        connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
-        { endStream: false },
-      );
-      // Errors after the answer are handled by whoever pipes the stream.
-      stream.on("error", () => {});
-      const timer = setTimeout(() => {
-        stream.close();
-        fail(new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`));
-      }, OPEN_TIMEOUT_MS);
-      const fail = (streamError: Error): void => {
-        clearTimeout(timer);
-        stream.removeListener("close", closedEarly);
-        const err = this.sessionError ?? streamError;
-        const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
-        reject(cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause }));
-      };
-      // A session that dies ends its pending streams with "close" and no "error".
-      const closedEarly = (): void => fail(new Error("the stream closed before an answer"));
-      stream.once("error", fail);
-      stream.once("close", closedEarly);
-      stream.once("response", (headers) => {
-        clearTimeout(timer);
-        stream.removeListener("error", fail);
-        stream.removeListener("close", closedEarly);
-        if (headers[":status"] === 200) return resolve(stream);
-        stream.close();
-        reject(errorFromResponse(headers));
-      });
+    const stream = session.request(
+      connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
+      { endStream: false },
+    );
+    return awaitConnectAnswer(stream, OPEN_TIMEOUT_MS, (failure) => {
+      if (failure.kind === "timeout") return new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`);
+      const err = this.sessionError ?? failure.cause;
+      const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
+      return cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause });
     });
   }
 

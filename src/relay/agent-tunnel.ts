@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../shared/errors.js";
-import { allowedTargetsHeader, connectHeaders, errorFromResponse, HEADER } from "../protocol/stream-headers.js";
+import { allowedTargetsHeader, connectHeaders, HEADER } from "../protocol/stream-headers.js";
+import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import type { HostPort } from "../protocol/target.js";
 import { formatHostPort } from "../protocol/target.js";
@@ -50,37 +51,14 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
     if (!this.isOpen) {
       return Promise.reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" is offline`));
     }
-    return new Promise((resolve, reject) => {
-      const extra: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user };
-      if (meta.allowedTargets) extra[HEADER.allowedTargets] = allowedTargetsHeader(meta.allowedTargets);
-      const stream = this.session.request(connectHeaders(target, extra), {
-        endStream: false,
-      });
-      // Errors after the answer are handled by whoever pipes the stream; none may crash the relay.
-      stream.on("error", () => {});
-      const timer = setTimeout(() => {
-        stream.close();
-        reject(new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`));
-      }, OPEN_TIMEOUT_MS);
-      const fail = (err: Error): void => {
-        clearTimeout(timer);
-        reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: err }));
-      };
-      const closedEarly = (): void => fail(new Error("stream closed before an answer"));
-      stream.once("error", fail);
-      stream.once("close", closedEarly);
-      stream.once("response", (headers) => {
-        clearTimeout(timer);
-        stream.removeListener("error", fail);
-        stream.removeListener("close", closedEarly);
-        if (headers[":status"] === 200) {
-          resolve(stream);
-        } else {
-          stream.close();
-          reject(errorFromResponse(headers));
-        }
-      });
-    });
+    const extra: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user };
+    if (meta.allowedTargets) extra[HEADER.allowedTargets] = allowedTargetsHeader(meta.allowedTargets);
+    const stream = this.session.request(connectHeaders(target, extra), { endStream: false });
+    return awaitConnectAnswer(stream, OPEN_TIMEOUT_MS, (failure) =>
+      failure.kind === "timeout"
+        ? new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`)
+        : new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: failure.cause }),
+    );
   }
 
   /** Ends the tunnel, e.g. when the device's certificate was revoked. */
