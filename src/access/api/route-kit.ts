@@ -1,6 +1,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
+import type { SessionRestriction } from "../../protocol/api.js";
 import type { AccessContext } from "../context.js";
 import { ensureAdmin } from "../roles.js";
 import { authenticate } from "../sessions.js";
@@ -32,12 +33,12 @@ export async function body<T extends z.ZodType>(c: Context<ApiEnv>, schema: T): 
   return schema.parse(await c.req.json());
 }
 
-/** The session middleware for `ctx`. */
-export function sessionMiddleware(ctx: AccessContext): MiddlewareHandler<ApiEnv> {
+/** The session middleware for `ctx`; `allow` lets in sessions restricted in those ways (the routes that lift the restriction). */
+export function sessionMiddleware(ctx: AccessContext, allow: readonly SessionRestriction[] = []): MiddlewareHandler<ApiEnv> {
   return createMiddleware<ApiEnv>(async (c, next) => {
     const header = c.req.header("authorization");
     const token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
-    c.set("principal", await authenticate(ctx, token, c.get("source")));
+    c.set("principal", await authenticate(ctx, token, c.get("source"), allow.length > 0 ? { allow } : {}));
     await next();
   });
 }

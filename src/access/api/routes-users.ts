@@ -1,31 +1,15 @@
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
-import type { SessionRestriction } from "../../protocol/api.js";
 import { AccountPolicyUpdate, OtpDisableRequest, PasswdRequest, TokenAddRequest, USER_ROUTES, UserAddRequest } from "../../protocol/api-users.js";
 import { accountPolicy, setAccountPolicy } from "../account-policy.js";
 import { addApiToken, listAccountApiTokens, revokeAccountApiToken } from "../api-tokens.js";
-import type { AccessContext } from "../context.js";
 import { disableOtp, enableOtp } from "../otp.js";
-import { authenticate } from "../sessions.js";
 import { addUser, changePassword, listAccountUsers, removeUser, unlockUser } from "../users.js";
-import type { ApiEnv } from "./env.js";
-import { adminOnly, body, type RouteKit } from "./route-kit.js";
-
-/** Like the kit's session check, but also lets in a session restricted in one of the `allow` ways. */
-function authAllowing(ctx: AccessContext, allow: readonly SessionRestriction[]): MiddlewareHandler<ApiEnv> {
-  return createMiddleware<ApiEnv>(async (c, next) => {
-    const header = c.req.header("authorization");
-    const token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
-    c.set("principal", await authenticate(ctx, token, c.get("source"), { allow }));
-    await next();
-  });
-}
+import { adminOnly, body, sessionMiddleware, type RouteKit } from "./route-kit.js";
 
 /** User, password, one-time-code, policy and API token routes. */
 export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
   // The two routes that fix a restricted session must let it in.
-  const passwdAuth = authAllowing(ctx, ["password-expired", "otp-enrollment-required"]);
-  const enrolAuth = authAllowing(ctx, ["otp-enrollment-required"]);
+  const passwdAuth = sessionMiddleware(ctx, ["password-expired", "otp-enrollment-required"]);
+  const enrolAuth = sessionMiddleware(ctx, ["otp-enrollment-required"]);
 
   app.get(USER_ROUTES.users, auth, adminOnly(ctx, "user.list", "users"), async (c) => c.json(await listAccountUsers(ctx, c.get("principal"))));
   app.post(USER_ROUTES.users, auth, adminOnly(ctx, "user.add", "users"), async (c) => c.json(await addUser(ctx, c.get("principal"), await body(c, UserAddRequest)), 201));
