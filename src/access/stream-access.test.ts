@@ -45,7 +45,7 @@ for (const backend of TEST_BACKENDS) {
     const openLive = async (target: string): Promise<string> => {
       const grant = await authorize("bob", "press-7", target);
       const streamId = `s${++opened}`;
-      live.push({ streamId, request: { token: "t", device: "press-7", target: parseHostPort(target), source: "test" }, grant, startedAt: new Date() });
+      live.push({ streamId, request: { token: "t", device: "press-7", target: parseHostPort(target), source: "test" }, grant, startedAt: new Date(), bytesUp: 0, bytesDown: 0 });
       return streamId;
     };
 

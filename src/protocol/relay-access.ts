@@ -51,6 +51,10 @@ export interface LiveStream {
   request: StreamRequest;
   grant: StreamGrant;
   startedAt: Date;
+  /** Bytes carried so far from the user to the target. */
+  bytesUp: number;
+  /** Bytes carried so far from the target to the user. */
+  bytesDown: number;
 }
 
 /** What the relay reports about each stream for the audit trail. */

@@ -5,8 +5,9 @@ import type { TLSSocket } from "node:tls";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { acceptAgent, type AgentAcceptorDeps } from "./agent-acceptor.js";
-import type { LiveStream, StreamAuthority } from "../protocol/relay-access.js";
-import { joinClientStream } from "./stream-joiner.js";
+import type { Duplex } from "node:stream";
+import type { LiveStream, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
+import { joinClientStream, liveView, openInProcessStream, type CarriedStream } from "./stream-joiner.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
 /** Everything a relay needs from its surroundings. */
@@ -28,6 +29,11 @@ export interface Relay {
   acceptAgentSocket(socket: TLSSocket): void;
   /** Handles a client CONNECT stream. */
   handleClientStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string): void;
+  /**
+   * Opens a stream for a user inside this process (the web portal), authorised and recorded
+   * like a client's; resolves once the agent reached the target, or rejects with a FernlinkError.
+   */
+  openStream(request: StreamRequest): Promise<Duplex>;
   /** The streams carried right now. */
   streams(): LiveStream[];
   /** Cuts one live stream (its user lost the right to it). */
@@ -48,20 +54,25 @@ export function createRelay(options: RelayOptions): Relay {
     now,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   };
-  const live = new Map<string, LiveStream & { cut: () => void }>();
+  const live = new Map<string, CarriedStream>();
   const joinerDeps = { authority: options.authority, registry, log: options.log, now, live };
   // Streams being joined, so shutdown can wait for their audit records.
   const active = new Set<Promise<void>>();
+  const track = (done: Promise<void>): void => {
+    active.add(done);
+    void done.finally(() => active.delete(done));
+  };
   return {
     id: options.id,
     registry,
     acceptAgentSocket: (socket) => void acceptAgent(socket, acceptorDeps),
-    handleClientStream: (stream, headers, source) => {
-      const done = joinClientStream(stream, headers, source, joinerDeps);
-      active.add(done);
-      void done.finally(() => active.delete(done));
+    handleClientStream: (stream, headers, source) => track(joinClientStream(stream, headers, source, joinerDeps)),
+    openStream: async (request) => {
+      const { stream, carried } = await openInProcessStream(request, joinerDeps);
+      track(carried);
+      return stream;
     },
-    streams: () => [...live.values()].map(({ streamId, request, grant, startedAt }) => ({ streamId, request, grant, startedAt })),
+    streams: () => [...live.values()].map(liveView),
     cutStream: (streamId) => {
       const stream = live.get(streamId);
       stream?.cut();

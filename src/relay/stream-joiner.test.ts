@@ -3,23 +3,24 @@ import { once } from "node:events";
 import http2, { type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { LiveStream, StreamAuthority, StreamEvent } from "../protocol/relay-access.js";
+import type { StreamAuthority, StreamEvent } from "../protocol/relay-access.js";
 import { HEADER } from "../protocol/stream-headers.js";
 import { createLogger } from "../shared/log.js";
 import { AgentTunnel } from "./agent-tunnel.js";
-import { joinClientStream } from "./stream-joiner.js";
+import { joinClientStream, liveView, openInProcessStream, type CarriedStream } from "./stream-joiner.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
 /** Relay and a stand-in agent as plain HTTP/2 on loopback: the agent echoes every stream. */
 describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
   const agentHeaders: IncomingHttpHeaders[] = [];
   const events: StreamEvent[] = [];
-  const live = new Map<string, LiveStream & { cut: () => void }>();
+  const live = new Map<string, CarriedStream>();
   const registry = new TunnelRegistry();
   let agent: Http2Server;
   let relay: Http2Server;
   let agentSession: ClientHttp2Session;
   let client: ClientHttp2Session;
+  let inProcess: (device: string) => ReturnType<typeof openInProcessStream>;
 
   const authority: StreamAuthority = {
     authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member" }),
@@ -48,6 +49,7 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     relay = http2.createServer();
     const deps = { authority, live, registry, log: createLogger("test", { level: "error" }), now: () => new Date() };
     relay.on("stream", (stream, headers) => void joinClientStream(stream, headers, "127.0.0.1", deps));
+    inProcess = (device) => openInProcessStream({ token: "t", device, target: { host: "127.0.0.2", port: 502 }, source: "portal" }, deps);
     client = http2.connect(await listen(relay));
     client.on("error", () => {});
   });
@@ -86,5 +88,32 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(events.some((e) => e.kind === "closed" && e.streamId === entry.streamId));
     assert.equal(live.size, 0);
+  });
+
+  it("opens an in-process stream that is listed with live byte counts, recorded, and cut like a client's", async () => {
+    const { stream, carried } = await inProcess("press-7");
+    stream.write("hello");
+    const [echo] = (await once(stream, "data")) as [Buffer];
+    assert.equal(echo.toString(), "hello");
+    const [entry] = [...live.values()];
+    assert.ok(entry, "the stream is live");
+    const view = liveView(entry);
+    assert.equal(view.bytesUp, 5);
+    assert.equal(view.bytesDown, 5);
+    assert.equal(view.request.source, "portal");
+    const closed = once(stream, "close");
+    entry.cut();
+    await closed;
+    await carried;
+    const end = events.find((e) => e.kind === "closed" && e.streamId === entry.streamId);
+    assert.ok(end && end.kind === "closed" && end.bytesUp === 5);
+    assert.equal(live.size, 0);
+  });
+
+  it("records and throws a refusal of an in-process stream", async () => {
+    registry.get("d")?.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await assert.rejects(inProcess("press-7"), { code: "device-offline" });
+    assert.ok(events.some((e) => e.kind === "refused" && e.request.source === "portal"));
   });
 });

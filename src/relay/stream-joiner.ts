@@ -1,27 +1,91 @@
 import { randomUUID } from "node:crypto";
-import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import type { Duplex } from "node:stream";
 import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
+import { duplexPair } from "../shared/duplex-pair.js";
 import { FernlinkError } from "../shared/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
-import { joinStreams } from "../shared/join-streams.js";
+import { joinStreams, type JoinResult } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
-/** What joining a client stream to an agent needs. */
+/** A stream being carried, with its running byte counts and a way to cut it. */
+export interface CarriedStream {
+  streamId: string;
+  request: StreamRequest;
+  grant: StreamGrant;
+  startedAt: Date;
+  counts: Readonly<JoinResult>;
+  cut: () => void;
+}
+
+/** What joining a user's stream to an agent needs. */
 export interface StreamJoinerDeps {
   authority: StreamAuthority;
-  /** Live streams by id, with a way to cut each. */
-  live: Map<string, LiveStream & { cut: () => void }>;
+  /** Live streams by id. */
+  live: Map<string, CarriedStream>;
   registry: TunnelRegistry;
   log: Logger;
   now: () => Date;
 }
 
+/** A stream the agent has connected to its target, not yet carrying user bytes. */
+interface OpenedStream {
+  streamId: string;
+  request: StreamRequest;
+  grant: StreamGrant;
+  agentStream: ClientHttp2Stream;
+}
+
+/** The public view of a carried stream. */
+export function liveView(s: CarriedStream): LiveStream {
+  return { streamId: s.streamId, request: s.request, grant: s.grant, startedAt: s.startedAt, bytesUp: s.counts.bytesAtoB, bytesDown: s.counts.bytesBtoA };
+}
+
 function bearer(headers: IncomingHttpHeaders): string | undefined {
   const value = headers.authorization;
   return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
+}
+
+/**
+ * Authorises `request` and opens the matching stream to the device's agent. A refusal is
+ * recorded and thrown as a FernlinkError.
+ */
+async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): Promise<OpenedStream> {
+  let requester: Requester | undefined;
+  let grant: StreamGrant | undefined;
+  try {
+    requester = await deps.authority.authenticate(request);
+    grant = await deps.authority.authorize(requester, request);
+    const tunnel = deps.registry.get(grant.deviceId);
+    if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
+    const streamId = randomUUID();
+    const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName, allowedTargets: grant.allowedTargets });
+    return { streamId, request, grant, agentStream };
+  } catch (err) {
+    const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
+    if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });
+    deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
+    deps.log.debug("stream refused", { target: formatHostPort(request.target), code: error.code });
+    throw error;
+  }
+}
+
+/** Pipes the user's side into an opened stream, lists it as live, and records its start and end. */
+function carry(opened: OpenedStream, user: Duplex, cut: () => void, deps: StreamJoinerDeps): Promise<void> {
+  const { streamId, request, grant, agentStream } = opened;
+  const startedAt = deps.now();
+  deps.authority.record({ kind: "opened", streamId, request, grant, at: startedAt });
+  return new Promise<void>((resolve) => {
+    const counts = joinStreams(user, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
+      deps.live.delete(streamId);
+      deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
+      resolve();
+    });
+    deps.live.set(streamId, { streamId, request, grant, startedAt, counts, cut });
+  });
 }
 
 /**
@@ -35,54 +99,41 @@ export async function joinClientStream(
   source: string,
   deps: StreamJoinerDeps,
 ): Promise<void> {
-  let request: StreamRequest | undefined;
-  let requester: Requester | undefined;
-  let grant: StreamGrant | undefined;
+  let opened: OpenedStream;
   try {
     const device = readHeader(headers, HEADER.device);
     if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
-    request = { token: bearer(headers), device, target: readConnectTarget(headers), source };
-    requester = await deps.authority.authenticate(request);
-    grant = await deps.authority.authorize(requester, request);
-    const tunnel = deps.registry.get(grant.deviceId);
-    if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
-    const streamId = randomUUID();
-    const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName, allowedTargets: grant.allowedTargets });
-    if (clientStream.destroyed) {
-      agentStream.close();
-      return;
-    }
-    clientStream.respond({ ":status": 200 });
-    const startedAt = deps.now();
-    deps.authority.record({ kind: "opened", streamId, request, grant, at: startedAt });
-    deps.live.set(streamId, {
-      streamId,
-      request,
-      grant,
-      startedAt,
-      cut: () => {
-        // While piped, close() alone leaves its RST_STREAM unsent (Node 20); ending first sends it.
-        clientStream.end();
-        clientStream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        agentStream.close(http2.constants.NGHTTP2_CANCEL);
-      },
-    });
-    await new Promise<void>((resolve) =>
-      joinStreams(clientStream, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
-        deps.live.delete(streamId);
-        deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
-        resolve();
-      }),
-    );
+    opened = await openForRequest({ token: bearer(headers), device, target: readConnectTarget(headers), source }, deps);
   } catch (err) {
-    const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
-    if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });
-    if (request) {
-      deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
-    }
-    deps.log.debug("stream refused", { target: request ? formatHostPort(request.target) : undefined, code: error.code });
-    if (!clientStream.destroyed && !clientStream.headersSent) {
-      clientStream.respond(errorResponseHeaders(error), { endStream: true });
-    }
+    const error = err instanceof FernlinkError ? err : new FernlinkError("invalid-input", "the CONNECT request is malformed", { cause: err });
+    if (!clientStream.destroyed && !clientStream.headersSent) clientStream.respond(errorResponseHeaders(error), { endStream: true });
+    return;
   }
+  const { agentStream } = opened;
+  if (clientStream.destroyed) {
+    agentStream.close();
+    return;
+  }
+  clientStream.respond({ ":status": 200 });
+  await carry(opened, clientStream, () => {
+    // While piped, close() alone leaves its RST_STREAM unsent (Node 20); ending first sends it.
+    clientStream.end();
+    clientStream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    agentStream.close(http2.constants.NGHTTP2_CANCEL);
+  }, deps);
+}
+
+/**
+ * Opens a stream for a user inside this process (the web portal): authorised, recorded,
+ * listed and cuttable like a client's CONNECT stream. Resolves with the user's end once the
+ * agent reached the target; `carried` settles when the stream is over and recorded.
+ */
+export async function openInProcessStream(request: StreamRequest, deps: StreamJoinerDeps): Promise<{ stream: Duplex; carried: Promise<void> }> {
+  const opened = await openForRequest(request, deps);
+  const [ours, theirs] = duplexPair();
+  const carried = carry(opened, ours, () => {
+    ours.destroy();
+    opened.agentStream.close(http2.constants.NGHTTP2_CANCEL);
+  }, deps);
+  return { stream: theirs, carried };
 }

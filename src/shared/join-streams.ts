@@ -12,9 +12,10 @@ export interface JoinResult {
 /**
  * Pipes two duplexes into each other with backpressure and half-close: the end of one
  * direction ends only that direction; an error on either side destroys both. `onDone`
- * runs once, when both directions have finished or one has failed.
+ * runs once, when both directions have finished or one has failed. The result returned is
+ * the same object, counting while the bytes flow.
  */
-export function joinStreams(a: Duplex, b: Duplex, onDone: (result: JoinResult) => void = () => {}): void {
+export function joinStreams(a: Duplex, b: Duplex, onDone: (result: JoinResult) => void = () => {}): Readonly<JoinResult> {
   const result: JoinResult = { bytesAtoB: 0, bytesBtoA: 0, error: undefined };
   let pending = 2;
   let done = false;
@@ -34,4 +35,5 @@ export function joinStreams(a: Duplex, b: Duplex, onDone: (result: JoinResult) =
   b.on("data", (chunk: Buffer) => (result.bytesBtoA += chunk.length));
   pipeline(a, b, finish);
   pipeline(b, a, finish);
+  return result;
 }
