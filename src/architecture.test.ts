@@ -17,6 +17,7 @@ const MAY_IMPORT: Record<string, readonly string[] | "anything"> = {
   client: ["client", "protocol", "shared"],
   relay: ["relay", "protocol", "shared"],
   access: ["access", "protocol", "shared"],
+  web: ["web", "protocol", "shared"],
   cli: "anything",
   server: "anything",
 };

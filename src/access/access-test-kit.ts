@@ -6,7 +6,9 @@ import { sql } from "kysely";
 import { BackgroundWork } from "../shared/background-work.js";
 import { createLogger } from "../shared/log.js";
 import { loadOrCreateCa } from "./ca.js";
-import type { AccessContext } from "./context.js";
+import { createChangeFeed } from "./change-feed.js";
+import type { AccessContext, TunnelInfo } from "./context.js";
+import type { LiveStream } from "../protocol/relay-access.js";
 import { openDatabase, type Store } from "./store/index.js";
 
 /** Test PostgreSQL server (trust auth); each test context works in a fresh schema of it. */
@@ -23,6 +25,8 @@ export interface TestAccess {
   advance(ms: number): void;
   /** Stream ids `presence.cutStream` was called with. */
   cut: string[];
+  /** What the fake presence reports, of any account (filtered per account); a cut stream leaves `streams`. */
+  live: { streams: LiveStream[]; tunnels: (TunnelInfo & { accountId: string })[] };
   close(): Promise<void>;
 }
 
@@ -33,24 +37,41 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
   const store = await openDatabase(backend === "SQLite" ? { dataDir: dir } : { dataDir: dir, url: `${POSTGRES_URL}?schema=${schema}` });
   let clock = start;
   const cut: string[] = [];
+  const live: TestAccess["live"] = { streams: [], tunnels: [] };
+  const ofAccount = <T extends { accountId: string }>(items: T[], accountId: string): T[] => items.filter((i) => i.accountId === accountId);
+  const streamsOf = (accountId: string): LiveStream[] => live.streams.filter((s) => s.grant.accountId === accountId);
   const ctx: AccessContext = {
     db: store.db,
     ca: await loadOrCreateCa(dir, { now: start }),
-    presence: { status: () => undefined, disconnect: () => {}, streams: () => [], cutStream: (id) => void cut.push(id) },
+    presence: {
+      status: () => undefined,
+      disconnect: () => {},
+      streams: streamsOf,
+      cutStream: (id) => {
+        cut.push(id);
+        live.streams = live.streams.filter((s) => s.streamId !== id);
+      },
+      tunnels: (accountId) => ofAccount(live.tunnels, accountId),
+      relays: (accountId) => [{ id: "relay-1", tunnels: ofAccount(live.tunnels, accountId).length, streams: streamsOf(accountId).length }],
+    },
     assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
     now: () => clock,
     log: createLogger("test", { level: "error" }),
     work: new BackgroundWork(),
     auditKey: createSecretKey(randomBytes(32)),
+    secretKey: createSecretKey(randomBytes(32)),
+    changes: createChangeFeed(),
   };
   return {
     ctx,
     store,
     cut,
+    live,
     advance: (ms) => {
       clock = new Date(clock.getTime() + ms);
     },
     close: async () => {
+      ctx.changes.close();
       await ctx.work.drain(5_000);
       if (backend === "PostgreSQL") await sql`drop schema ${sql.id(schema)} cascade`.execute(store.db);
       await store.close();

@@ -4,6 +4,7 @@ import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
 import type { Ca } from "./ca.js";
+import type { ChangeFeed } from "./change-feed.js";
 import type { Database } from "./store/schema.js";
 
 /** Where a device's tunnel is right now, as the relays report it. */
@@ -21,6 +22,26 @@ export interface Presence {
   streams(accountId: string): LiveStream[];
   /** Cuts a live stream. */
   cutStream(streamId: string): void;
+  /** Tunnels connected right now for one account. */
+  tunnels(accountId: string): TunnelInfo[];
+  /** Every relay, with the tunnels and streams of one account it carries. */
+  relays(accountId: string): RelayLoad[];
+}
+
+/** A device's tunnel as the live view lists it. */
+export interface TunnelInfo {
+  deviceId: string;
+  deviceName: string;
+  address: string;
+  since: Date;
+  relayId: string;
+}
+
+/** One relay with the number of an account's tunnels and streams on it. */
+export interface RelayLoad {
+  id: string;
+  tunnels: number;
+  streams: number;
 }
 
 /** A relay an agent may be sent to. */
@@ -43,6 +64,10 @@ export interface AccessContext {
   work: BackgroundWork;
   /** HMAC key of the audit hash chain (`DATA/audit-key`); never in the database. */
   auditKey: KeyObject;
+  /** AES-256-GCM key of the secret box (`DATA/secret-key`) sealing stored VNC passwords; never in the database. */
+  secretKey: KeyObject;
+  /** Tunnel and stream changes per account, for the portal's live event stream. */
+  changes: ChangeFeed;
 }
 
 /** The authenticated caller of an API request. */

@@ -37,7 +37,8 @@ export function deviceInfo(ctx: AccessContext, device: Device): DeviceInfo {
   };
 }
 
-function noSuchDevice(name: string): FernlinkError {
+/** The refusal for a device that is missing or that the caller may not see (the two read alike). */
+export function noSuchDevice(name: string): FernlinkError {
   return new FernlinkError("not-found", `no such device "${name}"; see: fernlink device list`);
 }
 

@@ -130,17 +130,18 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(await s.code(s.as("bob")), "ok");
     });
 
-    it("with one-time codes on, login needs a current code once; missing, wrong and reused codes fail alike", async () => {
+    it("with one-time codes on, a right password without a code asks for one; wrong and reused codes fail like any failure", async () => {
       const s = await site();
       const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
       await setTotp(t.ctx.db, s.bob.id, secret);
       const now = totpStep(t.ctx.now());
-      assert.equal(await s.code(s.as("bob")), "login-failed");
+      assert.equal(await s.code(s.as("bob")), "otp-required");
+      assert.equal(await s.code(s.as("bob", "wrong password!")), "login-failed", "a wrong password never hears about the code");
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now + 5) })), "login-failed");
       assert.equal(await s.code(s.as("bob", "wrong password!", { otp: totpCode(secret, now) })), "login-failed");
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now) })), "ok");
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now) })), "login-failed");
-      assert.deepEqual(await reasons(s.row.id), ["one-time code missing", "wrong one-time code", "wrong password", "one-time code already used"]);
+      assert.deepEqual(await reasons(s.row.id), ["one-time code missing", "wrong password", "wrong one-time code", "wrong password", "one-time code already used"]);
       t.advance(30_000);
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now + 1) })), "ok");
     });

@@ -97,6 +97,11 @@ export async function login(ctx: AccessContext, input: LoginRequest, source: str
   else if (locked) reason = `user locked until ${user.locked_until}`;
   else if (!passwordOk) reason = "wrong password";
   else reason = await otpFailure(ctx, user, input.otp, now);
+  if (reason === "one-time code missing" && account && user) {
+    // The password was right: ask for the code (the second step of a two-step sign-in); no failure counted.
+    await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object, result: "denied", reason });
+    throw new FernlinkError("otp-required", "this user signs in with a one-time code: enter the code from the authenticator app (fernlink login --otp CODE)");
+  }
   if (reason !== undefined || !account || !user) {
     const lockedUntil = await recordFailure(ctx, { accountName: input.account, userName: input.user, account, user, source, now, countsForUser: !locked });
     await audit(ctx, { accountId: account?.id ?? null, actor: input.user, source, action: "login", object, result: "denied", reason: reason ?? "unknown user" });
@@ -115,6 +120,8 @@ export async function login(ctx: AccessContext, input: LoginRequest, source: str
 /** What a request accepts besides a full session: the restrictions of the routes that fix them. */
 export interface AuthenticateOptions {
   allow?: readonly SessionRestriction[];
+  /** False for background checks (an open event stream) that must not keep an idle session alive. */
+  touch?: boolean;
 }
 
 /**
@@ -135,7 +142,7 @@ export async function authenticate(ctx: AccessContext, token: string | undefined
     throw new FernlinkError("unauthenticated", "the session ended after 2 hours without use; run: fernlink login");
   }
   // One write per minute is enough to know a session is in use; not one per stream.
-  if (idleMs > TOUCH_INTERVAL_MS) await touchSession(ctx.db, found.session.id, now);
+  if (idleMs > TOUCH_INTERVAL_MS && options.touch !== false) await touchSession(ctx.db, found.session.id, now);
   const restriction = sessionRestriction(found.account, found.user, now);
   if (restriction && !(options.allow ?? []).includes(restriction)) throw restrictionError(restriction);
   return {

@@ -25,6 +25,7 @@ interface OpenStream {
  * Writes the audit trail of streams. Records are never updated, so a stream gets a small
  * "stream.open" record when it opens (a crash still leaves a trace) and its "stream" record
  * — start, end, bytes each way — when it closes. Each refusal is one "stream" record too.
+ * Opens and closes are also told to the change feed, for the portal's live view.
  */
 export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => void {
   const open = new Map<string, OpenStream>();
@@ -50,6 +51,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
       case "opened": {
         const { request, grant, streamId } = event;
         open.set(streamId, { request, grant, startedAt: event.at });
+        ctx.changes.publish({ kind: "streams", accountId: grant.accountId, streamId, userId: grant.userId, change: "opened" });
         void audit(ctx, {
           accountId: grant.accountId,
           actor: grant.userName,
@@ -72,6 +74,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           return;
         }
         const { request, grant, startedAt } = opened;
+        ctx.changes.publish({ kind: "streams", accountId: grant.accountId, streamId: event.streamId, userId: grant.userId, change: "closed" });
         void audit(ctx, {
           accountId: grant.accountId,
           actor: grant.userName,

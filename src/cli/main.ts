@@ -5,6 +5,7 @@ import { registerAuditCommand } from "./commands/audit.js";
 import { registerReportCommands } from "./commands/report.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerDeviceCommands } from "./commands/device.js";
+import { registerLiveCommands } from "./commands/live.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerConnectCommand(program);
   registerAuditCommand(program);
   registerReportCommands(program);
+  registerLiveCommands(program);
   registerUserCommands(program);
   registerAccessRuleCommands(program);
   program.commands.forEach(function inherit(cmd: Command): void {

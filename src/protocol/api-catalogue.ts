@@ -13,7 +13,10 @@ import {
 } from "./api.js";
 import { ACCESS_ROUTE_DOCS } from "./api-access.js";
 import { AUDIT_ROUTE_DOCS } from "./api-audit.js";
+import { SESSION_ROUTE_DOCS } from "./api-session.js";
+import { LIVE_ROUTE_DOCS } from "./api-live.js";
 import { USER_ROUTE_DOCS } from "./api-users.js";
+import { WEB_TARGET_ROUTE_DOCS } from "./api-web-targets.js";
 import type { RouteDoc } from "./openapi.js";
 
 const Ok = z.strictObject({ ok: z.literal(true) });
@@ -23,6 +26,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "get", path: ROUTES.health, summary: "Liveness check", auth: "none", response: z.strictObject({ ok: z.boolean() }) },
   { method: "get", path: ROUTES.openapi, summary: "This document", auth: "none" },
   { method: "post", path: ROUTES.login, summary: "Exchange account, user, password (and one-time code) for a session token", auth: "none", request: LoginRequest, response: LoginResponse },
+  ...SESSION_ROUTE_DOCS,
   { method: "post", path: ROUTES.logout, summary: "End the caller's session", auth: "session", response: Ok },
   { method: "get", path: ROUTES.whoami, summary: "Who the token belongs to", auth: "session", response: WhoAmI },
   { method: "get", path: ROUTES.devices, summary: "Devices the caller may see, with their online state", auth: "session", response: z.array(DeviceInfo) },
@@ -30,9 +34,11 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "get", path: ROUTES.device, summary: "One device", auth: "session", response: DeviceInfo },
   { method: "delete", path: ROUTES.device, summary: "Remove a device; its certificate is revoked and its tunnel closed (admin)", auth: "session", role: "admin", response: Ok },
   { method: "post", path: ROUTES.deviceKey, summary: "Issue a new activation key to register the device again (admin)", auth: "session", role: "admin", response: ActivationKeyResponse },
+  ...WEB_TARGET_ROUTE_DOCS,
   ...AUDIT_ROUTE_DOCS,
   ...USER_ROUTE_DOCS,
   ...ACCESS_ROUTE_DOCS,
+  ...LIVE_ROUTE_DOCS,
   { method: "post", path: ROUTES.register, summary: "Register an agent: one-time activation key plus CSR, answered with the device certificate", auth: "none", request: RegisterRequest, response: RegisterResponse },
   { method: "get", path: ROUTES.relay, summary: "Which relay the agent should use for its next connection", auth: "device-certificate", response: RelayAssignment },
 ];

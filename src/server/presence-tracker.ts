@@ -19,11 +19,24 @@ export function relayPresence(relay: Relay): Presence {
     },
     streams: (accountId) => relay.streams().filter((s) => s.grant.accountId === accountId),
     cutStream: (streamId) => void relay.cutStream(streamId),
+    tunnels: (accountId) =>
+      relay.registry
+        .list()
+        .filter((t) => t.identity.accountId === accountId)
+        .map((t) => ({ deviceId: t.identity.deviceId, deviceName: t.identity.deviceName, address: t.address, since: t.connectedAt, relayId: relay.id })),
+    relays: (accountId) => [
+      {
+        id: relay.id,
+        tunnels: relay.registry.list().filter((t) => t.identity.accountId === accountId).length,
+        streams: relay.streams().filter((s) => s.grant.accountId === accountId).length,
+      },
+    ],
   };
 }
 
 /**
- * Writes tunnel ups and downs to the device rows and the audit log. Returns a stop function.
+ * Writes tunnel ups and downs to the device rows and the audit log, and tells the change
+ * feed. Returns a stop function.
  */
 export function trackPresence(ctx: AccessContext, relay: Relay): () => void {
   const seen = (tunnel: AgentTunnel): void => {
@@ -35,6 +48,8 @@ export function trackPresence(ctx: AccessContext, relay: Relay): () => void {
   };
   const event = (tunnel: AgentTunnel, action: string): void => {
     seen(tunnel);
+    const { accountId, deviceId, deviceName } = tunnel.identity;
+    ctx.changes.publish({ kind: "devices", accountId, deviceId, device: deviceName, online: action === "tunnel.up" });
     void audit(ctx, {
       accountId: tunnel.identity.accountId,
       actor: null,

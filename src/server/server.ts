@@ -7,6 +7,8 @@ import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
 import { openAuditKey } from "../access/audit-key.js";
+import { openSecretKey } from "../access/secret-box.js";
+import { createChangeFeed } from "../access/change-feed.js";
 import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { authenticateAgent } from "../access/registration.js";
@@ -24,6 +26,15 @@ import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { createRelay, type Relay } from "../relay/relay.js";
 import { relayPresence, trackPresence } from "./presence-tracker.js";
 import { createTlsListener } from "./tls-listener.js";
+import { webCertificates } from "./web-certificates.js";
+import { createWebAccess } from "./web-access.js";
+import { createHmiProxy } from "../web/hmi-proxy.js";
+import { createPortalApp } from "../web/portal-app.js";
+import { PORTAL_CSP, portalAssetsDir } from "../web/portal-assets.js";
+import { createVncBridge } from "../web/vnc-bridge.js";
+import { WebGrants } from "../web/web-grants.js";
+import { webTargetIdOf } from "../web/web-host.js";
+import { isIP } from "node:net";
 
 /** How `fernlink server` was asked to run. */
 export interface ServerOptions {
@@ -34,6 +45,8 @@ export interface ServerOptions {
   init?: { account: string; user: string; password: string } | undefined;
   log: Logger;
   keepalive?: KeepaliveOptions;
+  /** Domain the portal's HMI host names live under (`w-<id>.<domain>`); default: the first --hostname that is a name. */
+  webDomain?: string | undefined;
 }
 
 /** A running server. */
@@ -65,6 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const now = (): Date => new Date();
     const ca = await loadOrCreateCa(options.dataDir, { now: now() });
     const auditKey = await openAuditKey(options.dataDir, store.db, log);
+    const secretKey = await openSecretKey(options.dataDir, store.db, log);
     const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: now() });
     let bound: HostPort = options.listen;
     // The relay and the access service need each other; the closures below run only
@@ -93,6 +107,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
       work: new BackgroundWork(),
       auditKey,
+      secretKey,
+      changes: createChangeFeed({ onListenerError: (err) => log.error("change feed listener failed", { error: String(err) }) }),
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);
@@ -103,9 +119,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const needsFirstAccount = (await countAccounts(store.db)) === 0;
 
+    const webDomain = options.webDomain ?? defaultWebDomain(options.hostnames);
+    const grants = new WebGrants();
+    const webAccess = createWebAccess({ ctx, relay, authority, grants, domain: webDomain });
+    const hmi = createHmiProxy({ domain: webDomain, grants, resolve: webAccess.resolveHmi, log });
+    const vnc = createVncBridge({ checkOrigin: webAccess.checkVncOrigin, authorize: webAccess.authorizeVnc, log });
     const api = getRequestListener(createApiApp(ctx).fetch);
-    const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void =>
-      void api(req as http.IncomingMessage, res as http.ServerResponse);
+    const portal = getRequestListener(createPortalApp({ assetsDir: portalAssetsDir(), csp: PORTAL_CSP, launch: webAccess.launch, log }).fetch);
+    // One port: HMI host names go to the HMI proxy, /api/ to the REST API, the rest is the portal.
+    const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
+      if (hmi.owns(req)) return hmi.handle(req, res);
+      const listener = (req.url ?? "").startsWith("/api/") ? api : portal;
+      void listener(req as http.IncomingMessage, res as http.ServerResponse);
+    };
     const h2 = http2.createServer({ settings: TUNNEL_SETTINGS }, onRequest);
     // Node's compatibility layer hands CONNECT requests to "connect", not "request".
     h2.on("connect", (req: http2.Http2ServerRequest) => relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown"));
@@ -115,8 +141,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const h1 = http.createServer(onRequest);
     h1.keepAliveTimeout = 65_000;
+    // Browsers open WebSockets over HTTP/1.1: HMI pages' own, and the portal's VNC viewer.
+    h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      if (hmi.owns(req)) return hmi.handleUpgrade(req, socket, head);
+      if (vnc.match(req.url) !== undefined) return vnc.handleUpgrade(req, socket, head);
+      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
+    });
     const listener = createTlsListener(
-      { keyPem: serverCert.keyPem, certPem: serverCert.certPem, caPem: ca.certPem, log },
+      {
+        keyPem: serverCert.keyPem,
+        certPem: serverCert.certPem,
+        caPem: ca.certPem,
+        log,
+        contextFor: webCertificates(ca, (name) => webTargetIdOf(name, webDomain) !== undefined, now, log),
+      },
       { agent: (s) => relay.acceptAgentSocket(s), h2: (s) => h2.emit("connection", s), http1: (s) => h1.emit("connection", s) },
     );
     // Every socket from its first byte, handshakes included, so close() can end them all.
@@ -148,8 +186,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ctx,
       needsFirstAccount,
       async close() {
+        // Open event streams end now, before their sockets are destroyed below.
+        ctx.changes.close();
         const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
         // Tunnels first: their streams end, and the ends are written to the audit.
+        vnc.close();
+        hmi.close();
         await relay.close();
         for (const s of sockets) s.destroy();
         h2.close();
@@ -164,6 +206,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await store.close();
     throw err;
   }
+}
+
+/** The HMI hosts' domain when none is given: the first --hostname that is a name, not an address. */
+export function defaultWebDomain(hostnames: readonly string[]): string {
+  return hostnames.find((name) => isIP(name) === 0) ?? "localhost";
 }
 
 /** `--hostname` defaults: the names a local user and agent will use. */

@@ -14,8 +14,28 @@ export interface TlsRoutes {
  * requested (signed by our CA) but not required here: agents prove themselves with it,
  * users with a session token, and browsers without a matching certificate are not asked.
  */
-export function createTlsListener(options: { keyPem: string; certPem: string; caPem: string; log: Logger }, routes: TlsRoutes): tls.Server {
+export function createTlsListener(
+  options: {
+    keyPem: string;
+    certPem: string;
+    caPem: string;
+    log: Logger;
+    /** A certificate for a host name the default one does not cover (SNI); undefined keeps the default. */
+    contextFor?: (servername: string) => Promise<tls.SecureContext | undefined>;
+  },
+  routes: TlsRoutes,
+): tls.Server {
+  const contextFor = options.contextFor;
   const server = tls.createServer({
+    ...(contextFor
+      ? {
+          SNICallback: (servername: string, done: (err: Error | null, context?: tls.SecureContext) => void) =>
+            void contextFor(servername).then(
+              (context) => done(null, context),
+              (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+            ),
+        }
+      : {}),
     key: options.keyPem,
     cert: options.certPem,
     ca: options.caPem,

@@ -12,6 +12,7 @@ import type { AccessContext } from "../context.js";
 import { authenticateAgent } from "../registration.js";
 import { initAccount } from "../sessions.js";
 import { openDatabase, type Store } from "../store/index.js";
+import { createChangeFeed } from "../change-feed.js";
 import { createApiApp } from "./app.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -43,12 +44,14 @@ describe("the REST API, in process", () => {
     ctx = {
       db: store.db,
       ca: await loadOrCreateCa(dir, { now: clock }),
-      presence: { status: () => undefined, disconnect: (id) => void disconnected.push(id), streams: () => [], cutStream: () => {} },
+      presence: { status: () => undefined, disconnect: (id) => void disconnected.push(id), streams: () => [], tunnels: () => [], relays: () => [], cutStream: () => {} },
       assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
       now: () => clock,
       log: createLogger("test", { level: "error" }),
       work: new BackgroundWork(),
       auditKey: createSecretKey(randomBytes(32)),
+      secretKey: createSecretKey(randomBytes(32)),
+      changes: createChangeFeed(),
     };
     app = createApiApp(ctx);
     await initAccount(ctx, { account: "acme", user: "alice", password: PASSWORD });

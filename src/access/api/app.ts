@@ -16,7 +16,11 @@ import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
 import { registerAccessRuleRoutes } from "./routes-access-rules.js";
 import { registerAuditRoutes } from "./routes-audit.js";
 import { registerCoreRoutes } from "./routes-core.js";
+import { registerEventRoutes } from "./routes-events.js";
+import { registerLiveRoutes } from "./routes-live.js";
+import { registerSessionRoutes } from "./routes-session.js";
 import { registerUserRoutes } from "./routes-users.js";
+import { registerWebTargetRoutes } from "./routes-web-targets.js";
 
 /** Every API body is small JSON; CSRs are the largest at a few KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -64,9 +68,13 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   });
 
   const kit: RouteKit = { app, ctx, auth: sessionMiddleware(ctx) };
+  registerSessionRoutes(kit);
   registerCoreRoutes(kit);
   registerUserRoutes(kit);
   registerAccessRuleRoutes(kit);
+  registerWebTargetRoutes(kit);
   registerAuditRoutes(kit);
+  registerLiveRoutes(kit);
+  registerEventRoutes(kit);
   return app;
 }

@@ -16,6 +16,7 @@ import { createStreamAudit } from "../stream-audit.js";
 import { findAccountByName } from "../store/accounts.js";
 import { openDatabase, type Store } from "../store/index.js";
 import { createUser } from "../store/users.js";
+import { createChangeFeed } from "../change-feed.js";
 import { createApiApp } from "./app.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -47,12 +48,14 @@ describe("the audit, verification and report routes, in process", () => {
     ctx = {
       db: store.db,
       ca: await loadOrCreateCa(dir, { now: clock }),
-      presence: { status: () => undefined, disconnect: () => {}, streams: () => [], cutStream: () => {} },
+      presence: { status: () => undefined, disconnect: () => {}, streams: () => [], tunnels: () => [], relays: () => [], cutStream: () => {} },
       assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
       now: () => clock,
       log: createLogger("test", { level: "error" }),
       work: new BackgroundWork(),
       auditKey: createSecretKey(randomBytes(32)),
+      secretKey: createSecretKey(randomBytes(32)),
+      changes: createChangeFeed(),
     };
     app = createApiApp(ctx);
     for (const account of ["acme", "tampered", "other"]) await initAccount(ctx, { account, user: "alice", password: PASSWORD });

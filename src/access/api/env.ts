@@ -5,5 +5,6 @@ import type { Principal } from "../context.js";
 /** Hono environment: the Node request (for the TLS socket) and the authenticated caller. */
 export interface ApiEnv {
   Bindings: { incoming: IncomingMessage | Http2ServerRequest };
-  Variables: { principal: Principal; source: string };
+  /** `token` is the bearer token or session cookie the caller authenticated with. */
+  Variables: { principal: Principal; source: string; token: string | undefined };
 }

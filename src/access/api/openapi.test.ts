@@ -8,6 +8,7 @@ import { BackgroundWork } from "../../shared/background-work.js";
 import { createLogger } from "../../shared/log.js";
 import { loadOrCreateCa } from "../ca.js";
 import { openDatabase, type Store } from "../store/index.js";
+import { createChangeFeed } from "../change-feed.js";
 import { createApiApp } from "./app.js";
 
 describe("the OpenAPI document", () => {
@@ -21,12 +22,14 @@ describe("the OpenAPI document", () => {
     app = createApiApp({
       db: store.db,
       ca: await loadOrCreateCa(dir, { now: new Date() }),
-      presence: { status: () => undefined, disconnect: () => {}, streams: () => [], cutStream: () => {} },
+      presence: { status: () => undefined, disconnect: () => {}, streams: () => [], tunnels: () => [], relays: () => [], cutStream: () => {} },
       assignRelay: () => ({ id: "r", host: "localhost", port: 443 }),
       now: () => new Date(),
       log: createLogger("test", { level: "error" }),
       work: new BackgroundWork(),
       auditKey: createSecretKey(randomBytes(32)),
+      secretKey: createSecretKey(randomBytes(32)),
+      changes: createChangeFeed(),
     });
   });
   after(async () => {

@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { routePath } from "../../protocol/api.js";
+import type { LiveStream } from "../../protocol/relay-access.js";
 import { createCsrPem, generateKeyPairPem } from "../../shared/pki.js";
 import { openAccessFixture, FIXTURE_PASSWORD, type AccessFixture, type Reply } from "../access-rules-fixture.js";
 import type { TEST_BACKENDS } from "../access-test-kit.js";
@@ -43,6 +44,16 @@ export interface MatrixFixture {
   close(): Promise<void>;
 }
 
+/** A live stream of bob's to press-7, for the live-stream routes; its id is `matrix-stream`. */
+const MATRIX_STREAM = (accountId: string, base: AccessFixture): LiveStream => ({
+  streamId: "matrix-stream",
+  request: { token: undefined, device: "press-7", target: { host: "192.168.1.10", port: 502 }, source: "192.0.2.9" },
+  grant: { accountId, userId: base.users.bob.id, userName: "bob", deviceId: base.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10:502"] },
+  startedAt: base.access.ctx.now(),
+  bytesUp: 10,
+  bytesDown: 20,
+});
+
 const csr = async () => createCsrPem((await generateKeyPairPem()).privateKeyPem, { commonName: "matrix" });
 
 /** Builds the matrix fixture on a fresh database of `backend`. */
@@ -65,6 +76,11 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
       const cert = options.peerCertificate;
       const socket = { remoteAddress: "192.0.2.7", ...(cert ? { authorized: true, getPeerCertificate: () => cert } : {}) };
       const res = await base.app.request(`${routePath(pattern, options.params ?? {})}${query}`, { method, headers, ...body }, { incoming: { socket } } as never);
+      // An event stream never ends by itself: its status is the answer.
+      if (res.headers.get("content-type")?.startsWith("text/event-stream")) {
+        await res.body?.cancel();
+        return { status: res.status, json: {} };
+      }
       return { status: res.status, json: await res.json() };
     };
     const login = async (account: "acme" | "other", user: string): Promise<string> => {
@@ -93,10 +109,12 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
     await admin("POST", "/api/v1/access-rules", { body: { group: "service-team", pool: "line-3", level: "connect" } }, "rule service-team/line-3");
     await admin("POST", "/api/v1/access-rules", { body: { group: "revoke-team", pool: "line-3", level: "view" } }, "rule revoke-team/line-3");
     await admin("POST", "/api/v1/tokens", { body: { name: "ci-token" } }, "token ci-token");
+    await admin("POST", "/api/v1/devices/:name/web", { params: { name: "press-7" }, body: { name: "old-hmi", url: "http://192.168.1.10/" } }, "web target old-hmi");
 
     const box = await admin("POST", "/api/v1/devices", { body: { name: "agent-box" } }, "device agent-box");
     const registered = await must(call("POST", "/api/v1/agent/register", { body: { activationKey: box.json.activationKey, csr: await csr() } }), "register agent-box");
     const box2 = await admin("POST", "/api/v1/devices", { body: { name: "agent-box-2" } }, "device agent-box-2");
+    base.access.live.streams.push(MATRIX_STREAM(acme.id, base));
 
     return {
       base,

@@ -28,12 +28,17 @@ const otp = (f: MatrixFixture, user: string) => ({ code: totpCode(f.otpSecrets[u
 /** One valid sample request per session route, keyed `METHOD path`; a route missing here fails the matrix. */
 const SAMPLES: Record<string, Sample> = {
   "POST /api/v1/logout": { as: { fresh: true } },
+  "GET /api/v1/session": {},
+  "DELETE /api/v1/session": { as: { fresh: true } },
   "GET /api/v1/whoami": {},
   "GET /api/v1/devices": {},
   "POST /api/v1/devices": { body: () => ({ name: "press-new", lan: ["192.168.5.0/24"] }), action: "device.add" },
   "GET /api/v1/devices/:name": { params: { name: "press-7" } },
   "DELETE /api/v1/devices/:name": { params: { name: "old-press" }, action: "device.remove" },
   "POST /api/v1/devices/:name/activation-key": { params: { name: "press-8" }, action: "device.activation-key" },
+  "GET /api/v1/devices/:name/web": { params: { name: "press-7" } },
+  "POST /api/v1/devices/:name/web": { params: { name: "press-7" }, body: () => ({ name: "new-hmi", url: "http://192.168.1.10/" }), action: "web-target.add" },
+  "DELETE /api/v1/devices/:name/web/:target": { params: { name: "press-7", target: "old-hmi" }, action: "web-target.remove" },
   "GET /api/v1/audit": { query: { limit: "5" }, action: "audit.list" },
   "GET /api/v1/audit/verify": { action: "audit.verify" },
   "GET /api/v1/reports/connections": { query: { limit: "5" }, action: "report.connections" },
@@ -62,6 +67,11 @@ const SAMPLES: Record<string, Sample> = {
   "GET /api/v1/access-rules": { action: "access.list" },
   "POST /api/v1/access-rules": { body: () => ({ group: "service-team", pool: "line-3", targets: ["192.168.1.10:502"] }), action: "access.grant", namesInBody: true },
   "DELETE /api/v1/access-rules/:group/:pool": { params: { group: "revoke-team", pool: "line-3" }, action: "access.revoke" },
+  "GET /api/v1/live/tunnels": { action: "live.tunnels" },
+  "GET /api/v1/live/streams": { action: "live.streams" },
+  "DELETE /api/v1/live/streams/:id": { params: { id: "matrix-stream" }, action: "stream.close" },
+  "GET /api/v1/status": { action: "status" },
+  "GET /api/v1/events": {},
 };
 
 type Row = [name: string, run: (f: MatrixFixture) => Promise<void>];
@@ -78,6 +88,23 @@ const OWN_ROWS: Record<string, Row[]> = {
       "a wrong password at POST /api/v1/login is refused as login-failed",
       async (f) => {
         const res = await f.call("POST", "/api/v1/login", { body: { account: "acme", user: "carol", password: "not the password at all" } });
+        assert.deepEqual([res.status, res.json.error?.code], [401, "login-failed"]);
+      },
+    ],
+  ],
+  "POST /api/v1/session": [
+    [
+      "anyone may sign in to the portal at POST /api/v1/session and gets the session in a cookie, not in the body",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/session", { body: { account: "acme", user: "carol", password: FIXTURE_PASSWORD } });
+        assert.equal(res.status, 200, JSON.stringify(res.json));
+        assert.deepEqual([res.json.user, res.json.role, "token" in res.json], ["carol", "member", false]);
+      },
+    ],
+    [
+      "a wrong password at POST /api/v1/session is refused as login-failed",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/session", { body: { account: "acme", user: "carol", password: "not the password at all" } });
         assert.deepEqual([res.status, res.json.error?.code], [401, "login-failed"]);
       },
     ],

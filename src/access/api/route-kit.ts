@@ -5,6 +5,7 @@ import type { SessionRestriction } from "../../protocol/api.js";
 import type { AccessContext } from "../context.js";
 import { ensureAdmin } from "../roles.js";
 import { authenticate } from "../sessions.js";
+import { ensureNotForged, sessionCookie } from "./browser-session.js";
 import type { ApiEnv } from "./env.js";
 
 /** What each route module gets: the app to add routes to, the context, and the session check. */
@@ -22,7 +23,9 @@ export interface RouteKit {
  */
 export function adminOnly(ctx: AccessContext, action: string, object?: string): MiddlewareHandler<ApiEnv> {
   return createMiddleware<ApiEnv>(async (c, next) => {
-    const params = Object.values(c.req.param() as Record<string, string>);
+    // In the order the route names them: the router's own order of `param()` is not the path's.
+    const values = c.req.param() as Record<string, string>;
+    const params = [...c.req.routePath.matchAll(/:([A-Za-z]+)/g)].flatMap((m) => values[m[1]!] ?? []);
     await ensureAdmin(ctx, c.get("principal"), action, object ?? (params.length > 0 ? params.join("/") : c.req.path));
     await next();
   });
@@ -33,11 +36,20 @@ export async function body<T extends z.ZodType>(c: Context<ApiEnv>, schema: T): 
   return schema.parse(await c.req.json());
 }
 
-/** The session middleware for `ctx`; `allow` lets in sessions restricted in those ways (the routes that lift the restriction). */
+/**
+ * The session middleware for `ctx`: a bearer token (CLI, scripts) or the portal's session
+ * cookie, which must pass the CSRF checks. `allow` lets in sessions restricted in those ways
+ * (the routes that lift the restriction).
+ */
 export function sessionMiddleware(ctx: AccessContext, allow: readonly SessionRestriction[] = []): MiddlewareHandler<ApiEnv> {
   return createMiddleware<ApiEnv>(async (c, next) => {
     const header = c.req.header("authorization");
-    const token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
+    let token = header?.startsWith("Bearer ") ? header.slice(7) : undefined;
+    if (token === undefined && header === undefined) {
+      token = sessionCookie(c);
+      if (token !== undefined) ensureNotForged(c, token);
+    }
+    c.set("token", token);
     c.set("principal", await authenticate(ctx, token, c.get("source"), allow.length > 0 ? { allow } : {}));
     await next();
   });

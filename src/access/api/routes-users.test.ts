@@ -172,7 +172,7 @@ describe("user, password, one-time-code, policy and token routes, in process", (
     assert.match(enabled.json.uri, /^otpauth:\/\/totp\/Fernlink:bob%40acme-\d+\?/);
     const secret = enabled.json.secret as string;
     assert.equal((await call("POST", "/api/v1/otp/enable", { token: bob })).json.error.code, "conflict");
-    assert.equal((await login(account, "bob")).json.error.code, "login-failed");
+    assert.equal((await login(account, "bob")).json.error.code, "otp-required");
     const step = totpStep(t.ctx.now());
     assert.equal((await login(account, "bob", PASSWORD, totpCode(secret, step))).status, 200);
     const disable = (code: string) => call("POST", "/api/v1/otp/disable", { token: bob, body: { code } });

@@ -1,6 +1,7 @@
 import { Migrator, sql } from "kysely";
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 import * as accessControl from "./migration-0002.js";
+import * as webTargets from "./migration-0003.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -16,6 +17,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0002_access_control": {
       up: (db) => accessControl.up(db, dialect),
       down: accessControl.down,
+    },
+    "0003_web_targets": {
+      up: (db) => webTargets.up(db, dialect),
+      down: webTargets.down,
     },
   };
 }

@@ -21,6 +21,7 @@ export interface Database {
   pool_devices: PoolDevicesTable;
   access_rules: AccessRulesTable;
   api_tokens: ApiTokensTable;
+  web_targets: WebTargetsTable;
 }
 
 export interface AccountsTable {
@@ -188,6 +189,23 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+/** An HMI page or VNC panel in a device's LAN, published to the portal. */
+export interface WebTargetsTable {
+  /** 12 characters [a-z2-7]; also the DNS label `w-<id>` the HMI is served under. */
+  id: string;
+  account_id: string;
+  device_id: string;
+  name: string;
+  kind: "http" | "https" | "vnc";
+  host: string;
+  port: number;
+  /** Page to open first (path, query, fragment); null for VNC. */
+  path: string | null;
+  /** VNC password sealed with the secret box; null when there is none. */
+  secret: string | null;
+  created_at: string;
+}
+
 export type Account = Selectable<AccountsTable>;
 export type User = Selectable<UsersTable>;
 export type Session = Selectable<SessionsTable>;
@@ -200,3 +218,4 @@ export type Group = Selectable<GroupsTable>;
 export type Pool = Selectable<PoolsTable>;
 export type AccessRule = Selectable<AccessRulesTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
+export type WebTarget = Selectable<WebTargetsTable>;

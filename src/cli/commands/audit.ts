@@ -5,7 +5,7 @@ import { AuditVerification } from "../../protocol/api-audit.js";
 import { UsageError } from "../../shared/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
-import { toCsv } from "../csv.js";
+import { auditCsv } from "../../shared/report-csv.js";
 import { fetchPages, listingFormat, parseLimit, parseSince } from "../listing.js";
 import { printJson, printTable } from "../output.js";
 
@@ -14,8 +14,6 @@ export class AuditChainBrokenError extends Error {
   override readonly name = "AuditChainBrokenError";
   readonly code = "audit-chain-broken";
 }
-
-const CSV_HEADER = ["seq", "time", "actor", "source", "action", "object", "result", "reason", "device", "target", "started", "ended", "bytes_up", "bytes_down"];
 
 function short(iso: string | null): string {
   return iso ? isoSeconds(iso) : "";
@@ -43,12 +41,7 @@ async function list(flags: ListFlags): Promise<void> {
   const records = await fetchPages((q) => api.call("GET", `${ROUTES.audit}?${q}`, z.array(AuditRecord)), query, limit);
   if (format === "json") return printJson(records);
   if (format === "csv") {
-    process.stdout.write(
-      toCsv(
-        CSV_HEADER,
-        records.map((r) => [r.seq, r.at, r.actor, r.source, r.action, r.object, r.result, r.reason, r.device, r.target, r.startedAt, r.endedAt, r.bytesUp, r.bytesDown]),
-      ),
-    );
+    process.stdout.write(auditCsv(records));
     return;
   }
   printTable(

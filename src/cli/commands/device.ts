@@ -6,6 +6,7 @@ import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
+import { registerDeviceWebCommand } from "./device-web.js";
 
 const Ok = z.object({ ok: z.boolean() });
 
@@ -27,7 +28,7 @@ function when(iso: string | null): string {
   return iso ? isoSeconds(iso) : "never";
 }
 
-/** `fernlink device add|list|show|remove|key`. */
+/** `fernlink device add|list|show|remove|key|web`. */
 export function registerDeviceCommands(program: Command): void {
   const device = program.command("device").description("manage the devices (machines) of your account");
 
@@ -90,4 +91,6 @@ export function registerDeviceCommands(program: Command): void {
       await api.call("DELETE", routePath(ROUTES.device, { name: deviceName(name) }), Ok);
       process.stdout.write(`device "${name}" removed\n`);
     });
+
+  registerDeviceWebCommand(device);
 }

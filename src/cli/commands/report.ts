@@ -4,11 +4,9 @@ import { ROUTES } from "../../protocol/api.js";
 import { ConnectionRecord } from "../../protocol/api-audit.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
-import { toCsv } from "../csv.js";
+import { connectionsCsv } from "../../shared/report-csv.js";
 import { fetchPages, listingFormat, parseLimit, parseSince } from "../listing.js";
 import { printJson, printTable } from "../output.js";
-
-const CSV_HEADER = ["user", "source", "device", "target", "start", "end", "duration_s", "bytes_up", "bytes_down", "note"];
 
 /** A duration as people read it: `42s`, `3m07s`, `2h05m00s`. */
 export function formatDuration(ms: number): string {
@@ -26,12 +24,7 @@ async function connections(flags: { since?: string; limit?: string; json?: boole
   const rows = await fetchPages((q) => api.call("GET", `${ROUTES.connectionsReport}?${q}`, z.array(ConnectionRecord)), { since }, limit);
   if (format === "json") return printJson(rows);
   if (format === "csv") {
-    process.stdout.write(
-      toCsv(
-        CSV_HEADER,
-        rows.map((r) => [r.user, r.source, r.device, r.target, r.start, r.end, r.durationMs / 1000, r.bytesUp, r.bytesDown, r.note]),
-      ),
-    );
+    process.stdout.write(connectionsCsv(rows));
     return;
   }
   printTable(

@@ -16,6 +16,7 @@ interface ServerFlags {
   db?: string;
   initAccount?: string;
   initUser?: string;
+  webDomain?: string;
 }
 
 function firstStartHelp(url: string): string {
@@ -38,6 +39,7 @@ export function registerServerCommand(program: Command): void {
     .option("--db <url>", "postgres://… to use PostgreSQL instead of the embedded SQLite")
     .option("--init-account <name>", "create this account on start if it does not exist")
     .option("--init-user <name>", "the first admin of --init-account")
+    .option("--web-domain <name>", "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)")
     .action(async (flags: ServerFlags) => {
       const listen = parseHostPort(flags.listen, true);
       if (Boolean(flags.initAccount) !== Boolean(flags.initUser)) throw new UsageError("--init-account and --init-user go together");
@@ -50,7 +52,10 @@ export function registerServerCommand(program: Command): void {
       const dataDir = resolve(flags.data);
       const hostnames = flags.hostname.length > 0 ? flags.hostname : defaultHostnames(listen.host);
       const log = createLogger("server");
-      const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log });
+      if (flags.webDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)) {
+        throw new UsageError(`--web-domain "${flags.webDomain}" is not a DNS name; give one such as portal.example.com`);
+      }
+      const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log, webDomain: flags.webDomain?.toLowerCase() });
       const stopped = waitForSignal();
       // On stderr: stdout carries only the one ready line that scripts wait for.
       if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");

@@ -1,0 +1,29 @@
+import { LoginRequest, ROUTES } from "../../protocol/api.js";
+import type { BrowserSession } from "../../protocol/api-session.js";
+import type { Principal } from "../context.js";
+import { authenticate, login, logout } from "../sessions.js";
+import { clearSessionCookie, csrfTokenFor, ensureSameOrigin, setSessionCookie } from "./browser-session.js";
+import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
+
+function view(p: Principal, token: string): BrowserSession {
+  return { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt, csrf: csrfTokenFor(token), ...(p.restriction ? { restriction: p.restriction } : {}) };
+}
+
+/** The portal's sign-in, session and sign-out: the CLI's login and logout with the token in a cookie. */
+export function registerSessionRoutes({ app, ctx }: RouteKit): void {
+  // A restricted session still signs in: the portal then offers what lifts the restriction.
+  const anySession = sessionMiddleware(ctx, ["password-expired", "otp-enrollment-required"]);
+  app.post(ROUTES.session, async (c) => {
+    ensureSameOrigin(c);
+    const session = await login(ctx, await body(c, LoginRequest), c.get("source"));
+    const who = await authenticate(ctx, session.token, c.get("source"), { allow: ["password-expired", "otp-enrollment-required"] });
+    setSessionCookie(c, session.token, session.expiresAt, ctx.now());
+    return c.json(view(who, session.token));
+  });
+  app.get(ROUTES.session, anySession, (c) => c.json(view(c.get("principal"), c.get("token") ?? "")));
+  app.delete(ROUTES.session, anySession, async (c) => {
+    await logout(ctx, c.get("principal"));
+    clearSessionCookie(c);
+    return c.json({ ok: true });
+  });
+}

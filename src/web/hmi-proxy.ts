@@ -1,0 +1,230 @@
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { isIP } from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+import { FernlinkError } from "../shared/errors.js";
+import type { Logger } from "../shared/log.js";
+import { hmiRequestHeaders, hmiResponseHeaders, readCookie, WEB_GRANT_COOKIE, type HmiOrigins } from "./header-rewrite.js";
+import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
+import { splitHostHeader, webTargetIdOf, webTargetOrigin } from "./web-host.js";
+import type { WebGrants } from "./web-grants.js";
+
+/** An HMI as the proxy needs it: where it is, and a way to open a tunnel stream to it. */
+export interface HmiTarget {
+  scheme: "http" | "https";
+  host: string;
+  port: number;
+  /** The page the HMI opens on. */
+  path: string;
+  /** Opens an authorised, audited stream to the HMI (rejects with a FernlinkError). */
+  open(): Promise<Duplex>;
+}
+
+/** What the proxy needs from the server. */
+export interface HmiProxyDeps {
+  /** The portal's web domain; HMIs live on `w-<id>.<domain>`. */
+  domain: string;
+  grants: WebGrants;
+  /** Checks that the session still holds and finds the target; rejects with a FernlinkError. */
+  resolve(targetId: string, sessionToken: string, source: string): Promise<HmiTarget>;
+  log: Logger;
+}
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+/** A browser on an HMI host, with what it asks for. */
+interface Visit {
+  targetId: string;
+  port: number | undefined;
+  origins?: HmiOrigins;
+}
+
+const LAUNCH_PATH = "/.fernlink/launch";
+/** Connections kept open per grant towards its HMI: about what a browser opens per host. */
+const MAX_SOCKETS_PER_GRANT = 8;
+
+function hostOf(req: Request): string {
+  const h2 = (req.headers as Record<string, string | undefined>)[":authority"];
+  return h2 ?? req.headers.host ?? "";
+}
+
+function targetOriginOf(t: HmiTarget): string {
+  const host = isIP(t.host) === 6 ? `[${t.host}]` : t.host;
+  const standard = (t.scheme === "http" && t.port === 80) || (t.scheme === "https" && t.port === 443);
+  return `${t.scheme}://${host}${standard ? "" : `:${t.port}`}`;
+}
+
+/** TLS to an HTTPS HMI over the tunnel stream. HMIs ship self-signed certificates; the tunnel is what is authenticated. */
+function overTls(stream: Duplex, target: HmiTarget): Duplex {
+  return tls.connect({ socket: stream, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"], ...(isIP(target.host) ? {} : { servername: target.host }) });
+}
+
+function errorTitle(err: FernlinkError): string {
+  switch (err.code) {
+    case "device-offline":
+      return "Device offline";
+    case "forbidden":
+    case "target-not-allowed":
+      return "Access refused";
+    case "unauthenticated":
+      return "Signed out";
+    default:
+      return "The HMI cannot be opened";
+  }
+}
+
+/**
+ * Serves the HMI host names: a browser that brings a launch code from the portal gets a
+ * grant cookie for this host, and each request it makes is passed through a tunnel stream
+ * with the headers rewritten (see header-rewrite.ts). WebSocket upgrades pass through raw.
+ */
+export function createHmiProxy(deps: HmiProxyDeps) {
+  const agents = new Map<string, http.Agent>();
+
+  const portalLink = (port: number | undefined) => ({ href: `${port === undefined || port === 443 ? `https://${deps.domain}` : `https://${deps.domain}:${port}`}/`, text: "Open the Fernlink portal" });
+
+  function fail(res: Response, visit: Visit | undefined, err: unknown): void {
+    const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
+    if (!(err instanceof FernlinkError)) deps.log.debug("HMI request failed", { error: String(err) });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = messagePage(errorTitle(error), error.message, portalLink(visit?.port));
+    res.writeHead(error.status, { "content-type": "text/html; charset=utf-8", "content-security-policy": MESSAGE_PAGE_CSP, "cache-control": "no-store" });
+    res.end(body);
+  }
+
+  function visitOf(req: Request): Visit | undefined {
+    const { name, port } = splitHostHeader(hostOf(req));
+    const targetId = webTargetIdOf(name, deps.domain);
+    return targetId ? { targetId, port } : undefined;
+  }
+
+  async function authorised(req: Request, visit: Visit): Promise<{ grant: string; target: HmiTarget }> {
+    const grant = readCookie(req.headers.cookie, WEB_GRANT_COOKIE);
+    const subject = grant ? deps.grants.lookup(grant, visit.targetId) : undefined;
+    if (!grant || !subject) throw new FernlinkError("unauthenticated", "open this HMI from the Fernlink portal: the link there signs this page in");
+    try {
+      const target = await deps.resolve(visit.targetId, subject.sessionToken, req.socket.remoteAddress ?? "unknown");
+      visit.origins = { target: targetOriginOf(target), public: webTargetOrigin(visit.targetId, deps.domain, visit.port) };
+      return { grant, target };
+    } catch (err) {
+      if (err instanceof FernlinkError && err.code === "unauthenticated") {
+        deps.grants.revoke(grant);
+        agents.get(grant)?.destroy();
+        agents.delete(grant);
+      }
+      throw err;
+    }
+  }
+
+  function agentFor(grant: string, target: HmiTarget): http.Agent {
+    let agent = agents.get(grant);
+    if (!agent) {
+      agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_GRANT, maxFreeSockets: MAX_SOCKETS_PER_GRANT, timeout: 60_000 });
+      // Every new connection to the HMI is a new tunnel stream, authorised and audited.
+      (agent as unknown as { createConnection: unknown }).createConnection = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
+        target.open().then(
+          (stream) => done(null, target.scheme === "https" ? overTls(stream, target) : stream),
+          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+        );
+        return undefined;
+      };
+      agents.set(grant, agent);
+    }
+    return agent;
+  }
+
+  function launch(req: Request, res: Response, visit: Visit): void {
+    const code = new URL(req.url ?? "/", "https://x").searchParams.get("code") ?? "";
+    const grant = deps.grants.redeem(code, visit.targetId);
+    if (!grant) return fail(res, visit, new FernlinkError("unauthenticated", "this link to the HMI has expired or was used already; open the HMI again from the portal"));
+    const next = new URL(req.url ?? "/", "https://x").searchParams.get("next") ?? "/";
+    res.writeHead(302, {
+      location: next.startsWith("/") && !next.startsWith("//") ? next : "/",
+      "set-cookie": `${WEB_GRANT_COOKIE}=${grant}; Path=/; Secure; HttpOnly; SameSite=Lax`,
+      "cache-control": "no-store",
+    });
+    res.end();
+  }
+
+  async function handle(req: Request, res: Response): Promise<void> {
+    const visit = visitOf(req);
+    if (!visit) return fail(res, undefined, new FernlinkError("not-found", "no HMI is published under this host name"));
+    if ((req.url ?? "").split("?")[0] === LAUNCH_PATH) return launch(req, res, visit);
+    try {
+      const { grant, target } = await authorised(req, visit);
+      const upstream = http.request({
+        agent: agentFor(grant, target),
+        method: req.method,
+        path: req.url ?? "/",
+        headers: hmiRequestHeaders(req.headers, visit.origins!),
+      });
+      upstream.on("response", (answer) => {
+        try {
+          res.writeHead(answer.statusCode ?? 502, hmiResponseHeaders(answer.headers, visit.origins!));
+        } catch (err) {
+          // A header HTTP/2 cannot carry: answer 502 rather than let the HMI's reply reach the server's error path.
+          answer.destroy();
+          return fail(res, visit, new FernlinkError("target-refused", `the HMI answered with a header the portal cannot pass on (${err instanceof Error ? err.message : String(err)})`));
+        }
+        answer.pipe(res as ServerResponse);
+        answer.on("error", () => res.destroy());
+      });
+      upstream.on("error", (err) => fail(res, visit, err));
+      res.on("close", () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      (req as IncomingMessage).pipe(upstream);
+    } catch (err) {
+      fail(res, visit, err);
+    }
+  }
+
+  /** A WebSocket (or other) upgrade on an HMI host: the request goes upstream as is, then bytes flow raw. */
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => {});
+    const visit = visitOf(req);
+    try {
+      if (!visit) throw new FernlinkError("not-found", "no HMI is published under this host name");
+      const { target } = await authorised(req, visit);
+      const headers = hmiRequestHeaders(req.headers, visit.origins!);
+      headers["connection"] = "Upgrade";
+      headers["upgrade"] = req.headers.upgrade ?? "websocket";
+      const stream = await target.open();
+      const upstream = target.scheme === "https" ? overTls(stream, target) : stream;
+      upstream.on("error", () => socket.destroy());
+      socket.on("close", () => upstream.destroy());
+      upstream.on("close", () => socket.destroy());
+      const lines = [`${req.method ?? "GET"} ${req.url ?? "/"} HTTP/1.1`];
+      for (const [name, value] of Object.entries(headers)) {
+        for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${String(v)}`);
+      }
+      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    } catch (err) {
+      const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
+      socket.end(`HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`);
+    }
+  }
+
+  return {
+    /** True when the request is for an HMI host rather than the portal. */
+    owns: (req: Request): boolean => visitOf(req) !== undefined,
+    handle: (req: Request, res: Response): void => void handle(req, res),
+    handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => void handleUpgrade(req, socket, head),
+    /** Closes the kept connections. */
+    close(): void {
+      for (const agent of agents.values()) agent.destroy();
+      agents.clear();
+    },
+  };
+}
+
+/** The HMI proxy of a server. */
+export type HmiProxy = ReturnType<typeof createHmiProxy>;

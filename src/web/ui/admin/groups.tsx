@@ -1,0 +1,19 @@
+import { CollectionPage, type CollectionKind } from "./membership.js";
+import { API } from "../routes.js";
+import type { GroupInfo } from "../../../protocol/api-access.js";
+
+const GROUPS: CollectionKind<GroupInfo> = {
+  title: "Groups",
+  noun: "group",
+  memberNoun: "member",
+  listRoute: API.groups,
+  itemRoute: API.group,
+  changeRoute: API.groupMembers,
+  candidatesRoute: API.users,
+  members: (item) => item.members,
+};
+
+/** Groups of users: create, delete, add and remove members. */
+export function GroupsPage() {
+  return <CollectionPage kind={GROUPS} />;
+}

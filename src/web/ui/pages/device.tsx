@@ -1,0 +1,98 @@
+import { call, path } from "../api.js";
+import { Alert, PageHeading, Time } from "../components.js";
+import { offlineMessage } from "../format.js";
+import { useResource, useTitle } from "../hooks.js";
+import { API } from "../routes.js";
+import { rememberTargets } from "../targets-memo.js";
+import type { DeviceInfo } from "../../../protocol/api.js";
+import type { WebTarget, WebTargetList } from "../types.js";
+import { LiveNote, OnlineBadge } from "./devices.js";
+
+/** Where a target's link goes: the server's `/web/open/<id>` redirect, or the VNC viewer route. */
+export function targetHref(t: WebTarget): string {
+  if (t.kind === "vnc") return `#/vnc/${encodeURIComponent(t.id)}`;
+  // Only a same-origin path: a list from the server never turns into a link elsewhere.
+  return t.open.startsWith("/") && !t.open.startsWith("//") ? t.open : path(API.webOpen, { id: t.id });
+}
+
+function TargetLink({ t }: { t: WebTarget }) {
+  if (t.kind === "vnc") {
+    return (
+      <li>
+        <a href={targetHref(t)}>{t.name}</a> <span class="muted">remote screen (VNC)</span>
+      </li>
+    );
+  }
+  return (
+    <li>
+      <a href={targetHref(t)} target="_blank" rel="noopener">
+        {t.name}
+      </a>{" "}
+      <span class="muted">web page, opens in a new tab</span>
+    </li>
+  );
+}
+
+/** One device: its state, details, and the web pages and screens published on it. */
+export function DevicePage({ name }: { name: string }) {
+  useTitle(name);
+  const device = useResource((signal) => call<DeviceInfo>(path(API.device, { name }), { signal }), [name], ["devices"]);
+  const targets = useResource(
+    async (signal) => {
+      const list = await call<WebTargetList>(path(API.deviceWeb, { name }), { signal });
+      rememberTargets(name, list.targets);
+      return list.targets;
+    },
+    [name],
+  );
+  const d = device.data;
+
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href="#/devices">All devices</a>
+      </p>
+      <PageHeading>{name}</PageHeading>
+      <LiveNote />
+      <Alert message={device.error} />
+      <div aria-live="polite">{d && !d.online && <p class="notice offline-notice">{offlineMessage(d.name, d.lastSeen)}</p>}</div>
+      {d && (
+        <dl class="details">
+          <dt>Status</dt>
+          <dd>
+            <OnlineBadge online={d.online} />
+          </dd>
+          <dt>Last seen</dt>
+          <dd>
+            <Time iso={d.lastSeen} never="never" />
+          </dd>
+          <dt>Relay</dt>
+          <dd>{d.relay ?? "none"}</dd>
+          <dt>Address</dt>
+          <dd>{d.address ?? "unknown"}</dd>
+          <dt>LAN ranges</dt>
+          <dd>{d.lan.length > 0 ? d.lan.join(", ") : "none"}</dd>
+          <dt>Registered</dt>
+          <dd>{d.registered ? "yes" : "no (waiting for its activation key)"}</dd>
+          <dt>Added</dt>
+          <dd>
+            <Time iso={d.createdAt} />
+          </dd>
+        </dl>
+      )}
+      <section aria-labelledby="web-targets">
+        <h2 id="web-targets">Web pages and screens</h2>
+        <Alert message={targets.error} />
+        {targets.data === undefined && !targets.error && <p>Loading…</p>}
+        {targets.data && targets.data.length === 0 && <p>Nothing is published on this device.</p>}
+        {targets.data && targets.data.length > 0 && (
+          <ul class="targets">
+            {targets.data.map((t) => (
+              <TargetLink key={t.id} t={t} />
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}

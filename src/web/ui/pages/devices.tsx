@@ -1,0 +1,80 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { call } from "../api.js";
+import { Alert, PageHeading, Table, Time } from "../components.js";
+import { useLiveMode, useResource, useTitle } from "../hooks.js";
+import { API } from "../routes.js";
+import { adminHref, deviceHref } from "../router.js";
+import type { DeviceInfo } from "../../../protocol/api.js";
+import type { PortalSession } from "../types.js";
+
+/** "online"/"offline" as text (with a coloured badge, never colour alone). */
+export function OnlineBadge({ online }: { online: boolean }) {
+  return <span class={online ? "badge online" : "badge offline"}>{online ? "online" : "offline"}</span>;
+}
+
+/** Says how the page stays current, so people know whether to trust what they see. */
+export function LiveNote() {
+  const mode = useLiveMode();
+  const text = mode === "live" ? "Updates live." : mode === "polling" ? "Live updates unavailable; refreshing every 10 seconds." : "Connecting for live updates…";
+  return <p class="live-note">{text}</p>;
+}
+
+/** Announces devices that went online or offline since the last refresh (aria-live). */
+function useChangeAnnouncer(devices: readonly DeviceInfo[] | undefined): string {
+  const previous = useRef<Map<string, boolean> | null>(null);
+  const [text, setText] = useState("");
+  useEffect(() => {
+    if (!devices) return;
+    const now = new Map(devices.map((d) => [d.name, d.online]));
+    const before = previous.current;
+    previous.current = now;
+    if (!before) return;
+    const changes = devices.filter((d) => before.has(d.name) && before.get(d.name) !== d.online).map((d) => `${d.name} is now ${d.online ? "online" : "offline"}.`);
+    if (changes.length > 0) setText(changes.join(" "));
+  }, [devices]);
+  return text;
+}
+
+/** GET /api/v1/devices as a table that follows `devices` events. */
+export function DevicesPage({ session }: { session: PortalSession }) {
+  useTitle("Devices");
+  const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"]);
+  const announcement = useChangeAnnouncer(devices.data);
+  const list = devices.data ?? [];
+  const empty = devices.data && list.length === 0;
+
+  return (
+    <>
+      <PageHeading>Devices</PageHeading>
+      <LiveNote />
+      <div class="visually-hidden" aria-live="polite">
+        {announcement}
+      </div>
+      <Alert message={devices.error} />
+      {devices.data === undefined && !devices.error && <p>Loading devices…</p>}
+      {devices.data && (
+        <Table caption={`Devices of account ${session.account}`} head={["Name", "Status", "Last seen", "Relay"]} empty={empty ? "No devices to show." : false}>
+          {list.map((d) => (
+            <tr key={d.name}>
+              <th scope="row">
+                <a href={deviceHref(d.name)}>{d.name}</a>
+              </th>
+              <td>
+                <OnlineBadge online={d.online} />
+              </td>
+              <td>
+                <Time iso={d.lastSeen} never="never" />
+              </td>
+              <td>{d.relay ?? ""}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      {empty && session.role === "admin" && (
+        <p>
+          Add one under <a href={adminHref("devices")}>Manage devices</a>.
+        </p>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,49 @@
+import type { ROUTES } from "../../protocol/api.js";
+import type { ACCESS_ROUTES } from "../../protocol/api-access.js";
+import type { USER_ROUTES } from "../../protocol/api-users.js";
+
+/**
+ * API paths the portal calls. The protocol modules hold them next to zod schemas, which must not
+ * end up in the bundle, so they are repeated here; `satisfies` makes tsc fail if one drifts.
+ */
+export const API = {
+  ...({
+    session: "/api/v1/session",
+    devices: "/api/v1/devices",
+    device: "/api/v1/devices/:name",
+    deviceKey: "/api/v1/devices/:name/activation-key",
+    deviceWeb: "/api/v1/devices/:name/web",
+    deviceWebTarget: "/api/v1/devices/:name/web/:target",
+    audit: "/api/v1/audit",
+    connectionsReport: "/api/v1/reports/connections",
+    liveTunnels: "/api/v1/live/tunnels",
+    liveStreams: "/api/v1/live/streams",
+    liveStream: "/api/v1/live/streams/:id",
+    status: "/api/v1/status",
+    events: "/api/v1/events",
+  } as const satisfies Pick<
+    typeof ROUTES,
+    "session" | "devices" | "device" | "deviceKey" | "deviceWeb" | "deviceWebTarget" | "audit" | "connectionsReport" | "liveTunnels" | "liveStreams" | "liveStream" | "status" | "events"
+  >),
+  ...({
+    users: "/api/v1/users",
+    user: "/api/v1/users/:name",
+    userUnlock: "/api/v1/users/:name/unlock",
+    passwd: "/api/v1/passwd",
+    otpEnable: "/api/v1/otp/enable",
+    policy: "/api/v1/account/policy",
+  } as const satisfies Pick<typeof USER_ROUTES, "users" | "user" | "userUnlock" | "passwd" | "otpEnable" | "policy">),
+  ...({
+    groups: "/api/v1/groups",
+    group: "/api/v1/groups/:name",
+    groupMembers: "/api/v1/groups/:name/members",
+    pools: "/api/v1/pools",
+    pool: "/api/v1/pools/:name",
+    poolDevices: "/api/v1/pools/:name/devices",
+    accessRules: "/api/v1/access-rules",
+    accessRule: "/api/v1/access-rules/:group/:pool",
+  } as const satisfies typeof ACCESS_ROUTES),
+  // Not REST routes of the catalogue: the VNC WebSocket and the HMI hand-over (see the portal plan).
+  vnc: "/api/v1/web-targets/:id/vnc",
+  webOpen: "/web/open/:id",
+} as const;
