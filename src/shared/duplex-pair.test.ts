@@ -50,6 +50,22 @@ test("both ends finish cleanly when both directions end, each keeping its unread
   assert.equal((await readAll(b)).toString(), "to b");
 });
 
+test("an end times out after the idle time with no bytes either way, and bytes restart the clock", async () => {
+  const [a, b] = duplexPair();
+  b.resume();
+  // The idle timer does not hold the process open (like a socket's); this test must.
+  const keepAlive = setInterval(() => {}, 1000);
+  const started = Date.now();
+  a.setTimeout(150);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  a.write("still here");
+  await once(a, "timeout");
+  assert.ok(Date.now() - started >= 240, "the write restarted the clock");
+  a.setTimeout(0);
+  a.destroy();
+  clearInterval(keepAlive);
+});
+
 test("destroying one end closes the other", async () => {
   const [a, b] = duplexPair();
   const closed = once(b, "close");

@@ -9,6 +9,8 @@ export class PairEnd extends Duplex {
   peer!: PairEnd;
   /** The write waiting for the peer to read, when its buffer was full. */
   private pendingWrite: (() => void) | undefined;
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   override _read(): void {
     const resume = this.peer.pendingWrite;
@@ -17,6 +19,8 @@ export class PairEnd extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.touch();
+    this.peer.touch();
     if (this.peer.push(chunk)) callback();
     else this.pendingWrite = () => callback();
   }
@@ -28,6 +32,7 @@ export class PairEnd extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.pendingWrite = undefined;
+    clearTimeout(this.idleTimer);
     // Cut short, the peer goes too, without our error: its owner learns of it from "close".
     // After a clean end both ways the peer may still hold unread bytes: it ends by itself.
     const clean = this.writableFinished && this.readableEnded;
@@ -41,10 +46,19 @@ export class PairEnd extends Duplex {
   setNoDelay(): this {
     return this;
   }
-  setTimeout(_ms: number, onTimeout?: () => void): this {
-    // Idle timeouts are the tunnel's business (keep-alive PINGs); a listener is accepted and never fired.
-    void onTimeout;
+  /** Like `net.Socket#setTimeout`: "timeout" after `ms` without bytes either way (0 turns it off); the end stays open. */
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    if (onTimeout) this.once("timeout", onTimeout);
+    this.idleMs = ms;
+    this.touch();
     return this;
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    if (this.idleMs <= 0 || this.destroyed) return;
+    this.idleTimer = setTimeout(() => this.emit("timeout"), this.idleMs);
+    this.idleTimer.unref();
   }
   ref(): this {
     return this;

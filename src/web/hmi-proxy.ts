@@ -6,6 +6,7 @@ import tls from "node:tls";
 import { FernlinkError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { hmiRequestHeaders, hmiResponseHeaders, readCookie, WEB_GRANT_COOKIE, type HmiOrigins } from "./header-rewrite.js";
+import { foreignRequestRefusal } from "./fetch-metadata.js";
 import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
 import { splitHostHeader, webTargetIdOf, webTargetOrigin } from "./web-host.js";
 import type { WebGrants } from "./web-grants.js";
@@ -44,6 +45,10 @@ interface Visit {
 const LAUNCH_PATH = "/.fernlink/launch";
 /** Connections kept open per grant towards its HMI: about what a browser opens per host. */
 const MAX_SOCKETS_PER_GRANT = 8;
+/** How long a kept connection to an HMI may sit unused before it (and its tunnel stream) is closed. */
+const IDLE_CONNECTION_MS = 30_000;
+/** How often connections kept for grants that ended are closed. */
+const AGENT_SWEEP_MS = 60_000;
 
 function hostOf(req: Request): string {
   const h2 = (req.headers as Record<string, string | undefined>)[":authority"];
@@ -82,6 +87,16 @@ function errorTitle(err: FernlinkError): string {
  */
 export function createHmiProxy(deps: HmiProxyDeps) {
   const agents = new Map<string, http.Agent>();
+  // Grants end (expiry, sign-out); their kept connections go with them.
+  const sweep = setInterval(() => {
+    for (const [grant, agent] of agents) {
+      if (!deps.grants.holds(grant)) {
+        agent.destroy();
+        agents.delete(grant);
+      }
+    }
+  }, AGENT_SWEEP_MS);
+  sweep.unref();
 
   const portalLink = (port: number | undefined) => ({ href: `${port === undefined || port === 443 ? `https://${deps.domain}` : `https://${deps.domain}:${port}`}/`, text: "Open the Fernlink portal" });
 
@@ -124,11 +139,19 @@ export function createHmiProxy(deps: HmiProxyDeps) {
   function agentFor(grant: string, target: HmiTarget): http.Agent {
     let agent = agents.get(grant);
     if (!agent) {
-      agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_GRANT, maxFreeSockets: MAX_SOCKETS_PER_GRANT, timeout: 60_000 });
+      agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_GRANT, maxFreeSockets: MAX_SOCKETS_PER_GRANT });
       // Every new connection to the HMI is a new tunnel stream, authorised and audited.
       (agent as unknown as { createConnection: unknown }).createConnection = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
         target.open().then(
-          (stream) => done(null, target.scheme === "https" ? overTls(stream, target) : stream),
+          (stream) => {
+            // As a TCP socket without allowHalfOpen: when the HMI closes a kept connection (its
+            // keep-alive timeout), close ours too, or the next request goes into it and hangs.
+            stream.once("end", () => stream.end());
+            const socket = target.scheme === "https" ? overTls(stream, target) : stream;
+            // An unused kept connection times out and the agent closes it, ending its tunnel stream.
+            (socket as Duplex & { setTimeout(ms: number): unknown }).setTimeout(IDLE_CONNECTION_MS);
+            done(null, socket);
+          },
           (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
         );
         return undefined;
@@ -156,6 +179,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     if (!visit) return fail(res, undefined, new FernlinkError("not-found", "no HMI is published under this host name"));
     if ((req.url ?? "").split("?")[0] === LAUNCH_PATH) return launch(req, res, visit);
     try {
+      const foreign = foreignRequestRefusal(req.method ?? "GET", req.headers, webTargetOrigin(visit.targetId, deps.domain, visit.port), false);
+      if (foreign) throw new FernlinkError("forbidden", foreign);
       const { grant, target } = await authorised(req, visit);
       const upstream = http.request({
         agent: agentFor(grant, target),
@@ -176,7 +201,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
       });
       upstream.on("error", (err) => fail(res, visit, err));
       res.on("close", () => {
-        if (!res.writableFinished) upstream.destroy();
+        // writableEnded, not writableFinished: an HTTP/2 stream the browser cancelled reads as finished.
+        if (!res.writableEnded) upstream.destroy();
       });
       (req as IncomingMessage).pipe(upstream);
     } catch (err) {
@@ -190,6 +216,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     const visit = visitOf(req);
     try {
       if (!visit) throw new FernlinkError("not-found", "no HMI is published under this host name");
+      const foreign = foreignRequestRefusal(req.method ?? "GET", req.headers, webTargetOrigin(visit.targetId, deps.domain, visit.port), true);
+      if (foreign) throw new FernlinkError("forbidden", foreign);
       const { target } = await authorised(req, visit);
       const headers = hmiRequestHeaders(req.headers, visit.origins!);
       headers["connection"] = "Upgrade";
@@ -220,6 +248,7 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => void handleUpgrade(req, socket, head),
     /** Closes the kept connections. */
     close(): void {
+      clearInterval(sweep);
       for (const agent of agents.values()) agent.destroy();
       agents.clear();
     },

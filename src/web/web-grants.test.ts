@@ -29,8 +29,10 @@ test("codes and grants expire", () => {
   now = LAUNCH_CODE_TTL_MS;
   assert.equal(grants.redeem(late, "t1"), undefined);
   assert.ok(grants.lookup(grant, "t1"));
+  assert.equal(grants.holds(grant), true);
   now = GRANT_TTL_MS;
   assert.equal(grants.lookup(grant, "t1"), undefined);
+  assert.equal(grants.holds(grant), false);
 });
 
 test("a revoked grant is gone", () => {

@@ -48,6 +48,11 @@ export class WebGrants {
     return entry && entry.targetId === targetId ? { sessionToken: entry.sessionToken, targetId: entry.targetId } : undefined;
   }
 
+  /** True while `grant` lasts. */
+  holds(grant: string): boolean {
+    return this.take(this.grants, grant) !== undefined;
+  }
+
   /** Forgets a grant (its session ended). */
   revoke(grant: string): void {
     this.grants.delete(grant);
