@@ -11,14 +11,15 @@
  *   BENCH_RTT_CONNS_N       measured ping-pongs per concurrent connection (default 2000)
  *   BENCH_CONNECTS          sequential new connections timed (default 100)
  *   BENCH_REPEAT            runs of each direct/tunnel pair; the table shows medians (default 3, quick 1)
- *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect (default all)
+ *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect,hmi (default all; hmi = the portal's
+ *                           HMI host-name vs path-prefix comparison in headless Chromium, hmi-modes.ts)
  *   BENCH_CLI               fernlink cli.js to run (default ../../dist/cli.js), e.g. a patched copy
  *   BENCH_OUT               result file (default bench/results.json)
  *   BENCH_CPU_PROF          directory: run client, server and agent with --cpu-prof into it
  */
 import { fileURLToPath } from "node:url";
 
-export const SCENARIOS = ["bulk", "parallel", "rtt", "connect"] as const;
+export const SCENARIOS = ["bulk", "parallel", "rtt", "connect", "hmi"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {

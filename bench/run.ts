@@ -9,12 +9,13 @@
  * agent -> targets. All of them share the machine's cores, so CPU % per process is
  * recorded with every tunnel run to show where the time goes.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig, type BenchConfig } from "./config.js";
 import { startStack, type Stack } from "./fernlink.js";
+import { renderHmiModes, runHmiModes, type HmiModesReport } from "./hmi-modes.js";
 import { Helper, stopAll } from "./procs.js";
 import { cpuPercent, cpuSample, machinePercent, machineSample, rssMiB, watchRss } from "./procstat.js";
 import { machineInfo, renderReport, type Measured, type Path, type ProcName, type Report, type Row, type Rss } from "./report.js";
@@ -151,16 +152,22 @@ async function main(): Promise<void> {
     const rows = await scenarios(ctx, stack, memory);
     await sleep(1000);
     memory.afterLoad = rssOf(stack);
-    const report: Report = {
+    // The portal's HMI modes in headless Chromium: its own server, agent and browser (hmi-modes.ts).
+    const hmiModes = config.only.has("hmi") ? await runHmiModes(config.quick ? 3 : 5) : undefined;
+    const report: Report & { hmiModes?: HmiModesReport } = {
       machine,
       config: { ...config, only: [...config.only] },
       rows,
       memoryMiB: memory,
       runs: ctx.runs,
+      ...(hmiModes ? { hmiModes } : {}),
       seconds: (performance.now() - started) / 1000,
     };
-    await writeFile(config.out, JSON.stringify(report, null, 2) + "\n");
-    process.stdout.write(renderReport(report) + `\nwritten to ${config.out}\n`);
+    // A run of the HMI modes alone replaces only them: the tunnel numbers of the last full run stay.
+    const onlyHmi = config.only.size === 1 && hmiModes !== undefined;
+    const written = onlyHmi ? { ...(JSON.parse(await readFile(config.out, "utf8").catch(() => "{}")) as object), hmiModes } : report;
+    await writeFile(config.out, JSON.stringify(written, null, 2) + "\n");
+    process.stdout.write(renderReport(report) + (hmiModes ? `\n\n${renderHmiModes(hmiModes)}` : "") + `\nwritten to ${config.out}\n`);
   } finally {
     await stopAll();
     await rm(tmp, { recursive: true, force: true });
