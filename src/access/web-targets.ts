@@ -121,6 +121,15 @@ export async function removeDeviceWebTarget(ctx: AccessContext, who: Principal, 
     throw new FernlinkError("not-found", `device "${device.name}" has no web target "${targetName}"; see: fernlink device web ${device.name}`);
   }
   await record(ctx, who, "web-target.remove", `${device.name}/${targetName}`, device.name);
+  // Its open HMI pages and VNC panels close with it, as streams close when a rule is withdrawn.
+  for (const stream of ctx.presence.streams(who.accountId)) {
+    if (stream.request.via === webTargetVia(target.id)) ctx.presence.cutStream(stream.streamId);
+  }
+}
+
+/** The `via` mark of the streams the portal opens for web target `id`. */
+export function webTargetVia(id: string): string {
+  return `web-target:${id}`;
 }
 
 /**

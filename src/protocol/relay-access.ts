@@ -20,6 +20,8 @@ export interface StreamRequest {
   device: string;
   target: HostPort;
   source: string;
+  /** What in the portal opened the stream (`web-target:<id>`), so withdrawing that cuts it; absent for a client's stream. */
+  via?: string;
 }
 
 /** The user behind a stream request, once the token is checked. */

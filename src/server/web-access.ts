@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AccessContext } from "../access/context.js";
-import { findWebTarget, type WebTargetRecord } from "../access/web-targets.js";
+import { findWebTarget, webTargetVia, type WebTargetRecord } from "../access/web-targets.js";
 import type { Requester, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import { FernlinkError } from "../shared/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
@@ -28,7 +28,7 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
     const target = await findWebTarget(ctx, targetId);
     // Another account's target is as unknown as a missing one.
     if (!target || target.accountId !== requester.accountId) throw new FernlinkError("not-found", `no web target "${targetId}"`);
-    return { requester, target, request: { token: sessionToken, device: target.deviceName, target: { host: target.host, port: target.port }, source } };
+    return { requester, target, request: { token: sessionToken, device: target.deviceName, target: { host: target.host, port: target.port }, source, via: webTargetVia(target.id) } };
   }
 
   /** Checks the rules (and that the device is online) before a tab opens, recording a refusal like a refused stream. */

@@ -127,5 +127,24 @@ for (const backend of TEST_BACKENDS) {
       const left = await f.access.ctx.db.selectFrom("web_targets").select("name").where("device_id", "=", f.devices.press8.id).execute();
       assert.deepEqual(left, []);
     });
+
+    test("removing a target cuts the streams its open pages and panels hold, and no others", async () => {
+      const added = await f.call("POST", web("press-7"), { token: alice, body: { name: "doomed", url: "http://192.168.1.30/" } });
+      assert.equal(added.status, 201, JSON.stringify(added.json));
+      const acme = f.access.ctx;
+      const grant = { accountId: f.devices.press7.account_id, userId: "u", userName: "alice", deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] };
+      const stream = (streamId: string, via?: string) => ({
+        streamId,
+        request: { token: "t", device: "press-7", target: { host: "192.168.1.30", port: 80 }, source: "test", ...(via ? { via } : {}) },
+        grant,
+        startedAt: acme.now(),
+        bytesUp: 0,
+        bytesDown: 0,
+      });
+      f.access.live.streams.push(stream("page", `web-target:${added.json.id}`), stream("cli"), stream("other-target", "web-target:aaaaaaaaaaaa"));
+      assert.equal((await f.call("DELETE", one("press-7", "doomed"), { token: alice })).status, 200);
+      assert.deepEqual(f.access.live.streams.map((s) => s.streamId).sort(), ["cli", "other-target"]);
+      f.access.live.streams.length = 0;
+    });
   });
 }
