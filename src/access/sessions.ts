@@ -73,7 +73,9 @@ function newSessionToken(): string {
 /**
  * Exchanges a password (and one-time code) for a session token. Every failure gets the same
  * "login-failed" error, whether the account or user exists, the user is locked or the code
- * was wrong; the audit records the real reason.
+ * was wrong; the audit records the real reason. The one exception is the second step of a
+ * two-step sign-in: the right password of a user with one-time codes, sent without a code,
+ * answers "otp-required" (as every two-factor sign-in does); the code is what then protects.
  */
 export async function login(ctx: AccessContext, input: LoginRequest, source: string): Promise<LoginResponse> {
   const now = ctx.now();

@@ -27,6 +27,7 @@ import { createRelay, type Relay } from "../relay/relay.js";
 import { relayPresence, trackPresence } from "./presence-tracker.js";
 import { createTlsListener } from "./tls-listener.js";
 import { webCertificates } from "./web-certificates.js";
+import { findWebTarget } from "../access/web-targets.js";
 import { createWebAccess } from "./web-access.js";
 import { createHmiProxy } from "../web/hmi-proxy.js";
 import { createPortalApp } from "../web/portal-app.js";
@@ -153,7 +154,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         certPem: serverCert.certPem,
         caPem: ca.certPem,
         log,
-        contextFor: webCertificates(ca, (name) => webTargetIdOf(name, webDomain) !== undefined, now, log),
+        contextFor: webCertificates(ca, async (name) => {
+          const id = webTargetIdOf(name, webDomain);
+          return id !== undefined && (await findWebTarget(ctx, id)) !== undefined;
+        }, now, log),
       },
       { agent: (s) => relay.acceptAgentSocket(s), h2: (s) => h2.emit("connection", s), http1: (s) => h1.emit("connection", s) },
     );

@@ -52,9 +52,8 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
       const { requester, target, request } = await targetFor(sessionToken, targetId, source);
       if (target.kind === "vnc") throw new FernlinkError("invalid-input", `"${target.name}" is a VNC panel: it opens in the portal's viewer`);
       await precheck(requester, request);
-      const code = grants.issueLaunchCode({ sessionToken: sessionToken!, targetId });
-      const next = target.path ?? "/";
-      return `${webTargetOrigin(targetId, deps.domain, splitHostHeader(host).port)}/.fernlink/launch?code=${encodeURIComponent(code)}&next=${encodeURIComponent(next)}`;
+      const code = grants.issueLaunchCode({ sessionToken: sessionToken!, targetId, path: target.path ?? "/" });
+      return `${webTargetOrigin(targetId, deps.domain, splitHostHeader(host).port)}/.fernlink/launch?code=${encodeURIComponent(code)}`;
     },
 
     /** Each request on an HMI host: the session must still hold; streams open on demand. */

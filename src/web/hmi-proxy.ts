@@ -107,6 +107,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
       res.destroy();
       return;
     }
+    // A failed writeHead may have left the HMI's headers (a content-length among them) on the answer.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
     const body = messagePage(errorTitle(error), error.message, portalLink(visit?.port));
     res.writeHead(error.status, { "content-type": "text/html; charset=utf-8", "content-security-policy": MESSAGE_PAGE_CSP, "cache-control": "no-store" });
     res.end(body);
@@ -163,12 +165,12 @@ export function createHmiProxy(deps: HmiProxyDeps) {
 
   function launch(req: Request, res: Response, visit: Visit): void {
     const code = new URL(req.url ?? "/", "https://x").searchParams.get("code") ?? "";
-    const grant = deps.grants.redeem(code, visit.targetId);
-    if (!grant) return fail(res, visit, new FernlinkError("unauthenticated", "this link to the HMI has expired or was used already; open the HMI again from the portal"));
-    const next = new URL(req.url ?? "/", "https://x").searchParams.get("next") ?? "/";
+    const redeemed = deps.grants.redeem(code, visit.targetId);
+    if (!redeemed) return fail(res, visit, new FernlinkError("unauthenticated", "this link to the HMI has expired or was used already; open the HMI again from the portal"));
     res.writeHead(302, {
-      location: next.startsWith("/") && !next.startsWith("//") ? next : "/",
-      "set-cookie": `${WEB_GRANT_COOKIE}=${grant}; Path=/; Secure; HttpOnly; SameSite=Lax`,
+      // The target's own path, stored with the code: nothing from the URL goes into Location.
+      location: redeemed.path,
+      "set-cookie": `${WEB_GRANT_COOKIE}=${redeemed.grant}; Path=/; Secure; HttpOnly; SameSite=Lax`,
       "cache-control": "no-store",
     });
     res.end();
@@ -189,6 +191,11 @@ export function createHmiProxy(deps: HmiProxyDeps) {
         headers: hmiRequestHeaders(req.headers, visit.origins!),
       });
       upstream.on("response", (answer) => {
+        const status = answer.statusCode ?? 0;
+        if (status < 200 || status > 599) {
+          answer.destroy();
+          return fail(res, visit, new FernlinkError("target-refused", `the HMI answered with status ${status}, which the portal cannot pass on`));
+        }
         try {
           res.writeHead(answer.statusCode ?? 502, hmiResponseHeaders(answer.headers, visit.origins!));
         } catch (err) {
@@ -223,6 +230,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
       headers["connection"] = "Upgrade";
       headers["upgrade"] = req.headers.upgrade ?? "websocket";
       const stream = await target.open();
+      // The browser may have given up while the stream was opened: do not leave it open.
+      if (socket.destroyed) return void stream.destroy();
       const upstream = target.scheme === "https" ? overTls(stream, target) : stream;
       upstream.on("error", () => socket.destroy());
       socket.on("close", () => upstream.destroy());
@@ -244,7 +253,13 @@ export function createHmiProxy(deps: HmiProxyDeps) {
   return {
     /** True when the request is for an HMI host rather than the portal. */
     owns: (req: Request): boolean => visitOf(req) !== undefined,
-    handle: (req: Request, res: Response): void => void handle(req, res),
+    handle: (req: Request, res: Response): void =>
+      void handle(req, res).catch((err: unknown) => {
+        // Nothing a request does may end the server: answer what can still be answered.
+        deps.log.error("HMI request failed", { error: String(err) });
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      }),
     handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => void handleUpgrade(req, socket, head),
     /** Closes the kept connections. */
     close(): void {

@@ -336,6 +336,23 @@ describe("the VNC bridge", () => {
     assert.equal(opened.length, 0);
   });
 
+  it("survives a malformed frame from a viewer it is refusing", async () => {
+    reset();
+    refuseWith = new FernlinkError("unauthenticated", "sign in first");
+    const raw = connect(Number(new URL(portal.url("panel")).port), "127.0.0.1");
+    raw.on("error", () => {});
+    await once(raw, "connect");
+    raw.write(
+      ["GET /api/v1/web-targets/panel/vnc HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "", ""].join("\r\n"),
+    );
+    await once(raw, "data"); // 101, then the refusal's RFB bytes
+    raw.write(Buffer.from([0x82, 0x01, 0x00])); // unmasked: a protocol error on the server's side
+    await once(raw, "close");
+    // Still serving: a real viewer is refused in RFB as before.
+    const viewer = new Viewer(portal.url("panel"));
+    await assert.rejects(viewer.handshake(), /sign in first/);
+  });
+
   it("refuses a page of another origin in plain HTTP, before authorize is asked", async () => {
     reset();
     const { status, body } = await refusal(portal.url("panel"), "https://evil.example");

@@ -44,6 +44,8 @@ export interface VncBridge {
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Largest WebSocket message taken from a viewer (a clipboard paste fits; `ws` defaults to 100 MiB). */
+const MAX_VIEWER_MESSAGE_BYTES = 1024 * 1024;
 
 /** Bytes sent to the browser and not yet written out, above which the VNC stream is paused. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -110,6 +112,8 @@ function handshakeOverStream<R>(stream: Duplex, handshake: RfbHandshake<R>, labe
 
 /** Runs a downstream handshake over WebSocket messages; `onDone` gets the bytes after it. */
 function handshakeOverWebSocket<R>(ws: WebSocket, handshake: RfbHandshake<R>, timeoutMs: number, onDone: (rest: Buffer) => void): void {
+  // A malformed frame is an "error" on the socket: unheard, it would end the server.
+  ws.on("error", () => ws.terminate());
   const timer = setTimeout(() => ws.close(1002, "RFB handshake timed out"), timeoutMs);
   const stop = (): void => {
     clearTimeout(timer);
@@ -158,6 +162,8 @@ export function createVncBridge(deps: VncBridgeDeps): VncBridge {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    // Viewer-to-server RFB messages are input events and clipboard text: small.
+    maxPayload: MAX_VIEWER_MESSAGE_BYTES,
     clientTracking: false,
     handleProtocols: (protocols) => (protocols.has("binary") ? "binary" : false),
   });

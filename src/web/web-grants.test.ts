@@ -2,15 +2,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GRANT_TTL_MS, LAUNCH_CODE_TTL_MS, WebGrants } from "./web-grants.js";
 
-const subject = { sessionToken: "session-1", targetId: "t1" };
+const subject = { sessionToken: "session-1", targetId: "t1", path: "/hmi/" };
+const granted = { sessionToken: "session-1", targetId: "t1" };
 
 test("a launch code is traded once for a grant that stands for the session on its target only", () => {
   const grants = new WebGrants(() => 0);
   const code = grants.issueLaunchCode(subject);
-  const grant = grants.redeem(code, "t1");
-  assert.ok(grant);
+  const redeemed = grants.redeem(code, "t1");
+  assert.ok(redeemed);
+  assert.equal(redeemed.path, "/hmi/");
+  const grant = redeemed.grant;
   assert.equal(grants.redeem(code, "t1"), undefined, "single use");
-  assert.deepEqual(grants.lookup(grant, "t1"), subject);
+  assert.deepEqual(grants.lookup(grant, "t1"), granted);
   assert.equal(grants.lookup(grant, "t2"), undefined);
 });
 
@@ -25,7 +28,7 @@ test("codes and grants expire", () => {
   let now = 0;
   const grants = new WebGrants(() => now);
   const late = grants.issueLaunchCode(subject);
-  const grant = grants.redeem(grants.issueLaunchCode(subject), "t1")!;
+  const grant = grants.redeem(grants.issueLaunchCode(subject), "t1")!.grant;
   now = LAUNCH_CODE_TTL_MS;
   assert.equal(grants.redeem(late, "t1"), undefined);
   assert.ok(grants.lookup(grant, "t1"));
@@ -37,7 +40,7 @@ test("codes and grants expire", () => {
 
 test("a revoked grant is gone", () => {
   const grants = new WebGrants(() => 0);
-  const grant = grants.redeem(grants.issueLaunchCode(subject), "t1")!;
+  const grant = grants.redeem(grants.issueLaunchCode(subject), "t1")!.grant;
   grants.revoke(grant);
   assert.equal(grants.lookup(grant, "t1"), undefined);
 });

@@ -6,6 +6,11 @@ export interface GrantSubject {
   targetId: string;
 }
 
+/** A launch code's subject and the path the HMI opens on, fixed by the server (never taken from the URL). */
+export interface LaunchSubject extends GrantSubject {
+  path: string;
+}
+
 /** How long a launch code from the portal may take to reach the HMI host. */
 export const LAUNCH_CODE_TTL_MS = 60_000;
 /** A grant lives at most as long as a session can (the session itself is checked on every request). */
@@ -15,6 +20,7 @@ const MAX_ENTRIES = 20_000;
 
 interface Entry extends GrantSubject {
   expiresAt: number;
+  path?: string;
 }
 
 /**
@@ -30,16 +36,16 @@ export class WebGrants {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** A single-use code that lets the browser open `targetId` with `sessionToken`'s rights. */
-  issueLaunchCode(subject: GrantSubject): string {
+  issueLaunchCode(subject: LaunchSubject): string {
     return this.put(this.codes, subject, LAUNCH_CODE_TTL_MS);
   }
 
-  /** Trades a launch code for a grant token, once, on the target host it was issued for. */
-  redeem(code: string, targetId: string): string | undefined {
+  /** Trades a launch code for a grant token and the path to open, once, on the target host it was issued for. */
+  redeem(code: string, targetId: string): { grant: string; path: string } | undefined {
     const entry = this.take(this.codes, code);
     this.codes.delete(code);
     if (!entry || entry.targetId !== targetId) return undefined;
-    return this.put(this.grants, entry, GRANT_TTL_MS);
+    return { grant: this.put(this.grants, { sessionToken: entry.sessionToken, targetId: entry.targetId }, GRANT_TTL_MS), path: entry.path ?? "/" };
   }
 
   /** Who a grant token stands for on `targetId`, while it lasts. */
@@ -67,7 +73,7 @@ export class WebGrants {
     return entry;
   }
 
-  private put(map: Map<string, Entry>, subject: GrantSubject, ttlMs: number): string {
+  private put(map: Map<string, Entry>, subject: GrantSubject & { path?: string }, ttlMs: number): string {
     const now = this.now();
     if (map.size >= MAX_ENTRIES) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);

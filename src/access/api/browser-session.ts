@@ -61,6 +61,12 @@ export function ensureSameOrigin(c: Context<ApiEnv>): void {
 /** Checks a cookie-authenticated request against cross-site forgery (same origin, and the CSRF header on changes). */
 export function ensureNotForged(c: Context<ApiEnv>, sessionToken: string): void {
   ensureSameOrigin(c);
+  // Under a real domain the HMI hosts are the portal's *site*: its Strict cookie goes along with
+  // their pages' requests too. Fetch Metadata says whether the portal's own page sent it.
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin" && site !== "none") {
+    throw new FernlinkError("forbidden", `the portal's API does not answer pages of other origins (${site}); open the portal at its own address`);
+  }
   if (SAFE_METHODS.has(c.req.method)) return;
   const sent = Buffer.from(c.req.header(CSRF_HEADER) ?? "");
   const expected = Buffer.from(csrfTokenFor(sessionToken));

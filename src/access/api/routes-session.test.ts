@@ -15,8 +15,9 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
   let app: ReturnType<typeof createApiApp>;
   let n = 0;
 
-  const call = async (method: string, path: string, options: { cookie?: string; csrf?: string; origin?: string; bearer?: string; body?: unknown } = {}) => {
+  const call = async (method: string, path: string, options: { cookie?: string; csrf?: string; origin?: string; bearer?: string; body?: unknown; site?: string } = {}) => {
     const headers: Record<string, string> = { "content-type": "application/json", host: HOST };
+    if (options.site) headers["sec-fetch-site"] = options.site;
     if (options.cookie) headers["cookie"] = `${SESSION_COOKIE}=${options.cookie}`;
     if (options.csrf) headers[CSRF_HEADER] = options.csrf;
     if (options.origin) headers["origin"] = options.origin;
@@ -76,6 +77,14 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
     const cookie = cookieOf(res.headers).value;
     assert.equal((await call("GET", "/api/v1/devices", { cookie, origin: evil })).status, 403);
     assert.equal((await call("POST", "/api/v1/devices", { cookie, csrf: res.json.csrf, origin: evil, body: { name: "x", lan: [] } })).status, 403);
+  });
+
+  it("a cookie request that the browser says came from another origin of the site is refused, reads included", async () => {
+    const { res } = await signIn();
+    const cookie = cookieOf(res.headers).value;
+    assert.equal((await call("GET", "/api/v1/devices", { cookie, site: "same-origin" })).status, 200);
+    assert.equal((await call("GET", "/api/v1/devices", { cookie, site: "same-site" })).json.error?.code, "forbidden");
+    assert.equal((await call("GET", "/api/v1/events", { cookie, site: "cross-site" })).json.error?.code, "forbidden");
   });
 
   it("a bearer token needs no CSRF header, and a bearer request ignores any cookie", async () => {
