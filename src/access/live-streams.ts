@@ -42,3 +42,14 @@ export async function revalidateStreams(ctx: AccessContext, accountId: string): 
   }
   return cut;
 }
+
+/** Cuts the account's live streams opened with `token` (its session just ended); returns how many. */
+export function cutStreamsOfToken(ctx: AccessContext, accountId: string, token: string): number {
+  let cut = 0;
+  for (const stream of ctx.presence.streams(accountId)) {
+    if (stream.request.token !== token) continue;
+    ctx.presence.cutStream(stream.streamId);
+    cut++;
+  }
+  return cut;
+}

@@ -1,5 +1,6 @@
 import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
 import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
+import { cutStreamsOfToken } from "../live-streams.js";
 import { logout } from "../sessions.js";
 import { adminOnly, body, type RouteKit } from "./route-kit.js";
 
@@ -12,6 +13,8 @@ export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
   });
   app.post(ROUTES.logout, auth, async (c) => {
     await logout(ctx, c.get("principal"));
+    // The session's `fernlink connect` streams end with it.
+    cutStreamsOfToken(ctx, c.get("principal").accountId, c.get("token") ?? "");
     return c.json({ ok: true });
   });
   app.get(ROUTES.devices, auth, async (c) => c.json(await listAccountDevices(ctx, c.get("principal"))));

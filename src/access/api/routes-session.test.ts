@@ -95,13 +95,18 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
     assert.equal((await call("GET", "/api/v1/devices", { bearer: "not-a-token", cookie })).status, 401);
   });
 
-  it("signing out ends the session and clears the cookie", async () => {
+  it("signing out ends the session, clears the cookie and closes the session's open streams", async () => {
     const { res } = await signIn();
     const cookie = cookieOf(res.headers).value;
+    const grant = { accountId: (await t.ctx.db.selectFrom("accounts").select("id").where("name", "=", res.json.account).executeTakeFirstOrThrow()).id, userId: "u", userName: "alice", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: [] };
+    const stream = (streamId: string, token: string) => ({ streamId, request: { token, device: "press-7", target: { host: "10.0.0.1", port: 80 }, source: "test" }, grant, startedAt: t.ctx.now(), bytesUp: 0, bytesDown: 0 });
+    t.live.streams.push(stream("mine", cookie), stream("another-session", "other-token"));
     assert.equal((await call("DELETE", "/api/v1/session", { cookie })).status, 403, "needs the CSRF header too");
     const out = await call("DELETE", "/api/v1/session", { cookie, csrf: res.json.csrf });
     assert.equal(out.status, 200);
     assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/);
+    assert.deepEqual(t.live.streams.map((s) => s.streamId), ["another-session"]);
+    t.live.streams.length = 0;
     assert.equal((await call("GET", "/api/v1/session", { cookie })).json.error.code, "unauthenticated");
   });
 

@@ -1,6 +1,7 @@
 import { LoginRequest, ROUTES } from "../../protocol/api.js";
 import type { BrowserSession } from "../../protocol/api-session.js";
 import type { Principal } from "../context.js";
+import { cutStreamsOfToken } from "../live-streams.js";
 import { authenticate, login, logout } from "../sessions.js";
 import { clearSessionCookie, csrfTokenFor, ensureSameOrigin, setSessionCookie } from "./browser-session.js";
 import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
@@ -23,6 +24,8 @@ export function registerSessionRoutes({ app, ctx }: RouteKit): void {
   app.get(ROUTES.session, anySession, (c) => c.json(view(c.get("principal"), c.get("token") ?? "")));
   app.delete(ROUTES.session, anySession, async (c) => {
     await logout(ctx, c.get("principal"));
+    // HMI pages and VNC panels of this session close with it.
+    cutStreamsOfToken(ctx, c.get("principal").accountId, c.get("token") ?? "");
     clearSessionCookie(c);
     return c.json({ ok: true });
   });
