@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GRANT_TTL_MS, LAUNCH_CODE_TTL_MS, WebGrants } from "./web-grants.js";
+import { GRANT_TTL_MS, LAUNCH_CODE_TTL_MS, MAX_PER_SESSION, WebGrants } from "./web-grants.js";
 
 const subject = { sessionToken: "session-1", targetId: "t1", path: "/hmi/" };
 const granted = { sessionToken: "session-1", targetId: "t1" };
@@ -43,4 +43,14 @@ test("a revoked grant is gone", () => {
   const grant = grants.redeem(grants.issueLaunchCode(subject), "t1")!.grant;
   grants.revoke(grant);
   assert.equal(grants.lookup(grant, "t1"), undefined);
+});
+
+test("one session opening HMIs in a loop pushes out only its own oldest grants", () => {
+  const grants = new WebGrants(() => 0);
+  const other = grants.redeem(grants.issueLaunchCode({ sessionToken: "other", targetId: "t1", path: "/" }), "t1")!.grant;
+  const mine = Array.from({ length: MAX_PER_SESSION + 5 }, () => grants.redeem(grants.issueLaunchCode(subject), "t1")!.grant);
+  assert.ok(grants.holds(other));
+  assert.equal(mine.filter((g) => grants.holds(g)).length, MAX_PER_SESSION);
+  assert.equal(grants.holds(mine[0]!), false);
+  assert.equal(grants.holds(mine.at(-1)!), true);
 });

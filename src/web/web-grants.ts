@@ -17,6 +17,8 @@ export const LAUNCH_CODE_TTL_MS = 60_000;
 export const GRANT_TTL_MS = 24 * 3600_000;
 /** Bound on codes and grants held, so a signed-in user cannot fill memory by clicking. */
 const MAX_ENTRIES = 20_000;
+/** Bound per session, so one session clicking in a loop pushes out only its own. */
+export const MAX_PER_SESSION = 200;
 
 interface Entry extends GrantSubject {
   expiresAt: number;
@@ -75,6 +77,9 @@ export class WebGrants {
 
   private put(map: Map<string, Entry>, subject: GrantSubject & { path?: string }, ttlMs: number): string {
     const now = this.now();
+    const own = [...map].filter(([, entry]) => entry.sessionToken === subject.sessionToken);
+    // The session's oldest go first (a Map iterates in insertion order).
+    for (const [key] of own.slice(0, Math.max(0, own.length - MAX_PER_SESSION + 1))) map.delete(key);
     if (map.size >= MAX_ENTRIES) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
       // Still full: the oldest go first (a Map iterates in insertion order).
