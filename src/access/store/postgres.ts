@@ -1,5 +1,6 @@
 import pg from "pg";
-import { CompiledQuery, Kysely, PostgresDialect, sql } from "kysely";
+import { CompiledQuery, Kysely, PostgresDialect, sql, type DatabaseIntrospector } from "kysely";
+import { SchemaIntrospector } from "./schema-introspector.js";
 import type { Database } from "./schema.js";
 import { DatabaseUnavailableError } from "./store.js";
 import type { Store } from "./store.js";
@@ -40,6 +41,20 @@ export async function openPostgres(url: URL): Promise<PostgresStore> {
   return { db, dialect: "postgres", schema, close: () => db.destroy() };
 }
 
+/** PostgreSQL as Kysely speaks it, with introspection kept to our schema (see schema-introspector.ts). */
+class SchemaPostgresDialect extends PostgresDialect {
+  constructor(
+    config: ConstructorParameters<typeof PostgresDialect>[0],
+    private readonly schema: string,
+  ) {
+    super(config);
+  }
+
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new SchemaIntrospector(db, this.schema);
+  }
+}
+
 function postgresDialect(url: URL, schema: string): PostgresDialect {
   // pg would send unknown query parameters to the server as connection settings.
   const connection = new URL(url);
@@ -58,13 +73,16 @@ function postgresDialect(url: URL, schema: string): PostgresDialect {
   // An idle client whose server went away emits "error", which kills the process if unheard.
   // The pool already discards that client and the next query reconnects.
   pool.on("error", () => {});
-  return new PostgresDialect({
-    pool,
-    onCreateConnection: async (conn) => {
-      // Safe to quote by hand: SCHEMA_NAME admits no quotes.
-      await conn.executeQuery(CompiledQuery.raw(`set search_path to "${schema}"`));
+  return new SchemaPostgresDialect(
+    {
+      pool,
+      onCreateConnection: async (conn) => {
+        // Safe to quote by hand: SCHEMA_NAME admits no quotes.
+        await conn.executeQuery(CompiledQuery.raw(`set search_path to "${schema}"`));
+      },
     },
-  });
+    schema,
+  );
 }
 
 async function ensureSchema(db: Kysely<Database>, schema: string, url: URL): Promise<void> {
