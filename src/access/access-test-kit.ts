@@ -21,10 +21,12 @@ export const TEST_BACKENDS = ["SQLite", "PostgreSQL"] as const;
 export interface TestAccess {
   ctx: AccessContext;
   store: Store;
-  /** Moves the clock forward by `ms`. */
+  /** Moves the clock by `ms` (forward; a negative `ms` puts it back). */
   advance(ms: number): void;
   /** Stream ids `presence.cutStream` was called with. */
   cut: string[];
+  /** Device ids `presence.disconnect` was called with. */
+  disconnected: string[];
   /** What the fake presence reports, of any account (filtered per account); a cut stream leaves `streams`. */
   live: { streams: LiveStream[]; tunnels: (TunnelInfo & { accountId: string })[] };
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
   const store = await openDatabase(backend === "SQLite" ? { dataDir: dir } : { dataDir: dir, url: `${POSTGRES_URL}?schema=${schema}` });
   let clock = start;
   const cut: string[] = [];
+  const disconnected: string[] = [];
   const live: TestAccess["live"] = { streams: [], tunnels: [] };
   const ofAccount = <T extends { accountId: string }>(items: T[], accountId: string): T[] => items.filter((i) => i.accountId === accountId);
   const streamsOf = (accountId: string): LiveStream[] => live.streams.filter((s) => s.grant.accountId === accountId);
@@ -45,7 +48,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
     ca: await loadOrCreateCa(dir, { now: start }),
     presence: {
       status: () => undefined,
-      disconnect: () => {},
+      disconnect: (id) => void disconnected.push(id),
       streams: streamsOf,
       cutStream: (id) => {
         cut.push(id);
@@ -66,6 +69,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
     ctx,
     store,
     cut,
+    disconnected,
     live,
     advance: (ms) => {
       clock = new Date(clock.getTime() + ms);

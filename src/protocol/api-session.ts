@@ -2,6 +2,13 @@ import { z } from "zod";
 import { LoginRequest, ROUTES, SessionRestriction } from "./api.js";
 import type { RouteDoc } from "./openapi.js";
 
+/**
+ * The cookie that holds a browser's session token: HttpOnly, sent only over TLS to exactly
+ * the portal's host (`__Host-`: Secure, Path=/, no Domain, so HMI hosts under the portal's
+ * domain never receive it), never on requests started by other sites (SameSite=Strict).
+ */
+export const SESSION_COOKIE = "__Host-fernlink";
+
 /** The portal's view of its browser session (the token itself stays in an HttpOnly cookie). */
 export const BrowserSession = z.strictObject({
   account: z.string(),

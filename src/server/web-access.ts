@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AccessContext } from "../access/context.js";
 import { findWebTarget, webTargetVia, type WebTargetRecord } from "../access/web-targets.js";
+import { SESSION_COOKIE } from "../protocol/api-session.js";
 import type { Requester, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import { FernlinkError } from "../shared/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
@@ -11,8 +12,6 @@ import type { HmiTarget } from "../web/hmi-proxy.js";
 import { splitHostHeader, webTargetOrigin } from "../web/web-host.js";
 import type { WebGrants } from "../web/web-grants.js";
 
-/** The portal's session cookie (set by the API's session routes). */
-const SESSION_COOKIE = "__Host-fernlink";
 
 /**
  * How the portal's web features reach devices: every HMI page and VNC panel is opened as a

@@ -4,6 +4,7 @@ import { extname, join, relative, sep } from "node:path";
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { getCookie } from "hono/cookie";
+import { SESSION_COOKIE } from "../protocol/api-session.js";
 import { FernlinkError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
@@ -101,7 +102,7 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
 
   app.get("/web/open/:id", async (c) => {
     try {
-      const url = await deps.launch(getCookie(c, "__Host-fernlink") || undefined, c.req.param("id"), c.env?.incoming?.socket?.remoteAddress ?? "unknown", c.req.header("host") ?? new URL(c.req.url).host);
+      const url = await deps.launch(getCookie(c, SESSION_COOKIE) || undefined, c.req.param("id"), c.env?.incoming?.socket?.remoteAddress ?? "unknown", c.req.header("host") ?? new URL(c.req.url).host);
       return c.redirect(url, 302);
     } catch (err) {
       const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the HMI could not be opened", { cause: err });

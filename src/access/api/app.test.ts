@@ -1,28 +1,17 @@
 import assert from "node:assert/strict";
-import { createSecretKey, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BackgroundWork } from "../../shared/background-work.js";
-import { createLogger } from "../../shared/log.js";
 import { certificateInfo, createCsrPem, generateKeyPairPem } from "../../shared/pki.js";
-import { loadOrCreateCa } from "../ca.js";
+import { openTestAccess, type TestAccess } from "../access-test-kit.js";
 import type { AccessContext } from "../context.js";
 import { authenticateAgent } from "../registration.js";
 import { initAccount } from "../sessions.js";
-import { openDatabase, type Store } from "../store/index.js";
-import { createChangeFeed } from "../change-feed.js";
 import { createApiApp } from "./app.js";
 
 const PASSWORD = "correct horse battery staple";
 
 describe("the REST API, in process", () => {
-  let dir: string;
-  let store: Store;
+  let t: TestAccess;
   let ctx: AccessContext;
-  let clock = new Date("2026-11-27T10:00:00Z");
-  const disconnected: string[] = [];
   let app: ReturnType<typeof createApiApp>;
 
   const call = async (method: string, path: string, options: { token?: string; body?: unknown } = {}) => {
@@ -39,28 +28,13 @@ describe("the REST API, in process", () => {
   const csr = async () => createCsrPem((await generateKeyPairPem()).privateKeyPem, { commonName: "x" });
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "fernlink-api-"));
-    store = await openDatabase({ dataDir: dir });
-    ctx = {
-      db: store.db,
-      ca: await loadOrCreateCa(dir, { now: clock }),
-      presence: { status: () => undefined, disconnect: (id) => void disconnected.push(id), streams: () => [], tunnels: () => [], relays: () => [], cutStream: () => {} },
-      assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
-      now: () => clock,
-      log: createLogger("test", { level: "error" }),
-      work: new BackgroundWork(),
-      auditKey: createSecretKey(randomBytes(32)),
-      secretKey: createSecretKey(randomBytes(32)),
-      changes: createChangeFeed(),
-    };
+    t = await openTestAccess("SQLite", new Date("2026-11-27T10:00:00Z"));
+    ctx = t.ctx;
     app = createApiApp(ctx);
     await initAccount(ctx, { account: "acme", user: "alice", password: PASSWORD });
     await initAccount(ctx, { account: "other", user: "bob", password: PASSWORD });
   });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   test("a wrong password and an unknown user fail with the same code and message", async () => {
     const wrong = await call("POST", "/api/v1/login", { body: { account: "acme", user: "alice", password: "not the password" } });
@@ -116,13 +90,13 @@ describe("the REST API, in process", () => {
   test("an activation key expires after 24 hours", async () => {
     const token = await loginAs("acme", "alice");
     const { json } = await call("POST", "/api/v1/devices", { token, body: { name: "press-9" } });
-    const saved = clock;
-    clock = new Date(clock.getTime() + 24 * 3600 * 1000 + 1000);
+    const day = 24 * 3600 * 1000 + 1000;
+    t.advance(day);
     try {
       const late = await call("POST", "/api/v1/agent/register", { body: { activationKey: json.activationKey, csr: await csr() } });
       assert.equal(late.json.error.code, "activation-key-expired");
     } finally {
-      clock = saved;
+      t.advance(-day);
     }
   });
 
@@ -137,7 +111,7 @@ describe("the REST API, in process", () => {
     const { json: rekey } = await call("POST", "/api/v1/devices/press-10/activation-key", { token });
     const second = await call("POST", "/api/v1/agent/register", { body: { activationKey: rekey.activationKey, csr: await csr() } });
     assert.equal(second.status, 200);
-    assert.ok(disconnected.includes(first.json.deviceId));
+    assert.ok(t.disconnected.includes(first.json.deviceId));
     await assert.rejects(authenticateAgent(ctx, { serial: oldSerial, deviceId: first.json.deviceId }), { code: "certificate-rejected" });
     const newSerial = certificateInfo(second.json.certificate).serial;
     assert.equal((await authenticateAgent(ctx, { serial: newSerial, deviceId: first.json.deviceId })).deviceName, "press-10");

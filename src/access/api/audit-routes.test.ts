@@ -1,32 +1,24 @@
 import assert from "node:assert/strict";
-import { createSecretKey, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { StreamGrant } from "../../protocol/relay-access.js";
 import { FernlinkError } from "../../shared/errors.js";
-import { BackgroundWork } from "../../shared/background-work.js";
-import { createLogger } from "../../shared/log.js";
-import { loadOrCreateCa } from "../ca.js";
+import { openTestAccess, type TestAccess } from "../access-test-kit.js";
 import type { AccessContext } from "../context.js";
 import { hashPassword } from "../password.js";
 import { initAccount } from "../sessions.js";
 import { createStreamAudit } from "../stream-audit.js";
 import { findAccountByName } from "../store/accounts.js";
-import { openDatabase, type Store } from "../store/index.js";
+import type { Store } from "../store/index.js";
 import { createUser } from "../store/users.js";
-import { createChangeFeed } from "../change-feed.js";
 import { createApiApp } from "./app.js";
 
 const PASSWORD = "correct horse battery staple";
 const T0 = new Date("2026-11-27T10:00:00.000Z");
 
 describe("the audit, verification and report routes, in process", () => {
-  let dir: string;
+  let t: TestAccess;
   let store: Store;
   let ctx: AccessContext;
-  let clock = T0;
   let app: ReturnType<typeof createApiApp>;
   let admin: string;
   let member: string;
@@ -40,27 +32,18 @@ describe("the audit, verification and report routes, in process", () => {
     assert.equal(res.status, 200);
     return ((await res.json()) as { token: string }).token;
   };
-  const tick = (seconds: number): Date => (clock = new Date(clock.getTime() + seconds * 1000));
+  const tick = (seconds: number): Date => {
+    t.advance(seconds * 1000);
+    return ctx.now();
+  };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "fernlink-audit-api-"));
-    store = await openDatabase({ dataDir: dir });
-    ctx = {
-      db: store.db,
-      ca: await loadOrCreateCa(dir, { now: clock }),
-      presence: { status: () => undefined, disconnect: () => {}, streams: () => [], tunnels: () => [], relays: () => [], cutStream: () => {} },
-      assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
-      now: () => clock,
-      log: createLogger("test", { level: "error" }),
-      work: new BackgroundWork(),
-      auditKey: createSecretKey(randomBytes(32)),
-      secretKey: createSecretKey(randomBytes(32)),
-      changes: createChangeFeed(),
-    };
+    t = await openTestAccess("SQLite", T0);
+    ({ ctx, store } = t);
     app = createApiApp(ctx);
     for (const account of ["acme", "tampered", "other"]) await initAccount(ctx, { account, user: "alice", password: PASSWORD });
     const acme = (await findAccountByName(store.db, "acme"))!;
-    await createUser(store.db, { accountId: acme.id, name: "max", passwordHash: await hashPassword(PASSWORD), role: "member", now: clock });
+    await createUser(store.db, { accountId: acme.id, name: "max", passwordHash: await hashPassword(PASSWORD), role: "member", now: ctx.now() });
     admin = await loginAs("acme", "alice");
     member = await loginAs("acme", "max");
 
@@ -76,10 +59,7 @@ describe("the audit, verification and report routes, in process", () => {
     record({ kind: "refused", request: request(22), requester: { accountId: acme.id, userId: "u", userName: "alice", role: "admin" }, grant, error: refusal, at: tick(1) });
     await ctx.work.drain(5000);
   });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   test("a member is refused the audit, its verification and the report, and each refusal is audited", async () => {
     for (const path of ["/api/v1/audit", "/api/v1/audit/verify", "/api/v1/reports/connections"]) {

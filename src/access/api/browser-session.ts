@@ -1,16 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { SESSION_COOKIE } from "../../protocol/api-session.js";
 import { FernlinkError } from "../../shared/errors.js";
 import type { ApiEnv } from "./env.js";
-
-/**
- * Browsers hold the same session token the CLI gets, in a cookie the page's scripts cannot
- * read (HttpOnly), sent only over TLS to exactly this host (`__Host-`: Secure, Path=/, no
- * Domain, so HMI hosts under the portal's domain never receive it) and never on requests
- * started by other sites (SameSite=Strict).
- */
-export const SESSION_COOKIE = "__Host-fernlink";
 
 /** Header a cookie-authenticated request must carry on every method that changes something. */
 export const CSRF_HEADER = "x-csrf-token";

@@ -1,41 +1,17 @@
 import assert from "node:assert/strict";
-import { createSecretKey, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BackgroundWork } from "../../shared/background-work.js";
-import { createLogger } from "../../shared/log.js";
-import { loadOrCreateCa } from "../ca.js";
-import { openDatabase, type Store } from "../store/index.js";
-import { createChangeFeed } from "../change-feed.js";
+import { openTestAccess, type TestAccess } from "../access-test-kit.js";
 import { createApiApp } from "./app.js";
 
 describe("the OpenAPI document", () => {
-  let dir: string;
-  let store: Store;
+  let t: TestAccess;
   let app: ReturnType<typeof createApiApp>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "fernlink-openapi-"));
-    store = await openDatabase({ dataDir: dir });
-    app = createApiApp({
-      db: store.db,
-      ca: await loadOrCreateCa(dir, { now: new Date() }),
-      presence: { status: () => undefined, disconnect: () => {}, streams: () => [], tunnels: () => [], relays: () => [], cutStream: () => {} },
-      assignRelay: () => ({ id: "r", host: "localhost", port: 443 }),
-      now: () => new Date(),
-      log: createLogger("test", { level: "error" }),
-      work: new BackgroundWork(),
-      auditKey: createSecretKey(randomBytes(32)),
-      secretKey: createSecretKey(randomBytes(32)),
-      changes: createChangeFeed(),
-    });
+    t = await openTestAccess("SQLite");
+    app = createApiApp(t.ctx);
   });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   it("is served without a session and is OpenAPI 3.1", async () => {
     const res = await app.request("/api/v1/openapi.json");

@@ -5,7 +5,8 @@ import { initAccount } from "../sessions.js";
 import { setTotp } from "../store/users.js";
 import { totpCode, totpStep } from "../totp.js";
 import { createApiApp } from "./app.js";
-import { CSRF_HEADER, SESSION_COOKIE } from "./browser-session.js";
+import { SESSION_COOKIE } from "../../protocol/api-session.js";
+import { CSRF_HEADER } from "./browser-session.js";
 
 const PASSWORD = "correct horse battery staple";
 const HOST = "portal.localhost:8443";
