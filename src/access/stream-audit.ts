@@ -13,6 +13,7 @@ const DENIED: ReadonlySet<ErrorCode> = new Set([
   "invalid-input",
   "password-expired",
   "otp-enrollment-required",
+  "too-many-streams",
 ]);
 
 interface OpenStream {

@@ -1,10 +1,11 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
-import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { TUNNEL_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
 import { widenConnectionWindow } from "../shared/http2-window.js";
 import { FernlinkError } from "../shared/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
+import { resetOnCancel } from "../shared/stream-cancel.js";
 import type { Logger } from "../shared/log.js";
 import type { Allowlist } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
@@ -40,15 +41,28 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
   }
 }
 
-/** An HTTP/2 server (no listening socket: tunnels are handed to it) that serves the relay's streams. */
+/**
+ * An HTTP/2 server (no listening socket: tunnels are handed to it) that serves the relay's
+ * streams. Its only peer is the relay, authenticated by the tunnel's TLS, so the limits
+ * meant for anonymous clients are lifted: a tunnel carries many short streams, and the
+ * relay refusing or giving up thousands of them must never end it. (The reset-rate limit
+ * cannot be changed in Node 20; the relay cancels with a trailer instead, see
+ * `shared/stream-cancel.ts`.)
+ */
 export function createStreamServer(deps: StreamServerDeps): Http2Server {
-  const server = http2.createServer({ settings: TUNNEL_SETTINGS });
+  const server = http2.createServer({
+    settings: TUNNEL_SETTINGS,
+    maxSessionRejectedStreams: 2 ** 31 - 1,
+    maxSessionMemory: TUNNEL_SESSION_MEMORY_MB,
+  });
   server.on("session", (session) => {
     session.on("error", () => {});
     widenConnectionWindow(session);
   });
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
+    // The relay gave the stream up: reset it from this side (a server's resets cost nothing).
+    resetOnCancel(stream);
     void handleRelayStream(stream, headers, deps);
   });
   return server;

@@ -2,6 +2,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { joinStreams } from "../shared/join-streams.js";
+import { abortStream } from "../shared/stream-cancel.js";
 
 /** Opens a stream to a target through the tunnel. */
 export type OpenStream = (target: HostPort) => Promise<Duplex>;
@@ -49,7 +50,7 @@ export async function startForward(
     socket.on("error", () => {});
     open(target).then(
       (stream) => {
-        if (socket.destroyed) return void stream.destroy();
+        if (socket.destroyed) return abortStream(stream);
         joinStreams(socket, stream);
         socket.resume();
       },

@@ -1,6 +1,8 @@
 import { createServer, type AddressInfo, type Socket } from "node:net";
-import { pipeline, type Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { HostPort } from "../protocol/target.js";
+import { joinStreams } from "../shared/join-streams.js";
+import { abortStream } from "../shared/stream-cancel.js";
 import {
   METHOD,
   REP,
@@ -86,16 +88,10 @@ async function establish(socket: Socket, options: Socks5ServerOptions, signal: A
     const { target, rest } = await readHandshake(socket, signal, () => (state.greeted = true));
     state.target = target;
     const upstream = await settleOrAbort(options.open(target, signal), signal);
-    if (socket.destroyed) {
-      upstream.destroy();
-      return;
-    }
+    if (socket.destroyed) return abortStream(upstream);
     socket.write(encodeReply(REP.succeeded));
     if (rest.length > 0) upstream.write(rest);
-    pipeline(socket, upstream, socket, () => {
-      socket.destroy();
-      upstream.destroy();
-    });
+    joinStreams(socket, upstream, () => socket.destroy());
   } catch (err) {
     if (socket.destroyed) return;
     refuse(socket, err, state.greeted);
@@ -143,7 +139,7 @@ function readHandshake(socket: Socket, signal: AbortSignal, onGreeted: () => voi
 
 function settleOrAbort(opening: Promise<Duplex>, signal: AbortSignal): Promise<Duplex> {
   // open() may ignore the signal; a stream it delivers after we gave up must still be closed.
-  opening.then((stream) => signal.aborted && stream.destroy(), () => {});
+  opening.then((stream) => signal.aborted && abortStream(stream), () => {});
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) return onAbort();

@@ -8,6 +8,8 @@ import { widenConnectionWindow } from "../shared/http2-window.js";
 import { FernlinkError } from "../shared/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
+import { ResetBudget } from "../shared/reset-budget.js";
+import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 
 /** Longer than the relay's own 15 s wait for the agent, so the relay's answer arrives first. */
 const OPEN_TIMEOUT_MS = 20_000;
@@ -26,6 +28,8 @@ export interface TunnelClientOptions {
  */
 export class TunnelClient {
   private session: ClientHttp2Session | undefined;
+  /** Resets the server still takes on the current connection (streams are given up with `abortStream`). */
+  private resets = new ResetBudget();
   /** The socket-level reason the last connection failed; streams only see "cancelled". */
   private sessionError: Error | undefined;
 
@@ -39,6 +43,7 @@ export class TunnelClient {
       settings: TUNNEL_SETTINGS,
     });
     this.sessionError = undefined;
+    this.resets = new ResetBudget();
     session.on("error", (err) => (this.sessionError = err));
     widenConnectionWindow(session);
     session.once("connect", () => startKeepalive(session));
@@ -52,16 +57,22 @@ export class TunnelClient {
   /** Opens a stream to `target` in the device LAN; resolves once the agent reached it. */
   open(target: HostPort): Promise<ClientHttp2Stream> {
     const session = this.connect();
-    const stream = session.request(
+    const stream = openCancellable(
+      session,
       connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
-      { endStream: false },
+      this.resets,
     );
-    return awaitConnectAnswer(stream, OPEN_TIMEOUT_MS, (failure) => {
-      if (failure.kind === "timeout") return new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`);
-      const err = this.sessionError ?? failure.cause;
-      const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
-      return cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause });
-    });
+    return awaitConnectAnswer(
+      stream,
+      OPEN_TIMEOUT_MS,
+      (failure) => {
+        if (failure.kind === "timeout") return new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`);
+        const err = this.sessionError ?? failure.cause;
+        const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
+        return cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause });
+      },
+      abortStream,
+    );
   }
 
   /** Closes the connection; open streams are cut. */

@@ -10,6 +10,8 @@ import { parseTargetEntry, type TargetEntry } from "./target-filter.js";
  * relay  → agent:  CONNECT :authority=THOST:TPORT, fernlink-stream-id, fernlink-user,
  *                  fernlink-allowed-targets (space-separated target-filter entries)
  * answers:         :status 200, or an error status with fernlink-error (code) and fernlink-reason
+ * ends:            the opener ends its half with trailers; `fernlink-cancel` in them means it gave
+ *                  up, and the answerer resets the stream (shared/stream-cancel.ts says why)
  */
 export const HEADER = {
   device: "fernlink-device",
@@ -18,6 +20,7 @@ export const HEADER = {
   allowedTargets: "fernlink-allowed-targets",
   errorCode: "fernlink-error",
   reason: "fernlink-reason",
+  cancel: "fernlink-cancel",
 } as const;
 
 type Headers = Record<string, string | string[] | number | undefined>;

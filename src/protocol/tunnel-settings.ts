@@ -12,6 +12,13 @@ export const TUNNEL_WINDOW = {
   maxFrameBytes: 64 * 1024,
 } as const;
 
+/**
+ * Memory nghttp2 may hold for one tunnel before refusing new streams (Node's default is
+ * 10 MB): in-flight data of up to a connection window each way, plus headers of many
+ * concurrent streams.
+ */
+export const TUNNEL_SESSION_MEMORY_MB = 64;
+
 /** SETTINGS each tunnel end announces. */
 export const TUNNEL_SETTINGS: Settings = {
   initialWindowSize: TUNNEL_WINDOW.streamWindowBytes,

@@ -3,6 +3,8 @@ import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../shared/errors.js";
 import { allowedTargetsHeader, connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
+import { ResetBudget } from "../shared/reset-budget.js";
+import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import type { HostPort } from "../protocol/target.js";
 import { formatHostPort } from "../protocol/target.js";
@@ -25,6 +27,11 @@ const OPEN_TIMEOUT_MS = 15_000;
 export class AgentTunnel extends EventEmitter<{ close: [] }> {
   readonly connectedAt: Date;
   private closed = false;
+  /**
+   * The resets this relay may still send on the tunnel without the agent ending it: streams
+   * opened here are given up with `abortStream`, never with `close()` or `destroy()`.
+   */
+  private readonly resets = new ResetBudget();
 
   constructor(
     readonly identity: AgentIdentity,
@@ -53,11 +60,15 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
     }
     const extra: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user };
     if (meta.allowedTargets) extra[HEADER.allowedTargets] = allowedTargetsHeader(meta.allowedTargets);
-    const stream = this.session.request(connectHeaders(target, extra), { endStream: false });
-    return awaitConnectAnswer(stream, OPEN_TIMEOUT_MS, (failure) =>
-      failure.kind === "timeout"
-        ? new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`)
-        : new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: failure.cause }),
+    const stream = openCancellable(this.session, connectHeaders(target, extra), this.resets);
+    return awaitConnectAnswer(
+      stream,
+      OPEN_TIMEOUT_MS,
+      (failure) =>
+        failure.kind === "timeout"
+          ? new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`)
+          : new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: failure.cause }),
+      abortStream,
     );
   }
 

@@ -8,6 +8,7 @@ import { acceptAgent, type AgentAcceptorDeps } from "./agent-acceptor.js";
 import type { Duplex } from "node:stream";
 import type { LiveStream, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import { joinClientStream, liveView, openInProcessStream, type CarriedStream } from "./stream-joiner.js";
+import { StreamThrottle, type StreamRate } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
 /** Everything a relay needs from its surroundings. */
@@ -19,6 +20,8 @@ export interface RelayOptions {
   log: Logger;
   now?: () => Date;
   keepalive?: KeepaliveOptions;
+  /** How fast one user may open streams to one device (default `DEFAULT_STREAM_RATE`). */
+  streamRate?: StreamRate;
 }
 
 /** A relay: holds agent tunnels and joins client streams to them. Sockets come from the listener. */
@@ -55,7 +58,8 @@ export function createRelay(options: RelayOptions): Relay {
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   };
   const live = new Map<string, CarriedStream>();
-  const joinerDeps = { authority: options.authority, registry, log: options.log, now, live };
+  const throttle = new StreamThrottle(options.streamRate, () => now().getTime());
+  const joinerDeps = { authority: options.authority, registry, throttle, log: options.log, now, live };
   // Streams being joined, so shutdown can wait for their audit records.
   const active = new Set<Promise<void>>();
   const track = (done: Promise<void>): void => {

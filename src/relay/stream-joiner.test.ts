@@ -6,9 +6,17 @@ import { after, before, describe, it } from "node:test";
 import type { StreamAuthority, StreamEvent } from "../protocol/relay-access.js";
 import { HEADER } from "../protocol/stream-headers.js";
 import { createLogger } from "../shared/log.js";
+import { ResetBudget } from "../shared/reset-budget.js";
+import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import { AgentTunnel } from "./agent-tunnel.js";
 import { joinClientStream, liveView, openInProcessStream, type CarriedStream } from "./stream-joiner.js";
+import { StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(condition(), what);
+}
 
 /** Relay and a stand-in agent as plain HTTP/2 on loopback: the agent echoes every stream. */
 describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
@@ -47,7 +55,7 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     await once(agentSession, "remoteSettings");
     registry.add(new AgentTunnel({ deviceId: "d", accountId: "a", deviceName: "press-7", certSerial: "1" }, "127.0.0.1", agentSession, new Date()));
     relay = http2.createServer();
-    const deps = { authority, live, registry, log: createLogger("test", { level: "error" }), now: () => new Date() };
+    const deps = { authority, live, registry, throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }), log: createLogger("test", { level: "error" }), now: () => new Date() };
     relay.on("stream", (stream, headers) => void joinClientStream(stream, headers, "127.0.0.1", deps));
     inProcess = (device) => openInProcessStream({ token: "t", device, target: { host: "127.0.0.2", port: 502 }, source: "portal" }, deps);
     client = http2.connect(await listen(relay));
@@ -108,6 +116,42 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     const end = events.find((e) => e.kind === "closed" && e.streamId === entry.streamId);
     assert.ok(end && end.kind === "closed" && end.bytesUp === 5);
     assert.equal(live.size, 0);
+  });
+
+  it("1,200 streams given up on both legs end neither connection (cancel trailers, not resets)", { timeout: 30_000 }, async () => {
+    const before = agentHeaders.length;
+    const tunnel = registry.get("d");
+    assert.ok(tunnel);
+    const budget = new ResetBudget();
+    for (let i = 0; i < 1200; i++) {
+      const stream = openCancellable(client, { ":method": "CONNECT", ":authority": "127.0.0.2:502", [HEADER.device]: "press-7", authorization: "Bearer t" }, budget);
+      stream.on("error", () => {});
+      await once(stream, "response");
+      abortStream(stream);
+      if (i % 2 === 0) await once(stream, "close");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(agentHeaders.length - before, 1200, "every stream reached the agent");
+    assert.equal(tunnel.isOpen, true, "the tunnel survived");
+    assert.equal(agentSession.closed || agentSession.destroyed, false);
+    assert.equal(client.closed || client.destroyed, false, "the client's connection survived");
+    assert.equal(budget.waiting, 0);
+    await waitFor(() => live.size === 0, "every stream ended");
+  });
+
+  it("refuses a user's streams to a device past its rate as too many streams, recorded once per window", async () => {
+    let clock = 1_000_000;
+    const throttled = { authority, live, registry, throttle: new StreamThrottle({ perSecond: 1, burst: 2 }, () => clock), log: createLogger("test", { level: "error" }), now: () => new Date(clock) };
+    const request = (device: string) => ({ token: "t", device, target: { host: "127.0.0.2", port: 502 }, source: "portal" });
+    const refusedBefore = events.filter((e) => e.kind === "refused").length;
+    for (let i = 0; i < 2; i++) (await openInProcessStream(request("press-7"), throttled)).stream.destroy();
+    await assert.rejects(openInProcessStream(request("press-7"), throttled), { code: "too-many-streams", message: /^too many streams to device "press-7": at most 1 per second/ });
+    await assert.rejects(openInProcessStream(request("press-7"), throttled), { code: "too-many-streams" });
+    (await openInProcessStream(request("press-8"), throttled)).stream.destroy();
+    const refused = events.filter((e) => e.kind === "refused").slice(refusedBefore);
+    assert.equal(refused.length, 1, "two refusals, one record");
+    clock += 1000;
+    (await openInProcessStream(request("press-7"), throttled)).stream.destroy();
   });
 
   it("records and throws a refusal of an in-process stream", async () => {

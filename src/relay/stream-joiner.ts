@@ -7,8 +7,10 @@ import { duplexPair } from "../shared/duplex-pair.js";
 import { FernlinkError } from "../shared/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { joinStreams, type JoinResult } from "../shared/join-streams.js";
+import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";
 import type { Logger } from "../shared/log.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
+import { THROTTLE_REPORT_WINDOW_MS, type StreamThrottle } from "./stream-throttle.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
 /** A stream being carried, with its running byte counts and a way to cut it. */
@@ -27,6 +29,7 @@ export interface StreamJoinerDeps {
   /** Live streams by id. */
   live: Map<string, CarriedStream>;
   registry: TunnelRegistry;
+  throttle: StreamThrottle;
   log: Logger;
   now: () => Date;
 }
@@ -56,8 +59,15 @@ function bearer(headers: IncomingHttpHeaders): string | undefined {
 async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): Promise<OpenedStream> {
   let requester: Requester | undefined;
   let grant: StreamGrant | undefined;
+  // A throttled user's refusals are recorded once per window; the rest go unrecorded.
+  let unrecorded = false;
   try {
     requester = await deps.authority.authenticate(request);
+    const verdict = deps.throttle.check(requester.userId, request.device);
+    if (!verdict.allowed) {
+      unrecorded = !verdict.report;
+      throw tooManyStreams(request.device, deps.throttle, verdict.retryAfterMs, verdict.report);
+    }
     grant = await deps.authority.authorize(requester, request);
     const tunnel = deps.registry.get(grant.deviceId);
     if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
@@ -67,10 +77,22 @@ async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): P
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
     if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });
-    deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
+    if (!unrecorded) deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
     deps.log.debug("stream refused", { target: formatHostPort(request.target), code: error.code });
     throw error;
   }
+}
+
+/** The refusal of a throttled stream; the recorded one says that the next ones are not. */
+function tooManyStreams(device: string, throttle: StreamThrottle, retryAfterMs: number, recorded: boolean): FernlinkError {
+  const { perSecond, burst } = throttle.rate;
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const more = recorded ? `; further refusals within ${THROTTLE_REPORT_WINDOW_MS / 1000} s are not recorded one by one` : "";
+  return new FernlinkError(
+    "too-many-streams",
+    `too many streams to device "${device}": at most ${perSecond} per second (${burst} at once) for each user; try again in ${seconds} s${more}`,
+    { retryAfterSeconds: seconds },
+  );
 }
 
 /** Pipes the user's side into an opened stream, lists it as live, and records its start and end. */
@@ -79,11 +101,12 @@ function carry(opened: OpenedStream, user: Duplex, cut: () => void, deps: Stream
   const startedAt = deps.now();
   deps.authority.record({ kind: "opened", streamId, request, grant, at: startedAt });
   return new Promise<void>((resolve) => {
-    const counts = joinStreams(user, agentStream, ({ bytesAtoB, bytesBtoA, error }) => {
+    const onDone = ({ bytesAtoB, bytesBtoA, error }: JoinResult): void => {
       deps.live.delete(streamId);
       deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
       resolve();
-    });
+    };
+    const counts = joinStreams(user, agentStream, onDone);
     deps.live.set(streamId, { streamId, request, grant, startedAt, counts, cut });
   });
 }
@@ -100,6 +123,8 @@ export async function joinClientStream(
   deps: StreamJoinerDeps,
 ): Promise<void> {
   let opened: OpenedStream;
+  // A client that gives up says so in a trailer rather than a reset (shared/stream-cancel.ts).
+  resetOnCancel(clientStream);
   try {
     const device = readHeader(headers, HEADER.device);
     if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
@@ -109,17 +134,14 @@ export async function joinClientStream(
     if (!clientStream.destroyed && !clientStream.headersSent) clientStream.respond(errorResponseHeaders(error), { endStream: true });
     return;
   }
-  const { agentStream } = opened;
-  if (clientStream.destroyed) {
-    agentStream.close();
+  if (clientStream.destroyed || clientStream.closed) {
+    abortStream(opened.agentStream);
     return;
   }
   clientStream.respond({ ":status": 200 });
   await carry(opened, clientStream, () => {
-    // While piped, close() alone leaves its RST_STREAM unsent (Node 20); ending first sends it.
-    clientStream.end();
-    clientStream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-    agentStream.close(http2.constants.NGHTTP2_CANCEL);
+    resetAnswered(clientStream, http2.constants.NGHTTP2_REFUSED_STREAM);
+    abortStream(opened.agentStream);
   }, deps);
 }
 
@@ -133,7 +155,7 @@ export async function openInProcessStream(request: StreamRequest, deps: StreamJo
   const [ours, theirs] = duplexPair();
   const carried = carry(opened, ours, () => {
     ours.destroy();
-    opened.agentStream.close(http2.constants.NGHTTP2_CANCEL);
+    abortStream(opened.agentStream);
   }, deps);
   return { stream: theirs, carried };
 }

@@ -24,6 +24,7 @@ import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { createRelay, type Relay } from "../relay/relay.js";
+import type { StreamRate } from "../relay/stream-throttle.js";
 import { relayPresence, trackPresence } from "./presence-tracker.js";
 import { createTlsListener } from "./tls-listener.js";
 import { webCertificates } from "./web-certificates.js";
@@ -48,6 +49,8 @@ export interface ServerOptions {
   keepalive?: KeepaliveOptions;
   /** Domain the portal's HMI host names live under (`w-<id>.<domain>`); default: the first --hostname that is a name. */
   webDomain?: string | undefined;
+  /** How fast one user may open streams to one device. */
+  streamRate?: StreamRate | undefined;
 }
 
 /** A running server. */
@@ -98,6 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       log,
       ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+      ...(options.streamRate ? { streamRate: options.streamRate } : {}),
     });
     const ctx: AccessContext = {
       db: store.db,

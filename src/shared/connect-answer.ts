@@ -8,9 +8,16 @@ export type OpenFailure = { kind: "timeout" } | { kind: "gone"; cause: Error };
  * Waits for the answer to a CONNECT request: resolves with the stream on 200, rejects with
  * the peer's typed error on any other status, and with `onFailure`'s error when the stream
  * dies first (a dying session ends pending streams with "close" and no "error") or no
- * answer comes within `timeoutMs`. Later stream errors belong to whoever pipes the stream.
+ * answer comes within `timeoutMs`. A refused or timed-out stream is ended with `abandon`
+ * (a cancel, not a reset: see `stream-cancel.ts`). Later stream errors belong to whoever
+ * pipes the stream.
  */
-export function awaitConnectAnswer(stream: ClientHttp2Stream, timeoutMs: number, onFailure: (failure: OpenFailure) => Error): Promise<ClientHttp2Stream> {
+export function awaitConnectAnswer(
+  stream: ClientHttp2Stream,
+  timeoutMs: number,
+  onFailure: (failure: OpenFailure) => Error,
+  abandon: (stream: ClientHttp2Stream) => void,
+): Promise<ClientHttp2Stream> {
   stream.on("error", () => {});
   return new Promise((resolve, reject) => {
     const settle = (): void => {
@@ -25,7 +32,7 @@ export function awaitConnectAnswer(stream: ClientHttp2Stream, timeoutMs: number,
     const closedEarly = (): void => gone(new Error("the stream closed before an answer"));
     const timer = setTimeout(() => {
       settle();
-      stream.close();
+      abandon(stream);
       reject(onFailure({ kind: "timeout" }));
     }, timeoutMs);
     stream.once("error", gone);
@@ -33,7 +40,7 @@ export function awaitConnectAnswer(stream: ClientHttp2Stream, timeoutMs: number,
     stream.once("response", (headers) => {
       settle();
       if (headers[":status"] === 200) return resolve(stream);
-      stream.close();
+      abandon(stream);
       reject(errorFromResponse(headers));
     });
   });

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   "activation-key-used": 403,
   "activation-key-expired": 403,
   "certificate-rejected": 403,
+  "certificate-revoked": 403,
+  "too-many-streams": 429,
   "target-refused": 502,
   "target-unreachable": 502,
   "vnc-auth-failed": 502,

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseHostPort } from "../../protocol/target.js";
+import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
 import { UsageError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { readPassword } from "../password.js";
@@ -17,6 +18,7 @@ interface ServerFlags {
   initAccount?: string;
   initUser?: string;
   webDomain?: string;
+  streamRate?: string;
 }
 
 function firstStartHelp(url: string): string {
@@ -26,6 +28,15 @@ function firstStartHelp(url: string): string {
     "(the admin's password comes from FERNLINK_PASSWORD or is asked for), then log in with",
     `  fernlink login --server ${url} --ca ${"<data dir>"}/ca.pem --account NAME --user NAME`,
   ].join("\n");
+}
+
+/** `--stream-rate N`: a whole number of streams per second; the burst is four times that. */
+function parseStreamRate(value: string): StreamRate {
+  const perSecond = Number(value);
+  if (!/^\d+$/.test(value) || perSecond < 1 || perSecond > 1_000_000) {
+    throw new UsageError(`--stream-rate "${value}" must be a whole number of streams per second from 1 to 1000000`);
+  }
+  return { perSecond, burst: 4 * perSecond };
 }
 
 /** `fernlink server`: access service and embedded relay on one TLS port. */
@@ -40,8 +51,10 @@ export function registerServerCommand(program: Command): void {
     .option("--init-account <name>", "create this account on start if it does not exist")
     .option("--init-user <name>", "the first admin of --init-account")
     .option("--web-domain <name>", "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)")
+    .option("--stream-rate <n>", `streams per second one user may open to one device (${DEFAULT_STREAM_RATE.perSecond}; bursts of 4× that)`)
     .action(async (flags: ServerFlags) => {
       const listen = parseHostPort(flags.listen, true);
+      const streamRate = flags.streamRate === undefined ? undefined : parseStreamRate(flags.streamRate);
       if (Boolean(flags.initAccount) !== Boolean(flags.initUser)) throw new UsageError("--init-account and --init-user go together");
       const init =
         flags.initAccount && flags.initUser
@@ -55,7 +68,7 @@ export function registerServerCommand(program: Command): void {
       if (flags.webDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)) {
         throw new UsageError(`--web-domain "${flags.webDomain}" is not a DNS name; give one such as portal.example.com`);
       }
-      const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log, webDomain: flags.webDomain?.toLowerCase() });
+      const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log, webDomain: flags.webDomain?.toLowerCase(), streamRate });
       const stopped = waitForSignal();
       // On stderr: stdout carries only the one ready line that scripts wait for.
       if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");

@@ -59,6 +59,8 @@ export class Site {
     readonly sb: Sandbox,
     /** `--db` URL; undefined means the embedded SQLite in the data dir. */
     readonly db: string | undefined,
+    /** Further `fernlink server` flags, given at every start. */
+    readonly serverArgs: readonly string[] = [],
   ) {
     this.dataDir = sb.path("data");
     this.ca = sb.path("data", "ca.pem");
@@ -68,8 +70,8 @@ export class Site {
    * Starts a server whose data dir has every account in `accounts`. `--init-*` takes one
    * account per start, so each further account is created by a short start before.
    */
-  static async start(sb: Sandbox, accounts: AccountSpec[], options: { db?: string } = {}): Promise<Site> {
-    const site = new Site(sb, options.db);
+  static async start(sb: Sandbox, accounts: AccountSpec[], options: { db?: string; serverArgs?: string[] } = {}): Promise<Site> {
+    const site = new Site(sb, options.db, options.serverArgs);
     for (const extra of accounts.slice(1)) {
       await site.startServer("127.0.0.1:0", extra);
       // Not checked for exit 0: a SIGTERM right after the ready line can beat the server's
@@ -82,7 +84,7 @@ export class Site {
 
   /** Starts `fernlink server` on `listen` (same data dir) and waits for its ready line. */
   async startServer(listen: string, init?: AccountSpec): Promise<void> {
-    const args = ["server", "--data", this.dataDir, "--listen", listen, ...(this.db ? ["--db", this.db] : [])];
+    const args = ["server", "--data", this.dataDir, "--listen", listen, ...(this.db ? ["--db", this.db] : []), ...this.serverArgs];
     if (init) args.push("--init-account", init.account, "--init-user", init.user);
     this.server = this.sb.start(args, { home: this.home("server") });
     const [, url] = await this.server.waitForLine(READY);
