@@ -57,18 +57,19 @@ export async function registerDevice(ctx: AccessContext, input: RegisterRequest,
 /** Checks a chain-verified agent certificate against the store: current, not revoked, device present. */
 export async function authenticateAgent(ctx: AccessContext, peer: { serial: string; deviceId: string | undefined }): Promise<AgentIdentity> {
   const cert = await findCertificate(ctx.db, peer.serial);
-  if (!cert || cert.revoked_at !== null) throw new FernlinkError("certificate-rejected", `certificate ${peer.serial} is unknown or revoked`);
+  // "certificate-revoked" is the store's final word: the agent stops on it (a TLS-level refusal is retried).
+  if (!cert || cert.revoked_at !== null) throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} is unknown or revoked`);
   if (peer.deviceId !== undefined && peer.deviceId !== cert.device_id) {
-    throw new FernlinkError("certificate-rejected", `certificate ${peer.serial} does not belong to device ${peer.deviceId}`);
+    throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} does not belong to device ${peer.deviceId}`);
   }
   const device = await getDevice(ctx.db, cert.device_id);
-  if (!device || device.cert_serial !== cert.serial) throw new FernlinkError("certificate-rejected", `certificate ${peer.serial} is no longer the device's certificate`);
+  if (!device || device.cert_serial !== cert.serial) throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} is no longer the device's certificate`);
   return { deviceId: device.id, accountId: device.account_id, deviceName: device.name, certSerial: cert.serial };
 }
 
 /** Answers an agent's "which relay?" for its next connection. */
 export async function relayAssignment(ctx: AccessContext, identity: AgentIdentity, requestHost: string | undefined): Promise<RelayAssignment> {
   const device = await getDevice(ctx.db, identity.deviceId);
-  if (!device) throw new FernlinkError("certificate-rejected", "the device was removed");
+  if (!device) throw new FernlinkError("certificate-revoked", "the device was removed");
   return { relay: ctx.assignRelay(device.id, requestHost), lan: deviceLan(device) };
 }

@@ -8,6 +8,7 @@ import { Allowlist, parseAllowRule, type AllowRule } from "./allowlist.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import type { AgentState } from "./state.js";
 import { createStreamServer } from "./stream-server.js";
+import { tunnelEnded } from "./tunnel-end.js";
 import { openTunnel } from "./tunnel-connection.js";
 
 /** How `fernlink agent run` behaves. */
@@ -32,10 +33,23 @@ function lanAllowlist(lan: string[]): Allowlist {
 
 /**
  * Keeps the device's tunnel up until `signal` aborts: ask the service which relay to use
- * (the answer may change on every connection), connect, serve streams, and after any loss
- * reconnect with exponential backoff and jitter.
+ * (the answer may change on every connection), connect, serve streams, and after any loss,
+ * whatever the relay sent, log why and reconnect with exponential backoff and jitter. The one
+ * way out besides `signal`: the access service says the device's certificate is revoked
+ * (FernlinkError "certificate-revoked").
  */
 export async function runAgent(options: RunAgentOptions): Promise<void> {
+  // Holds the event loop open for the whole run: the loop must never end because, between
+  // two awaits, nothing else happened to be pending.
+  const alive = setInterval(() => {}, 1 << 30);
+  try {
+    await keepTunnelUp(options);
+  } finally {
+    clearInterval(alive);
+  }
+}
+
+async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   const { state, log, signal } = options;
   const explicit = options.allow.length > 0 ? new Allowlist(options.allow) : undefined;
   let allowlist = explicit ?? lanAllowlist(state.config.lan);
@@ -60,17 +74,20 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
       options.onConnected?.(`${host}:${port}`);
       const onAbort = (): void => session.close();
       signal.addEventListener("abort", onAbort, { once: true });
-      await new Promise<void>((resolve) => session.once("close", resolve));
+      const reason = await tunnelEnded(session);
       signal.removeEventListener("abort", onAbort);
       if (signal.aborted) break;
-      log.warn("tunnel lost", { relay: `${host}:${port}` });
+      log.warn("tunnel lost", { relay: `${host}:${port}`, reason });
     } catch (err) {
       if (signal.aborted) break;
-      if (err instanceof FernlinkError && (err.code === "certificate-rejected" || err.code === "unauthenticated")) {
-        log.error("the service no longer accepts this device's certificate; register it again", { reason: err.message });
-      } else {
-        log.warn("cannot connect", { reason: errorMessage(err) });
+      if (err instanceof FernlinkError && err.code === "certificate-revoked") {
+        streamServer.close();
+        throw new FernlinkError(
+          "certificate-revoked",
+          `the service no longer accepts this device's certificate (${err.message}); register the device again with a new key from: fernlink device key ${state.config.device}`,
+        );
       }
+      log.warn("cannot connect", { reason: errorMessage(err) });
     }
     attempt = Date.now() - startedAt > STABLE_MS ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF);

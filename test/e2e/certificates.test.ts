@@ -7,7 +7,7 @@ import { loadOrCreateCa, signDeviceCsr } from "../../src/access/ca.js";
 import { createCsrPem } from "../../src/shared/pki.js";
 import { BACKENDS, dropSchema, siteOptions } from "./helpers/database.js";
 import { Site, type AuditJson } from "./helpers/fernlink.js";
-import { Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { assertExit, Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
@@ -95,13 +95,15 @@ for (const backend of BACKENDS) {
       assert.equal(await echoOnce(conn.forwards[0]!, "new agent\n"), "new agent\n");
       await conn.proc.stop();
 
-      // The old agent keeps retrying with its revoked certificate: it must never come back.
+      // The access service confirms the old certificate is revoked: the old agent says so in
+      // one line and exits non-zero, and never comes back.
       await newAgent.stop();
       await site.waitForDevice("alice", "press-7", false, CUT_WITHIN_MS);
-      await waitForStderr(oldAgent, /no longer accepts this device's certificate/, 15_000, from);
+      const exited = await Promise.race([oldAgent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
+      assert.ok(exited, "the agent with the revoked certificate exits");
+      assertExit(exited, 1, /^fernlink: the service no longer accepts this device's certificate \(certificate \S+ is .*\); register the device again with a new key from: fernlink device key press-7$/);
       assert.equal((await site.devices("alice")).find((d) => d.name === "press-7")?.online, false);
       assert.doesNotMatch(oldAgent.stderr.slice(from), /: tunnel up\b/, "the old agent never got its tunnel back");
-      await oldAgent.stop();
     });
 
     test("removing a device closes its live tunnel within 5 s", async (t) => {

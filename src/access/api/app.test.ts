@@ -112,7 +112,7 @@ describe("the REST API, in process", () => {
     const second = await call("POST", "/api/v1/agent/register", { body: { activationKey: rekey.activationKey, csr: await csr() } });
     assert.equal(second.status, 200);
     assert.ok(t.disconnected.includes(first.json.deviceId));
-    await assert.rejects(authenticateAgent(ctx, { serial: oldSerial, deviceId: first.json.deviceId }), { code: "certificate-rejected" });
+    await assert.rejects(authenticateAgent(ctx, { serial: oldSerial, deviceId: first.json.deviceId }), { code: "certificate-revoked" });
     const newSerial = certificateInfo(second.json.certificate).serial;
     assert.equal((await authenticateAgent(ctx, { serial: newSerial, deviceId: first.json.deviceId })).deviceName, "press-10");
   });
@@ -123,7 +123,7 @@ describe("the REST API, in process", () => {
     const reg = await call("POST", "/api/v1/agent/register", { body: { activationKey: added.activationKey, csr: await csr() } });
     assert.equal((await call("DELETE", "/api/v1/devices/press-11", { token })).status, 200);
     const serial = certificateInfo(reg.json.certificate).serial;
-    await assert.rejects(authenticateAgent(ctx, { serial, deviceId: reg.json.deviceId }), { code: "certificate-rejected" });
+    await assert.rejects(authenticateAgent(ctx, { serial, deviceId: reg.json.deviceId }), { code: "certificate-revoked" });
     assert.equal((await call("GET", "/api/v1/devices/press-11", { token })).json.error.code, "not-found");
   });
 
