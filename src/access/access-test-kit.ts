@@ -8,6 +8,7 @@ import { createLogger } from "../shared/log.js";
 import { loadOrCreateCa } from "./ca.js";
 import { createChangeFeed } from "./change-feed.js";
 import type { AccessContext, TunnelInfo } from "./context.js";
+import { loginCheckLimit } from "./login-guard.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import { openDatabase, type Store } from "./store/index.js";
 
@@ -64,6 +65,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
     auditKey: createSecretKey(randomBytes(32)),
     secretKey: createSecretKey(randomBytes(32)),
     changes: createChangeFeed(),
+    loginChecks: loginCheckLimit(),
   };
   return {
     ctx,

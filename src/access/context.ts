@@ -2,6 +2,7 @@ import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
+import type { ConcurrencyLimit } from "../shared/concurrency-limit.js";
 import type { Logger } from "../shared/log.js";
 import type { Ca } from "./ca.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -68,6 +69,8 @@ export interface AccessContext {
   secretKey: KeyObject;
   /** Tunnel and stream changes per account, for the portal's live event stream. */
   changes: ChangeFeed;
+  /** Password checks running at once, per source address and in all (see login-guard.ts). */
+  loginChecks: ConcurrencyLimit;
 }
 
 /** The authenticated caller of an API request. */

@@ -2,7 +2,7 @@ import type { OtpDisableRequest, OtpEnableResponse } from "../protocol/api-users
 import { FernlinkError } from "../shared/errors.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
-import { recordFailure } from "./login-guard.js";
+import { cancelAttempt, reserveAttempt, settleFailure } from "./login-guard.js";
 import { policyOf } from "./password-policy.js";
 import { consumeTotpStep, setTotp } from "./store/users.js";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.js";
@@ -37,12 +37,15 @@ export async function disableOtp(ctx: AccessContext, who: Principal, input: OtpD
       throw new FernlinkError("forbidden", "the account policy requires one-time codes; an admin must run fernlink account policy --no-require-otp first");
     }
     const now = ctx.now();
+    // Counted before the check, so concurrent guesses of the code cannot pass the lock.
+    const reservation = await reserveAttempt(ctx, { accountName: account.name, userName: user.name, source: who.source, now });
     const check = checkTotp(user.totp_secret, input.code, now, user.totp_last_step);
     if (!check.ok || !(await consumeTotpStep(ctx.db, user.id, check.step))) {
-      await recordFailure(ctx, { accountName: account.name, userName: user.name, account, user, source: who.source, now, countsForUser: true });
+      await settleFailure(ctx, reservation);
       const why = !check.ok && check.reason === "wrong" ? "is wrong" : "was used already";
       throw new FernlinkError("otp-invalid", `the one-time code ${why}; wait for the next code of your authenticator app`);
     }
+    await cancelAttempt(ctx, reservation);
     await setTotp(ctx.db, user.id, null);
   });
   await auditBy(ctx, who, "otp.disable", who.userName);

@@ -3,7 +3,8 @@ import { FernlinkError } from "../shared/errors.js";
 import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
-import { ensureSourceNotThrottled, isLocked, recordFailure, resetFailures } from "./login-guard.js";
+import type { Release } from "../shared/concurrency-limit.js";
+import { cancelAttempt, ChecksBusyError, reserveAttempt, settleFailure, settleSuccess, takeCheckSlot, type Reservation } from "./login-guard.js";
 import { dummyHash, hashPassword, verifyPassword } from "./password.js";
 import { checkPasswordRules, DEFAULT_POLICY, passwordExpired, policyOf } from "./password-policy.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
@@ -76,41 +77,68 @@ function newSessionToken(): string {
  * was wrong; the audit records the real reason. The one exception is the second step of a
  * two-step sign-in: the right password of a user with one-time codes, sent without a code,
  * answers "otp-required" (as every two-factor sign-in does); the code is what then protects.
+ * Refused with "throttled" before any check: a source with too many failures lately, or with
+ * too many checks running at once (see login-guard.ts).
  */
 export async function login(ctx: AccessContext, input: LoginRequest, source: string): Promise<LoginResponse> {
-  const now = ctx.now();
-  const object = `${input.account}/${input.user}`;
+  let release: Release;
+  let reservation: Reservation;
   try {
-    await ensureSourceNotThrottled(ctx, source, now);
+    release = takeCheckSlot(ctx, source);
   } catch (err) {
-    // Recorded in the account tried (if it exists), so its admins see the attack.
-    const tried = await findAccountByName(ctx.db, input.account);
-    await audit(ctx, { accountId: tried?.id ?? null, actor: input.user, source, action: "login", object, result: "denied", reason: err instanceof Error ? err.message : String(err) });
-    throw err;
+    // A flood is recorded by its first refusal: one audit write per refused request would let
+    // the flood load the database it is refused to spare.
+    if (err instanceof ChecksBusyError && !err.firstOfSpell) throw err;
+    throw await refused(ctx, input, source, err);
   }
-  const account = await findAccountByName(ctx.db, input.account);
-  const user = account ? await findUserByName(ctx.db, account.id, input.user) : undefined;
+  try {
+    reservation = await reserveAttempt(ctx, { accountName: input.account, userName: input.user, source, now: ctx.now() });
+  } catch (err) {
+    release();
+    throw await refused(ctx, input, source, err);
+  }
+  try {
+    return await checkLogin(ctx, input, source, reservation);
+  } finally {
+    release();
+  }
+}
+
+/** Audits a login refused before its check (throttled) and returns the error to throw. */
+async function refused(ctx: AccessContext, input: LoginRequest, source: string, err: unknown): Promise<unknown> {
+  // Recorded in the account tried (if it exists), so its admins see the attack.
+  const tried = await findAccountByName(ctx.db, input.account);
+  const reason = err instanceof Error ? err.message : String(err);
+  await audit(ctx, { accountId: tried?.id ?? null, actor: input.user, source, action: "login", object: `${input.account}/${input.user}`, result: "denied", reason });
+  return err;
+}
+
+/** The password check and what follows it, for a reserved attempt. */
+async function checkLogin(ctx: AccessContext, input: LoginRequest, source: string, reservation: Reservation): Promise<LoginResponse> {
+  const { account, user, attempt } = reservation;
+  const now = attempt.now;
+  const object = `${input.account}/${input.user}`;
   // Always run the KDF, so response time does not reveal unknown accounts, users or locks.
   const passwordOk = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
-  const locked = user !== undefined && isLocked(user, now);
   let reason: string | undefined;
   if (!account) reason = "unknown account";
   else if (!user) reason = "unknown user";
-  else if (locked) reason = `user locked until ${user.locked_until}`;
+  else if (reservation.blocked !== undefined) reason = reservation.blocked;
   else if (!passwordOk) reason = "wrong password";
   else reason = await otpFailure(ctx, user, input.otp, now);
   if (reason === "one-time code missing" && account && user) {
     // The password was right: ask for the code (the second step of a two-step sign-in); no failure counted.
+    await cancelAttempt(ctx, reservation);
     await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object, result: "denied", reason });
     throw new FernlinkError("otp-required", "this user signs in with a one-time code: enter the code from the authenticator app (fernlink login --otp CODE)");
   }
   if (reason !== undefined || !account || !user) {
-    const lockedUntil = await recordFailure(ctx, { accountName: input.account, userName: input.user, account, user, source, now, countsForUser: !locked });
+    const lockedUntil = await settleFailure(ctx, reservation);
     await audit(ctx, { accountId: account?.id ?? null, actor: input.user, source, action: "login", object, result: "denied", reason: reason ?? "unknown user" });
     if (lockedUntil) ctx.log.warn("user locked after failed logins", { account: input.account, user: input.user, until: lockedUntil });
     throw new FernlinkError("login-failed", "login failed: wrong account, user, password or one-time code (or the user is locked; an admin can unlock it)");
   }
-  await resetFailures(ctx, user, now);
+  await settleSuccess(ctx, reservation);
   const token = newSessionToken();
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
   await createSession(ctx.db, { userId: user.id, tokenHash: hashSecret(token), now, expiresAt });

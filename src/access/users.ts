@@ -3,7 +3,7 @@ import { FernlinkError } from "../shared/errors.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
-import { ensureSourceNotThrottled, isLocked, recordFailure } from "./login-guard.js";
+import { cancelAttempt, isLocked, reserveAttempt, settleFailure, takeCheckSlot } from "./login-guard.js";
 import { hashPassword, verifyPassword } from "./password.js";
 import { checkNotReused, checkPasswordRules, policyOf } from "./password-policy.js";
 import { ensureAdmin } from "./roles.js";
@@ -116,27 +116,43 @@ export async function unlockUser(ctx: AccessContext, who: Principal, name: strin
  */
 export async function changePassword(ctx: AccessContext, who: Principal, input: PasswdRequest): Promise<PasswdResponse> {
   const revokedSessions = await auditRefusals(ctx, who, "passwd", who.userName, async () => {
-    const user = await callerUser(ctx, who, "change a password");
-    const account = await callerAccount(ctx, who);
-    const now = ctx.now();
-    await ensureSourceNotThrottled(ctx, who.source, now);
-    if (isLocked(user, now)) {
-      throw new FernlinkError("forbidden", `user "${user.name}" is locked after failed logins until ${user.locked_until}; an admin can unlock it`);
+    // Two scrypt runs (the current password, the new one): a place among the checks allowed at once.
+    const release = takeCheckSlot(ctx, who.source);
+    try {
+      return await checkAndChangePassword(ctx, who, input);
+    } finally {
+      release();
     }
-    if (!(await verifyPassword(input.currentPassword, user.password_hash))) {
-      await recordFailure(ctx, { accountName: account.name, userName: user.name, account, user, source: who.source, now, countsForUser: true });
-      throw new FernlinkError("wrong-password", "the current password is wrong; give the password you logged in with");
-    }
-    const policy = policyOf(account);
-    checkPasswordRules(input.newPassword, policy, { account: account.name, user: user.name });
-    await checkNotReused(input.newPassword, [user.password_hash, ...(await earlierPasswords(ctx.db, user.id, policy.history))], policy.history);
-    const passwordHash = await hashPassword(input.newPassword);
-    return ctx.db.transaction().execute(async (trx) => {
-      await rememberPassword(trx, user.id, user.password_hash, now, policy.history);
-      await setPasswordHash(trx, user.id, passwordHash, now);
-      return revokeUserSessions(trx, user.id, who.sessionId, now);
-    });
   });
   await auditBy(ctx, who, "passwd", who.userName, "ok", `${revokedSessions} other session(s) ended`);
   return { revokedSessions };
+}
+
+/** The checks and the change itself, within a place among the password checks allowed at once. */
+async function checkAndChangePassword(ctx: AccessContext, who: Principal, input: PasswdRequest): Promise<number> {
+  const user = await callerUser(ctx, who, "change a password");
+  const account = await callerAccount(ctx, who);
+  const now = ctx.now();
+  // Counted before the check, like a login, so concurrent guesses cannot pass the lock.
+  const reservation = await reserveAttempt(ctx, { accountName: account.name, userName: user.name, source: who.source, now });
+  if (reservation.blocked !== undefined) {
+    await cancelAttempt(ctx, reservation);
+    const until = reservation.user?.locked_until;
+    const when = until && Date.parse(until) > now.getTime() ? ` until ${until}` : "";
+    throw new FernlinkError("forbidden", `user "${user.name}" is locked after failed logins${when}; an admin can unlock it`);
+  }
+  if (!(await verifyPassword(input.currentPassword, user.password_hash))) {
+    await settleFailure(ctx, reservation);
+    throw new FernlinkError("wrong-password", "the current password is wrong; give the password you logged in with");
+  }
+  await cancelAttempt(ctx, reservation);
+  const policy = policyOf(account);
+  checkPasswordRules(input.newPassword, policy, { account: account.name, user: user.name });
+  await checkNotReused(input.newPassword, [user.password_hash, ...(await earlierPasswords(ctx.db, user.id, policy.history))], policy.history);
+  const passwordHash = await hashPassword(input.newPassword);
+  return ctx.db.transaction().execute(async (trx) => {
+    await rememberPassword(trx, user.id, user.password_hash, now, policy.history);
+    await setPasswordHash(trx, user.id, passwordHash, now);
+    return revokeUserSessions(trx, user.id, who.sessionId, now);
+  });
 }

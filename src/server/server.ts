@@ -12,6 +12,7 @@ import { createChangeFeed } from "../access/change-feed.js";
 import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { authenticateAgent } from "../access/registration.js";
+import { loginCheckLimit } from "../access/login-guard.js";
 import { initAccount } from "../access/sessions.js";
 import { openDatabase, type Store } from "../access/store/index.js";
 import { countAccounts } from "../access/store/accounts.js";
@@ -114,6 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       auditKey,
       secretKey,
       changes: createChangeFeed({ onListenerError: (err) => log.error("change feed listener failed", { error: String(err) }) }),
+      loginChecks: loginCheckLimit(),
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);

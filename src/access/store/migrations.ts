@@ -2,6 +2,7 @@ import { Migrator, sql } from "kysely";
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 import * as accessControl from "./migration-0002.js";
 import * as webTargets from "./migration-0003.js";
+import * as pendingLogins from "./migration-0004.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -21,6 +22,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0003_web_targets": {
       up: (db) => webTargets.up(db, dialect),
       down: webTargets.down,
+    },
+    "0004_pending_logins": {
+      up: pendingLogins.up,
+      down: pendingLogins.down,
     },
   };
 }

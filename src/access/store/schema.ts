@@ -140,6 +140,8 @@ export interface LoginFailuresTable {
   user_name: string;
   source: string;
   at: string;
+  /** 1 while the attempt's password check runs; 0 once it failed. */
+  pending: Generated<number>;
 }
 
 export interface GroupsTable {

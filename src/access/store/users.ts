@@ -71,6 +71,20 @@ export async function setLockedUntil(db: Kysely<Database>, id: string, until: In
   await db.updateTable("users").set({ locked_until: iso(until) }).where("id", "=", id).execute();
 }
 
+/**
+ * Sets `locked_until` only if it still holds `expected` (what the caller read earlier), so a
+ * lock, unlock or reset made meanwhile is never overwritten. Returns whether it was set.
+ */
+export async function setLockedUntilIf(db: Kysely<Database>, id: string, expected: string | null, until: Instant): Promise<boolean> {
+  const result = await db
+    .updateTable("users")
+    .set({ locked_until: iso(until) })
+    .where("id", "=", id)
+    .where("locked_until", expected === null ? "is" : "=", expected)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** Replaces the password hash and notes when it changed. */
 export async function setPasswordHash(db: Kysely<Database>, id: string, passwordHash: string, now: Instant): Promise<void> {
   await db.updateTable("users").set({ password_hash: passwordHash, password_changed_at: iso(now) }).where("id", "=", id).execute();
