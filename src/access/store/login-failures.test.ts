@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { countUserFailures, pruneLoginFailures, recordLoginFailure, sourceFailureTimes } from "./login-failures.js";
+import {
+  countUserFailures,
+  forgetLoginAttempt,
+  pruneLoginFailures,
+  recordLoginFailure,
+  reserveLoginFailure,
+  settleLoginFailure,
+  sourceFailureTimes,
+  userFailureCounts,
+} from "./login-failures.js";
 import { at, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";
 
@@ -34,6 +43,25 @@ const cases: StoreCase[] = [
       for (const s of [1000, 2000, 3000]) await recordLoginFailure(db, { accountName: "a", userName: "x", source, at: at(s) });
       await pruneLoginFailures(db, at(2000));
       assert.deepEqual(await sourceFailureTimes(db, source, at(0)), [at(3000).toISOString()]);
+    },
+  },
+  {
+    name: "a reserved attempt counts as a failure and as pending until settled, and a forgotten one counts for nothing",
+    async run({ store: { db } }) {
+      const account = uniqueName("acme");
+      const source = uniqueName("192.0.2");
+      await recordLoginFailure(db, { accountName: account, userName: "bob", source, at: at(10) });
+      const settling = await reserveLoginFailure(db, { accountName: account, userName: "bob", source, at: at(20) });
+      const forgetting = await reserveLoginFailure(db, { accountName: account, userName: "bob", source, at: at(30) });
+      assert.deepEqual(await userFailureCounts(db, account, "bob", at(0), at(0)), { failures: 3, pending: 2 });
+      // Reserved before `pendingSince`: a check that never ended, counted as a plain failure.
+      assert.deepEqual(await userFailureCounts(db, account, "bob", at(0), at(25)), { failures: 3, pending: 1 });
+      assert.equal((await sourceFailureTimes(db, source, at(0))).length, 3);
+      await settleLoginFailure(db, settling);
+      await forgetLoginAttempt(db, forgetting);
+      assert.deepEqual(await userFailureCounts(db, account, "bob", at(0), at(0)), { failures: 2, pending: 0 });
+      assert.equal(await countUserFailures(db, account, "bob", at(0)), 2);
+      assert.deepEqual(await sourceFailureTimes(db, source, at(0)), [at(10).toISOString(), at(20).toISOString()]);
     },
   },
 ];
