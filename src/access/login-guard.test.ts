@@ -148,6 +148,7 @@ describe("takeCheckSlot", () => {
       });
       assert.ok(refusals.every((e) => e instanceof ChecksBusyError && e.code === "throttled" && e.retryAfterSeconds === LOGIN_LIMITS.busyRetrySeconds));
       assert.deepEqual(refusals.map((e) => (e as ChecksBusyError).firstOfSpell), [true, false]);
+      assert.equal((refusals[0] as Error).message, "too many logins at once from 192.0.2.1; try again in 1 second");
       // Another source still gets its checks, up to the server's total.
       const others = [takeCheckSlot(t.ctx, "192.0.2.2"), takeCheckSlot(t.ctx, "192.0.2.3")];
       assert.throws(() => takeCheckSlot(t.ctx, "192.0.2.4"), (e: unknown) => e instanceof ChecksBusyError && /on this server/.test(e.message));
