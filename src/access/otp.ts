@@ -6,6 +6,7 @@ import { cancelAttempt, reserveAttempt, settleFailure } from "./login-guard.js";
 import { policyOf } from "./password-policy.js";
 import { consumeTotpStep, setTotp } from "./store/users.js";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.js";
+import { openTotpSecret, sealTotpSecret } from "./totp-secrets.js";
 import { auditRefusals, callerAccount, callerUser } from "./users.js";
 
 /**
@@ -20,7 +21,7 @@ export async function enableOtp(ctx: AccessContext, who: Principal): Promise<Otp
       throw new FernlinkError("conflict", "one-time codes are already on; for a new secret run fernlink otp disable --code CODE first");
     }
     const secret = newTotpSecret();
-    await setTotp(ctx.db, user.id, secret);
+    await setTotp(ctx.db, user.id, sealTotpSecret(ctx.secretKey, user.id, secret));
     return { secret, uri: totpUri(secret, `${user.name}@${account.name}`) };
   });
   await auditBy(ctx, who, "otp.enable", who.userName);
@@ -39,7 +40,7 @@ export async function disableOtp(ctx: AccessContext, who: Principal, input: OtpD
     const now = ctx.now();
     // Counted before the check, so concurrent guesses of the code cannot pass the lock.
     const reservation = await reserveAttempt(ctx, { accountName: account.name, userName: user.name, source: who.source, now });
-    const check = checkTotp(user.totp_secret, input.code, now, user.totp_last_step);
+    const check = checkTotp(openTotpSecret(ctx.secretKey, user.id, user.totp_secret), input.code, now, user.totp_last_step);
     if (!check.ok || !(await consumeTotpStep(ctx.db, user.id, check.step))) {
       await settleFailure(ctx, reservation);
       const why = !check.ok && check.reason === "wrong" ? "is wrong" : "was used already";

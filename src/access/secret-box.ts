@@ -8,7 +8,8 @@ import { loadOrCreateKeyFile } from "./key-file.js";
 import type { Database } from "./store/schema.js";
 
 /**
- * The secret box: secrets the server must use later in clear (a VNC panel's password) are
+ * The secret box: secrets the server must use later in clear (a VNC panel's password, a user's
+ * one-time code secret) are
  * stored sealed with AES-256-GCM under `DATA/secret-key`, a key that never enters the
  * database. Each sealed value is bound to what it belongs to (its `context`), so a value
  * copied onto another row does not open.
@@ -23,7 +24,7 @@ const VERSION = "v1";
 
 /** Loads `DATA/secret-key`, creating it on first start (safe against a crash or a racing start). */
 export async function loadOrCreateSecretKey(dataDir: string): Promise<{ key: KeyObject; created: boolean }> {
-  return loadOrCreateKeyFile(join(dataDir, SECRET_KEY_FILE), { name: "secret key", lostWithout: "stored VNC passwords cannot be used" });
+  return loadOrCreateKeyFile(join(dataDir, SECRET_KEY_FILE), { name: "secret key", lostWithout: "stored VNC passwords and one-time code secrets cannot be used" });
 }
 
 /**
@@ -33,11 +34,12 @@ export async function loadOrCreateSecretKey(dataDir: string): Promise<{ key: Key
 export async function openSecretKey(dataDir: string, db: Kysely<Database>, log: Logger): Promise<KeyObject> {
   const { key, created } = await loadOrCreateSecretKey(dataDir);
   if (created) {
-    const sealed = await db.selectFrom("web_targets").select("id").where("secret", "is not", null).limit(1).execute();
-    if (sealed.length > 0) {
+    const targets = await db.selectFrom("web_targets").select("id").where("secret", "is not", null).limit(1).execute();
+    const users = await db.selectFrom("users").select("id").where("totp_secret", "like", "v1:%").limit(1).execute();
+    if (targets.length + users.length > 0) {
       log.error("created a new secret key, but the database already holds secrets sealed with another one", {
         file: join(dataDir, SECRET_KEY_FILE),
-        fix: "restore the old secret-key from a backup of the data directory, or set the VNC passwords again",
+        fix: "restore the old secret-key from a backup of the data directory, or set the VNC passwords and one-time codes again",
       });
     }
   }
@@ -46,6 +48,11 @@ export async function openSecretKey(dataDir: string, db: Kysely<Database>, log: 
 
 function additionalData(context: string): Buffer {
   return Buffer.from(`fernlink-secret:${VERSION}:${context}`, "utf8");
+}
+
+/** True when `value` has the form sealSecret gives (a base32 secret or a password in clear may not contain ":" at that place). */
+export function isSealed(value: string): boolean {
+  return /^v1:[A-Za-z0-9_-]+$/.test(value);
 }
 
 /** Seals `secret` for the record named `context` (e.g. `web-target:<id>`): `v1:` and base64url of IV, tag and ciphertext. */

@@ -13,6 +13,7 @@ import type { Account, User } from "./store/schema.js";
 import { createSession, findActiveSession, revokeSession, touchSession } from "./store/sessions.js";
 import { consumeTotpStep, createUser, findUserByName } from "./store/users.js";
 import { checkTotp } from "./totp.js";
+import { openTotpSecret } from "./totp-secrets.js";
 
 /** Sessions end this long after login, however busy. */
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
@@ -57,7 +58,7 @@ export function restrictionError(restriction: SessionRestriction): FernlinkError
 async function otpFailure(ctx: AccessContext, user: User, code: string | undefined, now: Date): Promise<string | undefined> {
   if (user.totp_enabled !== 1 || user.totp_secret === null) return undefined;
   if (code === undefined) return "one-time code missing";
-  const check = checkTotp(user.totp_secret, code, now, user.totp_last_step);
+  const check = checkTotp(openTotpSecret(ctx.secretKey, user.id, user.totp_secret), code, now, user.totp_last_step);
   if (!check.ok) return check.reason === "replayed" ? "one-time code already used" : "wrong one-time code";
   // The conditional update settles a race between two logins with the same code.
   return (await consumeTotpStep(ctx.db, user.id, check.step)) ? undefined : "one-time code already used";

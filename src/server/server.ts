@@ -8,6 +8,7 @@ import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
 import { openAuditKey } from "../access/audit-key.js";
 import { openSecretKey } from "../access/secret-box.js";
+import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import { createChangeFeed } from "../access/change-feed.js";
 import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
@@ -84,6 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const ca = await loadOrCreateCa(options.dataDir, { now: now() });
     const auditKey = await openAuditKey(options.dataDir, store.db, log);
     const secretKey = await openSecretKey(options.dataDir, store.db, log);
+    await sealStoredTotpSecrets(store.db, secretKey, log);
     const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: now() });
     let bound: HostPort = options.listen;
     // The relay and the access service need each other; the closures below run only
