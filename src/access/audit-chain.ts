@@ -1,8 +1,8 @@
 /**
  * The audit hash chain. Every record stores `prev_hash` (the hash of the record before it in
  * its chain) and `hash` = HMAC-SHA256(key, prev_hash ‖ canonical encoding of every field).
- * There is one chain per account and a "system" chain for records without one; `audit_heads`
- * holds each chain's newest seq, hash and record count.
+ * There is one chain per account and a "system" chain for records without one, each numbered
+ * 1, 2, 3 … on its own; `audit_heads` holds each chain's newest seq, hash and record count.
  *
  * The key lives in the data directory (`audit-key`), not in the database, so whoever can write
  * the database but cannot read the key cannot produce a record that verifies: an altered,
@@ -19,8 +19,9 @@ export const GENESIS_HASH = "0".repeat(64);
 /** The chain of records that belong to no account (failed logins to unknown accounts, …). */
 export const SYSTEM_CHAIN = "system";
 
-/** Tag of the canonical encoding; a new encoding gets a new tag. */
-const ENCODING = "fernlink-audit-v1";
+/** Tags of the canonical encodings; a new encoding gets a new tag. */
+const ENCODING_V1 = "fernlink-audit-v1";
+const ENCODING_V2 = "fernlink-audit-v2";
 
 /** The fields a record's hash covers, in the order they are encoded. */
 export interface ChainedFields {
@@ -40,6 +41,10 @@ export interface ChainedFields {
   ended_at: string | null;
   bytes_up: number | null;
   bytes_down: number | null;
+  /** How many refusals an aggregated record stands for; absent or null for one event. */
+  count?: number | null;
+  /** Set on records hashed before per-account numbering: the database-wide seq their hash covers. */
+  legacy_seq?: number | null;
 }
 
 /** The last record of a chain, as `audit_heads` keeps it. */
@@ -57,27 +62,15 @@ export function chainOf(accountId: string | null): string {
 /**
  * The canonical encoding: a JSON array with every field in a fixed order and explicit nulls,
  * so no two different records encode alike and both databases give the same bytes.
+ *
+ * v2 (every record written with per-account numbering) covers the record's seq in its chain
+ * and its count. v1 is kept for records written before: it covers the database-wide seq they
+ * had then (`legacy_seq`), so their hashes stay as written and still verify.
  */
 export function canonicalEncoding(f: ChainedFields): string {
-  return JSON.stringify([
-    ENCODING,
-    f.seq,
-    f.id,
-    f.at,
-    f.account_id,
-    f.actor,
-    f.source,
-    f.action,
-    f.object,
-    f.result,
-    f.reason,
-    f.device,
-    f.target,
-    f.started_at,
-    f.ended_at,
-    f.bytes_up,
-    f.bytes_down,
-  ]);
+  const common = [f.id, f.at, f.account_id, f.actor, f.source, f.action, f.object, f.result, f.reason, f.device, f.target, f.started_at, f.ended_at, f.bytes_up, f.bytes_down];
+  if (f.legacy_seq != null) return JSON.stringify([ENCODING_V1, f.legacy_seq, ...common]);
+  return JSON.stringify([ENCODING_V2, f.seq, ...common, f.count ?? null]);
 }
 
 /** HMAC-SHA256(key, prevHash ‖ canonical encoding), lowercase hex. */

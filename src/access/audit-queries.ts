@@ -8,7 +8,7 @@ import { verifyChain } from "./audit-verify.js";
 import type { ChainBreak, ChainReport } from "./audit-verify.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
-import { chainHead, chainRecordAt, chainRecords, chainSeqOfHash, listAudit } from "./store/audit.js";
+import { chainHead, chainRecordAt, chainRecordAtLegacySeq, chainRecords, chainSeqOfHash, listAudit } from "./store/audit.js";
 import type { Database } from "./store/schema.js";
 
 /** The account's audit records matching the query, newest first (admins only). */
@@ -60,6 +60,9 @@ export function verifyStoredChain(db: Kysely<Database>, key: KeyObject, chain: s
 async function checkExpectedHead(ctx: AccessContext, chain: string, expectHead: string): Promise<ChainBreak | undefined> {
   const [seqText, hash] = expectHead.split(":") as [string, string];
   const seq = Number(seqText);
+  // A head printed before per-account numbering names the record by its old database-wide seq.
+  const legacy = await chainRecordAtLegacySeq(ctx.db, chain, seq);
+  if (legacy !== undefined && legacy.hash === hash) return undefined;
   const row = await chainRecordAt(ctx.db, chain, seq);
   if (row === undefined) {
     return { kind: "missing", seq, record: undefined, detail: `the expected head seq ${seq} is no longer in the chain: records up to it were removed and the head row rewritten` };

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { PostgresAdapter, sql } from "kysely";
+import { PostgresAdapter } from "kysely";
 import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from "kysely";
 import { GENESIS_HASH, chainOf, recordHash } from "../audit-chain.js";
 import type { ChainHead, ChainedFields } from "../audit-chain.js";
@@ -25,6 +25,8 @@ export interface AuditInput {
   ended_at?: Instant | null;
   bytes_up?: number | null;
   bytes_down?: number | null;
+  /** For a record standing for several refusals: how many (more than one). */
+  count?: number | null;
 }
 
 /** Which records a listing returns; all filters are optional and combine with "and". */
@@ -57,7 +59,8 @@ async function appendLocked(trx: Kysely<Database>, key: KeyObject, input: AuditI
   const chain = chainOf(input.account_id ?? null);
   const head = await lockHead(trx, chain);
   const fields: ChainedFields = {
-    seq: await nextSeq(trx),
+    // Numbered within its chain only, so no account's numbers show another's activity.
+    seq: head.seq + 1,
     id: input.id ?? randomUUID(),
     at: iso(input.at),
     account_id: input.account_id ?? null,
@@ -73,9 +76,10 @@ async function appendLocked(trx: Kysely<Database>, key: KeyObject, input: AuditI
     ended_at: input.ended_at == null ? null : iso(input.ended_at),
     bytes_up: input.bytes_up ?? null,
     bytes_down: input.bytes_down ?? null,
+    count: input.count ?? null,
   };
   const hash = recordHash(key, head.hash, fields);
-  const row: AuditRow = { ...fields, result: input.result, prev_hash: head.hash, hash };
+  const row: AuditRow = { ...fields, result: input.result, prev_hash: head.hash, hash, count: fields.count ?? null, legacy_seq: null };
   await trx.insertInto("audit").values(row).execute();
   await trx
     .updateTable("audit_heads")
@@ -97,26 +101,17 @@ async function lockHead(trx: Kysely<Database>, chain: string): Promise<ChainHead
   };
   const head = await select();
   if (head !== undefined) return head;
+  // A chain of records from before the audit was chained has no head yet: number on after them.
+  const last = await trx.selectFrom("audit").select((eb) => eb.fn.max("seq").as("seq")).where(inChain(chain)).executeTakeFirst();
   // Two first appends may race here: the loser's insert does nothing and its select then waits.
   await trx
     .insertInto("audit_heads")
-    .values({ chain, seq: 0, hash: GENESIS_HASH, count: 0 })
+    .values({ chain, seq: Number(last?.seq ?? 0), hash: GENESIS_HASH, count: 0 })
     .onConflict((oc) => oc.column("chain").doNothing())
     .execute();
   const created = await select();
   if (created === undefined) throw new Error(`audit chain head "${chain}" vanished during an append`);
   return created;
-}
-
-/** The next `seq`, taken before the insert because the hash covers it. */
-async function nextSeq(trx: Kysely<Database>): Promise<number> {
-  const { rows } = isPostgres(trx)
-    ? await sql<{ seq: number | string }>`select nextval(pg_get_serial_sequence('audit', 'seq')) as seq`.execute(trx)
-    : // Past every seq ever used, deleted ones included (sqlite_sequence remembers them).
-      await sql<{ seq: number }>`select max(coalesce((select seq from sqlite_sequence where name = 'audit'), 0), coalesce((select max(seq) from audit), 0)) + 1 as seq`.execute(trx);
-  const seq = Number(rows[0]?.seq);
-  if (!Number.isSafeInteger(seq)) throw new Error("cannot allocate the next audit seq");
-  return seq;
 }
 
 /** The account's audit records matching `filter`, newest first; page with `beforeSeq`. */
@@ -151,6 +146,11 @@ export async function chainSeqOfHash(db: Kysely<Database>, chain: string, hash: 
 /** The record of `chain` with this seq, if any. */
 export function chainRecordAt(db: Kysely<Database>, chain: string, seq: number): Promise<AuditRow | undefined> {
   return db.selectFrom("audit").selectAll().where(inChain(chain)).where("seq", "=", seq).executeTakeFirst();
+}
+
+/** The record of `chain` that had this database-wide seq before per-account numbering, if any. */
+export function chainRecordAtLegacySeq(db: Kysely<Database>, chain: string, legacySeq: number): Promise<AuditRow | undefined> {
+  return db.selectFrom("audit").selectAll().where(inChain(chain)).where("legacy_seq", "=", legacySeq).executeTakeFirst();
 }
 
 function inChain(chain: string): (eb: ExpressionBuilder<Database, "audit">) => Expression<SqlBool> {

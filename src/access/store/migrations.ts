@@ -3,6 +3,7 @@ import type { Kysely, Migration, MigrationProvider } from "kysely";
 import * as accessControl from "./migration-0002.js";
 import * as webTargets from "./migration-0003.js";
 import * as pendingLogins from "./migration-0004.js";
+import * as auditPerAccount from "./migration-0005.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -26,6 +27,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0004_pending_logins": {
       up: pendingLogins.up,
       down: pendingLogins.down,
+    },
+    "0005_audit_per_account": {
+      up: (db) => auditPerAccount.up(db, dialect),
+      down: auditPerAccount.down,
     },
   };
 }

@@ -97,8 +97,8 @@ export interface CertificatesTable {
 }
 
 export interface AuditTable {
-  /** Insertion order (auto-increment); the order records are listed and later chained in. */
-  seq: Generated<number>;
+  /** Position in its chain: 1, 2, 3 … per account (and for the "system" chain); the order records are listed in. */
+  seq: number;
   id: string;
   at: string;
   account_id: string | null;
@@ -117,6 +117,13 @@ export interface AuditTable {
   started_at: string | null;
   prev_hash: string | null;
   hash: string | null;
+  /** How many refusals an aggregated record stands for; null for a record of one event. */
+  count: number | null;
+  /**
+   * The database-wide seq a record written before per-account numbering had; its hash covers
+   * that number. Null for every record written since.
+   */
+  legacy_seq: number | null;
 }
 
 /** Last record of each audit chain (one chain per account, "system" for the rest). */
