@@ -6,7 +6,9 @@ import { sql } from "kysely";
 import { BackgroundWork } from "../shared/background-work.js";
 import { createLogger } from "../shared/log.js";
 import { loadOrCreateCa } from "./ca.js";
+import { auditAggregate } from "./audit-log.js";
 import { createChangeFeed } from "./change-feed.js";
+import { REFUSAL_AGGREGATION, RefusalAggregator } from "./refusal-aggregator.js";
 import type { AccessContext, TunnelInfo } from "./context.js";
 import { loginCheckLimit } from "./login-guard.js";
 import type { LiveStream } from "../protocol/relay-access.js";
@@ -66,6 +68,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
     secretKey: createSecretKey(randomBytes(32)),
     changes: createChangeFeed(),
     loginChecks: loginCheckLimit(),
+    refusals: new RefusalAggregator((r) => auditAggregate(ctx, r), REFUSAL_AGGREGATION, () => clock),
   };
   return {
     ctx,
@@ -78,6 +81,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
     },
     close: async () => {
       ctx.changes.close();
+      ctx.refusals.flush();
       await ctx.work.drain(5_000);
       if (backend === "PostgreSQL") await sql`drop schema ${sql.id(schema)} cascade`.execute(store.db);
       await store.close();

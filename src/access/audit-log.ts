@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AuditRecord } from "../protocol/api.js";
 import { appendAudit } from "./store/audit.js";
 import type { AccessContext, Principal } from "./context.js";
+import type { AggregatedRefusal } from "./refusal-aggregator.js";
 import type { AuditRow } from "./store/schema.js";
 
 /** One administrative or security event to record. */
@@ -26,13 +27,27 @@ export interface AuditEvent {
 
 /**
  * Appends an event to its account's hash chain and returns the record id. Audit failures
- * are logged, never thrown into the caller's path.
+ * are logged, never thrown into the caller's path. A refusal of an unauthenticated request
+ * (a failed login, a refused registration) may instead be counted into a record that stands
+ * for many (see refusal-aggregator.ts); then the id is "".
  */
 export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
+  if (event.result !== "ok" && ctx.refusals.covers(event.action)) {
+    const at = event.at ?? ctx.now();
+    const own = ctx.refusals.admit({ accountId: event.accountId, actor: event.actor, source: event.source, action: event.action, object: event.object ?? null, result: event.result, reason: event.reason ?? null, at });
+    if (!own) return Promise.resolve("");
+    return ctx.work.track(writeAudit(ctx, { ...event, at }));
+  }
   return ctx.work.track(writeAudit(ctx, event));
 }
 
-async function writeAudit(ctx: AccessContext, event: AuditEvent): Promise<string> {
+/** Writes a record standing for `count` refusals; `startedAt` is the first of them, `at` the last. */
+export function auditAggregate(ctx: AccessContext, r: AggregatedRefusal): void {
+  const many = r.count > 1;
+  void ctx.work.track(writeAudit(ctx, { ...r, ...(many ? { startedAt: r.firstAt, count: r.count } : {}) }));
+}
+
+async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: number }): Promise<string> {
   const id = randomUUID();
   try {
     await appendAudit(ctx.db, ctx.auditKey, {
@@ -51,6 +66,7 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent): Promise<string
       ended_at: event.endedAt ?? null,
       bytes_up: event.bytesUp ?? null,
       bytes_down: event.bytesDown ?? null,
+      count: event.count ?? null,
     });
   } catch (err) {
     ctx.log.error("audit write failed", { action: event.action, error: String(err) });
@@ -81,5 +97,6 @@ export function toAuditRecord(row: AuditRow): AuditRecord {
     endedAt: row.ended_at,
     bytesUp: row.bytes_up,
     bytesDown: row.bytes_down,
+    ...(row.count === null ? {} : { count: row.count }),
   };
 }

@@ -6,6 +6,7 @@ import type { ConcurrencyLimit } from "../shared/concurrency-limit.js";
 import type { Logger } from "../shared/log.js";
 import type { Ca } from "./ca.js";
 import type { ChangeFeed } from "./change-feed.js";
+import type { RefusalAggregator } from "./refusal-aggregator.js";
 import type { Database } from "./store/schema.js";
 
 /** Where a device's tunnel is right now, as the relays report it. */
@@ -71,6 +72,8 @@ export interface AccessContext {
   changes: ChangeFeed;
   /** Password checks running at once, per source address and in all (see login-guard.ts). */
   loginChecks: ConcurrencyLimit;
+  /** Counts floods of unauthenticated refusals into aggregated audit records; flushed at shutdown. */
+  refusals: RefusalAggregator;
 }
 
 /** The authenticated caller of an API request. */

@@ -26,9 +26,13 @@ export async function registerDevice(ctx: AccessContext, input: RegisterRequest,
   const at = now.toISOString();
   const outcome = await ctx.db.transaction().execute(async (trx) => {
     const consumed = await consumeActivationKey(trx, hashActivationKey(input.activationKey), at);
-    if (!consumed.ok) return { error: KEY_ERRORS[consumed.reason] } as const;
+    if (!consumed.ok) {
+      // A used or expired key still names its device: the refusal goes to that account's audit.
+      const owner = consumed.reason === "unknown" ? undefined : await getDevice(trx, consumed.deviceId);
+      return { error: KEY_ERRORS[consumed.reason], owner } as const;
+    }
     const device = await getDevice(trx, consumed.deviceId);
-    if (!device) return { error: KEY_ERRORS.unknown } as const;
+    if (!device) return { error: KEY_ERRORS.unknown, owner: undefined } as const;
     const signed = await signDeviceCsr(ctx.ca, { csrPem: input.csr, deviceId: device.id, accountId: device.account_id, deviceName: device.name, now });
     const revoked = await revokeDeviceCertificates(trx, device.id, at);
     await recordCertificate(trx, { serial: signed.serial, deviceId: device.id, issuedAt: at, notAfter: signed.notAfter.toISOString() });
@@ -36,7 +40,8 @@ export async function registerDevice(ctx: AccessContext, input: RegisterRequest,
     return { device, signed, revoked } as const;
   });
   if ("error" in outcome) {
-    await audit(ctx, { accountId: null, actor: null, source, action: "device.register", result: "denied", reason: outcome.error.code });
+    const { owner } = outcome;
+    await audit(ctx, { accountId: owner?.account_id ?? null, actor: null, source, action: "device.register", object: owner?.name ?? null, result: "denied", reason: outcome.error.code, device: owner?.name ?? null });
     throw outcome.error;
   }
   const { device, signed, revoked } = outcome;

@@ -106,7 +106,7 @@ export type RelayAssignment = z.infer<typeof RelayAssignment>;
 
 /** One audit record: an administrative action, a login, a stream, or a refusal. */
 export const AuditRecord = z.strictObject({
-  /** Position in the audit; the hash chain covers it. */
+  /** Position in the account's audit: 1, 2, 3 …; the hash chain covers it. */
   seq: z.number().int(),
   id: z.string(),
   /** When the record was written (for a stream: when it ended). */
@@ -123,6 +123,8 @@ export const AuditRecord = z.strictObject({
   endedAt: z.string().nullable(),
   bytesUp: z.number().nullable(),
   bytesDown: z.number().nullable(),
+  /** Set on a record standing for several refusals of one source and reason within a minute: how many. */
+  count: z.number().int().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 

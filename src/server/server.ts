@@ -7,6 +7,8 @@ import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
 import { openAuditKey } from "../access/audit-key.js";
+import { auditAggregate } from "../access/audit-log.js";
+import { RefusalAggregator } from "../access/refusal-aggregator.js";
 import { openSecretKey } from "../access/secret-box.js";
 import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import { createChangeFeed } from "../access/change-feed.js";
@@ -118,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       secretKey,
       changes: createChangeFeed({ onListenerError: (err) => log.error("change feed listener failed", { error: String(err) }) }),
       loginChecks: loginCheckLimit(),
+      refusals: new RefusalAggregator((r) => auditAggregate(ctx, r)),
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);
@@ -209,6 +212,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         h2.close();
         h1.close();
         await stopped;
+        // Refusals still being counted are written before the store closes.
+        ctx.refusals.flush();
         await ctx.work.drain(3000);
         stopTracking();
         await store.close();

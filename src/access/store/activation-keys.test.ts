@@ -31,19 +31,21 @@ const cases: StoreCase[] = [
     },
   },
   {
-    name: "a used key is refused as used",
+    name: "a used key is refused as used, naming its device",
     async run({ store }) {
-      const keyHash = await newKey(store, await newDevice(store), at(60));
+      const device = await newDevice(store);
+      const keyHash = await newKey(store, device, at(60));
       assert.equal((await consumeActivationKey(store.db, keyHash, at(1))).ok, true);
-      assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(2)), { ok: false, reason: "used" });
+      assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(2)), { ok: false, reason: "used", deviceId: device.id });
     },
   },
   {
     name: "a key is refused as expired from its expiry time on",
     async run({ store }) {
-      const keyHash = await newKey(store, await newDevice(store), at(60));
-      assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(60)), { ok: false, reason: "expired" });
-      assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(61)), { ok: false, reason: "expired" });
+      const device = await newDevice(store);
+      const keyHash = await newKey(store, device, at(60));
+      assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(60)), { ok: false, reason: "expired", deviceId: device.id });
+      assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(61)), { ok: false, reason: "expired", deviceId: device.id });
     },
   },
   {

@@ -9,7 +9,8 @@ import type { Instant } from "./time.js";
 /** Outcome of presenting an activation key. */
 export type ConsumeResult =
   | { ok: true; deviceId: string }
-  | { ok: false; reason: "unknown" | "used" | "expired" };
+  | { ok: false; reason: "unknown" }
+  | { ok: false; reason: "used" | "expired"; deviceId: string };
 
 /** Stores a single-use activation key for a device; `keyHash` is the hash, never the key. */
 export async function createActivationKey(
@@ -61,9 +62,9 @@ export async function consumeActivationKey(
 
   const key = await db
     .selectFrom("activation_keys")
-    .select(["used_at"])
+    .select(["used_at", "device_id"])
     .where("key_hash", "=", keyHash)
     .executeTakeFirst();
   if (key === undefined) return { ok: false, reason: "unknown" };
-  return { ok: false, reason: key.used_at !== null ? "used" : "expired" };
+  return { ok: false, reason: key.used_at !== null ? "used" : "expired", deviceId: key.device_id };
 }

@@ -46,7 +46,7 @@ async function list(flags: ListFlags): Promise<void> {
   }
   printTable(
     ["SEQ", "TIME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "RESULT", "DEVICE", "TARGET", "UP", "DOWN", "REASON"],
-    records.map((r) => [String(r.seq), short(r.at), r.actor ?? "-", r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.reason ?? ""]),
+    records.map((r) => [String(r.seq), short(r.at), r.actor ?? "-", r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`]),
   );
 }
 

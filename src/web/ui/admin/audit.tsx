@@ -90,7 +90,7 @@ export function AuditPage() {
               <td>{r.target ?? ""}</td>
               <td>{formatBytes(r.bytesUp)}</td>
               <td>{formatBytes(r.bytesDown)}</td>
-              <td class="reason">{r.reason ?? ""}</td>
+              <td class="reason">{r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`}</td>
             </tr>
           ))}
         </Table>
