@@ -68,7 +68,9 @@ async function checkExpectedHead(ctx: AccessContext, chain: string, expectHead: 
     return { kind: "missing", seq, record: undefined, detail: `the expected head seq ${seq} is no longer in the chain: records up to it were removed and the head row rewritten` };
   }
   if (row.hash !== hash) {
-    return { kind: "altered", seq, record: row, detail: `its hash is not the expected head's ${hash}` };
+    // The walk passed, so this record was made with the key: the kept one was removed, and its
+    // number — per account, so used again after the head row was rewritten — went to a later one.
+    return { kind: "missing", seq, record: row, detail: `the record of the expected head (hash ${hash}) is no longer in the chain: records up to it were removed, the head row rewritten and seq ${seq} used again` };
   }
   return undefined;
 }

@@ -148,7 +148,7 @@ describe("the audit, verification and report routes, in process", () => {
   test("an altered record is named, and another account's chain is unaffected", async () => {
     const token = await loginAs("tampered", "alice");
     const [login] = (await get("/api/v1/audit?limit=1", token)).json;
-    await store.db.updateTable("audit").set({ source: "203.0.113.5" }).where("seq", "=", login.seq).execute();
+    await store.db.updateTable("audit").set({ source: "203.0.113.5" }).where("id", "=", login.id).execute();
     const res = await get("/api/v1/audit/verify", token);
     assert.equal(res.json.ok, false);
     assert.deepEqual([res.json.problem.kind, res.json.problem.seq, res.json.problem.record.id], ["altered", login.seq, login.id]);
