@@ -45,7 +45,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
   const disconnected: string[] = [];
   const live: TestAccess["live"] = { streams: [], tunnels: [] };
   const ofAccount = <T extends { accountId: string }>(items: T[], accountId: string): T[] => items.filter((i) => i.accountId === accountId);
-  const streamsOf = (accountId: string): LiveStream[] => live.streams.filter((s) => s.grant.accountId === accountId);
+  const streamsOf = (accountId?: string): LiveStream[] => live.streams.filter((s) => accountId === undefined || s.grant.accountId === accountId);
   const ctx: AccessContext = {
     db: store.db,
     ca: await loadOrCreateCa(dir, { now: start }),

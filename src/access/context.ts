@@ -20,8 +20,8 @@ export interface DevicePresence {
 export interface Presence {
   status(deviceId: string): DevicePresence | undefined;
   disconnect(deviceId: string): void;
-  /** Streams carried right now for one account. */
-  streams(accountId: string): LiveStream[];
+  /** Streams carried right now for one account, or for every account when none is given. */
+  streams(accountId?: string): LiveStream[];
   /** Cuts a live stream. */
   cutStream(streamId: string): void;
   /** Tunnels connected right now for one account. */

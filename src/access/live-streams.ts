@@ -28,7 +28,9 @@ export async function revalidateStreams(ctx: AccessContext, accountId: string): 
     let allowed = user !== undefined;
     if (user) {
       try {
-        const grant = await authorizeStream(ctx, { accountId, userId: user.id, userName: user.name, role: user.role }, stream.request);
+        const { sessionId, tokenName } = stream.grant;
+        const who = { accountId, userId: user.id, userName: user.name, role: user.role, sessionId, ...(tokenName !== undefined ? { tokenName } : {}) };
+        const grant = await authorizeStream(ctx, who, stream.request);
         allowed = grant.deviceId === stream.grant.deviceId && stillCovered(stream, grant);
       } catch {
         allowed = false;

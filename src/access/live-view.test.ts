@@ -11,7 +11,7 @@ function stream(id: string, accountId: string, userId: string, startedAt: string
   return {
     streamId: id,
     request: { token: "t", device: "press-7", target: { host: id === "v6" ? "fd00::7" : "192.168.1.10", port: 502 }, source: "192.0.2.9" },
-    grant: { accountId, userId, userName: userId, deviceId: "d7", deviceName: "press-7", lastSeen: null, allowedTargets: [] },
+    grant: { accountId, userId, userName: userId, sessionId: "s", deviceId: "d7", deviceName: "press-7", lastSeen: null, allowedTargets: [] },
     startedAt: at(startedAt),
     bytesUp: bytes[0],
     bytesDown: bytes[1],

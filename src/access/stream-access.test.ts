@@ -20,7 +20,7 @@ for (const backend of TEST_BACKENDS) {
     let opened = 0;
     const requester = (name: "alice" | "bob" | "carol" | "olga"): Requester => {
       const u = f.users[name];
-      return { accountId: u.account_id, userId: u.id, userName: u.name, role: u.role };
+      return { accountId: u.account_id, userId: u.id, userName: u.name, role: u.role, sessionId: "s" };
     };
     const authorize = (name: "alice" | "bob" | "carol" | "olga", device: string, target: string) =>
       authorizeStream(f.access.ctx, requester(name), { token: "t", device, target: parseHostPort(target), source: "test" });

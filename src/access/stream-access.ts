@@ -31,6 +31,8 @@ export async function authorizeStream(ctx: AccessContext, who: Requester, reques
         accountId: who.accountId,
         userId: who.userId,
         userName: who.userName,
+        sessionId: who.sessionId,
+        ...(who.tokenName !== undefined ? { tokenName: who.tokenName } : {}),
         deviceId: device!.id,
         deviceName: device!.name,
         lastSeen: device!.last_seen,

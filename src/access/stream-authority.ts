@@ -8,7 +8,14 @@ import { createStreamAudit } from "./stream-audit.js";
 export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
   async function authenticateRequest(request: StreamRequest): Promise<Requester> {
     const principal = await authenticate(ctx, request.token, request.source);
-    return { accountId: principal.accountId, userId: principal.userId, userName: principal.userName, role: principal.role };
+    return {
+      accountId: principal.accountId,
+      userId: principal.userId,
+      userName: principal.userName,
+      role: principal.role,
+      sessionId: principal.sessionId,
+      ...(principal.tokenName !== undefined ? { tokenName: principal.tokenName } : {}),
+    };
   }
   return {
     authenticate: authenticateRequest,

@@ -30,6 +30,10 @@ export interface Requester {
   userId: string;
   userName: string;
   role: "admin" | "member";
+  /** The session the token belongs to; for an API token, `token:` and the token's id. Its streams end with it. */
+  sessionId: string;
+  /** The API token's name, when the request came with one (never the token itself). */
+  tokenName?: string;
 }
 
 /** Permission to open one stream, with the names the audit needs. */
@@ -37,6 +41,10 @@ export interface StreamGrant {
   accountId: string;
   userId: string;
   userName: string;
+  /** The requester's session (or `token:` and the API token's id): the stream ends when it ends. */
+  sessionId: string;
+  /** The API token's name, when the stream was opened with one. */
+  tokenName?: string;
   deviceId: string;
   deviceName: string;
   lastSeen: string | null;

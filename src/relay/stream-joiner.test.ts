@@ -31,8 +31,8 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
   let inProcess: (device: string) => ReturnType<typeof openInProcessStream>;
 
   const authority: StreamAuthority = {
-    authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member" }),
-    authorize: async (who) => ({ accountId: who.accountId, userId: who.userId, userName: who.userName, deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["127.0.0.2:502", "plc.local:502"] }),
+    authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member", sessionId: "s" }),
+    authorize: async (who) => ({ accountId: who.accountId, userId: who.userId, userName: who.userName, sessionId: who.sessionId, deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["127.0.0.2:502", "plc.local:502"] }),
     record: (event) => void events.push(event),
   };
 

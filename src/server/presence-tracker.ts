@@ -17,7 +17,7 @@ export function relayPresence(relay: Relay): Presence {
     disconnect(deviceId) {
       relay.registry.disconnect(deviceId);
     },
-    streams: (accountId) => relay.streams().filter((s) => s.grant.accountId === accountId),
+    streams: (accountId) => relay.streams().filter((s) => accountId === undefined || s.grant.accountId === accountId),
     cutStream: (streamId) => void relay.cutStream(streamId),
     tunnels: (accountId) =>
       relay.registry

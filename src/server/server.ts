@@ -20,6 +20,7 @@ import { initAccount } from "../access/sessions.js";
 import { openDatabase, type Store } from "../access/store/index.js";
 import { countAccounts } from "../access/store/accounts.js";
 import { createStreamAuthority } from "../access/stream-authority.js";
+import { watchSessionStreams } from "../access/session-streams.js";
 import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
 import { widenConnectionWindow } from "../shared/http2-window.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
@@ -124,6 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);
+    const stopWatchingSessions = watchSessionStreams(ctx);
 
     if (options.init) {
       const result = await initAccount(ctx, options.init);
@@ -201,6 +203,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ctx,
       needsFirstAccount,
       async close() {
+        stopWatchingSessions();
         // Open event streams end now, before their sockets are destroyed below.
         ctx.changes.close();
         const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));

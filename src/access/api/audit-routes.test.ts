@@ -49,14 +49,14 @@ describe("the audit, verification and report routes, in process", () => {
 
     // Two streams of alice and one refusal, as the relay reports them.
     const record = createStreamAudit(ctx);
-    const grant: StreamGrant = { accountId: acme.id, userId: "u", userName: "alice", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10"] };
+    const grant: StreamGrant = { accountId: acme.id, userId: "u", userName: "alice", sessionId: "s", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10"] };
     const request = (port: number) => ({ token: "t", device: "press-7", target: { host: "192.168.1.10", port }, source: "10.0.0.9" });
     record({ kind: "opened", streamId: "s-1", request: request(502), grant, at: tick(60) });
     record({ kind: "closed", streamId: "s-1", bytesUp: 12, bytesDown: 25, error: undefined, at: tick(90) });
     record({ kind: "opened", streamId: "s-2", request: request(80), grant, at: tick(60) });
     record({ kind: "closed", streamId: "s-2", bytesUp: 300, bytesDown: 4000, error: new Error("reset by peer"), at: tick(5) });
     const refusal = new FernlinkError("target-not-allowed", "192.168.2.1:22 is outside the LAN");
-    record({ kind: "refused", request: request(22), requester: { accountId: acme.id, userId: "u", userName: "alice", role: "admin" }, grant, error: refusal, at: tick(1) });
+    record({ kind: "refused", request: request(22), requester: { accountId: acme.id, userId: "u", userName: "alice", role: "admin", sessionId: "s" }, grant, error: refusal, at: tick(1) });
     await ctx.work.drain(5000);
   });
   after(() => t.close());

@@ -5,6 +5,7 @@ import { createCsrPem, generateKeyPairPem } from "../../shared/pki.js";
 import { openAccessFixture, FIXTURE_PASSWORD, type AccessFixture, type Reply } from "../access-rules-fixture.js";
 import type { TEST_BACKENDS } from "../access-test-kit.js";
 import { hashPassword } from "../password.js";
+import { authenticate } from "../sessions.js";
 import { findAccountByName } from "../store/accounts.js";
 import { createDevice } from "../store/devices.js";
 import type { AuditRow } from "../store/schema.js";
@@ -45,10 +46,10 @@ export interface MatrixFixture {
 }
 
 /** A live stream of bob's to press-7, for the live-stream routes; its id is `matrix-stream`. */
-const MATRIX_STREAM = (accountId: string, base: AccessFixture): LiveStream => ({
+const MATRIX_STREAM = (accountId: string, base: AccessFixture, sessionId: string): LiveStream => ({
   streamId: "matrix-stream",
   request: { token: undefined, device: "press-7", target: { host: "192.168.1.10", port: 502 }, source: "192.0.2.9" },
-  grant: { accountId, userId: base.users.bob.id, userName: "bob", deviceId: base.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10:502"] },
+  grant: { accountId, userId: base.users.bob.id, userName: "bob", sessionId, deviceId: base.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10:502"] },
   startedAt: base.access.ctx.now(),
   bytesUp: 10,
   bytesDown: 20,
@@ -114,7 +115,8 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
     const box = await admin("POST", "/api/v1/devices", { body: { name: "agent-box" } }, "device agent-box");
     const registered = await must(call("POST", "/api/v1/agent/register", { body: { activationKey: box.json.activationKey, csr: await csr() } }), "register agent-box");
     const box2 = await admin("POST", "/api/v1/devices", { body: { name: "agent-box-2" } }, "device agent-box-2");
-    base.access.live.streams.push(MATRIX_STREAM(acme.id, base));
+    // On bob's session: a stream whose session does not exist is cut as soon as anything sweeps.
+    base.access.live.streams.push(MATRIX_STREAM(acme.id, base, (await authenticate(ctx, tokens.bob, "fixture")).sessionId));
 
     return {
       base,

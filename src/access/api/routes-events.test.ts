@@ -65,7 +65,7 @@ for (const backend of TEST_BACKENDS) {
       return {
         streamId: id,
         request: { token: undefined, device: "press-7", target: { host: "192.168.1.10", port: 502 }, source: "192.0.2.9" },
-        grant: { accountId: u.account_id, userId: u.id, userName: u.name, deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] },
+        grant: { accountId: u.account_id, userId: u.id, userName: u.name, sessionId: "s", deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] },
         startedAt: f.access.ctx.now(),
         bytesUp: bytes[0],
         bytesDown: bytes[1],

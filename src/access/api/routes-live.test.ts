@@ -22,7 +22,7 @@ for (const backend of TEST_BACKENDS) {
       return {
         streamId: id,
         request: { token: undefined, device: dev.name, target: { host, port: Number(port) }, source: "192.0.2.9" },
-        grant: { accountId: user.account_id, userId: user.id, userName: user.name, deviceId: dev.id, deviceName: dev.name, lastSeen: null, allowedTargets: [target] },
+        grant: { accountId: user.account_id, userId: user.id, userName: user.name, sessionId: "s", deviceId: dev.id, deviceName: dev.name, lastSeen: null, allowedTargets: [target] },
         startedAt: f.access.ctx.now(),
         bytesUp: 1200,
         bytesDown: 34000,

@@ -99,7 +99,7 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
   it("signing out ends the session, clears the cookie and closes the session's open streams", async () => {
     const { res } = await signIn();
     const cookie = cookieOf(res.headers).value;
-    const grant = { accountId: (await t.ctx.db.selectFrom("accounts").select("id").where("name", "=", res.json.account).executeTakeFirstOrThrow()).id, userId: "u", userName: "alice", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: [] };
+    const grant = { accountId: (await t.ctx.db.selectFrom("accounts").select("id").where("name", "=", res.json.account).executeTakeFirstOrThrow()).id, userId: "u", userName: "alice", sessionId: "s", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: [] };
     const stream = (streamId: string, token: string) => ({ streamId, request: { token, device: "press-7", target: { host: "10.0.0.1", port: 80 }, source: "test" }, grant, startedAt: t.ctx.now(), bytesUp: 0, bytesDown: 0 });
     t.live.streams.push(stream("mine", cookie), stream("another-session", "other-token"));
     assert.equal((await call("DELETE", "/api/v1/session", { cookie })).status, 403, "needs the CSRF header too");

@@ -132,7 +132,7 @@ for (const backend of TEST_BACKENDS) {
       const added = await f.call("POST", web("press-7"), { token: alice, body: { name: "doomed", url: "http://192.168.1.30/" } });
       assert.equal(added.status, 201, JSON.stringify(added.json));
       const acme = f.access.ctx;
-      const grant = { accountId: f.devices.press7.account_id, userId: "u", userName: "alice", deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] };
+      const grant = { accountId: f.devices.press7.account_id, userId: "u", userName: "alice", sessionId: "s", deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] };
       const stream = (streamId: string, via?: string) => ({
         streamId,
         request: { token: "t", device: "press-7", target: { host: "192.168.1.30", port: 80 }, source: "test", ...(via ? { via } : {}) },

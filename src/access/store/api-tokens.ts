@@ -88,3 +88,19 @@ export async function revokeApiTokensBy(db: Kysely<Database>, userId: string, no
   await db.updateTable("api_tokens").set({ revoked_at: iso(now) }).where("created_by", "=", userId).where("revoked_at", "is", null).execute();
   return rows.map((r) => r.name);
 }
+
+/** What decides whether an API token still holds: its expiry and revocation. */
+export type ApiTokenState = Pick<ApiToken, "id" | "expires_at" | "revoked_at">;
+
+/** The states of the tokens with these ids; a token not returned no longer exists. */
+export async function apiTokenStates(db: Kysely<Database>, ids: readonly string[]): Promise<ApiTokenState[]> {
+  const states: ApiTokenState[] = [];
+  for (let i = 0; i < ids.length; i += ID_BATCH) {
+    const batch = ids.slice(i, i + ID_BATCH);
+    states.push(...(await db.selectFrom("api_tokens").select(["id", "expires_at", "revoked_at"]).where("id", "in", batch).execute()));
+  }
+  return states;
+}
+
+/** Ids per `in (…)` list, well below SQLite's and PostgreSQL's parameter limits. */
+const ID_BATCH = 500;

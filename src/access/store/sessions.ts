@@ -68,3 +68,19 @@ export async function revokeUserSessions(db: Kysely<Database>, userId: string, k
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** What decides whether a session still holds: its end, last use and revocation. */
+export type SessionState = Pick<Session, "id" | "expires_at" | "last_used_at" | "revoked_at">;
+
+/** The states of the sessions with these ids; a session not returned no longer exists. */
+export async function sessionStates(db: Kysely<Database>, ids: readonly string[]): Promise<SessionState[]> {
+  const states: SessionState[] = [];
+  for (let i = 0; i < ids.length; i += ID_BATCH) {
+    const batch = ids.slice(i, i + ID_BATCH);
+    states.push(...(await db.selectFrom("sessions").select(["id", "expires_at", "last_used_at", "revoked_at"]).where("id", "in", batch).execute()));
+  }
+  return states;
+}
+
+/** Ids per `in (…)` list, well below SQLite's and PostgreSQL's parameter limits. */
+const ID_BATCH = 500;
