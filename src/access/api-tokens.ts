@@ -8,7 +8,7 @@ import { hashSecret, randomSecret } from "./secret-token.js";
 import { createApiToken, findActiveApiToken, listApiTokens, revokeApiToken } from "./store/api-tokens.js";
 import type { ApiToken } from "./store/schema.js";
 import { listUsers } from "./store/users.js";
-import { auditRefusals } from "./users.js";
+import { auditRefusals, ensureSignedIn } from "./users.js";
 
 /** Every API token starts with this, so a bearer token tells which kind it is. */
 export const API_TOKEN_PREFIX = "flk_";
@@ -28,16 +28,18 @@ function tokenInfo(token: ApiToken, creatorName: string, now: Date): TokenInfo {
 
 /**
  * Makes an API token for automation, bound to the caller's account, with a role and an
- * optional expiry. The token is in the reply only; the store keeps its hash.
+ * optional expiry. The token is in the reply only; the store keeps its hash. Only a signed-in
+ * admin makes tokens: a token cannot, so none outlives or outranks the one that would make it.
  */
 export async function addApiToken(ctx: AccessContext, who: Principal, input: TokenAddRequest): Promise<TokenAddResponse> {
   await ensureAdmin(ctx, who, "token.add", input.name);
   const now = ctx.now();
   const expiresAt = input.expiresDays === undefined ? null : new Date(now.getTime() + input.expiresDays * DAY_MS);
   const token = `${API_TOKEN_PREFIX}${randomSecret(32)}`;
-  const row = await auditRefusals(ctx, who, "token.add", input.name, () =>
-    createApiToken(ctx.db, { accountId: who.accountId, name: input.name, tokenHash: hashSecret(token), role: input.role, createdBy: who.userId, now, expiresAt }),
-  );
+  const row = await auditRefusals(ctx, who, "token.add", input.name, () => {
+    ensureSignedIn(who, "make API tokens", `fernlink token add ${input.name}`);
+    return createApiToken(ctx.db, { accountId: who.accountId, name: input.name, tokenHash: hashSecret(token), role: input.role, createdBy: who.userId, now, expiresAt });
+  });
   await auditBy(ctx, who, "token.add", input.name, "ok", `role ${input.role}, expires ${row.expires_at ?? "never"}`);
   return { token, info: tokenInfo(row, who.userName, now) };
 }

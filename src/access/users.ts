@@ -42,6 +42,18 @@ export async function callerUser(ctx: AccessContext, who: Principal, action: str
   return user;
 }
 
+/**
+ * Refuses a request made with an API token. Users and API tokens are made by a signed-in
+ * person: anything a token made would outlive it (a user never expires, and a child token
+ * would survive its parent's revocation), as GitHub's fine-grained tokens, which only the
+ * signed-in user makes, and GitLab, whose tokens cannot raise access, also hold.
+ */
+export function ensureSignedIn(who: Principal, what: string, command: string): void {
+  if (who.tokenName !== undefined) {
+    throw new FernlinkError("forbidden", `an API token cannot ${what} (token "${who.tokenName}"); an admin signs in and runs: ${command}`);
+  }
+}
+
 /** A user of the caller's account; another account's user reads as missing. */
 export async function userByName(ctx: AccessContext, who: Principal, name: string): Promise<User> {
   const user = await findUserByName(ctx.db, who.accountId, name);
@@ -66,6 +78,7 @@ export function userInfo(user: User, now: Date): UserInfo {
 export async function addUser(ctx: AccessContext, who: Principal, input: UserAddRequest): Promise<UserInfo> {
   await ensureAdmin(ctx, who, "user.add", input.name);
   const user = await auditRefusals(ctx, who, "user.add", input.name, async () => {
+    ensureSignedIn(who, "add users", `fernlink user add ${input.name}`);
     const account = await callerAccount(ctx, who);
     checkPasswordRules(input.password, policyOf(account), { account: account.name, user: input.name });
     const passwordHash = await hashPassword(input.password);
