@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import http2 from "node:http2";
 import { mkdir } from "node:fs/promises";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
@@ -16,13 +16,11 @@ import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { authenticateAgent } from "../access/registration.js";
 import { loginCheckLimit } from "../access/login-guard.js";
-import { initAccount } from "../access/sessions.js";
+import { authenticate, initAccount } from "../access/sessions.js";
 import { openDatabase, type Store } from "../access/store/index.js";
 import { countAccounts } from "../access/store/accounts.js";
 import { createStreamAuthority } from "../access/stream-authority.js";
 import { watchSessionStreams } from "../access/session-streams.js";
-import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
-import { widenConnectionWindow } from "../shared/http2-window.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { BackgroundWork } from "../shared/background-work.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
@@ -31,6 +29,7 @@ import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { createRelay, type Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
 import { relayPresence, trackPresence } from "./presence-tracker.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { createTlsListener } from "./tls-listener.js";
 import { webCertificates } from "./web-certificates.js";
 import { findWebTarget } from "../access/web-targets.js";
@@ -52,6 +51,8 @@ export interface ServerOptions {
   init?: { account: string; user: string; password: string } | undefined;
   log: Logger;
   keepalive?: KeepaliveOptions;
+  /** Limits on connections that have not proven who they are; defaults in CONNECTION_LIMITS. */
+  limits?: Partial<ConnectionLimits> | undefined;
   /** Domain the portal's HMI host names live under (`w-<id>.<domain>`); default: the first --hostname that is a name. */
   webDomain?: string | undefined;
   /** How fast one user may open streams to one device. */
@@ -143,24 +144,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // One port: HMI host names go to the HMI proxy, /api/ to the REST API, the rest is the portal.
     const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
       if (hmi.owns(req)) return hmi.handle(req, res);
-      const listener = (req.url ?? "").startsWith("/api/") ? api : portal;
-      void listener(req as http.IncomingMessage, res as http.ServerResponse);
+      const handler = (req.url ?? "").startsWith("/api/") ? api : portal;
+      void handler(req as http.IncomingMessage, res as http.ServerResponse);
     };
-    const h2 = http2.createServer({ settings: TUNNEL_SETTINGS }, onRequest);
-    // Node's compatibility layer hands CONNECT requests to "connect", not "request".
-    h2.on("connect", (req: http2.Http2ServerRequest) => relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown"));
-    h2.on("session", (session) => {
-      session.on("error", () => {});
-      widenConnectionWindow(session);
-    });
-    const h1 = http.createServer(onRequest);
-    h1.keepAliveTimeout = 65_000;
-    // Browsers open WebSockets over HTTP/1.1: HMI pages' own, and the portal's VNC viewer.
-    h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      if (hmi.owns(req)) return hmi.handleUpgrade(req, socket, head);
-      if (vnc.match(req.url) !== undefined) return vnc.handleUpgrade(req, socket, head);
-      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
-    });
     const listener = createTlsListener(
       {
         keyPem: serverCert.keyPem,
@@ -171,23 +157,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           const id = webTargetIdOf(name, webDomain);
           return id !== undefined && (await findWebTarget(ctx, id)) !== undefined;
         }, now, log),
+        ...(options.limits ? { limits: options.limits } : {}),
+        provesSession: async (headers, source) => {
+          const token = /^Bearer (\S+)$/i.exec(String(headers.authorization ?? ""))?.[1];
+          return authenticate(ctx, token, source, { touch: false }).then(() => true, () => false);
+        },
       },
-      { agent: (s) => relay.acceptAgentSocket(s), h2: (s) => h2.emit("connection", s), http1: (s) => h1.emit("connection", s) },
+      {
+        agent: (s) => relay.acceptAgentSocket(s),
+        request: onRequest,
+        connect: (req) => relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown"),
+        // Browsers open WebSockets over HTTP/1.1: HMI pages' own, and the portal's VNC viewer.
+        upgrade: (req, socket, head) => {
+          if (hmi.owns(req)) return hmi.handleUpgrade(req, socket, head);
+          if (vnc.match(req.url) !== undefined) return vnc.handleUpgrade(req, socket, head);
+          socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
+        },
+      },
     );
-    // Every socket from its first byte, handshakes included, so close() can end them all.
-    const sockets = new Set<Socket>();
-    listener.on("connection", (s: Socket) => {
-      sockets.add(s);
-      s.once("close", () => sockets.delete(s));
-    });
     await new Promise<void>((resolve, reject) => {
-      listener.once("error", reject);
-      listener.listen(options.listen.port, options.listen.host, () => {
-        listener.off("error", reject);
+      listener.server.once("error", reject);
+      listener.server.listen(options.listen.port, options.listen.host, () => {
+        listener.server.off("error", reject);
         resolve();
       });
     });
-    const addr = listener.address() as AddressInfo;
+    const addr = listener.server.address() as AddressInfo;
     bound = { host: addr.address, port: addr.port };
     const wildcard = addr.address === "0.0.0.0" || addr.address === "::";
     const urlHost = wildcard ? (options.hostnames[0] ?? "localhost") : addr.address;
@@ -206,14 +201,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         stopWatchingSessions();
         // Open event streams end now, before their sockets are destroyed below.
         ctx.changes.close();
-        const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+        const stopped = new Promise<void>((resolve) => listener.server.close(() => resolve()));
         // Tunnels first: their streams end, and the ends are written to the audit.
         vnc.close();
         hmi.close();
         await relay.close();
-        for (const s of sockets) s.destroy();
-        h2.close();
-        h1.close();
+        listener.destroyConnections();
         await stopped;
         // Refusals still being counted are written before the store closes.
         ctx.refusals.flush();

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
+import http2 from "node:http2";
+import https from "node:https";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,20 +11,54 @@ import { issueServerCertificate, loadOrCreateCa, signDeviceCsr, type Ca } from "
 import { ALPN } from "../protocol/alpn.js";
 import { createLogger } from "../shared/log.js";
 import { createCsrPem, generateKeyPairPem, serialOf } from "../shared/pki.js";
-import { createTlsListener } from "./tls-listener.js";
+import type { ConnectionLimits } from "./connection-limits.js";
+import { createTlsListener, type TlsListener, type TlsRoutes } from "./tls-listener.js";
 
 describe("the TLS listener", () => {
   let dir: string;
   let ca: Ca;
-  let server: tls.Server;
+  let serverCert: { keyPem: string; certPem: string };
+  let listener: TlsListener;
   let port: number;
   const seen: { alpn: string | false | null; serial: string | undefined; reused: boolean }[] = [];
   let device: { keyPem: string; certPem: string; serial: string };
 
+  const routes = (agent: (socket: tls.TLSSocket) => void): TlsRoutes => ({
+    agent,
+    request: (req, res) => {
+      seen.push({ alpn: `HTTP/${req.httpVersion}`, serial: undefined, reused: false });
+      res.end("ok");
+    },
+    connect: (req) => req.stream.respond({ ":status": 200 }),
+    upgrade: (_req, socket) => socket.destroy(),
+  });
+
+  async function listen(limits: Partial<ConnectionLimits>, agent: (socket: tls.TLSSocket) => void = () => {}): Promise<{ listener: TlsListener; port: number }> {
+    const l = createTlsListener(
+      {
+        keyPem: serverCert.keyPem,
+        certPem: serverCert.certPem,
+        caPem: ca.certPem,
+        log: createLogger("test", { level: "error" }),
+        limits,
+        provesSession: async (headers) => headers.authorization === "Bearer good",
+      },
+      routes(agent),
+    );
+    await new Promise<void>((resolve) => l.server.listen(0, "127.0.0.1", resolve));
+    return { listener: l, port: (l.server.address() as AddressInfo).port };
+  }
+
+  async function stop(l: TlsListener): Promise<void> {
+    const closed = new Promise((resolve) => l.server.close(resolve));
+    l.destroyConnections();
+    await closed;
+  }
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "fernlink-tls-"));
     ca = await loadOrCreateCa(dir, { now: new Date() });
-    const serverCert = await issueServerCertificate(ca, { hostnames: ["localhost", "127.0.0.1"], now: new Date() });
+    serverCert = await issueServerCertificate(ca, { hostnames: ["localhost", "127.0.0.1"], now: new Date() });
     const { privateKeyPem } = await generateKeyPairPem();
     const signed = await signDeviceCsr(ca, { csrPem: await createCsrPem(privateKeyPem, { commonName: "x" }), deviceId: "dev-1", accountId: "acc-1", deviceName: "press-7", now: new Date() });
     device = { keyPem: privateKeyPem, certPem: signed.certPem, serial: signed.serial };
@@ -32,18 +68,16 @@ describe("the TLS listener", () => {
       // Answer first: TLS 1.3 sends its session tickets with the server's first write.
       socket.end("bye");
     };
-    server = createTlsListener({ keyPem: serverCert.keyPem, certPem: serverCert.certPem, caPem: ca.certPem, log: createLogger("test", { level: "error" }) }, { agent: record, h2: record, http1: record });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
+    ({ listener, port } = await listen({}, record));
   });
   after(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await stop(listener);
     await rm(dir, { recursive: true, force: true });
   });
 
-  function connect(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+  function connect(options: tls.ConnectionOptions, to = port): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: "127.0.0.1", port, ca: ca.certPem, ...options });
+      const socket = tls.connect({ host: "127.0.0.1", port: to, ca: ca.certPem, ...options });
       let session: Buffer | undefined;
       socket.on("session", (s: Buffer) => (session = s));
       socket.once("error", reject);
@@ -52,12 +86,29 @@ describe("the TLS listener", () => {
     });
   }
 
+  /** Resolves with the milliseconds until `socket` closed. */
+  function closedAfter(socket: net.Socket): Promise<number> {
+    const start = Date.now();
+    socket.on("error", () => {});
+    return new Promise((resolve) => socket.once("close", () => resolve(Date.now() - start)));
+  }
+
+  async function h2Get(to: number): Promise<void> {
+    const session = http2.connect(`https://127.0.0.1:${to}`, { ca: ca.certPem });
+    const stream = session.request({ ":path": "/" });
+    stream.resume();
+    await new Promise((resolve) => stream.once("close", resolve));
+    session.close();
+  }
+
   it("routes by ALPN: agent, h2 and HTTP/1.1", async () => {
     seen.length = 0;
     await connect({ ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
-    await connect({ ALPNProtocols: [ALPN.h2] });
-    await connect({ ALPNProtocols: [ALPN.http1] });
-    assert.deepEqual(seen.map((s) => s.alpn), [ALPN.agent, ALPN.h2, ALPN.http1]);
+    await h2Get(port);
+    await new Promise<void>((resolve, reject) =>
+      https.get({ host: "127.0.0.1", port, ca: ca.certPem, agent: false }, (res) => res.resume().once("end", resolve)).once("error", reject),
+    );
+    assert.deepEqual(seen.map((s) => s.alpn), [ALPN.agent, "HTTP/2.0", "HTTP/1.1"]);
   });
 
   it("shows the device certificate on a resumed session too, so revocation checks still apply", async () => {
@@ -68,5 +119,98 @@ describe("the TLS listener", () => {
     assert.equal(seen.length, 2);
     assert.equal(seen[1]!.reused, true, "the second handshake resumed the session");
     assert.equal(seen[1]!.serial, device.serial, "the relay still sees which certificate it is");
+  });
+
+  describe("with short limits", () => {
+    let short: { listener: TlsListener; port: number };
+    const kept: tls.TLSSocket[] = [];
+    before(async () => {
+      short = await listen({ handshakeTimeoutMs: 300, headersTimeoutMs: 300, idleTimeoutMs: 300, maxUnauthenticatedPerSource: 3 }, (socket) => kept.push(socket));
+    });
+    after(async () => {
+      await stop(short.listener);
+    });
+
+    it("closes a connection that sends nothing, and one that stops within its ClientHello, at the handshake deadline", async () => {
+      const silent = net.connect(short.port, "127.0.0.1");
+      const partial = net.connect(short.port, "127.0.0.1", () => partial.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+      const [a, b] = await Promise.all([closedAfter(silent), closedAfter(partial)]);
+      for (const ms of [a, b]) assert.ok(ms >= 250 && ms < 2000, `closed after ${ms} ms`);
+    });
+
+    it("closes an HTTP/1.1 connection whose headers do not arrive in time", async () => {
+      const socket = tls.connect({ host: "127.0.0.1", port: short.port, ca: ca.certPem, ALPNProtocols: [ALPN.http1] });
+      socket.once("secureConnect", () => socket.write("GET / HTTP/1.1\r\nhost: x\r\n"));
+      let answer = "";
+      socket.on("data", (d: Buffer) => (answer += d.toString()));
+      const ms = await closedAfter(socket);
+      assert.ok(ms >= 250 && ms < 3000, `closed after ${ms} ms`);
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+    });
+
+    it("closes an HTTP/2 connection without a stream after the idle timeout, unless a CONNECT proved a session", async () => {
+      const idle = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
+      idle.on("error", () => {});
+      const proven = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
+      const unproven = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
+      unproven.on("error", () => {});
+      for (const [session, token] of [[proven, "good"], [unproven, "bad"]] as const) {
+        const stream = session.request({ ":method": "CONNECT", ":authority": "10.0.0.1:502", authorization: `Bearer ${token}` });
+        await new Promise((resolve) => stream.once("response", resolve));
+        stream.close();
+        await new Promise((resolve) => stream.once("close", resolve));
+      }
+      const idleMs = await new Promise<number>((resolve) => {
+        const start = Date.now();
+        idle.once("close", () => resolve(Date.now() - start));
+      });
+      assert.ok(idleMs >= 250 && idleMs < 3000, `closed after ${idleMs} ms`);
+      await new Promise((resolve) => unproven.once("close", resolve));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.equal(proven.closed || proven.destroyed, false, "the proven connection stays open");
+      proven.close();
+    });
+
+    it("refuses a source's connection past the limit at once, while another source and proven agents still connect", async () => {
+      const held = await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            new Promise<net.Socket>((resolve) => {
+              const s = net.connect(short.port, "127.0.0.1", () => resolve(s));
+              s.on("error", () => {});
+            }),
+        ),
+      );
+      const start = Date.now();
+      const over = net.connect(short.port, "127.0.0.1");
+      const overMs = await closedAfter(over);
+      assert.ok(overMs < 200, `the fourth connection was closed after ${overMs} ms`);
+      const other = tls.connect({ socket: net.connect({ host: "127.0.0.1", port: short.port, localAddress: "127.0.0.2" }), ca: ca.certPem, servername: "localhost", ALPNProtocols: [ALPN.h2] });
+      await new Promise<void>((resolve, reject) => other.once("secureConnect", resolve).once("error", reject));
+      other.destroy();
+      for (const s of held) s.destroy();
+      assert.ok(Date.now() - start < 250, "nothing here waited for a timeout");
+
+      // Agents with our certificate do not count once their handshake is done.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      kept.length = 0;
+      const agents: tls.TLSSocket[] = [];
+      for (let i = 0; i < 4; i++) {
+        agents.push(
+          await new Promise<tls.TLSSocket>((resolve, reject) => {
+            const s = tls.connect({ host: "127.0.0.1", port: short.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
+            s.once("secureConnect", () => resolve(s)).once("error", reject);
+          }),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const after = net.connect(short.port, "127.0.0.1");
+      await new Promise<void>((resolve, reject) => after.once("connect", resolve).once("error", reject));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(after.destroyed, false, "a new connection is still accepted beside four agents");
+      assert.equal(kept.filter((s) => !s.destroyed).length, 4);
+      after.destroy();
+      for (const s of agents) s.destroy();
+    });
   });
 });

@@ -1,18 +1,59 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { ALPN, SERVER_ALPN } from "../protocol/alpn.js";
-import type { Logger } from "../shared/log.js";
+import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
+import { widenConnectionWindow } from "../shared/http2-window.js";
+import { throttled, type Logger } from "../shared/log.js";
+import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
+import { SourceLimit } from "./source-limit.js";
 
 /** Where each kind of connection goes once TLS told us what it is. */
 export interface TlsRoutes {
+  /** A tunnel connection (`fernlink-agent/1`); the relay checks its certificate against the store. */
   agent(socket: tls.TLSSocket): void;
-  h2(socket: tls.TLSSocket): void;
-  http1(socket: tls.TLSSocket): void;
+  /** A request over HTTP/2 or HTTP/1.1. */
+  request(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void;
+  /** An HTTP/2 CONNECT stream (a client's tunnel stream). */
+  connect(req: Http2ServerRequest): void;
+  /** An HTTP/1.1 upgrade (WebSockets). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+/** The one TLS port, with the HTTP servers it hands connections to. */
+export interface TlsListener {
+  server: tls.Server;
+  /** Ends every connection at once, handshakes included. */
+  destroyConnections(): void;
+}
+
+/** One accepted TCP connection, from its first byte. */
+interface Connection {
+  socket: Socket;
+  source: string;
+  /** Gives back the source's slot; set while the connection is unproven. */
+  release: (() => void) | undefined;
 }
 
 /**
  * The one TLS port: API, web and tunnels, told apart by ALPN. A client certificate is
  * requested (signed by our CA) but not required here: agents prove themselves with it,
  * users with a session token, and browsers without a matching certificate are not asked.
+ *
+ * Every connection starts unauthenticated: it counts against its source's limit and must
+ * finish its handshake within `handshakeTimeoutMs`. What proves it, by ALPN:
+ * - `fernlink-agent/1`: a client certificate that chains to our CA, once the handshake is
+ *   done (the relay then checks it against the store and keeps the tunnel alive with PINGs;
+ *   an idle tunnel is normal).
+ * - `h2`: a CONNECT stream whose bearer token is a valid session or API token
+ *   (`provesSession`). A `fernlink connect` connection may then sit idle for hours between
+ *   streams. Browsers' connections (cookies, checked per request) stay unproven: they are
+ *   closed after `idleTimeoutMs` without a stream, which browsers expect and reopen.
+ * - `http/1.1`: never; Node's header timeout and keep-alive timeout apply to every
+ *   request. An upgraded socket (WebSocket) leaves the HTTP server and belongs to its handler.
+ * A proven connection gives its slot back and has no idle limit here.
  */
 export function createTlsListener(
   options: {
@@ -22,9 +63,78 @@ export function createTlsListener(
     log: Logger;
     /** A certificate for a host name the default one does not cover (SNI); undefined keeps the default. */
     contextFor?: (servername: string) => Promise<tls.SecureContext | undefined>;
+    limits?: Partial<ConnectionLimits>;
+    /** True when a CONNECT stream's headers carry a valid session; proves its connection. */
+    provesSession?: (headers: IncomingHttpHeaders, source: string) => Promise<boolean>;
   },
   routes: TlsRoutes,
-): tls.Server {
+): TlsListener {
+  const limits = { ...CONNECTION_LIMITS, ...options.limits };
+  const perSource = new SourceLimit(limits.maxUnauthenticatedPerSource);
+  const connections = new Map<string, Connection>();
+  const refusedLog = throttled(options.log.warn, { max: 5, intervalMs: 60_000 });
+  const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${s.remoteAddress}|${s.remotePort}`;
+  const prove = (conn: Connection | undefined): void => {
+    conn?.release?.();
+    if (conn) conn.release = undefined;
+  };
+
+  const h2 = http2.createServer({ settings: TUNNEL_SETTINGS }, routes.request);
+  // Node's compatibility layer hands CONNECT requests to "connect", not "request".
+  h2.on("connect", routes.connect);
+  h2.on("session", (session: ServerHttp2Session) => {
+    session.on("error", () => {});
+    widenConnectionWindow(session);
+    watchIdle(session, connections.get(keyOf(session.socket)));
+  });
+
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      // How often Node looks for requests past their header (and whole-request) deadline.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    routes.request,
+  );
+  h1.keepAliveTimeout = limits.idleTimeoutMs;
+  h1.on("upgrade", routes.upgrade);
+  // Node starts its header and request deadlines when a server starts listening; this one
+  // never listens (it is handed TLS sockets), so start them here.
+  h1.emit("listening");
+
+  function watchIdle(session: ServerHttp2Session, conn: Connection | undefined): void {
+    if (!conn) return;
+    let open = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      if (open > 0 || conn.release === undefined) return;
+      timer = setTimeout(() => {
+        if (conn.release === undefined) return;
+        session.close();
+        // A peer that stops reading never lets the GOAWAY out.
+        setTimeout(() => conn.socket.destroy(), 2000).unref();
+      }, limits.idleTimeoutMs);
+      timer.unref();
+    };
+    session.on("stream", (stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      open++;
+      clearTimeout(timer);
+      stream.once("close", () => {
+        open--;
+        arm();
+      });
+      if (conn.release && headers[":method"] === "CONNECT" && options.provesSession) {
+        options.provesSession(headers, conn.source).then(
+          (valid) => valid && prove(conn),
+          () => {},
+        );
+      }
+    });
+    session.once("close", () => clearTimeout(timer));
+    arm();
+  }
+
   const contextFor = options.contextFor;
   const server = tls.createServer({
     ...(contextFor
@@ -43,21 +153,49 @@ export function createTlsListener(
     rejectUnauthorized: false,
     ALPNProtocols: [...SERVER_ALPN],
     minVersion: "TLSv1.2",
+    handshakeTimeout: limits.handshakeTimeoutMs,
   });
-  server.on("secureConnection", (socket) => {
+  server.on("connection", (socket: Socket) => {
+    const source = socket.remoteAddress;
+    const release = source === undefined ? undefined : perSource.acquire(source);
+    if (!release) {
+      refusedLog("connection refused: too many unauthenticated connections from one source", { source, max: limits.maxUnauthenticatedPerSource });
+      socket.destroy();
+      return;
+    }
+    const key = keyOf(socket);
+    const conn: Connection = { socket, source: source!, release };
+    connections.set(key, conn);
+    socket.once("close", () => {
+      release();
+      connections.delete(key);
+    });
+  });
+  server.on("secureConnection", (socket: tls.TLSSocket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
     switch (socket.alpnProtocol) {
       case ALPN.agent:
+        if (socket.authorized) prove(connections.get(keyOf(socket)));
         return routes.agent(socket);
       case ALPN.h2:
-        return routes.h2(socket);
+        return h2.emit("connection", socket);
       default:
-        return routes.http1(socket);
+        return h1.emit("connection", socket);
     }
   });
+  // With a listener here Node leaves the socket open (handshake timeouts included): close it.
   server.on("tlsClientError", (err, socket) => {
     options.log.debug("TLS handshake failed", { address: socket.remoteAddress, error: err.message });
+    socket.destroy();
   });
-  return server;
+
+  return {
+    server,
+    destroyConnections(): void {
+      for (const conn of connections.values()) conn.socket.destroy();
+      h2.close();
+      h1.close();
+    },
+  };
 }

@@ -41,3 +41,32 @@ function levelFromEnv(): LogLevel {
   const value = process.env["FERNLINK_LOG"];
   return value === "debug" || value === "warn" || value === "error" ? value : "info";
 }
+
+/**
+ * A log call that writes at most `max` lines per `intervalMs`, for events a peer can cause
+ * at will (client errors, refused connections): the first line of the next interval says
+ * how many were left out.
+ */
+export function throttled(
+  write: (msg: string, fields?: Record<string, unknown>) => void,
+  options: { max: number; intervalMs: number; now?: () => number },
+): (msg: string, fields?: Record<string, unknown>) => void {
+  const now = options.now ?? Date.now;
+  let windowStart = -Infinity;
+  let written = 0;
+  let leftOut = 0;
+  return (msg, fields) => {
+    const at = now();
+    if (at - windowStart >= options.intervalMs) {
+      windowStart = at;
+      written = 0;
+    }
+    if (written >= options.max) {
+      leftOut++;
+      return;
+    }
+    written++;
+    write(msg, leftOut > 0 ? { ...fields, leftOut } : fields);
+    leftOut = 0;
+  };
+}

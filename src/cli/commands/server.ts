@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseHostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
+import { CONNECTION_LIMITS } from "../../server/connection-limits.js";
 import { UsageError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { readPassword } from "../password.js";
@@ -19,6 +20,14 @@ interface ServerFlags {
   initUser?: string;
   webDomain?: string;
   streamRate?: string;
+  maxUnauthenticatedPerSource?: string;
+}
+
+/** `--max-unauthenticated-per-source`: a whole number of connections, at least 1. */
+function parseConnectionCap(value: string): number {
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1)) throw new UsageError(`--max-unauthenticated-per-source "${value}" is not a whole number of at least 1`);
+  return n;
 }
 
 function firstStartHelp(url: string): string {
@@ -52,9 +61,11 @@ export function registerServerCommand(program: Command): void {
     .option("--init-user <name>", "the first admin of --init-account")
     .option("--web-domain <name>", "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)")
     .option("--stream-rate <n>", `streams per second one user may open to one device (${DEFAULT_STREAM_RATE.perSecond}; bursts of 4× that)`)
+    .option("--max-unauthenticated-per-source <n>", `connections one address (IPv6: one /64) may hold before its TLS handshake, agent certificate or session proved it (default ${CONNECTION_LIMITS.maxUnauthenticatedPerSource}; a plant's NAT puts all its users on one address)`)
     .action(async (flags: ServerFlags) => {
       const listen = parseHostPort(flags.listen, true);
       const streamRate = flags.streamRate === undefined ? undefined : parseStreamRate(flags.streamRate);
+      const maxUnauthenticatedPerSource = flags.maxUnauthenticatedPerSource === undefined ? undefined : parseConnectionCap(flags.maxUnauthenticatedPerSource);
       if (Boolean(flags.initAccount) !== Boolean(flags.initUser)) throw new UsageError("--init-account and --init-user go together");
       const init =
         flags.initAccount && flags.initUser
@@ -68,7 +79,17 @@ export function registerServerCommand(program: Command): void {
       if (flags.webDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)) {
         throw new UsageError(`--web-domain "${flags.webDomain}" is not a DNS name; give one such as portal.example.com`);
       }
-      const server = await startServer({ dataDir, listen, hostnames, dbUrl: flags.db ?? process.env["FERNLINK_DB"], init, log, webDomain: flags.webDomain?.toLowerCase(), streamRate });
+      const server = await startServer({
+        dataDir,
+        listen,
+        hostnames,
+        dbUrl: flags.db ?? process.env["FERNLINK_DB"],
+        init,
+        log,
+        webDomain: flags.webDomain?.toLowerCase(),
+        streamRate,
+        ...(maxUnauthenticatedPerSource ? { limits: { maxUnauthenticatedPerSource } } : {}),
+      });
       const stopped = waitForSignal();
       // On stderr: stdout carries only the one ready line that scripts wait for.
       if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");
