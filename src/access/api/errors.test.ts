@@ -45,4 +45,17 @@ describe("the API error handler", () => {
     assert.equal(body.error.code, "internal");
     assert.doesNotMatch(body.error.message, /secret/);
   });
+
+  it("logs requests the client gave up on in one line without a stack, at most 10 a minute", async () => {
+    const lines: string[] = [];
+    const app = new Hono();
+    app.onError(errorHandler(createLogger("test", { level: "debug", write: (line) => lines.push(line) })));
+    app.post("/", () => {
+      throw new DOMException("The operation was aborted", "AbortError");
+    });
+    for (let i = 0; i < 50; i++) assert.equal((await app.request("/", { method: "POST" })).status, 400);
+    assert.equal(lines.length, 10);
+    assert.match(lines[0]!, /warn test: request ended by the client path=\/ error="The operation was aborted"$/);
+    assert.ok(lines.every((line) => !line.includes("\n") && !/ at /.test(line)));
+  });
 });
