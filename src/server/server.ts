@@ -39,7 +39,7 @@ import { createPortalApp } from "../web/portal-app.js";
 import { PORTAL_CSP, portalAssetsDir } from "../web/portal-assets.js";
 import { createVncBridge } from "../web/vnc-bridge.js";
 import { WebGrants } from "../web/web-grants.js";
-import { webTargetIdOf } from "../web/web-host.js";
+import { strictTransportSecurity, webTargetIdOf } from "../web/web-host.js";
 import { isIP } from "node:net";
 
 /** How `fernlink server` was asked to run. */
@@ -144,6 +144,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // One port: HMI host names go to the HMI proxy, /api/ to the REST API, the rest is the portal.
     const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
       if (hmi.owns(req)) return hmi.handle(req, res);
+      const hsts = strictTransportSecurity((req.headers as Record<string, string | undefined>)[":authority"] ?? req.headers.host ?? "");
+      if (hsts) res.setHeader("strict-transport-security", hsts);
       const handler = (req.url ?? "").startsWith("/api/") ? api : portal;
       void handler(req as http.IncomingMessage, res as http.ServerResponse);
     };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { splitHostHeader, webTargetHostname, webTargetIdOf, webTargetOrigin } from "./web-host.js";
+import { splitHostHeader, strictTransportSecurity, webTargetHostname, webTargetIdOf, webTargetOrigin } from "./web-host.js";
 
 test("a web target's host name round-trips to its id", () => {
   const host = webTargetHostname("k3j9x0abcd12", "localhost");
@@ -24,4 +24,12 @@ test("Host headers split into name and port, IPv6 literals included", () => {
 test("the origin leaves out the default port", () => {
   assert.equal(webTargetOrigin("a1", "portal.example.com", 443), "https://w-a1.portal.example.com");
   assert.equal(webTargetOrigin("a1", "localhost", 8443), "https://w-a1.localhost:8443");
+});
+
+test("portal answers pin HTTPS on real host names, not on addresses or localhost", () => {
+  assert.equal(strictTransportSecurity("fernlink.example.com"), "max-age=31536000");
+  assert.equal(strictTransportSecurity("Fernlink.Example.com:8443"), "max-age=31536000");
+  for (const host of ["127.0.0.1:8443", "[::1]:8443", "localhost:8443", "portal.localhost", "localhost.", ""]) {
+    assert.equal(strictTransportSecurity(host), undefined, host);
+  }
 });

@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * Each published HMI opens on a host name of its own under the portal's web domain,
  * `w-<id>.<domain>`: the browser then keeps its cookies, storage and scripts apart from the
@@ -31,4 +33,20 @@ export function webTargetIdOf(hostname: string, domain: string): string | undefi
 export function webTargetOrigin(id: string, domain: string, port: number | undefined): string {
   const host = webTargetHostname(id, domain);
   return port === undefined || port === 443 ? `https://${host}` : `https://${host}:${port}`;
+}
+
+/** One year: what browsers' preload lists expect, and long enough to outlive any visit gap. */
+const HSTS_MAX_AGE_S = 31_536_000;
+
+/**
+ * The Strict-Transport-Security value for an answer on `host` (a Host header), or undefined
+ * where it would do harm or nothing: browsers ignore it on IP addresses (RFC 6797 §8.1),
+ * and on `localhost` it would force HTTPS on every other local development server.
+ * Without includeSubDomains: the portal's domain may hold other sites than ours.
+ */
+export function strictTransportSecurity(host: string): string | undefined {
+  const { name } = splitHostHeader(host);
+  const bare = name.replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  if (bare === "" || isIP(bare) !== 0 || bare === "localhost" || bare.endsWith(".localhost")) return undefined;
+  return `max-age=${HSTS_MAX_AGE_S}`;
 }
