@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hmiRequestHeaders, hmiResponseHeaders, rewriteLocation, rewriteSetCookie, WEB_GRANT_COOKIE, withoutGrantCookie } from "./header-rewrite.js";
+import { hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, rewriteLocation, rewriteSetCookie, splitCookiePair, WEB_GRANT_COOKIE, withoutGrantCookie } from "./header-rewrite.js";
 
 const origins = { target: "http://192.168.1.10", public: "https://w-k3j9.localhost:8443" };
 
@@ -53,4 +53,36 @@ test("cookies lose their Domain, keep the rest, and may not take the grant cooki
     origins,
   );
   assert.deepEqual(out, { "set-cookie": ["a=1"], location: "https://w-k3j9.localhost:8443/x", "content-type": "text/html" });
+});
+
+test("an HMI cannot set the grant cookie under a spaced, re-cased or empty name, as browsers would read it", () => {
+  for (const line of [
+    `${WEB_GRANT_COOKIE} =x`,
+    `${WEB_GRANT_COOKIE}\t= x; Path=/`,
+    ` ${WEB_GRANT_COOKIE}=x`,
+    "__host-fernlink-web=x",
+    "__HOST-FERNLINK-WEB=x; Secure; Path=/",
+    `=${WEB_GRANT_COOKIE}=x`,
+    `${WEB_GRANT_COOKIE}`,
+    "=__Secure-anything=x",
+  ]) {
+    assert.equal(rewriteSetCookie(line), undefined, line);
+  }
+  assert.equal(rewriteSetCookie("__Host-hmi=1; Secure; Path=/"), "__Host-hmi=1; Secure; Path=/");
+  assert.equal(rewriteSetCookie(`${WEB_GRANT_COOKIE}-x=1`), `${WEB_GRANT_COOKIE}-x=1`);
+});
+
+test("cookies are read with their names trimmed and matched case by case, as browsers send them", () => {
+  assert.deepEqual(splitCookiePair(" a b = c d "), { name: "a b", value: "c d" });
+  assert.deepEqual(splitCookiePair("bare"), { name: "", value: "bare" });
+  assert.equal(readCookie(`x=1;  ${WEB_GRANT_COOKIE} = g=1`, WEB_GRANT_COOKIE), "g=1");
+  assert.equal(readCookie("__host-fernlink-web=g", WEB_GRANT_COOKIE), undefined);
+  assert.equal(withoutGrantCookie(`a=1; ${WEB_GRANT_COOKIE} =g; __HOST-fernlink-web=h; b=2`), "a=1; b=2");
+});
+
+test("a hand-written answer head carries each header value on its own line and never a line break", () => {
+  assert.equal(
+    responseHead(101, { connection: "Upgrade", upgrade: "websocket", "set-cookie": ["a=1", "b=2"], "x-bad": "1\r\nset-cookie: c=3" }),
+    "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: websocket\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\r\n",
+  );
 });

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
 
 /**
  * Header rewriting between the browser and an HMI reached through the tunnel. The HMI must
@@ -36,12 +36,34 @@ function dropHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return out;
 }
 
+/**
+ * A cookie's name and value as browsers read them (RFC 6265bis §5.6): the name is what
+ * comes before the first `=`, trimmed of spaces and tabs; without `=`, the name is empty
+ * and the whole pair is the value.
+ */
+export function splitCookiePair(pair: string): { name: string; value: string } {
+  const eq = pair.indexOf("=");
+  if (eq < 0) return { name: "", value: pair.replace(/^[ \t]+|[ \t]+$/g, "") };
+  return { name: pair.slice(0, eq).replace(/^[ \t]+|[ \t]+$/g, ""), value: pair.slice(eq + 1).replace(/^[ \t]+|[ \t]+$/g, "") };
+}
+
+/**
+ * True for a cookie that could stand in for the grant cookie in a browser: its name in any
+ * case (current browsers match the `__Host-` prefix case-insensitively), or a nameless
+ * cookie whose value starts with it, which the browser sends back as `name=value`.
+ */
+function posesAsGrant(name: string, value: string): boolean {
+  const grant = WEB_GRANT_COOKIE.toLowerCase();
+  if (name === "") return value.toLowerCase().startsWith(grant) || /^__(host|secure)-/i.test(value);
+  return name.toLowerCase() === grant;
+}
+
 /** The value of cookie `name` in a Cookie header (or in the several fields HTTP/2 browsers send). */
 export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
   const all = Array.isArray(header) ? header.join("; ") : (header ?? "");
   for (const part of all.split(";")) {
-    const [key, ...rest] = part.trim().split("=");
-    if (key === name) return rest.join("=");
+    const cookie = splitCookiePair(part);
+    if (cookie.name === name) return cookie.value;
   }
   return undefined;
 }
@@ -52,7 +74,11 @@ export function withoutGrantCookie(cookie: string | string[] | undefined): strin
   const pairs = (Array.isArray(cookie) ? cookie.join("; ") : cookie)
     .split(";")
     .map((s) => s.trim())
-    .filter((s) => s !== "" && !s.startsWith(`${WEB_GRANT_COOKIE}=`));
+    .filter((s) => {
+      if (s === "") return false;
+      const { name, value } = splitCookiePair(s);
+      return !posesAsGrant(name, value);
+    });
   return pairs.length > 0 ? pairs.join("; ") : undefined;
 }
 
@@ -95,11 +121,13 @@ function defaultPort(protocol: string): string {
 
 /**
  * A Set-Cookie made host-only: without `Domain` the browser keeps it to this HMI's host name,
- * so no other HMI (nor the portal) can read it. A cookie named like the grant is dropped.
+ * so no other HMI (nor the portal) can read it. A cookie that could pass for the grant is
+ * dropped, read as the browser reads it.
  */
 export function rewriteSetCookie(line: string): string | undefined {
   const [pair = "", ...attributes] = line.split(";");
-  if (pair.trim().startsWith(`${WEB_GRANT_COOKIE}=`)) return undefined;
+  const { name, value } = splitCookiePair(pair);
+  if (posesAsGrant(name, value)) return undefined;
   const kept = attributes.filter((a) => !/^\s*domain\s*=/i.test(a));
   return [pair, ...kept].join(";");
 }
@@ -117,4 +145,16 @@ export function hmiResponseHeaders(upstream: IncomingHttpHeaders, origins: HmiOr
   // The HMI's page is served over TLS now; an HSTS header would pin the portal's name to its own policy.
   delete out["strict-transport-security"];
   return out;
+}
+
+/** An HTTP/1.1 status line and header block, for answers written to a socket by hand (upgrades). */
+export function responseHead(status: number, headers: OutgoingHttpHeaders): string {
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}`];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      // Values come from Node's parser or from us; a line break would still split the answer.
+      if (v !== undefined && !/[\r\n]/.test(String(v))) lines.push(`${name}: ${String(v)}`);
+    }
+  }
+  return `${lines.join("\r\n")}\r\n\r\n`;
 }

@@ -1,11 +1,11 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { FernlinkError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
-import { hmiRequestHeaders, hmiResponseHeaders, readCookie, WEB_GRANT_COOKIE, type HmiOrigins } from "./header-rewrite.js";
+import { hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, WEB_GRANT_COOKIE, type HmiOrigins } from "./header-rewrite.js";
 import { foreignRequestRefusal } from "./fetch-metadata.js";
 import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
 import { splitHostHeader, webTargetIdOf, webTargetOrigin } from "./web-host.js";
@@ -217,36 +217,58 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     }
   }
 
-  /** A WebSocket (or other) upgrade on an HMI host: the request goes upstream as is, then bytes flow raw. */
+  /**
+   * A WebSocket (or other) upgrade on an HMI host: the request goes upstream with its
+   * headers rewritten, the HMI's answer (101 or not) comes back rewritten like any other,
+   * then bytes flow raw.
+   */
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on("error", () => {});
     const visit = visitOf(req);
+    const refuse = (err: unknown): void => {
+      const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
+      if (!socket.writable) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`);
+    };
     try {
       if (!visit) throw new FernlinkError("not-found", "no HMI is published under this host name");
       const foreign = foreignRequestRefusal(req.method ?? "GET", req.headers, webTargetOrigin(visit.targetId, deps.domain, visit.port), true);
       if (foreign) throw new FernlinkError("forbidden", foreign);
       const { target } = await authorised(req, visit);
-      const headers = hmiRequestHeaders(req.headers, visit.origins!);
+      const origins = visit.origins!;
+      const headers = hmiRequestHeaders(req.headers, origins);
       headers["connection"] = "Upgrade";
       headers["upgrade"] = req.headers.upgrade ?? "websocket";
       const stream = await target.open();
       // The browser may have given up while the stream was opened: do not leave it open.
       if (socket.destroyed) return void stream.destroy();
-      const upstream = target.scheme === "https" ? overTls(stream, target) : stream;
-      upstream.on("error", () => socket.destroy());
-      socket.on("close", () => upstream.destroy());
-      upstream.on("close", () => socket.destroy());
-      const lines = [`${req.method ?? "GET"} ${req.url ?? "/"} HTTP/1.1`];
-      for (const [name, value] of Object.entries(headers)) {
-        for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${String(v)}`);
-      }
-      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
+      const connection = target.scheme === "https" ? overTls(stream, target) : stream;
+      connection.on("error", () => socket.destroy());
+      socket.on("close", () => connection.destroy());
+      connection.on("close", () => socket.destroy());
+      const upstream = http.request({ createConnection: () => connection as Socket, method: req.method ?? "GET", path: req.url ?? "/", headers });
+      upstream.on("error", refuse);
+      upstream.on("upgrade", (answer: IncomingMessage, raw: Duplex, rest: Buffer) => {
+        const out = hmiResponseHeaders(answer.headers, origins);
+        out["connection"] = "Upgrade";
+        out["upgrade"] = answer.headers.upgrade ?? headers["upgrade"];
+        socket.write(responseHead(101, out));
+        if (rest.length > 0) socket.write(rest);
+        if (head.length > 0) raw.write(head);
+        raw.pipe(socket);
+        socket.pipe(raw);
+      });
+      upstream.on("response", (answer: IncomingMessage) => {
+        // Not switching: the answer (a login page, a redirect) goes back rewritten, then the connection ends.
+        const out = hmiResponseHeaders(answer.headers, origins);
+        out["connection"] = "close";
+        socket.write(responseHead(answer.statusCode ?? 502, out));
+        answer.pipe(socket);
+        answer.on("error", () => socket.destroy());
+      });
+      upstream.end();
     } catch (err) {
-      const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
-      socket.end(`HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`);
+      refuse(err);
     }
   }
 
