@@ -23,6 +23,7 @@ const RECORD: ChainedFields = {
   ended_at: "2026-11-27T10:00:00.000Z",
   bytes_up: 12,
   bytes_down: 25,
+  token: null,
 };
 
 test("the hash is a keyed SHA-256 of the previous hash and the record", () => {
@@ -49,6 +50,30 @@ test("null and empty text encode differently, as do fields shifted between colum
     canonicalEncoding({ ...RECORD, actor: "al", source: "ice10.0.0.9" }),
     canonicalEncoding({ ...RECORD, actor: "alice", source: "10.0.0.9" }),
   );
+});
+
+test("a record without an API token hashes exactly as records did before tokens were recorded", () => {
+  const { token: _none, ...before } = RECORD;
+  assert.equal(canonicalEncoding(RECORD), canonicalEncoding(before));
+  assert.equal(
+    canonicalEncoding(RECORD),
+    '["fernlink-audit-v2",7,"3f1c","2026-11-27T10:00:00.000Z","acc-1","alice","10.0.0.9","stream","s-1","ok",null,"press-7","192.168.1.10:502","2026-11-27T09:59:00.000Z","2026-11-27T10:00:00.000Z",12,25,null]',
+  );
+  assert.ok(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, before), RECORD), "a record stored before the token column verifies with token null");
+  const legacy = { ...RECORD, legacy_seq: 41 };
+  assert.equal(canonicalEncoding(legacy), canonicalEncoding({ ...before, legacy_seq: 41 }));
+});
+
+test("a token name added, altered or removed after the fact no longer matches the hash", () => {
+  const withToken = { ...RECORD, token: "ci-deploy" };
+  const hash = recordHash(KEY, GENESIS_HASH, withToken);
+  assert.ok(hashMatches(KEY, GENESIS_HASH, hash, withToken));
+  assert.equal(hashMatches(KEY, GENESIS_HASH, hash, { ...RECORD, token: "ci-deploy2" }), false, "token altered");
+  assert.equal(hashMatches(KEY, GENESIS_HASH, hash, RECORD), false, "token removed");
+  assert.equal(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, RECORD), withToken), false, "token added");
+  assert.notEqual(canonicalEncoding({ ...RECORD, token: "" }), canonicalEncoding(RECORD), "an empty token name is not none");
+  const legacy = { ...RECORD, legacy_seq: 41 };
+  assert.equal(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, legacy), { ...legacy, token: "ci-deploy" }), false, "token added to a record from before per-account numbering");
 });
 
 test("a missing or malformed stored hash never matches", () => {

@@ -22,6 +22,7 @@ export const SYSTEM_CHAIN = "system";
 /** Tags of the canonical encodings; a new encoding gets a new tag. */
 const ENCODING_V1 = "fernlink-audit-v1";
 const ENCODING_V2 = "fernlink-audit-v2";
+const ENCODING_V3 = "fernlink-audit-v3";
 
 /** The fields a record's hash covers, in the order they are encoded. */
 export interface ChainedFields {
@@ -45,6 +46,8 @@ export interface ChainedFields {
   count?: number | null;
   /** Set on records hashed before per-account numbering: the database-wide seq their hash covers. */
   legacy_seq?: number | null;
+  /** The name of the API token the action was taken with; absent or null for none. */
+  token?: string | null;
 }
 
 /** The last record of a chain, as `audit_heads` keeps it. */
@@ -63,14 +66,20 @@ export function chainOf(accountId: string | null): string {
  * The canonical encoding: a JSON array with every field in a fixed order and explicit nulls,
  * so no two different records encode alike and both databases give the same bytes.
  *
- * v2 (every record written with per-account numbering) covers the record's seq in its chain
- * and its count. v1 is kept for records written before: it covers the database-wide seq they
- * had then (`legacy_seq`), so their hashes stay as written and still verify.
+ * v3 is a record that names an API token: v2's fields, then the token's name. v2 (a record
+ * without a token, written with per-account numbering) covers the record's seq in its chain and
+ * its count; records without a token keep it, so every hash written before tokens were recorded
+ * still verifies, and adding, changing or removing a token changes the encoding. v1 is kept for
+ * records written before per-account numbering: it covers the database-wide seq they had then
+ * (`legacy_seq`), so their hashes stay as written and still verify.
  */
 export function canonicalEncoding(f: ChainedFields): string {
   const common = [f.id, f.at, f.account_id, f.actor, f.source, f.action, f.object, f.result, f.reason, f.device, f.target, f.started_at, f.ended_at, f.bytes_up, f.bytes_down];
-  if (f.legacy_seq != null) return JSON.stringify([ENCODING_V1, f.legacy_seq, ...common]);
-  return JSON.stringify([ENCODING_V2, f.seq, ...common, f.count ?? null]);
+  const token = f.token ?? null;
+  // v1 records were written before tokens were recorded: a token on one was added since, and is encoded so it cannot match.
+  if (f.legacy_seq != null) return JSON.stringify(token === null ? [ENCODING_V1, f.legacy_seq, ...common] : [ENCODING_V1, f.legacy_seq, ...common, token]);
+  if (token === null) return JSON.stringify([ENCODING_V2, f.seq, ...common, f.count ?? null]);
+  return JSON.stringify([ENCODING_V3, f.seq, ...common, f.count ?? null, token]);
 }
 
 /** HMAC-SHA256(key, prevHash ‖ canonical encoding), lowercase hex. */

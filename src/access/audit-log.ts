@@ -23,6 +23,8 @@ export interface AuditEvent {
   endedAt?: Date | null;
   bytesUp?: number | null;
   bytesDown?: number | null;
+  /** The API token the action was taken with: its name, never the token. */
+  token?: string | null;
 }
 
 /**
@@ -67,6 +69,7 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
       bytes_up: event.bytesUp ?? null,
       bytes_down: event.bytesDown ?? null,
       count: event.count ?? null,
+      token: event.token ?? null,
     });
   } catch (err) {
     ctx.log.error("audit write failed", { action: event.action, error: String(err) });
@@ -74,9 +77,9 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
   return id;
 }
 
-/** An admin action by `who` on `object`. */
+/** An admin action by `who` on `object`; one taken with an API token names the token. */
 export function auditBy(ctx: AccessContext, who: Principal, action: string, object: string, result: AuditEvent["result"] = "ok", reason?: string): Promise<string> {
-  return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, result, reason: reason ?? null });
+  return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, result, reason: reason ?? null, token: who.tokenName ?? null });
 }
 
 /** A stored record as the API shows it. */
@@ -97,6 +100,7 @@ export function toAuditRecord(row: AuditRow): AuditRecord {
     endedAt: row.ended_at,
     bytesUp: row.bytes_up,
     bytesDown: row.bytes_down,
+    token: row.token,
     ...(row.count === null ? {} : { count: row.count }),
   };
 }

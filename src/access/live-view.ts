@@ -99,5 +99,6 @@ export async function closeLiveStream(ctx: AccessContext, who: Principal, stream
     reason: `stream of user "${stream.grant.userName}"`,
     device: stream.grant.deviceName,
     target: formatHostPort(stream.request.target),
+    token: who.tokenName ?? null,
   });
 }

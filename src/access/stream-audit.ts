@@ -46,6 +46,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           device: grant?.deviceName ?? request.device,
           target: formatHostPort(request.target),
           at: event.at,
+          token: grant?.tokenName ?? requester?.tokenName ?? null,
         });
         return;
       }
@@ -64,6 +65,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           target: formatHostPort(request.target),
           at: event.at,
           startedAt: event.at,
+          token: grant.tokenName ?? null,
         });
         return;
       }
@@ -92,6 +94,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           endedAt: event.at,
           bytesUp: event.bytesUp,
           bytesDown: event.bytesDown,
+          token: grant.tokenName ?? null,
         });
         return;
       }

@@ -72,7 +72,7 @@ async function visibleDevice(ctx: AccessContext, who: Principal, name: string, a
 }
 
 function record(ctx: AccessContext, who: Principal, action: string, object: string, device: string, result: "ok" | "denied" = "ok", reason?: string): Promise<string> {
-  return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, device, result, reason: reason ?? null });
+  return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, device, result, reason: reason ?? null, token: who.tokenName ?? null });
 }
 
 /** The web targets of a device the caller may see, by name. */

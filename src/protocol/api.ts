@@ -123,6 +123,8 @@ export const AuditRecord = z.strictObject({
   endedAt: z.string().nullable(),
   bytesUp: z.number().nullable(),
   bytesDown: z.number().nullable(),
+  /** The API token the action was taken with (its name, never the token); null for a session or the server. */
+  token: z.string().nullable(),
   /** Set on a record standing for several refusals of one source and reason within a minute: how many. */
   count: z.number().int().optional(),
 });

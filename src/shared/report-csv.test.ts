@@ -20,13 +20,19 @@ const record: AuditRecord = {
   endedAt: "2026-11-27T10:02:11.000Z",
   bytesUp: 1200,
   bytesDown: null,
+  token: "ci-deploy",
 };
 
 test("the audit CSV has the CLI's columns, one CRLF line per record", () => {
   const lines = auditCsv([record]).split("\r\n");
   assert.equal(lines[0], AUDIT_CSV_HEADER.join(","));
-  assert.equal(lines[1], `7,2026-11-27T10:02:11.000Z,alice,10.0.0.9,stream,press-7,ok,"'=HYPERLINK(""http://evil"")",press-7,10.0.0.5:502,2026-11-27T10:00:00.000Z,2026-11-27T10:02:11.000Z,1200,,1`);
+  assert.equal(lines[1], `7,2026-11-27T10:02:11.000Z,alice,10.0.0.9,stream,press-7,ok,"'=HYPERLINK(""http://evil"")",press-7,10.0.0.5:502,2026-11-27T10:00:00.000Z,2026-11-27T10:02:11.000Z,1200,,1,ci-deploy`);
   assert.equal(lines[2], "");
+});
+
+test("a record made without an API token has an empty token cell", () => {
+  const lines = auditCsv([{ ...record, token: null }]).split("\r\n");
+  assert.match(lines[1] ?? "", /,1200,,1,$/);
 });
 
 test("the connections CSV gives the duration in seconds and neutralises formula-like cells", () => {

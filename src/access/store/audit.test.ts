@@ -55,6 +55,25 @@ const cases: StoreCase[] = [
     },
   },
   {
+    name: "the API token a record names is stored and covered by its hash: renaming or removing it is found",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      const plain = await appendAudit(store.db, KEY, event(account, "login"));
+      const byToken = await appendAudit(store.db, KEY, event(account, "device.add", { token: "ci-deploy" }));
+      await appendAudit(store.db, KEY, event(account, "after"));
+      assert.deepEqual((await listAudit(store.db, account, { limit: 3 })).map((r) => r.token), [null, "ci-deploy", null]);
+      assert.equal((await verify(store, account)).problem, undefined);
+      for (const [id, token] of [[byToken.id, "nightly"], [byToken.id, null], [plain.id, "ci-deploy"]] as const) {
+        const was = id === plain.id ? null : "ci-deploy";
+        await store.db.updateTable("audit").set({ token }).where("id", "=", id).execute();
+        const { problem } = await verify(store, account);
+        assert.deepEqual([problem?.kind, problem?.seq], ["altered", id === plain.id ? plain.seq : byToken.seq], `token ${String(was)} → ${String(token)}`);
+        await store.db.updateTable("audit").set({ token: was }).where("id", "=", id).execute();
+      }
+      assert.equal((await verify(store, account)).problem, undefined);
+    },
+  },
+  {
     name: "audit records are listed newest first, filtered, and page backwards by seq",
     async run({ store }) {
       const { db } = store;

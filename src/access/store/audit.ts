@@ -27,6 +27,8 @@ export interface AuditInput {
   bytes_down?: number | null;
   /** For a record standing for several refusals: how many (more than one). */
   count?: number | null;
+  /** The name of the API token the action was taken with. */
+  token?: string | null;
 }
 
 /** Which records a listing returns; all filters are optional and combine with "and". */
@@ -77,9 +79,10 @@ async function appendLocked(trx: Kysely<Database>, key: KeyObject, input: AuditI
     bytes_up: input.bytes_up ?? null,
     bytes_down: input.bytes_down ?? null,
     count: input.count ?? null,
+    token: input.token ?? null,
   };
   const hash = recordHash(key, head.hash, fields);
-  const row: AuditRow = { ...fields, result: input.result, prev_hash: head.hash, hash, count: fields.count ?? null, legacy_seq: null };
+  const row: AuditRow = { ...fields, result: input.result, prev_hash: head.hash, hash, count: fields.count ?? null, legacy_seq: null, token: fields.token ?? null };
   await trx.insertInto("audit").values(row).execute();
   await trx
     .updateTable("audit_heads")

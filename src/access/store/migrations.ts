@@ -4,6 +4,7 @@ import * as accessControl from "./migration-0002.js";
 import * as webTargets from "./migration-0003.js";
 import * as pendingLogins from "./migration-0004.js";
 import * as auditPerAccount from "./migration-0005.js";
+import * as auditToken from "./migration-0006.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -31,6 +32,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0005_audit_per_account": {
       up: (db) => auditPerAccount.up(db, dialect),
       down: auditPerAccount.down,
+    },
+    "0006_audit_token": {
+      up: auditToken.up,
+      down: auditToken.down,
     },
   };
 }

@@ -124,6 +124,8 @@ export interface AuditTable {
    * that number. Null for every record written since.
    */
   legacy_seq: number | null;
+  /** The name of the API token the action was taken with (never the token); null for a session or the server. */
+  token: string | null;
 }
 
 /** Last record of each audit chain (one chain per account, "system" for the rest). */

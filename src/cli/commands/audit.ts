@@ -19,6 +19,12 @@ function short(iso: string | null): string {
   return iso ? isoSeconds(iso) : "";
 }
 
+/** Who acted, with the API token it used if any: `alice (token ci-deploy)`. */
+function actorOf(r: AuditRecord): string {
+  const actor = r.actor ?? "-";
+  return r.token === null ? actor : `${actor} (token ${r.token})`;
+}
+
 function name(flag: string, value: string | undefined): string | undefined {
   if (value !== undefined && !NameSchema.safeParse(value).success) throw new UsageError(`${flag} "${value}" is not a valid name`);
   return value;
@@ -46,7 +52,7 @@ async function list(flags: ListFlags): Promise<void> {
   }
   printTable(
     ["SEQ", "TIME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "RESULT", "DEVICE", "TARGET", "UP", "DOWN", "REASON"],
-    records.map((r) => [String(r.seq), short(r.at), r.actor ?? "-", r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`]),
+    records.map((r) => [String(r.seq), short(r.at), actorOf(r), r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`]),
   );
 }
 

@@ -81,7 +81,7 @@ export function AuditPage() {
               <td>
                 <Time iso={r.at} />
               </td>
-              <td>{r.actor ?? ""}</td>
+              <td>{r.token === null ? (r.actor ?? "") : `${r.actor ?? ""} (token ${r.token})`}</td>
               <td>{r.source ?? ""}</td>
               <td>{r.action}</td>
               <td class="wrap">{r.object ?? ""}</td>
