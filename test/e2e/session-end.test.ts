@@ -173,6 +173,8 @@ for (const backend of BACKENDS) {
       t.diagnostic(`cut ${closedAt - revokedAt} ms after the revocation`);
       assert.ok(closedAt - revokedAt < CUT_WITHIN_MS, `the token's stream closed ${closedAt - revokedAt} ms after the revocation`);
       await stillEchoes(bySession, "a stream of alice's session");
+      const streamRecord = await audited("the token's stream is audited with the token", (r) => r.action === "stream" && r.endedAt !== null && r.token === "ci-deploy");
+      assert.equal(streamRecord.actor, "alice", "the stream acted for alice, with her token");
       assertExit(await site.cli("ci", ["device", "list"]), 1, /^fernlink: the API token is unknown, expired or revoked/);
       await Promise.all([byToken.conn.proc.stop(), bySession.conn.proc.stop()]);
     });

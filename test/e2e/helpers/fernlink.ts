@@ -25,6 +25,8 @@ export interface AuditJson {
   endedAt: string | null;
   bytesUp: number | null;
   bytesDown: number | null;
+  /** The API token the action was taken with (its name); null for a session or the server. */
+  token: string | null;
 }
 
 /** One account and its first admin, created with `server --init-account --init-user`. */
