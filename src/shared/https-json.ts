@@ -77,7 +77,9 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
             const parsed = ErrorBody.safeParse(json);
             if (parsed.success) {
               const { code, message } = parsed.data.error;
-              return reject(new FernlinkError(isErrorCode(code) ? code : "internal", message));
+              const retryAfter = Number(res.headers["retry-after"]);
+              const retry = Number.isInteger(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {};
+              return reject(new FernlinkError(isErrorCode(code) ? code : "internal", message, retry));
             }
             return reject(new FernlinkError("internal", `${req.server} answered ${res.statusCode} to ${url.pathname}`));
           }

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { retryWhileBusy } from "../../client/busy-retry.js";
 import { z } from "zod";
 import { LoginResponse, ROUTES, WhoAmI } from "../../protocol/api.js";
 import { UsageError } from "../../shared/errors.js";
@@ -37,13 +38,15 @@ export function registerSessionCommands(program: Command): void {
       const caPath = flags.ca ?? process.env["FERNLINK_CA"];
       const ca = await readCa(caPath);
       const password = await readPassword("FERNLINK_PASSWORD", `password for ${flags.user}@${flags.account}: `);
-      const reply = await requestJson({
-        server,
-        path: ROUTES.login,
-        body: { account: flags.account, user: flags.user, password, ...(flags.otp ? { otp: flags.otp } : {}) },
-        ca,
-        response: LoginResponse,
-      });
+      const reply = await retryWhileBusy(() =>
+        requestJson({
+          server,
+          path: ROUTES.login,
+          body: { account: flags.account, user: flags.user, password, ...(flags.otp ? { otp: flags.otp } : {}) },
+          ca,
+          response: LoginResponse,
+        }),
+      );
       await saveSession(clientHome(), {
         server,
         ca: caPath ? resolve(caPath) : null,
