@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { z } from "zod";
 import { requestJson } from "../../src/shared/https-json.js";
+import { totp } from "./helpers/totp.js";
 import { Site, type AuditJson } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox, type RunResult } from "./helpers/processes.js";
 
@@ -18,16 +19,6 @@ const BASE = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@1
 const ACME = { account: "acme", user: "alice" };
 const LOGIN_FAILED = /^fernlink: login failed: wrong account, user, password or one-time code/;
 
-/** RFC 6238 code of `secret` (base32) for the 30 s step `now` falls in; independent of the server's code. */
-function totp(secret: string, now = Date.now()): string {
-  const bits = [...secret.replace(/=+$/, "")].map((c) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(c).toString(2).padStart(5, "0")).join("");
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
 
 for (const backend of ["SQLite", "PostgreSQL"] as const) {
   describe(`login security on ${backend}`, () => {

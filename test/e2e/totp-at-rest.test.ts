@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
+import { totp } from "./helpers/totp.js";
 import { Site } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
 
@@ -14,16 +14,6 @@ import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
 
 const ACME = { account: "acme", user: "alice" };
 
-/** RFC 6238 code of `secret` (base32) for the 30 s step `now` falls in; independent of the server's code. */
-function totp(secret: string, now = Date.now()): string {
-  const bits = [...secret.replace(/=+$/, "")].map((c) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(c).toString(2).padStart(5, "0")).join("");
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
 
 describe("one-time code secrets at rest", () => {
   let sb: Sandbox;
