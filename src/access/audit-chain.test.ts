@@ -76,6 +76,13 @@ test("a token name added, altered or removed after the fact no longer matches th
   assert.equal(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, legacy), { ...legacy, token: "ci-deploy" }), false, "token added to a record from before per-account numbering");
 });
 
+test("a count set on a record from before per-account numbering no longer matches the hash", () => {
+  const legacy = { ...RECORD, legacy_seq: 41, count: null };
+  const hash = recordHash(KEY, GENESIS_HASH, legacy);
+  assert.ok(hashMatches(KEY, GENESIS_HASH, hash, legacy));
+  assert.equal(hashMatches(KEY, GENESIS_HASH, hash, { ...legacy, count: 5000 }), false);
+});
+
 test("a missing or malformed stored hash never matches", () => {
   assert.equal(hashMatches(KEY, null, recordHash(KEY, GENESIS_HASH, RECORD), RECORD), false);
   assert.equal(hashMatches(KEY, GENESIS_HASH, null, RECORD), false);

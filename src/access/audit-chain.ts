@@ -76,8 +76,12 @@ export function chainOf(accountId: string | null): string {
 export function canonicalEncoding(f: ChainedFields): string {
   const common = [f.id, f.at, f.account_id, f.actor, f.source, f.action, f.object, f.result, f.reason, f.device, f.target, f.started_at, f.ended_at, f.bytes_up, f.bytes_down];
   const token = f.token ?? null;
-  // v1 records were written before tokens were recorded: a token on one was added since, and is encoded so it cannot match.
-  if (f.legacy_seq != null) return JSON.stringify(token === null ? [ENCODING_V1, f.legacy_seq, ...common] : [ENCODING_V1, f.legacy_seq, ...common, token]);
+  // v1 records were written before tokens and counts were recorded: one set on such a record
+  // was added since, and is encoded so that it cannot match.
+  if (f.legacy_seq != null) {
+    const added = token === null && f.count == null ? [] : [f.count ?? null, token];
+    return JSON.stringify([ENCODING_V1, f.legacy_seq, ...common, ...added]);
+  }
   if (token === null) return JSON.stringify([ENCODING_V2, f.seq, ...common, f.count ?? null]);
   return JSON.stringify([ENCODING_V3, f.seq, ...common, f.count ?? null, token]);
 }

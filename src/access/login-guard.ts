@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { sourceKey } from "../protocol/source-key.js";
 import { FernlinkError } from "../shared/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
@@ -47,21 +47,6 @@ export function isLocked(user: User, now: Date): boolean {
   return user.locked_until !== null && Date.parse(user.locked_until) > now.getTime();
 }
 
-/**
- * What the throttle counts a source address as: an IPv4 address as itself (also when written
- * as `::ffff:a.b.c.d`), an IPv6 address as its /64, since one host commonly holds a whole /64.
- */
-export function throttleKey(source: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(source);
-  if (mapped) return mapped[1]!;
-  if (isIP(source) !== 6) return source;
-  const [head = "", tail] = source.toLowerCase().split("%")[0]!.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
-}
-
 function inWords(ms: number): string {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
   if (seconds < 120) return seconds === 1 ? "1 second" : `${seconds} seconds`;
@@ -94,7 +79,7 @@ export class ChecksBusyError extends FernlinkError {
  * check is over; throws {@link ChecksBusyError} when the source, or the server, has none left.
  */
 export function takeCheckSlot(ctx: AccessContext, source: string): Release {
-  const key = throttleKey(source);
+  const key = sourceKey(source);
   const { release, refusal } = ctx.loginChecks.tryAcquire(key);
   if (release) return release;
   const retryAfterSeconds = LOGIN_LIMITS.busyRetrySeconds;
@@ -136,7 +121,7 @@ export interface Reservation {
  */
 export async function reserveAttempt(ctx: AccessContext, attempt: Attempt): Promise<Reservation> {
   const { accountName, userName, now } = attempt;
-  const key = throttleKey(attempt.source);
+  const key = sourceKey(attempt.source);
   const windowStart = now.getTime() - LOGIN_LIMITS.windowMs;
   const keys = [`login-source:${key}`, `login-user:${JSON.stringify([accountName, userName])}`];
   return inKeyedTransaction(ctx.db, keys, async (trx) => {

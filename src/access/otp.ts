@@ -40,6 +40,10 @@ export async function disableOtp(ctx: AccessContext, who: Principal, input: OtpD
     const now = ctx.now();
     // Counted before the check, so concurrent guesses of the code cannot pass the lock.
     const reservation = await reserveAttempt(ctx, { accountName: account.name, userName: user.name, source: who.source, now });
+    if (reservation.blocked !== undefined) {
+      await cancelAttempt(ctx, reservation);
+      throw new FernlinkError("forbidden", `user "${user.name}" is locked after failed logins; an admin can unlock it`);
+    }
     const check = checkTotp(openTotpSecret(ctx.secretKey, user.id, user.totp_secret), input.code, now, user.totp_last_step);
     if (!check.ok || !(await consumeTotpStep(ctx.db, user.id, check.step))) {
       await settleFailure(ctx, reservation);

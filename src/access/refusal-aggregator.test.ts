@@ -74,3 +74,10 @@ test("flush writes what is still counted, and the sum of own records and counts 
   assert.ok(own + written.length <= 2 * 5, `${own} own records and ${written.length} aggregates over 250 s`);
   assert.ok(written.every((w) => w.firstAt <= w.at));
 });
+
+test("addresses of one IPv6 /64 count as one source", () => {
+  const { aggregator, refusal } = setup();
+  assert.equal(aggregator.admit(refusal({ source: "2001:db8:1:2::1" })), true);
+  assert.equal(aggregator.admit(refusal({ source: "2001:db8:1:2::2" })), false);
+  assert.equal(aggregator.admit(refusal({ source: "2001:db8:1:3::1" })), true);
+});

@@ -1,3 +1,4 @@
+import { sourceKey } from "../protocol/source-key.js";
 /**
  * Refusals of requests that carry no authenticated actor — registrations with a bad activation
  * key, failed logins — are what anyone on the network can cause at will. Written one record
@@ -37,11 +38,12 @@ export interface RefusalAggregationOptions {
  * Logins keep their first ten per source, reason and minute as records of their own — as many
  * as the source throttle lets through — so an account's admins still see each failed login,
  * with its user, unless it is a flood. A refused registration names nothing the admin needs
- * twice: one record, then a count.
+ * twice: one record, then a count. Refused streams keep their first ten too: a client that
+ * never logged in, or a member's script, can otherwise write a record per CONNECT.
  */
 export const REFUSAL_AGGREGATION: RefusalAggregationOptions = {
   windowMs: 60_000,
-  individual: { login: 10, "device.register": 1 },
+  individual: { login: 10, "device.register": 1, stream: 10 },
   maxKeys: 4096,
 };
 
@@ -76,7 +78,7 @@ export class RefusalAggregator {
     if (individual === undefined) return true;
     const window = Math.floor(refusal.at.getTime() / this.options.windowMs);
     this.closeWindowsBefore(Math.floor(this.now().getTime() / this.options.windowMs));
-    let key = keyOf(refusal, refusal.source);
+    let key = keyOf(refusal, refusal.source === null ? null : sourceKey(refusal.source));
     let tally = this.tallies.get(key);
     if (tally !== undefined && tally.window !== window) {
       this.emit(tally);

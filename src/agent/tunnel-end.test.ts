@@ -44,7 +44,7 @@ describe("tunnelEnded", { timeout: 10_000 }, () => {
     const t = await tunnel();
     const ended = tunnelEnded(t.agent);
     t.relaySocket.resetAndDestroy();
-    assert.match(await ended, /\S/);
+    assert.match(await ended, /ECONNRESET|the relay closed the connection/);
     t.close();
   });
 
@@ -52,7 +52,7 @@ describe("tunnelEnded", { timeout: 10_000 }, () => {
     const t = await tunnel();
     t.agent.destroy();
     await once(t.agent, "close");
-    assert.equal(typeof (await tunnelEnded(t.agent)), "string");
+    assert.equal(await tunnelEnded(t.agent), "the relay closed the connection");
     t.close();
   });
 });

@@ -76,6 +76,38 @@ async function refusedRegistrations(site: Site, count: number, key: () => string
   return statuses;
 }
 
+/** Sends `count` CONNECT streams with made-up bearer tokens over one HTTP/2 connection, 32 at a time. */
+async function refusedConnects(site: Site, count: number): Promise<number[]> {
+  const ca = await readFile(site.ca, "utf8");
+  const session = http2.connect(site.url, { ca, ALPNProtocols: ["h2"] });
+  session.on("error", () => {});
+  const statuses: number[] = [];
+  const one = (): Promise<number> =>
+    new Promise((resolve) => {
+      const stream = session.request({ ":method": "CONNECT", ":authority": "127.0.0.1:502", "fernlink-device": "press-9", authorization: `Bearer flk_${randomBytes(16).toString("hex")}` });
+      stream.on("error", () => resolve(0));
+      stream.on("response", (h) => {
+        resolve(Number(h[":status"]));
+        // Ended, not reset: the server ends a connection whose client resets too many streams.
+        stream.end();
+      });
+    });
+  try {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < count) {
+          next++;
+          statuses.push(await one());
+        }
+      }),
+    );
+  } finally {
+    session.close();
+  }
+  return statuses;
+}
+
 function storedRows(site: Site, where: string): StoredRow[] {
   const db = new Database(join(site.dataDir, "fernlink.db"), { readonly: true });
   try {
@@ -138,6 +170,16 @@ describe("the audit of a server with two accounts under a flood of refusals", ()
     } finally {
       await store.close();
     }
+  });
+
+  test(`${FLOOD} CONNECT streams with made-up tokens write a handful of rows whose counts add up to ${FLOOD}`, async () => {
+    const statuses = await refusedConnects(site, FLOOD);
+    assert.ok(statuses.every((s) => s === 401), `all refused as unauthenticated: ${[...new Set(statuses)].join(",")}`);
+    await site.restartServer();
+    const rows = storedRows(site, "action = 'stream' and result = 'denied'");
+    const total = rows.reduce((sum, r) => sum + (r.count ?? 1), 0);
+    assert.ok(rows.length <= 30, `at most a few dozen rows, got ${rows.length}`);
+    assert.equal(total, FLOOD);
   });
 
   test("each account numbers its records 1..n without gaps, and neither shows the other's volume", async () => {

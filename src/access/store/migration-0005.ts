@@ -16,6 +16,13 @@ const KEPT = ["id", "at", "account_id", "actor", "source", "action", "object", "
  * no hash is recomputed, so the migration needs no key and existing chains verify unchanged.
  */
 export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
+  // PostgreSQL runs each migration in a transaction; Kysely does not on SQLite, whose DDL is
+  // transactional too: a crash halfway must not leave the audit half rebuilt.
+  if (dialect === "sqlite") await db.transaction().execute((trx) => rebuild(trx, dialect));
+  else await rebuild(db, dialect);
+}
+
+async function rebuild(db: AnyDb, dialect: StoreDialect): Promise<void> {
   const big = dialect === "postgres" ? "bigint" : "integer";
   const kept = sql.join(KEPT.map((c) => sql.ref(c)));
 
@@ -63,7 +70,10 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     where seq > 0`.execute(db);
 }
 
-/** Undoes `up` as far as it can: the records keep their per-account numbers. */
-export async function down(db: AnyDb): Promise<void> {
-  await db.schema.dropIndex("audit_chain_seq_key").execute();
+/**
+ * Refuses: the database-wide numbering cannot come back without renumbering every account's
+ * records, and an earlier version could then neither write nor verify the audit.
+ */
+export async function down(): Promise<void> {
+  throw new Error("migration 0005 (per-account audit numbering) cannot be undone; restore a backup taken before it instead");
 }
