@@ -27,7 +27,11 @@ describe("the TLS listener", () => {
     agent,
     request: (req, res) => {
       seen.push({ alpn: `HTTP/${req.httpVersion}`, serial: undefined, reused: false });
-      res.end("ok");
+      // A POST is answered once its body is complete, as the API does.
+      if (req.method === "POST") {
+        req.resume();
+        req.once("end", () => res.end("ok"));
+      } else res.end("ok");
     },
     connect: (req) => req.stream.respond({ ":status": 200 }),
     upgrade: (_req, socket) => socket.destroy(),
@@ -169,6 +173,20 @@ describe("the TLS listener", () => {
       await new Promise((resolve) => setTimeout(resolve, 700));
       assert.equal(proven.closed || proven.destroyed, false, "the proven connection stays open");
       proven.close();
+    });
+
+    it("cuts a request on an unproven HTTP/2 connection whose body stops coming, and then the idle connection", async () => {
+      const session = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
+      session.on("error", () => {});
+      const started = Date.now();
+      const stuck = session.request({ ":method": "POST", ":path": "/api/v1/login", "content-type": "application/json" });
+      stuck.on("error", () => {});
+      stuck.write('{"account":');
+      await new Promise((resolve) => stuck.once("close", resolve));
+      const cutMs = Date.now() - started;
+      assert.ok(cutMs >= 250 && cutMs < 3000, `request cut after ${cutMs} ms`);
+      assert.equal(stuck.rstCode, http2.constants.NGHTTP2_CANCEL);
+      await new Promise((resolve) => session.once("close", resolve));
     });
 
     it("refuses a source's connection past the limit at once, while another source and proven agents still connect", async () => {

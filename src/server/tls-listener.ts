@@ -120,6 +120,15 @@ export function createTlsListener(
     session.on("stream", (stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       open++;
       clearTimeout(timer);
+      // On an unproven connection a request must keep moving until it is answered: a stream
+      // that never finishes its body would otherwise keep the connection, and its source's
+      // place under the cap, forever. Answered streams (event streams, HMI pages) are left be.
+      if (conn.release && headers[":method"] !== "CONNECT") {
+        stream.setTimeout(limits.idleTimeoutMs, () => {
+          stream.setTimeout(0);
+          if (conn.release !== undefined && !stream.headersSent) stream.close(http2.constants.NGHTTP2_CANCEL);
+        });
+      }
       stream.once("close", () => {
         open--;
         arm();
