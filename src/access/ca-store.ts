@@ -68,7 +68,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function createCa(certPath: string, keyPath: string, now: Date): Promise<void> {
+/** Makes a new CA (ECDSA P-256, self-signed, 10 years) in memory: its certificate and PKCS#8 key as PEM. */
+export async function generateCaPem(now: Date): Promise<{ certPem: string; keyPem: string }> {
   const { privateKeyPem } = await generateKeyPairPem();
   const keys = await importEcKeyPair(privateKeyPem);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -84,10 +85,15 @@ async function createCa(certPath: string, keyPath: string, now: Date): Promise<v
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
+  return { certPem: pemWithNewline(cert.toString("pem")), keyPem: privateKeyPem };
+}
+
+async function createCa(certPath: string, keyPath: string, now: Date): Promise<void> {
+  const { certPem, keyPem } = await generateCaPem(now);
   // Both files are complete on disk before either gets its real name; the certificate is renamed
   // last, so a crash in between leaves only the key, which the next start reports.
-  const keyTmp = await writeTemp(keyPath, privateKeyPem, 0o600);
-  const certTmp = await writeTemp(certPath, pemWithNewline(cert.toString("pem")), 0o644);
+  const keyTmp = await writeTemp(keyPath, keyPem, 0o600);
+  const certTmp = await writeTemp(certPath, certPem, 0o644);
   await rename(keyTmp, keyPath);
   await rename(certTmp, certPath);
   await syncDir(dirname(certPath));
@@ -126,6 +132,15 @@ function caError(message: string, cause?: unknown): FernlinkError {
 
 async function loadCa(certPath: string, keyPath: string, now: Date): Promise<Ca> {
   const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+  return caFromPem(certPem, keyPem, { now, certName: certPath, keyName: keyPath });
+}
+
+/**
+ * Checks a CA certificate and key given as PEM and makes the CA of them; `certName` and
+ * `keyName` say where they came from, for the messages.
+ */
+export async function caFromPem(certPem: string, keyPem: string, where: { now: Date; certName: string; keyName: string }): Promise<Ca> {
+  const { now, certName: certPath, keyName: keyPath } = where;
   let certificate: x509.X509Certificate;
   try {
     certificate = new x509.X509Certificate(certPem);

@@ -12,7 +12,7 @@ import { x509 } from "../shared/x509.js";
 import { CLOCK_SKEW_MS, DAY_MS, pemWithNewline, randomSerial } from "./ca-store.js";
 import type { Ca } from "./ca-store.js";
 
-export { CA_CERT_FILE, CA_KEY_FILE, loadOrCreateCa } from "./ca-store.js";
+export { CA_CERT_FILE, CA_KEY_FILE, caFromPem, generateCaPem, loadOrCreateCa } from "./ca-store.js";
 export type { Ca } from "./ca-store.js";
 
 const SERVER_VALIDITY_DAYS = 825;

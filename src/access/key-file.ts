@@ -3,8 +3,8 @@ import type { KeyObject } from "node:crypto";
 import { link, open, readFile, rm } from "node:fs/promises";
 import { FernlinkError } from "../shared/errors.js";
 
-/** Bytes in each of the server's own symmetric keys (audit chain, secret box). */
-const KEY_BYTES = 32;
+/** Bytes in each of the server's own symmetric keys (audit chain, secret box, cluster key). */
+export const KEY_BYTES = 32;
 
 async function readIfExists(path: string): Promise<string | undefined> {
   try {
@@ -16,7 +16,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
 }
 
 /** Creates a 0600 file of random key bytes in hex at `path`; false when another process created it first. */
-async function createKeyFile(path: string): Promise<boolean> {
+export async function createKeyFile(path: string): Promise<boolean> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const file = await open(tmp, "wx", 0o600);
   try {
@@ -49,9 +49,19 @@ export async function loadOrCreateKeyFile(path: string, what: { name: string; lo
     created = await createKeyFile(path);
     text = await readFile(path, "utf8");
   }
+  return { key: parseKeyFile(text, path, what), created };
+}
+
+/** Loads the key file at `path` like loadOrCreateKeyFile, but never creates it: undefined when it does not exist. */
+export async function readKeyFileIfExists(path: string, what: { name: string; lostWithout: string }): Promise<KeyObject | undefined> {
+  const text = await readIfExists(path);
+  return text === undefined ? undefined : parseKeyFile(text, path, what);
+}
+
+function parseKeyFile(text: string, path: string, what: { name: string; lostWithout: string }): KeyObject {
   const hex = text.trim();
   if (!/^[0-9a-f]+$/.test(hex) || hex.length !== KEY_BYTES * 2) {
     throw new FernlinkError("internal", `${what.name} ${path} is not ${KEY_BYTES} bytes of hex: restore it from a backup (without it ${what.lostWithout})`);
   }
-  return { key: createSecretKey(Buffer.from(hex, "hex")), created };
+  return createSecretKey(Buffer.from(hex, "hex"));
 }

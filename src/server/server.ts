@@ -6,13 +6,12 @@ import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
-import { openAuditKey } from "../access/audit-key.js";
 import { auditAggregate } from "../access/audit-log.js";
 import { RefusalAggregator } from "../access/refusal-aggregator.js";
-import { openSecretKey } from "../access/secret-box.js";
+import { openServerKeys } from "../access/shared-keys.js";
 import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import { createChangeFeed } from "../access/change-feed.js";
-import { issueServerCertificate, loadOrCreateCa, type Ca } from "../access/ca.js";
+import { issueServerCertificate, type Ca } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { authenticateAgent } from "../access/registration.js";
 import { loginCheckLimit } from "../access/login-guard.js";
@@ -48,6 +47,8 @@ export interface ServerOptions {
   listen: HostPort;
   hostnames: string[];
   dbUrl?: string | undefined;
+  /** On PostgreSQL: the cluster key file, when not DIR/cluster-key. */
+  clusterKeyFile?: string | undefined;
   init?: { account: string; user: string; password: string } | undefined;
   log: Logger;
   keepalive?: KeepaliveOptions;
@@ -86,9 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = await openDatabase({ dataDir: options.dataDir, ...(options.dbUrl ? { url: options.dbUrl } : {}) });
   try {
     const now = (): Date => new Date();
-    const ca = await loadOrCreateCa(options.dataDir, { now: now() });
-    const auditKey = await openAuditKey(options.dataDir, store.db, log);
-    const secretKey = await openSecretKey(options.dataDir, store.db, log);
+    const { ca, auditKey, secretKey } = await openServerKeys({ dataDir: options.dataDir, store, clusterKeyFile: options.clusterKeyFile, log, now: now() });
     await sealStoredTotpSecrets(store.db, secretKey, log);
     const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: now() });
     let bound: HostPort = options.listen;

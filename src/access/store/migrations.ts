@@ -5,6 +5,7 @@ import * as webTargets from "./migration-0003.js";
 import * as pendingLogins from "./migration-0004.js";
 import * as auditPerAccount from "./migration-0005.js";
 import * as auditToken from "./migration-0006.js";
+import * as clusterKeys from "./migration-0007.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -36,6 +37,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0006_audit_token": {
       up: auditToken.up,
       down: auditToken.down,
+    },
+    "0007_cluster_keys": {
+      up: clusterKeys.up,
+      down: clusterKeys.down,
     },
   };
 }

@@ -22,6 +22,18 @@ export interface Database {
   access_rules: AccessRulesTable;
   api_tokens: ApiTokensTable;
   web_targets: WebTargetsTable;
+  cluster_keys: ClusterKeysTable;
+}
+
+/** A key shared by every node of a cluster, sealed with the cluster key (PostgreSQL only). */
+export interface ClusterKeysTable {
+  /** What the key is: "check", "ca-cert", "ca-key", "audit-key", "secret-key". */
+  name: string;
+  /** `v1:` and base64url of IV, tag and ciphertext (see secret-box.ts), bound to `name`. */
+  sealed: string;
+  /** `host:path` of the cluster key file the sealing node wrote. */
+  key_file: string;
+  created_at: string;
 }
 
 export interface AccountsTable {

@@ -16,6 +16,7 @@ interface ServerFlags {
   listen: string;
   hostname: string[];
   db?: string;
+  clusterKey?: string;
   initAccount?: string;
   initUser?: string;
   webDomain?: string;
@@ -57,6 +58,7 @@ export function registerServerCommand(program: Command): void {
     .option("--listen <host:port>", "TLS address for API, web and tunnels", DEFAULT_LISTEN)
     .option("--hostname <name>", "name or address clients use to reach this server (repeatable)", collect, [])
     .option("--db <url>", "postgres://… to use PostgreSQL instead of the embedded SQLite")
+    .option("--cluster-key <file>", "with --db postgres://…: the cluster key file every node shares (default: DIR/cluster-key, or the file FERNLINK_CLUSTER_KEY names)")
     .option("--init-account <name>", "create this account on start if it does not exist")
     .option("--init-user <name>", "the first admin of --init-account")
     .option("--web-domain <name>", "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)")
@@ -74,6 +76,8 @@ export function registerServerCommand(program: Command): void {
       // Loaded here, not at the top: every other command starts faster without the server stack.
       const { defaultHostnames, startServer } = await import("../../server/server.js");
       const dataDir = resolve(flags.data);
+      // A path, never the key itself: argv and the environment end up in process listings and logs.
+      const clusterKeyFile = flags.clusterKey ?? process.env["FERNLINK_CLUSTER_KEY"];
       const hostnames = flags.hostname.length > 0 ? flags.hostname : defaultHostnames(listen.host);
       const log = createLogger("server");
       if (flags.webDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)) {
@@ -84,6 +88,7 @@ export function registerServerCommand(program: Command): void {
         listen,
         hostnames,
         dbUrl: flags.db ?? process.env["FERNLINK_DB"],
+        clusterKeyFile: clusterKeyFile === undefined || clusterKeyFile === "" ? undefined : resolve(clusterKeyFile),
         init,
         log,
         webDomain: flags.webDomain?.toLowerCase(),
