@@ -63,17 +63,19 @@ export class Site {
     readonly db: string | undefined,
     /** Further `fernlink server` flags, given at every start. */
     readonly serverArgs: readonly string[] = [],
+    /** Name of the data directory in the sandbox; a second node of a cluster gets its own. */
+    private readonly dataName = "data",
   ) {
-    this.dataDir = sb.path("data");
-    this.ca = sb.path("data", "ca.pem");
+    this.dataDir = sb.path(dataName);
+    this.ca = sb.path(dataName, "ca.pem");
   }
 
   /**
    * Starts a server whose data dir has every account in `accounts`. `--init-*` takes one
    * account per start, so each further account is created by a short start before.
    */
-  static async start(sb: Sandbox, accounts: AccountSpec[], options: { db?: string; serverArgs?: string[] } = {}): Promise<Site> {
-    const site = new Site(sb, options.db, options.serverArgs);
+  static async start(sb: Sandbox, accounts: AccountSpec[], options: { db?: string; serverArgs?: string[]; dataName?: string } = {}): Promise<Site> {
+    const site = new Site(sb, options.db, options.serverArgs, options.dataName);
     for (const extra of accounts.slice(1)) {
       await site.startServer("127.0.0.1:0", extra);
       // Not checked for exit 0: a SIGTERM right after the ready line can beat the server's
@@ -103,7 +105,7 @@ export class Site {
 
   /** The private `FERNLINK_HOME` of a user. */
   home(user: string): string {
-    return this.sb.path(`home-${user}`);
+    return this.sb.path(this.dataName === "data" ? `home-${user}` : `home-${user}-${this.dataName}`);
   }
 
   /** Runs `fernlink ARGS` as `user`. */
