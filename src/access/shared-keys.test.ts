@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -8,7 +8,7 @@ import { sql } from "kysely";
 import { createLogger } from "../shared/log.js";
 import { AUDIT_KEY_FILE, loadOrCreateAuditKey } from "./audit-key.js";
 import { CA_CERT_FILE, CA_KEY_FILE, loadOrCreateCa } from "./ca.js";
-import { CLUSTER_KEY_FILE, ClusterKeyError, readClusterKey, type ClusterKeyProblem } from "./cluster-key.js";
+import { CLUSTER_KEY_FILE, ClusterKeyError, type ClusterKeyProblem } from "./cluster-key.js";
 import { loadOrCreateSecretKey, SECRET_KEY_FILE } from "./secret-box.js";
 import { openServerKeys, type ServerKeys } from "./shared-keys.js";
 import { openDatabase, type Store } from "./store/index.js";
@@ -121,19 +121,6 @@ test("a node without the cluster key, or with another, refuses naming the file t
   await writeFile(join(dirB, CLUSTER_KEY_FILE), randomBytes(32).toString("hex"), { mode: 0o600 });
   await assert.rejects(openServerKeys({ dataDir: dirB, store: await cluster.open(), log, now }), problem("wrong"));
   assert.deepEqual(await readdir(dirB), [CLUSTER_KEY_FILE]);
-});
-
-test("a cluster key file that others may read, or that is not 32 bytes, is refused", async () => {
-  const dir = await dataDir("modes");
-  const path = join(dir, CLUSTER_KEY_FILE);
-  await writeFile(path, randomBytes(32).toString("hex"), { mode: 0o600 });
-  await chmod(path, 0o640);
-  await assert.rejects(readClusterKey(path), problem("readable-by-others"));
-  await chmod(path, 0o600);
-  assert.ok(await readClusterKey(path));
-  await writeFile(path, randomBytes(31).toString("hex"));
-  await assert.rejects(readClusterKey(path), problem("malformed"));
-  assert.equal(await readClusterKey(join(dir, "absent")), undefined);
 });
 
 test("a single-node PostgreSQL data directory is moved into the store with its own CA and keys", async () => {
