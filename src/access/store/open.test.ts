@@ -53,3 +53,15 @@ test("SQLite is opened in WAL mode with foreign keys enforced", async () => {
     await store.close();
   }
 });
+
+test("several nodes opening one new PostgreSQL schema at once all succeed", async () => {
+  const schema = `fernlink_open_race_${Date.now().toString(36)}`;
+  const url = `${process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"}?schema=${schema}`;
+  const stores = await Promise.all(Array.from({ length: 6 }, () => openDatabase({ url, dataDir: dir })));
+  try {
+    for (const store of stores) assert.equal((await sql<{ n: number }>`select 1 as n`.execute(store.db)).rows[0]?.n, 1);
+  } finally {
+    await sql.raw(`drop schema if exists ${schema} cascade`).execute(stores[0]!.db);
+    await Promise.all(stores.map((s) => s.close()));
+  }
+});

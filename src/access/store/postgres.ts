@@ -100,7 +100,15 @@ async function ensureSchema(db: Kysely<Database>, schema: string, url: URL): Pro
     );
   }
   // Checked first because CREATE SCHEMA IF NOT EXISTS needs CREATE privilege even when it exists.
-  if (!exists) await db.schema.createSchema(schema).ifNotExists().execute();
+  if (exists) return;
+  try {
+    await db.schema.createSchema(schema).ifNotExists().execute();
+  } catch (err) {
+    // Two nodes starting at once both find no schema; IF NOT EXISTS does not stop the slower
+    // one's catalog insert from failing (23505, or 42P06). The schema exists: that is all we need.
+    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
+    if (code !== "23505" && code !== "42P06") throw err;
+  }
 }
 
 function describe(err: unknown, url: URL): string {
