@@ -8,6 +8,7 @@ import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../access/api/app.js";
 import { auditAggregate } from "../access/audit-log.js";
 import { RefusalAggregator } from "../access/refusal-aggregator.js";
+import { createStoredWebGrants } from "../access/web-grants.js";
 import { openServerKeys } from "../access/shared-keys.js";
 import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import { createChangeFeed } from "../access/change-feed.js";
@@ -37,7 +38,6 @@ import { createHmiProxy } from "../web/hmi-proxy.js";
 import { createPortalApp } from "../web/portal-app.js";
 import { PORTAL_CSP, portalAssetsDir } from "../web/portal-assets.js";
 import { createVncBridge } from "../web/vnc-bridge.js";
-import { WebGrants } from "../web/web-grants.js";
 import { strictTransportSecurity, webTargetIdOf } from "../web/web-host.js";
 import { isIP } from "node:net";
 
@@ -134,7 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const needsFirstAccount = (await countAccounts(store.db)) === 0;
 
     const webDomain = options.webDomain ?? defaultWebDomain(options.hostnames);
-    const grants = new WebGrants();
+    const grants = createStoredWebGrants({ db: store.db, secretKey, now: () => now().getTime() });
     const webAccess = createWebAccess({ ctx, relay, authority, grants, domain: webDomain });
     const hmi = createHmiProxy({ domain: webDomain, grants, resolve: webAccess.resolveHmi, log });
     const vnc = createVncBridge({ checkOrigin: webAccess.checkVncOrigin, authorize: webAccess.authorizeVnc, log });

@@ -10,7 +10,7 @@ import type { Relay } from "../relay/relay.js";
 import { readCookie } from "../web/header-rewrite.js";
 import type { HmiTarget } from "../web/hmi-proxy.js";
 import { splitHostHeader, webTargetOrigin } from "../web/web-host.js";
-import type { WebGrants } from "../web/web-grants.js";
+import type { WebGrants } from "../protocol/web-grants.js";
 
 
 /**
@@ -51,7 +51,7 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
       const { requester, target, request } = await targetFor(sessionToken, targetId, source);
       if (target.kind === "vnc") throw new FernlinkError("invalid-input", `"${target.name}" is a VNC panel: it opens in the portal's viewer`);
       await precheck(requester, request);
-      const code = grants.issueLaunchCode({ sessionToken: sessionToken!, targetId, path: target.path ?? "/" });
+      const code = await grants.issueLaunchCode({ sessionToken: sessionToken!, targetId, path: target.path ?? "/" });
       return `${webTargetOrigin(targetId, deps.domain, splitHostHeader(host).port)}/.fernlink/launch?code=${encodeURIComponent(code)}`;
     },
 

@@ -5,10 +5,19 @@ import { after, before, describe, it } from "node:test";
 import { createLogger } from "../shared/log.js";
 import { WEB_GRANT_COOKIE } from "./header-rewrite.js";
 import { createHmiProxy } from "./hmi-proxy.js";
-import { WebGrants } from "./web-grants.js";
+import type { WebGrants } from "../protocol/web-grants.js";
+
+/** Grants as the proxy sees them: one grant, "g", for session "s" on target "abc". */
+const grants: WebGrants = {
+  issueLaunchCode: async () => "code",
+  redeem: async (code, targetId) => (code === "code" && targetId === "abc" ? { grant: "g", path: "/" } : undefined),
+  lookup: async (grant, targetId) => (grant === "g" && targetId === "abc" ? { sessionToken: "s", targetId } : undefined),
+  holds: async (grant) => grant === "g",
+  revoke: async () => undefined,
+  endSession: async () => undefined,
+};
 
 describe("the HMI proxy's upgrades", () => {
-  const grants = new WebGrants();
   let hmi: net.Server;
   let front: http.Server;
   let port: number;
@@ -25,7 +34,7 @@ describe("the HMI proxy's upgrades", () => {
     });
     await new Promise<void>((resolve) => hmi.listen(0, "127.0.0.1", resolve));
     const hmiPort = (hmi.address() as AddressInfo).port;
-    grant = grants.redeem(grants.issueLaunchCode({ sessionToken: "s", targetId: "abc", path: "/" }), "abc")!.grant;
+    grant = (await grants.redeem(await grants.issueLaunchCode({ sessionToken: "s", targetId: "abc", path: "/" }), "abc"))!.grant;
     const proxy = createHmiProxy({
       domain: "localhost",
       grants,

@@ -9,7 +9,7 @@ import { hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, WEB_GR
 import { foreignRequestRefusal } from "./fetch-metadata.js";
 import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
 import { splitHostHeader, webTargetIdOf, webTargetOrigin } from "./web-host.js";
-import type { WebGrants } from "./web-grants.js";
+import type { GrantSubject, WebGrants } from "../protocol/web-grants.js";
 
 /** An HMI as the proxy needs it: where it is, and a way to open a tunnel stream to it. */
 export interface HmiTarget {
@@ -90,10 +90,14 @@ export function createHmiProxy(deps: HmiProxyDeps) {
   // Grants end (expiry, sign-out); their kept connections go with them.
   const sweep = setInterval(() => {
     for (const [grant, agent] of agents) {
-      if (!deps.grants.holds(grant)) {
-        agent.destroy();
-        agents.delete(grant);
-      }
+      deps.grants.holds(grant).then(
+        (holds) => {
+          if (holds || agents.get(grant) !== agent) return;
+          agent.destroy();
+          agents.delete(grant);
+        },
+        (err: unknown) => deps.log.warn("checking an HMI grant failed", { error: String(err) }),
+      );
     }
   }, AGENT_SWEEP_MS);
   sweep.unref();
@@ -120,9 +124,17 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     return targetId ? { targetId, port } : undefined;
   }
 
+  async function grantSubject(grant: string, targetId: string): Promise<GrantSubject | undefined> {
+    try {
+      return await deps.grants.lookup(grant, targetId);
+    } catch (err) {
+      throw new FernlinkError("internal", "the HMI's sign-in could not be checked", { cause: err });
+    }
+  }
+
   async function authorised(req: Request, visit: Visit): Promise<{ grant: string; target: HmiTarget }> {
     const grant = readCookie(req.headers.cookie, WEB_GRANT_COOKIE);
-    const subject = grant ? deps.grants.lookup(grant, visit.targetId) : undefined;
+    const subject = grant ? await grantSubject(grant, visit.targetId) : undefined;
     if (!grant || !subject) throw new FernlinkError("unauthenticated", "open this HMI from the Fernlink portal: the link there signs this page in");
     try {
       const target = await deps.resolve(visit.targetId, subject.sessionToken, req.socket.remoteAddress ?? "unknown");
@@ -130,7 +142,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
       return { grant, target };
     } catch (err) {
       if (err instanceof FernlinkError && err.code === "unauthenticated") {
-        deps.grants.revoke(grant);
+        // The session ended: so did every grant it holds, on every node.
+        await deps.grants.endSession(subject.sessionToken).catch((cause: unknown) => deps.log.warn("ending the grants of a session failed", { error: String(cause) }));
         agents.get(grant)?.destroy();
         agents.delete(grant);
       }
@@ -163,9 +176,15 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     return agent;
   }
 
-  function launch(req: Request, res: Response, visit: Visit): void {
+  async function launch(req: Request, res: Response, visit: Visit): Promise<void> {
     const code = new URL(req.url ?? "/", "https://x").searchParams.get("code") ?? "";
-    const redeemed = deps.grants.redeem(code, visit.targetId);
+    let redeemed: { grant: string; path: string } | undefined;
+    try {
+      redeemed = await deps.grants.redeem(code, visit.targetId);
+    } catch (err) {
+      deps.log.error("redeeming an HMI launch code failed", { error: String(err) });
+      return fail(res, visit, new FernlinkError("internal", "the HMI could not be signed in; open it again from the portal", { cause: err }));
+    }
     if (!redeemed) return fail(res, visit, new FernlinkError("unauthenticated", "this link to the HMI has expired or was used already; open the HMI again from the portal"));
     res.writeHead(302, {
       // The target's own path, stored with the code: nothing from the URL goes into Location.

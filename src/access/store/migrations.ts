@@ -6,6 +6,7 @@ import * as pendingLogins from "./migration-0004.js";
 import * as auditPerAccount from "./migration-0005.js";
 import * as auditToken from "./migration-0006.js";
 import * as clusterKeys from "./migration-0007.js";
+import * as webGrants from "./migration-0009.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -41,6 +42,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0007_cluster_keys": {
       up: clusterKeys.up,
       down: clusterKeys.down,
+    },
+    "0009_web_grants": {
+      up: (db) => webGrants.up(db, dialect),
+      down: webGrants.down,
     },
   };
 }

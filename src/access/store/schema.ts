@@ -23,6 +23,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   web_targets: WebTargetsTable;
   cluster_keys: ClusterKeysTable;
+  web_grants: WebGrantsTable;
 }
 
 /** A key shared by every node of a cluster, sealed with the cluster key (PostgreSQL only). */
@@ -242,3 +243,24 @@ export type Pool = Selectable<PoolsTable>;
 export type AccessRule = Selectable<AccessRulesTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type WebTarget = Selectable<WebTargetsTable>;
+
+/** A portal launch code or HMI grant; the code or grant itself only as its hash. */
+export interface WebGrantsTable {
+  /** Insertion order: the oldest of a session, or of all, go first when a cap is reached. */
+  seq: Generated<number>;
+  /** SHA-256 of the code or grant. */
+  token_hash: string;
+  kind: WebGrantKind;
+  /** SHA-256 of the session token (the session's `token_hash`). */
+  session_hash: string;
+  /** The session token, sealed with the secret key for this row's `token_hash`. */
+  session_token: string;
+  target_id: string;
+  /** The page a launch code opens; null for grants. */
+  path: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A single-use launch code from the portal, or the grant an HMI host traded it for. */
+export type WebGrantKind = "launch" | "grant";
