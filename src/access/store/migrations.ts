@@ -6,7 +6,7 @@ import * as pendingLogins from "./migration-0004.js";
 import * as auditPerAccount from "./migration-0005.js";
 import * as auditToken from "./migration-0006.js";
 import * as clusterKeys from "./migration-0007.js";
-import * as webGrants from "./migration-0009.js";
+import * as webGrants from "./migration-0008.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -43,7 +43,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
       up: clusterKeys.up,
       down: clusterKeys.down,
     },
-    "0009_web_grants": {
+    "0008_web_grants": {
       up: (db) => webGrants.up(db, dialect),
       down: webGrants.down,
     },
