@@ -7,6 +7,7 @@ import * as auditPerAccount from "./migration-0005.js";
 import * as auditToken from "./migration-0006.js";
 import * as clusterKeys from "./migration-0007.js";
 import * as webGrants from "./migration-0008.js";
+import * as liveTunnels from "./migration-0009.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -46,6 +47,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0008_web_grants": {
       up: (db) => webGrants.up(db, dialect),
       down: webGrants.down,
+    },
+    "0009_live_tunnels": {
+      up: liveTunnels.up,
+      down: liveTunnels.down,
     },
   };
 }

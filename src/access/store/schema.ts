@@ -24,6 +24,17 @@ export interface Database {
   web_targets: WebTargetsTable;
   cluster_keys: ClusterKeysTable;
   web_grants: WebGrantsTable;
+  live_tunnels: LiveTunnelsTable;
+}
+
+/** A device tunnel held by a relay of the cluster right now, as long as `heartbeat_at` is recent. */
+export interface LiveTunnelsTable {
+  device_id: string;
+  relay_id: string;
+  /** The agent's address as the relay sees it. */
+  address: string;
+  since: string;
+  heartbeat_at: string;
 }
 
 /** A key shared by every node of a cluster, sealed with the cluster key (PostgreSQL only). */
