@@ -3,7 +3,7 @@ import { FernlinkError } from "../shared/errors.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
-import { cutStreamsOfEndedSessions } from "./session-streams.js";
+import { cutStreamsOfEndedSessionsEverywhere } from "./session-streams.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
 import { createApiToken, findActiveApiToken, listApiTokens, revokeApiToken } from "./store/api-tokens.js";
 import type { ApiToken } from "./store/schema.js";
@@ -60,7 +60,7 @@ export async function revokeAccountApiToken(ctx: AccessContext, who: Principal, 
       throw new FernlinkError("not-found", `no such API token "${name}"; see: fernlink token list`);
     }
   });
-  await cutStreamsOfEndedSessions(ctx, { accountId: who.accountId });
+  await cutStreamsOfEndedSessionsEverywhere(ctx, who.accountId);
   await auditBy(ctx, who, "token.revoke", name);
 }
 

@@ -6,6 +6,7 @@ import type { ConcurrencyLimit } from "../shared/concurrency-limit.js";
 import type { Logger } from "../shared/log.js";
 import type { Ca } from "./ca.js";
 import type { ChangeFeed } from "./change-feed.js";
+import type { ClosedStream } from "./cluster-message.js";
 import type { RefusalAggregator } from "./refusal-aggregator.js";
 import type { Database } from "./store/schema.js";
 
@@ -53,6 +54,20 @@ export interface RelayEndpoint {
   port: number;
 }
 
+/** A command to every other node of a cluster, without the sender (the link fills it in). */
+export type ClusterCommand =
+  | { type: "disconnect"; deviceId: string }
+  | { type: "revalidate"; accountId: string }
+  | { type: "end-sessions"; accountId: string };
+
+/** How an access node reaches the other nodes of its cluster (absent on a single node). */
+export interface ClusterLink {
+  /** Tells every other node to act on its own relay; delivery is not awaited. */
+  tell(command: ClusterCommand): void;
+  /** Asks the node carrying a stream of the account to cut it; undefined when none answers in time. */
+  closeStream(accountId: string, streamId: string): Promise<ClosedStream | undefined>;
+}
+
 /** Everything the access service's functions need; passed in, never global. */
 export interface AccessContext {
   db: Kysely<Database>;
@@ -70,6 +85,8 @@ export interface AccessContext {
   secretKey: KeyObject;
   /** Tunnel and stream changes per account, for the portal's live event stream. */
   changes: ChangeFeed;
+  /** The other nodes of a cluster on PostgreSQL; absent on a single node. */
+  cluster?: ClusterLink;
   /** Password checks running at once, per source address and in all (see login-guard.ts). */
   loginChecks: ConcurrencyLimit;
   /** Counts floods of unauthenticated refusals into aggregated audit records; flushed at shutdown. */

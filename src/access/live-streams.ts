@@ -19,9 +19,17 @@ function stillCovered(stream: LiveStream, now: StreamGrant): boolean {
 /**
  * Checks every live stream of an account against the current users, devices and rules, and
  * cuts those no longer allowed. Called after each change that can take a right away, so a
- * revoked rule, a removed user or a removed device ends the stream at once.
+ * revoked rule, a removed user or a removed device ends the stream at once; in a cluster
+ * every other node is told to do the same with the streams it carries. Returns how many
+ * streams this node cut.
  */
 export async function revalidateStreams(ctx: AccessContext, accountId: string): Promise<number> {
+  ctx.cluster?.tell({ type: "revalidate", accountId });
+  return revalidateLocalStreams(ctx, accountId);
+}
+
+/** `revalidateStreams` for the streams this node carries only. */
+export async function revalidateLocalStreams(ctx: AccessContext, accountId: string): Promise<number> {
   let cut = 0;
   for (const stream of ctx.presence.streams(accountId)) {
     const user = await getUser(ctx.db, stream.grant.userId);
@@ -45,8 +53,12 @@ export async function revalidateStreams(ctx: AccessContext, accountId: string): 
   return cut;
 }
 
-/** Cuts the account's live streams opened with `token` (its session just ended); returns how many. */
+/**
+ * Cuts the account's live streams opened with `token` (its session just ended); returns how
+ * many. Other nodes of a cluster, which never see the token, cut the streams of ended sessions.
+ */
 export function cutStreamsOfToken(ctx: AccessContext, accountId: string, token: string): number {
+  ctx.cluster?.tell({ type: "end-sessions", accountId });
   let cut = 0;
   for (const stream of ctx.presence.streams(accountId)) {
     if (stream.request.token !== token) continue;

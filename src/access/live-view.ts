@@ -81,14 +81,18 @@ export function statusSummary(presence: Presence, accountId: string, server: Ser
 }
 
 /**
- * Cuts a live stream of the caller's account and records "stream.close". A stream of
- * another account reads as missing and is never touched.
+ * Cuts a live stream of the caller's account and records "stream.close": here, or in a
+ * cluster on the node that carries it. A stream of another account reads as missing and is
+ * never touched.
  */
 export async function closeLiveStream(ctx: AccessContext, who: Principal, streamId: string): Promise<void> {
-  const stream = accountStreams(ctx.presence, who.accountId).find((s) => s.streamId === streamId);
+  const local = accountStreams(ctx.presence, who.accountId).find((s) => s.streamId === streamId);
+  if (local) ctx.presence.cutStream(streamId);
+  const stream = local
+    ? { userId: local.grant.userId, userName: local.grant.userName, deviceName: local.grant.deviceName, target: formatHostPort(local.request.target) }
+    : await ctx.cluster?.closeStream(who.accountId, streamId);
   if (!stream) throw new FernlinkError("not-found", `no live stream "${streamId}" in this account; see: fernlink live`);
-  ctx.presence.cutStream(streamId);
-  ctx.changes.publish({ kind: "streams", accountId: who.accountId, streamId, userId: stream.grant.userId, change: "cut" });
+  ctx.changes.publish({ kind: "streams", accountId: who.accountId, streamId, userId: stream.userId, change: "cut" });
   await audit(ctx, {
     accountId: who.accountId,
     actor: who.userName,
@@ -96,9 +100,9 @@ export async function closeLiveStream(ctx: AccessContext, who: Principal, stream
     action: "stream.close",
     object: streamId,
     result: "ok",
-    reason: `stream of user "${stream.grant.userName}"`,
-    device: stream.grant.deviceName,
-    target: formatHostPort(stream.request.target),
+    reason: `stream of user "${stream.userName}"`,
+    device: stream.deviceName,
+    target: stream.target,
     token: who.tokenName ?? null,
   });
 }

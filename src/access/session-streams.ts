@@ -77,6 +77,15 @@ export async function cutStreamsOfEndedSessions(ctx: AccessContext, options: Swe
 }
 
 /**
+ * Cuts the account's streams whose session or token has ended, here and, in a cluster, on every
+ * other node (without waiting for their next sweep). Returns how many this node cut.
+ */
+export function cutStreamsOfEndedSessionsEverywhere(ctx: AccessContext, accountId: string): Promise<number> {
+  ctx.cluster?.tell({ type: "end-sessions", accountId });
+  return cutStreamsOfEndedSessions(ctx, { accountId });
+}
+
+/**
  * Checks every live stream against its session or API token every `intervalMs`, so a stream
  * ends within that time of its session's expiry, idle limit or revocation, wherever that
  * happened (another access node, the store). Bytes the user sends on a stream count as use

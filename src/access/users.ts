@@ -4,7 +4,7 @@ import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
 import { cancelAttempt, isLocked, reserveAttempt, settleFailure, takeCheckSlot } from "./login-guard.js";
-import { cutStreamsOfEndedSessions } from "./session-streams.js";
+import { cutStreamsOfEndedSessionsEverywhere } from "./session-streams.js";
 import { hashPassword, verifyPassword } from "./password.js";
 import { checkNotReused, checkPasswordRules, policyOf } from "./password-policy.js";
 import { ensureAdmin } from "./roles.js";
@@ -139,7 +139,7 @@ export async function changePassword(ctx: AccessContext, who: Principal, input: 
     }
   });
   // The ended sessions' streams (a thief's among them) end now, not at the next sweep.
-  await cutStreamsOfEndedSessions(ctx, { accountId: who.accountId });
+  await cutStreamsOfEndedSessionsEverywhere(ctx, who.accountId);
   await auditBy(ctx, who, "passwd", who.userName, "ok", `${revokedSessions} other session(s) ended`);
   return { revokedSessions };
 }

@@ -11,7 +11,6 @@ import { RefusalAggregator } from "../access/refusal-aggregator.js";
 import { createStoredWebGrants } from "../access/web-grants.js";
 import { openServerKeys } from "../access/shared-keys.js";
 import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
-import { createChangeFeed } from "../access/change-feed.js";
 import { issueServerCertificate, type Ca } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { authenticateAgent } from "../access/registration.js";
@@ -28,7 +27,8 @@ import type { Logger } from "../shared/log.js";
 import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { createRelay, type Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
-import { relayPresence, trackPresence } from "./presence-tracker.js";
+import { trackPresence } from "./presence-tracker.js";
+import { nodeLinks } from "./cluster-node.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import { createTlsListener } from "./tls-listener.js";
 import { webCertificates } from "./web-certificates.js";
@@ -109,23 +109,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.keepalive ? { keepalive: options.keepalive } : {}),
       ...(options.streamRate ? { streamRate: options.streamRate } : {}),
     });
+    const work = new BackgroundWork();
+    const links = nodeLinks({ store, dbUrl: options.dbUrl, relay, log, now, work });
     const ctx: AccessContext = {
       db: store.db,
       ca,
-      presence: relayPresence(relay),
+      presence: links.presence,
       assignRelay: (_deviceId, requestHost) => relayEndpoint(relay, bound, requestHost),
       now,
       log,
-      work: new BackgroundWork(),
+      work,
       auditKey,
       secretKey,
-      changes: createChangeFeed({ onListenerError: (err) => log.error("change feed listener failed", { error: String(err) }) }),
+      changes: links.changes,
+      ...(links.cluster ? { cluster: links.cluster } : {}),
       loginChecks: loginCheckLimit(),
       refusals: new RefusalAggregator((r) => auditAggregate(ctx, r)),
     };
     const authority = createStreamAuthority(ctx);
     const stopTracking = trackPresence(ctx, relay);
     const stopWatchingSessions = watchSessionStreams(ctx);
+    await links.start(ctx);
 
     if (options.init) {
       const result = await initAccount(ctx, options.init);
@@ -211,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await stopped;
         // Refusals still being counted are written before the store closes.
         ctx.refusals.flush();
+        await links.close();
         await ctx.work.drain(3000);
         stopTracking();
         await store.close();

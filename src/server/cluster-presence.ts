@@ -1,0 +1,142 @@
+import type { Kysely } from "kysely";
+import type { ClusterLink, DevicePresence, Presence, RelayLoad, TunnelInfo } from "../access/context.js";
+import type { BackgroundWork } from "../shared/background-work.js";
+import type { Logger } from "../shared/log.js";
+import type { Relay } from "../relay/relay.js";
+import type { AgentTunnel } from "../relay/agent-tunnel.js";
+import type { Database } from "../access/store/schema.js";
+import { beatLiveTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel, type LiveTunnelRow } from "../access/store/live-tunnels.js";
+
+/** Timing of cluster presence; the defaults are what `fernlink server` runs with. */
+export const CLUSTER_PRESENCE = {
+  /** How often a relay renews the rows of the tunnels it holds. */
+  heartbeatMs: 5_000,
+  /** A row not renewed for this long belongs to a relay that died: the device reads as offline. */
+  staleMs: 15_000,
+  /** How often a node reads the other relays' tunnels (and at once after a device event). */
+  refreshMs: 1_000,
+  /** Rows this old are deleted by whichever node sees them. */
+  pruneMs: 60_000,
+} as const;
+
+/** Options of `clusterPresence`. */
+export interface ClusterPresenceOptions {
+  db: Kysely<Database>;
+  relay: Relay;
+  /** This node's relay, answering from memory. */
+  local: Presence;
+  link: ClusterLink;
+  now: () => Date;
+  log: Logger;
+  work: BackgroundWork;
+  timing?: Partial<typeof CLUSTER_PRESENCE>;
+}
+
+/** Presence over every relay of the cluster, with the timers that keep it current. */
+export interface ClusterPresence {
+  presence: Presence;
+  /** Reads the other relays' tunnels again now. */
+  refresh(): Promise<void>;
+  /** Writes this relay's tunnels and starts heartbeat and refresh; returns when both ran once. */
+  start(): Promise<void>;
+  /** Stops the timers and forgets this relay's tunnels in the store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Presence of a node of a cluster: this relay's tunnels and streams from memory, the other
+ * relays' tunnels from the `live_tunnels` table (read every `refreshMs` and after each device
+ * event). Each relay writes its tunnels there as they come and go and renews them every
+ * `heartbeatMs`; a row older than `staleMs` counts as offline. Streams stay per node: cuts
+ * reach the others as commands through the cluster link.
+ */
+export function clusterPresence(options: ClusterPresenceOptions): ClusterPresence {
+  const timing = { ...CLUSTER_PRESENCE, ...options.timing };
+  const { db, relay, local, log } = options;
+  let others = new Map<string, LiveTunnelRow>();
+  let timers: NodeJS.Timeout[] = [];
+  let refreshing: Promise<void> | undefined;
+
+  const fresh = (row: LiveTunnelRow): boolean => options.now().getTime() - Date.parse(row.heartbeatAt) <= timing.staleMs;
+  const remote = (accountId?: string): LiveTunnelRow[] =>
+    [...others.values()].filter((r) => r.relayId !== relay.id && (accountId === undefined || r.accountId === accountId) && fresh(r) && !relay.registry.get(r.deviceId));
+
+  const track = (what: string, p: Promise<unknown>): void => {
+    void options.work.track(p.catch((err: unknown) => log.error(`cluster presence: cannot ${what}`, { error: String(err) })));
+  };
+  const put = (t: AgentTunnel): Promise<void> =>
+    putLiveTunnel(db, { deviceId: t.identity.deviceId, relayId: relay.id, address: t.address, since: t.connectedAt, now: options.now() }).catch((err: unknown) => {
+      // The device was removed while connected: there is no row to keep for it.
+      log.warn("cluster presence: tunnel not recorded", { device: t.identity.deviceName, error: String(err) });
+    });
+  const online = (t: AgentTunnel): void => track("record a tunnel", put(t));
+  const offline = (t: AgentTunnel): void => track("forget a tunnel", dropLiveTunnel(db, t.identity.deviceId, relay.id));
+
+  const heartbeat = async (): Promise<void> => {
+    const mine = relay.registry.list();
+    const renewed = await beatLiveTunnels(db, relay.id, options.now());
+    // Fewer rows than tunnels: a row was lost (pruned during a long pause, or a write failed).
+    if (renewed < mine.length) await Promise.all(mine.map(put));
+    await pruneLiveTunnels(db, new Date(options.now().getTime() - timing.pruneMs));
+  };
+
+  const refresh = (): Promise<void> => {
+    refreshing ??= listLiveTunnels(db, new Date(options.now().getTime() - timing.staleMs))
+      .then((rows) => {
+        others = new Map(rows.map((r) => [r.deviceId, r]));
+      })
+      .finally(() => (refreshing = undefined));
+    return refreshing;
+  };
+
+  const presence: Presence = {
+    status(deviceId): DevicePresence | undefined {
+      const here = local.status(deviceId);
+      if (here) return here;
+      const row = others.get(deviceId);
+      return row && row.relayId !== relay.id && fresh(row) ? { relayId: row.relayId, address: row.address, since: new Date(row.since) } : undefined;
+    },
+    disconnect(deviceId) {
+      local.disconnect(deviceId);
+      options.link.tell({ type: "disconnect", deviceId });
+    },
+    streams: (accountId) => local.streams(accountId),
+    cutStream: (streamId) => local.cutStream(streamId),
+    tunnels(accountId): TunnelInfo[] {
+      const away = remote(accountId).map((r) => ({ deviceId: r.deviceId, deviceName: r.deviceName, address: r.address, since: new Date(r.since), relayId: r.relayId }));
+      return [...local.tunnels(accountId), ...away];
+    },
+    relays(accountId): RelayLoad[] {
+      const loads = new Map(local.relays(accountId).map((r) => [r.id, { ...r }]));
+      for (const row of remote(accountId)) {
+        const load = loads.get(row.relayId) ?? { id: row.relayId, tunnels: 0, streams: 0 };
+        load.tunnels++;
+        loads.set(row.relayId, load);
+      }
+      return [...loads.values()];
+    },
+  };
+
+  return {
+    presence,
+    refresh,
+    async start() {
+      relay.registry.on("online", online);
+      relay.registry.on("offline", offline);
+      await Promise.all([heartbeat(), refresh()]);
+      const every = (ms: number, what: string, fn: () => Promise<void>): NodeJS.Timeout => {
+        const timer = setInterval(() => track(what, fn()), ms);
+        timer.unref();
+        return timer;
+      };
+      timers = [every(timing.heartbeatMs, "renew tunnels", heartbeat), every(timing.refreshMs, "read the cluster's tunnels", refresh)];
+    },
+    async stop() {
+      timers.forEach(clearInterval);
+      timers = [];
+      relay.registry.off("online", online);
+      relay.registry.off("offline", offline);
+      await dropRelayTunnels(db, relay.id).catch((err: unknown) => log.error("cluster presence: cannot forget tunnels", { error: String(err) }));
+    },
+  };
+}
