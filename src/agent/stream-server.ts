@@ -1,8 +1,8 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
-import { TUNNEL_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
-import { widenConnectionWindow } from "../shared/http2-window.js";
+import { TUNNEL_SESSION_MEMORY_MB } from "../protocol/tunnel-settings.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { FernlinkError } from "../shared/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { resetOnCancel } from "../shared/stream-cancel.js";
@@ -51,14 +51,11 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
  */
 export function createStreamServer(deps: StreamServerDeps): Http2Server {
   const server = http2.createServer({
-    settings: TUNNEL_SETTINGS,
+    ...TUNNEL_SESSION_OPTIONS,
     maxSessionRejectedStreams: 2 ** 31 - 1,
     maxSessionMemory: TUNNEL_SESSION_MEMORY_MB,
   });
-  server.on("session", (session) => {
-    session.on("error", () => {});
-    widenConnectionWindow(session);
-  });
+  server.on("session", (session) => readyTunnelSession(session));
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
     // The relay gave the stream up: reset it from this side (a server's resets cost nothing).

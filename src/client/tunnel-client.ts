@@ -2,9 +2,8 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:htt
 import { ALPN } from "../protocol/alpn.js";
 import { connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
-import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
-import { widenConnectionWindow } from "../shared/http2-window.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { FernlinkError } from "../shared/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
@@ -40,12 +39,11 @@ export class TunnelClient {
     const session = http2.connect(this.options.server, {
       ...(this.options.ca ? { ca: this.options.ca } : {}),
       ALPNProtocols: [ALPN.h2],
-      settings: TUNNEL_SETTINGS,
+      ...TUNNEL_SESSION_OPTIONS,
     });
     this.sessionError = undefined;
     this.resets = new ResetBudget();
-    session.on("error", (err) => (this.sessionError = err));
-    widenConnectionWindow(session);
+    readyTunnelSession(session, (err) => (this.sessionError = err));
     session.once("connect", () => startKeepalive(session));
     session.once("close", () => {
       if (this.session === session) this.session = undefined;

@@ -1,7 +1,6 @@
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
-import { widenConnectionWindow } from "../shared/http2-window.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { errorMessage } from "../shared/errors.js";
 import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
@@ -45,11 +44,10 @@ export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): P
   if (socket.destroyed) return undefined;
 
   const session = http2.connect(`http://${identity.deviceId}.device`, {
+    ...TUNNEL_SESSION_OPTIONS,
     createConnection: () => socket,
-    settings: TUNNEL_SETTINGS,
   });
-  session.on("error", (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
-  widenConnectionWindow(session);
+  readyTunnelSession(session, (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
   const tunnel = new AgentTunnel(identity, address, session, acceptedAt);
   startKeepalive(session, {
     ...deps.keepalive,

@@ -4,8 +4,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { ALPN, SERVER_ALPN } from "../protocol/alpn.js";
-import { TUNNEL_SETTINGS } from "../protocol/tunnel-settings.js";
-import { widenConnectionWindow } from "../shared/http2-window.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { throttled, type Logger } from "../shared/log.js";
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
 import { SourceLimit } from "./source-limit.js";
@@ -79,12 +78,11 @@ export function createTlsListener(
     if (conn) conn.release = undefined;
   };
 
-  const h2 = http2.createServer({ settings: TUNNEL_SETTINGS }, routes.request);
+  const h2 = http2.createServer(TUNNEL_SESSION_OPTIONS, routes.request);
   // Node's compatibility layer hands CONNECT requests to "connect", not "request".
   h2.on("connect", routes.connect);
   h2.on("session", (session: ServerHttp2Session) => {
-    session.on("error", () => {});
-    widenConnectionWindow(session);
+    readyTunnelSession(session);
     watchIdle(session, connections.get(keyOf(session.socket)));
   });
 
