@@ -29,7 +29,9 @@ export async function startStack(cli: string, tmp: string, targets: TargetPorts,
 
   const server = await startCli(
     cli,
-    ["server", "--data", data, "--listen", "127.0.0.1:0", "--init-account", "bench", "--init-user", "bench"],
+    // The connection loops open streams far faster than a person's tools do: the per-user
+    // stream rate (a fairness limit, 50/s by default) is lifted, so the data plane is measured.
+    ["server", "--data", data, "--listen", "127.0.0.1:0", "--init-account", "bench", "--init-user", "bench", "--stream-rate", "1000000"],
     env,
     /fernlink server ready: (https:\/\/\S+)/,
     nodeArgs,
