@@ -4,9 +4,10 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FernlinkError } from "../shared/errors.js";
+import { pathExists } from "../shared/files.js";
 import { generateKeyPairPem, importEcKeyPair } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
 
@@ -41,7 +42,7 @@ export async function loadOrCreateCa(dataDir: string, options: { now: Date }): P
   if ((await mkdir(dataDir, { recursive: true, mode: 0o700 })) !== undefined) {
     await chmod(dataDir, 0o700); // mkdir's mode is masked by the umask
   }
-  const [haveCert, haveKey] = await Promise.all([exists(certPath), exists(keyPath)]);
+  const [haveCert, haveKey] = await Promise.all([pathExists(certPath), pathExists(keyPath)]);
   if (haveCert && !haveKey) {
     throw new FernlinkError(
       "internal",
@@ -56,16 +57,6 @@ export async function loadOrCreateCa(dataDir: string, options: { now: Date }): P
   }
   if (!haveCert) await createCa(certPath, keyPath, options.now);
   return loadCa(certPath, keyPath, options.now);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
-  }
 }
 
 /** Makes a new CA (ECDSA P-256, self-signed, 10 years) in memory: its certificate and PKCS#8 key as PEM. */

@@ -1,9 +1,9 @@
 import { createSecretKey, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../shared/files.js";
+import { pathExists, writeFileAtomic } from "../shared/files.js";
 import type { Logger } from "../shared/log.js";
 import { AUDIT_KEY_FILE, openAuditKey } from "./audit-key.js";
 import { CA_CERT_FILE, CA_KEY_FILE, caFromPem, generateCaPem, loadOrCreateCa, type Ca } from "./ca.js";
@@ -109,7 +109,7 @@ async function sealFirst(options: ServerKeyOptions, path: string): Promise<KeyMa
 
 /** The keys of the data directory when it has them (a single-node installation growing), else new ones. */
 async function localMaterial(dataDir: string, now: Date): Promise<{ material: KeyMaterial; fromDataDir: boolean }> {
-  const hasCa = (await exists(join(dataDir, CA_CERT_FILE))) || (await exists(join(dataDir, CA_KEY_FILE)));
+  const hasCa = (await pathExists(join(dataDir, CA_CERT_FILE))) || (await pathExists(join(dataDir, CA_KEY_FILE)));
   const ca = hasCa ? await loadOrCreateCa(dataDir, { now }) : await generateCaPem(now);
   const audit = await readKeyFileIfExists(join(dataDir, AUDIT_KEY_FILE), { name: "audit key", lostWithout: "the audit chain cannot be verified" });
   const secret = await readKeyFileIfExists(join(dataDir, SECRET_KEY_FILE), { name: "secret key", lostWithout: "stored VNC passwords and one-time code secrets cannot be used" });
@@ -177,15 +177,5 @@ async function writeCaFile(dataDir: string, certPem: string): Promise<void> {
       "ca-differs",
       `${path} belongs to another CA than the cluster's in the database: move ${CA_CERT_FILE} and ${CA_KEY_FILE} out of ${dataDir} (devices registered with that CA must register again), or use another data directory`,
     );
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
   }
 }

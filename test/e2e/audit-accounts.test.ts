@@ -44,29 +44,19 @@ interface StoredRow {
   count?: number | null;
 }
 
-/** POSTs `count` registrations with made-up activation keys over one HTTP/2 connection, 32 at a time. */
-async function refusedRegistrations(site: Site, count: number, key: () => string): Promise<number[]> {
+/** Sends `count` requests over one HTTP/2 connection, 32 at a time; `one` sends one and resolves with its status. */
+async function flood(site: Site, count: number, one: (session: http2.ClientHttp2Session) => Promise<number>): Promise<number[]> {
   const ca = await readFile(site.ca, "utf8");
   const session = http2.connect(site.url, { ca, ALPNProtocols: ["h2"] });
   session.on("error", () => {});
   const statuses: number[] = [];
-  const one = (): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const req = session.request({ ":method": "POST", ":path": "/api/v1/agent/register", "content-type": "application/json" });
-      let status = 0;
-      req.on("response", (h) => (status = Number(h[":status"])));
-      req.on("error", reject);
-      req.resume();
-      req.on("end", () => resolve(status));
-      req.end(JSON.stringify({ activationKey: key(), csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" }));
-    });
   try {
     let next = 0;
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         while (next < count) {
           next++;
-          statuses.push(await one());
+          statuses.push(await one(session));
         }
       }),
     );
@@ -76,36 +66,40 @@ async function refusedRegistrations(site: Site, count: number, key: () => string
   return statuses;
 }
 
-/** Sends `count` CONNECT streams with made-up bearer tokens over one HTTP/2 connection, 32 at a time. */
-async function refusedConnects(site: Site, count: number): Promise<number[]> {
-  const ca = await readFile(site.ca, "utf8");
-  const session = http2.connect(site.url, { ca, ALPNProtocols: ["h2"] });
-  session.on("error", () => {});
-  const statuses: number[] = [];
-  const one = (): Promise<number> =>
-    new Promise((resolve) => {
-      const stream = session.request({ ":method": "CONNECT", ":authority": "127.0.0.1:502", "fernlink-device": "press-9", authorization: `Bearer flk_${randomBytes(16).toString("hex")}` });
-      stream.on("error", () => resolve(0));
-      stream.on("response", (h) => {
-        resolve(Number(h[":status"]));
-        // Ended, not reset: the server ends a connection whose client resets too many streams.
-        stream.end();
-      });
-    });
-  try {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < count) {
-          next++;
-          statuses.push(await one());
-        }
+/** POSTs `count` registrations with made-up activation keys. */
+function refusedRegistrations(site: Site, count: number, key: () => string): Promise<number[]> {
+  return flood(
+    site,
+    count,
+    (session) =>
+      new Promise((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": "/api/v1/agent/register", "content-type": "application/json" });
+        let status = 0;
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.on("error", reject);
+        req.resume();
+        req.on("end", () => resolve(status));
+        req.end(JSON.stringify({ activationKey: key(), csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" }));
       }),
-    );
-  } finally {
-    session.close();
-  }
-  return statuses;
+  );
+}
+
+/** Sends `count` CONNECT streams with made-up bearer tokens. */
+function refusedConnects(site: Site, count: number): Promise<number[]> {
+  return flood(
+    site,
+    count,
+    (session) =>
+      new Promise((resolve) => {
+        const stream = session.request({ ":method": "CONNECT", ":authority": "127.0.0.1:502", "fernlink-device": "press-9", authorization: `Bearer flk_${randomBytes(16).toString("hex")}` });
+        stream.on("error", () => resolve(0));
+        stream.on("response", (h) => {
+          resolve(Number(h[":status"]));
+          // Ended, not reset: the server ends a connection whose client resets too many streams.
+          stream.end();
+        });
+      }),
+  );
 }
 
 function storedRows(site: Site, where: string): StoredRow[] {
