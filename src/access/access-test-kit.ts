@@ -60,7 +60,7 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
       tunnels: (accountId) => ofAccount(live.tunnels, accountId),
       relays: (accountId) => [{ id: "relay-1", tunnels: ofAccount(live.tunnels, accountId).length, streams: streamsOf(accountId).length }],
     },
-    assignRelay: (_id, host) => ({ id: "relay-1", host: host ?? "localhost", port: 443 }),
+    assignRelay: (_id, host) => [{ id: "relay-1", name: "relay-1", host: host ?? "localhost", port: 443 }],
     now: () => clock,
     log: createLogger("test", { level: "error" }),
     work: new BackgroundWork(),

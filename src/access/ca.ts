@@ -7,7 +7,7 @@ import { createPublicKey, webcrypto } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { isIP } from "node:net";
 import { FernlinkError } from "../shared/errors.js";
-import { ACCOUNT_URN_PREFIX, DEVICE_URN_PREFIX, generateKeyPairPem, importEcKeyPair, serialOf } from "../shared/pki.js";
+import { ACCOUNT_URN_PREFIX, DEVICE_URN_PREFIX, NODE_URN_PREFIX, RELAY_URN_PREFIX, generateKeyPairPem, importEcKeyPair, serialOf } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
 import { CLOCK_SKEW_MS, DAY_MS, pemWithNewline, randomSerial } from "./ca-store.js";
 import type { Ca } from "./ca-store.js";
@@ -138,6 +138,46 @@ export async function signDeviceCsr(ca: Ca, options: SignDeviceCsrOptions): Prom
     ],
   });
   return { certPem: pemWithNewline(cert.toString("pem")), serial: serialOf(cert.serialNumber), notAfter: cert.notAfter };
+}
+
+/**
+ * Signs a relay's CSR: one certificate that is the relay's client certificate towards the
+ * access nodes (`urn:fernlink:relay:<id>`) and its TLS server certificate for `hostnames`.
+ */
+export async function signRelayCsr(ca: Ca, options: { csrPem: string; relayId: string; hostnames: readonly string[]; now: Date }): Promise<IssuedDeviceCertificate> {
+  if (!ID_PATTERN.test(options.relayId)) throw new FernlinkError("invalid-input", "invalid relay id");
+  const csr = await verifiedCsr(options.csrPem);
+  const cert = await sign(ca, {
+    subject: [{ CN: [`relay:${options.relayId}`] }],
+    publicKey: csr.publicKey,
+    now: options.now,
+    validityDays: DEVICE_VALIDITY_DAYS,
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: `${RELAY_URN_PREFIX}${options.relayId}` }, ...subjectAltNames(options.hostnames)]),
+    ],
+  });
+  return { certPem: pemWithNewline(cert.toString("pem")), serial: serialOf(cert.serialNumber), notAfter: cert.notAfter };
+}
+
+/** An access node's client certificate, with a fresh key, issued at every start: it opens users' streams on relays. */
+export async function issueNodeCertificate(ca: Ca, options: { nodeId: string; now: Date }): Promise<IssuedServerCertificate> {
+  if (!ID_PATTERN.test(options.nodeId)) throw new FernlinkError("invalid-input", "invalid node id");
+  const { privateKeyPem } = await generateKeyPairPem();
+  const keys = await importEcKeyPair(privateKeyPem);
+  const cert = await sign(ca, {
+    subject: [{ CN: [`node:${options.nodeId}`] }],
+    publicKey: keys.publicKey,
+    now: options.now,
+    validityDays: SERVER_VALIDITY_DAYS,
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: `${NODE_URN_PREFIX}${options.nodeId}` }]),
+    ],
+  });
+  return { certPem: pemWithNewline(cert.toString("pem")), keyPem: privateKeyPem };
 }
 
 async function verifiedCsr(csrPem: unknown): Promise<x509.Pkcs10CertificateRequest> {

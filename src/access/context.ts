@@ -13,6 +13,8 @@ import type { Database } from "./store/schema.js";
 /** Where a device's tunnel is right now, as the relays report it. */
 export interface DevicePresence {
   relayId: string;
+  /** The relay's name (`fernlink relay list`). */
+  relay: string;
   address: string;
   since: Date;
 }
@@ -37,11 +39,13 @@ export interface TunnelInfo {
   deviceName: string;
   address: string;
   since: Date;
-  relayId: string;
+  /** The relay's name. */
+  relay: string;
 }
 
 /** One relay with the number of an account's tunnels and streams on it. */
 export interface RelayLoad {
+  /** The relay's name. */
   id: string;
   tunnels: number;
   streams: number;
@@ -50,6 +54,7 @@ export interface RelayLoad {
 /** A relay an agent may be sent to. */
 export interface RelayEndpoint {
   id: string;
+  name: string;
   host: string;
   port: number;
 }
@@ -73,8 +78,11 @@ export interface AccessContext {
   db: Kysely<Database>;
   ca: Ca;
   presence: Presence;
-  /** Picks the relay for a device's next connection; `requestHost` is the host the agent used to reach us. */
-  assignRelay(deviceId: string, requestHost: string | undefined): RelayEndpoint;
+  /**
+   * The relays for a device's next connection, best first; `requestHost` is the host the agent
+   * used to reach us, `region` the agent's own.
+   */
+  assignRelay(deviceId: string, requestHost: string | undefined, region: string | undefined): RelayEndpoint[];
   now: () => Date;
   log: Logger;
   /** Audit and presence writes in flight; drained before the store closes. */

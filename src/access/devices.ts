@@ -29,7 +29,7 @@ export function deviceInfo(ctx: AccessContext, device: Device): DeviceInfo {
     name: device.name,
     online: live !== undefined,
     lastSeen: live ? ctx.now().toISOString() : device.last_seen,
-    relay: live?.relayId ?? device.relay_id,
+    relay: live?.relay ?? device.relay_id,
     lan: deviceLan(device),
     registered: device.cert_serial !== null,
     createdAt: device.created_at,

@@ -38,7 +38,7 @@ const tunnel = (deviceName: string, accountId: string): TunnelInfo & { accountId
   deviceName,
   address: "198.51.100.4",
   since: at("10:00:00"),
-  relayId: "relay-a",
+  relay: "relay-a",
   accountId,
 });
 

@@ -17,7 +17,7 @@ function accountStreams(presence: Presence, accountId: string): LiveStream[] {
 export function liveTunnels(presence: Presence, accountId: string): LiveTunnels {
   const tunnels = presence
     .tunnels(accountId)
-    .map((t) => ({ device: t.deviceName, address: t.address, since: t.since.toISOString(), relay: t.relayId }))
+    .map((t) => ({ device: t.deviceName, address: t.address, since: t.since.toISOString(), relay: t.relay }))
     .sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
   return { tunnels };
 }

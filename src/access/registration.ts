@@ -72,9 +72,12 @@ export async function authenticateAgent(ctx: AccessContext, peer: { serial: stri
   return { deviceId: device.id, accountId: device.account_id, deviceName: device.name, certSerial: cert.serial };
 }
 
-/** Answers an agent's "which relay?" for its next connection. */
-export async function relayAssignment(ctx: AccessContext, identity: AgentIdentity, requestHost: string | undefined): Promise<RelayAssignment> {
+/** Answers an agent's "which relay?" for its next connection: every relay that takes agents, best first. */
+export async function relayAssignment(ctx: AccessContext, identity: AgentIdentity, requestHost: string | undefined, region: string | undefined): Promise<RelayAssignment> {
   const device = await getDevice(ctx.db, identity.deviceId);
   if (!device) throw new FernlinkError("certificate-revoked", "the device was removed");
-  return { relay: ctx.assignRelay(device.id, requestHost), lan: deviceLan(device) };
+  const relays = ctx.assignRelay(device.id, requestHost, region).slice(0, 64);
+  const first = relays[0];
+  if (!first) throw new FernlinkError("device-offline", "no relay takes agents right now; the agent tries again");
+  return { relay: first, relays, lan: deviceLan(device) };
 }

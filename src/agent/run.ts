@@ -1,3 +1,4 @@
+import type { ServerHttp2Session } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROUTES, RelayAssignment } from "../protocol/api.js";
 import { errorMessage, FernlinkError } from "../shared/errors.js";
@@ -9,7 +10,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js
 import type { AgentState } from "./state.js";
 import { createStreamServer } from "./stream-server.js";
 import { tunnelEnded } from "./tunnel-end.js";
-import { openTunnel } from "./tunnel-connection.js";
+import { openTunnel, type TunnelOptions } from "./tunnel-connection.js";
 
 /** How `fernlink agent run` behaves. */
 export interface RunAgentOptions {
@@ -22,6 +23,8 @@ export interface RunAgentOptions {
   keepalive?: KeepaliveOptions;
   /** Called each time a tunnel is up (the CLI prints a line, tests wait for it). */
   onConnected?: (relay: string) => void;
+  /** The agent's region: relays there are preferred. */
+  region?: string | undefined;
 }
 
 /** A tunnel that lived this long resets the backoff: the outage is over. */
@@ -49,35 +52,62 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
   }
 }
 
+type RelayEndpoint = RelayAssignment["relays"][number];
+
+/** How long a moved agent keeps its old tunnel after the new one is up, so no node still routes to it. */
+export const MOVE_HANDOVER_MS = 3_000;
+
 async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   const { state, log, signal } = options;
   const explicit = options.allow.length > 0 ? new Allowlist(options.allow) : undefined;
   let allowlist = explicit ?? lanAllowlist(state.config.lan);
-  const streamServer = createStreamServer({ allowlist: () => allowlist, deviceName: state.config.device, log });
+  // The relay of a session asked the agent to move (it is draining).
+  const moves = new Map<ServerHttp2Session, () => void>();
+  const streamServer = createStreamServer({ allowlist: () => allowlist, deviceName: state.config.device, log, onMove: (session) => moves.get(session)?.() });
   const tls = { keyPem: state.keyPem, certPem: state.certPem, caPem: state.caPem };
+  const path = options.region ? `${ROUTES.relay}?region=${encodeURIComponent(options.region)}` : ROUTES.relay;
+  // The service's last answer: when it cannot be asked, the agent fails over down this list.
+  let relays: RelayEndpoint[] = [];
+  let retiring: ServerHttp2Session | undefined;
   let attempt = 0;
   while (!signal.aborted) {
     const startedAt = Date.now();
+    let lost: RelayEndpoint | undefined;
     try {
-      const assignment = await requestJson({
-        server: state.config.server,
-        path: ROUTES.relay,
-        ca: state.caPem,
-        cert: state.certPem,
-        key: state.keyPem,
-        response: RelayAssignment,
-      });
-      if (!explicit) allowlist = lanAllowlist(assignment.lan);
-      const { host, port } = assignment.relay;
-      const session = await openTunnel({ host, port, ...tls, streamServer, signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) });
-      log.info("tunnel up", { relay: `${host}:${port}`, device: state.config.device, allow: allowlist.describe() });
-      options.onConnected?.(`${host}:${port}`);
+      try {
+        const assignment = await requestJson({ server: state.config.server, path, ca: state.caPem, cert: state.certPem, key: state.keyPem, response: RelayAssignment });
+        if (!explicit) allowlist = lanAllowlist(assignment.lan);
+        relays = assignment.relays;
+      } catch (err) {
+        if (relays.length === 0 || (err instanceof FernlinkError && err.code === "certificate-revoked")) throw err;
+        log.warn("cannot ask the access service; trying the relays it named before", { reason: errorMessage(err) });
+      }
+      const { session, relay } = await firstReachable(relays, { ...tls, streamServer, signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) }, log);
+      const where = `${relay.host}:${relay.port}`;
+      log.info("tunnel up", { relay: relay.name, address: where, device: state.config.device, allow: allowlist.describe() });
+      options.onConnected?.(where);
+      if (retiring) {
+        const old = retiring;
+        retiring = undefined;
+        setTimeout(() => old.close(), MOVE_HANDOVER_MS).unref();
+      }
       const onAbort = (): void => session.close();
       signal.addEventListener("abort", onAbort, { once: true });
-      const reason = await tunnelEnded(session);
+      const moved = new Promise<"moved">((resolve) => moves.set(session, () => resolve("moved")));
+      const outcome = await Promise.race([tunnelEnded(session), moved]);
+      moves.delete(session);
       signal.removeEventListener("abort", onAbort);
       if (signal.aborted) break;
-      log.warn("tunnel lost", { relay: `${host}:${port}`, reason });
+      if (outcome === "moved") {
+        // The old tunnel carries its streams until the new one is up (then MOVE_HANDOVER_MS more).
+        log.info("relay is draining: moving to another", { relay: relay.name });
+        retiring = session;
+        relays = relays.filter((r) => r.id !== relay.id);
+        attempt = 0;
+        continue;
+      }
+      lost = relay;
+      log.warn("tunnel lost", { relay: relay.name, address: where, reason: outcome });
     } catch (err) {
       if (signal.aborted) break;
       if (err instanceof FernlinkError && err.code === "certificate-revoked") {
@@ -89,10 +119,32 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       }
       log.warn("cannot connect", { reason: errorMessage(err) });
     }
+    // A relay that just failed is tried last next time, should the service still name it first.
+    if (lost) relays = [...relays.filter((r) => r.id !== lost.id), lost];
     attempt = Date.now() - startedAt > STABLE_MS ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF);
     log.info("reconnecting", { inMs: delay });
     await sleep(delay, undefined, { signal }).catch(() => undefined);
   }
+  retiring?.close();
   streamServer.close();
+}
+
+/** Opens the tunnel to the first relay of the list that answers. */
+async function firstReachable(
+  relays: readonly RelayEndpoint[],
+  options: Omit<TunnelOptions, "host" | "port">,
+  log: Logger,
+): Promise<{ session: ServerHttp2Session; relay: RelayEndpoint }> {
+  let last: unknown = new FernlinkError("device-offline", "the service named no relay");
+  for (const relay of relays) {
+    try {
+      return { session: await openTunnel({ ...options, host: relay.host, port: relay.port }), relay };
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      last = err;
+      log.warn("cannot reach relay", { relay: relay.name, address: `${relay.host}:${relay.port}`, reason: errorMessage(err) });
+    }
+  }
+  throw last;
 }

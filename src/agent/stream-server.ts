@@ -1,4 +1,5 @@
-import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { TUNNEL_SESSION_MEMORY_MB } from "../protocol/tunnel-settings.js";
@@ -15,6 +16,8 @@ export interface StreamServerDeps {
   allowlist: () => Allowlist;
   deviceName: string;
   log: Logger;
+  /** The relay of this session is draining and asks the agent to move elsewhere. */
+  onMove?: (session: ServerHttp2Session) => void;
 }
 
 /** Answers one CONNECT from the relay: check, dial, reply, pipe. */
@@ -58,6 +61,11 @@ export function createStreamServer(deps: StreamServerDeps): Http2Server {
   server.on("session", (session) => readyTunnelSession(session));
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
+    if (headers[":method"] === "POST" && headers[":path"] === AGENT_MOVE_PATH) {
+      stream.respond({ ":status": 204 }, { endStream: true });
+      deps.onMove?.(stream.session as ServerHttp2Session);
+      return;
+    }
     // The relay gave the stream up: reset it from this side (a server's resets cost nothing).
     resetOnCancel(stream);
     void handleRelayStream(stream, headers, deps);

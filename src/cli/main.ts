@@ -6,6 +6,7 @@ import { registerReportCommands } from "./commands/report.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
+import { registerRelayCommands } from "./commands/relay.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSessionCommands(program);
   registerDeviceCommands(program);
   registerAgentCommands(program);
+  registerRelayCommands(program);
   registerConnectCommand(program);
   registerAuditCommand(program);
   registerReportCommands(program);

@@ -12,6 +12,7 @@ import {
   WhoAmI,
 } from "./api.js";
 import { ACCESS_ROUTE_DOCS } from "./api-access.js";
+import { AgentCheckRequest, AgentCheckResponse, RELAY_ROUTES, RelayRegisterRequest, RelayRegisterResponse } from "./relay-link.js";
 import { AUDIT_ROUTE_DOCS } from "./api-audit.js";
 import { SESSION_ROUTE_DOCS } from "./api-session.js";
 import { LIVE_ROUTE_DOCS } from "./api-live.js";
@@ -40,5 +41,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...ACCESS_ROUTE_DOCS,
   ...LIVE_ROUTE_DOCS,
   { method: "post", path: ROUTES.register, summary: "Register an agent: one-time activation key plus CSR, answered with the device certificate", auth: "none", request: RegisterRequest, response: RegisterResponse },
-  { method: "get", path: ROUTES.relay, summary: "Which relay the agent should use for its next connection", auth: "device-certificate", response: RelayAssignment },
+  { method: "get", path: ROUTES.relay, summary: "The relays the agent may use for its next connection, best first (query: region)", auth: "device-certificate", response: RelayAssignment },
+  { method: "post", path: RELAY_ROUTES.register, summary: "Register a relay: its one-time relay key plus CSR, answered with the relay certificate", auth: "none", request: RelayRegisterRequest, response: RelayRegisterResponse },
+  { method: "post", path: RELAY_ROUTES.agent, summary: "A relay asks whether an agent's certificate is current", auth: "relay-certificate", request: AgentCheckRequest, response: AgentCheckResponse },
 ];

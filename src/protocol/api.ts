@@ -98,8 +98,12 @@ export const RegisterResponse = z.strictObject({
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
 /** GET /api/v1/agent/relay — agent (mTLS) → access: which relay to use for this connection. */
+const RelayEndpointBody = z.strictObject({ id: z.string(), name: z.string(), host: z.string(), port: z.number().int().min(1).max(65535) });
 export const RelayAssignment = z.strictObject({
-  relay: z.strictObject({ id: z.string(), host: z.string(), port: z.number().int().min(1).max(65535) }),
+  /** The first of `relays`. */
+  relay: RelayEndpointBody,
+  /** Every relay that takes agents now, best first (region, then load): the agent fails over down the list without asking again. */
+  relays: z.array(RelayEndpointBody).min(1).max(64),
   lan: z.array(z.string()),
 });
 export type RelayAssignment = z.infer<typeof RelayAssignment>;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ErrorBody } from "./api.js";
 
 /** How a route authenticates its caller. */
-export type RouteAuth = "none" | "session" | "device-certificate";
+export type RouteAuth = "none" | "session" | "device-certificate" | "relay-certificate";
 
 /** One REST route as documented: the same zod schemas that validate it at run time. */
 export interface RouteDoc {
@@ -39,7 +39,7 @@ function operation(route: RouteDoc): Record<string, unknown> {
   return {
     summary: route.summary,
     ...(route.auth === "session" ? { "x-fernlink-role": route.role ?? "member" } : {}),
-    ...(route.auth === "session" ? { security: [{ bearer: [] }] } : route.auth === "device-certificate" ? { security: [{ deviceCertificate: [] }] } : { security: [] }),
+    ...(route.auth === "session" ? { security: [{ bearer: [] }] } : route.auth === "device-certificate" ? { security: [{ deviceCertificate: [] }] } : route.auth === "relay-certificate" ? { security: [{ relayCertificate: [] }] } : { security: [] }),
     ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
     ...(route.request ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.request, "input") } } } } : {}),
     responses: {
@@ -67,6 +67,7 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "session token from /api/v1/login, or an API token" },
         deviceCertificate: { type: "mutualTLS", description: "the agent's device certificate" },
+        relayCertificate: { type: "mutualTLS", description: "a relay's certificate (fernlink relay run)" },
       },
     },
   };

@@ -163,7 +163,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   }
 
   it("emits online when a tunnel is added and offline when it closes", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const events = record(registry);
     const { tunnel } = await openTunnel("dev-1");
     registry.add(tunnel);
@@ -179,7 +179,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("keeps the tunnel accepted last when an earlier one finishes authenticating after it", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const { tunnel: slow } = await openTunnel("dev-1", new Date("2024-01-01T00:00:00Z"));
     const { tunnel: fast } = await openTunnel("dev-1", new Date("2024-01-01T00:00:05Z"));
     assert.equal(registry.add(fast), true);
@@ -192,7 +192,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("replaces an older tunnel of the same device without an offline event", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const events = record(registry);
     const { tunnel: older } = await openTunnel("dev-1");
     const { tunnel: newer } = await openTunnel("dev-1");
@@ -214,7 +214,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("keeps tunnels of different devices apart", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const { tunnel: a } = await openTunnel("dev-a");
     const { tunnel: b } = await openTunnel("dev-b");
     registry.add(a);
@@ -226,7 +226,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("disconnects one device on request", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const events = record(registry);
     const { tunnel: a } = await openTunnel("dev-a");
     const { tunnel: b } = await openTunnel("dev-b");
@@ -240,7 +240,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("closes every tunnel on closeAll", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const events = record(registry);
     const { tunnel: a } = await openTunnel("dev-a");
     const { tunnel: b } = await openTunnel("dev-b");
@@ -253,7 +253,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("does not hand out a tunnel whose session is already gone", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const { tunnel, agent } = await openTunnel("dev-1");
     registry.add(tunnel);
     agent.session.destroy();
@@ -262,7 +262,7 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
   });
 
   it("opens a stream through the tunnel it hands out", async () => {
-    const registry = new TunnelRegistry();
+    const registry = new TunnelRegistry("relay-test");
     const { tunnel, agent } = await openTunnel("dev-1");
     registry.add(tunnel);
     agent.onStream((stream) => stream.respond(errorResponseHeaders(new FernlinkError("target-refused", "nobody home")), { endStream: true }));

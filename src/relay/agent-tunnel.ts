@@ -1,21 +1,14 @@
 import { EventEmitter } from "node:events";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../shared/errors.js";
-import { allowedTargetsHeader, connectHeaders, HEADER } from "../protocol/stream-headers.js";
-import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { ResetBudget } from "../shared/reset-budget.js";
-import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
+import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import type { HostPort } from "../protocol/target.js";
 import { formatHostPort } from "../protocol/target.js";
+import { openConnectStream, type StreamMeta } from "./connect-stream.js";
 
-/** Metadata the relay passes to the agent with each stream: for its log, and the targets the access rules allow. */
-export interface StreamMeta {
-  streamId: string;
-  user: string;
-  /** Target-filter entries the agent checks the resolved target against; absent: its allowlist alone decides. */
-  allowedTargets?: readonly string[];
-}
+export type { StreamMeta } from "./connect-stream.js";
 
 /** How long the agent may take to answer a CONNECT (it dials the target meanwhile). */
 const OPEN_TIMEOUT_MS = 15_000;
@@ -27,6 +20,8 @@ const OPEN_TIMEOUT_MS = 15_000;
 export class AgentTunnel extends EventEmitter<{ close: [] }> {
   readonly connectedAt: Date;
   private closed = false;
+  /** The agent said it is leaving (GOAWAY, after it moved to another relay): no new streams here. */
+  private leaving = false;
   /**
    * The resets this relay may still send on the tunnel without the agent ending it: streams
    * opened here are given up with `abortStream`, never with `close()` or `destroy()`.
@@ -45,31 +40,38 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
       this.closed = true;
       this.emit("close");
     });
+    session.once("goaway", () => (this.leaving = true));
   }
 
   /** True until the session has closed. */
   get isOpen(): boolean {
-    return !this.closed && !this.session.closed && !this.session.destroyed;
+    return !this.closed && !this.leaving && !this.session.closed && !this.session.destroyed;
+  }
+
+  /**
+   * Asks the agent to move to another relay (this one is draining): it connects elsewhere and
+   * then ends this tunnel with a GOAWAY, letting its open streams finish.
+   */
+  requestMove(): void {
+    if (!this.isOpen) return;
+    try {
+      const request = this.session.request({ ":method": "POST", ":path": AGENT_MOVE_PATH }, { endStream: true });
+      request.on("error", () => {});
+      request.resume();
+    } catch {
+      // The session is closing anyway.
+    }
   }
 
   /** Opens a stream to `target`; resolves once the agent has connected to it. */
   openStream(target: HostPort, meta: StreamMeta): Promise<ClientHttp2Stream> {
-    const where = formatHostPort(target);
     if (!this.isOpen) {
       return Promise.reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" is offline`));
     }
-    const extra: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user };
-    if (meta.allowedTargets) extra[HEADER.allowedTargets] = allowedTargetsHeader(meta.allowedTargets);
-    const stream = openCancellable(this.session, connectHeaders(target, extra), this.resets);
-    return awaitConnectAnswer(
-      stream,
-      OPEN_TIMEOUT_MS,
-      (failure) =>
-        failure.kind === "timeout"
-          ? new FernlinkError("target-timeout", `target ${where} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`)
-          : new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${where}`, { cause: failure.cause }),
-      abortStream,
-    );
+    return openConnectStream(this.session, this.resets, target, meta, {
+      timeoutMs: OPEN_TIMEOUT_MS,
+      gone: (cause) => new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${formatHostPort(target)}`, { cause }),
+    });
   }
 
   /** Ends the tunnel, e.g. when the device's certificate was revoked. */

@@ -7,7 +7,8 @@ import type { Logger } from "../shared/log.js";
 import { acceptAgent, type AgentAcceptorDeps } from "./agent-acceptor.js";
 import type { Duplex } from "node:stream";
 import type { LiveStream, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
-import { joinClientStream, liveView, openInProcessStream, type CarriedStream } from "./stream-joiner.js";
+import type { JoinResult } from "../shared/join-streams.js";
+import { joinClientStream, joinForwardedStream, liveView, openInProcessStream, type CarriedStream, type StreamJoinerDeps } from "./stream-joiner.js";
 import { StreamThrottle, type StreamRate } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
@@ -22,6 +23,18 @@ export interface RelayOptions {
   keepalive?: KeepaliveOptions;
   /** How fast one user may open streams to one device (default `DEFAULT_STREAM_RATE`). */
   streamRate?: StreamRate;
+  /** Where a device not connected here is: the relay holding it (access nodes only). */
+  forward?: StreamJoinerDeps["forward"];
+}
+
+/** What a relay carries, for its heartbeat and `relay list`. */
+export interface RelayLoad {
+  devices: number;
+  /** User streams and forwarded streams open now. */
+  streams: number;
+  /** Bytes carried since start, towards the devices and back. */
+  bytesUp: number;
+  bytesDown: number;
 }
 
 /** A relay: holds agent tunnels and joins client streams to them. Sockets come from the listener. */
@@ -32,6 +45,15 @@ export interface Relay {
   acceptAgentSocket(socket: TLSSocket): void;
   /** Handles a client CONNECT stream. */
   handleClientStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string): void;
+  /** Handles a stream an access node forwarded here (it authorised and records it). */
+  handleForwardedStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+  /**
+   * Drains: refuses new agents, asks the connected ones to move, and resolves when no tunnel
+   * and no stream is left, or at `deadlineMs`, after closing what remained.
+   */
+  drain(deadlineMs: number): Promise<void>;
+  readonly draining: boolean;
+  load(): RelayLoad;
   /**
    * Opens a stream for a user inside this process (the web portal), authorised and recorded
    * like a client's; resolves once the agent reached the target, or rejects with a FernlinkError.
@@ -47,7 +69,7 @@ export interface Relay {
 
 /** Builds a relay around a fresh tunnel registry. */
 export function createRelay(options: RelayOptions): Relay {
-  const registry = new TunnelRegistry();
+  const registry = new TunnelRegistry(options.id);
   const now = options.now ?? (() => new Date());
   const acceptorDeps: AgentAcceptorDeps = {
     authenticate: options.authenticateAgent,
@@ -59,7 +81,11 @@ export function createRelay(options: RelayOptions): Relay {
   };
   const live = new Map<string, CarriedStream>();
   const throttle = new StreamThrottle(options.streamRate, () => now().getTime());
-  const joinerDeps = { authority: options.authority, registry, throttle, log: options.log, now, live };
+  const joinerDeps: StreamJoinerDeps = { authority: options.authority, registry, throttle, log: options.log, now, live, forward: options.forward };
+  // Forwarded streams' counts while they run, and the totals of those that ended.
+  const forwarded = new Set<Readonly<JoinResult>>();
+  const totals = { up: 0, down: 0 };
+  let draining = false;
   // Streams being joined, so shutdown can wait for their audit records.
   const active = new Set<Promise<void>>();
   const track = (done: Promise<void>): void => {
@@ -69,8 +95,48 @@ export function createRelay(options: RelayOptions): Relay {
   return {
     id: options.id,
     registry,
-    acceptAgentSocket: (socket) => void acceptAgent(socket, acceptorDeps),
+    acceptAgentSocket: (socket) => {
+      // A draining relay takes no agents: they go to the next relay on their list.
+      if (draining) return void socket.destroy();
+      void acceptAgent(socket, acceptorDeps);
+    },
     handleClientStream: (stream, headers, source) => track(joinClientStream(stream, headers, source, joinerDeps)),
+    handleForwardedStream: (stream, headers) =>
+      track(
+        joinForwardedStream(stream, headers, registry, (counts) => {
+          forwarded.add(counts);
+          return () => {
+            forwarded.delete(counts);
+            totals.up += counts.bytesAtoB;
+            totals.down += counts.bytesBtoA;
+          };
+        }),
+      ),
+    get draining() {
+      return draining;
+    },
+    async drain(deadlineMs) {
+      draining = true;
+      const deadline = Date.now() + deadlineMs;
+      for (const tunnel of registry.list()) tunnel.requestMove();
+      while (Date.now() < deadline && (registry.list().length > 0 || active.size > 0)) await sleep(Math.min(250, Math.max(1, deadline - Date.now())));
+      const left = [...active];
+      registry.closeAll();
+      await Promise.race([Promise.allSettled(left), sleep(2000)]);
+    },
+    load() {
+      let up = totals.up;
+      let down = totals.down;
+      for (const c of forwarded) {
+        up += c.bytesAtoB;
+        down += c.bytesBtoA;
+      }
+      for (const s of live.values()) {
+        up += s.counts.bytesAtoB;
+        down += s.counts.bytesBtoA;
+      }
+      return { devices: registry.list().length, streams: live.size + forwarded.size, bytesUp: up, bytesDown: down };
+    },
     openStream: async (request) => {
       const { stream, carried } = await openInProcessStream(request, joinerDeps);
       track(carried);

@@ -23,7 +23,7 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
   const agentHeaders: IncomingHttpHeaders[] = [];
   const events: StreamEvent[] = [];
   const live = new Map<string, CarriedStream>();
-  const registry = new TunnelRegistry();
+  const registry = new TunnelRegistry("relay-test");
   let agent: Http2Server;
   let relay: Http2Server;
   let agentSession: ClientHttp2Session;

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
 import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
+import { FORWARD_HEADER } from "../protocol/relay-link.js";
 import { formatHostPort } from "../protocol/target.js";
 import { duplexPair } from "../shared/duplex-pair.js";
 import { FernlinkError } from "../shared/errors.js";
@@ -11,6 +12,7 @@ import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-canc
 import type { Logger } from "../shared/log.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { THROTTLE_REPORT_WINDOW_MS, type StreamThrottle } from "./stream-throttle.js";
+import type { StreamOpener } from "./peer-relays.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
 /** A stream being carried, with its running byte counts and a way to cut it. */
@@ -29,6 +31,8 @@ export interface StreamJoinerDeps {
   /** Live streams by id. */
   live: Map<string, CarriedStream>;
   registry: TunnelRegistry;
+  /** The relay holding a device that is not connected here, if any. */
+  forward?: ((deviceId: string, deviceName: string) => StreamOpener | undefined) | undefined;
   throttle: StreamThrottle;
   log: Logger;
   now: () => Date;
@@ -69,7 +73,7 @@ async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): P
       throw tooManyStreams(request.device, deps.throttle, verdict.retryAfterMs, verdict.report);
     }
     grant = await deps.authority.authorize(requester, request);
-    const tunnel = deps.registry.get(grant.deviceId);
+    const tunnel: StreamOpener | undefined = deps.registry.get(grant.deviceId) ?? deps.forward?.(grant.deviceId, grant.deviceName);
     if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
     const streamId = randomUUID();
     const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName, allowedTargets: grant.allowedTargets });
@@ -158,4 +162,48 @@ export async function openInProcessStream(request: StreamRequest, deps: StreamJo
     abortStream(opened.agentStream);
   }, deps);
   return { stream: theirs, carried };
+}
+
+/**
+ * Carries a stream an access node forwarded to this relay (it decided, audits and lists it):
+ * open it on the device's tunnel, answer 200, pipe. `onEnd` gets the byte counts.
+ */
+export async function joinForwardedStream(
+  nodeStream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  registry: TunnelRegistry,
+  onStart: (counts: Readonly<JoinResult>) => () => void,
+): Promise<void> {
+  resetOnCancel(nodeStream);
+  let agentStream: ClientHttp2Stream;
+  try {
+    const deviceId = readHeader(headers, FORWARD_HEADER.deviceId);
+    const streamId = readHeader(headers, HEADER.streamId);
+    if (!deviceId || !streamId) throw new FernlinkError("invalid-input", `a forwarded stream needs ${FORWARD_HEADER.deviceId} and ${HEADER.streamId}`);
+    const tunnel = registry.get(deviceId);
+    if (!tunnel) throw new FernlinkError("device-offline", "the device is no longer on this relay; try again");
+    const allowed = readHeader(headers, HEADER.allowedTargets);
+    agentStream = await tunnel.openStream(readConnectTarget(headers), {
+      streamId,
+      user: readHeader(headers, HEADER.user) ?? "?",
+      ...(allowed !== undefined ? { allowedTargets: allowed.split(" ").filter((t) => t !== "") } : {}),
+    });
+  } catch (err) {
+    const error = err instanceof FernlinkError ? err : new FernlinkError("invalid-input", "the forwarded stream is malformed", { cause: err });
+    if (!nodeStream.destroyed && !nodeStream.headersSent) nodeStream.respond(errorResponseHeaders(error), { endStream: true });
+    return;
+  }
+  if (nodeStream.destroyed || nodeStream.closed) {
+    abortStream(agentStream);
+    return;
+  }
+  nodeStream.respond({ ":status": 200 });
+  await new Promise<void>((resolve) => {
+    let ended: (() => void) | undefined;
+    const counts = joinStreams(nodeStream, agentStream, () => {
+      ended?.();
+      resolve();
+    });
+    ended = onStart(counts);
+  });
 }

@@ -5,6 +5,10 @@ import type { AgentTunnel } from "./agent-tunnel.js";
 export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offline: [AgentTunnel] }> {
   private readonly byDevice = new Map<string, AgentTunnel>();
 
+  constructor(readonly relayId: string) {
+    super();
+  }
+
   /**
    * Adds a tunnel and closes the device's previous one — unless the previous one was accepted
    * later (a slow authentication finishing after a faster reconnect); then the newcomer is

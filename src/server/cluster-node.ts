@@ -12,7 +12,8 @@ import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
 import type { Relay } from "../relay/relay.js";
 import { clusterPresence } from "./cluster-presence.js";
-import { relayPresence } from "./presence-tracker.js";
+import { relayPresence, type RelayNames } from "./presence-tracker.js";
+import type { TunnelBoard } from "./tunnel-board.js";
 
 /** How this node sees presence and changes: alone, or as one node of a cluster. */
 export interface NodeLinks {
@@ -32,6 +33,9 @@ export interface NodeLinksOptions {
   /** The PostgreSQL URL (with `?schema=`), when the store is PostgreSQL. */
   dbUrl?: string | undefined;
   relay: Relay;
+  /** The relays this node answers for (its own, and those linked to it). */
+  board: TunnelBoard;
+  names: RelayNames;
   log: Logger;
   now: () => Date;
   /** Where presence writes and command work are tracked, drained before the store closes. */
@@ -44,9 +48,9 @@ export interface NodeLinksOptions {
  * and a change feed and command link over LISTEN/NOTIFY, one channel per schema.
  */
 export function nodeLinks(options: NodeLinksOptions): NodeLinks {
-  const { store, relay, log } = options;
+  const { store, relay, board, names, log } = options;
   const local = createChangeFeed({ onListenerError: (err) => log.error("change feed listener failed", { error: String(err) }) });
-  const here = relayPresence(relay);
+  const here = relayPresence(board, relay, names);
   if (store.dialect !== "postgres" || options.dbUrl === undefined) {
     return { presence: here, changes: local, start: () => Promise.resolve(), close: () => Promise.resolve() };
   }
@@ -74,7 +78,7 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
     send: (payload) => notify(store.db, channel, payload),
     log,
     commands: {
-      disconnect: (deviceId) => void relay.registry.disconnect(deviceId),
+      disconnect: (deviceId) => board.disconnect(deviceId),
       revalidate: (accountId) => later("revalidate streams", (c) => revalidateLocalStreams(c, accountId)),
       endSessions: (accountId) => later("cut streams of ended sessions", (c) => cutStreamsOfEndedSessions(c, { accountId })),
       closeStream(accountId, streamId) {
@@ -87,7 +91,8 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
   });
   const tracker = clusterPresence({
     db: store.db,
-    relay,
+    board,
+    names,
     local: here,
     link: cluster.link,
     now: options.now,

@@ -2,8 +2,8 @@ import type { Kysely } from "kysely";
 import type { ClusterLink, DevicePresence, Presence, RelayLoad, TunnelInfo } from "../access/context.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
-import type { Relay } from "../relay/relay.js";
-import type { AgentTunnel } from "../relay/agent-tunnel.js";
+import type { RelayNames } from "./presence-tracker.js";
+import type { HeldTunnel, TunnelBoard } from "./tunnel-board.js";
 import type { Database } from "../access/store/schema.js";
 import { beatLiveTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel, type LiveTunnelRow } from "../access/store/live-tunnels.js";
 
@@ -22,8 +22,10 @@ export const CLUSTER_PRESENCE = {
 /** Options of `clusterPresence`. */
 export interface ClusterPresenceOptions {
   db: Kysely<Database>;
-  relay: Relay;
-  /** This node's relay, answering from memory. */
+  /** The relays this node answers for. */
+  board: TunnelBoard;
+  names: RelayNames;
+  /** This node's relays, answering from memory. */
   local: Presence;
   link: ClusterLink;
   now: () => Date;
@@ -52,31 +54,33 @@ export interface ClusterPresence {
  */
 export function clusterPresence(options: ClusterPresenceOptions): ClusterPresence {
   const timing = { ...CLUSTER_PRESENCE, ...options.timing };
-  const { db, relay, local, log } = options;
+  const { db, board, local, log, names } = options;
   let others = new Map<string, LiveTunnelRow>();
   let timers: NodeJS.Timeout[] = [];
   let refreshing: Promise<void> | undefined;
 
   const fresh = (row: LiveTunnelRow): boolean => options.now().getTime() - Date.parse(row.heartbeatAt) <= timing.staleMs;
   const remote = (accountId?: string): LiveTunnelRow[] =>
-    [...others.values()].filter((r) => r.relayId !== relay.id && (accountId === undefined || r.accountId === accountId) && fresh(r) && !relay.registry.get(r.deviceId));
+    [...others.values()].filter((r) => !board.relayIds().includes(r.relayId) && (accountId === undefined || r.accountId === accountId) && fresh(r) && !board.find(r.deviceId));
 
   const track = (what: string, p: Promise<unknown>): void => {
     void options.work.track(p.catch((err: unknown) => log.error(`cluster presence: cannot ${what}`, { error: String(err) })));
   };
-  const put = (t: AgentTunnel): Promise<void> =>
-    putLiveTunnel(db, { deviceId: t.identity.deviceId, relayId: relay.id, address: t.address, since: t.connectedAt, now: options.now() }).catch((err: unknown) => {
+  const put = (t: HeldTunnel, relayId: string): Promise<void> =>
+    putLiveTunnel(db, { deviceId: t.identity.deviceId, relayId, address: t.address, since: t.connectedAt, now: options.now() }).catch((err: unknown) => {
       // The device was removed while connected: there is no row to keep for it.
       log.warn("cluster presence: tunnel not recorded", { device: t.identity.deviceName, error: String(err) });
     });
-  const online = (t: AgentTunnel): void => track("record a tunnel", put(t));
-  const offline = (t: AgentTunnel): void => track("forget a tunnel", dropLiveTunnel(db, t.identity.deviceId, relay.id));
+  const online = (t: HeldTunnel, relayId: string): void => track("record a tunnel", put(t, relayId));
+  const offline = (t: HeldTunnel, relayId: string): void => track("forget a tunnel", dropLiveTunnel(db, t.identity.deviceId, relayId));
 
   const heartbeat = async (): Promise<void> => {
-    const mine = relay.registry.list();
-    const renewed = await beatLiveTunnels(db, relay.id, options.now());
-    // Fewer rows than tunnels: a row was lost (pruned during a long pause, or a write failed).
-    if (renewed < mine.length) await Promise.all(mine.map(put));
+    for (const relayId of board.relayIds()) {
+      const renewed = await beatLiveTunnels(db, relayId, options.now());
+      // Fewer rows than tunnels: a row was lost (pruned during a long pause, or a write failed).
+      const mine = board.list().filter((p) => p.relayId === relayId);
+      if (renewed < mine.length) await Promise.all(mine.map((p) => put(p.tunnel, relayId)));
+    }
     await pruneLiveTunnels(db, new Date(options.now().getTime() - timing.pruneMs));
   };
 
@@ -94,7 +98,7 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
       const here = local.status(deviceId);
       if (here) return here;
       const row = others.get(deviceId);
-      return row && row.relayId !== relay.id && fresh(row) ? { relayId: row.relayId, address: row.address, since: new Date(row.since) } : undefined;
+      return row && !board.relayIds().includes(row.relayId) && fresh(row) ? { relayId: row.relayId, relay: names(row.relayId), address: row.address, since: new Date(row.since) } : undefined;
     },
     disconnect(deviceId) {
       local.disconnect(deviceId);
@@ -103,15 +107,16 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
     streams: (accountId) => local.streams(accountId),
     cutStream: (streamId) => local.cutStream(streamId),
     tunnels(accountId): TunnelInfo[] {
-      const away = remote(accountId).map((r) => ({ deviceId: r.deviceId, deviceName: r.deviceName, address: r.address, since: new Date(r.since), relayId: r.relayId }));
+      const away = remote(accountId).map((r) => ({ deviceId: r.deviceId, deviceName: r.deviceName, address: r.address, since: new Date(r.since), relay: names(r.relayId) }));
       return [...local.tunnels(accountId), ...away];
     },
     relays(accountId): RelayLoad[] {
       const loads = new Map(local.relays(accountId).map((r) => [r.id, { ...r }]));
       for (const row of remote(accountId)) {
-        const load = loads.get(row.relayId) ?? { id: row.relayId, tunnels: 0, streams: 0 };
+        const name = names(row.relayId);
+        const load = loads.get(name) ?? { id: name, tunnels: 0, streams: 0 };
         load.tunnels++;
-        loads.set(row.relayId, load);
+        loads.set(name, load);
       }
       return [...loads.values()];
     },
@@ -121,8 +126,11 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
     presence,
     refresh,
     async start() {
-      relay.registry.on("online", online);
-      relay.registry.on("offline", offline);
+      // Rows left by an earlier run of a relay with the same id are not ours to renew.
+      await Promise.all(board.relayIds().map((id) => dropRelayTunnels(db, id)));
+      board.on("online", online);
+      board.on("offline", offline);
+      await Promise.all(board.list().map((p) => put(p.tunnel, p.relayId)));
       await Promise.all([heartbeat(), refresh()]);
       const every = (ms: number, what: string, fn: () => Promise<void>): NodeJS.Timeout => {
         const timer = setInterval(() => track(what, fn()), ms);
@@ -134,9 +142,9 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
     async stop() {
       timers.forEach(clearInterval);
       timers = [];
-      relay.registry.off("online", online);
-      relay.registry.off("offline", offline);
-      await dropRelayTunnels(db, relay.id).catch((err: unknown) => log.error("cluster presence: cannot forget tunnels", { error: String(err) }));
+      board.off("online", online);
+      board.off("offline", offline);
+      await Promise.all(board.relayIds().map((id) => dropRelayTunnels(db, id))).catch((err: unknown) => log.error("cluster presence: cannot forget tunnels", { error: String(err) }));
     },
   };
 }

@@ -2,73 +2,72 @@ import type { AccessContext, Presence } from "../access/context.js";
 import { audit } from "../access/audit-log.js";
 import { markDeviceSeen } from "../access/store/devices.js";
 import type { Relay } from "../relay/relay.js";
-import type { AgentTunnel } from "../relay/agent-tunnel.js";
+import type { HeldTunnel, TunnelBoard } from "./tunnel-board.js";
 
 /** How often the last-seen time of connected devices is written, so a crash loses little. */
 const SEEN_INTERVAL_MS = 60_000;
 
-/** Presence as the access service sees it, answered by the in-process relay. */
-export function relayPresence(relay: Relay): Presence {
+/** A relay's name for people, from its id. */
+export type RelayNames = (relayId: string) => string;
+
+/**
+ * Presence as this node sees it, from memory: the tunnels of the relays it answers for (its
+ * embedded relay and the relays linked to it), and the streams its relay carries (the users'
+ * ends of every stream opened through this node, wherever the device is).
+ */
+export function relayPresence(board: TunnelBoard, relay: Relay, names: RelayNames): Presence {
+  const streamsOf = (accountId?: string): ReturnType<Relay["streams"]> => relay.streams().filter((s) => accountId === undefined || s.grant.accountId === accountId);
   return {
     status(deviceId) {
-      const tunnel = relay.registry.get(deviceId);
-      return tunnel ? { relayId: relay.id, address: tunnel.address, since: tunnel.connectedAt } : undefined;
+      const placed = board.find(deviceId);
+      return placed ? { relayId: placed.relayId, relay: names(placed.relayId), address: placed.tunnel.address, since: placed.tunnel.connectedAt } : undefined;
     },
-    disconnect(deviceId) {
-      relay.registry.disconnect(deviceId);
-    },
-    streams: (accountId) => relay.streams().filter((s) => accountId === undefined || s.grant.accountId === accountId),
+    disconnect: (deviceId) => board.disconnect(deviceId),
+    streams: streamsOf,
     cutStream: (streamId) => void relay.cutStream(streamId),
     tunnels: (accountId) =>
-      relay.registry
+      board
         .list()
-        .filter((t) => t.identity.accountId === accountId)
-        .map((t) => ({ deviceId: t.identity.deviceId, deviceName: t.identity.deviceName, address: t.address, since: t.connectedAt, relayId: relay.id })),
-    relays: (accountId) => [
-      {
-        id: relay.id,
-        tunnels: relay.registry.list().filter((t) => t.identity.accountId === accountId).length,
-        streams: relay.streams().filter((s) => s.grant.accountId === accountId).length,
-      },
-    ],
+        .filter(({ tunnel }) => tunnel.identity.accountId === accountId)
+        .map(({ tunnel, relayId }) => ({ deviceId: tunnel.identity.deviceId, deviceName: tunnel.identity.deviceName, address: tunnel.address, since: tunnel.connectedAt, relay: names(relayId) })),
+    relays: (accountId) => {
+      const streams = streamsOf(accountId);
+      return board.relayIds().map((relayId) => ({
+        id: names(relayId),
+        tunnels: board.list().filter((p) => p.relayId === relayId && p.tunnel.identity.accountId === accountId).length,
+        streams: streams.filter((s) => board.find(s.grant.deviceId)?.relayId === relayId).length,
+      }));
+    },
   };
 }
 
 /**
- * Writes tunnel ups and downs to the device rows and the audit log, and tells the change
- * feed. Returns a stop function.
+ * Writes tunnel ups and downs of the relays this node answers for to the device rows and the
+ * audit log, and tells the change feed. Returns a stop function.
  */
-export function trackPresence(ctx: AccessContext, relay: Relay): () => void {
-  const seen = (tunnel: AgentTunnel): void => {
+export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: RelayNames): () => void {
+  const seen = (tunnel: HeldTunnel, relayId: string): void => {
     void ctx.work.track(
-      markDeviceSeen(ctx.db, tunnel.identity.deviceId, { at: ctx.now().toISOString(), address: tunnel.address, relayId: relay.id }).catch(
+      markDeviceSeen(ctx.db, tunnel.identity.deviceId, { at: ctx.now().toISOString(), address: tunnel.address, relayId: names(relayId) }).catch(
         (err: unknown) => ctx.log.error("cannot record last seen", { error: String(err) }),
       ),
     );
   };
-  const event = (tunnel: AgentTunnel, action: string): void => {
-    seen(tunnel);
+  const event = (tunnel: HeldTunnel, relayId: string, action: string): void => {
+    seen(tunnel, relayId);
     const { accountId, deviceId, deviceName } = tunnel.identity;
     ctx.changes.publish({ kind: "devices", accountId, deviceId, device: deviceName, online: action === "tunnel.up" });
-    void audit(ctx, {
-      accountId: tunnel.identity.accountId,
-      actor: null,
-      source: tunnel.address,
-      action,
-      object: tunnel.identity.deviceName,
-      result: "ok",
-      device: tunnel.identity.deviceName,
-    });
+    void audit(ctx, { accountId, actor: null, source: tunnel.address, action, object: deviceName, result: "ok", device: deviceName });
   };
-  const online = (t: AgentTunnel): void => event(t, "tunnel.up");
-  const offline = (t: AgentTunnel): void => event(t, "tunnel.down");
-  relay.registry.on("online", online);
-  relay.registry.on("offline", offline);
-  const timer = setInterval(() => relay.registry.list().forEach(seen), SEEN_INTERVAL_MS);
+  const online = (t: HeldTunnel, relayId: string): void => event(t, relayId, "tunnel.up");
+  const offline = (t: HeldTunnel, relayId: string): void => event(t, relayId, "tunnel.down");
+  board.on("online", online);
+  board.on("offline", offline);
+  const timer = setInterval(() => board.list().forEach((p) => seen(p.tunnel, p.relayId)), SEEN_INTERVAL_MS);
   timer.unref();
   return () => {
     clearInterval(timer);
-    relay.registry.off("online", online);
-    relay.registry.off("offline", offline);
+    board.off("online", online);
+    board.off("offline", offline);
   };
 }

@@ -1,45 +1,29 @@
 import { randomUUID } from "node:crypto";
-import http from "node:http";
-import http2 from "node:http2";
-import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
+import { isIP } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import { createApiApp } from "../access/api/app.js";
-import { auditAggregate } from "../access/audit-log.js";
-import { RefusalAggregator } from "../access/refusal-aggregator.js";
-import { createStoredWebGrants } from "../access/web-grants.js";
-import { openServerKeys } from "../access/shared-keys.js";
-import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import { issueServerCertificate, type Ca } from "../access/ca.js";
-import type { AccessContext, RelayEndpoint } from "../access/context.js";
-import { authenticateAgent } from "../access/registration.js";
-import { loginCheckLimit } from "../access/login-guard.js";
-import { authenticate, initAccount } from "../access/sessions.js";
-import { openDatabase, type Store } from "../access/store/index.js";
-import { countAccounts } from "../access/store/accounts.js";
-import { createStreamAuthority } from "../access/stream-authority.js";
-import { watchSessionStreams } from "../access/session-streams.js";
+import type { AccessContext } from "../access/context.js";
+import { authenticate } from "../access/sessions.js";
+import type { Store } from "../access/store/index.js";
+import { createStoredWebGrants } from "../access/web-grants.js";
+import { findWebTarget } from "../access/web-targets.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
-import { BackgroundWork } from "../shared/background-work.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
-import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
-import { createRelay, type Relay } from "../relay/relay.js";
+import type { Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
-import { trackPresence } from "./presence-tracker.js";
-import { nodeLinks } from "./cluster-node.js";
-import type { ConnectionLimits } from "./connection-limits.js";
-import { createTlsListener } from "./tls-listener.js";
-import { webCertificates } from "./web-certificates.js";
-import { findWebTarget } from "../access/web-targets.js";
-import { createWebAccess } from "./web-access.js";
 import { createHmiProxy } from "../web/hmi-proxy.js";
 import { createPortalApp } from "../web/portal-app.js";
 import { PORTAL_CSP, portalAssetsDir } from "../web/portal-assets.js";
 import { createVncBridge } from "../web/vnc-bridge.js";
-import { strictTransportSecurity, webTargetIdOf } from "../web/web-host.js";
-import { isIP } from "node:net";
+import { webTargetIdOf } from "../web/web-host.js";
+import { createAccessNode } from "./access-node.js";
+import type { ConnectionLimits } from "./connection-limits.js";
+import { onePortRoutes } from "./router.js";
+import { createTlsListener } from "./tls-listener.js";
+import { createWebAccess } from "./web-access.js";
+import { webCertificates } from "./web-certificates.js";
 
 /** How `fernlink server` was asked to run. */
 export interface ServerOptions {
@@ -58,6 +42,13 @@ export interface ServerOptions {
   webDomain?: string | undefined;
   /** How fast one user may open streams to one device. */
   streamRate?: StreamRate | undefined;
+  /** `--no-relay`: an access node without its own relay; its users' streams go to the relays. */
+  noRelay?: boolean | undefined;
+  /** The URL other nodes and agents reach this node at (default: from the bound address). */
+  publicUrl?: string | undefined;
+  /** The name of this node's embedded relay (default: `node-` and a random id). */
+  relayName?: string | undefined;
+  region?: string | undefined;
 }
 
 /** A running server. */
@@ -73,85 +64,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function relayEndpoint(relay: Relay, bound: HostPort, requestHost: string | undefined): RelayEndpoint {
-  // The agent reached the API through `requestHost`; the embedded relay is on that same port.
-  const match = requestHost ? /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(requestHost) : null;
-  if (match) return { id: relay.id, host: match[1]!.replace(/^\[|\]$/g, ""), port: match[2] ? Number(match[2]) : 443 };
-  return { id: relay.id, host: bound.host, port: bound.port };
-}
-
-/** Starts access service and embedded relay on one TLS port. */
+/** Starts an access node and its embedded relay (unless `noRelay`) on one TLS port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openDatabase({ dataDir: options.dataDir, ...(options.dbUrl ? { url: options.dbUrl } : {}) });
+  const node = await createAccessNode({
+    dataDir: options.dataDir,
+    dbUrl: options.dbUrl,
+    clusterKeyFile: options.clusterKeyFile,
+    init: options.init,
+    log,
+    keepalive: options.keepalive,
+    streamRate: options.streamRate,
+    relayName: options.relayName ?? `node-${randomUUID().slice(0, 8)}`,
+    region: options.region,
+    embeddedRelay: !options.noRelay,
+  });
+  const { ctx, ca, relay } = node;
   try {
-    const now = (): Date => new Date();
-    const { ca, auditKey, secretKey } = await openServerKeys({ dataDir: options.dataDir, store, clusterKeyFile: options.clusterKeyFile, log, now: now() });
-    await sealStoredTotpSecrets(store.db, secretKey, log);
-    const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: now() });
-    let bound: HostPort = options.listen;
-    // The relay and the access service need each other; the closures below run only
-    // after both exist.
-    const relay = createRelay({
-      id: `relay-${randomUUID().slice(0, 8)}`,
-      authority: {
-        authenticate: (r) => authority.authenticate(r),
-        authorize: (who, r) => authority.authorize(who, r),
-        record: (e) => authority.record(e),
-      },
-      authenticateAgent: (peer) => authenticateAgent(ctx, peer),
-      peerIdentity: (socket: TLSSocket) => {
-        const cert = socket.getPeerCertificate();
-        return cert?.serialNumber ? { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) } : undefined;
-      },
-      log,
-      ...(options.keepalive ? { keepalive: options.keepalive } : {}),
-      ...(options.streamRate ? { streamRate: options.streamRate } : {}),
-    });
-    const work = new BackgroundWork();
-    const links = nodeLinks({ store, dbUrl: options.dbUrl, relay, log, now, work });
-    const ctx: AccessContext = {
-      db: store.db,
-      ca,
-      presence: links.presence,
-      assignRelay: (_deviceId, requestHost) => relayEndpoint(relay, bound, requestHost),
-      now,
-      log,
-      work,
-      auditKey,
-      secretKey,
-      changes: links.changes,
-      ...(links.cluster ? { cluster: links.cluster } : {}),
-      loginChecks: loginCheckLimit(),
-      refusals: new RefusalAggregator((r) => auditAggregate(ctx, r)),
-    };
-    const authority = createStreamAuthority(ctx);
-    const stopTracking = trackPresence(ctx, relay);
-    const stopWatchingSessions = watchSessionStreams(ctx);
-    await links.start(ctx);
-
-    if (options.init) {
-      const result = await initAccount(ctx, options.init);
-      log.info(result === "created" ? "account created" : "account exists, --init-account ignored", { account: options.init.account, user: options.init.user });
-    }
-    const needsFirstAccount = (await countAccounts(store.db)) === 0;
-
+    const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: ctx.now() });
     const webDomain = options.webDomain ?? defaultWebDomain(options.hostnames);
-    const grants = createStoredWebGrants({ db: store.db, secretKey, now: () => now().getTime() });
-    const webAccess = createWebAccess({ ctx, relay, authority, grants, domain: webDomain });
+    const grants = createStoredWebGrants({ db: node.store.db, secretKey: ctx.secretKey, now: () => ctx.now().getTime() });
+    const webAccess = createWebAccess({ ctx, relay, authority: node.authority, grants, domain: webDomain });
     const hmi = createHmiProxy({ domain: webDomain, grants, resolve: webAccess.resolveHmi, log });
     const vnc = createVncBridge({ checkOrigin: webAccess.checkVncOrigin, authorize: webAccess.authorizeVnc, log });
-    const api = getRequestListener(createApiApp(ctx).fetch);
     const portal = getRequestListener(createPortalApp({ assetsDir: portalAssetsDir(), csp: PORTAL_CSP, launch: webAccess.launch, log }).fetch);
-    // One port: HMI host names go to the HMI proxy, /api/ to the REST API, the rest is the portal.
-    const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
-      if (hmi.owns(req)) return hmi.handle(req, res);
-      const hsts = strictTransportSecurity((req.headers as Record<string, string | undefined>)[":authority"] ?? req.headers.host ?? "");
-      if (hsts) res.setHeader("strict-transport-security", hsts);
-      const handler = (req.url ?? "").startsWith("/api/") ? api : portal;
-      void handler(req as http.IncomingMessage, res as http.ServerResponse);
-    };
     const listener = createTlsListener(
       {
         keyPem: serverCert.keyPem,
@@ -161,24 +97,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         contextFor: webCertificates(ca, async (name) => {
           const id = webTargetIdOf(name, webDomain);
           return id !== undefined && (await findWebTarget(ctx, id)) !== undefined;
-        }, now, log),
+        }, ctx.now, log),
         ...(options.limits ? { limits: options.limits } : {}),
         provesSession: async (headers, source) => {
           const token = /^Bearer (\S+)$/i.exec(String(headers.authorization ?? ""))?.[1];
           return authenticate(ctx, token, source, { touch: false }).then(() => true, () => false);
         },
       },
-      {
-        agent: (s) => relay.acceptAgentSocket(s),
-        request: onRequest,
-        connect: (req) => relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown"),
-        // Browsers open WebSockets over HTTP/1.1: HMI pages' own, and the portal's VNC viewer.
-        upgrade: (req, socket, head) => {
-          if (hmi.owns(req)) return hmi.handleUpgrade(req, socket, head);
-          if (vnc.match(req.url) !== undefined) return vnc.handleUpgrade(req, socket, head);
-          socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n");
-        },
-      },
+      onePortRoutes({ relay, acceptsAgents: !options.noRelay, relayLinks: node.relayLinks, api: getRequestListener(node.api.fetch), portal, hmi, vnc }),
     );
     await new Promise<void>((resolve, reject) => {
       listener.server.once("error", reject);
@@ -188,41 +114,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     });
     const addr = listener.server.address() as AddressInfo;
-    bound = { host: addr.address, port: addr.port };
+    const bound: HostPort = { host: addr.address, port: addr.port };
     const wildcard = addr.address === "0.0.0.0" || addr.address === "::";
     const urlHost = wildcard ? (options.hostnames[0] ?? "localhost") : addr.address;
     const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
-
+    await node.start(options.publicUrl ?? url);
 
     return {
       url,
       address: bound,
       ca,
-      store,
+      store: node.store,
       relay,
       ctx,
-      needsFirstAccount,
+      needsFirstAccount: node.needsFirstAccount,
       async close() {
-        stopWatchingSessions();
         // Open event streams end now, before their sockets are destroyed below.
         ctx.changes.close();
         const stopped = new Promise<void>((resolve) => listener.server.close(() => resolve()));
-        // Tunnels first: their streams end, and the ends are written to the audit.
         vnc.close();
         hmi.close();
+        // Tunnels first: their streams end, and the ends are written to the audit.
         await relay.close();
         listener.destroyConnections();
         await stopped;
-        // Refusals still being counted are written before the store closes.
-        ctx.refusals.flush();
-        await links.close();
-        await ctx.work.drain(3000);
-        stopTracking();
-        await store.close();
+        await node.close();
       },
     };
   } catch (err) {
-    await store.close();
+    await node.close();
     throw err;
   }
 }

@@ -14,6 +14,10 @@ import { x509 } from "./x509.js";
 export const DEVICE_URN_PREFIX = "urn:fernlink:device:";
 /** SAN URI prefix binding a certificate to an account id. */
 export const ACCOUNT_URN_PREFIX = "urn:fernlink:account:";
+/** SAN URI prefix of a relay certificate (`fernlink relay run`). */
+export const RELAY_URN_PREFIX = "urn:fernlink:relay:";
+/** SAN URI prefix of an access node's certificate, with which it opens streams on relays. */
+export const NODE_URN_PREFIX = "urn:fernlink:node:";
 
 export interface KeyPairPem {
   /** PKCS#8 PEM ("BEGIN PRIVATE KEY"). */
@@ -142,12 +146,17 @@ export function deviceIdFromCertificate(cert: CertificateLike): string | undefin
   return parsed === undefined ? undefined : deviceIdOf(parsed);
 }
 
-/** The account id from the single `urn:fernlink:account:<id>` SAN URI, if any (no CN fallback). */
-export function accountIdFromCertificate(cert: CertificateLike): string | undefined {
+/** The id from the single SAN URI with `prefix` (e.g. ACCOUNT_URN_PREFIX), if any (no CN fallback). */
+export function urnIdFromCertificate(cert: CertificateLike, prefix: string): string | undefined {
   const parsed = parse(cert);
   if (parsed === undefined) return undefined;
-  const ids = sanUris(parsed, ACCOUNT_URN_PREFIX);
+  const ids = sanUris(parsed, prefix);
   return ids.length === 1 && ids[0] !== "" ? ids[0] : undefined;
+}
+
+/** The account id from the single `urn:fernlink:account:<id>` SAN URI, if any (no CN fallback). */
+export function accountIdFromCertificate(cert: CertificateLike): string | undefined {
+  return urnIdFromCertificate(cert, ACCOUNT_URN_PREFIX);
 }
 
 /** Serial, subject CN, device id and expiry of a PEM certificate. Throws "invalid-input" if unreadable. */

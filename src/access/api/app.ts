@@ -2,6 +2,7 @@ import type { TLSSocket } from "node:tls";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { LoginRequest, RegisterRequest, ROUTES } from "../../protocol/api.js";
+import { RelayRegion } from "../../protocol/relay-link.js";
 import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
 import { openApiDocument } from "../../protocol/openapi.js";
 import { VERSION } from "../../shared/version.js";
@@ -15,6 +16,7 @@ import { errorHandler } from "./errors.js";
 import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
 import { registerAccessRuleRoutes } from "./routes-access-rules.js";
 import { registerAuditRoutes } from "./routes-audit.js";
+import { registerRelayRoutes } from "./routes-relays.js";
 import { registerCoreRoutes } from "./routes-core.js";
 import { registerEventRoutes } from "./routes-events.js";
 import { registerLiveRoutes } from "./routes-live.js";
@@ -64,8 +66,11 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
     const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
     if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
     const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
-    return c.json(await relayAssignment(ctx, identity, c.req.header("host")));
+    const region = c.req.query("region");
+    return c.json(await relayAssignment(ctx, identity, c.req.header("host"), region && RelayRegion.safeParse(region).success ? region : undefined));
   });
+
+  registerRelayRoutes({ app, ctx });
 
   const kit: RouteKit = { app, ctx, auth: sessionMiddleware(ctx) };
   registerSessionRoutes(kit);

@@ -139,6 +139,31 @@ const OWN_ROWS: Record<string, Row[]> = {
       },
     ],
   ],
+  "POST /api/v1/relays/register": [
+    [
+      "an admin's session token does not stand in for a relay key at POST /api/v1/relays/register",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/relays/register", { token: f.tokens.alice, body: { key: "AAAAA-BBBBB", csr: f.registration.csr, url: "https://127.0.0.1:9443" } });
+        assert.equal(res.json.error?.code, "activation-key-invalid", JSON.stringify(res.json));
+      },
+    ],
+  ],
+  "POST /api/v1/relays/agent": [
+    [
+      "a device certificate is no relay certificate at POST /api/v1/relays/agent",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/relays/agent", { peerCertificate: f.deviceCertificate, body: { serial: "01" } });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-revoked"]);
+      },
+    ],
+    [
+      "an admin's session token without a relay certificate is refused at POST /api/v1/relays/agent",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/relays/agent", { token: f.tokens.alice, body: { serial: "01" } });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
+      },
+    ],
+  ],
 };
 
 const key = (doc: RouteDoc) => `${doc.method.toUpperCase()} ${doc.path}`;

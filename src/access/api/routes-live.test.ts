@@ -34,9 +34,9 @@ for (const backend of TEST_BACKENDS) {
       [alice, bob, olga] = [await f.login("alice"), await f.login("bob"), await f.login("olga")];
       const { live } = f.access;
       live.tunnels.push(
-        { deviceId: f.devices.press8.id, deviceName: "press-8", address: "198.51.100.8", since: f.access.ctx.now(), relayId: "relay-1", accountId: f.devices.press8.account_id },
-        { deviceId: f.devices.press7.id, deviceName: "press-7", address: "198.51.100.7", since: f.access.ctx.now(), relayId: "relay-1", accountId: f.devices.press7.account_id },
-        { deviceId: f.devices.mill3.id, deviceName: "mill-3", address: "203.0.113.3", since: f.access.ctx.now(), relayId: "relay-1", accountId: f.devices.mill3.account_id },
+        { deviceId: f.devices.press8.id, deviceName: "press-8", address: "198.51.100.8", since: f.access.ctx.now(), relay: "relay-1", accountId: f.devices.press8.account_id },
+        { deviceId: f.devices.press7.id, deviceName: "press-7", address: "198.51.100.7", since: f.access.ctx.now(), relay: "relay-1", accountId: f.devices.press7.account_id },
+        { deviceId: f.devices.mill3.id, deviceName: "mill-3", address: "203.0.113.3", since: f.access.ctx.now(), relay: "relay-1", accountId: f.devices.mill3.account_id },
       );
       live.streams.push(stream("acme-1", "bob", "press7", "192.168.1.10:502"), stream("acme-2", "bob", "press7", "192.168.1.11:102"), stream("other-1", "olga", "mill3", "10.0.0.5:502"));
       f.access.ctx.changes.subscribe(f.users.alice.account_id, { onChange: (e) => void events.push(e) });

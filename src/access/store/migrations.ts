@@ -8,6 +8,7 @@ import * as auditToken from "./migration-0006.js";
 import * as clusterKeys from "./migration-0007.js";
 import * as webGrants from "./migration-0008.js";
 import * as liveTunnels from "./migration-0009.js";
+import * as relays from "./migration-0010.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -51,6 +52,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0009_live_tunnels": {
       up: liveTunnels.up,
       down: liveTunnels.down,
+    },
+    "0010_relays": {
+      up: relays.up,
+      down: relays.down,
     },
   };
 }

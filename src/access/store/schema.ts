@@ -25,6 +25,30 @@ export interface Database {
   cluster_keys: ClusterKeysTable;
   web_grants: WebGrantsTable;
   live_tunnels: LiveTunnelsTable;
+  relays: RelaysTable;
+}
+
+/** A relay: registered with `fernlink relay add` (kind "relay"), or a running node's embedded one (kind "node"). */
+export interface RelaysTable {
+  id: string;
+  name: string;
+  kind: "relay" | "node";
+  region: string | null;
+  /** Where agents and access nodes reach it: https://HOST:PORT. */
+  url: string | null;
+  /** The one-time relay key, hashed; null once used. */
+  key_hash: string | null;
+  key_expires_at: string | null;
+  /** The relay certificate's serial; null until the relay registered. */
+  cert_serial: string | null;
+  draining_at: string | null;
+  created_at: string;
+  /** Renewed by the node holding the relay's link; old: offline. */
+  heartbeat_at: string | null;
+  devices: number;
+  streams: number;
+  bytes_up: number | string;
+  bytes_down: number | string;
 }
 
 /** A device tunnel held by a relay of the cluster right now, as long as `heartbeat_at` is recent. */

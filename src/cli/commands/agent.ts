@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState } from "../../agent/state.js";
+import { RelayRegion } from "../../protocol/relay-link.js";
 import { UsageError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { readCa } from "../../client/client-state.js";
@@ -36,7 +37,9 @@ export function registerAgentCommands(program: Command): void {
     .description("keep the tunnel to the relay up and serve streams to allowed LAN targets")
     .requiredOption("--state <dir>", "the directory given to agent register")
     .option("--allow <cidr[:ports]>", "LAN range (and ports) the agent may dial (repeatable); default: the device's --lan ranges", collect, [])
-    .action(async (flags: { state: string; allow: string[] }) => {
+    .option("--region <name>", "prefer relays of this region (as given to: fernlink relay add NAME --region R)")
+    .action(async (flags: { state: string; allow: string[]; region?: string }) => {
+      if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success) throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
       const state = await loadAgentState(resolve(flags.state));
       const log = createLogger("agent");
@@ -47,6 +50,7 @@ export function registerAgentCommands(program: Command): void {
         allow,
         log,
         signal: controller.signal,
+        region: flags.region,
         onConnected: (relay) => {
           if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
           announced = true;

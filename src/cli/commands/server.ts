@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { parseHostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
 import { CONNECTION_LIMITS } from "../../server/connection-limits.js";
@@ -22,6 +23,10 @@ interface ServerFlags {
   webDomain?: string;
   streamRate?: string;
   maxUnauthenticatedPerSource?: string;
+  relay: boolean;
+  publicUrl?: string;
+  relayName?: string;
+  region?: string;
 }
 
 /** `--max-unauthenticated-per-source`: a whole number of connections, at least 1. */
@@ -64,7 +69,14 @@ export function registerServerCommand(program: Command): void {
     .option("--web-domain <name>", "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)")
     .option("--stream-rate <n>", `streams per second one user may open to one device (${DEFAULT_STREAM_RATE.perSecond}; bursts of 4× that)`)
     .option("--max-unauthenticated-per-source <n>", `connections one address (IPv6: one /64) may hold before its TLS handshake, agent certificate or session proved it (default ${CONNECTION_LIMITS.maxUnauthenticatedPerSource}; a plant's NAT puts all its users on one address)`)
+    .option("--no-relay", "an access node without its own relay: agents go to the relays (fernlink relay add/run)")
+    .option("--public-url <url>", "https://HOST:PORT other nodes and agents reach this node at (default: from --listen)")
+    .option("--relay-name <name>", "the name of this node's embedded relay in: fernlink relay list (default: node- and a random id)")
+    .option("--region <name>", "the region of this node's embedded relay")
     .action(async (flags: ServerFlags) => {
+      if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl)) throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
+      if (flags.relayName !== undefined && !RelayName.safeParse(flags.relayName).success) throw new UsageError(`--relay-name "${flags.relayName}" must be letters, digits, ".", "_" or "-"`);
+      if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success) throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const listen = parseHostPort(flags.listen, true);
       const streamRate = flags.streamRate === undefined ? undefined : parseStreamRate(flags.streamRate);
       const maxUnauthenticatedPerSource = flags.maxUnauthenticatedPerSource === undefined ? undefined : parseConnectionCap(flags.maxUnauthenticatedPerSource);
@@ -93,6 +105,10 @@ export function registerServerCommand(program: Command): void {
         log,
         webDomain: flags.webDomain?.toLowerCase(),
         streamRate,
+        noRelay: !flags.relay,
+        publicUrl: flags.publicUrl === undefined ? undefined : new URL(flags.publicUrl).origin,
+        relayName: flags.relayName,
+        region: flags.region,
         ...(maxUnauthenticatedPerSource ? { limits: { maxUnauthenticatedPerSource } } : {}),
       });
       const stopped = waitForSignal();

@@ -1,0 +1,145 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AgentIdentity } from "../protocol/relay-access.js";
+import { AgentCheckResponse, RELAY_LOAD_INTERVAL_MS, RELAY_ROUTES, RelayCommand, type RelayEvent } from "../protocol/relay-link.js";
+import { errorFromResponse } from "../protocol/stream-headers.js";
+import { errorMessage, FernlinkError } from "../shared/errors.js";
+import { requestJson } from "../shared/https-json.js";
+import type { Logger } from "../shared/log.js";
+import type { AgentTunnel } from "./agent-tunnel.js";
+import type { Relay } from "./relay.js";
+
+/** Options of `linkToAccess`. */
+export interface AccessLinkOptions {
+  /** Access node URLs, tried in turn. */
+  access: readonly string[];
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+  url: string;
+  region: string | undefined;
+  relay: Relay;
+  log: Logger;
+  /** An access node said this relay's certificate is no longer accepted. */
+  onRefused: (err: FernlinkError) => void;
+  onDrain: (deadlineMs: number) => void;
+}
+
+/** The relay's side of its link to the access nodes. */
+export interface AccessLink {
+  /** Is this agent certificate current? (one question to an access node per tunnel) */
+  checkAgent(peer: { serial: string; deviceId: string | undefined }): Promise<AgentIdentity>;
+  /** Resolves once the first link is up. */
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+/**
+ * Keeps one link to an access node up (the next URL after a loss, backoff 0.25 … 5 s): a POST
+ * whose body carries this relay's events (hello, every tunnel up and down, its load every
+ * RELAY_LOAD_INTERVAL_MS) and whose answer carries commands (disconnect a device, drain).
+ * After each reconnection the relay's present tunnels are told again.
+ */
+export function linkToAccess(options: AccessLinkOptions): AccessLink {
+  const { relay, log } = options;
+  let closed = false;
+  let current: { session: ClientHttp2Session; stream: ClientHttp2Stream } | undefined;
+  let which = 0;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  const send = (event: RelayEvent): void => {
+    if (current && !current.stream.destroyed && current.stream.writable) current.stream.write(JSON.stringify(event) + "\n");
+  };
+  const up = (t: AgentTunnel): void => send({ type: "up", deviceId: t.identity.deviceId, address: t.address, since: t.connectedAt.toISOString() });
+  const down = (t: AgentTunnel): void => send({ type: "down", deviceId: t.identity.deviceId });
+  relay.registry.on("online", up);
+  relay.registry.on("offline", down);
+  const loadTimer = setInterval(() => send({ type: "load", ...relay.load() }), RELAY_LOAD_INTERVAL_MS);
+  loadTimer.unref();
+
+  const command = (line: string): void => {
+    if (line.trim() === "") return;
+    const parsed = RelayCommand.safeParse(JSON.parse(line));
+    if (!parsed.success) return log.warn("access link: unknown command ignored");
+    const c = parsed.data;
+    if (c.type === "disconnect") relay.registry.disconnect(c.deviceId);
+    else options.onDrain(c.deadlineMs);
+  };
+
+  /** One link's life: resolves when it ended. */
+  const linkOnce = (access: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const session = http2.connect(access, { key: options.keyPem, cert: options.certPem, ca: options.caPem });
+      session.on("error", (err) => log.debug("access link error", { access, error: err.message }));
+      const stream = session.request({ ":method": "POST", ":path": RELAY_ROUTES.link, "content-type": "application/x-ndjson" }, { endStream: false });
+      stream.on("error", () => {});
+      current = { session, stream };
+      stream.once("response", (headers) => {
+        if (headers[":status"] !== 200) {
+          const err = errorFromResponse(headers);
+          session.destroy();
+          return reject(err);
+        }
+        log.info("linked to access node", { access });
+        markReady();
+        send({ type: "hello", url: options.url, ...(options.region ? { region: options.region } : {}), draining: relay.draining });
+        for (const t of relay.registry.list()) up(t);
+        send({ type: "load", ...relay.load() });
+        createInterface({ input: stream }).on("line", (line) => {
+          try {
+            command(line);
+          } catch {
+            log.warn("access link: malformed command ignored");
+          }
+        });
+      });
+      stream.once("close", () => {
+        session.destroy();
+        resolve();
+      });
+    });
+
+  void (async () => {
+    let attempt = 0;
+    while (!closed) {
+      const access = options.access[which % options.access.length]!;
+      const startedAt = Date.now();
+      try {
+        await linkOnce(access);
+        if (!closed) log.warn("access link lost", { access });
+      } catch (err) {
+        if (err instanceof FernlinkError && err.code === "certificate-revoked") return options.onRefused(err);
+        log.warn("cannot link to access node", { access, reason: errorMessage(err) });
+      }
+      current = undefined;
+      which++;
+      attempt = Date.now() - startedAt > 10_000 ? 0 : attempt + 1;
+      if (!closed) await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2));
+    }
+  })();
+
+  return {
+    ready,
+    async checkAgent(peer) {
+      const access = options.access[which % options.access.length]!;
+      return requestJson({
+        server: access,
+        path: RELAY_ROUTES.agent,
+        body: { serial: peer.serial, ...(peer.deviceId !== undefined ? { deviceId: peer.deviceId } : {}) },
+        ca: options.caPem,
+        cert: options.certPem,
+        key: options.keyPem,
+        response: AgentCheckResponse,
+      });
+    },
+    close() {
+      closed = true;
+      clearInterval(loadTimer);
+      relay.registry.off("online", up);
+      relay.registry.off("offline", down);
+      current?.session.destroy();
+    },
+  };
+}

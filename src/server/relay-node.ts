@@ -1,0 +1,139 @@
+import http2, { type ServerHttp2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import tls from "node:tls";
+import { ALPN } from "../protocol/alpn.js";
+import { errorResponseHeaders } from "../protocol/stream-headers.js";
+import { formatHostPort, type HostPort } from "../protocol/target.js";
+import { FernlinkError } from "../shared/errors.js";
+import type { KeepaliveOptions } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
+import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
+import { linkToAccess, type AccessLink } from "../relay/access-link.js";
+import { createRelay } from "../relay/relay.js";
+import { loadOrRegisterRelay } from "../relay/relay-state.js";
+import { isAccessNode } from "./router.js";
+
+/** How `fernlink relay run` was asked to run. */
+export interface RelayNodeOptions {
+  access: string[];
+  ca: string | undefined;
+  key: string | undefined;
+  stateDir: string;
+  listen: HostPort;
+  /** Where agents and access nodes reach this relay; default https://LISTEN. */
+  publicUrl?: string | undefined;
+  region?: string | undefined;
+  log: Logger;
+  keepalive?: KeepaliveOptions;
+}
+
+/** A running relay. */
+export interface RunningRelay {
+  url: string;
+  name: string;
+  registered: boolean;
+  /** Settles when the relay is done: drained, or refused by the access service (rejects). */
+  finished: Promise<void>;
+  close(): Promise<void>;
+}
+
+const NO_USERS = new FernlinkError("forbidden", "users open streams through an access node, not on a relay");
+
+/**
+ * `fernlink relay run`: registers once, then holds agents' tunnels and carries the streams
+ * access nodes forward to it. Every peer proves itself with a certificate from the service's
+ * CA at the handshake: agents (`fernlink-agent/1`, checked against the store through the
+ * access link) and access nodes (`h2`, a node certificate). It never reads the store.
+ */
+export async function startRelayNode(options: RelayNodeOptions): Promise<RunningRelay> {
+  const { log } = options;
+  const url = options.publicUrl ?? `https://${formatHostPort(options.listen)}`;
+  const { state, registered } = await loadOrRegisterRelay(options.stateDir, { access: options.access[0]!, ca: options.ca, key: options.key, url, region: options.region });
+  let link: AccessLink | undefined;
+  let finish: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  const finished = new Promise<void>((resolve, reject) => (finish = { resolve, reject }));
+  const relay = createRelay({
+    id: state.config.relayId,
+    authority: {
+      authenticate: () => Promise.reject(NO_USERS),
+      authorize: () => Promise.reject(NO_USERS),
+      record: () => {},
+    },
+    authenticateAgent: (peer) => link!.checkAgent(peer),
+    peerIdentity: (socket) => {
+      const cert = socket.getPeerCertificate();
+      return cert?.serialNumber ? { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) } : undefined;
+    },
+    log,
+    ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+  });
+
+  const h2 = http2.createServer(TUNNEL_SESSION_OPTIONS);
+  h2.on("session", (session: ServerHttp2Session) => readyTunnelSession(session));
+  h2.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    if (headers[":method"] === "CONNECT" && isAccessNode(stream.session?.socket as tls.TLSSocket | undefined)) return relay.handleForwardedStream(stream, headers);
+    stream.respond(errorResponseHeaders(NO_USERS), { endStream: true });
+  });
+  const server = tls.createServer({
+    key: state.keyPem,
+    cert: state.certPem,
+    ca: state.caPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: [ALPN.h2, ALPN.agent],
+    minVersion: "TLSv1.2",
+    handshakeTimeout: 10_000,
+  });
+  server.on("secureConnection", (socket: tls.TLSSocket) => {
+    socket.setNoDelay(true);
+    socket.on("error", () => {});
+    if (socket.alpnProtocol === ALPN.agent) return relay.acceptAgentSocket(socket);
+    if (socket.alpnProtocol === ALPN.h2) return void h2.emit("connection", socket);
+    socket.destroy();
+  });
+  server.on("tlsClientError", (err, socket) => {
+    log.debug("TLS handshake failed", { address: socket.remoteAddress, error: err.message });
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.listen.port, options.listen.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const servedAt = options.publicUrl ?? `https://${formatHostPort({ host: addr.address, port: addr.port })}`;
+
+  const close = async (): Promise<void> => {
+    link?.close();
+    server.close();
+    await relay.close();
+  };
+  link = linkToAccess({
+    access: options.access,
+    keyPem: state.keyPem,
+    certPem: state.certPem,
+    caPem: state.caPem,
+    url: servedAt,
+    region: options.region ?? state.config.region,
+    relay,
+    log,
+    onRefused: (err) => {
+      void close().then(() => finish?.reject(err));
+    },
+    onDrain: (deadlineMs) => {
+      if (relay.draining) return;
+      log.info("draining: agents are asked to move", { agents: relay.registry.list().length, deadlineMs });
+      void relay.drain(deadlineMs).then(async () => {
+        log.info("drained");
+        await close();
+        finish?.resolve();
+      });
+    },
+  });
+  await Promise.race([link.ready, finished]);
+  return { url: servedAt, name: state.config.name, registered, finished, close };
+}
