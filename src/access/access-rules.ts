@@ -2,6 +2,7 @@ import type { AccessGrantRequest, AccessRuleInfo } from "../protocol/api-access.
 import { canonicalTargets } from "../protocol/target-filter.js";
 import { TargetSyntaxError } from "../protocol/target.js";
 import { FernlinkError } from "../shared/errors.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { groupByName } from "./groups.js";
@@ -50,6 +51,7 @@ export async function grantAccess(ctx: AccessContext, who: Principal, input: Acc
   const { rule, replaced } = await ctx.db.transaction().execute((trx) =>
     putRule(trx, { accountId: who.accountId, groupId: group.id, poolId: pool.id, level: input.level, targets, now: ctx.now() }),
   );
+  await accessChanged(ctx, who.accountId);
   if (replaced) await revalidateStreams(ctx, who.accountId);
   const was = replaced ? ` (was: ${describeRule(replaced.level, ruleTargets(replaced))})` : "";
   await auditBy(ctx, who, "access.grant", `${name}: ${describeRule(rule.level, targets)}${was}`);
@@ -64,6 +66,7 @@ export async function revokeAccess(ctx: AccessContext, who: Principal, input: { 
   if (!(await removeRule(ctx.db, group.id, pool.id))) {
     throw new FernlinkError("not-found", `group "${input.group}" has no access rule on pool "${input.pool}"; see: fernlink access list`);
   }
+  await accessChanged(ctx, who.accountId);
   await revalidateStreams(ctx, who.accountId);
   await auditBy(ctx, who, "access.revoke", name);
 }

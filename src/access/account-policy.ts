@@ -1,4 +1,5 @@
 import type { AccountPolicy, AccountPolicyUpdate } from "../protocol/api-users.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { policyOf } from "./password-policy.js";
@@ -31,6 +32,8 @@ export async function setAccountPolicy(ctx: AccessContext, who: Principal, chang
   if (changes.lockoutAfter !== undefined) columns.lockout_after = changes.lockoutAfter;
   if (changes.requireOtp !== undefined) columns.require_otp = changes.requireOtp ? 1 : 0;
   const account = await updateAccountPolicy(ctx.db, who.accountId, columns);
+  // A tighter policy restricts sessions at once; a looser one lifts restrictions.
+  await accessChanged(ctx, who.accountId);
   if (Object.keys(columns).length > 0) await auditBy(ctx, who, "account.policy", who.accountName, "ok", describe(changes));
   return policyOf(account);
 }

@@ -1,11 +1,12 @@
 import type { TokenAddRequest, TokenAddResponse, TokenInfo } from "../protocol/api-users.js";
 import { FernlinkError } from "../shared/errors.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
 import { cutStreamsOfEndedSessionsEverywhere } from "./session-streams.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
-import { createApiToken, findActiveApiToken, listApiTokens, revokeApiToken } from "./store/api-tokens.js";
+import { createApiToken, findActiveApiToken, listApiTokens, revokeApiToken, type ActiveApiToken } from "./store/api-tokens.js";
 import type { ApiToken } from "./store/schema.js";
 import { listUsers } from "./store/users.js";
 import { auditRefusals, ensureSignedIn } from "./users.js";
@@ -60,6 +61,7 @@ export async function revokeAccountApiToken(ctx: AccessContext, who: Principal, 
       throw new FernlinkError("not-found", `no such API token "${name}"; see: fernlink token list`);
     }
   });
+  await accessChanged(ctx, who.accountId);
   await cutStreamsOfEndedSessionsEverywhere(ctx, who.accountId);
   await auditBy(ctx, who, "token.revoke", name);
 }
@@ -70,7 +72,17 @@ export async function revokeAccountApiToken(ctx: AccessContext, who: Principal, 
  */
 export async function authenticateApiToken(ctx: AccessContext, token: string, source: string): Promise<Principal> {
   const found = await findActiveApiToken(ctx.db, hashSecret(token), ctx.now());
-  if (!found) throw new FernlinkError("unauthenticated", "the API token is unknown, expired or revoked; an admin makes a new one with: fernlink token add NAME");
+  if (!found) throw apiTokenEnded();
+  return apiTokenPrincipal(found, source);
+}
+
+/** The refusal of an API token that is unknown, expired or revoked. */
+export function apiTokenEnded(): FernlinkError {
+  return new FernlinkError("unauthenticated", "the API token is unknown, expired or revoked; an admin makes a new one with: fernlink token add NAME");
+}
+
+/** The principal of a usable API token, as the store found it or the stream cache kept it. */
+export function apiTokenPrincipal(found: ActiveApiToken, source: string): Principal {
   const { token: row, account, creator } = found;
   return {
     accountId: account.id,

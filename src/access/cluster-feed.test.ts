@@ -16,6 +16,7 @@ function cluster(names: string[], closable: Record<string, ClosedStream> = {}) {
       disconnect: (d) => void calls.push(`${name} disconnect ${d}`),
       revalidate: (a) => void calls.push(`${name} revalidate ${a}`),
       endSessions: (a) => void calls.push(`${name} end-sessions ${a}`),
+      accessChanged: (a) => void calls.push(`${name} access-changed ${a}`),
       closeStream: (a, s) => (name in closable && closable[name]!.streamId === s && a === "acc" ? closable[name] : undefined),
     };
     const node = createClusterFeed({
@@ -49,8 +50,10 @@ describe("the cluster change feed", () => {
     c.node("b").link.tell({ type: "disconnect", deviceId: "d1" });
     c.node("b").link.tell({ type: "revalidate", accountId: "acc" });
     c.node("b").link.tell({ type: "end-sessions", accountId: "acc" });
+    await c.node("b").link.tell({ type: "access-changed", accountId: "acc" });
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(c.calls.sort(), ["a disconnect d1", "a end-sessions acc", "a revalidate acc", "c disconnect d1", "c end-sessions acc", "c revalidate acc"]);
+    const each = (n: string) => [`${n} access-changed acc`, `${n} disconnect d1`, `${n} end-sessions acc`, `${n} revalidate acc`];
+    assert.deepEqual(c.calls.sort(), [...each("a"), ...each("c")]);
   });
 
   it("closes a stream on the node that carries it and answers the asking node, or nobody within the timeout", async () => {

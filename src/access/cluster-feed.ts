@@ -15,6 +15,8 @@ export interface CommandHandler {
   revalidate(accountId: string): void;
   /** Cuts this node's streams of the account whose session or token ended. */
   endSessions(accountId: string): void;
+  /** Drops this node's cached stream decisions of the account. */
+  accessChanged(accountId: string): void;
   /** Cuts the stream if this node carries it for that account, and describes it; undefined otherwise. */
   closeStream(accountId: string, streamId: string): ClosedStream | undefined;
 }
@@ -47,15 +49,15 @@ export function createClusterFeed(options: ClusterFeedOptions): ClusterFeed {
   const { nodeId, local, log } = options;
   const pending = new Map<string, (stream: ClosedStream | undefined) => void>();
 
-  const send = (msg: ClusterMessage): void => {
+  const send = (msg: ClusterMessage): Promise<void> => {
     let payload: string;
     try {
       payload = encodeClusterMessage(msg);
     } catch (err) {
       log.error("cluster message not sent", { type: msg.type, error: String(err) });
-      return;
+      return Promise.resolve();
     }
-    options.send(payload).catch((err: unknown) => log.error("cluster message not sent", { type: msg.type, error: String(err) }));
+    return options.send(payload).catch((err: unknown) => log.error("cluster message not sent", { type: msg.type, error: String(err) }));
   };
 
   const handle = (msg: ClusterMessage): void => {
@@ -68,9 +70,11 @@ export function createClusterFeed(options: ClusterFeedOptions): ClusterFeed {
         return options.commands.revalidate(msg.accountId);
       case "end-sessions":
         return options.commands.endSessions(msg.accountId);
+      case "access-changed":
+        return options.commands.accessChanged(msg.accountId);
       case "close-stream": {
         const stream = options.commands.closeStream(msg.accountId, msg.streamId);
-        if (stream) send({ type: "stream-closed", from: nodeId, to: msg.from, requestId: msg.requestId, stream });
+        if (stream) void send({ type: "stream-closed", from: nodeId, to: msg.from, requestId: msg.requestId, stream });
         return;
       }
       case "stream-closed":
@@ -82,7 +86,7 @@ export function createClusterFeed(options: ClusterFeedOptions): ClusterFeed {
   const feed: ChangeFeed = {
     publish(event) {
       local.publish(event);
-      send({ type: "event", from: nodeId, event });
+      void send({ type: "event", from: nodeId, event });
     },
     subscribe: (accountId, listener) => local.subscribe(accountId, listener),
     size: (accountId) => local.size(accountId),
@@ -104,7 +108,7 @@ export function createClusterFeed(options: ClusterFeedOptions): ClusterFeed {
           resolve(stream);
         };
         pending.set(requestId, finish);
-        send({ type: "close-stream", from: nodeId, requestId, accountId, streamId });
+        void send({ type: "close-stream", from: nodeId, requestId, accountId, streamId });
       });
     },
   };

@@ -8,6 +8,7 @@ const messages: ClusterMessage[] = [
   { type: "disconnect", from: "relay-b", deviceId: "dev" },
   { type: "revalidate", from: "relay-b", accountId: "acc" },
   { type: "end-sessions", from: "relay-b", accountId: "acc" },
+  { type: "access-changed", from: "relay-b", accountId: "acc" },
   { type: "close-stream", from: "relay-b", requestId: "r1", accountId: "acc", streamId: "s1" },
   { type: "stream-closed", from: "relay-a", to: "relay-b", requestId: "r1", stream: { streamId: "s1", userId: "u1", userName: "bob", deviceName: "press-7", target: "127.0.0.1:502" } },
 ];

@@ -28,6 +28,8 @@ const message = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("revalidate"), from: id, accountId: id }),
   /** A node that ended a session or revoked a token: every node cuts streams whose session ended. */
   z.strictObject({ type: z.literal("end-sessions"), from: id, accountId: id }),
+  /** A node that changed what decides an account's streams (see access-changes.ts): every node drops its cached entries of the account. */
+  z.strictObject({ type: z.literal("access-changed"), from: id, accountId: id }),
   /** `live close` on a node that does not carry the stream: whoever does cuts it and answers. */
   z.strictObject({ type: z.literal("close-stream"), from: id, requestId: id, accountId: id, streamId: id }),
   /** The answer to "close-stream", addressed to the asking node. */

@@ -63,12 +63,13 @@ export interface RelayEndpoint {
 export type ClusterCommand =
   | { type: "disconnect"; deviceId: string }
   | { type: "revalidate"; accountId: string }
-  | { type: "end-sessions"; accountId: string };
+  | { type: "end-sessions"; accountId: string }
+  | { type: "access-changed"; accountId: string };
 
 /** How an access node reaches the other nodes of its cluster (absent on a single node). */
 export interface ClusterLink {
-  /** Tells every other node to act on its own relay; delivery is not awaited. */
-  tell(command: ClusterCommand): void;
+  /** Tells every other node to act on its own relay; settles once sent (failures are logged), not delivered. */
+  tell(command: ClusterCommand): Promise<void>;
   /** Asks the node carrying a stream of the account to cut it; undefined when none answers in time. */
   closeStream(accountId: string, streamId: string): Promise<ClosedStream | undefined>;
 }

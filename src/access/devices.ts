@@ -4,6 +4,7 @@ import { FernlinkError } from "../shared/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { canView } from "./access-decision.js";
 import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import { ensureAdmin } from "./roles.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -76,6 +77,7 @@ export async function addDevice(ctx: AccessContext, who: Principal, input: Devic
   await ensureAdmin(ctx, who, "device.add", input.name);
   const lan = normaliseLan(input.lan);
   const device = await createDevice(ctx.db, { accountId: who.accountId, name: input.name, lan, now: ctx.now().toISOString() });
+  await accessChanged(ctx, who.accountId);
   const key = await issueKey(ctx, device);
   await auditBy(ctx, who, "device.add", input.name);
   return { device: deviceInfo(ctx, device), ...key };
@@ -105,6 +107,7 @@ export async function removeAccountDevice(ctx: AccessContext, who: Principal, na
     await revokeDeviceCertificates(trx, device.id, ctx.now().toISOString());
     await removeDevice(trx, device.id);
   });
+  await accessChanged(ctx, who.accountId);
   ctx.presence.disconnect(device.id);
   await revalidateStreams(ctx, who.accountId);
   await auditBy(ctx, who, "device.remove", name);

@@ -1,5 +1,6 @@
 import type { GroupInfo, MembershipChange, RemovedReply } from "../protocol/api-access.js";
 import { FernlinkError } from "../shared/errors.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -45,6 +46,7 @@ export async function removeAccountGroup(ctx: AccessContext, who: Principal, nam
   await ensureAdmin(ctx, who, "group.remove", name);
   const group = await groupByName(ctx, who, name);
   const rulesRemoved = await ctx.db.transaction().execute((trx) => removeGroup(trx, group.id));
+  await accessChanged(ctx, who.accountId);
   await revalidateStreams(ctx, who.accountId);
   await auditBy(ctx, who, "group.remove", rulesRemoved > 0 ? `${name} (with ${rulesRemoved} access rules)` : name);
   return { ok: true, rulesRemoved };
@@ -70,6 +72,7 @@ export async function changeGroupMembers(ctx: AccessContext, who: Principal, nam
     await addGroupMembers(trx, group.id, [...add.keys()]),
     await removeGroupMembers(trx, group.id, [...remove.keys()]),
   ]);
+  if (added.length + removed.length > 0) await accessChanged(ctx, who.accountId);
   if (removed.length > 0) await revalidateStreams(ctx, who.accountId);
   if (added.length + removed.length > 0) {
     const summary = [...added.map((id) => `+${add.get(id)}`), ...removed.map((id) => `-${remove.get(id)}`)].join(" ");

@@ -1,5 +1,6 @@
 import type { OtpDisableRequest, OtpEnableResponse } from "../protocol/api-users.js";
 import { FernlinkError } from "../shared/errors.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { cancelAttempt, reserveAttempt, settleFailure } from "./login-guard.js";
@@ -24,6 +25,8 @@ export async function enableOtp(ctx: AccessContext, who: Principal): Promise<Otp
     await setTotp(ctx.db, user.id, sealTotpSecret(ctx.secretKey, user.id, secret));
     return { secret, uri: totpUri(secret, `${user.name}@${account.name}`) };
   });
+  // Lifts the restriction of a session the account policy asked to enrol.
+  await accessChanged(ctx, who.accountId);
   await auditBy(ctx, who, "otp.enable", who.userName);
   return reply;
 }
@@ -53,5 +56,6 @@ export async function disableOtp(ctx: AccessContext, who: Principal, input: OtpD
     await cancelAttempt(ctx, reservation);
     await setTotp(ctx.db, user.id, null);
   });
+  await accessChanged(ctx, who.accountId);
   await auditBy(ctx, who, "otp.disable", who.userName);
 }

@@ -33,6 +33,7 @@ function harness(refusals: boolean[]) {
   const timers: (() => void)[] = [];
   const payloads: string[] = [];
   const listened: boolean[] = [];
+  const lost: number[] = [];
   const listening = listenChannel({
     channel: "fernlink_s",
     newClient: () => {
@@ -42,6 +43,7 @@ function harness(refusals: boolean[]) {
     },
     onPayload: (p) => payloads.push(p),
     onListening: (gap) => listened.push(gap),
+    onLost: () => lost.push(clients.length),
     log: quiet,
     random: () => 1,
     setTimer: (fn, ms) => {
@@ -54,7 +56,7 @@ function harness(refusals: boolean[]) {
     timers.shift()?.();
     await tick();
   };
-  return { clients, delays, payloads, listened, listening, fire };
+  return { clients, delays, payloads, listened, lost, listening, fire };
 }
 
 describe("the LISTEN connection", () => {
@@ -71,7 +73,7 @@ describe("the LISTEN connection", () => {
     assert.equal(c.ended, true);
   });
 
-  it("reconnects with growing delays until the server answers, then says payloads may have been missed", async () => {
+  it("reconnects with growing delays until the server answers, then says payloads may have been missed; each loss is told", async () => {
     const h = harness([false, true, true]);
     await h.listening.ready;
     h.clients[0]!.emit("error", new Error("terminating connection due to administrator command"));
@@ -83,6 +85,7 @@ describe("the LISTEN connection", () => {
     assert.equal(h.clients.length, 4);
     assert.deepEqual(h.delays, [250, 500, 1000]);
     assert.deepEqual(h.listened, [false, true]);
+    assert.deepEqual(h.lost, [1, 2, 3], "the loss and each failed attempt are told, by client");
     // A payload on the dropped connection is not delivered twice or late.
     h.clients[0]!.emit("notification", { channel: "fernlink_s", payload: "stale" });
     h.clients[3]!.emit("notification", { channel: "fernlink_s", payload: "fresh" });

@@ -25,6 +25,8 @@ export interface ListenOptions {
   onPayload: (payload: string) => void;
   /** After each LISTEN took effect; `gap` is true after a reconnect (payloads may have been missed). */
   onListening?: (gap: boolean) => void;
+  /** When the connection is lost or an attempt to get it fails: payloads may be missed until the next `onListening`. */
+  onLost?: () => void;
   log: Logger;
   backoff?: { baseMs: number; maxMs: number };
   random?: () => number;
@@ -97,6 +99,7 @@ export function listenChannel(options: ListenOptions): Listening {
       if (failed || client !== c) return;
       failed = true;
       client = undefined;
+      options.onLost?.();
       void c.end().catch(() => {});
       retry(reason);
     };

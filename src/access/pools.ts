@@ -1,5 +1,6 @@
 import type { MembershipChange, PoolInfo, RemovedReply } from "../protocol/api-access.js";
 import { FernlinkError } from "../shared/errors.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -45,6 +46,7 @@ export async function removeAccountPool(ctx: AccessContext, who: Principal, name
   await ensureAdmin(ctx, who, "pool.remove", name);
   const pool = await poolByName(ctx, who, name);
   const rulesRemoved = await ctx.db.transaction().execute((trx) => removePool(trx, pool.id));
+  await accessChanged(ctx, who.accountId);
   await revalidateStreams(ctx, who.accountId);
   await auditBy(ctx, who, "pool.remove", rulesRemoved > 0 ? `${name} (with ${rulesRemoved} access rules)` : name);
   return { ok: true, rulesRemoved };
@@ -70,6 +72,7 @@ export async function changePoolDevices(ctx: AccessContext, who: Principal, name
     await addPoolDevices(trx, pool.id, [...add.keys()]),
     await removePoolDevices(trx, pool.id, [...remove.keys()]),
   ]);
+  if (added.length + removed.length > 0) await accessChanged(ctx, who.accountId);
   if (removed.length > 0) await revalidateStreams(ctx, who.accountId);
   if (added.length + removed.length > 0) {
     const summary = [...added.map((id) => `+${add.get(id)}`), ...removed.map((id) => `-${remove.get(id)}`)].join(" ");

@@ -1,6 +1,7 @@
 import type { LoginRequest, LoginResponse, SessionRestriction } from "../protocol/api.js";
 import { FernlinkError } from "../shared/errors.js";
 import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
+import { accessChanged } from "./access-changes.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import type { Release } from "../shared/concurrency-limit.js";
@@ -10,7 +11,7 @@ import { checkPasswordRules, DEFAULT_POLICY, passwordExpired, policyOf } from ".
 import { hashSecret, randomSecret } from "./secret-token.js";
 import { createAccount, findAccountByName } from "./store/accounts.js";
 import type { Account, User } from "./store/schema.js";
-import { createSession, findActiveSession, revokeSession, touchSession } from "./store/sessions.js";
+import { createSession, findActiveSession, revokeSession, touchSession, type ActiveSession } from "./store/sessions.js";
 import { consumeTotpStep, createUser, findUserByName } from "./store/users.js";
 import { checkTotp } from "./totp.js";
 import { openTotpSecret } from "./totp-secrets.js";
@@ -161,11 +162,30 @@ export interface AuthenticateOptions {
  * unless `options.allow` lists the restriction.
  */
 export async function authenticate(ctx: AccessContext, token: string | undefined, source: string, options: AuthenticateOptions = {}): Promise<Principal> {
-  if (!token) throw new FernlinkError("unauthenticated", "not logged in; run: fernlink login");
+  if (!token) throw notLoggedIn();
   if (token.startsWith(API_TOKEN_PREFIX)) return authenticateApiToken(ctx, token, source);
+  const found = await findActiveSession(ctx.db, hashSecret(token), ctx.now());
+  if (!found) throw sessionEnded();
+  return sessionPrincipal(ctx, found, source, options);
+}
+
+/** The refusal of a request without a token. */
+export function notLoggedIn(): FernlinkError {
+  return new FernlinkError("unauthenticated", "not logged in; run: fernlink login");
+}
+
+/** The refusal of a session token that is unknown, past its end or revoked. */
+export function sessionEnded(): FernlinkError {
+  return new FernlinkError("unauthenticated", "the session has expired or was ended; run: fernlink login");
+}
+
+/**
+ * The principal of a session that is neither revoked nor past its end (as the store found it,
+ * or the stream cache's copy): refused when idle, touched at most once per TOUCH_INTERVAL_MS,
+ * refused with its restriction unless `options.allow` lists it.
+ */
+export async function sessionPrincipal(ctx: AccessContext, found: ActiveSession, source: string, options: AuthenticateOptions = {}): Promise<Principal> {
   const now = ctx.now();
-  const found = await findActiveSession(ctx.db, hashSecret(token), now);
-  if (!found) throw new FernlinkError("unauthenticated", "the session has expired or was ended; run: fernlink login");
   // `last_used_at` may lag the real last use by up to TOUCH_INTERVAL_MS, so the idle limit
   // allows that much more: a session used within the last 2 hours never counts as idle.
   const idleMs = now.getTime() - Date.parse(found.session.last_used_at);
@@ -173,7 +193,11 @@ export async function authenticate(ctx: AccessContext, token: string | undefined
     throw new FernlinkError("unauthenticated", "the session ended after 2 hours without use; run: fernlink login");
   }
   // One write per minute is enough to know a session is in use; not one per stream.
-  if (idleMs > TOUCH_INTERVAL_MS && options.touch !== false) await touchSession(ctx.db, found.session.id, now);
+  if (idleMs > TOUCH_INTERVAL_MS && options.touch !== false) {
+    // Moved first, so a cached copy in step with the store is not touched again by the next streams.
+    found.session.last_used_at = now.toISOString();
+    await touchSession(ctx.db, found.session.id, now);
+  }
   const restriction = sessionRestriction(found.account, found.user, now);
   if (restriction && !(options.allow ?? []).includes(restriction)) throw restrictionError(restriction);
   return {
@@ -195,5 +219,6 @@ export async function logout(ctx: AccessContext, who: Principal): Promise<void> 
     throw new FernlinkError("invalid-input", `API token "${who.tokenName}" is not a session; an admin revokes it with: fernlink token revoke ${who.tokenName}`);
   }
   await revokeSession(ctx.db, who.sessionId, ctx.now().toISOString());
+  await accessChanged(ctx, who.accountId);
   await audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action: "logout", object: `${who.accountName}/${who.userName}`, result: "ok" });
 }

@@ -1,10 +1,22 @@
 import type { Requester, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { showTarget } from "../protocol/target-filter.js";
 import { FernlinkError } from "../shared/errors.js";
-import { decideStream } from "./access-decision.js";
-import { deviceAccess } from "./access-model.js";
+import { decideStream, type DeviceAccess } from "./access-decision.js";
+import { deviceAccess, type Viewer } from "./access-model.js";
 import type { AccessContext } from "./context.js";
 import { findDeviceByName } from "./store/devices.js";
+import type { Device } from "./store/schema.js";
+
+/** Where `authorizeStream` reads a device and a user's access to it: the store, or the stream cache. */
+export interface StreamLookup {
+  device(accountId: string, name: string): Promise<Device | undefined>;
+  access(who: Viewer, device: Device): Promise<DeviceAccess>;
+}
+
+/** The lookups straight from the store. */
+export function storeLookup(ctx: AccessContext): StreamLookup {
+  return { device: (accountId, name) => findDeviceByName(ctx.db, accountId, name), access: (who, device) => deviceAccess(ctx, who, device) };
+}
 
 /**
  * Decides whether an authenticated user may open a stream to a device's target, by the
@@ -12,9 +24,9 @@ import { findDeviceByName } from "./store/devices.js";
  * a device the user may only see is forbidden; a target outside the rules is not allowed.
  * The grant carries the entries the agent checks again after it resolved the target.
  */
-export async function authorizeStream(ctx: AccessContext, who: Requester, request: StreamRequest): Promise<StreamGrant> {
-  const device = await findDeviceByName(ctx.db, who.accountId, request.device);
-  const access = device ? await deviceAccess(ctx, who, device) : undefined;
+export async function authorizeStream(ctx: AccessContext, who: Requester, request: StreamRequest, lookup = storeLookup(ctx)): Promise<StreamGrant> {
+  const device = await lookup.device(who.accountId, request.device);
+  const access = device ? await lookup.access(who, device) : undefined;
   const decision = decideStream(access ?? { level: "none", targets: [] }, request.target);
   const target = showTarget(request.target);
   switch (decision.outcome) {

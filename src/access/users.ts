@@ -1,5 +1,6 @@
 import type { PasswdRequest, PasswdResponse, UserAddRequest, UserInfo } from "../protocol/api-users.js";
 import { FernlinkError } from "../shared/errors.js";
+import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -110,6 +111,7 @@ export async function removeUser(ctx: AccessContext, who: Principal, name: strin
       return tokens;
     });
   });
+  await accessChanged(ctx, who.accountId);
   await revalidateStreams(ctx, who.accountId);
   await auditBy(ctx, who, "user.remove", name, "ok", revoked.length ? `API tokens revoked: ${revoked.join(", ")}` : undefined);
 }
@@ -138,6 +140,8 @@ export async function changePassword(ctx: AccessContext, who: Principal, input: 
       release();
     }
   });
+  // The user's other sessions ended, and a restriction of an expired password is lifted.
+  await accessChanged(ctx, who.accountId);
   // The ended sessions' streams (a thief's among them) end now, not at the next sweep.
   await cutStreamsOfEndedSessionsEverywhere(ctx, who.accountId);
   await auditBy(ctx, who, "passwd", who.userName, "ok", `${revokedSessions} other session(s) ended`);

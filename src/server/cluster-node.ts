@@ -2,6 +2,7 @@ import pg from "pg";
 import type { AccessContext, ClusterLink, Presence } from "../access/context.js";
 import { createChangeFeed, type ChangeFeed } from "../access/change-feed.js";
 import { createClusterFeed } from "../access/cluster-feed.js";
+import { forgetAccountHere, resumeCacheHere, suspendCacheHere } from "../access/access-changes.js";
 import { revalidateLocalStreams } from "../access/live-streams.js";
 import { channelOf, listenChannel, notify, type Listening } from "../access/pg-notify.js";
 import { cutStreamsOfEndedSessions } from "../access/session-streams.js";
@@ -81,6 +82,7 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
       disconnect: (deviceId) => board.disconnect(deviceId),
       revalidate: (accountId) => later("revalidate streams", (c) => revalidateLocalStreams(c, accountId)),
       endSessions: (accountId) => later("cut streams of ended sessions", (c) => cutStreamsOfEndedSessions(c, { accountId })),
+      accessChanged: (accountId) => void (ctx && forgetAccountHere(ctx, accountId)),
       closeStream(accountId, streamId) {
         const stream = relay.streams().find((s) => s.streamId === streamId && s.grant.accountId === accountId);
         if (!stream || !relay.cutStream(streamId)) return undefined;
@@ -111,8 +113,11 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
         channel,
         newClient: () => new pg.Client({ connectionString: url.toString() }),
         onPayload: (payload) => cluster.receive(payload),
+        // No cached stream decision is trusted while change notices may be missed.
+        onLost: () => void (ctx && suspendCacheHere(ctx)),
         // Commands sent while the connection was down are lost: check this node's streams now.
         onListening: (gap) => {
+          if (ctx) resumeCacheHere(ctx);
           if (!gap) return;
           later("re-check streams after reconnecting", async (c) => {
             const accounts = new Set(relay.streams().map((s) => s.grant.accountId));
