@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import https from "node:https";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, test, type TestContext } from "node:test";
+import { startTwoNodes, memberWithRule } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
 import { Site, type AuditJson } from "./helpers/fernlink.js";
-import { assertExit, PASSWORD, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
+import { assertExit, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
@@ -35,20 +36,9 @@ before(async () => {
   sb.defer(() => dropSchema(SCHEMA));
   echo = await startEchoServer();
   sb.defer(echo.close);
-  a = await Site.start(sb, [ACME], { db: DB, serverArgs: ["--relay-name", "a-relay"] });
-  await mkdir(sb.path("data-b"), { mode: 0o700 });
-  await copyFile(join(a.dataDir, "cluster-key"), join(sb.path("data-b"), "cluster-key"));
-  b = await Site.start(sb, [], { db: DB, dataName: "data-b", serverArgs: ["--relay-name", "b-relay"] });
-  await a.login(ACME);
-  await b.login(ACME);
+  ({ a, b } = await startTwoNodes(sb, DB, ACME, { a: ["--relay-name", "a-relay"], b: ["--relay-name", "b-relay"] }));
   for (const name of ["press-7", "mill-3"]) agents.set(name, await a.startAgent(await a.register(await a.addDevice("alice", name), `agent-${name}`)));
-  assertExit(await a.cli("alice", ["user", "add", "bob", "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } }), 0);
-  await b.ok("alice", ["group", "add", "service-team"]);
-  await b.ok("alice", ["group", "members", "service-team", "--add", "bob"]);
-  await b.ok("alice", ["pool", "add", "line-3"]);
-  await b.ok("alice", ["pool", "devices", "line-3", "--add", "press-7"]);
-  await b.ok("alice", ["access", "grant", "--group", "service-team", "--pool", "line-3"]);
-  await a.login(BOB);
+  await memberWithRule({ a, b }, "alice", BOB, "press-7");
 });
 
 after(() => sb?.cleanup());
