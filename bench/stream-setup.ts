@@ -4,7 +4,8 @@
  * CONNECT through the relay (authenticate, authorize, audit), a 12-byte request and its reply
  * from the echo target, then close. Run in 1 and in 8 concurrent loops.
  *
- *   node dist-test/bench/stream-setup.js          (STREAMS=2000 streams per run by default)
+ *   node dist-test/bench/stream-setup.js   (STREAMS=2000 streams per run; BENCH_CLI and
+ *                                           BENCH_CPU_PROF as for run.ts, see config.ts)
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     const targets = new Helper(new URL("./targets.js", import.meta.url));
     const answer = await targets.request(undefined, 10_000);
     if (!("ports" in answer)) throw new Error("targets sent no ports");
-    const stack = await startStack(config.cli, tmp, answer.ports);
+    const stack = await startStack(config.cli, tmp, answer.ports, config.cpuProfDir);
     const port = stack.forwards.echo;
     await run(port, WARMUP, 1);
     const rows: string[] = [];

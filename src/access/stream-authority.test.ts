@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ACCESS_ROUTES } from "../protocol/api-access.js";
 import { routePath, ROUTES } from "../protocol/api.js";
+import { USER_ROUTES } from "../protocol/api-users.js";
 import type { StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import { parseHostPort } from "../protocol/target.js";
 import { streamCacheOf } from "./access-changes.js";
-import { openAccessFixture, type AccessFixture } from "./access-rules-fixture.js";
+import { FIXTURE_PASSWORD, openAccessFixture, type AccessFixture } from "./access-rules-fixture.js";
 import { TEST_BACKENDS } from "./access-test-kit.js";
 import { hashSecret } from "./secret-token.js";
 import { SESSION_TTL_MS, TOUCH_INTERVAL_MS } from "./sessions.js";
@@ -19,12 +20,12 @@ for (const backend of TEST_BACKENDS) {
     let authority: StreamAuthority;
     let alice: string;
 
-    const request = (token: string, target = "192.168.1.10:502"): StreamRequest => ({ token, device: "press-7", target: parseHostPort(target), source: "test" });
+    const request = (token: string, device: string, target: string): StreamRequest => ({ token, device, target: parseHostPort(target), source: "test" });
     /** Authenticates and authorizes one stream: "allowed" or the refusal's code. */
-    const verdict = async (token: string): Promise<string> => {
+    const verdict = async (token: string, device = "press-7", target = "192.168.1.10:502"): Promise<string> => {
       try {
-        const who = await authority.authenticate(request(token));
-        await authority.authorize(who, request(token));
+        const who = await authority.authenticate(request(token, device, target));
+        await authority.authorize(who, request(token, device, target));
         return "allowed";
       } catch (err) {
         return (err as { code?: string }).code ?? String(err);
@@ -53,6 +54,34 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(await verdict(bob), "not-found");
       await admin("POST", routePath(R.groupMembers, { name: "crew" }), { add: ["bob"] });
       assert.equal(await verdict(bob), "allowed");
+    });
+
+    test("a device added to a pool with a rule is reachable by the next stream", async () => {
+      const bob = await f.login("bob");
+      assert.equal(await verdict(bob, "press-8", "192.168.2.10:502"), "not-found");
+      await admin("POST", routePath(R.poolDevices, { name: "line" }), { add: ["press-8"] });
+      assert.equal(await verdict(bob, "press-8", "192.168.2.10:502"), "allowed");
+    });
+
+    test("an account policy that requires one-time codes restricts a kept session's next stream, and lifting it allows again", async () => {
+      const bob = await f.login("bob");
+      // The policy restricts alice's session too: an admin API token (never restricted) changes it.
+      const made = await f.call("POST", USER_ROUTES.tokens, { token: alice, body: { name: "policy", role: "admin" } });
+      const policy = async (requireOtp: boolean) => assert.equal((await f.call("POST", USER_ROUTES.policy, { token: made.json.token, body: { requireOtp } })).status, 200);
+      assert.equal(await verdict(bob), "allowed");
+      await policy(true);
+      assert.equal(await verdict(bob), "otp-enrollment-required");
+      await policy(false);
+      assert.equal(await verdict(bob), "allowed");
+    });
+
+    test("a removed user's kept session is refused at once", async () => {
+      await admin("POST", USER_ROUTES.users, { name: "dave", password: FIXTURE_PASSWORD, role: "admin" });
+      const login = await f.call("POST", ROUTES.login, { body: { account: "acme", user: "dave", password: FIXTURE_PASSWORD } });
+      const dave = login.json.token as string;
+      assert.equal(await verdict(dave), "allowed");
+      await admin("DELETE", routePath(USER_ROUTES.user, { name: "dave" }));
+      assert.equal(await verdict(dave), "unauthenticated");
     });
 
     test("a revoked rule refuses the next stream", async () => {
