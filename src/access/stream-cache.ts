@@ -8,6 +8,8 @@ import type { ActiveSession } from "./store/sessions.js";
  * round trip: the credentials it has seen (by token hash), devices by name, and users' access
  * to devices. Every entry belongs to one account; a change in an account drops all of that
  * account's entries (see access-changes.ts), so the next stream reads the store afresh.
+ * Only a device's `last_seen`, which no change notice covers, may lag by up to `ttlMs`; the
+ * store itself refreshes it once a minute, and a grant shows it only in "device offline".
  */
 
 /** A session or API token as the store returned it, with the rows that decide it. */
