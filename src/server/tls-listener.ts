@@ -43,9 +43,9 @@ interface Connection {
  *
  * Every connection starts unauthenticated: it counts against its source's limit and must
  * finish its handshake within `handshakeTimeoutMs`. What proves it, by ALPN:
- * - `fernlink-agent/1`: a client certificate that chains to our CA, once the handshake is
- *   done (the relay then checks it against the store and keeps the tunnel alive with PINGs;
- *   an idle tunnel is normal).
+ * - any ALPN: a client certificate that chains to our CA, once the handshake is done (an
+ *   agent's tunnel: the relay then checks it against the store and keeps it alive with PINGs,
+ *   an idle tunnel is normal; a relay's link and its questions about agents; an access node).
  * - `h2`: a CONNECT stream whose bearer token is a valid session or API token
  *   (`provesSession`). A `fernlink connect` connection may then sit idle for hours between
  *   streams. Browsers' connections (cookies, checked per request) stay unproven: they are
@@ -181,9 +181,10 @@ export function createTlsListener(
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
+    // A client certificate from our CA (agent, relay, access node) proves the connection.
+    if (socket.authorized) prove(connections.get(keyOf(socket)));
     switch (socket.alpnProtocol) {
       case ALPN.agent:
-        if (socket.authorized) prove(connections.get(keyOf(socket)));
         return routes.agent(socket);
       case ALPN.h2:
         return h2.emit("connection", socket);

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import https from "node:https";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
 import { Site, type DeviceJson } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
@@ -108,12 +109,7 @@ before(async () => {
   sb.defer(() => dropSchema(SCHEMA));
   echo = await startEchoServer();
   sb.defer(echo.close);
-  a = await Site.start(sb, [ACME], { db: DB, serverArgs: ["--no-relay"] });
-  await mkdir(sb.path("data-b"), { mode: 0o700 });
-  await copyFile(join(a.dataDir, "cluster-key"), join(sb.path("data-b"), "cluster-key"));
-  b = await Site.start(sb, [], { db: DB, dataName: "data-b", serverArgs: ["--no-relay"] });
-  await a.login(ACME);
-  await b.login(ACME);
+  ({ a, b } = await startTwoNodes(sb, DB, ACME, { a: ["--no-relay"], b: ["--no-relay"] }));
   await addRelay("r1", "eu");
   await addRelay("r2", "eu");
   await addRelay("r3", "us");
