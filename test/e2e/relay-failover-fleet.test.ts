@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setMaxListeners } from "node:events";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { registerAgent } from "../../src/agent/register.js";
@@ -28,6 +29,8 @@ let sb: Sandbox;
 let site: Site;
 const relays = new Map<string, Proc>();
 const controller = new AbortController();
+// Every in-process agent listens on this one signal.
+setMaxListeners(4 * AGENTS, controller.signal);
 /** Per agent: the relay address it is on now, and when it last came up. */
 const placed = new Map<number, { at: string; since: number }>();
 
