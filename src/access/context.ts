@@ -23,8 +23,10 @@ export interface DevicePresence {
 export interface Presence {
   status(deviceId: string): DevicePresence | undefined;
   disconnect(deviceId: string): void;
-  /** Streams carried right now for one account, or for every account when none is given. */
+  /** Streams carried by this node right now for one account, or for every account when none is given. */
   streams(accountId?: string): LiveStream[];
+  /** For the live view: the account's streams on every node of a cluster (others' as of their last heartbeat). */
+  clusterStreams?(accountId: string): LiveStream[];
   /** Cuts a live stream. */
   cutStream(streamId: string): void;
   /** Tunnels connected right now for one account. */

@@ -10,7 +10,7 @@ export type LiveViewer = Pick<Principal, "accountId" | "userId" | "role">;
 
 /** The account's streams; filtered here again so that no Presence can leak another account's. */
 function accountStreams(presence: Presence, accountId: string): LiveStream[] {
-  return presence.streams(accountId).filter((s) => s.grant.accountId === accountId);
+  return (presence.clusterStreams?.(accountId) ?? presence.streams(accountId)).filter((s) => s.grant.accountId === accountId);
 }
 
 /** The account's tunnels, sorted by device name. */

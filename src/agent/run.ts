@@ -27,8 +27,12 @@ export interface RunAgentOptions {
   region?: string | undefined;
 }
 
-/** A tunnel that lived this long resets the backoff: the outage is over. */
-const STABLE_MS = 30_000;
+/**
+ * A tunnel that stayed up this long resets the backoff: the outage is over, and the next loss
+ * (a relay killed, say) is retried at once, with jitter, not after the delays of the last
+ * outage. Shorter-lived tunnels (a relay that accepts and drops) keep backing off.
+ */
+const STABLE_MS = 5_000;
 
 function lanAllowlist(lan: string[]): Allowlist {
   return new Allowlist(lan.map(parseAllowRule));
@@ -71,7 +75,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let retiring: ServerHttp2Session | undefined;
   let attempt = 0;
   while (!signal.aborted) {
-    const startedAt = Date.now();
+    let upAt: number | undefined;
     let lost: RelayEndpoint | undefined;
     try {
       try {
@@ -86,6 +90,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       const where = `${relay.host}:${relay.port}`;
       log.info("tunnel up", { relay: relay.name, address: where, device: state.config.device, allow: allowlist.describe() });
       options.onConnected?.(where);
+      upAt = Date.now();
       if (retiring) {
         const old = retiring;
         retiring = undefined;
@@ -121,7 +126,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
     }
     // A relay that just failed is tried last next time, should the service still name it first.
     if (lost) relays = [...relays.filter((r) => r.id !== lost.id), lost];
-    attempt = Date.now() - startedAt > STABLE_MS ? 0 : attempt + 1;
+    attempt = upAt !== undefined && Date.now() - upAt >= STABLE_MS ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF);
     log.info("reconnecting", { inMs: delay });
     await sleep(delay, undefined, { signal }).catch(() => undefined);

@@ -93,6 +93,7 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
   });
   const tracker = clusterPresence({
     db: store.db,
+    nodeId: relay.id,
     board,
     names,
     local: here,

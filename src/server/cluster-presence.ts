@@ -5,6 +5,9 @@ import type { Logger } from "../shared/log.js";
 import type { RelayNames } from "./presence-tracker.js";
 import type { HeldTunnel, TunnelBoard } from "./tunnel-board.js";
 import type { Database } from "../access/store/schema.js";
+import type { LiveStream } from "../protocol/relay-access.js";
+import { formatHostPort, parseHostPort } from "../protocol/target.js";
+import { dropLiveStreams, listLiveStreams, syncLiveStreams, type LiveStreamRow, type LiveStreamValues } from "../access/store/live-streams.js";
 import { beatLiveTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel, type LiveTunnelRow } from "../access/store/live-tunnels.js";
 
 /** Timing of cluster presence; the defaults are what `fernlink server` runs with. */
@@ -22,6 +25,8 @@ export const CLUSTER_PRESENCE = {
 /** Options of `clusterPresence`. */
 export interface ClusterPresenceOptions {
   db: Kysely<Database>;
+  /** This node's id: its streams' rows carry it. */
+  nodeId: string;
   /** The relays this node answers for. */
   board: TunnelBoard;
   names: RelayNames;
@@ -56,6 +61,7 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
   const timing = { ...CLUSTER_PRESENCE, ...options.timing };
   const { db, board, local, log, names } = options;
   let others = new Map<string, LiveTunnelRow>();
+  let otherStreams: LiveStream[] = [];
   let timers: NodeJS.Timeout[] = [];
   let refreshing: Promise<void> | undefined;
 
@@ -82,12 +88,16 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
       if (renewed < mine.length) await Promise.all(mine.map((p) => put(p.tunnel, relayId)));
     }
     await pruneLiveTunnels(db, new Date(options.now().getTime() - timing.pruneMs));
+    await syncLiveStreams(db, options.nodeId, local.streams().map(streamValues), options.now());
+    await dropLiveStreams(db, undefined, new Date(options.now().getTime() - timing.pruneMs));
   };
 
   const refresh = (): Promise<void> => {
-    refreshing ??= listLiveTunnels(db, new Date(options.now().getTime() - timing.staleMs))
-      .then((rows) => {
+    const freshSince = new Date(options.now().getTime() - timing.staleMs);
+    refreshing ??= Promise.all([listLiveTunnels(db, freshSince), listLiveStreams(db, freshSince)])
+      .then(([rows, streams]) => {
         others = new Map(rows.map((r) => [r.deviceId, r]));
+        otherStreams = streams.filter((r) => r.node_id !== options.nodeId).map(streamOfRow);
       })
       .finally(() => (refreshing = undefined));
     return refreshing;
@@ -105,6 +115,11 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
       options.link.tell({ type: "disconnect", deviceId });
     },
     streams: (accountId) => local.streams(accountId),
+    clusterStreams: (accountId) => {
+      const here = local.streams(accountId);
+      const ids = new Set(here.map((s) => s.streamId));
+      return [...here, ...otherStreams.filter((s) => s.grant.accountId === accountId && !ids.has(s.streamId))];
+    },
     cutStream: (streamId) => local.cutStream(streamId),
     tunnels(accountId): TunnelInfo[] {
       const away = remote(accountId).map((r) => ({ deviceId: r.deviceId, deviceName: r.deviceName, address: r.address, since: new Date(r.since), relay: names(r.relayId) }));
@@ -144,7 +159,38 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
       timers = [];
       board.off("online", online);
       board.off("offline", offline);
-      await Promise.all(board.relayIds().map((id) => dropRelayTunnels(db, id))).catch((err: unknown) => log.error("cluster presence: cannot forget tunnels", { error: String(err) }));
+      await Promise.all([...board.relayIds().map((id) => dropRelayTunnels(db, id)), dropLiveStreams(db, options.nodeId)]).catch((err: unknown) =>
+        log.error("cluster presence: cannot forget tunnels", { error: String(err) }),
+      );
     },
+  };
+}
+
+/** A stream of this node as its row. */
+function streamValues(s: LiveStream): LiveStreamValues {
+  return {
+    stream_id: s.streamId,
+    account_id: s.grant.accountId,
+    user_id: s.grant.userId,
+    user_name: s.grant.userName,
+    device_id: s.grant.deviceId,
+    device_name: s.grant.deviceName,
+    target: formatHostPort(s.request.target),
+    source: s.request.source,
+    started_at: s.startedAt.toISOString(),
+    bytes_up: s.bytesUp,
+    bytes_down: s.bytesDown,
+  };
+}
+
+/** Another node's stream as the live view shows it: what the row says, nothing to act on. */
+function streamOfRow(r: LiveStreamRow): LiveStream {
+  return {
+    streamId: r.stream_id,
+    request: { token: undefined, device: r.device_name, target: parseHostPort(r.target), source: r.source },
+    grant: { accountId: r.account_id, userId: r.user_id, userName: r.user_name, sessionId: "", deviceId: r.device_id, deviceName: r.device_name, lastSeen: null, allowedTargets: [] },
+    startedAt: new Date(r.started_at),
+    bytesUp: Number(r.bytes_up),
+    bytesDown: Number(r.bytes_down),
   };
 }

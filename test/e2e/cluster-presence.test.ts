@@ -99,6 +99,21 @@ test("a device registered through node A reads online on node B, with the same r
   assert.deepEqual(status.relays.map((r) => r.tunnels), [1, 1], "status on B lists both nodes' relays with their tunnels");
 });
 
+test("a stream carried by node A is listed with its bytes by live on node B", async (t) => {
+  const stream = await openStream("alice");
+  const startedAt = Date.now();
+  const listed = await waitUntil(
+    "B lists A's stream",
+    async () => (JSON.parse(await b.ok("alice", ["live", "--json"])) as { streams: { id: string; user: string; device: string; bytesUp: number }[] }).streams.find((s) => s.device === "press-7" && s.bytesUp > 0),
+    10_000,
+    250,
+  );
+  t.diagnostic(`listed on node B ${Date.now() - startedAt} ms after the stream opened on node A`);
+  assert.equal(listed.user, "alice");
+  await stream.stop();
+  await waitUntil("B no longer lists it", async () => ((JSON.parse(await b.ok("alice", ["live", "--json"])) as { streams: { id: string }[] }).streams.some((s) => s.id === listed.id) ? undefined : true), 10_000, 250);
+});
+
 test("live close issued on node B cuts the stream carried by node A within 1 s", async (t) => {
   const stream = await openStream("alice");
   const live = JSON.parse(await a.ok("alice", ["live", "--json"])) as { streams: { id: string }[] };

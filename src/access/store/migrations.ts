@@ -9,6 +9,7 @@ import * as clusterKeys from "./migration-0007.js";
 import * as webGrants from "./migration-0008.js";
 import * as liveTunnels from "./migration-0009.js";
 import * as relays from "./migration-0010.js";
+import * as liveStreams from "./migration-0011.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -56,6 +57,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0010_relays": {
       up: relays.up,
       down: relays.down,
+    },
+    "0011_live_streams": {
+      up: liveStreams.up,
+      down: liveStreams.down,
     },
   };
 }

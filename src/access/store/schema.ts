@@ -26,6 +26,24 @@ export interface Database {
   web_grants: WebGrantsTable;
   live_tunnels: LiveTunnelsTable;
   relays: RelaysTable;
+  live_streams: LiveStreamsTable;
+}
+
+/** A stream some node of the cluster carries, as of its last heartbeat. */
+export interface LiveStreamsTable {
+  stream_id: string;
+  node_id: string;
+  account_id: string;
+  user_id: string;
+  user_name: string;
+  device_id: string;
+  device_name: string;
+  target: string;
+  source: string;
+  started_at: string;
+  bytes_up: number | string;
+  bytes_down: number | string;
+  heartbeat_at: string;
 }
 
 /** A relay: registered with `fernlink relay add` (kind "relay"), or a running node's embedded one (kind "node"). */
