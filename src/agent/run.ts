@@ -74,17 +74,24 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let relays: RelayEndpoint[] = [];
   let retiring: ServerHttp2Session | undefined;
   let attempt = 0;
+  // Set after a tunnel was lost: the next relays of the list are tried without asking the
+  // service first, so a fleet whose relay died does not also queue at the access nodes.
+  let failover = false;
   while (!signal.aborted) {
     let upAt: number | undefined;
     let lost: RelayEndpoint | undefined;
     try {
-      try {
-        const assignment = await requestJson({ server: state.config.server, path, ca: state.caPem, cert: state.certPem, key: state.keyPem, response: RelayAssignment });
-        if (!explicit) allowlist = lanAllowlist(assignment.lan);
-        relays = assignment.relays;
-      } catch (err) {
-        if (relays.length === 0 || (err instanceof FernlinkError && err.code === "certificate-revoked")) throw err;
-        log.warn("cannot ask the access service; trying the relays it named before", { reason: errorMessage(err) });
+      const ask = !failover;
+      failover = false;
+      if (ask) {
+        try {
+          const assignment = await requestJson({ server: state.config.server, path, ca: state.caPem, cert: state.certPem, key: state.keyPem, response: RelayAssignment });
+          if (!explicit) allowlist = lanAllowlist(assignment.lan);
+          relays = assignment.relays;
+        } catch (err) {
+          if (relays.length === 0 || (err instanceof FernlinkError && err.code === "certificate-revoked")) throw err;
+          log.warn("cannot ask the access service; trying the relays it named before", { reason: errorMessage(err) });
+        }
       }
       const { session, relay } = await firstReachable(relays, { ...tls, streamServer, signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) }, log);
       const where = `${relay.host}:${relay.port}`;
@@ -125,7 +132,10 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       log.warn("cannot connect", { reason: errorMessage(err) });
     }
     // A relay that just failed is tried last next time, should the service still name it first.
-    if (lost) relays = [...relays.filter((r) => r.id !== lost.id), lost];
+    if (lost) {
+      relays = [...relays.filter((r) => r.id !== lost.id), lost];
+      failover = relays.length > 1;
+    }
     attempt = upAt !== undefined && Date.now() - upAt >= STABLE_MS ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF);
     log.info("reconnecting", { inMs: delay });
