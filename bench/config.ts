@@ -11,16 +11,38 @@
  *   BENCH_RTT_CONNS_N       measured ping-pongs per concurrent connection (default 2000)
  *   BENCH_CONNECTS          sequential new connections timed (default 100)
  *   BENCH_REPEAT            runs of each direct/tunnel pair; the table shows medians (default 3, quick 1)
- *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect,hmi (default all; hmi = the portal's
- *                           HMI host-name vs path-prefix comparison in headless Chromium, hmi-modes.ts)
+ *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect,hmi,idle,storm (default all but idle
+ *                           and storm; hmi = the portal's HMI host-name vs path-prefix comparison in
+ *                           headless Chromium, hmi-modes.ts; idle and storm: scale.ts)
+ *   BENCH_SCALE=1           add the fleet-scale scenarios idle and storm to the default set (minutes)
+ *   BENCH_IDLE_DEVICES      comma list of fleet sizes for idle memory (default 1000,5000,10000)
+ *   BENCH_STORM_DEVICES     devices in the reconnect storm (default 5000)
+ *   BENCH_DEVICES_PER_HELPER  simulated devices per fleet helper process (default 2500)
+ *   BENCH_FLEET_DIR         keep the fleet's server data and device states here: a later run on the same
+ *                           directory registers only the devices it does not find (default: a temporary one)
  *   BENCH_CLI               fernlink cli.js to run (default ../../dist/cli.js), e.g. a patched copy
  *   BENCH_OUT               result file (default bench/results.json)
  *   BENCH_CPU_PROF          directory: run client, server and agent with --cpu-prof into it
  */
 import { fileURLToPath } from "node:url";
 
-export const SCENARIOS = ["bulk", "parallel", "rtt", "connect", "hmi"] as const;
+export const SCENARIOS = ["bulk", "parallel", "rtt", "connect", "hmi", "idle", "storm"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** The fleet-scale scenarios: minutes each, so only with BENCH_SCALE=1 or by name in BENCH_ONLY. */
+export const SCALE_SCENARIOS: readonly Scenario[] = ["idle", "storm"];
+
+/** Sizes of the fleet-scale scenarios (scale.ts). */
+export interface ScaleConfig {
+  idleDevices: number[];
+  stormDevices: number;
+  devicesPerHelper: number;
+  /** Device adds + registrations in flight per helper. */
+  registerConcurrency: number;
+  /** Agents per helper started but not yet online, while a fleet joins. */
+  connecting: number;
+  /** Where the fleet's server data and device states are kept between runs; undefined: the run's temporary directory. */
+  fleetDir: string | undefined;
+}
 
 export interface BenchConfig {
   quick: boolean;
@@ -36,6 +58,7 @@ export interface BenchConfig {
   repeat: number;
   cpuProfDir: string | undefined;
   only: ReadonlySet<Scenario>;
+  scale: ScaleConfig;
   cli: string;
   out: string;
 }
@@ -52,10 +75,18 @@ function num(name: string, fallback: number): number {
 
 function only(): ReadonlySet<Scenario> {
   const raw = process.env["BENCH_ONLY"];
-  if (!raw) return new Set(SCENARIOS);
+  if (!raw) return new Set(process.env["BENCH_SCALE"] === "1" ? SCENARIOS : SCENARIOS.filter((s) => !SCALE_SCENARIOS.includes(s)));
   const names = raw.split(",").map((s) => s.trim());
   for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`BENCH_ONLY: unknown scenario "${n}" (use ${SCENARIOS.join(",")})`);
   return new Set(names as Scenario[]);
+}
+
+function sizes(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const values = raw.split(",").map(Number);
+  if (!values.every((v) => Number.isInteger(v) && v > 0)) throw new Error(`${name}=${raw}: expected a comma list of whole numbers above 0`);
+  return values.sort((a, b) => a - b);
 }
 
 export function loadConfig(): BenchConfig {
@@ -77,6 +108,14 @@ export function loadConfig(): BenchConfig {
     repeat: Math.round(num("BENCH_REPEAT", quick ? 1 : 3)),
     cpuProfDir: process.env["BENCH_CPU_PROF"] || undefined,
     only: only(),
+    scale: {
+      idleDevices: sizes("BENCH_IDLE_DEVICES", quick ? [100, 500] : [1000, 5000, 10_000]),
+      stormDevices: Math.round(num("BENCH_STORM_DEVICES", quick ? 500 : 5000)),
+      devicesPerHelper: Math.round(num("BENCH_DEVICES_PER_HELPER", quick ? 250 : 2500)),
+      registerConcurrency: 8,
+      connecting: 50,
+      fleetDir: process.env["BENCH_FLEET_DIR"] || undefined,
+    },
     cli: process.env["BENCH_CLI"] ?? fileURLToPath(new URL("dist/cli.js", root)),
     out: process.env["BENCH_OUT"] ?? fileURLToPath(new URL("bench/results.json", root)),
   };

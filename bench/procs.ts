@@ -9,6 +9,8 @@ import type { ChildMessage } from "./shared.js";
 const children = new Set<ChildProcess>();
 /** Set once we stop things on purpose, so only unexpected exits are reported. */
 let stopping = false;
+/** Processes stopped on purpose one by one (stopProcess). */
+const stopped = new WeakSet<ChildProcess>();
 const TAIL_LINES = 20;
 
 function track(child: ChildProcess): ChildProcess {
@@ -55,7 +57,7 @@ export function startCli(cli: string, args: string[], env: NodeJS.ProcessEnv, re
       clearTimeout(timer);
       // A relay that dies mid-run makes the next job fail; say which process it was and why.
       child.once("exit", (code, signal) => {
-        if (!stopping) process.stderr.write(`${what} exited unexpectedly (${signal ?? code})\n${output()}\n`);
+        if (!stopping && !stopped.has(child)) process.stderr.write(`${what} exited unexpectedly (${signal ?? code})\n${output()}\n`);
       });
       resolve({ child, pid: child.pid!, match, output });
     });
@@ -98,6 +100,15 @@ export class Helper {
       if (message !== undefined) this.child.send(message as object);
     });
   }
+}
+
+/** Stops one started process with `signal` (SIGKILL plays a crash) and waits until it is gone. */
+export async function stopProcess(p: Started, signal: NodeJS.Signals): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  stopped.add(p.child);
+  const exited = new Promise((resolve) => p.child.once("exit", resolve));
+  p.child.kill(signal);
+  await exited;
 }
 
 /** SIGTERM everything we started, then SIGKILL what is still there after `graceMs`. */

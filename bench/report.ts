@@ -61,7 +61,8 @@ function fmt(v: number): string {
   return v.toFixed(2);
 }
 
-function table(head: string[], body: string[][]): string {
+/** A text table: the first column left-aligned, the others right-aligned. */
+export function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");

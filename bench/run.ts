@@ -16,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig, type BenchConfig } from "./config.js";
 import { startStack, type Stack } from "./fernlink.js";
 import { renderHmiModes, runHmiModes, type HmiModesReport } from "./hmi-modes.js";
+import { renderScale, runScale, type ScaleReport } from "./scale.js";
 import { Helper, stopAll } from "./procs.js";
 import { cpuPercent, cpuSample, machinePercent, machineSample, rssMiB, watchRss } from "./procstat.js";
 import { machineInfo, renderReport, type Measured, type Path, type ProcName, type Report, type Row, type Rss } from "./report.js";
@@ -23,6 +24,9 @@ import type { Job, JobResult, TargetPorts } from "./shared.js";
 
 /** A stalled tunnel (e.g. a flow-control deadlock) fails the run instead of hanging it. */
 const JOB_TIMEOUT_MS = 180_000;
+
+/** Results besides the tunnel comparison, each under its own key of the result file. */
+type ExtraResults = { hmiModes?: HmiModesReport } & ScaleReport;
 
 interface Ctx {
   config: BenchConfig;
@@ -131,6 +135,26 @@ async function scenarios(ctx: Ctx, stack: Stack, memory: Report["memoryMiB"]): P
   return rows;
 }
 
+/** The tunnel-vs-direct comparison: targets, load generator and a Fernlink stack of one device. */
+async function tunnelBench(config: BenchConfig, tmp: string): Promise<Pick<Report, "rows" | "memoryMiB" | "runs">> {
+  const targets = new Helper(new URL("./targets.js", import.meta.url));
+  const answer = await targets.request(undefined, 10_000);
+  if (!("ports" in answer)) throw new Error("targets sent no ports");
+  const loadgen = new Helper(new URL("./loadgen.js", import.meta.url));
+  process.stderr.write(`starting fernlink (${config.cli}) ...\n`);
+  const stack = await startStack(config.cli, tmp, answer.ports, config.cpuProfDir);
+  const pids = { ...stack.pids, loadgen: loadgen.pid, targets: targets.pid };
+  const ctx: Ctx = { config, loadgen, ports: { direct: answer.ports, tunnel: stack.forwards }, pids, runs: [] };
+  await sleep(1000); // let start-up garbage settle before the idle reading
+  const memory: Report["memoryMiB"] = { idle: rssOf(stack), peakUnderParallelBulk: {}, afterLoad: {} };
+  const rows = await scenarios(ctx, stack, memory);
+  await sleep(1000);
+  memory.afterLoad = rssOf(stack);
+  return { rows, memoryMiB: memory, runs: ctx.runs };
+}
+
+const TUNNEL_SCENARIOS = ["bulk", "parallel", "rtt", "connect"] as const;
+
 async function main(): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
@@ -139,35 +163,25 @@ async function main(): Promise<void> {
   const onSignal = (): void => void stopAll(500).finally(() => rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130)));
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
-    const targets = new Helper(new URL("./targets.js", import.meta.url));
-    const answer = await targets.request(undefined, 10_000);
-    if (!("ports" in answer)) throw new Error("targets sent no ports");
-    const loadgen = new Helper(new URL("./loadgen.js", import.meta.url));
-    process.stderr.write(`starting fernlink (${config.cli}) ...\n`);
-    const stack = await startStack(config.cli, tmp, answer.ports, config.cpuProfDir);
-    const pids = { ...stack.pids, loadgen: loadgen.pid, targets: targets.pid };
-    const ctx: Ctx = { config, loadgen, ports: { direct: answer.ports, tunnel: stack.forwards }, pids, runs: [] };
-    await sleep(1000); // let start-up garbage settle before the idle reading
-    const memory: Report["memoryMiB"] = { idle: rssOf(stack), peakUnderParallelBulk: {}, afterLoad: {} };
-    const rows = await scenarios(ctx, stack, memory);
-    await sleep(1000);
-    memory.afterLoad = rssOf(stack);
+    const tunnel = TUNNEL_SCENARIOS.some((s) => config.only.has(s)) ? await tunnelBench(config, tmp) : undefined;
     // The portal's HMI modes in headless Chromium: its own server, agent and browser (hmi-modes.ts).
     const hmiModes = config.only.has("hmi") ? await runHmiModes(config.quick ? 3 : 5) : undefined;
-    const report: Report & { hmiModes?: HmiModesReport } = {
-      machine,
-      config: { ...config, only: [...config.only] },
-      rows,
-      memoryMiB: memory,
-      runs: ctx.runs,
-      ...(hmiModes ? { hmiModes } : {}),
-      seconds: (performance.now() - started) / 1000,
-    };
-    // A run of the HMI modes alone replaces only them: the tunnel numbers of the last full run stay.
-    const onlyHmi = config.only.size === 1 && hmiModes !== undefined;
-    const written = onlyHmi ? { ...(JSON.parse(await readFile(config.out, "utf8").catch(() => "{}")) as object), hmiModes } : report;
+    // Thousands of devices on one relay: idle memory and a reconnect storm (scale.ts).
+    const scale = config.only.has("idle") || config.only.has("storm") ? await runScale(config, tmp) : {};
+    const extra: ExtraResults = { ...(hmiModes ? { hmiModes } : {}), ...scale };
+    const meta = { machine, config: { ...config, only: [...config.only] }, seconds: (performance.now() - started) / 1000 };
+    // A run without the tunnel scenarios replaces only what it measured: the tunnel numbers
+    // of the last full run stay (and so do the other extras), under that run's machine header.
+    const previous = tunnel ? {} : (JSON.parse(await readFile(config.out, "utf8").catch(() => "{}")) as object);
+    const scaleRun = scale.idleMemory || scale.reconnectStorm ? { scaleRun: meta } : {};
+    const written = tunnel ? { ...meta, ...tunnel, ...extra } : { ...previous, ...extra, ...scaleRun };
     await writeFile(config.out, JSON.stringify(written, null, 2) + "\n");
-    process.stdout.write(renderReport(report) + (hmiModes ? `\n\n${renderHmiModes(hmiModes)}` : "") + `\nwritten to ${config.out}\n`);
+    const text = [
+      tunnel ? renderReport({ ...meta, ...tunnel }) : undefined,
+      hmiModes ? renderHmiModes(hmiModes) : undefined,
+      scale.idleMemory || scale.reconnectStorm ? renderScale(scale) : undefined,
+    ].filter((x) => x !== undefined);
+    process.stdout.write(text.join("\n\n") + `\nwritten to ${config.out}\n`);
   } finally {
     await stopAll();
     await rm(tmp, { recursive: true, force: true });

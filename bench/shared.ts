@@ -46,8 +46,31 @@ export type JobResult =
   | { kind: "rtt"; messages: number; seconds: number; perSecond: number; us: Summary }
   | { kind: "connect"; n: number; us: Summary };
 
+/** Jobs for a fleet helper (fleet-agents.ts), each answered with one FleetAnswer. */
+export type FleetJob =
+  /** Bind every outgoing connection of the helper to this loopback address (first job). */
+  | { op: "bind"; sourceAddress: string }
+  /** Add these devices as the admin behind `token`, and register each into stateRoot/NAME. */
+  | { op: "register"; server: string; caPem: string; token: string; names: string[]; stateRoot: string; concurrency: number }
+  /** Run an agent for each state directory; answer once all are online. */
+  | { op: "run"; stateDirs: string[]; connecting: number }
+  /** When each device's tunnel first came up at or after `since` (epoch ms). */
+  | { op: "connects"; since: number }
+  /** Stop every agent of the helper. */
+  | { op: "stop" };
+
+export type FleetAnswer =
+  | { op: "bind" | "stop"; count: number }
+  | { op: "register" | "run"; count: number; seconds: number }
+  /** Epoch ms per device, NaN (null over IPC) for one not back; warnings counted by message. */
+  | { op: "connects"; firstAfter: (number | null)[]; warnings: Record<string, number> };
+
 /** Messages from a child to the orchestrator. */
-export type ChildMessage = { ok: true; result: JobResult } | { ok: true; ports: TargetPorts } | { ok: false; error: string };
+export type ChildMessage =
+  | { ok: true; result: JobResult }
+  | { ok: true; ports: TargetPorts }
+  | { ok: true; fleet: FleetAnswer }
+  | { ok: false; error: string };
 
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted: Float64Array, p: number): number {
