@@ -8,6 +8,8 @@ export interface ConnectionLimits {
   idleTimeoutMs: number;
   /** Unproven connections open at once from one source (an IPv4 address, an IPv6 /64). */
   maxUnauthenticatedPerSource: number;
+  /** TLS handshakes under way at once past which agents' new handshakes are refused (they back off and retry). */
+  maxAgentHandshakes: number;
 }
 
 /**
@@ -19,4 +21,5 @@ export const CONNECTION_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 20_000,
   idleTimeoutMs: 65_000,
   maxUnauthenticatedPerSource: 300,
+  maxAgentHandshakes: 64,
 };

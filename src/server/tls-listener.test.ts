@@ -4,6 +4,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import { Duplex } from "node:stream";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
@@ -123,6 +124,28 @@ describe("the TLS listener", () => {
     assert.equal(seen.length, 2);
     assert.equal(seen[1]!.reused, true, "the second handshake resumed the session");
     assert.equal(seen[1]!.serial, device.serial, "the relay still sees which certificate it is");
+  });
+
+  it("refuses an agent's handshake while too many handshakes are under way, never a user's, and admits the agent once they finished", async () => {
+    const busy = await listen({ maxAgentHandshakes: 1 });
+    // A user's handshake that stays under way: the server's answer to its ClientHello is held back.
+    const raw = net.connect(busy.port, "127.0.0.1");
+    raw.on("error", () => {});
+    const wire = new Duplex({ write: (chunk: Buffer, _encoding, done) => void raw.write(chunk, done), read: () => {} });
+    const stalled = tls.connect({ socket: wire, ca: ca.certPem, servername: "localhost", ALPNProtocols: [ALPN.h2] });
+    stalled.on("error", () => {});
+    await new Promise((resolve) => raw.once("data", resolve));
+    const agent = (): Promise<string> =>
+      new Promise((resolve) => {
+        const s = tls.connect({ host: "127.0.0.1", port: busy.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
+        s.once("secureConnect", () => (s.destroy(), resolve("connected"))).once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+      });
+    assert.equal(await agent(), "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL");
+    await h2Get(busy.port);
+    raw.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await agent(), "connected");
+    await stop(busy.listener);
   });
 
   describe("with short limits", () => {

@@ -7,6 +7,7 @@ import { ALPN, SERVER_ALPN } from "../protocol/alpn.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { throttled, type Logger } from "../shared/log.js";
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
+import { HandshakeAdmission } from "./handshake-admission.js";
 import { SourceLimit } from "./source-limit.js";
 
 /** Where each kind of connection goes once TLS told us what it is. */
@@ -70,8 +71,10 @@ export function createTlsListener(
 ): TlsListener {
   const limits = { ...CONNECTION_LIMITS, ...options.limits };
   const perSource = new SourceLimit(limits.maxUnauthenticatedPerSource);
+  const handshakes = new HandshakeAdmission(limits.maxAgentHandshakes);
   const connections = new Map<string, Connection>();
   const refusedLog = throttled(options.log.warn, { max: 5, intervalMs: 60_000 });
+  const busyLog = throttled(options.log.info, { max: 1, intervalMs: 10_000 });
   const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${s.remoteAddress}|${s.remotePort}`;
   const prove = (conn: Connection | undefined): void => {
     conn?.release?.();
@@ -158,7 +161,18 @@ export function createTlsListener(
     ca: options.caPem,
     requestCert: true,
     rejectUnauthorized: false,
-    ALPNProtocols: [...SERVER_ALPN],
+    // Picks the protocol as ALPNProtocols would (server preference), and is the moment a real
+    // ClientHello arrived: from here to the finished handshake it takes a place in `handshakes`.
+    ALPNCallback(this: tls.TLSSocket, { protocols }: { protocols: string[] }): string | undefined {
+      const chosen = SERVER_ALPN.find((p) => protocols.includes(p));
+      const release = handshakes.begin(chosen === ALPN.agent ? "agent" : "other");
+      if (!release) {
+        busyLog("agent handshake refused: too many handshakes under way, the agent retries later", { max: limits.maxAgentHandshakes });
+        return undefined;
+      }
+      this.once("secure", release).once("close", release);
+      return chosen;
+    },
     minVersion: "TLSv1.2",
     handshakeTimeout: limits.handshakeTimeoutMs,
   });

@@ -1,0 +1,37 @@
+/** What a TLS handshake is for, as its ClientHello's ALPN list says. */
+export type HandshakeKind = "agent" | "other";
+
+/**
+ * Counts TLS handshakes in progress (from the ClientHello to the finished handshake or the
+ * close) and refuses agents' handshakes while `max` are under way. After a relay restart
+ * thousands of agents return within seconds; handshakes admitted without a cap queue on the
+ * one event loop until they time out, and every timed-out one was work for nothing. Refused
+ * at once, an agent backs off and comes back later, while the admitted ones finish quickly.
+ * Users' and browsers' handshakes are counted (they take the same CPU) but never refused
+ * here: the per-source limit guards those.
+ */
+export class HandshakeAdmission {
+  private inProgress = 0;
+
+  constructor(readonly max: number) {}
+
+  /**
+   * Takes a place for a handshake that sent its ClientHello. Returns the function that gives
+   * it back (calling it more than once is harmless), or undefined for an agent refused now.
+   */
+  begin(kind: HandshakeKind): (() => void) | undefined {
+    if (kind === "agent" && this.inProgress >= this.max) return undefined;
+    this.inProgress++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.inProgress--;
+    };
+  }
+
+  /** Handshakes now under way. */
+  get count(): number {
+    return this.inProgress;
+  }
+}
