@@ -15,7 +15,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchConfig } from "./config.js";
-import { Fleet, fleetEnv, loginAdmin, startFleetServer, waitOffline, waitOnline, type Admin, type FleetServerSpec } from "./fleet.js";
+import { Fleet, fleetEnv, loginAdmin, onlineCount, startFleetServer, waitOffline, waitOnline, type Admin, type FleetServerSpec } from "./fleet.js";
 import { INSPECT_FLAG, inspectorUrl, memoryOf, type HeapReading } from "./inspector.js";
 import { stopProcess, type Started } from "./procs.js";
 import { cpus } from "node:os";
@@ -50,8 +50,10 @@ export interface StormReport {
   devices: number;
   /** From the SIGKILL to the new server's ready line. */
   restartSeconds: number;
-  /** From the SIGKILL to the server counting every device online. */
-  allBackSeconds: number;
+  /** From the SIGKILL to the server counting every device online; null when that took over STORM_LIMIT_MS. */
+  allBackSeconds: number | null;
+  /** Devices the server counted online at the end (all of them, unless the storm did not settle in time). */
+  onlineAtEnd: number;
   /** Devices whose tunnel came up in second k after the kill. */
   perSecond: number[];
   /** The largest share of the devices that came back in one second, and which second. */
@@ -74,6 +76,8 @@ export interface ScaleReport {
 const MiB = 2 ** 20;
 /** Time after the last device joined before memory is read: late handshakes' garbage is collected. */
 const SETTLE_MS = 5000;
+/** How long after the kill the storm bench waits for every device to be back. */
+const STORM_LIMIT_MS = 300_000;
 /** The agent resets its backoff after a tunnel lived this long (STABLE_MS in src/agent/run.ts). */
 const STABLE_TUNNEL_MS = 31_000;
 
@@ -127,9 +131,14 @@ async function storm(spec: FleetServerSpec, fleet: Fleet, server: Started, admin
   const restarted = await startFleetServer(spec, port);
   const readyAt = Date.now();
   process.stderr.write(`  storm: server ready ${((readyAt - killedAt) / 1000).toFixed(1)} s after the kill\n`);
-  const allBackAt = await waitOnline(admin, devices, 300_000, 100).catch((err: unknown) => {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; the server's last lines:\n${restarted.output()}`);
-  });
+  // A storm that does not settle is a result too: how many came back by the deadline.
+  let online = 0;
+  let allBackAt: number | undefined;
+  while (Date.now() < killedAt + STORM_LIMIT_MS && allBackAt === undefined) {
+    online = await onlineCount(admin).catch(() => online);
+    if (online >= devices) allBackAt = Date.now();
+    else await sleep(100);
+  }
   const machine = machinePercent(machineBefore, machineSample(), cpus().length);
   const serverCpu = cpuPercent(serverFrom, cpuSample(restarted.pid)).process;
   const agentsCpu = fleet.helpers.reduce((a, h, i) => a + cpuPercent(agentsBefore[i]!, cpuSample(h.pid)).process, 0);
@@ -142,12 +151,14 @@ async function storm(spec: FleetServerSpec, fleet: Fleet, server: Started, admin
     perSecond[k]!++;
   }
   const peak = Math.max(...perSecond);
-  process.stderr.write(`  storm: all ${devices} back ${((allBackAt - killedAt) / 1000).toFixed(1)} s after the kill; per second ${perSecond.join(" ")}\n`);
+  const back = allBackAt === undefined ? `${online} of ${devices} back when the bench gave up` : `all ${devices} back ${((allBackAt - killedAt) / 1000).toFixed(1)} s after the kill`;
+  process.stderr.write(`  storm: ${back}; per second ${perSecond.join(" ")}\n`);
   await stopProcess(restarted, "SIGTERM");
   return {
     devices,
     restartSeconds: (readyAt - killedAt) / 1000,
-    allBackSeconds: (allBackAt - killedAt) / 1000,
+    allBackSeconds: allBackAt === undefined ? null : (allBackAt - killedAt) / 1000,
+    onlineAtEnd: online,
     perSecond,
     peakShare: peak / devices,
     peakSecond: perSecond.indexOf(peak),
@@ -240,7 +251,8 @@ export function renderScale(r: ScaleReport): string {
   if (s) {
     if (out.length) out.push("");
     out.push(`Reconnect storm: ${s.devices} devices, server SIGKILLed and restarted on the same data and port`);
-    out.push(`  server ready after ${s.restartSeconds.toFixed(1)} s; all devices back after ${s.allBackSeconds.toFixed(1)} s`);
+    const back = s.allBackSeconds === null ? `only ${s.onlineAtEnd} back after ${STORM_LIMIT_MS / 1000} s` : `all devices back after ${s.allBackSeconds.toFixed(1)} s`;
+    out.push(`  server ready after ${s.restartSeconds.toFixed(1)} s; ${back}`);
     out.push(`  busiest second: ${(100 * s.peakShare).toFixed(1)} % of the devices (second ${s.peakSecond} after the kill)`);
     out.push(`  tunnels up per second after the kill: ${s.perSecond.join(" ")}`);
     out.push(`  CPU meanwhile, % of one core (${cpus().length} cores): server ${s.cpuPercent.server.toFixed(0)}, agents ${s.cpuPercent.agents.toFixed(0)}, other processes ${s.cpuPercent.other.toFixed(0)}`);
