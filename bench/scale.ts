@@ -150,7 +150,7 @@ async function storm(spec: FleetServerSpec, fleet: Fleet, server: Started, admin
     while (perSecond.length <= k) perSecond.push(0);
     perSecond[k]!++;
   }
-  const peak = Math.max(...perSecond);
+  const peak = Math.max(0, ...perSecond);
   const back = allBackAt === undefined ? `${online} of ${devices} back when the bench gave up` : `all ${devices} back ${((allBackAt - killedAt) / 1000).toFixed(1)} s after the kill`;
   process.stderr.write(`  storm: ${back}; per second ${perSecond.join(" ")}\n`);
   await stopProcess(restarted, "SIGTERM");
