@@ -86,7 +86,8 @@ export function statusSummary(presence: Presence, accountId: string, server: Ser
  * never touched.
  */
 export async function closeLiveStream(ctx: AccessContext, who: Principal, streamId: string): Promise<void> {
-  const local = accountStreams(ctx.presence, who.accountId).find((s) => s.streamId === streamId);
+  // This node's own streams only: another node's (listed from the store) is cut by that node.
+  const local = ctx.presence.streams(who.accountId).find((s) => s.grant.accountId === who.accountId && s.streamId === streamId);
   if (local) ctx.presence.cutStream(streamId);
   const stream = local
     ? { userId: local.grant.userId, userName: local.grant.userName, deviceName: local.grant.deviceName, target: formatHostPort(local.request.target) }
