@@ -56,9 +56,9 @@ test(`${AGENTS} agents on two relays: one relay killed, its agents are back on t
   const ca = await readFile(site.ca, "utf8");
   const log = createLogger("agent", { level: "error" });
   // Registered a few at a time, as a fleet is rolled out.
-  for (let first = 0; first < AGENTS; first += 20) {
+  for (let first = 0; first < AGENTS; first += 50) {
     await Promise.all(
-      Array.from({ length: Math.min(20, AGENTS - first) }, async (_, k) => {
+      Array.from({ length: Math.min(50, AGENTS - first) }, async (_, k) => {
         const i = first + k;
         const added = await requestJson({ server: site.url, path: ROUTES.devices, body: { name: `plc-${i}`, lan: ["127.0.0.0/8"] }, ca, token, response: ActivationKeyResponse });
         const dir = sb.path(`agent-${i}`);
