@@ -54,6 +54,7 @@ export function rankRelays(entries: readonly RelayEntry[], options: { region?: s
 /** The relays, read from the store every second by each node (the table is small). */
 export class RelayDirectory {
   private entries: RelayEntry[] = [];
+  private byId = new Map<string, RelayEntry>();
   private pending = new Map<string, number>();
 
   constructor(
@@ -65,6 +66,7 @@ export class RelayDirectory {
   async refresh(): Promise<void> {
     const rows = await listRelays(this.db);
     this.entries = rows.map((r) => relayEntry(r, this.now()));
+    this.byId = new Map(this.entries.map((e) => [e.id, e]));
     this.pending = new Map();
   }
 
@@ -73,7 +75,7 @@ export class RelayDirectory {
   }
 
   get(id: string): RelayEntry | undefined {
-    return this.entries.find((e) => e.id === id);
+    return this.byId.get(id);
   }
 
   /** The ranked relays for an agent's next connection; the first is counted as taken. */

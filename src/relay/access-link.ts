@@ -5,9 +5,8 @@ import type { AgentIdentity } from "../protocol/relay-access.js";
 import { AgentCheckResponse, RELAY_LOAD_INTERVAL_MS, RELAY_ROUTES, RelayCommand, type RelayEvent } from "../protocol/relay-link.js";
 import { errorFromResponse } from "../protocol/stream-headers.js";
 import type { z } from "zod";
-import { ErrorBody } from "../protocol/api.js";
-import { errorMessage, FernlinkError, isErrorCode } from "../shared/errors.js";
-import { requestJson } from "../shared/https-json.js";
+import { errorMessage, FernlinkError } from "../shared/errors.js";
+import { decodeJsonAnswer, requestJson } from "../shared/https-json.js";
 import type { Logger } from "../shared/log.js";
 import type { AgentTunnel } from "./agent-tunnel.js";
 import type { Relay } from "./relay.js";
@@ -128,8 +127,8 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
       const body = { serial: peer.serial, ...(peer.deviceId !== undefined ? { deviceId: peer.deviceId } : {}) };
       // On the link's own connection when it is up: no TLS handshake per agent in a storm.
       const session = current?.session;
-      if (session && !session.closed && !session.destroyed) return postOnSession(session, RELAY_ROUTES.agent, body, AgentCheckResponse);
       const access = options.access[which % options.access.length]!;
+      if (session && !session.closed && !session.destroyed) return postOnSession(session, access, RELAY_ROUTES.agent, body, AgentCheckResponse);
       return requestJson({
         server: access,
         path: RELAY_ROUTES.agent,
@@ -150,30 +149,27 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   };
 }
 
-/** One JSON POST on an open HTTP/2 session to the access node; its error answers come back as FernlinkError. */
-function postOnSession<T extends z.ZodType>(session: ClientHttp2Session, path: string, body: unknown, schema: T): Promise<z.infer<T>> {
+/** One JSON POST on an open HTTP/2 session to the access node, answered like `requestJson`. */
+function postOnSession<T extends z.ZodType>(session: ClientHttp2Session, server: string, path: string, body: unknown, schema: T): Promise<z.infer<T>> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/json" });
     stream.setTimeout(15_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
     let status = 0;
+    let retryAfter: string | string[] | undefined;
     const chunks: Buffer[] = [];
-    stream.on("response", (headers) => (status = Number(headers[":status"])));
+    stream.on("response", (headers) => {
+      status = Number(headers[":status"]);
+      retryAfter = headers["retry-after"];
+    });
     stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("error", (err) => reject(new FernlinkError("server-unreachable", `the access node did not answer: ${err.message}`)));
+    stream.on("error", (err) => reject(new FernlinkError("server-unreachable", `${server} did not answer: ${err.message}`)));
     stream.on("close", () => {
-      let json: unknown;
+      if (status === 0) return reject(new FernlinkError("server-unreachable", `${server} did not answer ${path}`));
       try {
-        json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch {
-        return reject(new FernlinkError("server-unreachable", `the access node answered ${status || "nothing"} to ${path}`));
+        resolve(decodeJsonAnswer({ status, retryAfter, body: Buffer.concat(chunks), schema, server, path }));
+      } catch (err) {
+        reject(err);
       }
-      if (status >= 400) {
-        const error = ErrorBody.safeParse(json);
-        return reject(error.success ? new FernlinkError(isErrorCode(error.data.error.code) ? error.data.error.code : "internal", error.data.error.message) : new FernlinkError("internal", `the access node answered ${status}`));
-      }
-      const parsed = schema.safeParse(json);
-      if (!parsed.success) return reject(new FernlinkError("internal", `the access node's answer to ${path} is not understood`));
-      resolve(parsed.data);
     });
     stream.end(JSON.stringify(body));
   });

@@ -5,8 +5,15 @@ import { errorMessage } from "../shared/errors.js";
 import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
+import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { AgentTunnel } from "./agent-tunnel.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
+
+/** The serial and device id of a socket's peer certificate (chain checked by TLS already). */
+export function certificatePeer(socket: TLSSocket): { serial: string; deviceId: string | undefined } | undefined {
+  const cert = socket.getPeerCertificate();
+  return cert?.serialNumber ? { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) } : undefined;
+}
 
 /** What the relay needs to accept an agent: a way to check its certificate. */
 export interface AgentAcceptorDeps {

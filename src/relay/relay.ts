@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TLSSocket } from "node:tls";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
-import { acceptAgent, type AgentAcceptorDeps } from "./agent-acceptor.js";
+import { acceptAgent, certificatePeer, type AgentAcceptorDeps } from "./agent-acceptor.js";
 import type { Duplex } from "node:stream";
 import type { LiveStream, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import type { JoinResult } from "../shared/join-streams.js";
@@ -17,7 +17,8 @@ export interface RelayOptions {
   id: string;
   authority: StreamAuthority;
   authenticateAgent: AgentAcceptorDeps["authenticate"];
-  peerIdentity: AgentAcceptorDeps["peerIdentity"];
+  /** Reads the agent's certificate; default: its serial and device id (`certificatePeer`). */
+  peerIdentity?: AgentAcceptorDeps["peerIdentity"];
   log: Logger;
   now?: () => Date;
   keepalive?: KeepaliveOptions;
@@ -73,7 +74,7 @@ export function createRelay(options: RelayOptions): Relay {
   const now = options.now ?? (() => new Date());
   const acceptorDeps: AgentAcceptorDeps = {
     authenticate: options.authenticateAgent,
-    peerIdentity: options.peerIdentity,
+    peerIdentity: options.peerIdentity ?? certificatePeer,
     registry,
     log: options.log,
     now,

@@ -19,7 +19,6 @@ import type { StreamAuthority } from "../protocol/relay-access.js";
 import { BackgroundWork } from "../shared/background-work.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
-import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { PeerRelays } from "../relay/peer-relays.js";
 import { createRelay, type Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
@@ -98,10 +97,6 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
         record: (e) => authority.record(e),
       },
       authenticateAgent: (peer) => authenticateAgent(context(), peer),
-      peerIdentity: (socket) => {
-        const cert = socket.getPeerCertificate();
-        return cert?.serialNumber ? { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) } : undefined;
-      },
       log,
       // A device not connected here: open its streams on the relay that holds it.
       forward: (deviceId, deviceName) => {

@@ -7,7 +7,6 @@ import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { FernlinkError } from "../shared/errors.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
-import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { linkToAccess, type AccessLink } from "../relay/access-link.js";
 import { createRelay } from "../relay/relay.js";
@@ -61,10 +60,6 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
       record: () => {},
     },
     authenticateAgent: (peer) => link!.checkAgent(peer),
-    peerIdentity: (socket) => {
-      const cert = socket.getPeerCertificate();
-      return cert?.serialNumber ? { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) } : undefined;
-    },
     log,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });

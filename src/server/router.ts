@@ -30,9 +30,18 @@ export interface RouterParts {
   vnc: ReturnType<typeof createVncBridge>;
 }
 
+// A node's connection carries many forwarded streams: its certificate is read once.
+const accessNodes = new WeakMap<TLSSocket, boolean>();
+
 /** True when the TLS peer proved, with a certificate from our CA, that it is an access node. */
 export function isAccessNode(socket: TLSSocket | undefined): boolean {
-  return socket?.authorized === true && urnIdFromCertificate(socket.getPeerCertificate(), NODE_URN_PREFIX) !== undefined;
+  if (socket?.authorized !== true) return false;
+  let known = accessNodes.get(socket);
+  if (known === undefined) {
+    known = urnIdFromCertificate(socket.getPeerCertificate(), NODE_URN_PREFIX) !== undefined;
+    accessNodes.set(socket, known);
+  }
+  return known;
 }
 
 /**

@@ -66,26 +66,11 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", (err) => reject(networkError(err, req.server)));
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
           try {
-            json = text ? JSON.parse(text) : null;
-          } catch {
-            return reject(new FernlinkError("internal", `${req.server} answered ${res.statusCode} with something that is not JSON; is it a Fernlink server?`));
+            resolve(decodeJsonAnswer({ status: res.statusCode ?? 500, retryAfter: res.headers["retry-after"], body: Buffer.concat(chunks), schema: req.response, server: req.server, path: url.pathname }));
+          } catch (err) {
+            reject(err);
           }
-          if ((res.statusCode ?? 500) >= 400) {
-            const parsed = ErrorBody.safeParse(json);
-            if (parsed.success) {
-              const { code, message } = parsed.data.error;
-              const retryAfter = Number(res.headers["retry-after"]);
-              const retry = Number.isInteger(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {};
-              return reject(new FernlinkError(isErrorCode(code) ? code : "internal", message, retry));
-            }
-            return reject(new FernlinkError("internal", `${req.server} answered ${res.statusCode} to ${url.pathname}`));
-          }
-          const ok = req.response.safeParse(json);
-          if (!ok.success) return reject(new FernlinkError("internal", `${req.server} sent an answer to ${url.pathname} this client does not understand; are the versions compatible?`));
-          resolve(ok.data);
         });
       },
     );
@@ -93,4 +78,37 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
     r.on("error", (err) => reject(networkError(err, req.server)));
     r.end(payload);
   });
+}
+
+/**
+ * Reads a JSON answer of the access service: the validated body, or the API's error as a
+ * FernlinkError (with Retry-After when given); anything else is a one-line "internal".
+ */
+export function decodeJsonAnswer<T extends z.ZodType>(answer: {
+  status: number;
+  retryAfter?: string | string[] | undefined;
+  body: Buffer;
+  schema: T;
+  server: string;
+  path: string;
+}): z.infer<T> {
+  const { status, server, path } = answer;
+  let json: unknown;
+  try {
+    const text = answer.body.toString("utf8");
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    throw new FernlinkError("internal", `${server} answered ${status} with something that is not JSON; is it a Fernlink server?`);
+  }
+  if (status >= 400) {
+    const parsed = ErrorBody.safeParse(json);
+    if (!parsed.success) throw new FernlinkError("internal", `${server} answered ${status} to ${path}`);
+    const { code, message } = parsed.data.error;
+    const retryAfter = Number(answer.retryAfter);
+    const retry = Number.isInteger(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {};
+    throw new FernlinkError(isErrorCode(code) ? code : "internal", message, retry);
+  }
+  const ok = answer.schema.safeParse(json);
+  if (!ok.success) throw new FernlinkError("internal", `${server} sent an answer to ${path} this client does not understand; are the versions compatible?`);
+  return ok.data;
 }
