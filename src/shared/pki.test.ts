@@ -10,7 +10,10 @@ import {
   deviceIdFromCertificate,
   generateKeyPairPem,
   importEcKeyPair,
+  NODE_URN_PREFIX,
+  RELAY_URN_PREFIX,
   serialOf,
+  urnIdFromCertificate,
 } from "./pki.js";
 import { x509 } from "./x509.js";
 
@@ -135,6 +138,26 @@ describe("pki certificate identity", () => {
   test("two device SAN URIs are ambiguous and give no device id", async () => {
     const cert = new X509Certificate(await makeCert({ cn: "a", uris: ["urn:fernlink:device:a", "urn:fernlink:device:b"] }));
     assert.equal(deviceIdFromCertificate(cert), undefined);
+  });
+
+  test("a TLS peer's certificate gives the same ids from Node's printed SAN as from the full parse", async () => {
+    // getPeerCertificate() carries `subjectaltname` in the form X509Certificate.subjectAltName has.
+    const peer = (pem: string): PeerCertificate => {
+      const cert = new X509Certificate(pem);
+      return { raw: cert.raw, subjectaltname: cert.subjectAltName } as PeerCertificate;
+    };
+    const plain = await makeCert({ cn: "other", uris: ["urn:fernlink:device:dev-7", "urn:fernlink:account:acct-1", "urn:fernlink:node:n-1"] });
+    assert.equal(deviceIdFromCertificate(peer(plain)), "dev-7");
+    assert.equal(accountIdFromCertificate(peer(plain)), "acct-1");
+    assert.equal(urnIdFromCertificate(peer(plain), NODE_URN_PREFIX), "n-1");
+    assert.equal(urnIdFromCertificate(peer(plain), RELAY_URN_PREFIX), undefined);
+    const two = await makeCert({ cn: "a", uris: ["urn:fernlink:device:a", "urn:fernlink:device:b"] });
+    assert.equal(deviceIdFromCertificate(peer(two)), undefined);
+    // Node quotes an entry with a comma: that certificate is read by the full parse, whole.
+    const quoted = await makeCert({ cn: "q", uris: ["urn:fernlink:device:x, URI:urn:fernlink:device:y"] });
+    assert.match(new X509Certificate(quoted).subjectAltName ?? "", /"/);
+    assert.equal(deviceIdFromCertificate(peer(quoted)), "x, URI:urn:fernlink:device:y");
+    assert.equal(deviceIdFromCertificate(peer(await makeCert({ cn: "legacy" }))), "legacy");
   });
 
   test("an absent peer certificate gives no device id", () => {

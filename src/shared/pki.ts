@@ -115,6 +115,23 @@ function parse(cert: CertificateLike): x509.X509Certificate | undefined {
   }
 }
 
+/**
+ * The SAN URIs with `prefix` as Node already printed them for a TLS peer (`subjectaltname`,
+ * "URI:a, DNS:b"), without parsing the DER again in JavaScript: that parse was the largest
+ * cost of an agent's connection. Node quotes an entry holding a comma, quote or other special
+ * character as a JSON string; such a certificate (never one we issue) takes the full parse,
+ * as does one without the field (`undefined`).
+ */
+function printedSanUris(cert: CertificateLike, prefix: string): string[] | undefined {
+  const printed = (cert as Partial<PeerCertificate>).subjectaltname;
+  if (typeof printed !== "string" || printed.includes('"')) return undefined;
+  const tag = `URI:${prefix}`;
+  return printed
+    .split(", ")
+    .filter((entry) => entry.startsWith(tag))
+    .map((entry) => entry.slice(tag.length));
+}
+
 function sanUris(cert: x509.X509Certificate, prefix: string): string[] {
   const uris: string[] = [];
   for (const ext of cert.getExtensions(x509.SubjectAlternativeNameExtension)) {
@@ -142,15 +159,20 @@ function deviceIdOf(cert: x509.X509Certificate): string | undefined {
  * `getPeerCertificate()`). It says nothing about trust: check `socket.authorized` first.
  */
 export function deviceIdFromCertificate(cert: CertificateLike): string | undefined {
+  const printed = printedSanUris(cert, DEVICE_URN_PREFIX);
+  if (printed !== undefined && printed.length > 0) return printed.length === 1 && printed[0] !== "" ? printed[0] : undefined;
   const parsed = parse(cert);
   return parsed === undefined ? undefined : deviceIdOf(parsed);
 }
 
 /** The id from the single SAN URI with `prefix` (e.g. ACCOUNT_URN_PREFIX), if any (no CN fallback). */
 export function urnIdFromCertificate(cert: CertificateLike, prefix: string): string | undefined {
-  const parsed = parse(cert);
-  if (parsed === undefined) return undefined;
-  const ids = sanUris(parsed, prefix);
+  let ids = printedSanUris(cert, prefix);
+  if (ids === undefined) {
+    const parsed = parse(cert);
+    if (parsed === undefined) return undefined;
+    ids = sanUris(parsed, prefix);
+  }
   return ids.length === 1 && ids[0] !== "" ? ids[0] : undefined;
 }
 
