@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "./schema.js";
 import { DatabaseUnavailableError } from "./store.js";
 import type { Store } from "./store.js";
+import { withStatementCache } from "./statement-cache.js";
 
 /** Name of the database file inside the data directory. */
 export const SQLITE_FILE = "fernlink.db";
@@ -31,6 +32,6 @@ export async function openSqlite(dataDir: string): Promise<Store> {
       { cause: err },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return { db, dialect: "sqlite", close: () => db.destroy() };
 }
