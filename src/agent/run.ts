@@ -34,6 +34,15 @@ export interface RunAgentOptions {
  */
 const STABLE_MS = 5_000;
 
+/**
+ * After a tunnel is lost, the relays of the service's last answer are tried this long before
+ * the service is asked again. A fleet whose relay died or restarted then comes back with one
+ * TLS handshake per device, not two (the question is a second connection to an access node,
+ * which a whole fleet asking at once turns into a queue). Past it the agent asks again, which
+ * is also how a device whose certificate was revoked meanwhile learns it.
+ */
+export const ASK_AFTER_LOSS_MS = 30_000;
+
 function lanAllowlist(lan: string[]): Allowlist {
   return new Allowlist(lan.map(parseAllowRule));
 }
@@ -74,15 +83,13 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let relays: RelayEndpoint[] = [];
   let retiring: ServerHttp2Session | undefined;
   let attempt = 0;
-  // Set after a tunnel was lost: the next relays of the list are tried without asking the
-  // service first, so a fleet whose relay died does not also queue at the access nodes.
-  let failover = false;
+  // When the last tunnel was lost; undefined at start, after a move and once a tunnel is up.
+  let lostAt: number | undefined;
   while (!signal.aborted) {
     let upAt: number | undefined;
     let lost: RelayEndpoint | undefined;
     try {
-      const ask = !failover;
-      failover = false;
+      const ask = relays.length === 0 || lostAt === undefined || Date.now() - lostAt >= ASK_AFTER_LOSS_MS;
       if (ask) {
         try {
           const assignment = await requestJson({ server: state.config.server, path, ca: state.caPem, cert: state.certPem, key: state.keyPem, response: RelayAssignment });
@@ -98,6 +105,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       log.info("tunnel up", { relay: relay.name, address: where, device: state.config.device, allow: allowlist.describe() });
       options.onConnected?.(where);
       upAt = Date.now();
+      lostAt = undefined;
       if (retiring) {
         const old = retiring;
         retiring = undefined;
@@ -130,11 +138,13 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
         );
       }
       log.warn("cannot connect", { reason: errorMessage(err) });
+      // A relay that refused the device after TLS: ask the service at once, it can say why.
+      if (err instanceof FernlinkError && err.code === "certificate-rejected") lostAt = undefined;
     }
     // A relay that just failed is tried last next time, should the service still name it first.
     if (lost) {
       relays = [...relays.filter((r) => r.id !== lost.id), lost];
-      failover = relays.length > 1;
+      lostAt = Date.now();
     }
     attempt = upAt !== undefined && Date.now() - upAt >= STABLE_MS ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF);
@@ -152,14 +162,16 @@ async function firstReachable(
   log: Logger,
 ): Promise<{ session: ServerHttp2Session; relay: RelayEndpoint }> {
   let last: unknown = new FernlinkError("device-offline", "the service named no relay");
+  let refusal: unknown;
   for (const relay of relays) {
     try {
       return { session: await openTunnel({ ...options, host: relay.host, port: relay.port }), relay };
     } catch (err) {
       if (options.signal?.aborted) throw err;
       last = err;
+      if (err instanceof FernlinkError && err.code === "certificate-rejected") refusal = err;
       log.warn("cannot reach relay", { relay: relay.name, address: `${relay.host}:${relay.port}`, reason: errorMessage(err) });
     }
   }
-  throw last;
+  throw refusal ?? last;
 }

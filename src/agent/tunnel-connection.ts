@@ -2,6 +2,7 @@ import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { isIP } from "node:net";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
+import { FernlinkError } from "../shared/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 
@@ -49,22 +50,26 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
-      reject(networkError(err as NodeJS.ErrnoException, where));
+      reject(err instanceof FernlinkError ? err : networkError(err as NodeJS.ErrnoException, where));
     };
+    const refused = (): void => fail(new FernlinkError("certificate-rejected", `the relay ${where} closed the connection after TLS (device refused, certificate revoked, or relay draining)`));
     socket.once("error", fail);
     const closed = (): void => fail(new Error("the relay closed the connection (certificate refused or revoked?)"));
     socket.once("close", closed);
     socket.once("secureConnect", () => {
+      // Closed after TLS succeeded: the relay refused this device, which only the access service can explain.
+      socket.removeListener("close", closed);
+      socket.once("close", refused);
       if (socket.alpnProtocol !== ALPN.agent) return fail(new Error(`the relay does not speak ${ALPN.agent}`));
       options.streamServer.once("session", (session: ServerHttp2Session) => {
         session.once("remoteSettings", () => {
           clearTimeout(timer);
           socket.removeListener("error", fail);
-          socket.removeListener("close", closed);
+          socket.removeListener("close", refused);
           startKeepalive(session, options.keepalive ?? {});
           resolve(session);
         });
-        session.once("close", closed);
+        session.once("close", refused);
       });
       options.streamServer.emit("connection", socket);
     });
