@@ -50,7 +50,7 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
-      reject(err instanceof FernlinkError ? err : networkError(err as NodeJS.ErrnoException, where));
+      reject(err instanceof FernlinkError ? err : tunnelError(err as NodeJS.ErrnoException, where));
     };
     const refused = (): void => fail(new FernlinkError("certificate-rejected", `the relay ${where} closed the connection after TLS (device refused, certificate revoked, or relay draining)`));
     socket.once("error", fail);
@@ -74,4 +74,16 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
       options.streamServer.emit("connection", socket);
     });
   });
+}
+
+/**
+ * A relay refuses an agent's handshake at its ClientHello, with the TLS alert for an unknown
+ * ALPN protocol, while it is setting up too many others (after a restart); the raw OpenSSL
+ * code would read like a broken installation.
+ */
+function tunnelError(err: NodeJS.ErrnoException, where: string): FernlinkError {
+  if (err.code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL") {
+    return new FernlinkError("server-unreachable", `${where} refused the tunnel at the TLS handshake: busy setting up other devices' tunnels (or not a Fernlink relay)`, { cause: err });
+  }
+  return networkError(err, where);
 }
