@@ -38,9 +38,15 @@ export interface Started {
   output: () => string;
 }
 
-/** Spawns `node [nodeArgs] cli args…` and resolves once stdout matches `ready` (within `timeoutMs`). */
-export function startCli(cli: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, nodeArgs: string[] = [], timeoutMs = 20_000): Promise<Started> {
-  const child = track(spawn(process.execPath, [...nodeArgs, cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] }));
+/** `node …` as a command line, run in network namespace `netns` if given (`ip netns exec` execs, so the pid stays node's). */
+function nodeCommand(argv: string[], netns: string | undefined): [string, string[]] {
+  return netns ? ["ip", ["netns", "exec", netns, process.execPath, ...argv]] : [process.execPath, argv];
+}
+
+/** Spawns `node [nodeArgs] cli args…` (in `netns` if given) and resolves once stdout matches `ready` (within `timeoutMs`). */
+export function startCli(cli: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, nodeArgs: string[] = [], timeoutMs = 20_000, netns?: string): Promise<Started> {
+  const [command, argv] = nodeCommand([...nodeArgs, cli, ...args], netns);
+  const child = track(spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] }));
   const output = tail(child);
   const what = `fernlink ${args.slice(0, 2).join(" ")}`;
   return new Promise((resolve, reject) => {
@@ -65,13 +71,61 @@ export function startCli(cli: string, args: string[], env: NodeJS.ProcessEnv, re
 }
 
 /** Runs a one-shot CLI command (login, device add, …) and resolves with its stdout. */
-export async function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = track(spawn(process.execPath, [cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] }));
+export async function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, netns?: string): Promise<string> {
+  const [command, argv] = nodeCommand([cli, ...args], netns);
+  const child = track(spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] }));
   const output = tail(child);
   let stdout = "";
   child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`fernlink ${args.slice(0, 2).join(" ")} exited with ${code}\n${output()}`);
+  return stdout;
+}
+
+/**
+ * Spawns any program (sshd, ssh, socat, iperf3, the WAN delay) and resolves once its stdout
+ * or stderr matches `ready`; kept and stopped like the Fernlink processes.
+ */
+export function startCommand(command: string, args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; stdin?: boolean } = {}): Promise<Started> {
+  const child = track(spawn(command, args, { env: options.env ?? process.env, stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"] }));
+  const output = tail(child);
+  const what = `${command} ${args.slice(0, 3).join(" ")}`;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`${what}: not ready after ${timeoutMs} ms\n${output()}`)), timeoutMs);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}\n${output()}`));
+    };
+    child.once("exit", onExit);
+    const onData = (d: Buffer): void => {
+      seen += d.toString();
+      const match = seen.match(ready);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.stderr?.off("data", onData);
+      child.off("exit", onExit);
+      child.once("exit", (code, signal) => {
+        if (!stopping && !stopped.has(child)) process.stderr.write(`${what} exited unexpectedly (${signal ?? code})\n${output()}\n`);
+      });
+      resolve({ child, pid: child.pid!, match, output });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+  });
+}
+
+/** Runs a program to its end and resolves with its stdout; rejects with its output on a non-zero exit. */
+export async function runCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const child = track(spawn(command, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] }));
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}\n${stderr.slice(-2000)}`);
   return stdout;
 }
 
