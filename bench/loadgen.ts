@@ -14,6 +14,8 @@ import {
   MODE_UPLOAD,
   RTT_REPLY_BYTES,
   RTT_REQUEST_BYTES,
+  QUANTILES,
+  percentile,
   summarize,
   type ChildMessage,
   type Job,
@@ -75,8 +77,9 @@ async function download(port: number, bytes: number): Promise<void> {
   await done;
 }
 
-/** `n` sequential request/reply round trips after `warmup` unmeasured ones; microseconds each. */
-async function pingPong(port: number, n: number, warmup: number): Promise<{ samples: Float64Array; seconds: number }> {
+/** `n` sequential request/reply round trips after `warmup` unmeasured ones (fewer if `maxSeconds` pass first); microseconds each. */
+async function pingPong(port: number, n: number, warmup: number, maxSeconds = Infinity): Promise<{ samples: Float64Array; seconds: number }> {
+  const deadline = now() + BigInt(Math.round(Math.min(maxSeconds, 1e6) * 1e9));
   const socket = await connect(port);
   const samples = new Float64Array(n);
   const request = Buffer.alloc(RTT_REQUEST_BYTES);
@@ -97,14 +100,14 @@ async function pingPong(port: number, n: number, warmup: number): Promise<{ samp
     if (got < RTT_REPLY_BYTES) return false;
     got -= RTT_REPLY_BYTES;
     if (i >= 0) samples[i] = Number(now() - t0) / 1000;
-    if (++i >= n) return true;
+    if (++i >= n || (i > 0 && now() > deadline)) return true;
     if (i === 0) start = now();
     send();
     return false;
   });
   send();
   await done;
-  return { samples, seconds: Number(now() - start) / 1e9 };
+  return { samples: samples.subarray(0, Math.max(0, i)), seconds: Number(now() - start) / 1e9 };
 }
 
 /** Time from connect() to the first byte of the target's banner, `n` times in a row. */
@@ -117,6 +120,29 @@ async function connectTimes(port: number, n: number, warmup: number): Promise<Fl
     if (i >= 0) samples[i] = Number(now() - t0) / 1000;
   }
   return samples;
+}
+
+/** One stream: connect, a 12-byte request, its 25-byte reply, close. */
+async function oneStream(port: number): Promise<void> {
+  const socket = await connect(port);
+  let got = 0;
+  const done = consume(socket, (d) => (got += d.length) >= RTT_REPLY_BYTES);
+  socket.write(Buffer.alloc(RTT_REQUEST_BYTES, 0x01));
+  await done;
+}
+
+/** `loops` loops opening one stream after another for `seconds`; streams completed. */
+async function streams(port: number, loops: number, seconds: number): Promise<number> {
+  const end = now() + BigInt(Math.round(seconds * 1e9));
+  let n = 0;
+  const loop = async (): Promise<void> => {
+    while (now() < end) {
+      await oneStream(port);
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: loops }, loop));
+  return n;
 }
 
 async function run(job: Job): Promise<JobResult> {
@@ -133,15 +159,25 @@ async function run(job: Job): Promise<JobResult> {
       return { kind: "bulk", bytes, seconds: s, gbps: (bytes * 8) / s / 1e9 };
     }
     case "rtt": {
-      const all = await parallel(job.conns, () => pingPong(job.port, job.n, job.warmup));
-      const merged = new Float64Array(job.n * job.conns);
-      all.forEach((x, k) => merged.set(x.samples, k * job.n));
+      const all = await parallel(job.conns, () => pingPong(job.port, job.n, job.warmup, job.maxSeconds));
+      const merged = new Float64Array(all.reduce((a, x) => a + x.samples.length, 0));
+      all.reduce((at, x) => (merged.set(x.samples, at), at + x.samples.length), 0);
       // Aggregate rate = sum of each connection's rate over its own measured window (warm-up excluded).
-      const perSecond = all.reduce((a, x) => a + job.n / x.seconds, 0);
-      return { kind: "rtt", messages: job.n * job.conns, seconds: seconds(), perSecond, us: summarize(merged) };
+      const perSecond = all.reduce((a, x) => a + x.samples.length / x.seconds, 0);
+      const result: JobResult = { kind: "rtt", messages: merged.length, seconds: seconds(), perSecond, us: summarize(merged) };
+      if (job.quantiles) {
+        const sorted = Float64Array.from(merged).sort();
+        result.quantilesUs = QUANTILES.map((q) => percentile(sorted, q));
+      }
+      return result;
     }
     case "connect":
       return { kind: "connect", n: job.n, us: summarize(await connectTimes(job.port, job.n, job.warmup)) };
+    case "streams": {
+      const n = await streams(job.port, job.loops, job.seconds);
+      const s = seconds();
+      return { kind: "streams", n, seconds: s, perSecond: n / s };
+    }
   }
 }
 

@@ -46,6 +46,8 @@ function units(job: Job): number {
       return (job.n + job.warmup) * job.conns;
     case "connect":
       return job.n + job.warmup;
+    case "streams":
+      return 0;
   }
 }
 

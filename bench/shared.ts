@@ -31,20 +31,28 @@ export interface TargetPorts {
 
 export type Job =
   | { kind: "upload" | "download"; port: number; bytesPerConn: number; conns: number }
-  | { kind: "rtt"; port: number; n: number; warmup: number; conns: number }
-  | { kind: "connect"; port: number; n: number; warmup: number };
+  /** `maxSeconds`: stop early after this long (the samples so far count); `quantiles`: also return QUANTILES. */
+  | { kind: "rtt"; port: number; n: number; warmup: number; conns: number; maxSeconds?: number; quantiles?: boolean }
+  | { kind: "connect"; port: number; n: number; warmup: number }
+  /** New streams: `loops` loops of connect → 12-byte request → 25-byte reply → close, for `seconds`. */
+  | { kind: "streams"; port: number; loops: number; seconds: number };
 
 export interface Summary {
   p50: number;
   p99: number;
+  p999: number;
   mean: number;
   max: number;
 }
 
+/** Percentiles of a latency distribution returned for plots (rtt jobs with `quantiles`). */
+export const QUANTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100] as const;
+
 export type JobResult =
   | { kind: "bulk"; bytes: number; seconds: number; gbps: number }
-  | { kind: "rtt"; messages: number; seconds: number; perSecond: number; us: Summary }
-  | { kind: "connect"; n: number; us: Summary };
+  | { kind: "rtt"; messages: number; seconds: number; perSecond: number; us: Summary; quantilesUs?: number[] }
+  | { kind: "connect"; n: number; us: Summary }
+  | { kind: "streams"; n: number; seconds: number; perSecond: number };
 
 /** Jobs for a fleet helper (fleet-agents.ts), each answered with one FleetAnswer. */
 export type FleetJob =
@@ -83,5 +91,5 @@ export function summarize(samples: Float64Array): Summary {
   const sorted = Float64Array.from(samples).sort();
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: sum / sorted.length, max: sorted[sorted.length - 1] ?? NaN };
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), mean: sum / sorted.length, max: sorted[sorted.length - 1] ?? NaN };
 }
