@@ -11,9 +11,17 @@
  *   BENCH_RTT_CONNS_N       measured ping-pongs per concurrent connection (default 2000)
  *   BENCH_CONNECTS          sequential new connections timed (default 100)
  *   BENCH_REPEAT            runs of each direct/tunnel pair; the table shows medians (default 3, quick 1)
- *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect,hmi,idle,storm (default all but idle
- *                           and storm; hmi = the portal's HMI host-name vs path-prefix comparison in
- *                           headless Chromium, hmi-modes.ts; idle and storm: scale.ts)
+ *   BENCH_ONLY              comma list of bulk,parallel,rtt,connect,hmi,idle,storm and of the comparison
+ *                           with ssh -R and socat: vs-bulk,vs-parallel,vs-hol,vs-rr,vs-setup,keepalive,wan
+ *                           ("versus" names all seven) (default all but idle and storm; hmi = the portal's
+ *                           HMI host-name vs path-prefix comparison in headless Chromium, hmi-modes.ts;
+ *                           idle and storm: scale.ts; the vs-* scenarios, keepalive and wan: versus.ts, wan.ts)
+ *   BENCH_VS_SECONDS        seconds of each measured run of the comparison scenarios (default 4, quick 2)
+ *   BENCH_WAN_RTT_MS        comma list of emulated round trips for the wan scenario (default 20,200)
+ *   BENCH_KEEPALIVE_SECONDS shortest idle window for keepalive (default 35: two 15 s PING periods and a margin;
+ *                           the window is the whole comparison run when that is longer)
+ *   BENCH_DOCS=1            also write docs/PERFORMANCE.md's result section and docs/bench/*.svg (default: on
+ *                           for a full run, off with BENCH_QUICK)
  *   BENCH_SCALE=1           add the fleet-scale scenarios idle and storm to the default set (minutes)
  *   BENCH_IDLE_DEVICES      comma list of fleet sizes for idle memory (default 1000,5000,10000)
  *   BENCH_STORM_DEVICES     devices in the reconnect storm (default 5000)
@@ -26,10 +34,12 @@
  */
 import { fileURLToPath } from "node:url";
 
-export const SCENARIOS = ["bulk", "parallel", "rtt", "connect", "hmi", "idle", "storm"] as const;
+export const SCENARIOS = ["bulk", "parallel", "rtt", "connect", "hmi", "idle", "storm", "vs-bulk", "vs-parallel", "vs-hol", "vs-rr", "vs-setup", "keepalive", "wan"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** The fleet-scale scenarios: minutes each, so only with BENCH_SCALE=1 or by name in BENCH_ONLY. */
 export const SCALE_SCENARIOS: readonly Scenario[] = ["idle", "storm"];
+/** The comparison with ssh -R and socat (versus.ts, wan.ts); "versus" in BENCH_ONLY names them all. */
+export const VERSUS_SCENARIOS: readonly Scenario[] = ["vs-bulk", "vs-parallel", "vs-hol", "vs-rr", "vs-setup", "keepalive", "wan"];
 
 /** Sizes of the fleet-scale scenarios (scale.ts). */
 export interface ScaleConfig {
@@ -59,6 +69,10 @@ export interface BenchConfig {
   cpuProfDir: string | undefined;
   only: ReadonlySet<Scenario>;
   scale: ScaleConfig;
+  versusSeconds: number;
+  wanRttMs: number[];
+  keepAliveSeconds: number;
+  docs: boolean;
   cli: string;
   out: string;
 }
@@ -76,7 +90,7 @@ function num(name: string, fallback: number): number {
 function only(): ReadonlySet<Scenario> {
   const raw = process.env["BENCH_ONLY"];
   if (!raw) return new Set(process.env["BENCH_SCALE"] === "1" ? SCENARIOS : SCENARIOS.filter((s) => !SCALE_SCENARIOS.includes(s)));
-  const names = raw.split(",").map((s) => s.trim());
+  const names: string[] = raw.split(",").flatMap((s): readonly string[] => (s.trim() === "versus" ? VERSUS_SCENARIOS : [s.trim()]));
   for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`BENCH_ONLY: unknown scenario "${n}" (use ${SCENARIOS.join(",")})`);
   return new Set(names as Scenario[]);
 }
@@ -116,6 +130,10 @@ export function loadConfig(): BenchConfig {
       connecting: 50,
       fleetDir: process.env["BENCH_FLEET_DIR"] || undefined,
     },
+    versusSeconds: num("BENCH_VS_SECONDS", quick ? 2 : 4),
+    wanRttMs: sizes("BENCH_WAN_RTT_MS", [20, 200]),
+    keepAliveSeconds: num("BENCH_KEEPALIVE_SECONDS", 35),
+    docs: process.env["BENCH_DOCS"] === undefined || process.env["BENCH_DOCS"] === "" ? !quick : process.env["BENCH_DOCS"] === "1",
     cli: process.env["BENCH_CLI"] ?? fileURLToPath(new URL("dist/cli.js", root)),
     out: process.env["BENCH_OUT"] ?? fileURLToPath(new URL("bench/results.json", root)),
   };

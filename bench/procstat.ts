@@ -4,7 +4,7 @@
  * nghttp2 all run, so "main thread near 100 %" means that process is the bottleneck even
  * when the whole process (libuv pool, GC threads) shows less.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** USER_HZ; 100 on every mainstream Linux build (x86-64, arm64). */
 const TICKS_PER_SECOND = 100;
@@ -80,4 +80,49 @@ export function machineSample(): MachineSample {
 /** Machine CPU busy between two samples, in percent of one core (so up to 100 × cores). */
 export function machinePercent(a: MachineSample, b: MachineSample, cores: number): number {
   return (100 * cores * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
+}
+
+/** utime + stime + cutime + cstime (fields 14–17) in seconds: the process and the children it has reaped. */
+function cpuWithReaped(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** `pid` and every live descendant, from /proc/PID/task/TID/children. */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number): void => {
+    out.push(p);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let children = "";
+      try {
+        children = readFileSync(`/proc/${p}/task/${t}/children`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const c of children.split(" ").filter(Boolean)) visit(Number(c));
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/**
+ * CPU seconds used so far by the process trees under `roots`: each live process's own time
+ * plus what its reaped children used, so a per-connection child (sshd's, socat's) that
+ * ends between two readings still counts once, in its parent.
+ */
+export function treeCpuSeconds(roots: number[]): number {
+  return roots.flatMap(processTree).reduce((a, p) => a + cpuWithReaped(p), 0);
 }

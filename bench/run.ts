@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadConfig, type BenchConfig } from "./config.js";
+import { loadConfig, VERSUS_SCENARIOS, type BenchConfig } from "./config.js";
 import { startStack, type Stack } from "./fernlink.js";
 import { renderHmiModes, runHmiModes, type HmiModesReport } from "./hmi-modes.js";
 import { renderScale, runScale, type ScaleReport } from "./scale.js";
@@ -21,12 +21,15 @@ import { Helper, stopAll } from "./procs.js";
 import { cpuPercent, cpuSample, machinePercent, machineSample, rssMiB, watchRss } from "./procstat.js";
 import { machineInfo, renderReport, type Measured, type Path, type ProcName, type Report, type Row, type Rss } from "./report.js";
 import type { Job, JobResult, TargetPorts } from "./shared.js";
+import { runComparison } from "./versus-docs.js";
+import { renderVersusText, type VersusResults } from "./versus-report.js";
+import { cleanupWan } from "./wan.js";
 
 /** A stalled tunnel (e.g. a flow-control deadlock) fails the run instead of hanging it. */
 const JOB_TIMEOUT_MS = 180_000;
 
 /** Results besides the tunnel comparison, each under its own key of the result file. */
-type ExtraResults = { hmiModes?: HmiModesReport } & ScaleReport;
+type ExtraResults = { hmiModes?: HmiModesReport; versus?: VersusResults } & ScaleReport;
 
 interface Ctx {
   config: BenchConfig;
@@ -162,7 +165,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const machine = machineInfo();
   const tmp = await mkdtemp(join(tmpdir(), "fernlink-bench-"));
-  const onSignal = (): void => void stopAll(500).finally(() => rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130)));
+  const onSignal = (): void => void stopAll(500).finally(() => (cleanupWan(), rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130))));
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const tunnel = TUNNEL_SCENARIOS.some((s) => config.only.has(s)) ? await tunnelBench(config, tmp) : undefined;
@@ -170,7 +173,9 @@ async function main(): Promise<void> {
     const hmiModes = config.only.has("hmi") ? await runHmiModes(config.quick ? 3 : 5) : undefined;
     // Thousands of devices on one relay: idle memory and a reconnect storm (scale.ts).
     const scale = config.only.has("idle") || config.only.has("storm") ? await runScale(config, tmp) : {};
-    const extra: ExtraResults = { ...(hmiModes ? { hmiModes } : {}), ...scale };
+    // Fernlink against ssh -R, socat and direct TCP (versus.ts, wan.ts), on a machine the earlier parts have left.
+    const versus = VERSUS_SCENARIOS.some((s) => config.only.has(s)) ? (await stopAll(), await runComparison(config, tmp)) : undefined;
+    const extra: ExtraResults = { ...(hmiModes ? { hmiModes } : {}), ...scale, ...(versus ? { versus } : {}) };
     const meta = { machine, config: { ...config, only: [...config.only] }, seconds: (performance.now() - started) / 1000 };
     // A run without the tunnel scenarios replaces only what it measured: the tunnel numbers
     // of the last full run stay (and so do the other extras), under that run's machine header.
@@ -182,10 +187,12 @@ async function main(): Promise<void> {
       tunnel ? renderReport({ ...meta, ...tunnel }) : undefined,
       hmiModes ? renderHmiModes(hmiModes) : undefined,
       scale.idleMemory || scale.reconnectStorm ? renderScale(scale) : undefined,
+      versus ? renderVersusText(versus) : undefined,
     ].filter((x) => x !== undefined);
     process.stdout.write(text.join("\n\n") + `\nwritten to ${config.out}\n`);
   } finally {
     await stopAll();
+    cleanupWan();
     await rm(tmp, { recursive: true, force: true });
   }
 }
