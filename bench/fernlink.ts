@@ -82,7 +82,8 @@ export async function addDevice(
   const added = await runCli(cli, ["device", "add", name, "--lan", "127.0.0.0/8"], env, options.netns);
   const key = added.match(/^activation key: (\S+)$/m)?.[1];
   if (!key) throw new Error(`device add printed no activation key:\n${added}`);
-  await runCli(cli, ["agent", "register", "--server", url, "--ca", ca, "--key", key, "--state", state], env, options.netns);
+  // The one-time key goes by environment, not argv, where any local user could read it.
+  await runCli(cli, ["agent", "register", "--server", url, "--ca", ca, "--state", state], { ...env, FERNLINK_ACTIVATION_KEY: key }, options.netns);
   const agent = await startCli(cli, ["agent", "run", "--state", state], env, /fernlink agent online: .*\n/, options.nodeArgs ?? [], 20_000, options.netns);
   return { pid: agent.pid };
 }
