@@ -1,4 +1,5 @@
 /** iperf3 (Debian's) as the bulk load: one client run through a path, its JSON result read. */
+import { setTimeout as sleep } from "node:timers/promises";
 import { inNetns } from "./paths.js";
 import { runCommand } from "./procs.js";
 
@@ -26,7 +27,22 @@ interface IperfJson {
   end?: { sum_received?: { bytes: number; seconds: number; bits_per_second: number } };
 }
 
+/**
+ * One iperf3 run; one retry after a pause if it fails: iperf3's server takes one test at a
+ * time, and a path that is slow to close the last test's 64 connections can make it turn
+ * the next one away.
+ */
 export async function iperf(run: IperfRun): Promise<IperfResult> {
+  try {
+    return await iperfOnce(run);
+  } catch (err) {
+    process.stderr.write(`  ${err instanceof Error ? err.message : String(err)}; once more in 2 s\n`);
+    await sleep(2000);
+    return iperfOnce(run);
+  }
+}
+
+async function iperfOnce(run: IperfRun): Promise<IperfResult> {
   const args = ["-c", run.host, "-p", String(run.port), "-t", String(run.seconds), "--json"];
   if (run.reverse) args.push("-R");
   if (run.streams && run.streams > 1) args.push("-P", String(run.streams));

@@ -22,10 +22,12 @@ export async function runComparison(config: BenchConfig, tmp: string): Promise<V
   const loopback = ["vs-bulk", "vs-parallel", "vs-hol", "vs-rr", "vs-setup", "keepalive"] as const;
   const report: VersusReport = loopback.some((s) => config.only.has(s))
     ? await runVersus(config, tmp)
-    : { seconds: config.versusSeconds, repeat: config.repeat, metrics: {}, rttQuantilesUs: {}, holQuantilesUs: {} };
+    : { seconds: config.versusSeconds, repeat: config.repeat, metrics: {}, rttQuantilesUs: {}, holQuantilesUs: {}, failures: [] };
   if (config.only.has("wan")) {
     try {
-      Object.assign(report.metrics, await runWan(config, tmp));
+      const wan = await runWan(config, tmp);
+      Object.assign(report.metrics, wan.metrics);
+      report.failures.push(...wan.failures);
     } finally {
       cleanupWan();
     }

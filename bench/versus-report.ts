@@ -87,6 +87,7 @@ export function renderVersusText(r: VersusResults): string {
     out.push(`keep-alive: idle agent tunnel ${k.wireBytes} B on the wire (${k.segments} segments) in ${k.windowSeconds.toFixed(0)} s = ${Math.round(k.wireBytesPerDay / 1000)} KB per day`, "");
   }
   out.push(table(["target", "value", "limit", ""], targetRows(r)));
+  for (const f of r.failures) out.push(`failed run, left out: ${f.path}: ${f.message.split("\n")[0]}`);
   return out.join("\n");
 }
 
@@ -113,6 +114,8 @@ export function renderVersusMarkdown(r: VersusResults, svgs: string[]): string {
       "",
     );
   }
+  for (const f of r.failures) out.push(`- failed run, left out of the medians: ${f.path}: ${f.message.split("\n")[0]}`);
+  if (r.failures.length) out.push("");
   out.push("### Targets", "", mdTable(["target", "Fernlink", "limit", "result"], targetRows(r).map((t) => [...t.slice(0, 3), t[3] === "met" ? "met" : "**missed**"])), "");
   for (const svg of svgs) out.push(`![${svg}](bench/${svg})`, "");
   return out.join("\n");

@@ -34,6 +34,8 @@ export interface VersusReport {
   /** The same, for the ping-pong beside a bulk stream. */
   holQuantilesUs: Partial<Record<PathName, number[]>>;
   keepAlive?: KeepAliveResult;
+  /** Runs that failed (after iperf3's one retry) and were left out of the medians. */
+  failures: { path: PathName; message: string }[];
 }
 
 export type Targets = "iperf" | "echo";
@@ -69,6 +71,7 @@ export const medianOf = (runs: number[][]): number[] => (runs[0] ?? []).map((_, 
 
 export class Versus {
   readonly metrics: Record<string, Metric> = {};
+  readonly failures: { path: PathName; message: string }[] = [];
   constructor(
     readonly config: BenchConfig,
     readonly ends: Ends,
@@ -91,12 +94,20 @@ export class Versus {
     return answer.result;
   }
 
-  /** Each path in turn, `repeat` times. */
+  /** Each path in turn, `repeat` times; a run that fails is reported and left out, the others go on. */
   async each(f: (path: PathName, ends: PathEnds<Targets>) => Promise<void>): Promise<void> {
     for (let i = 0; i < this.config.repeat; i++) {
       for (const path of PATHS) {
         const ends = this.ends[path];
-        if (ends) await f(path, ends);
+        if (!ends) continue;
+        try {
+          await f(path, ends);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.failures.push({ path, message });
+          process.stderr.write(`  ${path}: run failed, left out: ${message}\n`);
+        }
+        await sleep(300); // the last run's connections close before the next run starts
       }
     }
   }
@@ -177,7 +188,7 @@ async function streamSetup(v: Versus): Promise<void> {
 export async function runVersus(config: BenchConfig, tmp: string): Promise<VersusReport> {
   const { ends, loadgen, agentIdlePid } = await startLoopbackPaths(config, tmp);
   const v = new Versus(config, ends, loadgen);
-  const report: VersusReport = { seconds: config.versusSeconds, repeat: config.repeat, metrics: v.metrics, rttQuantilesUs: {}, holQuantilesUs: {} };
+  const report: VersusReport = { seconds: config.versusSeconds, repeat: config.repeat, metrics: v.metrics, rttQuantilesUs: {}, holQuantilesUs: {}, failures: v.failures };
   await sleep(2000); // the idle agent's handshake and first exchanges are not keep-alive
   const idleStart = agentIdlePid ? { at: performance.now(), counters: await tunnelCounters(agentIdlePid) } : undefined;
   const o = config.only;

@@ -16,7 +16,7 @@ import type { BenchConfig } from "./config.js";
 import { iperf } from "./iperf.js";
 import { PATHS, startFernlink, startIperfServer, startSocat, startSshR, type PathEnds, type PathName, type Placement } from "./paths.js";
 import { runCommand, startCommand, type Started } from "./procs.js";
-import type { Metric } from "./versus.js";
+import type { Metric, VersusReport } from "./versus.js";
 
 const TECH_ADDR = "10.255.77.1";
 const SITE_ADDR = "10.255.77.2";
@@ -94,8 +94,9 @@ function portsFrom(first: number): () => Promise<number> {
 }
 
 /** WAN metrics (wan{RTT}{Up,Down}) for every path, at each round trip of the config. */
-export async function runWan(config: BenchConfig, tmp: string): Promise<Record<string, Metric>> {
+export async function runWan(config: BenchConfig, tmp: string): Promise<{ metrics: Record<string, Metric>; failures: VersusReport["failures"] }> {
   const metrics: Record<string, Metric> = {};
+  const failures: VersusReport["failures"] = [];
   const link = await makeLink(config.wanRttMs[0]! / 2);
   const site: Placement = { netns: link.site, listenHost: SITE_ADDR, port: portsFrom(20_000) };
   const iperfPort = await startIperfServer(site, "0.0.0.0");
@@ -117,13 +118,20 @@ export async function runWan(config: BenchConfig, tmp: string): Promise<Record<s
       for (let i = 0; i < config.repeat; i++) {
         for (const path of PATHS) {
           const e = ends[path]!;
-          // -O 1: the first second (slow start over the long round trip) is left out.
-          const r = await iperf({ host: e.host, port: e.ports.iperf, seconds, reverse, omit: 1, netns: link.tech });
-          (m.values[path] ??= []).push(r.gbps);
-          process.stderr.write(`  ${m.label} ${path}: ${r.gbps.toFixed(3)} Gbit/s\n`);
+          try {
+            // -O 1: the first second (slow start over the long round trip) is left out.
+            const r = await iperf({ host: e.host, port: e.ports.iperf, seconds, reverse, omit: 1, netns: link.tech });
+            (m.values[path] ??= []).push(r.gbps);
+            process.stderr.write(`  ${m.label} ${path}: ${r.gbps.toFixed(3)} Gbit/s\n`);
+          } catch (err) {
+            const message = `${m.label}: ${err instanceof Error ? err.message : String(err)}`;
+            failures.push({ path, message });
+            process.stderr.write(`  ${path}: run failed, left out: ${message}\n`);
+          }
+          await sleep(300);
         }
       }
     }
   }
-  return metrics;
+  return { metrics, failures };
 }
