@@ -4,6 +4,7 @@ import { PATHS, type PathName } from "./paths.js";
 const COLORS: Record<PathName, string> = { direct: "#7f7f7f", fernlink: "#2e7d32", ssh: "#1565c0", socat: "#ef6c00" };
 const NAMES: Record<PathName, string> = { direct: "direct", fernlink: "Fernlink", ssh: "ssh -R", socat: "socat" };
 const FONT = `font-family="sans-serif" font-size="12"`;
+const TITLE = `font-family="sans-serif" font-size="14" font-weight="bold"`;
 
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -29,7 +30,7 @@ export function barChart(title: string, unit: string, groups: { label: string; v
   const y = (v: number): number => top + plotH - (v / max) * plotH;
   const gw = plotW / Math.max(1, groups.length);
   const bw = (gw * 0.8) / PATHS.length;
-  const parts: string[] = [`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${left}" y="20" ${FONT} font-size="14" font-weight="bold">${esc(title)}</text>`, legend(left, 40, PATHS)];
+  const parts: string[] = [`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${left}" y="20" ${TITLE}>${esc(title)}</text>`, legend(left, 40, PATHS)];
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4;
     parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${left - 6}" y="${y(v) + 4}" ${FONT} text-anchor="end">${+v.toFixed(2)}</text>`);
@@ -70,7 +71,7 @@ export function percentilePlot(title: string, quantiles: readonly number[], byPa
   const lo = 10 ** Math.floor(Math.log10(Math.min(...values, 10)));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...values, 100)));
   const y = (v: number): number => top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
-  const parts: string[] = [`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${left}" y="20" ${FONT} font-size="14" font-weight="bold">${esc(title)}</text>`, legend(left, 40, PATHS)];
+  const parts: string[] = [`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${left}" y="20" ${TITLE}>${esc(title)}</text>`, legend(left, 40, PATHS)];
   for (let d = lo; d <= hi; d *= 10) parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/><text x="${left - 6}" y="${y(d) + 4}" ${FONT} text-anchor="end">${d >= 1000 ? `${d / 1000} ms` : `${d} µs`}</text>`);
   for (const q of [0, 50, 90, 99, 99.9, 99.99].filter((q) => nines(q) <= xMax + 1e-9)) parts.push(`<line x1="${x(q)}" x2="${x(q)}" y1="${top}" y2="${top + plotH}" stroke="#eee"/><text x="${x(q)}" y="${top + plotH + 16}" ${FONT} text-anchor="middle">p${q}</text>`);
   for (const p of PATHS) {

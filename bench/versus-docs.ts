@@ -2,9 +2,12 @@
  * Runs the whole comparison (versus.ts on loopback, wan.ts across namespaces), checks the
  * targets and, for a full run, writes the plots (docs/bench/*.svg) and the generated section
  * of docs/PERFORMANCE.md between its two marker comments; the prose around them is kept.
+ *
+ *   node dist-test/bench/versus-docs.js [RESULTS]   re-renders plots and section from a result
+ *                                                   file (default bench/results.json), no run
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BenchConfig } from "./config.js";
 import { machineInfo } from "./report.js";
 import { QUANTILES } from "./shared.js";
@@ -38,7 +41,7 @@ export async function runComparison(config: BenchConfig, tmp: string): Promise<V
   return results;
 }
 
-async function writeDocs(r: VersusResults): Promise<void> {
+export async function writeDocs(r: VersusResults): Promise<void> {
   const docs = new URL("../../docs/", import.meta.url);
   await mkdir(new URL("bench/", docs), { recursive: true });
   const svgs: string[] = [];
@@ -84,4 +87,11 @@ function shortLabel(key: string): string {
   const wan = key.match(/^wan(\d+)(Up|Down)$/);
   if (wan) return `${wan[1]} ms, ${wan[2] === "Up" ? "upload" : "download"}`;
   return fixed[key] ?? key;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const file = process.argv[2] ?? fileURLToPath(new URL("../../bench/results.json", import.meta.url));
+  const saved = JSON.parse(await readFile(file, "utf8")) as { versus?: VersusResults };
+  if (!saved.versus) throw new Error(`${file} holds no "versus" results`);
+  await writeDocs(saved.versus);
 }
