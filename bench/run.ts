@@ -177,11 +177,12 @@ async function main(): Promise<void> {
     const versus = VERSUS_SCENARIOS.some((s) => config.only.has(s)) ? (await stopAll(), await runComparison(config, tmp)) : undefined;
     const extra: ExtraResults = { ...(hmiModes ? { hmiModes } : {}), ...scale, ...(versus ? { versus } : {}) };
     const meta = { machine, config: { ...config, only: [...config.only] }, seconds: (performance.now() - started) / 1000 };
-    // A run without the tunnel scenarios replaces only what it measured: the tunnel numbers
-    // of the last full run stay (and so do the other extras), under that run's machine header.
-    const previous = tunnel ? {} : (JSON.parse(await readFile(config.out, "utf8").catch(() => "{}")) as object);
+    // A run replaces only what it measured: without the tunnel scenarios the tunnel numbers
+    // of the last full run stay under that run's machine header, and the extras a run did not
+    // measure (the fleet-scale results, the comparison) stay with their own headers.
+    const previous = JSON.parse(await readFile(config.out, "utf8").catch(() => "{}")) as object;
     const scaleRun = scale.idleMemory || scale.reconnectStorm ? { scaleRun: meta } : {};
-    const written = tunnel ? { ...meta, ...tunnel, ...extra } : { ...previous, ...extra, ...scaleRun };
+    const written = tunnel ? { ...previous, ...meta, ...tunnel, ...extra, ...scaleRun } : { ...previous, ...extra, ...scaleRun };
     await writeFile(config.out, JSON.stringify(written, null, 2) + "\n");
     const text = [
       tunnel ? renderReport({ ...meta, ...tunnel }) : undefined,
