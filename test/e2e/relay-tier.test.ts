@@ -205,8 +205,10 @@ test("drain: the open stream finishes, the device moves, new connections never f
   assert.equal(failures, 0);
   assert.ok(made > 10, `only ${made} connections made`);
   // The stream opened before the drain still works, and the relay waits for it.
+  // A stream that ended meanwhile fails the test here rather than leaving it waiting for data forever.
+  const closed = once(held, "close").then(() => assert.fail("the stream opened before the drain was closed before it finished"));
   held.write("after\n");
-  assert.deepEqual(await once(held, "data"), ["after\n"]);
+  assert.deepEqual(await Promise.race([once(held, "data"), closed]), ["after\n"]);
   assert.equal(relays.get(from)!.proc.running, true, "the relay waits for its open stream");
   assert.equal((await relayList()).find((r) => r.name === from)?.draining, true);
   held.end();
