@@ -180,7 +180,8 @@ async function main(): Promise<void> {
     // A run replaces only what it measured: without the tunnel scenarios the tunnel numbers
     // of the last full run stay under that run's machine header, and the extras a run did not
     // measure (the fleet-scale results, the comparison) stay with their own headers.
-    const previous = JSON.parse(await readFile(config.out, "utf8").catch(() => "{}")) as object;
+    // A missing or empty result file (CI passes a fresh `mktemp`) has nothing to keep.
+    const previous = JSON.parse((await readFile(config.out, "utf8").catch(() => "")) || "{}") as object;
     const scaleRun = scale.idleMemory || scale.reconnectStorm ? { scaleRun: meta } : {};
     const written = tunnel ? { ...previous, ...meta, ...tunnel, ...extra, ...scaleRun } : { ...previous, ...extra, ...scaleRun };
     await writeFile(config.out, JSON.stringify(written, null, 2) + "\n");
