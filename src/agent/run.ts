@@ -89,7 +89,8 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
     let upAt: number | undefined;
     let lost: RelayEndpoint | undefined;
     try {
-      const ask = relays.length === 0 || lostAt === undefined || Date.now() - lostAt >= ASK_AFTER_LOSS_MS;
+      // Set only after losing a relay of the list, so the list is never empty then.
+      const ask = lostAt === undefined || Date.now() - lostAt >= ASK_AFTER_LOSS_MS;
       if (ask) {
         try {
           const assignment = await requestJson({ server: state.config.server, path, ca: state.caPem, cert: state.certPem, key: state.keyPem, response: RelayAssignment });

@@ -54,7 +54,7 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
     };
     const refused = (): void => fail(new FernlinkError("certificate-rejected", `the relay ${where} closed the connection after TLS (device refused, certificate revoked, or relay draining)`));
     socket.once("error", fail);
-    const closed = (): void => fail(new Error("the relay closed the connection (certificate refused or revoked?)"));
+    const closed = (): void => fail(new Error("the relay closed the connection before TLS finished"));
     socket.once("close", closed);
     socket.once("secureConnect", () => {
       // Closed after TLS succeeded: the relay refused this device, which only the access service can explain.

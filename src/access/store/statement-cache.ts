@@ -6,8 +6,8 @@ const CACHED_STATEMENTS = 500;
 
 /**
  * better-sqlite3 behind kysely, with prepared statements kept by their SQL text (least
- * recently used dropped past `size`). Kysely prepares every query anew, and preparing was a
- * tenth of the server's CPU while a fleet of agents reconnected. Reuse is safe because kysely
+ * recently used dropped past `size`). Kysely prepares every query anew, and preparing was 5 %
+ * of the server's CPU while a fleet of agents reconnected. Reuse is safe because kysely
  * runs a statement to completion synchronously (`all`, `run`); nothing here streams rows.
  */
 export function withStatementCache(database: BetterSqlite3.Database, size = CACHED_STATEMENTS): SqliteDatabase {
