@@ -126,6 +126,8 @@ export function echoRoundTrip(port: number, data: Buffer): Promise<string> {
       resolve(hash.digest("hex"));
     });
     socket.once("error", reject);
+    // Closed without an end or an error: fail rather than wait forever (after "end" this is a no-op).
+    socket.once("close", () => reject(new Error("the connection closed before the echo ended")));
     socket.once("connect", () => socket.end(data));
   });
 }
