@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type Http2Server } from "node:http2";
+import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { startKeepalive } from "./keepalive.js";
 
@@ -121,6 +121,36 @@ describe("startKeepalive", { timeout: 10_000 }, () => {
     await once(client, "close");
     await sleep(150);
     assert.equal(dead, 0);
+  });
+
+  it("leaves a session closing gracefully alone while its open stream finishes", async () => {
+    const h2 = h2createServer();
+    const serverSession = new Promise<ServerHttp2Session>((resolve) => h2.once("session", resolve));
+    h2.on("stream", (stream) => {
+      stream.respond({ ":status": 200 });
+      stream.pipe(stream);
+    });
+    const client = h2connect(`http://127.0.0.1:${await listening(h2)}`);
+    client.on("error", () => {});
+    cleanup.push(() => {
+      client.destroy();
+      h2.close();
+    });
+    const stream = client.request({ ":method": "POST", ":path": "/" }, { endStream: false });
+    stream.setEncoding("utf8");
+    stream.write("before");
+    assert.deepEqual(await once(stream, "data"), ["before"]);
+    let dead = 0;
+    startKeepalive(client, { intervalMs: 20, timeoutMs: 50, onDead: () => dead++ });
+    // The peer leaves (GOAWAY): Node marks the client closed and cancels every PING from now on.
+    (await serverSession).close();
+    await once(client, "goaway");
+    await sleep(200);
+    assert.equal(dead, 0, "a cancelled PING of a closing session was taken for a dead peer");
+    stream.write("after");
+    assert.deepEqual(await once(stream, "data"), ["after"]);
+    stream.end();
+    await once(client, "close");
   });
 
   it("sends nothing more and never fires once stopped", async () => {

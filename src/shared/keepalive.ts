@@ -13,6 +13,8 @@ export interface KeepaliveOptions {
  * Sends an HTTP/2 PING every interval and destroys the session when one is not answered
  * in time, so a half-dead TCP path (NAT dropped, cable pulled) is noticed in seconds,
  * not after the kernel's hours-long TCP timeout. Stops by itself when the session closes.
+ * A session closing gracefully (GOAWAY sent or received) is left alone: Node cancels every
+ * PING on it at once, which says nothing about the peer, and it ends when its streams do.
  */
 export function startKeepalive(session: Http2Session, options: KeepaliveOptions = {}): () => void {
   const intervalMs = options.intervalMs ?? KEEPALIVE.intervalMs;
@@ -24,12 +26,12 @@ export function startKeepalive(session: Http2Session, options: KeepaliveOptions 
     session.destroy(new Error(`keep-alive: no answer to PING within ${timeoutMs} ms`));
   };
   const tick = setInterval(() => {
-    if (deadline || session.destroyed) return;
+    if (deadline || session.destroyed || session.closed) return;
     deadline = setTimeout(dead, timeoutMs);
     const sent = session.ping((err) => {
       clearTimeout(deadline);
       deadline = undefined;
-      if (err && !session.destroyed) dead();
+      if (err && !session.destroyed && !session.closed) dead();
     });
     if (!sent) {
       clearTimeout(deadline);
