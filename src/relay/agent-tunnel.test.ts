@@ -213,6 +213,30 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
     assert.deepEqual(events.offline, [newer]);
   });
 
+  it("takes a tunnel whose agent is leaving offline at once, lets its open stream finish, and still closes it on closeAll", async () => {
+    const registry = new TunnelRegistry("relay-test");
+    const events = record(registry);
+    const { tunnel, agent } = await openTunnel("dev-1");
+    registry.add(tunnel);
+    agent.onStream((stream) => {
+      stream.respond({ ":status": 200 });
+      stream.pipe(stream);
+    });
+    const stream = await tunnel.openStream({ host: "10.0.0.1", port: 502 }, meta);
+    stream.setEncoding("utf8");
+    // The agent moved elsewhere: GOAWAY, its open stream still running.
+    agent.agentSession.close();
+    await once(agent.session, "goaway");
+    assert.deepEqual(events.offline, [tunnel], "a leaving tunnel reads as offline");
+    assert.equal(registry.get("dev-1"), undefined);
+    assert.deepEqual(registry.list(), []);
+    stream.write("still here");
+    assert.deepEqual(await once(stream, "data"), ["still here"]);
+    registry.closeAll();
+    await once(tunnel, "close");
+    assert.deepEqual(events.offline, [tunnel], "offline only once");
+  });
+
   it("keeps tunnels of different devices apart", async () => {
     const registry = new TunnelRegistry("relay-test");
     const { tunnel: a } = await openTunnel("dev-a");

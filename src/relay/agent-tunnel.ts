@@ -17,7 +17,7 @@ const OPEN_TIMEOUT_MS = 15_000;
  * One connected agent: the relay is the HTTP/2 client over the agent's TLS connection and
  * opens one CONNECT stream per user connection.
  */
-export class AgentTunnel extends EventEmitter<{ close: [] }> {
+export class AgentTunnel extends EventEmitter<{ close: []; leaving: [] }> {
   readonly connectedAt: Date;
   private closed = false;
   /** The agent said it is leaving (GOAWAY, after it moved to another relay): no new streams here. */
@@ -40,7 +40,10 @@ export class AgentTunnel extends EventEmitter<{ close: [] }> {
       this.closed = true;
       this.emit("close");
     });
-    session.once("goaway", () => (this.leaving = true));
+    session.once("goaway", () => {
+      this.leaving = true;
+      if (!this.closed) this.emit("leaving");
+    });
   }
 
   /** True until the session has closed. */

@@ -1,9 +1,15 @@
 import { EventEmitter } from "node:events";
 import type { AgentTunnel } from "./agent-tunnel.js";
 
-/** The tunnels this relay holds, one per device; a newer tunnel replaces an older one. */
+/**
+ * The tunnels this relay holds, one per device; a newer tunnel replaces an older one. A tunnel
+ * whose agent is leaving (it moved to another relay and sent GOAWAY) goes offline here at
+ * once, so that no node sends the device's new streams here, while its open streams finish.
+ */
 export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offline: [AgentTunnel] }> {
   private readonly byDevice = new Map<string, AgentTunnel>();
+  /** Tunnels that went offline while their last streams finish: closed with the others. */
+  private readonly leaving = new Set<AgentTunnel>();
 
   constructor(readonly relayId: string) {
     super();
@@ -22,10 +28,18 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
       return false;
     }
     this.byDevice.set(deviceId, tunnel);
-    tunnel.once("close", () => {
+    const gone = (): void => {
       if (this.byDevice.get(deviceId) !== tunnel) return;
       this.byDevice.delete(deviceId);
       this.emit("offline", tunnel);
+    };
+    tunnel.once("leaving", () => {
+      this.leaving.add(tunnel);
+      gone();
+    });
+    tunnel.once("close", () => {
+      this.leaving.delete(tunnel);
+      gone();
     });
     if (previous) previous.destroy();
     this.emit("online", tunnel);
@@ -51,8 +65,8 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
     return true;
   }
 
-  /** Closes every tunnel (relay shutdown). */
+  /** Closes every tunnel, leaving ones included (relay shutdown). */
   closeAll(): void {
-    for (const tunnel of this.byDevice.values()) tunnel.destroy();
+    for (const tunnel of [...this.byDevice.values(), ...this.leaving]) tunnel.destroy();
   }
 }
