@@ -8,6 +8,8 @@ import { after, before, test } from "node:test";
 import { startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
 import { Site, type DeviceJson } from "./helpers/fernlink.js";
+import { MOVE_HANDOVER_MS } from "../../src/agent/run.js";
+import { KEEPALIVE } from "../../src/protocol/tunnel-settings.js";
 import { assertExit, PASSWORD, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 
@@ -179,6 +181,9 @@ test("drain: the open stream finishes, the device moves, new connections never f
   held.setEncoding("utf8");
   held.write("before\n");
   assert.deepEqual(await once(held, "data"), ["before\n"]);
+  // Listened for from now on: a stream that ends early fails the test instead of leaving it waiting for data forever.
+  const heldClosed = once(held, "close").then(() => assert.fail("the stream opened before the drain was closed before it finished"));
+  heldClosed.catch(() => {});
   let failures = 0;
   let made = 0;
   let drainedAt = Date.now();
@@ -196,7 +201,8 @@ test("drain: the open stream finishes, the device moves, new connections never f
   })();
   drainedAt = Date.now();
   await a.ok("alice", ["relay", "drain", from, "--data", a.dataDir, "--db", DB]);
-  const moved = await onlineOn(b, "press-7", from, 15_000);
+  const moved = await onlineOn(b, "press-7", from, 30_000);
+  const movedAt = Date.now();
   t.diagnostic(`press-7 moved from ${from} to ${moved.relay} ${Date.now() - drainedAt} ms after relay drain`);
   await new Promise((resolve) => setTimeout(resolve, 4_000));
   looping = false;
@@ -204,11 +210,11 @@ test("drain: the open stream finishes, the device moves, new connections never f
   t.diagnostic(`${made} new connections during the drain, ${failures} failed`);
   assert.equal(failures, 0);
   assert.ok(made > 10, `only ${made} connections made`);
-  // The stream opened before the drain still works, and the relay waits for it.
-  // A stream that ended meanwhile fails the test here rather than leaving it waiting for data forever.
-  const closed = once(held, "close").then(() => assert.fail("the stream opened before the drain was closed before it finished"));
+  // The stream opened before the drain still works, and the relay waits for it — also after
+  // both ends' keep-alive ran while the moved agent's old tunnel was closing.
+  await new Promise((resolve) => setTimeout(resolve, movedAt + MOVE_HANDOVER_MS + KEEPALIVE.intervalMs + 2_000 - Date.now()));
   held.write("after\n");
-  assert.deepEqual(await Promise.race([once(held, "data"), closed]), ["after\n"]);
+  assert.deepEqual(await Promise.race([once(held, "data"), heldClosed]), ["after\n"]);
   assert.equal(relays.get(from)!.proc.running, true, "the relay waits for its open stream");
   assert.equal((await relayList()).find((r) => r.name === from)?.draining, true);
   held.end();
