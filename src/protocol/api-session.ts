@@ -21,6 +21,13 @@ export const BrowserSession = z.strictObject({
 });
 export type BrowserSession = z.infer<typeof BrowserSession>;
 
+/** Whether the browser has a session: the portal's first question, answered 200 either way (no 401 in its console). */
+export const BrowserSessionState = z.discriminatedUnion("signedIn", [
+  z.strictObject({ signedIn: z.literal(false) }),
+  z.strictObject({ signedIn: z.literal(true), session: BrowserSession }),
+]);
+export type BrowserSessionState = z.infer<typeof BrowserSessionState>;
+
 /** The browser-session routes, for the OpenAPI document. */
 export const SESSION_ROUTE_DOCS: readonly RouteDoc[] = [
   {
@@ -30,6 +37,13 @@ export const SESSION_ROUTE_DOCS: readonly RouteDoc[] = [
     auth: "none",
     request: LoginRequest,
     response: BrowserSession,
+  },
+  {
+    method: "get",
+    path: ROUTES.sessionState,
+    summary: "Whether the browser's cookie holds a session, and that session; signedIn false (not 401) when not",
+    auth: "none",
+    response: BrowserSessionState,
   },
   { method: "get", path: ROUTES.session, summary: "The portal's session and its CSRF token", auth: "session", response: BrowserSession },
   { method: "delete", path: ROUTES.session, summary: "Portal sign-out: ends the session and clears its cookie", auth: "session", response: z.strictObject({ ok: z.literal(true) }) },

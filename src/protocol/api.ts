@@ -144,6 +144,7 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 export const ROUTES = {
   login: "/api/v1/login",
   session: "/api/v1/session",
+  sessionState: "/api/v1/session/state",
   logout: "/api/v1/logout",
   whoami: "/api/v1/whoami",
   devices: "/api/v1/devices",

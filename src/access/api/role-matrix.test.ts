@@ -92,6 +92,12 @@ const OWN_ROWS: Record<string, Row[]> = {
       },
     ],
   ],
+  "GET /api/v1/session/state": [
+    [
+      "anyone may ask GET /api/v1/session/state and an anonymous caller learns it is signed out",
+      async (f) => assert.deepEqual((await f.call("GET", "/api/v1/session/state")).json, { signedIn: false }),
+    ],
+  ],
   "POST /api/v1/session": [
     [
       "anyone may sign in to the portal at POST /api/v1/session and gets the session in a cookie, not in the body",

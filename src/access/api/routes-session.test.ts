@@ -111,6 +111,20 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
     assert.equal((await call("GET", "/api/v1/session", { cookie })).json.error.code, "unauthenticated");
   });
 
+  it("the session state answers 200 in every case: signed out without a cookie, the session with one, signed out (cookie cleared) once it ended", async () => {
+    const none = await call("GET", "/api/v1/session/state");
+    assert.deepEqual([none.status, none.json], [200, { signedIn: false }]);
+    const { res } = await signIn();
+    const cookie = cookieOf(res.headers).value;
+    const live = await call("GET", "/api/v1/session/state", { cookie });
+    assert.deepEqual([live.status, live.json.signedIn, live.json.session?.csrf], [200, true, res.json.csrf]);
+    assert.equal((await call("DELETE", "/api/v1/session", { cookie, csrf: res.json.csrf })).status, 200);
+    const ended = await call("GET", "/api/v1/session/state", { cookie });
+    assert.deepEqual([ended.status, ended.json], [200, { signedIn: false }]);
+    assert.match(ended.headers.get("set-cookie") ?? "", /Max-Age=0/);
+    assert.equal((await call("GET", "/api/v1/session/state", { cookie, site: "cross-site" })).json.error?.code, "forbidden");
+  });
+
   it("a user with one-time codes is asked for one after the right password, then signs in with it", async () => {
     const account = `portal-${++n}`;
     await initAccount(t.ctx, { account, user: "alice", password: PASSWORD });

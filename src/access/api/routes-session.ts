@@ -1,9 +1,10 @@
 import { LoginRequest, ROUTES } from "../../protocol/api.js";
-import type { BrowserSession } from "../../protocol/api-session.js";
+import type { BrowserSession, BrowserSessionState } from "../../protocol/api-session.js";
+import { FernlinkError } from "../../shared/errors.js";
 import type { Principal } from "../context.js";
 import { cutStreamsOfToken } from "../live-streams.js";
 import { authenticate, login, logout } from "../sessions.js";
-import { clearSessionCookie, csrfTokenFor, ensureSameOrigin, setSessionCookie } from "./browser-session.js";
+import { clearSessionCookie, csrfTokenFor, ensureNotForged, ensureSameOrigin, sessionCookie, setSessionCookie } from "./browser-session.js";
 import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
 
 function view(p: Principal, token: string): BrowserSession {
@@ -20,6 +21,21 @@ export function registerSessionRoutes({ app, ctx }: RouteKit): void {
     const who = await authenticate(ctx, session.token, c.get("source"), { allow: ["password-expired", "otp-enrollment-required"] });
     setSessionCookie(c, session.token, session.expiresAt, ctx.now());
     return c.json(view(who, session.token));
+  });
+  app.get(ROUTES.sessionState, async (c) => {
+    const token = sessionCookie(c);
+    const out: BrowserSessionState = { signedIn: false };
+    if (token === undefined) return c.json(out);
+    ensureNotForged(c, token);
+    try {
+      const who = await authenticate(ctx, token, c.get("source"), { allow: ["password-expired", "otp-enrollment-required"] });
+      return c.json({ signedIn: true, session: view(who, token) } satisfies BrowserSessionState);
+    } catch (err) {
+      if (!(err instanceof FernlinkError && err.code === "unauthenticated")) throw err;
+      // An ended session's cookie is of no further use.
+      clearSessionCookie(c);
+      return c.json(out);
+    }
   });
   app.get(ROUTES.session, anySession, (c) => c.json(view(c.get("principal"), c.get("token") ?? "")));
   app.delete(ROUTES.session, anySession, async (c) => {

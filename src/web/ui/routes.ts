@@ -9,6 +9,7 @@ import type { USER_ROUTES } from "../../protocol/api-users.js";
 export const API = {
   ...({
     session: "/api/v1/session",
+    sessionState: "/api/v1/session/state",
     devices: "/api/v1/devices",
     device: "/api/v1/devices/:name",
     deviceKey: "/api/v1/devices/:name/activation-key",
@@ -23,7 +24,7 @@ export const API = {
     events: "/api/v1/events",
   } as const satisfies Pick<
     typeof ROUTES,
-    "session" | "devices" | "device" | "deviceKey" | "deviceWeb" | "deviceWebTarget" | "audit" | "connectionsReport" | "liveTunnels" | "liveStreams" | "liveStream" | "status" | "events"
+    "session" | "sessionState" | "devices" | "device" | "deviceKey" | "deviceWeb" | "deviceWebTarget" | "audit" | "connectionsReport" | "liveTunnels" | "liveStreams" | "liveStream" | "status" | "events"
   >),
   ...({
     users: "/api/v1/users",

@@ -1,6 +1,6 @@
-import { ApiError, call, setCsrfToken } from "./api.js";
+import { call, setCsrfToken } from "./api.js";
 import { API } from "./routes.js";
-import type { PortalSession } from "./types.js";
+import type { PortalSession, PortalSessionState } from "./types.js";
 
 /** What a restricted session must do first, or null for a full session. */
 export type Restriction = "password-expired" | "otp-enrollment-required";
@@ -10,16 +10,11 @@ export function restrictionOf(session: PortalSession): Restriction | null {
   return session.restriction ?? null;
 }
 
-/** GET /api/v1/session: the current session, or null when there is none (401). */
+/** GET /api/v1/session/state: the current session, or null when there is none (a 200 either way, so no 401 in the console). */
 export async function currentSession(): Promise<PortalSession | null> {
-  try {
-    const session = await call<PortalSession>(API.session, { sessionRequired: false });
-    setCsrfToken(session.csrf);
-    return session;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return null;
-    throw err;
-  }
+  const state = await call<PortalSessionState>(API.sessionState, { sessionRequired: false });
+  setCsrfToken(state.signedIn ? state.session.csrf : null);
+  return state.signedIn ? state.session : null;
 }
 
 /** POST /api/v1/session: signs in; the server sets the cookie and answers with the session. */
