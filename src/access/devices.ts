@@ -1,8 +1,8 @@
-import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../protocol/api.js";
+import type { ActivationKeyResponse, DeviceAddRequest, DeviceAccessInfo, DeviceInfo } from "../protocol/api.js";
 import { CidrSyntaxError, formatCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../shared/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
-import { canView } from "./access-decision.js";
+import { canView, type DeviceAccess } from "./access-decision.js";
 import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";
 import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
@@ -12,6 +12,8 @@ import type { AccessContext, Principal } from "./context.js";
 import { createActivationKey } from "./store/activation-keys.js";
 import { revokeDeviceCertificates } from "./store/certificates.js";
 import { createDevice, deviceLan, findDeviceByName, listDevices, removeDevice } from "./store/devices.js";
+import { devicePoolNames } from "./store/pools.js";
+import { listRelays } from "./store/relays.js";
 import type { Device } from "./store/schema.js";
 
 function normaliseLan(lan: string[]): string[] {
@@ -23,19 +25,38 @@ function normaliseLan(lan: string[]): string[] {
   }
 }
 
+/** What `deviceInfo` needs besides the device: relay names by id, and pool names by device id. */
+interface InfoLookup {
+  relays: ReadonlyMap<string, string>;
+  pools: ReadonlyMap<string, string[]>;
+}
+
+/** Loads the relay names, and the pool names of the account's devices (of one device when given). */
+async function infoLookup(ctx: AccessContext, accountId: string, deviceId?: string): Promise<InfoLookup> {
+  const [relays, pools] = await Promise.all([listRelays(ctx.db), devicePoolNames(ctx.db, accountId, deviceId)]);
+  return { relays: new Map(relays.map((r) => [r.id, r.name])), pools };
+}
+
 /** A device as the API shows it, with its live state from the relays. */
-export function deviceInfo(ctx: AccessContext, device: Device): DeviceInfo {
+export function deviceInfo(ctx: AccessContext, device: Device, lookup: InfoLookup): DeviceInfo {
   const live = ctx.presence.status(device.id);
+  // A relay removed since the device's last connection is shown by its id rather than not at all.
+  const lastRelay = device.relay_id === null ? null : (lookup.relays.get(device.relay_id) ?? device.relay_id);
   return {
     name: device.name,
     online: live !== undefined,
     lastSeen: live ? ctx.now().toISOString() : device.last_seen,
-    relay: live?.relay ?? device.relay_id,
+    relay: live?.relay ?? lastRelay,
     lan: deviceLan(device),
     registered: device.cert_serial !== null,
     createdAt: device.created_at,
     address: live?.address ?? device.last_address,
+    pools: lookup.pools.get(device.id) ?? [],
   };
+}
+
+function accessInfo(access: DeviceAccess): DeviceAccessInfo {
+  return access.level === "connect" ? { level: "connect", targets: access.targets } : { level: "view", targets: [] };
 }
 
 /** The refusal for a device that is missing or that the caller may not see (the two read alike). */
@@ -57,11 +78,12 @@ export async function deviceByName(ctx: AccessContext, who: Viewer, name: string
 export async function showDevice(ctx: AccessContext, who: Principal, name: string): Promise<DeviceInfo> {
   const device = await findDeviceByName(ctx.db, who.accountId, name);
   if (!device) throw noSuchDevice(name);
-  if (who.role !== "admin" && !canView(await deviceAccess(ctx, who, device))) {
+  const access = await deviceAccess(ctx, who, device);
+  if (!canView(access)) {
     await auditBy(ctx, who, "device.show", name, "denied", "not-found: no access rule shows this device to the user");
     throw noSuchDevice(name);
   }
-  return deviceInfo(ctx, device);
+  return { ...deviceInfo(ctx, device, await infoLookup(ctx, who.accountId, device.id)), access: accessInfo(access) };
 }
 
 async function issueKey(ctx: AccessContext, device: Device): Promise<{ activationKey: string; expiresAt: string }> {
@@ -80,7 +102,7 @@ export async function addDevice(ctx: AccessContext, who: Principal, input: Devic
   await accessChanged(ctx, who.accountId);
   const key = await issueKey(ctx, device);
   await auditBy(ctx, who, "device.add", input.name);
-  return { device: deviceInfo(ctx, device), ...key };
+  return { device: deviceInfo(ctx, device, { relays: new Map(), pools: new Map() }), ...key };
 }
 
 /** A new activation key for an existing device (to register it again, e.g. on new hardware). */
@@ -89,14 +111,14 @@ export async function newDeviceKey(ctx: AccessContext, who: Principal, name: str
   const device = await deviceByName(ctx, who, name);
   const key = await issueKey(ctx, device);
   await auditBy(ctx, who, "device.activation-key", name);
-  return { device: deviceInfo(ctx, device), ...key };
+  return { device: deviceInfo(ctx, device, await infoLookup(ctx, who.accountId, device.id)), ...key };
 }
 
 /** The devices of the caller's account; a member gets only those an access rule shows. */
 export async function listAccountDevices(ctx: AccessContext, who: Principal): Promise<DeviceInfo[]> {
   const devices = await listDevices(ctx.db, who.accountId);
-  const access = who.role === "admin" ? undefined : await devicesAccess(ctx, who, devices);
-  return devices.filter((d) => !access || canView(access.get(d.id)!)).map((d) => deviceInfo(ctx, d));
+  const [access, lookup] = await Promise.all([who.role === "admin" ? undefined : devicesAccess(ctx, who, devices), infoLookup(ctx, who.accountId)]);
+  return devices.filter((d) => !access || canView(access.get(d.id)!)).map((d) => deviceInfo(ctx, d, lookup));
 }
 
 /** Removes a device: its certificates are revoked and its live tunnel is closed. */

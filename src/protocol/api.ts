@@ -58,16 +58,28 @@ export const DeviceAddRequest = z.strictObject({
 });
 export type DeviceAddRequest = z.infer<typeof DeviceAddRequest>;
 
+/** What the caller may do with a device: see it, or also connect to these canonical `host[:ports]` targets. */
+export const DeviceAccessInfo = z.strictObject({
+  level: z.enum(["view", "connect"]),
+  targets: z.array(z.string()),
+});
+export type DeviceAccessInfo = z.infer<typeof DeviceAccessInfo>;
+
 /** One device as the API shows it. */
 export const DeviceInfo = z.strictObject({
   name,
   online: z.boolean(),
   lastSeen: z.string().nullable(),
+  /** The name of the relay holding its tunnel now, or of the last one (null before the first connection). */
   relay: z.string().nullable(),
   lan: z.array(z.string()),
   registered: z.boolean(),
   createdAt: z.string(),
   address: z.string().nullable(),
+  /** The pools it is in, by name. */
+  pools: z.array(z.string()),
+  /** Only on `device show`: the caller's own access. */
+  access: DeviceAccessInfo.optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 

@@ -42,6 +42,19 @@ export async function poolDeviceNames(db: Kysely<Database>, accountId: string): 
   return byPool;
 }
 
+/** Pool names per device id, for the account's devices that are in a pool (names in order). */
+export async function devicePoolNames(db: Kysely<Database>, accountId: string, deviceId?: string): Promise<Map<string, string[]>> {
+  let query = db
+    .selectFrom("pool_devices")
+    .innerJoin("pools", "pools.id", "pool_devices.pool_id")
+    .select(["pool_devices.device_id as deviceId", "pools.name as poolName"])
+    .where("pools.account_id", "=", accountId);
+  if (deviceId !== undefined) query = query.where("pool_devices.device_id", "=", deviceId);
+  const byDevice = new Map<string, string[]>();
+  for (const row of await query.orderBy("pools.name").execute()) byDevice.set(row.deviceId, [...(byDevice.get(row.deviceId) ?? []), row.poolName]);
+  return byDevice;
+}
+
 /** Deletes a pool; its device list and access rules go with it. Returns how many rules went. */
 export async function removePool(db: Kysely<Database>, id: string): Promise<number> {
   const rules = await db.selectFrom("access_rules").select((eb) => eb.fn.countAll<number>().as("n")).where("pool_id", "=", id).executeTakeFirstOrThrow();
