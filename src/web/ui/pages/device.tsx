@@ -6,6 +6,7 @@ import { API } from "../routes.js";
 import { rememberTargets } from "../targets-memo.js";
 import type { DeviceInfo } from "../../../protocol/api.js";
 import type { WebTarget, WebTargetList } from "../types.js";
+import { DeviceConnect } from "./device-connect.js";
 import { LiveNote, OnlineBadge } from "./devices.js";
 
 /** Where a target's link goes: the server's `/web/open/<id>` redirect, or the VNC viewer route. */
@@ -33,7 +34,7 @@ function TargetLink({ t }: { t: WebTarget }) {
   );
 }
 
-/** One device: its state, details, and the web pages and screens published on it. */
+/** One device: its state, details, how to connect to it, and the web pages and screens published on it. */
 export function DevicePage({ name }: { name: string }) {
   useTitle(name);
   const device = useResource((signal) => call<DeviceInfo>(path(API.device, { name }), { signal }), [name], ["devices"]);
@@ -71,7 +72,9 @@ export function DevicePage({ name }: { name: string }) {
           <dt>Address</dt>
           <dd>{d.address ?? "unknown"}</dd>
           <dt>LAN ranges</dt>
-          <dd>{d.lan.length > 0 ? d.lan.join(", ") : "none"}</dd>
+          <dd>{d.lan.length > 0 ? d.lan.join(", ") : "none (its agent's allowlist decides)"}</dd>
+          <dt>Pools</dt>
+          <dd>{d.pools.length > 0 ? d.pools.join(", ") : "none"}</dd>
           <dt>Registered</dt>
           <dd>{d.registered ? "yes" : "no (waiting for its activation key)"}</dd>
           <dt>Added</dt>
@@ -79,6 +82,12 @@ export function DevicePage({ name }: { name: string }) {
             <Time iso={d.createdAt} />
           </dd>
         </dl>
+      )}
+      {d && (
+        <section aria-labelledby="connect">
+          <h2 id="connect">Connect from your PC</h2>
+          <DeviceConnect device={d} targets={targets.data ?? []} />
+        </section>
       )}
       <section aria-labelledby="web-targets">
         <h2 id="web-targets">Web pages and screens</h2>
