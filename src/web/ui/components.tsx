@@ -1,6 +1,6 @@
 import type { ComponentChildren, InputHTMLAttributes, SelectHTMLAttributes } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
-import { formatTime } from "./format.js";
+import { formatTime, formatUtc } from "./format.js";
 
 /** The page's h1; it takes focus when the page opens so screen readers announce the new page. */
 export function PageHeading({ children, focus = true }: { children: ComponentChildren; focus?: boolean }) {
@@ -134,10 +134,14 @@ export function Table({ caption, head, children, empty }: { caption: string; hea
   );
 }
 
-/** A time element in the browser's zone with the exact ISO time as machine value. */
+/** A time element in the browser's zone, named, with the exact UTC time as machine value and on hover. */
 export function Time({ iso, never = "" }: { iso: string | null | undefined; never?: string }) {
   if (!iso) return <>{never}</>;
-  return <time dateTime={iso}>{formatTime(iso)}</time>;
+  return (
+    <time dateTime={iso} title={formatUtc(iso)}>
+      {formatTime(iso)}
+    </time>
+  );
 }
 
 /** Copies `text` to the clipboard and says so in a status region. */

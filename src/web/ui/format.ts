@@ -2,12 +2,27 @@
 
 const pad = (n: number): string => String(n).padStart(2, "0");
 
-/** A time in the browser's zone, `2026-11-27 10:02:11`; empty for null. */
+/** The browser's short name for its zone at `d`: `UTC`, `CET`, `GMT+2`. */
+let zoneFormat: Intl.DateTimeFormat | undefined;
+
+function zoneName(d: Date): string {
+  zoneFormat ??= new Intl.DateTimeFormat("en-GB", { timeZoneName: "short" });
+  const part = zoneFormat.formatToParts(d).find((p) => p.type === "timeZoneName");
+  return part?.value ?? "local time";
+}
+
+/** A time in the browser's zone, with the zone: `2026-11-27 10:02:11 CET`; empty for null. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneName(d)}`;
+}
+
+/** The exact time in UTC, for a tooltip beside a local time: `2026-11-27T09:02:11Z`. */
+export function formatUtc(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** A duration like the CLI prints it: `42s`, `3m07s`, `2h05m00s`, `3d04h`. */
