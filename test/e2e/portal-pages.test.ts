@@ -208,6 +208,13 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
       await openDevice(page, "m-4490");
       await page.getByRole("link", { name: "All devices" }).click();
       await waitForText(count, "500 of 5,001 devices, 51 to 100 shown");
+      // Manage devices pages the same list, with a search of its own.
+      await page.evaluate(`location.hash = "#/admin/devices"`);
+      await waitForText(page.getByRole("heading", { level: 1 }), "Manage devices");
+      await waitForText(count, "5,001 devices, 1 to 50 shown");
+      assert.equal(await page.getByRole("table", { name: "Devices of the account" }).getByRole("rowheader").count(), 50);
+      await page.getByRole("searchbox", { name: "Search" }).fill("m-4999");
+      await page.getByRole("button", { name: "Remove m-4999" }).waitFor();
       console.log(
         `Devices page, ${BULK + 1} devices: first page ${firstPaintMs} ms after reload (${timing.sinceNavigationMs} ms by the page's clock: app.js loaded at ${timing.appMs} ms, ` +
           `GET /api/v1/devices asked at ${timing.listStartMs} ms and answered in ${timing.listMs} ms with ${timing.listKiB} KiB); each filter or order ${filterMs.join(", ")} ms`,

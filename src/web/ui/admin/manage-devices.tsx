@@ -4,6 +4,8 @@ import { Alert, CopyButton, PageHeading, Status, Table, TextField, Time, useConf
 import { useAction, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { deviceHref } from "../router.js";
+import { deviceListMemory, Pager, useDeviceList } from "../device-list.js";
+import { DeviceFilters } from "../pages/device-filters.js";
 import { OnlineBadge } from "../pages/devices.js";
 import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../../../protocol/api.js";
 
@@ -30,7 +32,10 @@ function ActivationKey({ reply, onDismiss }: { reply: ActivationKeyResponse; onD
   );
 }
 
-/** Devices of the account for admins: add (and get the activation key), new key, remove. */
+// Kept while the portal is open, like the Devices page's search.
+const remembered = deviceListMemory();
+
+/** Devices of the account for admins: add (and get the activation key), new key, remove; searched and in pages like the Devices page. */
 export function ManageDevicesPage() {
   useTitle("Manage devices");
   const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"]);
@@ -41,6 +46,7 @@ export function ManageDevicesPage() {
   const [confirm, dialog] = useConfirm();
   const add = useAction();
   const action = useAction();
+  const view = useDeviceList(devices.data, remembered);
 
   const submit = (e: Event): void => {
     e.preventDefault();
@@ -83,9 +89,19 @@ export function ManageDevicesPage() {
           Add device
         </button>
       </form>
+      {devices.data && devices.data.length > 0 && <DeviceFilters query={view.query} pools={view.pools} onQuery={view.setQuery} />}
       {devices.data && (
-        <Table caption="Devices of the account" head={["Name", "Status", "Registered", "Last seen", "LAN ranges", "Actions"]} empty={devices.data.length === 0 && "No devices yet."}>
-          {devices.data.map((d) => (
+        <p class="result-count" role="status">
+          {view.summary}
+        </p>
+      )}
+      {devices.data && (
+        <Table
+          caption="Devices of the account"
+          head={["Name", "Status", "Registered", "Last seen", "LAN ranges", "Actions"]}
+          empty={view.rows.length === 0 && (view.filtered ? "No device matches." : "No devices yet.")}
+        >
+          {view.rows.map((d) => (
             <tr key={d.name}>
               <th scope="row">
                 <a href={deviceHref(d.name)}>{d.name}</a>
@@ -110,6 +126,7 @@ export function ManageDevicesPage() {
           ))}
         </Table>
       )}
+      {devices.data && <Pager view={view} />}
       {dialog}
     </>
   );

@@ -1,16 +1,13 @@
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { call } from "../api.js";
 import { Alert, PageHeading, Table, Time } from "../components.js";
-import { ALL_DEVICES, filterDevices, poolsOf, type DeviceQuery } from "../device-filter.js";
+import { deviceListMemory, Pager, useDeviceList } from "../device-list.js";
 import { useLiveMode, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { adminHref, deviceHref } from "../router.js";
 import type { DeviceInfo } from "../../../protocol/api.js";
 import type { PortalSession } from "../types.js";
 import { DeviceFilters } from "./device-filters.js";
-
-/** Rows per page: enough to scan, few enough that thousands of devices render at once. */
-const PAGE_SIZE = 50;
 
 /** "online"/"offline" as text (with a coloured badge, never colour alone). */
 export function OnlineBadge({ online }: { online: boolean }) {
@@ -42,50 +39,17 @@ function useChangeAnnouncer(devices: readonly DeviceInfo[] | undefined): string 
   return text;
 }
 
-// Kept while the page is open, so going to a device and back keeps the search.
-let lastQuery: DeviceQuery = ALL_DEVICES;
-let lastPage = 0;
-
-function Pager({ page, pages, onPage }: { page: number; pages: number; onPage: (page: number) => void }) {
-  if (pages <= 1) return null;
-  return (
-    <nav class="pager" aria-label="Pages of devices">
-      <button type="button" disabled={page === 0} onClick={() => onPage(page - 1)}>
-        Previous page
-      </button>
-      <span>
-        Page {page + 1} of {pages}
-      </span>
-      <button type="button" disabled={page >= pages - 1} onClick={() => onPage(page + 1)}>
-        Next page
-      </button>
-    </nav>
-  );
-}
+// Kept while the portal is open, so going to a device and back keeps the search.
+const remembered = deviceListMemory();
 
 /** GET /api/v1/devices as a searchable, filtered, sorted table in pages that follows `devices` events. */
 export function DevicesPage({ session }: { session: PortalSession }) {
   useTitle("Devices");
   const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"]);
   const announcement = useChangeAnnouncer(devices.data);
-  const [query, setQuery] = useState(lastQuery);
-  const [page, setPage] = useState(lastPage);
   const all = devices.data ?? [];
-  const shown = useMemo(() => filterDevices(all, query), [all, query]);
-  const pools = useMemo(() => poolsOf(all), [all]);
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
-  const current = Math.min(page, pages - 1);
-  const rows = shown.slice(current * PAGE_SIZE, (current + 1) * PAGE_SIZE);
-  lastQuery = query;
-  lastPage = current;
-  const change = (next: DeviceQuery): void => {
-    setQuery(next);
-    setPage(0);
-  };
-  const filtered = shown.length !== all.length;
-  const summary = `${filtered ? `${shown.length.toLocaleString("en-US")} of ` : ""}${all.length.toLocaleString("en-US")} ${all.length === 1 ? "device" : "devices"}${
-    shown.length > PAGE_SIZE ? `, ${(current * PAGE_SIZE + 1).toLocaleString("en-US")} to ${(current * PAGE_SIZE + rows.length).toLocaleString("en-US")} shown` : ""
-  }`;
+  const view = useDeviceList(devices.data, remembered);
+  const { rows, filtered } = view;
 
   return (
     <>
@@ -96,11 +60,11 @@ export function DevicesPage({ session }: { session: PortalSession }) {
       </div>
       <Alert message={devices.error} />
       {devices.data === undefined && !devices.error && <p>Loading devices…</p>}
-      {devices.data && all.length > 0 && <DeviceFilters query={query} pools={pools} onQuery={change} />}
+      {devices.data && all.length > 0 && <DeviceFilters query={view.query} pools={view.pools} onQuery={view.setQuery} />}
       {devices.data && (
         <>
           <p class="result-count" role="status">
-            {summary}
+            {view.summary}
           </p>
           <Table
             caption={`Devices of account ${session.account}`}
@@ -123,7 +87,7 @@ export function DevicesPage({ session }: { session: PortalSession }) {
               </tr>
             ))}
           </Table>
-          <Pager page={current} pages={pages} onPage={setPage} />
+          <Pager view={view} />
         </>
       )}
       {devices.data && all.length === 0 && session.role === "admin" && (
