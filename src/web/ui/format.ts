@@ -11,6 +11,11 @@ function zoneName(d: Date): string {
   return part?.value ?? "local time";
 }
 
+/** The browser's zone as people read it now: `CET`, `UTC`. */
+export function localZoneName(): string {
+  return zoneName(new Date());
+}
+
 /** A time in the browser's zone, with the zone: `2026-11-27 10:02:11 CET`; empty for null. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "";

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call } from "../api.js";
 import { Alert, PageHeading, Status, Table, TextField, Time } from "../components.js";
 import { downloadText, stampedName } from "../download.js";
-import { formatBytes, localInputToIso } from "../format.js";
+import { formatBytes, localInputToIso, localZoneName } from "../format.js";
 import { useAction, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { auditCsv } from "../../../shared/report-csv.js";
@@ -58,7 +58,7 @@ export function AuditPage() {
           load(false);
         }}
       >
-        <TextField label="Since" type="datetime-local" step={1} value={filters.since} onValue={set("since")} hint="Your local time; empty for all." />
+        <TextField label="Since" type="datetime-local" step={1} value={filters.since} onValue={set("since")} hint={`Your local time (${localZoneName()}); empty for all.`} />
         <TextField label="User" value={filters.user} onValue={set("user")} autoComplete="off" autoCapitalize="none" spellcheck={false} />
         <TextField label="Device" value={filters.device} onValue={set("device")} autoComplete="off" autoCapitalize="none" spellcheck={false} />
         <TextField label="Limit" type="number" inputMode="numeric" min={1} max={MAX_PAGE} value={filters.limit} onValue={set("limit")} />

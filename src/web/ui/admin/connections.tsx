@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call } from "../api.js";
 import { Alert, PageHeading, Status, Table, TextField, Time } from "../components.js";
 import { downloadText, stampedName } from "../download.js";
-import { formatBytes, formatDuration, localInputToIso } from "../format.js";
+import { formatBytes, formatDuration, localInputToIso, localZoneName } from "../format.js";
 import { useAction, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { connectionsCsv } from "../../../shared/report-csv.js";
@@ -43,7 +43,7 @@ export function ConnectionsPage() {
           load(false);
         }}
       >
-        <TextField label="Since" type="datetime-local" step={1} value={since} onValue={setSince} hint="Your local time; empty for all." />
+        <TextField label="Since" type="datetime-local" step={1} value={since} onValue={setSince} hint={`Your local time (${localZoneName()}); empty for all.`} />
         <TextField label="Limit" type="number" inputMode="numeric" min={1} max={MAX_PAGE} value={limit} onValue={setLimit} />
         <button type="submit" class="primary" disabled={action.busy}>
           Show connections
