@@ -2,6 +2,12 @@ import { useMemo, useState } from "preact/hooks";
 import { ALL_DEVICES, filterDevices, poolsOf, type DeviceQuery } from "./device-filter.js";
 import type { DeviceInfo } from "../../protocol/api.js";
 
+/**
+ * The whole list is fetched again at most every 2 s on `devices` events: a relay restart sends
+ * one per device, thousands in a minute.
+ */
+export const DEVICE_LIST_EVENTS = { minEventGapMs: 2_000 } as const;
+
 /** Rows per page: enough to scan, few enough that thousands of devices render at once. */
 export const PAGE_SIZE = 50;
 

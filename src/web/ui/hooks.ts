@@ -10,11 +10,25 @@ export interface Resource<T> {
   reload: () => void;
 }
 
+/** How often events may reload a resource. */
+export interface ResourceOptions {
+  /**
+   * Least time from one event-driven load's start to the next (0: none). For big lists: a
+   * relay restart sends an event per device, and each would fetch the whole list again.
+   */
+  minEventGapMs?: number;
+}
+
 /**
  * Loads `load()` now, whenever `deps` change, and on each of `events`. Loads never overlap: an
  * event during a load schedules exactly one more.
  */
-export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[], events: readonly LiveEvent[] = []): Resource<T> {
+export function useResource<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: readonly unknown[],
+  events: readonly LiveEvent[] = [],
+  options: ResourceOptions = {},
+): Resource<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
@@ -64,7 +78,28 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   }, deps);
 
   const eventKey = events.join(",");
-  useEffect(() => (events.length > 0 ? subscribe(events, () => void run()) : undefined), [eventKey]);
+  const gapMs = options.minEventGapMs ?? 0;
+  useEffect(() => {
+    if (events.length === 0) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let lastMs = -Infinity;
+    const onEvent = (): void => {
+      if (timer !== undefined) return;
+      const wait = lastMs + gapMs - Date.now();
+      const go = (): void => {
+        timer = undefined;
+        lastMs = Date.now();
+        void run();
+      };
+      if (wait <= 0) go();
+      else timer = setTimeout(go, wait);
+    };
+    const unsubscribe = subscribe(events, onEvent);
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+  }, [eventKey, gapMs]);
 
   return { data, error, loading, reload: () => void run() };
 }

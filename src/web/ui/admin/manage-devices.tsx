@@ -4,7 +4,7 @@ import { Alert, CopyButton, PageHeading, Status, Table, TextField, Time, useConf
 import { useAction, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { deviceHref } from "../router.js";
-import { deviceListMemory, Pager, useDeviceList } from "../device-list.js";
+import { DEVICE_LIST_EVENTS, deviceListMemory, Pager, useDeviceList } from "../device-list.js";
 import { DeviceFilters } from "../pages/device-filters.js";
 import { OnlineBadge } from "../pages/devices.js";
 import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../../../protocol/api.js";
@@ -38,7 +38,7 @@ const remembered = deviceListMemory();
 /** Devices of the account for admins: add (and get the activation key), new key, remove; searched and in pages like the Devices page. */
 export function ManageDevicesPage() {
   useTitle("Manage devices");
-  const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"]);
+  const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"], DEVICE_LIST_EVENTS);
   const [name, setName] = useState("");
   const [lan, setLan] = useState("");
   const [key, setKey] = useState<ActivationKeyResponse | null>(null);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call } from "../api.js";
 import { Alert, PageHeading, Table, Time } from "../components.js";
-import { deviceListMemory, Pager, useDeviceList } from "../device-list.js";
+import { DEVICE_LIST_EVENTS, deviceListMemory, Pager, useDeviceList } from "../device-list.js";
 import { useLiveMode, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { adminHref, deviceHref } from "../router.js";
@@ -45,7 +45,7 @@ const remembered = deviceListMemory();
 /** GET /api/v1/devices as a searchable, filtered, sorted table in pages that follows `devices` events. */
 export function DevicesPage({ session }: { session: PortalSession }) {
   useTitle("Devices");
-  const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"]);
+  const devices = useResource((signal) => call<DeviceInfo[]>(API.devices, { signal }), [], ["devices"], DEVICE_LIST_EVENTS);
   const announcement = useChangeAnnouncer(devices.data);
   const all = devices.data ?? [];
   const view = useDeviceList(devices.data, remembered);
