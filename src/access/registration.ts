@@ -14,6 +14,7 @@ const KEY_ERRORS = {
   unknown: new FernlinkError("activation-key-invalid", "the activation key is not valid; check it, or have an admin issue a new one with: fernlink device key NAME"),
   used: new FernlinkError("activation-key-used", "the activation key was already used; have an admin issue a new one with: fernlink device key NAME"),
   expired: new FernlinkError("activation-key-expired", "the activation key has expired; have an admin issue a new one with: fernlink device key NAME"),
+  replaced: new FernlinkError("activation-key-replaced", "the activation key was replaced by a newer one (fernlink device key NAME cancels the earlier key); use the newest key"),
 } as const;
 
 /**

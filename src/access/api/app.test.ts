@@ -87,6 +87,17 @@ describe("the REST API, in process", () => {
     assert.equal(good.status, 200);
   });
 
+  test("a new key from device key cancels the earlier unused key, which is refused as replaced", async () => {
+    const token = await loginAs("acme", "alice");
+    const { json } = await call("POST", "/api/v1/devices", { token, body: { name: "press-20" } });
+    t.advance(1000);
+    const renewed = await call("POST", "/api/v1/devices/press-20/activation-key", { token });
+    const old = await call("POST", "/api/v1/agent/register", { body: { activationKey: json.activationKey, csr: await csr() } });
+    assert.equal(old.json.error.code, "activation-key-replaced");
+    const fresh = await call("POST", "/api/v1/agent/register", { body: { activationKey: renewed.json.activationKey, csr: await csr() } });
+    assert.equal(fresh.status, 200);
+  });
+
   test("an activation key expires after 24 hours", async () => {
     const token = await loginAs("acme", "alice");
     const { json } = await call("POST", "/api/v1/devices", { token, body: { name: "press-9" } });

@@ -11,9 +11,9 @@ async function newDevice(store: Store): Promise<Device> {
   return createDevice(store.db, { accountId: account.id, name: "plc", lan: [], now: T0 });
 }
 
-async function newKey(store: Store, device: Device, expiresAt: Date): Promise<string> {
+async function newKey(store: Store, device: Device, expiresAt: Date, now = T0): Promise<string> {
   const keyHash = uniqueName("key");
-  await createActivationKey(store.db, { deviceId: device.id, keyHash, now: T0, expiresAt });
+  await createActivationKey(store.db, { deviceId: device.id, keyHash, now, expiresAt });
   return keyHash;
 }
 
@@ -46,6 +46,26 @@ const cases: StoreCase[] = [
       const keyHash = await newKey(store, device, at(60));
       assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(60)), { ok: false, reason: "expired", deviceId: device.id });
       assert.deepEqual(await consumeActivationKey(store.db, keyHash, at(61)), { ok: false, reason: "expired", deviceId: device.id });
+    },
+  },
+  {
+    name: "a new key for a device cancels its earlier unused key, which is then refused as replaced",
+    async run({ store }) {
+      const device = await newDevice(store);
+      const first = await newKey(store, device, at(3600));
+      const second = await newKey(store, device, at(3610), at(10));
+      assert.deepEqual(await consumeActivationKey(store.db, first, at(11)), { ok: false, reason: "replaced", deviceId: device.id });
+      assert.deepEqual(await consumeActivationKey(store.db, second, at(12)), { ok: true, deviceId: device.id });
+    },
+  },
+  {
+    name: "a new key leaves another device's key valid",
+    async run({ store }) {
+      const device = await newDevice(store);
+      const other = await newDevice(store);
+      const kept = await newKey(store, device, at(3600));
+      await newKey(store, other, at(3610), at(10));
+      assert.deepEqual(await consumeActivationKey(store.db, kept, at(11)), { ok: true, deviceId: device.id });
     },
   },
   {

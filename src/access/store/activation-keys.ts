@@ -10,9 +10,13 @@ import type { Instant } from "./time.js";
 export type ConsumeResult =
   | { ok: true; deviceId: string }
   | { ok: false; reason: "unknown" }
-  | { ok: false; reason: "used" | "expired"; deviceId: string };
+  | { ok: false; reason: "used" | "expired" | "replaced"; deviceId: string };
 
-/** Stores a single-use activation key for a device; `keyHash` is the hash, never the key. */
+/**
+ * Stores a single-use activation key for a device; `keyHash` is the hash, never the key.
+ * The device's earlier unused keys expire at once: only the newest key an admin handed out
+ * registers the device, so a key that leaked on the way is worthless once replaced.
+ */
 export async function createActivationKey(
   db: Kysely<Database>,
   input: { deviceId: string; keyHash: string; now: Instant; expiresAt: Instant },
@@ -26,6 +30,13 @@ export async function createActivationKey(
     used_at: null,
   };
   try {
+    await db
+      .updateTable("activation_keys")
+      .set({ expires_at: key.created_at })
+      .where("device_id", "=", input.deviceId)
+      .where("used_at", "is", null)
+      .where("expires_at", ">", key.created_at)
+      .execute();
     await db.insertInto("activation_keys").values(key).execute();
   } catch (err) {
     const violation = constraintViolation(err);
@@ -62,9 +73,16 @@ export async function consumeActivationKey(
 
   const key = await db
     .selectFrom("activation_keys")
-    .select(["used_at", "device_id"])
+    .select(["used_at", "device_id", "created_at"])
     .where("key_hash", "=", keyHash)
     .executeTakeFirst();
   if (key === undefined) return { ok: false, reason: "unknown" };
-  return { ok: false, reason: key.used_at !== null ? "used" : "expired", deviceId: key.device_id };
+  if (key.used_at !== null) return { ok: false, reason: "used", deviceId: key.device_id };
+  const newer = await db
+    .selectFrom("activation_keys")
+    .select("id")
+    .where("device_id", "=", key.device_id)
+    .where("created_at", ">", key.created_at)
+    .executeTakeFirst();
+  return { ok: false, reason: newer ? "replaced" : "expired", deviceId: key.device_id };
 }
