@@ -1,5 +1,5 @@
 import type { ActivationKeyResponse, DeviceAddRequest, DeviceAccessInfo, DeviceInfo } from "../protocol/api.js";
-import { CidrSyntaxError, formatCidr, parseCidr } from "../protocol/cidr.js";
+import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../shared/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { canView, type DeviceAccess } from "./access-decision.js";
@@ -18,7 +18,8 @@ import type { Device } from "./store/schema.js";
 
 function normaliseLan(lan: string[]): string[] {
   try {
-    return lan.map((c) => formatCidr(parseCidr(c)));
+    // Stored as the network it means, so listings show what the agent will allow.
+    return lan.map((c) => formatCidr(networkCidr(parseCidr(c))));
   } catch (err) {
     if (err instanceof CidrSyntaxError) throw new FernlinkError("invalid-input", `--lan ${err.message}`);
     throw err;

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CidrSyntaxError, formatCidr, parseCidr, type Cidr } from "./cidr.js";
+import { CidrSyntaxError, formatCidr, networkCidr, parseCidr, type Cidr } from "./cidr.js";
 
 describe("parseCidr", () => {
   const valid: [string, Cidr][] = [
@@ -77,4 +77,20 @@ describe("formatCidr", () => {
       { numRuns: 500 },
     );
   });
+});
+
+describe("networkCidr", () => {
+  const cases: [string, string][] = [
+    ["192.168.1.10/24", "192.168.1.0/24"],
+    ["192.168.1.0/24", "192.168.1.0/24"],
+    ["10.1.2.3/32", "10.1.2.3/32"],
+    ["10.255.0.1/0", "0.0.0.0/0"],
+    ["fd00::1:2/64", "fd00::/64"],
+    ["::ffff:1.2.3.4/120", "::ffff:1.2.3.4/120"],
+  ];
+  for (const [text, network] of cases) {
+    it(`reads ${text} as ${network}`, () => {
+      assert.equal(formatCidr(networkCidr(parseCidr(text))), network);
+    });
+  }
 });

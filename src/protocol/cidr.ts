@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { formatIpAddress, networkOf, parseIpAddress } from "./ip-address.js";
 
 /** An address range in CIDR form. */
 export interface Cidr {
@@ -29,4 +30,12 @@ export function parseCidr(text: string): Cidr {
 /** Formats a range back to `address/prefix`. */
 export function formatCidr(cidr: Cidr): string {
   return `${cidr.address}/${cidr.prefix}`;
+}
+
+/** The range with its host bits cleared: `192.168.1.10/24` is `192.168.1.0/24`. */
+export function networkCidr(cidr: Cidr): Cidr {
+  const ip = parseIpAddress(cidr.address);
+  // A v4-mapped v6 address folds to v4 in parseIpAddress; keep such ranges as written.
+  if (ip === undefined || ip.family !== cidr.family) return cidr;
+  return { ...cidr, address: formatIpAddress({ family: ip.family, value: networkOf(ip, cidr.prefix) }) };
 }

@@ -4,6 +4,7 @@ import { ActivationKeyResponse, DeviceInfo, NameSchema, ROUTES, routePath } from
 import { UsageError } from "../../shared/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
+import { checkLanRanges } from "../lan-ranges.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
 import { registerDeviceWebCommand } from "./device-web.js";
@@ -37,8 +38,11 @@ export function registerDeviceCommands(program: Command): void {
     .description("add a device and print its one-time activation key")
     .option("--lan <cidr>", "address range of the machine LAN the agent may reach (repeatable)", collect, [])
     .action(async (name: string, flags: { lan: string[] }) => {
+      const { lan, warnings } = checkLanRanges(name, flags.lan);
       const api = await apiClient();
-      printKey(await api.call("POST", ROUTES.devices, ActivationKeyResponse, { name: deviceName(name), lan: flags.lan }));
+      const reply = await api.call("POST", ROUTES.devices, ActivationKeyResponse, { name: deviceName(name), lan });
+      for (const warning of warnings) process.stderr.write(`fernlink: warning: ${warning}\n`);
+      printKey(reply);
     });
 
   device
