@@ -1,9 +1,10 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { ActivationKeyResponse, DeviceInfo, NameSchema, ROUTES, routePath } from "../../protocol/api.js";
 import { UsageError } from "../../shared/errors.js";
 import { isoSeconds } from "../../shared/format.js";
-import { apiClient } from "../../client/api-client.js";
+import { apiClient, type ApiClient } from "../../client/api-client.js";
 import { checkLanRanges } from "../lan-ranges.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
@@ -17,12 +18,26 @@ function deviceName(name: string): string {
   return name;
 }
 
-function printKey(reply: ActivationKeyResponse): void {
+/** Quotes a value for a POSIX shell when it holds anything beyond plain path characters. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The key on stdout (the contract's one line), then on stderr the exact command that registers
+ * the agent. The key goes in through the environment, never the agent's argv, where any
+ * local user could read it in the process list.
+ */
+function printKey(api: ApiClient, reply: ActivationKeyResponse): void {
   process.stdout.write(`activation key: ${reply.activationKey}\n`);
-  process.stderr.write(
-    `The key is valid once, until ${reply.expiresAt}. On the device run:\n` +
-      `  fernlink agent register --server URL --ca ca.pem --key ${"KEY"} --state DIR\n`,
-  );
+  const ca = api.session.ca === null ? "" : ` --ca ${shellWord(resolve(api.session.ca))}`;
+  const lines = [
+    `The key registers one agent once, until ${reply.expiresAt}; a newer key (fernlink device key ${reply.device.name}) cancels it. On the gateway PC run:`,
+    `  FERNLINK_ACTIVATION_KEY=${reply.activationKey} fernlink agent register --server ${api.session.server}${ca} --state ./agent-state`,
+    `  fernlink agent run --state ./agent-state`,
+  ];
+  if (api.session.ca !== null) lines.push(`On another machine than this one, copy ${resolve(api.session.ca)} there first and give its path to --ca.`);
+  process.stderr.write(lines.join("\n") + "\n");
 }
 
 function when(iso: string | null): string {
@@ -42,7 +57,7 @@ export function registerDeviceCommands(program: Command): void {
       const api = await apiClient();
       const reply = await api.call("POST", ROUTES.devices, ActivationKeyResponse, { name: deviceName(name), lan });
       for (const warning of warnings) process.stderr.write(`fernlink: warning: ${warning}\n`);
-      printKey(reply);
+      printKey(api, reply);
     });
 
   device
@@ -50,7 +65,7 @@ export function registerDeviceCommands(program: Command): void {
     .description("issue a new activation key, to register the device again")
     .action(async (name: string) => {
       const api = await apiClient();
-      printKey(await api.call("POST", routePath(ROUTES.deviceKey, { name: deviceName(name) }), ActivationKeyResponse));
+      printKey(api, await api.call("POST", routePath(ROUTES.deviceKey, { name: deviceName(name) }), ActivationKeyResponse));
     });
 
   device

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Site } from "./helpers/fernlink.js";
+import { assertExit, Sandbox } from "./helpers/processes.js";
+import { fernlinkOnPath, runShell } from "./helpers/shell.js";
+
+/** What a newcomer meets in the first commands: the lines printed are the ones to paste. */
+
+const ACME = { account: "acme", user: "alice" };
+
+let sb: Sandbox;
+let site: Site;
+let bin: string;
+
+before(async () => {
+  sb = await Sandbox.create("first-steps");
+  site = await Site.start(sb, [ACME]);
+  await site.login(ACME);
+  bin = await fernlinkOnPath(sb);
+});
+
+after(() => sb?.cleanup());
+
+test("device add prints the exact register command, which registers the agent when pasted, with the key kept out of argv", async () => {
+  const added = await site.cli("alice", ["device", "add", "press-4", "--lan", "127.0.0.0/8"]);
+  assertExit(added, 0);
+  const command = added.stderr
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => line.startsWith("FERNLINK_ACTIVATION_KEY="));
+  assert.ok(command, added.stderr);
+  assert.doesNotMatch(command, /--key|\bURL\b|\bDIR\b/);
+  assert.ok(command.includes(site.url) && command.includes(site.ca), command);
+  const registered = await runShell(command, { cwd: sb.dir, bin, home: site.home("agent") });
+  assert.equal(registered.code, 0, registered.stderr);
+  await site.startAgent(sb.path("agent-state"));
+  await site.waitForDevice("alice", "press-4", true);
+});
+
+test("a malformed --lan range is a usage error naming the range, and nothing is added", async () => {
+  assertExit(await site.cli("alice", ["device", "add", "press-5", "--lan", "192.168.1.0/33"]), 2, /192\.168\.1\.0\/33.*repeat --lan/);
+  assert.equal((await site.devices("alice")).find((d) => d.name === "press-5"), undefined);
+});
+
+test("a --lan range with host bits set is stored as its network, with a warning", async () => {
+  assertExit(await site.cli("alice", ["device", "add", "press-6", "--lan", "192.168.1.10/24"]), 0, /warning: .*192\.168\.1\.0\/24/);
+  assert.deepEqual((await site.devices("alice")).find((d) => d.name === "press-6")?.lan, ["192.168.1.0/24"]);
+});
+
+test("a device added without --lan gets a warning that says how to give ranges", async () => {
+  assertExit(await site.cli("alice", ["device", "add", "press-8"]), 0, /warning: device "press-8" has no --lan range.*repeat --lan/);
+});
