@@ -12,6 +12,7 @@ import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
 import { VERSION } from "../shared/version.js";
 import { EXIT, reportError } from "./output.js";
+import { addHelpTexts, optionDescription, runsItself } from "./help-text.js";
 
 /** Commander's message, possibly several lines, as the one line the contract asks for. */
 function usageLine(text: string): string {
@@ -25,7 +26,8 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     // Before the subcommands exist: commander copies these settings into each one it creates.
-    .configureOutput({ outputError: (text, write) => write(`fernlink: ${usageLine(text)}\n`) });
+    .configureOutput({ outputError: (text, write) => write(`fernlink: ${usageLine(text)}\n`) })
+    .configureHelp({ optionDescription });
   registerServerCommand(program);
   registerSessionCommands(program);
   registerDeviceCommands(program);
@@ -41,12 +43,32 @@ export function buildProgram(): Command {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);
   });
+  addHelpTexts(program);
   return program;
+}
+
+/**
+ * The command group that `args` names and nothing more (`fernlink`, `fernlink device`):
+ * asking for it is asking for its help, which then goes to stdout and exits 0.
+ */
+function bareGroup(program: Command, args: readonly string[]): Command | undefined {
+  let cmd = program;
+  for (const arg of args) {
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return undefined;
+    cmd = sub;
+  }
+  return runsItself(cmd) ? undefined : cmd;
 }
 
 /** Runs the CLI and returns the exit status (0 ok, 1 failure, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const group = bareGroup(program, argv.slice(2));
+  if (group) {
+    process.stdout.write(group.helpInformation());
+    return EXIT.ok;
+  }
   try {
     await program.parseAsync(argv);
     return EXIT.ok;

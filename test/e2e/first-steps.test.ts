@@ -50,3 +50,12 @@ test("a --lan range with host bits set is stored as its network, with a warning"
 test("a device added without --lan gets a warning that says how to give ranges", async () => {
   assertExit(await site.cli("alice", ["device", "add", "press-8"]), 0, /warning: device "press-8" has no --lan range.*repeat --lan/);
 });
+
+test("bare fernlink and a bare command group print their help on stdout and exit 0", async () => {
+  for (const args of [[], ["device"]]) {
+    const r = await sb.run(args, { home: site.home("nobody") });
+    assertExit(r, 0);
+    assert.match(r.stdout, /^Usage: fernlink/, args.join(" "));
+    assert.equal(r.stderr, "");
+  }
+});

@@ -1,0 +1,100 @@
+import { Help, type Command, type Option } from "commander";
+
+/** One example per command (by its path), shown under its --help. */
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  server: ["fernlink server --init-account acme --init-user alice     # first start: the account and its first admin", "fernlink server --listen 0.0.0.0:443 --hostname fernlink.example.com"],
+  login: ["fernlink login --server https://127.0.0.1:8443 --ca ./fernlink-data/ca.pem --account acme --user alice"],
+  logout: ["fernlink logout"],
+  whoami: ["fernlink whoami --json"],
+  "device add": ["fernlink device add press-7 --lan 192.168.1.0/24 --lan 10.10.0.0/16"],
+  "device key": ["fernlink device key press-7"],
+  "device list": ["fernlink device list --json"],
+  "device show": ["fernlink device show press-7"],
+  "device remove": ["fernlink device remove press-7"],
+  "device web": ["fernlink device web press-7 --add http://192.168.1.10/ --name HMI"],
+  "agent register": ["FERNLINK_ACTIVATION_KEY=7K3QD-… fernlink agent register --server https://fernlink.example.com --ca ca.pem --state /var/lib/fernlink"],
+  "agent run": ["fernlink agent run --state /var/lib/fernlink --allow 192.168.1.0/24:502,80"],
+  "relay add": ["fernlink relay add relay-eu-1 --region eu --data ./fernlink-data"],
+  "relay run": ["fernlink relay run --access https://access.example.com --ca ca.pem --key KEY --state ./relay-state --listen 0.0.0.0:443"],
+  "relay list": ["fernlink relay list --data ./fernlink-data"],
+  "relay drain": ["fernlink relay drain relay-eu-1 --data ./fernlink-data"],
+  "relay remove": ["fernlink relay remove relay-eu-1 --data ./fernlink-data"],
+  connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080"],
+  audit: ["fernlink audit --device press-7 --since 2026-11-27 --limit 50"],
+  "audit verify": ["fernlink audit verify"],
+  "report connections": ["fernlink report connections --since 2026-11-01 --csv > connections.csv"],
+  live: ["fernlink live"],
+  "live close": ["fernlink live close 3f2a9c"],
+  "user add": ["FERNLINK_NEW_PASSWORD='…' fernlink user add bob --role member"],
+  "user list": ["fernlink user list"],
+  "user remove": ["fernlink user remove bob"],
+  "user unlock": ["fernlink user unlock bob"],
+  passwd: ["fernlink passwd"],
+  "otp enable": ["fernlink otp enable"],
+  "otp disable": ["fernlink otp disable --otp 123456"],
+  "account policy": ["fernlink account policy --min-length 14 --lockout-after 5"],
+  "token add": ["fernlink token add backup-script --role member --expires-days 90"],
+  "token list": ["fernlink token list"],
+  "token revoke": ["fernlink token revoke backup-script"],
+  "group add": ["fernlink group add service-team"],
+  "group remove": ["fernlink group remove service-team"],
+  "group list": ["fernlink group list"],
+  "group members": ["fernlink group members service-team --add bob"],
+  "pool add": ["fernlink pool add line-3"],
+  "pool remove": ["fernlink pool remove line-3"],
+  "pool list": ["fernlink pool list"],
+  "pool devices": ["fernlink pool devices line-3 --add press-7"],
+  "access grant": ["fernlink access grant --group service-team --pool line-3 --level connect --targets 192.168.1.10:502,80"],
+  "access list": ["fernlink access list"],
+  "access revoke": ["fernlink access revoke --group service-team --pool line-3"],
+};
+
+/** The environment variables a command reads, shown under its --help. */
+export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
+  server: [
+    "FERNLINK_PASSWORD     password of --init-user (else asked for on a terminal)",
+    "FERNLINK_DB           instead of --db, so a database password stays out of the process list",
+    "FERNLINK_CLUSTER_KEY  path of the cluster key file, instead of --cluster-key",
+  ],
+  login: ["FERNLINK_PASSWORD  your password (else asked for on a terminal)", "FERNLINK_CA        the CA file, instead of --ca", "FERNLINK_HOME      where the session is kept (default ~/.config/fernlink)"],
+  passwd: ["FERNLINK_PASSWORD      your current password", "FERNLINK_NEW_PASSWORD  the new one (else both are asked for on a terminal)"],
+  "user add": ["FERNLINK_NEW_PASSWORD  the new user's first password (else asked for on a terminal)"],
+  "agent register": ["FERNLINK_ACTIVATION_KEY  the activation key, instead of --key (keeps it out of the process list)", "FERNLINK_CA              the CA file, instead of --ca"],
+};
+
+/** The path of a command below the program, e.g. "device add". */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** Whether a command runs something itself (a leaf, or a group such as `audit` that also lists). */
+export function runsItself(cmd: Command): boolean {
+  // Commander keeps the handler private; reading it here is the one place that relies on it.
+  return cmd.commands.length === 0 || (cmd as unknown as { _actionHandler: unknown })._actionHandler != null;
+}
+
+/**
+ * An option's help line with its default shown once: a repeatable option starts as an empty
+ * list, which says nothing, and its description says what applies when it is not given.
+ */
+export function optionDescription(this: Help, option: Option): string {
+  if (Array.isArray(option.defaultValue) && option.defaultValue.length === 0) return option.description;
+  return Help.prototype.optionDescription.call(this, option);
+}
+
+/** Adds examples and environment notes to every command's help. */
+export function addHelpTexts(program: Command): void {
+  const visit = (cmd: Command): void => {
+    const path = commandPath(cmd);
+    const sections: string[] = [];
+    const env = ENVIRONMENT[path];
+    if (env) sections.push(["Environment:", ...env.map((line) => `  ${line}`)].join("\n"));
+    const examples = EXAMPLES[path];
+    if (examples) sections.push([examples.length > 1 ? "Examples:" : "Example:", ...examples.map((line) => `  ${line}`)].join("\n"));
+    if (sections.length > 0) cmd.addHelpText("after", `\n${sections.join("\n\n")}`);
+    cmd.commands.forEach(visit);
+  };
+  program.commands.forEach(visit);
+}
