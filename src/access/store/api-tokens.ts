@@ -5,6 +5,7 @@ import { constraintViolation } from "./db-errors.js";
 import type { Account, ApiToken, Database, User } from "./schema.js";
 import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 
 /** A usable API token with the account it belongs to and the user who made it. */
 export interface ActiveApiToken {
@@ -67,7 +68,7 @@ export async function findActiveApiToken(db: Kysely<Database>, tokenHash: string
 
 /** The tokens of an account that were not revoked, by name. */
 export function listApiTokens(db: Kysely<Database>, accountId: string): Promise<ApiToken[]> {
-  return db.selectFrom("api_tokens").selectAll().where("account_id", "=", accountId).where("revoked_at", "is", null).orderBy("name").execute();
+  return db.selectFrom("api_tokens").selectAll().where("account_id", "=", accountId).where("revoked_at", "is", null).execute().then(byNaturalName);
 }
 
 /** Revokes the account's token called `name`; false when there is no such unrevoked token. */

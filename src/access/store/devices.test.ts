@@ -29,14 +29,25 @@ const cases: StoreCase[] = [
     },
   },
   {
-    name: "devices are listed by name in the same byte order on every database",
+    name: "devices are listed in natural name order, the same on every database",
     async run({ store }) {
       const account = await newAccount(store);
-      for (const name of ["b", "a", "B", "a-2", "a_1"]) {
+      for (const name of ["press-10", "b", "press-7", "A", "a-2", "press-100"]) {
         await createDevice(store.db, { accountId: account.id, name, lan: [], now: T0 });
       }
       const names = (await listDevices(store.db, account.id)).map((d) => d.name);
-      assert.deepEqual(names, ["B", "a", "a-2", "a_1", "b"]);
+      assert.deepEqual(names, ["A", "a-2", "b", "press-7", "press-10", "press-100"]);
+    },
+  },
+  {
+    name: "device names are unique and found regardless of case",
+    async run({ store }) {
+      const account = await newAccount(store);
+      const device = await createDevice(store.db, { accountId: account.id, name: "Press-7", lan: [], now: T0 });
+      await assert.rejects(createDevice(store.db, { accountId: account.id, name: "press-7", lan: [], now: T0 }), { code: "conflict" });
+      assert.equal((await findDeviceByName(store.db, account.id, "PRESS-7"))?.id, device.id);
+      const other = await newAccount(store);
+      await createDevice(store.db, { accountId: other.id, name: "press-7", lan: [], now: T0 });
     },
   },
   {

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { FernlinkError } from "../../shared/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Device } from "./schema.js";
 import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 
 /** Registers a device; "conflict" when the account already has one by that name. */
 export async function createDevice(
@@ -37,17 +38,17 @@ export async function createDevice(
   return device;
 }
 
-/** The account's devices, ordered by name. */
+/** The account's devices, in natural name order (press-7 before press-10). */
 export function listDevices(db: Kysely<Database>, accountId: string): Promise<Device[]> {
   return db
     .selectFrom("devices")
     .selectAll()
     .where("account_id", "=", accountId)
-    .orderBy("name")
-    .execute();
+    .execute()
+    .then(byNaturalName);
 }
 
-/** The account's device called `name`, if any. */
+/** The account's device called `name`, if any; names compare regardless of case. */
 export function findDeviceByName(
   db: Kysely<Database>,
   accountId: string,
@@ -57,7 +58,7 @@ export function findDeviceByName(
     .selectFrom("devices")
     .selectAll()
     .where("account_id", "=", accountId)
-    .where("name", "=", name)
+    .where(sql<string>`lower(name)`, "=", name.toLowerCase())
     .executeTakeFirst();
 }
 

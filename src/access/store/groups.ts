@@ -4,6 +4,7 @@ import { FernlinkError } from "../../shared/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Group } from "./schema.js";
 import { iso, type Instant } from "./time.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 
 /** Creates a group of users; "conflict" when the account already has one by that name. */
 export async function createGroup(db: Kysely<Database>, input: { accountId: string; name: string; now: Instant }): Promise<Group> {
@@ -24,7 +25,7 @@ export function findGroupByName(db: Kysely<Database>, accountId: string, name: s
 
 /** The account's groups, ordered by name. */
 export function listGroups(db: Kysely<Database>, accountId: string): Promise<Group[]> {
-  return db.selectFrom("groups").selectAll().where("account_id", "=", accountId).orderBy("name").execute();
+  return db.selectFrom("groups").selectAll().where("account_id", "=", accountId).execute().then(byNaturalName);
 }
 
 /** Member names per group id, for the account's groups. */

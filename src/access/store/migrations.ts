@@ -10,6 +10,7 @@ import * as webGrants from "./migration-0008.js";
 import * as liveTunnels from "./migration-0009.js";
 import * as relays from "./migration-0010.js";
 import * as liveStreams from "./migration-0011.js";
+import * as deviceNameCase from "./migration-0012.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -61,6 +62,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0011_live_streams": {
       up: liveStreams.up,
       down: liveStreams.down,
+    },
+    "0012_device_name_case": {
+      up: deviceNameCase.up,
+      down: deviceNameCase.down,
     },
   };
 }

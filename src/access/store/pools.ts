@@ -4,6 +4,7 @@ import { FernlinkError } from "../../shared/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Pool } from "./schema.js";
 import { iso, type Instant } from "./time.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 
 /** Creates a pool of devices; "conflict" when the account already has one by that name. */
 export async function createPool(db: Kysely<Database>, input: { accountId: string; name: string; now: Instant }): Promise<Pool> {
@@ -24,7 +25,7 @@ export function findPoolByName(db: Kysely<Database>, accountId: string, name: st
 
 /** The account's pools, ordered by name. */
 export function listPools(db: Kysely<Database>, accountId: string): Promise<Pool[]> {
-  return db.selectFrom("pools").selectAll().where("account_id", "=", accountId).orderBy("name").execute();
+  return db.selectFrom("pools").selectAll().where("account_id", "=", accountId).execute().then(byNaturalName);
 }
 
 /** Device names per pool id, for the account's pools. */

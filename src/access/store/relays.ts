@@ -3,6 +3,7 @@ import { FernlinkError } from "../../shared/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, RelaysTable } from "./schema.js";
 import { iso, type Instant } from "./time.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 
 export type RelayRow = Selectable<RelaysTable>;
 
@@ -70,7 +71,7 @@ export async function findRelayByName(db: Kysely<Database>, name: string): Promi
 
 /** Every relay, by name. */
 export async function listRelays(db: Kysely<Database>): Promise<RelayRow[]> {
-  return db.selectFrom("relays").selectAll().orderBy("name").execute();
+  return db.selectFrom("relays").selectAll().execute().then(byNaturalName);
 }
 
 /** Records a running node's embedded relay (or renews it). */

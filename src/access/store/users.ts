@@ -5,6 +5,7 @@ import { constraintViolation } from "./db-errors.js";
 import type { Database, User } from "./schema.js";
 import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 
 /** Creates a user in an account; "conflict" when the name is taken there, "not-found" without the account. */
 export async function createUser(
@@ -58,7 +59,7 @@ export function getUser(db: Kysely<Database>, id: string): Promise<User | undefi
 
 /** The users of an account, by name. */
 export function listUsers(db: Kysely<Database>, accountId: string): Promise<User[]> {
-  return db.selectFrom("users").selectAll().where("account_id", "=", accountId).orderBy("name").execute();
+  return db.selectFrom("users").selectAll().where("account_id", "=", accountId).execute().then(byNaturalName);
 }
 
 /** Deletes a user; sessions, password history and group memberships go with it (foreign keys cascade). */
