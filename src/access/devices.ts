@@ -43,13 +43,16 @@ export function deviceInfo(ctx: AccessContext, device: Device, lookup: InfoLooku
   const live = ctx.presence.status(device.id);
   // A relay removed since the device's last connection is shown by its id rather than not at all.
   const lastRelay = device.relay_id === null ? null : (lookup.relays.get(device.relay_id) ?? device.relay_id);
+  const registered = device.cert_serial !== null;
   return {
+    id: device.id,
     name: device.name,
+    state: live !== undefined ? "online" : registered ? "offline" : "not-registered",
     online: live !== undefined,
     lastSeen: live ? ctx.now().toISOString() : device.last_seen,
     relay: live?.relay ?? lastRelay,
     lan: deviceLan(device),
-    registered: device.cert_serial !== null,
+    registered,
     createdAt: device.created_at,
     address: live?.address ?? device.last_address,
     pools: lookup.pools.get(device.id) ?? [],

@@ -64,10 +64,15 @@ export const DeviceAccessInfo = z.strictObject({
   targets: z.array(z.string()),
 });
 export type DeviceAccessInfo = z.infer<typeof DeviceAccessInfo>;
+/** What a device is doing: its tunnel is up, it is registered but its tunnel is down, or no agent registered yet. */
+export const DeviceState = z.enum(["online", "offline", "not-registered"]);
+export type DeviceState = z.infer<typeof DeviceState>;
 
 /** One device as the API shows it. */
 export const DeviceInfo = z.strictObject({
+  id: z.string(),
   name,
+  state: DeviceState,
   online: z.boolean(),
   lastSeen: z.string().nullable(),
   /** The name of the relay holding its tunnel now, or of the last one (null before the first connection). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Site } from "./helpers/fernlink.js";
+import { Site, type DeviceJson } from "./helpers/fernlink.js";
 import { assertExit, Sandbox } from "./helpers/processes.js";
 import { fernlinkOnPath, runShell } from "./helpers/shell.js";
 
@@ -58,4 +58,17 @@ test("bare fernlink and a bare command group print their help on stdout and exit
     assert.match(r.stdout, /^Usage: fernlink/, args.join(" "));
     assert.equal(r.stderr, "");
   }
+});
+
+test("device names compare regardless of case, lists sort press-7 before press-10, and the JSON carries id and state", async () => {
+  for (const name of ["line-10", "line-7"]) await site.addDevice("alice", name);
+  assertExit(await site.cli("alice", ["device", "add", "LINE-7"]), 1, /already exists/);
+  const shown = JSON.parse(await site.ok("alice", ["device", "show", "Line-7", "--json"])) as DeviceJson;
+  assert.equal(shown.name, "line-7");
+  assert.equal(shown.state, "not-registered");
+  const listed = await site.devices("alice");
+  const names = listed.map((d) => d.name).filter((n) => n.startsWith("line-"));
+  assert.deepEqual(names, ["line-7", "line-10"]);
+  assert.equal(listed.find((d) => d.name === "line-7")?.id, shown.id);
+  assert.equal(listed.find((d) => d.name === "press-4")?.state, "online");
 });

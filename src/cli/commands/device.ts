@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
-import { ActivationKeyResponse, DeviceInfo, NameSchema, ROUTES, routePath } from "../../protocol/api.js";
+import { ActivationKeyResponse, DeviceInfo, type DeviceState, NameSchema, ROUTES, routePath } from "../../protocol/api.js";
 import { UsageError } from "../../shared/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient, type ApiClient } from "../../client/api-client.js";
@@ -38,6 +38,10 @@ function printKey(api: ApiClient, reply: ActivationKeyResponse): void {
   ];
   if (api.session.ca !== null) lines.push(`On another machine than this one, copy ${resolve(api.session.ca)} there first and give its path to --ca.`);
   process.stderr.write(lines.join("\n") + "\n");
+}
+
+function stateText(state: DeviceState): string {
+  return state === "not-registered" ? "not registered" : state;
 }
 
 function when(iso: string | null): string {
@@ -78,7 +82,7 @@ export function registerDeviceCommands(program: Command): void {
       if (flags.json) return printJson(devices);
       printTable(
         ["NAME", "STATE", "LAST SEEN", "RELAY", "LAN"],
-        devices.map((d) => [d.name, d.online ? "online" : d.registered ? "offline" : "not registered", when(d.lastSeen), d.relay ?? "-", d.lan.join(",") || "-"]),
+        devices.map((d) => [d.name, stateText(d.state), when(d.lastSeen), d.relay ?? "-", d.lan.join(",") || "-"]),
       );
     });
 
@@ -92,7 +96,7 @@ export function registerDeviceCommands(program: Command): void {
       if (flags.json) return printJson(d);
       const rows: [string, string][] = [
         ["name", d.name],
-        ["state", d.online ? "online" : d.registered ? "offline" : "not registered"],
+        ["state", stateText(d.state)],
         ["last seen", when(d.lastSeen)],
         ["address", d.address ?? "-"],
         ["relay", d.relay ?? "-"],

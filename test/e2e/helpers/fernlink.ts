@@ -5,7 +5,9 @@ import { assertExit, Proc, Sandbox, waitUntil, type RunResult } from "./processe
 
 /** `device list --json` / `device show --json` entries, as far as the tests rely on them. */
 export interface DeviceJson {
+  id: string;
   name: string;
+  state: "online" | "offline" | "not-registered";
   online: boolean;
   lastSeen: string | null;
   relay: string | null;
