@@ -5,6 +5,8 @@ import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./ac
 import { canView, type DeviceAccess } from "./access-decision.js";
 import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";
 import { accessChanged } from "./access-changes.js";
+import { noRuleHint } from "../protocol/no-rule-hint.js";
+import { accountAdmins, seesNoDevice } from "./account-admins.js";
 import { auditBy } from "./audit-log.js";
 import { ensureAdmin } from "./roles.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -69,6 +71,16 @@ export function noSuchDevice(name: string): FernlinkError {
 }
 
 /**
+ * The refusal for a member: when no rule shows them any device at all, it says so and whom
+ * to ask, instead of a "see: fernlink device list" that would show them nothing. It reads
+ * the same whether or not the device exists.
+ */
+async function noSuchDeviceFor(ctx: AccessContext, who: Principal, name: string): Promise<FernlinkError> {
+  if (!(await seesNoDevice(ctx, who))) return noSuchDevice(name);
+  return new FernlinkError("not-found", `no such device "${name}": ${noRuleHint(await accountAdmins(ctx, who))}`);
+}
+
+/**
  * Finds a device of the caller's account that the caller may see; another account's device,
  * and for a member a device no access rule shows, read as missing.
  */
@@ -81,11 +93,11 @@ export async function deviceByName(ctx: AccessContext, who: Viewer, name: string
 /** `device show`: a member's attempt on a device no rule shows is refused as missing, and recorded. */
 export async function showDevice(ctx: AccessContext, who: Principal, name: string): Promise<DeviceInfo> {
   const device = await findDeviceByName(ctx.db, who.accountId, name);
-  if (!device) throw noSuchDevice(name);
+  if (!device) throw await noSuchDeviceFor(ctx, who, name);
   const access = await deviceAccess(ctx, who, device);
   if (!canView(access)) {
     await auditBy(ctx, who, "device.show", name, "denied", "not-found: no access rule shows this device to the user");
-    throw noSuchDevice(name);
+    throw await noSuchDeviceFor(ctx, who, name);
   }
   return { ...deviceInfo(ctx, device, await infoLookup(ctx, who.accountId, device.id)), access: accessInfo(access) };
 }

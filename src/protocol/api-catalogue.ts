@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  AccountAdmins,
   ActivationKeyResponse,
   DeviceAddRequest,
   DeviceInfo,
@@ -30,6 +31,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...SESSION_ROUTE_DOCS,
   { method: "post", path: ROUTES.logout, summary: "End the caller's session", auth: "session", response: Ok },
   { method: "get", path: ROUTES.whoami, summary: "Who the token belongs to", auth: "session", response: WhoAmI },
+  { method: "get", path: ROUTES.accountAdmins, summary: "The admins of the caller's account, whom a user asks for access", auth: "session", response: AccountAdmins },
   { method: "get", path: ROUTES.devices, summary: "Devices the caller may see, with their online state", auth: "session", response: z.array(DeviceInfo) },
   { method: "post", path: ROUTES.devices, summary: "Add a device and get its one-time activation key (admin)", auth: "session", role: "admin", request: DeviceAddRequest, response: ActivationKeyResponse, status: 201 },
   { method: "get", path: ROUTES.device, summary: "One device", auth: "session", response: DeviceInfo },

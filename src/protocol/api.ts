@@ -51,6 +51,13 @@ export const WhoAmI = z.strictObject({
 });
 export type WhoAmI = z.infer<typeof WhoAmI>;
 
+/** GET /api/v1/account/admins — whom any user of the account asks for access. */
+export const AccountAdmins = z.strictObject({
+  account: name,
+  admins: z.array(name),
+});
+export type AccountAdmins = z.infer<typeof AccountAdmins>;
+
 /** POST /api/v1/devices — admin adds a device and gets its first activation key. */
 export const DeviceAddRequest = z.strictObject({
   name,
@@ -164,6 +171,7 @@ export const ROUTES = {
   sessionState: "/api/v1/session/state",
   logout: "/api/v1/logout",
   whoami: "/api/v1/whoami",
+  accountAdmins: "/api/v1/account/admins",
   devices: "/api/v1/devices",
   device: "/api/v1/devices/:name",
   deviceKey: "/api/v1/devices/:name/activation-key",

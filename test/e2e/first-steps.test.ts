@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Site, type DeviceJson } from "./helpers/fernlink.js";
-import { assertExit, Sandbox } from "./helpers/processes.js";
+import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
 import { fernlinkOnPath, runShell } from "./helpers/shell.js";
 
 /** What a newcomer meets in the first commands: the lines printed are the ones to paste. */
@@ -71,4 +71,15 @@ test("device names compare regardless of case, lists sort press-7 before press-1
   assert.deepEqual(names, ["line-7", "line-10"]);
   assert.equal(listed.find((d) => d.name === "line-7")?.id, shown.id);
   assert.equal(listed.find((d) => d.name === "press-4")?.state, "online");
+});
+
+test("a member whom no access rule grants a device is told so, and which admins to ask", async () => {
+  assertExit(await site.cli("alice", ["user", "add", "bob", "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } }), 0);
+  await site.login({ account: "acme", user: "bob" });
+  const hint = /no access rule grants you a device of account "acme"; ask one of its admins \(alice\)/;
+  const listed = await site.cli("bob", ["device", "list"]);
+  assertExit(listed, 0, hint);
+  assertExit(await site.cli("bob", ["device", "show", "press-4"]), 1, hint);
+  assertExit(await site.cli("bob", ["device", "show", "no-such-press"]), 1, hint);
+  assertExit(await site.cli("alice", ["device", "show", "no-such-press"]), 1, /no such device "no-such-press"; see: fernlink device list/);
 });

@@ -31,6 +31,7 @@ const SAMPLES: Record<string, Sample> = {
   "GET /api/v1/session": {},
   "DELETE /api/v1/session": { as: { fresh: true } },
   "GET /api/v1/whoami": {},
+  "GET /api/v1/account/admins": {},
   "GET /api/v1/devices": {},
   "POST /api/v1/devices": { body: () => ({ name: "press-new", lan: ["192.168.5.0/24"] }), action: "device.add" },
   "GET /api/v1/devices/:name": { params: { name: "press-7" } },

@@ -1,4 +1,5 @@
 import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
+import { accountAdmins } from "../account-admins.js";
 import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
 import { cutStreamsOfToken } from "../live-streams.js";
 import { logout } from "../sessions.js";
@@ -11,6 +12,7 @@ export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
     const who: WhoAmI = { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt, ...(p.tokenName ? { token: p.tokenName } : {}) };
     return c.json(who);
   });
+  app.get(ROUTES.accountAdmins, auth, async (c) => c.json(await accountAdmins(ctx, c.get("principal"))));
   app.post(ROUTES.logout, auth, async (c) => {
     await logout(ctx, c.get("principal"));
     // The session's `fernlink connect` streams end with it.

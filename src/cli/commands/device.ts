@@ -1,10 +1,11 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
-import { ActivationKeyResponse, DeviceInfo, type DeviceState, NameSchema, ROUTES, routePath } from "../../protocol/api.js";
+import { AccountAdmins, ActivationKeyResponse, DeviceInfo, type DeviceState, NameSchema, ROUTES, routePath, WhoAmI } from "../../protocol/api.js";
 import { UsageError } from "../../shared/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient, type ApiClient } from "../../client/api-client.js";
+import { noRuleHint } from "../../protocol/no-rule-hint.js";
 import { checkLanRanges } from "../lan-ranges.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
@@ -38,6 +39,13 @@ function printKey(api: ApiClient, reply: ActivationKeyResponse): void {
   ];
   if (api.session.ca !== null) lines.push(`On another machine than this one, copy ${resolve(api.session.ca)} there first and give its path to --ca.`);
   process.stderr.write(lines.join("\n") + "\n");
+}
+
+/** Why a listing is empty: an admin has added nothing yet; a member has no rule, and is told whom to ask. */
+async function whyNoDevices(api: ApiClient): Promise<string> {
+  const who = await api.call("GET", ROUTES.whoami, WhoAmI);
+  if (who.role === "admin") return `account "${who.account}" has no devices yet; add one with: fernlink device add NAME --lan CIDR`;
+  return noRuleHint(await api.call("GET", ROUTES.accountAdmins, AccountAdmins));
 }
 
 function stateText(state: DeviceState): string {
@@ -80,6 +88,7 @@ export function registerDeviceCommands(program: Command): void {
       const api = await apiClient();
       const devices = await api.call("GET", ROUTES.devices, z.array(DeviceInfo));
       if (flags.json) return printJson(devices);
+      if (devices.length === 0) process.stderr.write(`fernlink: ${await whyNoDevices(api)}\n`);
       printTable(
         ["NAME", "STATE", "LAST SEEN", "RELAY", "LAN"],
         devices.map((d) => [d.name, stateText(d.state), when(d.lastSeen), d.relay ?? "-", d.lan.join(",") || "-"]),
