@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Site, type DeviceJson } from "./helpers/fernlink.js";
+import { Site, type AuditJson, type DeviceJson } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
 import { fernlinkOnPath, runShell } from "./helpers/shell.js";
 
@@ -82,4 +82,22 @@ test("a member whom no access rule grants a device is told so, and which admins 
   assertExit(await site.cli("bob", ["device", "show", "press-4"]), 1, hint);
   assertExit(await site.cli("bob", ["device", "show", "no-such-press"]), 1, hint);
   assertExit(await site.cli("alice", ["device", "show", "no-such-press"]), 1, /no such device "no-such-press"; see: fernlink device list/);
+});
+
+test("a refused activation with a key that never existed is in the system chain, which the operator reads with audit --system", async () => {
+  const refused = await site.cli("agent", ["agent", "register", "--server", site.url, "--ca", site.ca, "--state", sb.path("stray-agent")], {
+    env: { FERNLINK_ACTIVATION_KEY: "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE" },
+  });
+  assertExit(refused, 1, /activation key is not valid/);
+  const system = JSON.parse(await site.ok("alice", ["audit", "--system", "--data", site.dataDir, "--json"])) as AuditJson[];
+  assert.ok(system.some((r) => r.action === "device.register" && r.result === "denied" && r.reason === "activation-key-invalid"), JSON.stringify(system));
+  assertExit(await site.cli("alice", ["audit", "--system"]), 2, /--data DIR/);
+});
+
+test("a filtered audit listing says that its SEQ gaps are records left out, not deleted ones", async () => {
+  await site.addDevice("alice", "gap-1");
+  await site.register(await site.addDevice("alice", "gap-2"), "gap-2-state");
+  await site.addDevice("alice", "gap-3");
+  assertExit(await site.cli("alice", ["audit", "--user", "alice", "--limit", "2"]), 0, /gaps above are records this listing's filters leave out, not deleted ones/);
+  assertExit(await site.cli("alice", ["audit", "--limit", "5"]), 0);
 });

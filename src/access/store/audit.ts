@@ -117,9 +117,9 @@ async function lockHead(trx: Kysely<Database>, chain: string): Promise<ChainHead
   return created;
 }
 
-/** The account's audit records matching `filter`, newest first; page with `beforeSeq`. */
-export function listAudit(db: Kysely<Database>, accountId: string, filter: AuditFilter): Promise<AuditRow[]> {
-  let query = db.selectFrom("audit").selectAll().where("account_id", "=", accountId);
+/** The records of one chain (an account id, or "system") matching `filter`, newest first; page with `beforeSeq`. */
+export function listAudit(db: Kysely<Database>, chain: string, filter: AuditFilter): Promise<AuditRow[]> {
+  let query = db.selectFrom("audit").selectAll().where(inChain(chain));
   if (filter.beforeSeq !== undefined) query = query.where("seq", "<", filter.beforeSeq);
   if (filter.since !== undefined) query = query.where("at", ">=", iso(filter.since));
   if (filter.endedSince !== undefined) query = query.where("ended_at", ">=", iso(filter.endedSince));

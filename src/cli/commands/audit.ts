@@ -8,6 +8,7 @@ import { apiClient } from "../../client/api-client.js";
 import { auditCsv } from "../../shared/report-csv.js";
 import { fetchPages, listingFormat, parseLimit, parseSince } from "../listing.js";
 import { printJson, printTable } from "../output.js";
+import { withStore } from "../store-access.js";
 
 /** `audit verify` found the chain broken: the CLI prints the message and exits 1. */
 export class AuditChainBrokenError extends Error {
@@ -31,6 +32,9 @@ function name(flag: string, value: string | undefined): string | undefined {
 }
 
 interface ListFlags {
+  system?: boolean;
+  data?: string;
+  db?: string;
   since?: string;
   user?: string;
   device?: string;
@@ -43,8 +47,8 @@ async function list(flags: ListFlags): Promise<void> {
   const format = listingFormat(flags);
   const query = { since: parseSince(flags.since), user: name("--user", flags.user), device: name("--device", flags.device) };
   const limit = parseLimit(flags.limit);
-  const api = await apiClient();
-  const records = await fetchPages((q) => api.call("GET", `${ROUTES.audit}?${q}`, z.array(AuditRecord)), query, limit);
+  if (!flags.system && (flags.data !== undefined || flags.db !== undefined)) throw new UsageError("--data and --db go with --system; the account's audit comes from the server you are logged in to");
+  const records = flags.system ? await systemRecords(flags, query, limit) : await accountRecords(query, limit);
   if (format === "json") return printJson(records);
   if (format === "csv") {
     process.stdout.write(auditCsv(records));
@@ -54,6 +58,31 @@ async function list(flags: ListFlags): Promise<void> {
     ["SEQ", "TIME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "RESULT", "DEVICE", "TARGET", "UP", "DOWN", "REASON"],
     records.map((r) => [String(r.seq), short(r.at), actorOf(r), r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`]),
   );
+  if (hasSeqGaps(records)) process.stderr.write(`fernlink: ${SEQ_GAPS}\n`);
+}
+
+const SEQ_GAPS =
+  "SEQ numbers every record of the chain in order; the gaps above are records this listing's filters leave out, not deleted ones (fernlink audit verify proves none is missing)";
+
+/** True when the newest-first records skip numbers of their chain. */
+export function hasSeqGaps(records: readonly { seq: number }[]): boolean {
+  return records.some((r, i) => i > 0 && records[i - 1]!.seq - r.seq > 1);
+}
+
+async function accountRecords(query: Record<string, string | undefined>, limit: number | undefined): Promise<AuditRecord[]> {
+  const api = await apiClient();
+  return fetchPages((q) => api.call("GET", `${ROUTES.audit}?${q}`, z.array(AuditRecord)), query, limit);
+}
+
+/** The server's own chain, read from its store on its machine: refusals that name no account. */
+async function systemRecords(flags: ListFlags, query: { since?: string | undefined; user?: string | undefined; device?: string | undefined }, limit: number | undefined): Promise<AuditRecord[]> {
+  if (flags.data === undefined) throw new UsageError("--system reads the server's own store: give --data DIR (and --db URL for PostgreSQL) on the server's machine");
+  const { listAudit } = await import("../../access/store/audit.js");
+  const { toAuditRecord } = await import("../../access/audit-log.js");
+  const { SYSTEM_CHAIN } = await import("../../access/audit-chain.js");
+  const filter = { limit: limit ?? Number.MAX_SAFE_INTEGER, since: query.since, actor: query.user, device: query.device };
+  const rows = await withStore({ data: flags.data, ...(flags.db ? { db: flags.db } : {}) }, (store) => listAudit(store.db, SYSTEM_CHAIN, filter));
+  return rows.map(toAuditRecord);
 }
 
 async function verify(flags: { json?: boolean; expectHead?: string }): Promise<void> {
@@ -84,13 +113,21 @@ async function verify(flags: { json?: boolean; expectHead?: string }): Promise<v
 export function registerAuditCommand(program: Command): void {
   const audit = program
     .command("audit")
-    .description("show the account's audit records (logins, changes, streams, refusals), newest first; admins only")
+    .description(
+      "show the account's audit records (logins, changes, streams, refusals), newest first; admins only. " +
+        "SEQ numbers each account's chain on its own, 1, 2, 3 …; a filtered listing skips numbers. " +
+        "Refusals that name no account (an activation key that never existed, a login to an unknown account) are in the server's system chain: " +
+        "the operator reads them with --system --data DIR on the server's machine",
+    )
     .option("--since <iso>", "only records written at or after this time (ISO 8601)")
     .option("--user <name>", "only records of this user")
     .option("--device <name>", "only records of this device")
     .option("--limit <n>", "at most this many records", "50")
     .option("--json", "print JSON")
     .option("--csv", "print CSV (RFC 4180; formula-like cells are prefixed with ')")
+    .option("--system", "the server's system chain instead of the account's, read from its store (with --data, on the server's machine)")
+    .option("--data <dir>", "with --system: the server's data directory")
+    .option("--db <url>", "with --system: postgres://… of the server (default: the SQLite database in --data, or FERNLINK_DB)")
     .action(list);
 
   audit

@@ -5,12 +5,8 @@ import { parseHostPort } from "../../protocol/target.js";
 import { FernlinkError, UsageError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { readCa } from "../../client/client-state.js";
+import { storeOptions, withStore, type StoreFlags } from "../store-access.js";
 import { collect, waitForSignal } from "../util.js";
-
-interface StoreFlags {
-  data: string;
-  db?: string;
-}
 
 function checkName(name: string): string {
   if (!RelayName.safeParse(name).success) throw new UsageError(`relay name "${name}" must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
@@ -20,22 +16,6 @@ function checkName(name: string): string {
 function checkRegion(region: string | undefined): string | undefined {
   if (region !== undefined && !RelayRegion.safeParse(region).success) throw new UsageError(`--region "${region}" must be letters, digits, ".", "_" or "-"`);
   return region;
-}
-
-/** Runs `fn` on the store of an access node (its --data and --db), closing it afterwards. */
-async function withStore<T>(flags: StoreFlags, fn: (store: import("../../access/store/index.js").Store) => Promise<T>): Promise<T> {
-  const { openDatabase } = await import("../../access/store/index.js");
-  const url = flags.db ?? process.env["FERNLINK_DB"];
-  const store = await openDatabase({ dataDir: resolve(flags.data), ...(url ? { url } : {}) });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function storeOptions(cmd: Command): Command {
-  return cmd.requiredOption("--data <dir>", "the access node's data directory").option("--db <url>", "postgres://… of the cluster (default: the SQLite database in --data, or FERNLINK_DB)");
 }
 
 function bytes(n: number): string {
