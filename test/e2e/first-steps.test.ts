@@ -101,3 +101,15 @@ test("a filtered audit listing says that its SEQ gaps are records left out, not 
   assertExit(await site.cli("alice", ["audit", "--user", "alice", "--limit", "2"]), 0, /gaps above are records this listing's filters leave out, not deleted ones/);
   assertExit(await site.cli("alice", ["audit", "--limit", "5"]), 0);
 });
+
+test("server --init-account while the same data folder's server runs creates the account, which that server then serves", async () => {
+  const listen = ["--listen", `127.0.0.1:${site.port}`];
+  const init = await sb.run(["server", "--data", site.dataDir, ...listen, "--init-account", "beta", "--init-user", "bea"], { home: site.home("server") });
+  assertExit(init, 0);
+  assert.match(init.stdout, new RegExp(`^account "beta" is ready: the server of .* already runs at ${site.url.replace(/\./g, "\\.")} and serves it`, "m"));
+  await site.login({ account: "beta", user: "bea" });
+  const again = await sb.run(["server", "--data", site.dataDir, ...listen], { home: site.home("server") });
+  assertExit(again, 1, /already runs at .*stop it \(Ctrl-C\) before starting it again/);
+  const other = await sb.run(["server", "--data", sb.path("other-data"), ...listen], { home: site.home("server") });
+  assertExit(other, 1, /is in use by another program; .*--listen HOST:PORT/);
+});

@@ -1,13 +1,17 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
-import { parseHostPort } from "../../protocol/target.js";
+import { formatHostPort, parseHostPort, type HostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
 import { CONNECTION_LIMITS } from "../../server/connection-limits.js";
-import { UsageError } from "../../shared/errors.js";
+import { FernlinkError, UsageError } from "../../shared/errors.js";
+import { sameDataServer } from "../server-port-busy.js";
 import { createLogger } from "../../shared/log.js";
 import { readPassword } from "../password.js";
 import { collect, waitForSignal } from "../util.js";
+
+/** Default data directory, relative to where the server starts. */
+const DEFAULT_DATA = "./fernlink-data";
 
 /** Default listen address: loopback, so a first try exposes nothing. */
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
@@ -36,13 +40,27 @@ function parseConnectionCap(value: string): number {
   return n;
 }
 
-function firstStartHelp(url: string): string {
+function firstStartHelp(url: string, data: string): string {
+  const dataFlag = data === DEFAULT_DATA ? "" : ` --data ${data}`;
   return [
-    "No account exists yet. Create the first one, with its admin, by starting the server once with",
-    "  fernlink server --init-account NAME --init-user NAME      (or: npm start -- --init-account NAME --init-user NAME)",
-    "(the admin's password comes from FERNLINK_PASSWORD or is asked for), then log in with",
-    `  fernlink login --server ${url} --ca ${"<data dir>"}/ca.pem --account NAME --user NAME`,
+    "No account exists yet. Create the first one, with its admin, from another terminal (this server keeps running and serves it):",
+    `  export FERNLINK_PASSWORD='…'          # the admin's password (else it is asked for)`,
+    `  fernlink server${dataFlag} --init-account NAME --init-user NAME`,
+    "then log in with",
+    `  fernlink login --server ${url} --ca ${join(data, "ca.pem")} --account NAME --user NAME`,
   ].join("\n");
+}
+
+/** A port already taken: by this data folder's own server (which then serves a new --init-account), or by something else. */
+async function portBusy(err: unknown, flags: ServerFlags, dataDir: string, listen: HostPort): Promise<void> {
+  if (!(err instanceof Error && "code" in err && err.code === "EADDRINUSE")) throw err;
+  const running = await sameDataServer(dataDir, listen);
+  if (running && flags.initAccount) {
+    process.stdout.write(`account "${flags.initAccount}" is ready: the server of ${flags.data} already runs at ${running} and serves it; log in there\n`);
+    return;
+  }
+  if (running) throw new FernlinkError("conflict", `the server of ${flags.data} already runs at ${running}; use that one, or stop it (Ctrl-C) before starting it again`);
+  throw new FernlinkError("conflict", `${formatHostPort(listen)} is in use by another program; stop it, or give this server another port with --listen HOST:PORT`);
 }
 
 /** `--stream-rate N`: a whole number of streams per second; the burst is four times that. */
@@ -59,7 +77,7 @@ export function registerServerCommand(program: Command): void {
   program
     .command("server")
     .description("run the access service with its embedded relay")
-    .option("--data <dir>", "data directory (SQLite database, CA)", "./fernlink-data")
+    .option("--data <dir>", "data directory (SQLite database, CA)", DEFAULT_DATA)
     .option("--listen <host:port>", "TLS address for API, web and tunnels", DEFAULT_LISTEN)
     .option("--hostname <name>", "name or address clients use to reach this server (repeatable)", collect, [])
     .option("--db <url>", "postgres://… to use PostgreSQL instead of the embedded SQLite")
@@ -95,25 +113,30 @@ export function registerServerCommand(program: Command): void {
       if (flags.webDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)) {
         throw new UsageError(`--web-domain "${flags.webDomain}" is not a DNS name; give one such as portal.example.com`);
       }
-      const server = await startServer({
-        dataDir,
-        listen,
-        hostnames,
-        dbUrl: flags.db ?? process.env["FERNLINK_DB"],
-        clusterKeyFile: clusterKeyFile === undefined || clusterKeyFile === "" ? undefined : resolve(clusterKeyFile),
-        init,
-        log,
-        webDomain: flags.webDomain?.toLowerCase(),
-        streamRate,
-        noRelay: !flags.relay,
-        publicUrl: flags.publicUrl === undefined ? undefined : new URL(flags.publicUrl).origin,
-        relayName: flags.relayName,
-        region: flags.region,
-        ...(maxUnauthenticatedPerSource ? { limits: { maxUnauthenticatedPerSource } } : {}),
-      });
+      let server;
+      try {
+        server = await startServer({
+          dataDir,
+          listen,
+          hostnames,
+          dbUrl: flags.db ?? process.env["FERNLINK_DB"],
+          clusterKeyFile: clusterKeyFile === undefined || clusterKeyFile === "" ? undefined : resolve(clusterKeyFile),
+          init,
+          log,
+          webDomain: flags.webDomain?.toLowerCase(),
+          streamRate,
+          noRelay: !flags.relay,
+          publicUrl: flags.publicUrl === undefined ? undefined : new URL(flags.publicUrl).origin,
+          relayName: flags.relayName,
+          region: flags.region,
+          ...(maxUnauthenticatedPerSource ? { limits: { maxUnauthenticatedPerSource } } : {}),
+        });
+      } catch (err) {
+        return await portBusy(err, flags, dataDir, listen);
+      }
       const stopped = waitForSignal();
       // On stderr: stdout carries only the one ready line that scripts wait for.
-      if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url).replace("<data dir>", flags.data) + "\n");
+      if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url, flags.data) + "\n");
       process.stdout.write(`fernlink server ready: ${server.url}\n`);
       await stopped;
       log.info("shutting down");
