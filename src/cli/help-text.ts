@@ -46,6 +46,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "pool devices": ["fernlink pool devices line-3 --add press-7"],
   "access grant": ["fernlink access grant --group service-team --pool line-3 --level connect --targets 192.168.1.10:502,80"],
   "access list": ["fernlink access list"],
+  demo: ["fernlink demo --listen 127.0.0.1:18080"],
   "access revoke": ["fernlink access revoke --group service-team --pool line-3"],
 };
 

@@ -4,6 +4,7 @@ import { registerAgentCommands } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
 import { registerReportCommands } from "./commands/report.js";
 import { registerConnectCommand } from "./commands/connect.js";
+import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
 import { registerRelayCommands } from "./commands/relay.js";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerLiveCommands(program);
   registerUserCommands(program);
   registerAccessRuleCommands(program);
+  registerDemoCommand(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);
