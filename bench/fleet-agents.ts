@@ -16,7 +16,7 @@ import { registerAgent } from "../src/agent/register.js";
 import { runAgent } from "../src/agent/run.js";
 import { loadAgentState } from "../src/agent/state.js";
 import { requestJson } from "../src/shared/https-json.js";
-import { errorMessage, FernlinkError } from "../src/shared/errors.js";
+import { errorMessage, FernlinkError } from "../src/protocol/errors.js";
 import type { Logger } from "../src/shared/log.js";
 import type { ChildMessage, FleetAnswer, FleetJob } from "./shared.js";
 

@@ -1,7 +1,7 @@
 import type { AccessGrantRequest, AccessRuleInfo } from "../protocol/api-access.js";
 import { canonicalTargets } from "../protocol/target-filter.js";
 import { TargetSyntaxError } from "../protocol/target.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";

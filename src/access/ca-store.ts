@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:
 import type { KeyObject } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { pathExists } from "../shared/files.js";
 import { generateKeyPairPem, importEcKeyPair } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";

@@ -6,7 +6,7 @@
 import { createPublicKey, webcrypto } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { isIP } from "node:net";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { ACCOUNT_URN_PREFIX, DEVICE_URN_PREFIX, NODE_URN_PREFIX, RELAY_URN_PREFIX, generateKeyPairPem, importEcKeyPair, serialOf } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
 import { CLOCK_SKEW_MS, DAY_MS, pemWithNewline, randomSerial } from "./ca-store.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isFernlinkError } from "../shared/errors.js";
+import { isFernlinkError } from "../protocol/errors.js";
 import { createChangeFeed, type ChangeEvent, type ChangeListener } from "./change-feed.js";
 
 const up = (accountId: string, device = "press-7"): ChangeEvent => ({ kind: "devices", accountId, deviceId: `id-${device}`, device, online: true });

@@ -1,4 +1,4 @@
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 /** What changed in an account: a device's tunnel went up or down, or a stream opened, closed or was cut. */
 export type ChangeEvent =

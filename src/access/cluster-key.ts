@@ -2,7 +2,7 @@ import { createSecretKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { createKeyFile, KEY_BYTES } from "./key-file.js";
 
 /**

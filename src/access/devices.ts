@@ -1,6 +1,6 @@
 import type { ActivationKeyResponse, DeviceAddRequest, DeviceAccessInfo, DeviceInfo } from "../protocol/api.js";
 import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { canView, type DeviceAccess } from "./access-decision.js";
 import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";

@@ -1,5 +1,5 @@
 import type { GroupInfo, MembershipChange, RemovedReply } from "../protocol/api-access.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";

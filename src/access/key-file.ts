@@ -1,7 +1,7 @@
 import { createSecretKey, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { link, open, readFile, rm } from "node:fs/promises";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 /** Bytes in each of the server's own symmetric keys (audit chain, secret box, cluster key). */
 export const KEY_BYTES = 32;

@@ -1,7 +1,7 @@
 import type { LiveStreamInfo, LiveStreams, LiveTunnels, StatusResponse } from "../protocol/api-live.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import { formatHostPort } from "../protocol/target.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Presence, Principal } from "./context.js";
 

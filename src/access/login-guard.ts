@@ -1,5 +1,5 @@
 import { sourceKey } from "../protocol/source-key.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
 import { ConcurrencyLimit, type Release } from "../shared/concurrency-limit.js";

@@ -1,4 +1,4 @@
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { isCommonPassword } from "./common-passwords.js";
 import { verifyPassword } from "./password.js";
 import type { Account } from "./store/schema.js";

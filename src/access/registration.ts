@@ -1,5 +1,5 @@
 import type { RegisterRequest, RegisterResponse, RelayAssignment } from "../protocol/api.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { hashActivationKey } from "./activation-key.js";
 import { audit } from "./audit-log.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { createCsrPem, generateKeyPairPem, NODE_URN_PREFIX, RELAY_URN_PREFIX, urnIdFromCertificate } from "../shared/pki.js";
 import { caFromPem, generateCaPem, issueNodeCertificate, type Ca } from "./ca.js";
 import { addRelayWithKey, registerRelay, relayOfCertificate, relayUrl } from "./relays.js";

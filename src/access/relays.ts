@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { RelayRegisterRequest, RelayRegisterResponse } from "../protocol/relay-link.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { RELAY_URN_PREFIX, serialOf, urnIdFromCertificate, type CertificateLike } from "../shared/pki.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { signRelayCsr, type Ca } from "./ca.js";

@@ -1,4 +1,4 @@
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
 import { loadOrCreateKeyFile } from "./key-file.js";
 import type { Database } from "./store/schema.js";

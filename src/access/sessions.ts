@@ -1,5 +1,5 @@
 import type { LoginRequest, LoginResponse, SessionRestriction } from "../protocol/api.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
 import { accessChanged } from "./access-changes.js";
 import { audit } from "./audit-log.js";

@@ -1,6 +1,6 @@
 import type { Requester, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { showTarget } from "../protocol/target-filter.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { decideStream, type DeviceAccess } from "./access-decision.js";
 import { deviceAccess, type Viewer } from "./access-model.js";
 import type { AccessContext } from "./context.js";

@@ -1,7 +1,7 @@
 import { webTargetOpenPath, type WebTargetAddRequest, type WebTargetInfo, type WebTargetList } from "../protocol/api-web-targets.js";
 import { TargetSyntaxError } from "../protocol/target.js";
 import { formatWebTargetUrl, parseWebTargetUrl, type WebTargetAddress, type WebTargetKind } from "../protocol/web-target-url.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { canView } from "./access-decision.js";
 import { deviceAccess } from "./access-model.js";
 import { audit } from "./audit-log.js";

@@ -1,7 +1,7 @@
 import type { ServerHttp2Session } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROUTES, RelayAssignment } from "../protocol/api.js";
-import { errorMessage, FernlinkError } from "../shared/errors.js";
+import { errorMessage, FernlinkError } from "../protocol/errors.js";
 import { requestJson } from "../shared/https-json.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";

@@ -4,7 +4,7 @@ import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, re
 import { formatHostPort } from "../protocol/target.js";
 import { TUNNEL_SESSION_MEMORY_MB } from "../protocol/tunnel-settings.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { resetOnCancel } from "../shared/stream-cancel.js";
 import type { Logger } from "../shared/log.js";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { parseTargetEntry } from "../protocol/target-filter.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { Allowlist, parseAllowRule } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
 

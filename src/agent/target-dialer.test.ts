@@ -2,7 +2,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { FernlinkError, type ErrorCode } from "../shared/errors.js";
+import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
 import { Allowlist, parseAllowRule } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
 

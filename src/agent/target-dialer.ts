@@ -3,7 +3,7 @@ import { connect, isIP, type Socket } from "node:net";
 import { formatIpAddress, parseIpAddress } from "../protocol/ip-address.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { describeTargets, entriesForPort, filterAllowsAddress, type TargetEntry } from "../protocol/target-filter.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { Allowlist } from "./allowlist.js";
 
 /** How long the agent waits for a LAN target to accept a TCP connection. */

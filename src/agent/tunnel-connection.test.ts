@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import tls from "node:tls";
 import { webcrypto } from "node:crypto";
 import { describe, it } from "node:test";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { generateKeyPairPem, importEcKeyPair } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
 import { openTunnel } from "./tunnel-connection.js";

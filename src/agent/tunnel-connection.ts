@@ -2,7 +2,7 @@ import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { isIP } from "node:net";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 

@@ -1,5 +1,5 @@
 import type { ServerHttp2Session } from "node:http2";
-import { errorMessage } from "../shared/errors.js";
+import { errorMessage } from "../protocol/errors.js";
 
 /**
  * Resolves, with the reason in words, when a tunnel is over: its HTTP/2 session closed, or

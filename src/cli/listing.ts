@@ -1,5 +1,5 @@
 import { IsoTime, MAX_PAGE } from "../protocol/api-audit.js";
-import { UsageError } from "../shared/errors.js";
+import { UsageError } from "../protocol/errors.js";
 
 /** How a listing is printed. */
 export type ListingFormat = "table" | "json" | "csv";

@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { FernlinkError, UsageError } from "../shared/errors.js";
+import { FernlinkError, UsageError } from "../protocol/errors.js";
 import { TargetSyntaxError } from "../protocol/target.js";
 import { CidrSyntaxError } from "../protocol/cidr.js";
 

@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import { UsageError } from "../shared/errors.js";
+import { UsageError } from "../protocol/errors.js";
 
 /**
  * Reads a password from the named environment variable, or asks on the terminal without

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { BUSY_RETRY, retryWhileBusy } from "./busy-retry.js";
 
 const busy = () => new FernlinkError("throttled", "too many logins at once from 127.0.0.1; try again in 1 second", { retryAfterSeconds: 1 });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 /** A "throttled" answer that asks for a wait this short means "busy right now", not "stop". */
 export const BUSY_RETRY = { attempts: 5, maxWaitSeconds: 5 } as const;

@@ -2,7 +2,7 @@ import { readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { writeFileAtomic } from "../shared/files.js";
 
 /** The client's saved login: which server, which CA, and the session token. */

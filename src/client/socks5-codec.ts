@@ -1,4 +1,4 @@
-import { FernlinkError, type ErrorCode } from "../shared/errors.js";
+import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
 import { parseHost, type HostPort } from "../protocol/target.js";
 
 /** The SOCKS protocol version this codec speaks (RFC 1928). */

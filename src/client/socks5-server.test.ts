@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { PassThrough, type Duplex } from "node:stream";
 import { promisify } from "node:util";
 import { SocksClient } from "socks";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { HostPort } from "../protocol/target.js";
 import { startSocks5Server, type Socks5Server } from "./socks5-server.js";
 import { REP } from "./socks5-codec.js";

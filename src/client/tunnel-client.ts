@@ -4,7 +4,7 @@ import { connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
 import { ResetBudget } from "../shared/reset-budget.js";

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "./errors.js";
 import { allowedTargetsHeader, HEADER, readAllowedTargets } from "./stream-headers.js";
 import { formatTargetEntry } from "./target-filter.js";
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { FernlinkError, type ErrorCode } from "../shared/errors.js";
+import { FernlinkError, type ErrorCode } from "./errors.js";
 import {
   CLIENT_INIT_SHARED,
   decodeServerInit,

@@ -1,4 +1,4 @@
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "./errors.js";
 import { VNC_CHALLENGE_BYTES, vncAuthResponse } from "./vnc-auth.js";
 
 /**

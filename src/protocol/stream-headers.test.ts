@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ERROR_STATUS, FernlinkError, type ErrorCode } from "../shared/errors.js";
+import { ERROR_STATUS, FernlinkError, type ErrorCode } from "./errors.js";
 import { connectHeaders, errorFromResponse, errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "./stream-headers.js";
 import { TargetSyntaxError, type HostPort } from "./target.js";
 

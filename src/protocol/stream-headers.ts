@@ -1,4 +1,4 @@
-import { ERROR_STATUS, FernlinkError, isErrorCode, type ErrorCode } from "../shared/errors.js";
+import { ERROR_STATUS, FernlinkError, isErrorCode, type ErrorCode } from "./errors.js";
 import { formatHostPort, parseHostPort, type HostPort } from "./target.js";
 import { parseTargetEntry, type TargetEntry } from "./target-filter.js";
 

@@ -5,7 +5,7 @@ import type { AgentIdentity } from "../protocol/relay-access.js";
 import { AgentCheckResponse, RELAY_LOAD_INTERVAL_MS, RELAY_ROUTES, RelayCommand, type RelayEvent } from "../protocol/relay-link.js";
 import { errorFromResponse } from "../protocol/stream-headers.js";
 import type { z } from "zod";
-import { errorMessage, FernlinkError } from "../shared/errors.js";
+import { errorMessage, FernlinkError } from "../protocol/errors.js";
 import { decodeJsonAnswer, requestJson } from "../shared/https-json.js";
 import type { Logger } from "../shared/log.js";
 import type { AgentTunnel } from "./agent-tunnel.js";

@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
-import { errorMessage } from "../shared/errors.js";
+import { errorMessage } from "../protocol/errors.js";
 import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";

@@ -5,7 +5,7 @@ import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type ServerHt
 import type { AddressInfo } from "node:net";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { errorResponseHeaders, HEADER } from "../protocol/stream-headers.js";
-import { FernlinkError, type ErrorCode } from "../shared/errors.js";
+import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
 import { AgentTunnel } from "./agent-tunnel.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";

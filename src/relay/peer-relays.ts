@@ -4,7 +4,7 @@ import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
 import type { HostPort } from "../protocol/target.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";

@@ -5,7 +5,7 @@ import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
 import { formatHostPort } from "../protocol/target.js";
 import { duplexPair } from "../shared/duplex-pair.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { joinStreams, type JoinResult } from "../shared/join-streams.js";
 import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";

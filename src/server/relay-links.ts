@@ -9,7 +9,7 @@ import { getDevice } from "../access/store/devices.js";
 import { beatRelay, relayGone } from "../access/store/relays.js";
 import { RelayEvent, type RelayCommand } from "../protocol/relay-link.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
-import { errorMessage, FernlinkError } from "../shared/errors.js";
+import { errorMessage, FernlinkError } from "../protocol/errors.js";
 import type { HeldTunnel, TunnelBoard, TunnelSource } from "./tunnel-board.js";
 
 /** How long a drained relay lets open streams run before it closes them. */

@@ -4,7 +4,7 @@ import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";

@@ -5,7 +5,7 @@ import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { FORWARD_HEADER, RELAY_ROUTES } from "../protocol/relay-link.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { NODE_URN_PREFIX, urnIdFromCertificate } from "../shared/pki.js";
 import type { Relay } from "../relay/relay.js";
 import type { TlsRoutes } from "./tls-listener.js";

@@ -4,7 +4,7 @@ import type { AccessContext } from "../access/context.js";
 import { findWebTarget, webTargetVia, type WebTargetRecord } from "../access/web-targets.js";
 import { SESSION_COOKIE } from "../protocol/api-session.js";
 import type { Requester, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
 import type { Relay } from "../relay/relay.js";
 import { readCookie } from "../web/header-rewrite.js";

@@ -1,4 +1,4 @@
-import { FernlinkError } from "./errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 /** An ISO time without milliseconds, as people read it: `2026-11-27T10:02:11Z`. */
 export function isoSeconds(iso: string): string {

@@ -1,7 +1,7 @@
 import https from "node:https";
 import type { z } from "zod";
 import { ErrorBody } from "../protocol/api.js";
-import { FernlinkError, isErrorCode } from "./errors.js";
+import { FernlinkError, isErrorCode } from "../protocol/errors.js";
 
 /** One JSON call to the access service over HTTPS. */
 export interface JsonRequest<T extends z.ZodType> {

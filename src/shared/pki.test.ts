@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { describe, test } from "node:test";
-import { FernlinkError } from "./errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import {
   accountIdFromCertificate,
   certificateInfo,

@@ -7,7 +7,7 @@ import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicK
 import type { KeyObject } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { promisify } from "node:util";
-import { FernlinkError } from "./errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { x509 } from "./x509.js";
 
 /** SAN URI prefix binding a certificate to a device id. */

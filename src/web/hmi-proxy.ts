@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
 import { hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, WEB_GRANT_COOKIE, type HmiOrigins } from "./header-rewrite.js";
 import { foreignRequestRefusal } from "./fetch-metadata.js";

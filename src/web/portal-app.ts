@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { getCookie } from "hono/cookie";
 import { SESSION_COOKIE } from "../protocol/api-session.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
 import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
 

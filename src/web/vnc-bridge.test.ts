@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { CLIENT_INIT_SHARED, decodeServerInit, upstreamHandshake, type ServerInit } from "../protocol/rfb-handshake.js";
 import { vncAuthResponse } from "../protocol/vnc-auth.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { createVncBridge, vncBridgeTargetId, type VncBridge, type VncBridgeDeps } from "./vnc-bridge.js";
 
 const PASSWORD = "pl4nt-7";

@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { downstreamHandshake, downstreamRefusal, upstreamHandshake, type RfbHandshake } from "../protocol/rfb-handshake.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
 
 /**

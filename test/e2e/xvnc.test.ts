@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import WebSocket from "ws";
 import { CLIENT_INIT_SHARED, decodeServerInit, upstreamHandshake, type RfbHandshake, type ServerInit } from "../../src/protocol/rfb-handshake.js";
-import { FernlinkError } from "../../src/shared/errors.js";
+import { FernlinkError } from "../../src/protocol/errors.js";
 import { createVncBridge, type VncBridge } from "../../src/web/vnc-bridge.js";
 import { startXvnc, xvncMissing, type Xvnc } from "./helpers/xvnc.js";
 

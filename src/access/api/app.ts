@@ -6,7 +6,7 @@ import { RelayRegion } from "../../protocol/relay-link.js";
 import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
 import { openApiDocument } from "../../protocol/openapi.js";
 import { VERSION } from "../../shared/version.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
 import type { AccessContext } from "../context.js";
 import { authenticateAgent, registerDevice, relayAssignment } from "../registration.js";

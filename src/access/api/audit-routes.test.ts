@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { StreamGrant } from "../../protocol/relay-access.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { openTestAccess, type TestAccess } from "../access-test-kit.js";
 import type { AccessContext } from "../context.js";
 import { hashPassword } from "../password.js";

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { SESSION_COOKIE } from "../../protocol/api-session.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import type { ApiEnv } from "./env.js";
 
 /** Header a cookie-authenticated request must carry on every method that changes something. */

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { ErrorBody } from "../../protocol/api.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { throttled, type Logger } from "../../shared/log.js";
 
 /** Names every invalid field at once: `name: use letters…; lan[0]: …`. */

@@ -1,6 +1,6 @@
 import { ROUTES } from "../../protocol/api.js";
 import { StreamIdSchema } from "../../protocol/api-live.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { VERSION } from "../../shared/version.js";
 import { closeLiveStream, liveStreams, liveTunnels, statusSummary } from "../live-view.js";
 import { adminOnly, type RouteKit } from "./route-kit.js";

@@ -1,6 +1,6 @@
 import type { TLSSocket } from "node:tls";
 import { AgentCheckRequest, RELAY_ROUTES, RelayRegisterRequest } from "../../protocol/relay-link.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { audit } from "../audit-log.js";
 import { authenticateAgent } from "../registration.js";
 import { registerRelay, relayOfCertificate } from "../relays.js";

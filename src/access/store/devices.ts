@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Device } from "./schema.js";
 import { iso } from "./time.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Pool } from "./schema.js";
 import { iso, type Instant } from "./time.js";

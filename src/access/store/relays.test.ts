@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { addRelay, beatRelay, drainRelay, findRelayByName, listRelays, pruneNodeRelays, putNodeRelay, relayGone, relayOfKey, removeRelay, setRelayCertificate } from "./relays.js";
 import { at, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";

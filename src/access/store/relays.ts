@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, RelaysTable } from "./schema.js";
 import { iso, type Instant } from "./time.js";

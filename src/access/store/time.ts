@@ -1,4 +1,4 @@
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 
 /** A point in time as a Date or an ISO-8601 string. */
 export type Instant = Date | string;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, WebTarget } from "./schema.js";
 import { iso } from "./time.js";

@@ -4,7 +4,7 @@ import { NameSchema, routePath } from "../../protocol/api.js";
 import { ACCESS_ROUTES, AccessRuleInfo, GroupInfo, PoolInfo, RemovedReply } from "../../protocol/api-access.js";
 import { parseTargetEntry } from "../../protocol/target-filter.js";
 import { isoSeconds } from "../../shared/format.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";

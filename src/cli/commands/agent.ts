@@ -5,7 +5,7 @@ import { parseAllowRule } from "../../agent/allowlist.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState } from "../../agent/state.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { readCa } from "../../client/client-state.js";
 import { collect, signalController } from "../util.js";

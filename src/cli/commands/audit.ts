@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { AuditRecord, NameSchema, ROUTES } from "../../protocol/api.js";
 import { AuditVerification } from "../../protocol/api-audit.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
 import { auditCsv } from "../../shared/report-csv.js";

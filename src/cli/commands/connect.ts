@@ -2,7 +2,7 @@ import { Duplex } from "node:stream";
 import type { Command } from "commander";
 import { DeviceInfo, ROUTES, routePath } from "../../protocol/api.js";
 import { formatHostPort, parseForward, parseHostPort, parseListen, type HostPort } from "../../protocol/target.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { deviceOfflineError } from "../../shared/format.js";
 import { joinStreams } from "../../shared/join-streams.js";
 import { apiClient } from "../../client/api-client.js";

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { NameSchema, ROUTES, routePath } from "../../protocol/api.js";
 import { MAX_WEB_TARGET_PASSWORD, WebTargetInfo, WebTargetList, WebTargetName } from "../../protocol/api-web-targets.js";
 import { parseWebTargetUrl } from "../../protocol/web-target-url.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { AccountAdmins, ActivationKeyResponse, DeviceInfo, type DeviceState, NameSchema, ROUTES, routePath, WhoAmI } from "../../protocol/api.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient, type ApiClient } from "../../client/api-client.js";
 import { noRuleHint } from "../../protocol/no-rule-hint.js";

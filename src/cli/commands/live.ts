@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { ROUTES, routePath } from "../../protocol/api.js";
 import { LiveStreams, LiveTunnels, StreamIdSchema } from "../../protocol/api-live.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { isoSeconds } from "../../shared/format.js";
 import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { OtpEnableResponse, USER_ROUTES } from "../../protocol/api-users.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { apiClient } from "../../client/api-client.js";
 
 const Ok = z.object({ ok: z.boolean() });

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { parseHostPort } from "../../protocol/target.js";
-import { FernlinkError, UsageError } from "../../shared/errors.js";
+import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { readCa } from "../../client/client-state.js";
 import { storeOptions, withStore, type StoreFlags } from "../store-access.js";

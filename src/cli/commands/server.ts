@@ -4,7 +4,7 @@ import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { formatHostPort, parseHostPort, type HostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
 import { CONNECTION_LIMITS } from "../../server/connection-limits.js";
-import { FernlinkError, UsageError } from "../../shared/errors.js";
+import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { sameDataServer } from "../server-port-busy.js";
 import { createLogger } from "../../shared/log.js";
 import { readPassword } from "../password.js";

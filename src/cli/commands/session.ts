@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { retryWhileBusy } from "../../client/busy-retry.js";
 import { z } from "zod";
 import { LoginResponse, ROUTES, WhoAmI } from "../../protocol/api.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 import { requestJson } from "../../shared/https-json.js";
 import { apiClient } from "../../client/api-client.js";
 import { clientHome, loadSession, readCa, removeSession, saveSession } from "../../client/client-state.js";

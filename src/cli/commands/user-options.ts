@@ -1,6 +1,6 @@
 import { Option } from "commander";
 import { NameSchema } from "../../protocol/api.js";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../protocol/errors.js";
 
 /** Checks a user or token name given on the command line. */
 export function checkedName(kind: string, name: string): string {
