@@ -5,7 +5,8 @@ import { openTestAccess, TEST_BACKENDS, type TestAccess } from "./access-test-ki
 import { addApiToken, revokeAccountApiToken } from "./api-tokens.js";
 import type { Principal } from "./context.js";
 import { cutStreamsOfEndedSessions } from "./session-streams.js";
-import { authenticate, initAccount, login, SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "./sessions.js";
+import { authenticate, initAccount, login } from "./sessions.js";
+import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
 import { changePassword } from "./users.js";
 
 const PASSWORD = "correct horse battery staple";

@@ -1,6 +1,6 @@
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { AccessContext } from "./context.js";
-import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "./sessions.js";
+import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
 import { apiTokenStates } from "./store/api-tokens.js";
 import { sessionStates, touchSession } from "./store/sessions.js";
 

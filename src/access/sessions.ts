@@ -9,21 +9,13 @@ import { cancelAttempt, ChecksBusyError, reserveAttempt, settleFailure, settleSu
 import { dummyHash, hashPassword, verifyPassword } from "./password.js";
 import { checkPasswordRules, DEFAULT_POLICY, passwordExpired, policyOf } from "./password-policy.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
+import { SESSION_IDLE_MS, SESSION_TTL_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
 import { createAccount, findAccountByName } from "./store/accounts.js";
 import type { Account, User } from "./store/schema.js";
 import { createSession, findActiveSession, revokeSession, touchSession, type ActiveSession } from "./store/sessions.js";
 import { consumeTotpStep, createUser, findUserByName } from "./store/users.js";
 import { checkTotp } from "./totp.js";
 import { openTotpSecret } from "./totp-secrets.js";
-
-/** Sessions end this long after login, however busy. */
-export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** Sessions end after this long without a request. */
-export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
-
-/** How stale `last_used_at` may get before a request refreshes it. */
-export const TOUCH_INTERVAL_MS = 60_000;
 
 /** Creates an account with its first admin, or does nothing when both already exist. */
 export async function initAccount(ctx: AccessContext, input: { account: string; user: string; password: string }): Promise<"created" | "exists"> {

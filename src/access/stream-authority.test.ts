@@ -9,7 +9,7 @@ import { streamCacheOf } from "./access-changes.js";
 import { FIXTURE_PASSWORD, openAccessFixture, type AccessFixture } from "./access-rules-fixture.js";
 import { TEST_BACKENDS } from "./access-test-kit.js";
 import { hashSecret } from "./secret-token.js";
-import { SESSION_TTL_MS, TOUCH_INTERVAL_MS } from "./sessions.js";
+import { SESSION_TTL_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
 import { createStreamAuthority } from "./stream-authority.js";
 
 const R = ACCESS_ROUTES;

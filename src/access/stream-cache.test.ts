@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { TOUCH_INTERVAL_MS } from "./sessions.js";
+import { TOUCH_INTERVAL_MS } from "./session-times.js";
 import { AccountMemo, STREAM_CACHE_DEFAULTS } from "./stream-cache.js";
 
 interface Row {

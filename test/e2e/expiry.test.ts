@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
-import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "../../src/access/sessions.js";
+import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "../../src/access/session-times.js";
 import { hashSecret } from "../../src/access/secret-token.js";
 import { ROUTES } from "../../src/protocol/api.js";
 import { requestJson } from "../../src/shared/https-json.js";

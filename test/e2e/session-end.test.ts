@@ -6,7 +6,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
-import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "../../src/access/sessions.js";
+import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "../../src/access/session-times.js";
 import { hashSecret } from "../../src/access/secret-token.js";
 import { BACKENDS, dropSchema, siteOptions, sql } from "./helpers/database.js";
 import { Site, type AuditJson, type Connection } from "./helpers/fernlink.js";
