@@ -8,10 +8,10 @@ import ts from "typescript";
 /**
  * Import boundaries between the parts of Fernlink. The roles (agent, client, relay, access)
  * share only the wire protocol and the shared helpers; only the CLI and the server
- * composition root may wire roles together.
+ * composition root may wire roles together. The wire protocol stands on its own.
  */
 const MAY_IMPORT: Record<string, readonly string[] | "anything"> = {
-  protocol: ["protocol", "shared"],
+  protocol: ["protocol"],
   shared: ["shared", "protocol"],
   agent: ["agent", "protocol", "shared"],
   client: ["client", "protocol", "shared"],
@@ -61,6 +61,102 @@ function boundaryViolations(files: ReadonlyMap<string, string>): string[] {
   return violations;
 }
 
+/** The src-relative file a relative specifier names (`x.js` is written for `x.ts` or `x.tsx`), if it is one of `files`. */
+function resolveImport(files: ReadonlyMap<string, string>, from: string, specifier: string): string | undefined {
+  const target = posix.normalize(posix.join(posix.dirname(from), specifier));
+  const stem = target.replace(/\.js$/, "");
+  return [`${stem}.ts`, `${stem}.tsx`, target].find((candidate) => files.has(candidate));
+}
+
+/** Which source files each source file imports. */
+function importGraph(files: ReadonlyMap<string, string>): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const [path, source] of files) {
+    const targets = new Set<string>();
+    for (const specifier of relativeImports(source)) {
+      const target = resolveImport(files, path, specifier);
+      if (target !== undefined) targets.add(target);
+    }
+    graph.set(path, targets);
+  }
+  return graph;
+}
+
+/** The graph of areas: an edge wherever a file of one area imports a file of another, with one such import as its example. */
+function areaGraph(graph: ReadonlyMap<string, ReadonlySet<string>>): Map<string, Map<string, string>> {
+  const areas = new Map<string, Map<string, string>>();
+  for (const [path, targets] of graph) {
+    const from = areaOf(path);
+    const edges = areas.get(from) ?? new Map<string, string>();
+    areas.set(from, edges);
+    for (const target of targets) {
+      const to = areaOf(target);
+      if (to !== from && !edges.has(to)) edges.set(to, `src/${path} imports src/${target}`);
+    }
+  }
+  return areas;
+}
+
+/**
+ * One cycle through each strongly connected group of nodes (Tarjan), each as the path that
+ * leaves a node and comes back to it: `[a, b, c, a]`.
+ */
+function cycles(graph: ReadonlyMap<string, Iterable<string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const groups: string[][] = [];
+  const visit = (node: string): void => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node)!, index.get(next)!));
+      }
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const group: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      group.push(member);
+    } while (member !== node);
+    if (group.length > 1 || [...(graph.get(node) ?? [])].includes(node)) groups.push(group);
+  };
+  for (const node of [...graph.keys()].sort()) if (!index.has(node)) visit(node);
+  return groups.map((group) => cycleWithin(graph, new Set(group)));
+}
+
+/** The shortest path from the group's first node (by name) back to itself, staying inside the group. */
+function cycleWithin(graph: ReadonlyMap<string, Iterable<string>>, group: ReadonlySet<string>): string[] {
+  const start = [...group].sort()[0]!;
+  const cameFrom = new Map<string, string>();
+  const queue = [start];
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i]!;
+    for (const next of [...(graph.get(node) ?? [])].sort()) {
+      if (!group.has(next)) continue;
+      if (next === start) {
+        const between: string[] = [];
+        for (let at: string | undefined = node; at !== undefined && at !== start; at = cameFrom.get(at)) between.unshift(at);
+        return [start, ...between, start];
+      }
+      if (!cameFrom.has(next)) {
+        cameFrom.set(next, node);
+        queue.push(next);
+      }
+    }
+  }
+  throw new Error(`no cycle through ${start}`);
+}
+
 function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) {
@@ -71,14 +167,14 @@ function projectRoot(): string {
   return dir;
 }
 
-/** Non-test TypeScript sources under src/, keyed by their src-relative posix path. */
+/** Non-test TypeScript sources (.ts and .tsx) under src/, keyed by their src-relative posix path. */
 function sourceFiles(srcDir: string): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && !entry.name.endsWith(".d.ts")) {
+      else if (/\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name) && !entry.name.endsWith(".d.ts")) {
         files.set(relative(srcDir, full).split(sep).join("/"), readFileSync(full, "utf8"));
       }
     }
@@ -109,7 +205,7 @@ describe("the import-boundary checker", () => {
   });
 
   const cases: [string, string, string, boolean][] = [
-    ["protocol may use shared", "protocol/x.ts", "../shared/errors.js", true],
+    ["protocol may not use shared", "protocol/x.ts", "../shared/log.js", false],
     ["protocol may not use agent", "protocol/x.ts", "../agent/allowlist.js", false],
     ["shared may use protocol", "shared/x.ts", "../protocol/target.js", true],
     ["shared may not use relay", "shared/x.ts", "../relay/relay.js", false],
@@ -117,7 +213,9 @@ describe("the import-boundary checker", () => {
     ["agent may not use client", "agent/x.ts", "../client/client-state.js", false],
     ["agent may not use access", "agent/x.ts", "../access/ca.js", false],
     ["relay may not use access", "relay/x.ts", "../access/context.js", false],
-    ["access may use nested shared code", "access/store/x.ts", "../../shared/errors.js", true],
+    ["access may use nested shared code", "access/store/x.ts", "../../shared/log.js", true],
+    ["the portal's components may use the protocol", "web/ui/admin/x.tsx", "../../../protocol/api.js", true],
+    ["the portal's components may not use access", "web/ui/admin/x.tsx", "../../../access/devices.js", false],
     ["access may use its own nested code", "access/api/x.ts", "../store/index.js", true],
     ["access may not use server", "access/x.ts", "../server/server.js", false],
     ["client may not use cli", "client/x.ts", "../cli/util.js", false],
@@ -140,6 +238,53 @@ describe("the import-boundary checker", () => {
   });
 });
 
+describe("the import-cycle finder", () => {
+  const graphOf = (edges: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(edges));
+
+  it("finds none where imports only go one way", () => {
+    assert.deepEqual(cycles(graphOf({ a: ["b", "c"], b: ["c"], c: [] })), []);
+  });
+
+  it("gives the path of a two-module cycle", () => {
+    assert.deepEqual(cycles(graphOf({ a: ["b"], b: ["a"], c: ["a"] })), [["a", "b", "a"]]);
+  });
+
+  it("gives the whole path of a longer cycle, in import order", () => {
+    assert.deepEqual(cycles(graphOf({ d: ["a"], a: ["b"], b: ["c", "x"], c: ["d"], x: [] })), [["a", "b", "c", "d", "a"]]);
+  });
+
+  it("finds a module that imports itself", () => {
+    assert.deepEqual(cycles(graphOf({ a: ["a"] })), [["a", "a"]]);
+  });
+
+  it("reports each separate cycle once", () => {
+    assert.deepEqual(cycles(graphOf({ a: ["b"], b: ["a"], c: ["d"], d: ["c"] })), [["a", "b", "a"], ["c", "d", "c"]]);
+  });
+
+  it("resolves .js specifiers to .ts and .tsx files and finds the cycle between them", () => {
+    const files = new Map([
+      ["web/ui/app.tsx", `import { nav } from "./nav.js";`],
+      ["web/ui/nav.tsx", `import { routes } from "./routes.js";`],
+      ["web/ui/routes.ts", `import { app } from "./app.js";`],
+    ]);
+    assert.deepEqual(cycles(importGraph(files)), [["web/ui/app.tsx", "web/ui/nav.tsx", "web/ui/routes.ts", "web/ui/app.tsx"]]);
+  });
+
+  it("sees a cycle between areas that no single module closes, and names an import on each step", () => {
+    const files = new Map([
+      ["protocol/a.ts", `import { b } from "../shared/b.js";`],
+      ["shared/b.ts", ``],
+      ["shared/c.ts", `import { d } from "../protocol/d.js";`],
+      ["protocol/d.ts", ``],
+    ]);
+    const graph = importGraph(files);
+    assert.deepEqual(cycles(graph), []);
+    const areas = areaGraph(graph);
+    assert.deepEqual(cycles(new Map([...areas].map(([area, edges]) => [area, [...edges.keys()]]))), [["protocol", "shared", "protocol"]]);
+    assert.equal(areas.get("protocol")?.get("shared"), "src/protocol/a.ts imports src/shared/b.ts");
+  });
+});
+
 describe("the source tree", () => {
   const files = sourceFiles(join(projectRoot(), "src"));
 
@@ -147,10 +292,27 @@ describe("the source tree", () => {
     assert.ok(files.size > 20, `only ${files.size} source files found`);
     assert.ok(files.has("protocol/target.ts"));
     assert.ok(files.has("cli.ts"));
+    assert.ok(files.has("web/ui/app.tsx"));
   });
 
   it("keeps every import inside its area's boundary", () => {
     const violations = boundaryViolations(files);
     assert.deepEqual(violations, [], `import-boundary violations:\n  ${violations.join("\n  ")}`);
+  });
+
+  it("has no import cycle between modules", () => {
+    const found = cycles(importGraph(files)).map((cycle) => cycle.map((path) => `src/${path}`).join(" → "));
+    assert.deepEqual(found, [], `import cycles between modules:\n  ${found.join("\n  ")}`);
+  });
+
+  it("has no import cycle between areas", () => {
+    const areas = areaGraph(importGraph(files));
+    const found = cycles(new Map([...areas].map(([area, edges]) => [area, [...edges.keys()]]))).map((cycle) =>
+      cycle
+        .slice(1)
+        .map((to, i) => `${cycle[i]} → ${to} (${areas.get(cycle[i]!)?.get(to)})`)
+        .join(", "),
+    );
+    assert.deepEqual(found, [], `import cycles between areas:\n  ${found.join("\n  ")}`);
   });
 });
