@@ -29,6 +29,12 @@ function areaOf(path: string): string {
   return slash === -1 ? `(top level: ${path})` : path.slice(0, slash);
 }
 
+/** Where the shipped program starts: the CLI and the portal's bundle. Whatever they do not reach, only tests use. */
+const ENTRY_POINTS = ["cli.ts", "web/ui/main.tsx"];
+
+/** Names of modules that only tests use; package.json's "files" leaves them out of the package. */
+const TEST_ONLY_NAME = /-(fixture|test-kit)\.tsx?$/;
+
 /** Relative module specifiers of a source file, including `export … from`, side-effect and dynamic imports. */
 function relativeImports(source: string): string[] {
   const { importedFiles } = ts.preProcessFile(source, true, true);
@@ -95,6 +101,18 @@ function areaGraph(graph: ReadonlyMap<string, ReadonlySet<string>>): Map<string,
     }
   }
   return areas;
+}
+
+/** Every module that `entries` import, directly or not, the entries included. */
+function reachableFrom(graph: ReadonlyMap<string, ReadonlySet<string>>, entries: readonly string[]): Set<string> {
+  const reached = new Set<string>();
+  const pending = [...entries];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (reached.has(node)) continue;
+    reached.add(node);
+    pending.push(...(graph.get(node) ?? []));
+  }
+  return reached;
 }
 
 /**
@@ -238,6 +256,19 @@ describe("the import-boundary checker", () => {
   });
 });
 
+describe("the reach of the entry points", () => {
+  it("follows imports through .tsx files and leaves out what only tests import", () => {
+    const files = new Map([
+      ["cli.ts", `import { main } from "./cli/main.js";`],
+      ["cli/main.ts", `import { nav } from "../web/ui/nav.js";`],
+      ["web/ui/nav.tsx", `import type { A } from "../../protocol/api.js";`],
+      ["protocol/api.ts", ``],
+      ["access/store/store-fixture.ts", `import type { A } from "../../protocol/api.js";`],
+    ]);
+    assert.deepEqual([...reachableFrom(importGraph(files), ["cli.ts"])].sort(), ["cli.ts", "cli/main.ts", "protocol/api.ts", "web/ui/nav.tsx"]);
+  });
+});
+
 describe("the import-cycle finder", () => {
   const graphOf = (edges: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(edges));
 
@@ -298,6 +329,15 @@ describe("the source tree", () => {
   it("keeps every import inside its area's boundary", () => {
     const violations = boundaryViolations(files);
     assert.deepEqual(violations, [], `import-boundary violations:\n  ${violations.join("\n  ")}`);
+  });
+
+  it("names each module that only tests use as a fixture or test kit, and no shipped module so", () => {
+    assert.ok(ENTRY_POINTS.every((entry) => files.has(entry)), `an entry point is missing: ${ENTRY_POINTS.join(", ")}`);
+    const shipped = reachableFrom(importGraph(files), ENTRY_POINTS);
+    const misnamed = [...files.keys()]
+      .filter((path) => shipped.has(path) === TEST_ONLY_NAME.test(path))
+      .map((path) => `src/${path}: ${shipped.has(path) ? "the program uses it, so it must not be named like a fixture" : "the program never imports it: name it *-fixture.ts or *-test-kit.ts if tests use it, else delete it"}`);
+    assert.deepEqual(misnamed, [], misnamed.join("\n"));
   });
 
   it("has no import cycle between modules", () => {

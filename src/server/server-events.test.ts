@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { SseReader } from "../access/api/sse-reader.js";
+import { SseReader } from "../access/api/sse-test-kit.js";
 import { createLogger } from "../shared/log.js";
 import { startServer, type RunningServer } from "./server.js";
 

@@ -13,7 +13,7 @@ import type { ApiEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
 import { sessionMiddleware } from "./route-kit.js";
 import { registerEventRoutes, sseFrame } from "./routes-events.js";
-import { SseReader, type SseMessage } from "./sse-reader.js";
+import { SseReader, type SseMessage } from "./sse-test-kit.js";
 
 /** Short intervals, so a test sees several heartbeats and byte counts in well under a second. */
 const TIMING = { bytesIntervalMs: 40, heartbeatMs: 80 };
