@@ -165,14 +165,13 @@ describe("browser test infrastructure", { skip: skipWithoutBrowser }, () => {
     t.after(() => new Promise<void>((resolve) => bad.close(() => resolve())));
     const own = await launchBrowser(t);
     await own.page.goto(`http://127.0.0.1:${(bad.address() as AddressInfo).port}/`);
-    await own.page.waitForFunction(() => true);
-    const deadline = Date.now() + 5_000;
-    while (own.problems.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const kinds = own.problems.map((p) => p.kind);
-    assert.ok(kinds.includes("csp-violation"), JSON.stringify(own.problems));
-    assert.ok(kinds.includes("page-error"), JSON.stringify(own.problems));
-    assert.ok(own.problems.some((p) => p.kind === "console-error" && p.text === "deliberate console error"), JSON.stringify(own.problems));
-    assert.ok(own.problems.some((p) => p.kind === "console-error" && /Content Security Policy/.test(p.text)), JSON.stringify(own.problems));
+    // Each wait fails the test if its problem is never recorded.
+    await Promise.all([
+      own.waitForProblem("CSP violation", (p) => p.kind === "csp-violation"),
+      own.waitForProblem("page error", (p) => p.kind === "page-error" && /deliberate page error/.test(p.text)),
+      own.waitForProblem("console error", (p) => p.kind === "console-error" && p.text === "deliberate console error"),
+      own.waitForProblem("CSP console error", (p) => p.kind === "console-error" && /Content Security Policy/.test(p.text)),
+    ]);
     assert.notEqual(await own.page.title(), "inline ran");
     assert.throws(() => own.assertNoProblems(), /deliberate page error/);
     own.assertNoProblems([/deliberate/, /Content Security Policy/, /script-src/]);

@@ -56,6 +56,8 @@ export interface BrowserSession {
   readonly page: Page;
   /** Console errors, uncaught page errors and CSP violations of every watched page, in order. */
   readonly problems: PageProblem[];
+  /** Resolves with the first problem, recorded already or later, that `match` accepts; fails after `timeoutMs` (10 s). */
+  waitForProblem(what: string, match: (problem: PageProblem) => boolean, timeoutMs?: number): Promise<PageProblem>;
   /** A further isolated context (another user's cookie jar), watched and closed like the first. */
   newContext(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>;
   /**
@@ -101,6 +103,11 @@ export async function launchBrowser(t?: TestContext, options: LaunchOptions = {}
   if (!existsSync(CHROMIUM)) throw new Error(`cannot launch the browser: ${CHROMIUM} is missing (apt-get install chromium)`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS] });
   const problems: PageProblem[] = [];
+  const problemWaiters = new Set<() => void>();
+  const record = (problem: PageProblem): void => {
+    problems.push(problem);
+    problemWaiters.forEach((wake) => wake());
+  };
   const contexts: BrowserContext[] = [];
   const timeoutMs = options.timeoutMs ?? 10_000;
   let closed: Promise<void> | undefined;
@@ -110,10 +117,10 @@ export async function launchBrowser(t?: TestContext, options: LaunchOptions = {}
     context.setDefaultTimeout(timeoutMs);
     contexts.push(context);
     await context.exposeBinding(CSP_BINDING, ({ page }, v: { directive: string; blocked: string; source: string; line: number; disposition: string }) => {
-      problems.push({ kind: "csp-violation", text: `${v.disposition} ${v.directive} blocked ${v.blocked || "(inline)"} at ${v.source}:${v.line}`, url: page.url() });
+      record({ kind: "csp-violation", text: `${v.disposition} ${v.directive} blocked ${v.blocked || "(inline)"} at ${v.source}:${v.line}`, url: page.url() });
     });
     await context.addInitScript({ content: CSP_LISTENER });
-    context.on("page", (page) => watchPage(page, problems));
+    context.on("page", (page) => watchPage(page, record));
     return { context, page: await context.newPage() };
   };
 
@@ -124,6 +131,22 @@ export async function launchBrowser(t?: TestContext, options: LaunchOptions = {}
       throw err;
     })),
     problems,
+    waitForProblem(what, match, waitMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = problems.find(match);
+          if (found) done(() => resolve(found));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${waitMs} ms; the browser reported: ${JSON.stringify(problems)}`))), waitMs);
+        const done = (settle: () => void): void => {
+          clearTimeout(timer);
+          problemWaiters.delete(check);
+          settle();
+        };
+        problemWaiters.add(check);
+        check();
+      });
+    },
     newContext,
     assertNoProblems(allowed = []) {
       const unexpected = problems.filter((p) => !allowed.some((re) => re.test(`${p.text} (${p.url})`)));
@@ -172,6 +195,7 @@ export function useBrowser(options: LaunchOptions = {}): BrowserSession {
     get context() { return current().context; },
     get page() { return current().page; },
     get problems() { return current().problems; },
+    waitForProblem: (what, match, timeoutMs) => current().waitForProblem(what, match, timeoutMs),
     newContext: (contextOptions) => current().newContext(contextOptions),
     assertNoProblems: (allowed) => current().assertNoProblems(allowed),
     screenshotAll: (name) => current().screenshotAll(name),
@@ -185,13 +209,13 @@ function hasFailed(t: { readonly name: string }): boolean {
   return (t as { passed?: boolean }).passed === false;
 }
 
-function watchPage(page: Page, problems: PageProblem[]): void {
+function watchPage(page: Page, record: (problem: PageProblem) => void): void {
   page.on("console", (message) => {
     if (message.type() !== "error") return;
     const { url, lineNumber } = message.location();
-    problems.push({ kind: "console-error", text: message.text(), url: url ? `${url}:${lineNumber}` : page.url() });
+    record({ kind: "console-error", text: message.text(), url: url ? `${url}:${lineNumber}` : page.url() });
   });
-  page.on("pageerror", (err) => problems.push({ kind: "page-error", text: err.stack ?? err.message, url: page.url() }));
+  page.on("pageerror", (err) => record({ kind: "page-error", text: err.stack ?? err.message, url: page.url() }));
 }
 
 /** test-artifacts/ at the repository root (gitignored): dist-test/test/e2e/helpers → ../../../../. */
