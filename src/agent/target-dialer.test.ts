@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
 import { Allowlist, parseAllowRule } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
@@ -10,6 +10,8 @@ interface Target {
   server: Server;
   port: number;
   accepted: Socket[];
+  /** Resolves once an accepted connection satisfies `match`. */
+  accepts(match: (socket: Socket) => boolean): Promise<void>;
 }
 
 const open: Target[] = [];
@@ -17,10 +19,24 @@ const dialed: Socket[] = [];
 
 async function listen(): Promise<Target> {
   const accepted: Socket[] = [];
-  const server = createServer((socket) => accepted.push(socket));
+  const waiters = new Set<() => void>();
+  const server = createServer((socket) => {
+    accepted.push(socket);
+    waiters.forEach((wake) => wake());
+  });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  const target = { server, port: (server.address() as AddressInfo).port, accepted };
+  const accepts = (match: (socket: Socket) => boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (!accepted.some(match)) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+  const target = { server, port: (server.address() as AddressInfo).port, accepted, accepts };
   open.push(target);
   return target;
 }
@@ -44,9 +60,21 @@ function hasCode(code: ErrorCode): (err: unknown) => boolean {
   return (err) => err instanceof FernlinkError && err.code === code;
 }
 
-/** Gives a just-dialed connection time to reach the server's accept queue. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 50));
+/** Resolves once the target accepted the connection `socket` made. */
+function acceptedBy(target: Target, socket: Socket): Promise<void> {
+  return target.accepts((s) => s.remotePort === socket.localPort);
+}
+
+/**
+ * Fails if anything dialed the target before now: a probe dialed now is accepted after any
+ * earlier connection (accepts come in arrival order), so once it is, it must be the only one.
+ */
+async function assertNothingDialed(target: Target): Promise<void> {
+  const probe = connect(target.port, "127.0.0.1");
+  dialed.push(probe);
+  await once(probe, "connect");
+  await acceptedBy(target, probe);
+  assert.deepEqual(target.accepted.map((s) => s.remotePort), [probe.localPort], "only the probe reached the target");
 }
 
 afterEach(async () => {
@@ -64,7 +92,7 @@ describe("dialTarget", { timeout: 20_000 }, () => {
     dialed.push(socket);
     assert.equal(socket.remotePort, target.port);
     socket.write("ping");
-    await settle();
+    await acceptedBy(target, socket);
     assert.equal(target.accepted.length, 1);
     const [chunk] = (await once(target.accepted[0]!, "data")) as [Buffer];
     assert.equal(chunk.toString(), "ping");
@@ -74,7 +102,7 @@ describe("dialTarget", { timeout: 20_000 }, () => {
     const target = await listen();
     const socket = await dialTarget({ host: "127.0.0.1", port: target.port }, allow(`127.0.0.0/8:1,${target.port}`), "press-1");
     dialed.push(socket);
-    await settle();
+    await acceptedBy(target, socket);
     assert.equal(target.accepted.length, 1);
   });
 
@@ -89,8 +117,7 @@ describe("dialTarget", { timeout: 20_000 }, () => {
       dialTarget({ host: "127.0.0.1", port: target.port }, allow("192.168.0.0/16"), "press-1"),
       hasCode("target-not-allowed"),
     );
-    await settle();
-    assert.equal(target.accepted.length, 0);
+    await assertNothingDialed(target);
   });
 
   it("refuses a port the rule does not list with target-not-allowed without dialing", async () => {
@@ -100,15 +127,13 @@ describe("dialTarget", { timeout: 20_000 }, () => {
       dialTarget({ host: "127.0.0.1", port: target.port }, allow(`127.0.0.1:${other}`), "press-1"),
       hasCode("target-not-allowed"),
     );
-    await settle();
-    assert.equal(target.accepted.length, 0);
+    await assertNothingDialed(target);
   });
 
   it("refuses everything with an empty allowlist", async () => {
     const target = await listen();
     await assert.rejects(dialTarget({ host: "127.0.0.1", port: target.port }, new Allowlist([]), "press-1"), hasCode("target-not-allowed"));
-    await settle();
-    assert.equal(target.accepted.length, 0);
+    await assertNothingDialed(target);
   });
 
   it("resolves a host name on the agent and allows it when the resolved address is allowed", async () => {
@@ -116,7 +141,7 @@ describe("dialTarget", { timeout: 20_000 }, () => {
     const socket = await dialTarget({ host: "localhost", port: target.port }, allow("127.0.0.0/8"), "press-1");
     dialed.push(socket);
     assert.equal(socket.remoteAddress, "127.0.0.1");
-    await settle();
+    await acceptedBy(target, socket);
     assert.equal(target.accepted.length, 1);
   });
 
@@ -127,7 +152,6 @@ describe("dialTarget", { timeout: 20_000 }, () => {
       dialTarget({ host: "localhost", port: target.port }, allow("10.0.0.0/8"), "press-1"),
       hasCode("target-not-allowed"),
     );
-    await settle();
-    assert.equal(target.accepted.length, 0);
+    await assertNothingDialed(target);
   });
 });
