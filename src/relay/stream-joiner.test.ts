@@ -13,15 +13,34 @@ import { joinClientStream, liveView, openInProcessStream, type CarriedStream } f
 import { StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.ok(condition(), what);
+/** A list whose `until` resolves once its items satisfy a condition, re-checked on each push. */
+class Watched<T> {
+  readonly items: T[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  push(item: T): void {
+    this.items.push(item);
+    this.waiters.forEach((wake) => wake());
+  }
+
+  until(condition: (items: readonly T[]) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!condition(this.items)) return;
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
 }
 
 /** Relay and a stand-in agent as plain HTTP/2 on loopback: the agent echoes every stream. */
 describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
-  const agentHeaders: IncomingHttpHeaders[] = [];
-  const events: StreamEvent[] = [];
+  const agentHeaders = new Watched<IncomingHttpHeaders>();
+  const recorded = new Watched<StreamEvent>();
+  const events = recorded.items;
   const live = new Map<string, CarriedStream>();
   const registry = new TunnelRegistry("relay-test");
   let agent: Http2Server;
@@ -33,7 +52,7 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
   const authority: StreamAuthority = {
     authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member", sessionId: "s" }),
     authorize: async (who) => ({ accountId: who.accountId, userId: who.userId, userName: who.userName, sessionId: who.sessionId, deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["127.0.0.2:502", "plc.local:502"] }),
-    record: (event) => void events.push(event),
+    record: (event) => recorded.push(event),
   };
 
   const listen = async (server: Http2Server): Promise<string> => {
@@ -80,7 +99,7 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
 
   it("passes the grant's allowed targets to the agent with the stream", async () => {
     const stream = await open();
-    assert.equal(agentHeaders.at(-1)?.[HEADER.allowedTargets], "127.0.0.2:502 plc.local:502");
+    assert.equal(agentHeaders.items.at(-1)?.[HEADER.allowedTargets], "127.0.0.2:502 plc.local:502");
     stream.close();
   });
 
@@ -93,8 +112,7 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     const [err] = (await errored) as [NodeJS.ErrnoException];
     assert.equal(err.code, "ERR_HTTP2_STREAM_ERROR");
     assert.equal(stream.rstCode, http2.constants.NGHTTP2_REFUSED_STREAM);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(events.some((e) => e.kind === "closed" && e.streamId === entry.streamId));
+    await recorded.until((all) => all.some((e) => e.kind === "closed" && e.streamId === entry.streamId));
     assert.equal(live.size, 0);
   });
 
@@ -119,7 +137,8 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
   });
 
   it("1,200 streams given up on both legs end neither connection (cancel trailers, not resets)", { timeout: 30_000 }, async () => {
-    const before = agentHeaders.length;
+    const before = agentHeaders.items.length;
+    const closedBefore = events.filter((e) => e.kind === "closed").length;
     const tunnel = registry.get("d");
     assert.ok(tunnel);
     const budget = new ResetBudget();
@@ -130,13 +149,14 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
       abortStream(stream);
       if (i % 2 === 0) await once(stream, "close");
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(agentHeaders.length - before, 1200, "every stream reached the agent");
+    await agentHeaders.until((all) => all.length - before >= 1200);
+    assert.equal(agentHeaders.items.length - before, 1200, "every stream reached the agent, once");
     assert.equal(tunnel.isOpen, true, "the tunnel survived");
     assert.equal(agentSession.closed || agentSession.destroyed, false);
     assert.equal(client.closed || client.destroyed, false, "the client's connection survived");
     assert.equal(budget.waiting, 0);
-    await waitFor(() => live.size === 0, "every stream ended");
+    await recorded.until((all) => all.filter((e) => e.kind === "closed").length - closedBefore >= 1200);
+    assert.equal(live.size, 0, "every stream ended");
   });
 
   it("refuses a user's streams to a device past its rate as too many streams, recorded once per window", async () => {
@@ -155,8 +175,9 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
   });
 
   it("records and throws a refusal of an in-process stream", async () => {
+    const offline = once(registry, "offline");
     registry.get("d")?.close();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await offline;
     await assert.rejects(inProcess("press-7"), { code: "device-offline" });
     assert.ok(events.some((e) => e.kind === "refused" && e.request.source === "portal"));
   });
