@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AuditRecord } from "../protocol/api.js";
 import { appendAudit } from "./store/audit.js";
+import type { AuditAction } from "./audit-actions.js";
 import type { AccessContext, Principal } from "./context.js";
 import type { AggregatedRefusal } from "./refusal-aggregator.js";
 import type { AuditRow } from "./store/schema.js";
@@ -10,7 +11,7 @@ export interface AuditEvent {
   accountId: string | null;
   actor: string | null;
   source: string | null;
-  action: string;
+  action: AuditAction;
   object?: string | null;
   result: "ok" | "denied" | "error";
   reason?: string | null;
@@ -78,7 +79,7 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
 }
 
 /** An admin action by `who` on `object`; one taken with an API token names the token. */
-export function auditBy(ctx: AccessContext, who: Principal, action: string, object: string, result: AuditEvent["result"] = "ok", reason?: string): Promise<string> {
+export function auditBy(ctx: AccessContext, who: Principal, action: AuditAction, object: string, result: AuditEvent["result"] = "ok", reason?: string): Promise<string> {
   return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, result, reason: reason ?? null, token: who.tokenName ?? null });
 }
 

@@ -1,4 +1,5 @@
 import { sourceKey } from "../protocol/source-key.js";
+import type { AuditAction } from "./audit-actions.js";
 /**
  * Refusals of requests that carry no authenticated actor — registrations with a bad activation
  * key, failed logins — are what anyone on the network can cause at will. Written one record
@@ -12,7 +13,7 @@ export interface Refusal {
   accountId: string | null;
   actor: string | null;
   source: string | null;
-  action: string;
+  action: AuditAction;
   object: string | null;
   result: "denied" | "error";
   reason: string | null;

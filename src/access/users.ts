@@ -1,6 +1,7 @@
 import type { PasswdRequest, PasswdResponse, UserAddRequest, UserInfo } from "../protocol/api-users.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { accessChanged } from "./access-changes.js";
+import type { AuditAction } from "./audit-actions.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
@@ -17,7 +18,7 @@ import { revokeUserSessions } from "./store/sessions.js";
 import { createUser, deleteUser, findUserByName, getUser, listUsers, setLockedUntil, setPasswordHash } from "./store/users.js";
 
 /** Runs `fn`; a refusal it throws is audited as "denied" before it reaches the caller. */
-export async function auditRefusals<T>(ctx: AccessContext, who: Principal, action: string, object: string, fn: () => Promise<T>): Promise<T> {
+export async function auditRefusals<T>(ctx: AccessContext, who: Principal, action: AuditAction, object: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -4,6 +4,7 @@ import { formatWebTargetUrl, parseWebTargetUrl, type WebTargetAddress, type WebT
 import { FernlinkError } from "../protocol/errors.js";
 import { canView } from "./access-decision.js";
 import { deviceAccess } from "./access-model.js";
+import type { AuditAction } from "./audit-actions.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { deviceByName, noSuchDevice } from "./devices.js";
@@ -61,7 +62,7 @@ export function webTargetInfo(target: WebTarget): WebTargetInfo {
 }
 
 /** The device if `who` may see it; a member's attempt on a device no rule shows is refused as missing, and recorded. */
-async function visibleDevice(ctx: AccessContext, who: Principal, name: string, action: string): Promise<Device> {
+async function visibleDevice(ctx: AccessContext, who: Principal, name: string, action: AuditAction): Promise<Device> {
   const device = await findDeviceByName(ctx.db, who.accountId, name);
   if (!device) throw noSuchDevice(name);
   if (who.role !== "admin" && !canView(await deviceAccess(ctx, who, device))) {
@@ -71,7 +72,7 @@ async function visibleDevice(ctx: AccessContext, who: Principal, name: string, a
   return device;
 }
 
-function record(ctx: AccessContext, who: Principal, action: string, object: string, device: string, result: "ok" | "denied" = "ok", reason?: string): Promise<string> {
+function record(ctx: AccessContext, who: Principal, action: AuditAction, object: string, device: string, result: "ok" | "denied" = "ok", reason?: string): Promise<string> {
   return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, device, result, reason: reason ?? null, token: who.tokenName ?? null });
 }
 

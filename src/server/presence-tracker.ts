@@ -53,7 +53,7 @@ export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: Rel
       ),
     );
   };
-  const event = (tunnel: HeldTunnel, relayId: string, action: string): void => {
+  const event = (tunnel: HeldTunnel, relayId: string, action: "tunnel.up" | "tunnel.down"): void => {
     seen(tunnel, relayId);
     const { accountId, deviceId, deviceName } = tunnel.identity;
     ctx.changes.publish({ kind: "devices", accountId, deviceId, device: deviceName, online: action === "tunnel.up" });

@@ -2,6 +2,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
 import type { SessionRestriction } from "../../protocol/api.js";
+import type { AuditAction } from "../audit-actions.js";
 import type { AccessContext } from "../context.js";
 import { ensureAdmin } from "../roles.js";
 import { authenticate } from "../sessions.js";
@@ -21,7 +22,7 @@ export interface RouteKit {
  * member gets 403 `forbidden` (audited once, as `action`) whatever they sent. The object
  * audited is `object`, else the path parameters (`group/pool`), else the path.
  */
-export function adminOnly(ctx: AccessContext, action: string, object?: string): MiddlewareHandler<ApiEnv> {
+export function adminOnly(ctx: AccessContext, action: AuditAction, object?: string): MiddlewareHandler<ApiEnv> {
   return createMiddleware<ApiEnv>(async (c, next) => {
     // In the order the route names them: the router's own order of `param()` is not the path's.
     const values = c.req.param() as Record<string, string>;
