@@ -1,5 +1,5 @@
 import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
-import { UsageError } from "../shared/errors.js";
+import { UsageError } from "../protocol/errors.js";
 
 /** `device add --lan` ranges as the server will store them, and what the user should know about them. */
 export interface LanRanges {

@@ -1,6 +1,6 @@
 import { LoginRequest, ROUTES } from "../../protocol/api.js";
 import type { BrowserSession, BrowserSessionState } from "../../protocol/api-session.js";
-import { FernlinkError } from "../../shared/errors.js";
+import { FernlinkError } from "../../protocol/errors.js";
 import type { Principal } from "../context.js";
 import { cutStreamsOfToken } from "../live-streams.js";
 import { authenticate, login, logout } from "../sessions.js";
