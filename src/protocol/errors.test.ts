@@ -27,6 +27,7 @@ const EXPECTED_STATUS: Record<string, number> = {
   "activation-key-invalid": 403,
   "activation-key-used": 403,
   "activation-key-expired": 403,
+  "activation-key-replaced": 403,
   "certificate-rejected": 403,
   "certificate-revoked": 403,
   "too-many-streams": 429,
