@@ -27,7 +27,10 @@ export const TUNNEL_SETTINGS: Settings = {
   enablePush: false,
 };
 
-/** Keep-alive: a PING every `intervalMs`; no answer within `timeoutMs` means the peer is dead. */
+/**
+ * Keep-alive: the agent (and the client) PING every `intervalMs`; no answer within `timeoutMs`
+ * means the peer is dead. The relay only listens: no PING from an agent for both together.
+ */
 export const KEEPALIVE = {
   intervalMs: 15_000,
   timeoutMs: 10_000,

@@ -2,7 +2,7 @@ import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { errorMessage } from "../protocol/errors.js";
-import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
+import { watchKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
@@ -56,7 +56,8 @@ export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): P
   });
   readyTunnelSession(session, (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
   const tunnel = new AgentTunnel(identity, address, session, acceptedAt);
-  startKeepalive(session, {
+  // The agent PINGs; the relay only listens, so an idle device costs one PING and its answer per interval.
+  watchKeepalive(session, {
     ...deps.keepalive,
     onDead: () => deps.log.warn("agent keep-alive timed out", { device: identity.deviceName, address }),
   });

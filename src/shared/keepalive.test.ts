@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { startKeepalive } from "./keepalive.js";
+import { startKeepalive, watchKeepalive } from "./keepalive.js";
 
 /**
  * client session ⇄ TCP proxy ⇄ HTTP/2 server. The proxy stands in for the network path: while
@@ -14,6 +14,8 @@ import { startKeepalive } from "./keepalive.js";
  */
 interface Path {
   client: ClientHttp2Session;
+  /** The HTTP/2 server's end of the same connection. */
+  server: ServerHttp2Session;
   blackhole: () => void;
 }
 
@@ -28,6 +30,7 @@ async function listening(server: Server | Http2Server): Promise<number> {
 async function path(): Promise<Path> {
   const h2 = h2createServer();
   h2.on("session", (session) => cleanup.push(() => session.destroy()));
+  const serverSession = once(h2, "session") as Promise<[ServerHttp2Session]>;
   const h2port = await listening(h2);
 
   let dropping = false;
@@ -55,7 +58,9 @@ async function path(): Promise<Path> {
     proxy.close();
     h2.close();
   });
-  return { client, blackhole: () => (dropping = true) };
+  const [server] = await serverSession;
+  server.on("error", () => {});
+  return { client, server, blackhole: () => (dropping = true) };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -162,5 +167,57 @@ describe("startKeepalive", { timeout: 10_000 }, () => {
     await sleep(200);
     assert.equal(dead, 0);
     assert.equal(client.destroyed, false);
+  });
+});
+
+describe("watchKeepalive", { timeout: 10_000 }, () => {
+  it("keeps a session up while the peer PINGs, and sends no PING of its own", async () => {
+    const { client, server } = await path();
+    let serverPings = 0;
+    client.on("ping", () => serverPings++);
+    let dead = 0;
+    const stopPinging = startKeepalive(client, { intervalMs: 50, timeoutMs: 100 });
+    const stop = watchKeepalive(server, { intervalMs: 50, timeoutMs: 100, onDead: () => dead++ });
+    await sleep(600);
+    stop();
+    stopPinging();
+    assert.equal(dead, 0);
+    assert.equal(server.destroyed, false);
+    assert.equal(serverPings, 0, "the watching end sent PINGs");
+  });
+
+  it("destroys the session and calls onDead once, within interval + timeout, when the peer's PINGs stop arriving", async () => {
+    const { client, server, blackhole } = await path();
+    let dead = 0;
+    let destroyedAtOnDead: boolean | undefined;
+    const closed = new Promise((resolve) => server.once("close", resolve));
+    startKeepalive(client, { intervalMs: 50, timeoutMs: 100 });
+    watchKeepalive(server, {
+      intervalMs: 50,
+      timeoutMs: 100,
+      onDead: () => {
+        dead++;
+        destroyedAtOnDead = server.destroyed;
+      },
+    });
+    await sleep(400);
+    assert.equal(dead, 0, "declared dead while the PINGs arrived");
+    blackhole();
+    const silentSince = Date.now();
+    await closed;
+    const elapsed = Date.now() - silentSince;
+    assert.equal(dead, 1);
+    assert.equal(destroyedAtOnDead, false);
+    assert.ok(elapsed < 1000, `took ${elapsed} ms to notice the silence`);
+  });
+
+  it("stops by itself when the session closes normally", async () => {
+    const { client, server } = await path();
+    let dead = 0;
+    watchKeepalive(server, { intervalMs: 20, timeoutMs: 30, onDead: () => dead++ });
+    client.close();
+    await once(server, "close");
+    await sleep(150);
+    assert.equal(dead, 0);
   });
 });

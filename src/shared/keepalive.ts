@@ -46,3 +46,27 @@ export function startKeepalive(session: Http2Session, options: KeepaliveOptions 
   session.once("close", stop);
   return stop;
 }
+
+/**
+ * The passive end of a keep-alive: the peer PINGs (`startKeepalive` on its side) and this end
+ * only listens. Silence for a whole interval plus the answer time the pinging side allows
+ * itself means the peer or the path is dead, noticed as soon as an active PING would have
+ * noticed it, without sending a byte. Stops by itself when the session closes.
+ */
+export function watchKeepalive(session: Http2Session, options: KeepaliveOptions = {}): () => void {
+  const silenceMs = (options.intervalMs ?? KEEPALIVE.intervalMs) + (options.timeoutMs ?? KEEPALIVE.timeoutMs);
+  const timer = setTimeout(() => {
+    stop();
+    options.onDead?.();
+    session.destroy(new Error(`keep-alive: no PING from the peer within ${silenceMs} ms`));
+  }, silenceMs);
+  timer.unref();
+  const heard = (): void => void timer.refresh();
+  session.on("ping", heard);
+  const stop = (): void => {
+    clearTimeout(timer);
+    session.removeListener("ping", heard);
+  };
+  session.once("close", stop);
+  return stop;
+}
