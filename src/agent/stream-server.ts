@@ -2,7 +2,6 @@ import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Sess
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
-import { TUNNEL_SESSION_MEMORY_MB } from "../protocol/tunnel-settings.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
@@ -56,7 +55,6 @@ export function createStreamServer(deps: StreamServerDeps): Http2Server {
   const server = http2.createServer({
     ...TUNNEL_SESSION_OPTIONS,
     maxSessionRejectedStreams: 2 ** 31 - 1,
-    maxSessionMemory: TUNNEL_SESSION_MEMORY_MB,
   });
   server.on("session", (session) => readyTunnelSession(session));
   server.on("stream", (stream, headers) => {

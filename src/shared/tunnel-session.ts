@@ -1,8 +1,12 @@
 import type { Http2Session } from "node:http2";
-import { TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import { TUNNEL_SESSION_MEMORY_MB, TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
 
-/** What every HTTP/2 session that carries streams is created with (client, server, relay, agent). */
-export const TUNNEL_SESSION_OPTIONS = { settings: TUNNEL_SETTINGS } as const;
+/**
+ * What every HTTP/2 session that carries streams is created with (client, server, relay, agent).
+ * Each end needs the memory allowance, not only the agent: with Node's 10 MB, 64 streams
+ * moving data at once through the relay were refused with ENHANCE_YOUR_CALM.
+ */
+export const TUNNEL_SESSION_OPTIONS = { settings: TUNNEL_SETTINGS, maxSessionMemory: TUNNEL_SESSION_MEMORY_MB } as const;
 
 /**
  * Readies a session that carries streams, on any of the four ends of the two tunnel legs:
