@@ -158,4 +158,15 @@ describe("joinStreams", { timeout: 10_000 }, () => {
     await tick();
     assert.equal(calls(), 1);
   });
+
+  it("forwards input that waited in a reader paused before the join (a handshake's leftover)", async () => {
+    const [ua, bt] = await Promise.all([socketPair(), socketPair()]);
+    ua.near.pause();
+    ua.far.write("early bytes");
+    while (ua.near.readableLength === 0) await tick(10);
+    const received = collect(bt.far);
+    joinStreams(ua.near, bt.near);
+    ua.far.end();
+    assert.equal((await received).toString(), "early bytes");
+  });
 });

@@ -38,6 +38,9 @@ function forward(from: Duplex, to: Duplex, count: (bytes: number) => void): () =
   from.on("data", onData);
   from.once("end", onEnd);
   to.on("drain", onDrain);
+  // As pipe() does: a reader someone paused (a handshake that left input buffered) flows now.
+  if (to.writableNeedDrain) from.pause();
+  else from.resume();
   return () => {
     from.removeListener("data", onData);
     from.removeListener("end", onEnd);
