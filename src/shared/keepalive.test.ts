@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type Http2Server, type ServerHttp2Session } from "node:http2";
+import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type ClientHttp2Stream, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { startKeepalive, watchKeepalive } from "./keepalive.js";
 
@@ -61,6 +61,43 @@ async function path(): Promise<Path> {
   const [server] = await serverSession;
   server.on("error", () => {});
   return { client, server, blackhole: () => (dropping = true) };
+}
+
+/**
+ * An HTTP/2 stream that echoes, on a session of its own; `leave()` has the server end the
+ * session gracefully (GOAWAY) while the stream stays open, as an agent that moved does.
+ */
+async function echoStream(): Promise<{ client: ClientHttp2Session; stream: ClientHttp2Stream; leave: () => Promise<void> }> {
+  const h2 = h2createServer();
+  const serverSession = new Promise<ServerHttp2Session>((resolve) => h2.once("session", resolve));
+  h2.on("stream", (s) => {
+    s.respond({ ":status": 200 });
+    s.pipe(s);
+  });
+  const client = h2connect(`http://127.0.0.1:${await listening(h2)}`);
+  client.on("error", () => {});
+  cleanup.push(() => {
+    client.destroy();
+    h2.close();
+  });
+  const stream = client.request({ ":method": "POST", ":path": "/" }, { endStream: false });
+  stream.setEncoding("utf8");
+  stream.write("before");
+  assert.deepEqual(await once(stream, "data"), ["before"]);
+  const leave = async (): Promise<void> => {
+    (await serverSession).close();
+    await once(client, "goaway");
+  };
+  return { client, stream, leave };
+}
+
+/** The stream of `echoStream` still carries bytes both ways, then ends with its session. */
+async function stillEchoes(client: ClientHttp2Session, stream: ClientHttp2Stream): Promise<void> {
+  assert.equal(client.destroyed, false);
+  stream.write("after");
+  assert.deepEqual(await once(stream, "data"), ["after"]);
+  stream.end();
+  await once(client, "close");
 }
 
 function sleep(ms: number): Promise<void> {
@@ -129,33 +166,14 @@ describe("startKeepalive", { timeout: 10_000 }, () => {
   });
 
   it("leaves a session closing gracefully alone while its open stream finishes", async () => {
-    const h2 = h2createServer();
-    const serverSession = new Promise<ServerHttp2Session>((resolve) => h2.once("session", resolve));
-    h2.on("stream", (stream) => {
-      stream.respond({ ":status": 200 });
-      stream.pipe(stream);
-    });
-    const client = h2connect(`http://127.0.0.1:${await listening(h2)}`);
-    client.on("error", () => {});
-    cleanup.push(() => {
-      client.destroy();
-      h2.close();
-    });
-    const stream = client.request({ ":method": "POST", ":path": "/" }, { endStream: false });
-    stream.setEncoding("utf8");
-    stream.write("before");
-    assert.deepEqual(await once(stream, "data"), ["before"]);
+    const { client, stream, leave } = await echoStream();
     let dead = 0;
     startKeepalive(client, { intervalMs: 20, timeoutMs: 50, onDead: () => dead++ });
     // The peer leaves (GOAWAY): Node marks the client closed and cancels every PING from now on.
-    (await serverSession).close();
-    await once(client, "goaway");
+    await leave();
     await sleep(200);
     assert.equal(dead, 0, "a cancelled PING of a closing session was taken for a dead peer");
-    stream.write("after");
-    assert.deepEqual(await once(stream, "data"), ["after"]);
-    stream.end();
-    await once(client, "close");
+    await stillEchoes(client, stream);
   });
 
   it("sends nothing more and never fires once stopped", async () => {
@@ -209,6 +227,16 @@ describe("watchKeepalive", { timeout: 10_000 }, () => {
     assert.equal(dead, 1);
     assert.equal(destroyedAtOnDead, false);
     assert.ok(elapsed < 1000, `took ${elapsed} ms to notice the silence`);
+  });
+
+  it("leaves a session closing gracefully alone: the peer that sent GOAWAY cannot PING any more", async () => {
+    const { client, stream, leave } = await echoStream();
+    let dead = 0;
+    watchKeepalive(client, { intervalMs: 20, timeoutMs: 30, onDead: () => dead++ });
+    await leave();
+    await sleep(200);
+    assert.equal(dead, 0, "the silence of a closing session was taken for a dead peer");
+    await stillEchoes(client, stream);
   });
 
   it("stops by itself when the session closes normally", async () => {

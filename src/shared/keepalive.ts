@@ -51,12 +51,14 @@ export function startKeepalive(session: Http2Session, options: KeepaliveOptions 
  * The passive end of a keep-alive: the peer PINGs (`startKeepalive` on its side) and this end
  * only listens. Silence for a whole interval plus the answer time the pinging side allows
  * itself means the peer or the path is dead, noticed as soon as an active PING would have
- * noticed it, without sending a byte. Stops by itself when the session closes.
+ * noticed it, without sending a byte. Stops by itself when the session closes, and leaves a
+ * session closing gracefully alone (a peer that sent GOAWAY cannot PING any more).
  */
 export function watchKeepalive(session: Http2Session, options: KeepaliveOptions = {}): () => void {
   const silenceMs = (options.intervalMs ?? KEEPALIVE.intervalMs) + (options.timeoutMs ?? KEEPALIVE.timeoutMs);
   const timer = setTimeout(() => {
     stop();
+    if (session.closed) return;
     options.onDead?.();
     session.destroy(new Error(`keep-alive: no PING from the peer within ${silenceMs} ms`));
   }, silenceMs);

@@ -211,8 +211,8 @@ test("drain: the open stream finishes, the device moves, new connections never f
   assert.equal(failures, 0);
   assert.ok(made > 10, `only ${made} connections made`);
   // The stream opened before the drain still works, and the relay waits for it — also after
-  // both ends' keep-alive ran while the moved agent's old tunnel was closing.
-  await new Promise((resolve) => setTimeout(resolve, movedAt + MOVE_HANDOVER_MS + KEEPALIVE.intervalMs + 2_000 - Date.now()));
+  // the keep-alive of both ends had its turn while the moved agent's old tunnel was closing.
+  await new Promise((resolve) => setTimeout(resolve, movedAt + MOVE_HANDOVER_MS + KEEPALIVE.intervalMs + KEEPALIVE.timeoutMs + 2_000 - Date.now()));
   held.write("after\n");
   assert.deepEqual(await Promise.race([once(held, "data"), heldClosed]), ["after\n"]);
   assert.equal(relays.get(from)!.proc.running, true, "the relay waits for its open stream");
