@@ -14,6 +14,7 @@ import { registerUserCommands } from "./commands/users.js";
 import { VERSION } from "../shared/version.js";
 import { EXIT, reportError } from "./output.js";
 import { addHelpTexts, optionDescription, runsItself } from "./help-text.js";
+import { addCaOptions } from "./ca-option.js";
 
 /** Commander's message, possibly several lines, as the one line the contract asks for. */
 function usageLine(text: string): string {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerAccessRuleCommands(program);
   registerDemoCommand(program);
+  addCaOptions(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);

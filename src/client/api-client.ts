@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { requestJson } from "../shared/https-json.js";
-import { clientHome, loadSession, readCa, type ClientSession } from "./client-state.js";
+import { clientHome, loadSession, readCa, sessionCaPath, type ClientSession } from "./client-state.js";
 
 /** The logged-in user's view of the API: server, CA and token from the saved session. */
 export interface ApiClient {
@@ -9,10 +9,17 @@ export interface ApiClient {
   call<T extends z.ZodType>(method: "GET" | "POST" | "DELETE", path: string, response: T, body?: unknown): Promise<z.infer<T>>;
 }
 
+let caOverride: string | undefined;
+
+/** A CA file named on the command line (`--ca`), trusted instead of the session's for this run. */
+export function useCaFile(path: string | undefined): void {
+  caOverride = path;
+}
+
 /** Loads the saved session (`$FERNLINK_HOME`) and returns a client for it. */
 export async function apiClient(home = clientHome()): Promise<ApiClient> {
   const session = await loadSession(home);
-  const ca = await readCa(process.env["FERNLINK_CA"] ?? session.ca);
+  const ca = await readCa(caOverride ?? process.env["FERNLINK_CA"] ?? sessionCaPath(home, session));
   return {
     session,
     ca,

@@ -66,7 +66,7 @@ export class TunnelClient {
       (failure) => {
         if (failure.kind === "timeout") return new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`);
         const err = this.sessionError ?? failure.cause;
-        const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server) : err;
+        const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server, this.options.ca !== undefined) : err;
         return cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause });
       },
       abortStream,

@@ -29,8 +29,18 @@ const TLS_TRUST_ERRORS = new Set([
   "CERT_HAS_EXPIRED",
 ]);
 
+/** What a server certificate from another CA than the one given looks like. */
+const CA_MISMATCH_ERRORS = new Set(["SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_SIGNATURE_FAILURE"]);
+
 /** Turns a socket-level failure into the one-line error a user can act on. */
-export function networkError(err: NodeJS.ErrnoException, server: string): FernlinkError {
+export function networkError(err: NodeJS.ErrnoException, server: string, caGiven = false): FernlinkError {
+  if (caGiven && err.code && CA_MISMATCH_ERRORS.has(err.code)) {
+    return new FernlinkError(
+      "certificate-untrusted",
+      `the CA given did not sign the certificate of ${server} (${err.code}); pass this server's own ca.pem with --ca FILE or FERNLINK_CA`,
+      { cause: err },
+    );
+  }
   if (err.code && TLS_TRUST_ERRORS.has(err.code)) {
     return new FernlinkError(
       "certificate-untrusted",
@@ -64,7 +74,7 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", (err) => reject(networkError(err, req.server)));
+        res.on("error", (err) => reject(networkError(err, req.server, req.ca !== undefined)));
         res.on("end", () => {
           try {
             resolve(decodeJsonAnswer({ status: res.statusCode ?? 500, retryAfter: res.headers["retry-after"], body: Buffer.concat(chunks), schema: req.response, server: req.server, path: url.pathname }));
@@ -75,7 +85,7 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
       },
     );
     r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
-    r.on("error", (err) => reject(networkError(err, req.server)));
+    r.on("error", (err) => reject(networkError(err, req.server, req.ca !== undefined)));
     r.end(payload);
   });
 }
