@@ -95,6 +95,15 @@ export const DeviceInfo = z.strictObject({
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 
+/** GET /api/v1/devices/:name/access — what the caller may reach on a device, so a client can check its targets before it listens. */
+export const DeviceReach = z.strictObject({
+  device: name,
+  level: z.enum(["view", "connect"]),
+  /** Canonical target-filter entries (`host[:port,…]`) the caller's streams may reach; empty below connect. */
+  targets: z.array(z.string()),
+});
+export type DeviceReach = z.infer<typeof DeviceReach>;
+
 /** A fresh one-time activation key; the plain key is only ever in this reply. */
 export const ActivationKeyResponse = z.strictObject({
   device: DeviceInfo,
@@ -175,6 +184,7 @@ export const ROUTES = {
   devices: "/api/v1/devices",
   device: "/api/v1/devices/:name",
   deviceKey: "/api/v1/devices/:name/activation-key",
+  deviceAccess: "/api/v1/devices/:name/access",
   deviceWeb: "/api/v1/devices/:name/web",
   deviceWebTarget: "/api/v1/devices/:name/web/:target",
   audit: "/api/v1/audit",

@@ -35,6 +35,7 @@ const SAMPLES: Record<string, Sample> = {
   "GET /api/v1/devices": {},
   "POST /api/v1/devices": { body: () => ({ name: "press-new", lan: ["192.168.5.0/24"] }), action: "device.add" },
   "GET /api/v1/devices/:name": { params: { name: "press-7" } },
+  "GET /api/v1/devices/:name/access": { params: { name: "press-7" } },
   "DELETE /api/v1/devices/:name": { params: { name: "old-press" }, action: "device.remove" },
   "POST /api/v1/devices/:name/activation-key": { params: { name: "press-8" }, action: "device.activation-key" },
   "GET /api/v1/devices/:name/web": { params: { name: "press-7" } },

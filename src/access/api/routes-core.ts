@@ -1,6 +1,7 @@
 import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
 import { accountAdmins } from "../account-admins.js";
 import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
+import { deviceReach } from "../device-reach.js";
 import { cutStreamsOfToken } from "../live-streams.js";
 import { logout } from "../sessions.js";
 import { adminOnly, body, type RouteKit } from "./route-kit.js";
@@ -26,5 +27,6 @@ export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
     await removeAccountDevice(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });
   });
+  app.get(ROUTES.deviceAccess, auth, async (c) => c.json(await deviceReach(ctx, c.get("principal"), c.req.param("name"))));
   app.post(ROUTES.deviceKey, auth, adminOnly(ctx, "device.activation-key"), async (c) => c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))));
 }
