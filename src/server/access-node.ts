@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { createApiApp } from "../access/api/app.js";
 import { auditAggregate } from "../access/audit-log.js";
 import { issueNodeCertificate, type Ca } from "../access/ca.js";
@@ -17,6 +16,7 @@ import { createStreamAuthority } from "../access/stream-authority.js";
 import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import type { StreamAuthority } from "../protocol/relay-access.js";
 import { BackgroundWork } from "../shared/background-work.js";
+import { ensureDataDir } from "../shared/files.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { PeerRelays } from "../relay/peer-relays.js";
@@ -74,7 +74,7 @@ function hostOf(requestHost: string | undefined): { host: string; port: number }
 /** Builds an access node on its store; nothing listens yet. */
 export async function createAccessNode(options: AccessNodeOptions): Promise<AccessNode> {
   const { log } = options;
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await ensureDataDir(options.dataDir);
   const store = await openDatabase({ dataDir: options.dataDir, ...(options.dbUrl ? { url: options.dbUrl } : {}) });
   try {
     const now = (): Date => new Date();

@@ -1,4 +1,4 @@
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
@@ -6,6 +6,7 @@ import type { Database } from "./schema.js";
 import { DatabaseUnavailableError } from "./store.js";
 import type { Store } from "./store.js";
 import { withStatementCache } from "./statement-cache.js";
+import { ensureDataDir } from "../../shared/files.js";
 
 /** Name of the database file inside the data directory. */
 export const SQLITE_FILE = "fernlink.db";
@@ -13,9 +14,9 @@ export const SQLITE_FILE = "fernlink.db";
 /** Opens (creating if needed) `<dataDir>/fernlink.db`; the caller runs migrations. */
 export async function openSqlite(dataDir: string): Promise<Store> {
   const file = join(dataDir, SQLITE_FILE);
+  await ensureDataDir(dataDir);
   let database: BetterSqlite3.Database | undefined;
   try {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     database = new BetterSqlite3(file);
     // Password and token hashes live here: owner only. SQLite gives its -wal/-shm files the same mode.
     await chmod(file, 0o600);
