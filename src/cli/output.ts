@@ -6,8 +6,18 @@ import { CidrSyntaxError } from "../protocol/cidr.js";
 /** Exit statuses of the command line contract. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
+/** Ends a command with a given exit status and no further message (e.g. 130 after Ctrl-C). */
+export class ExitStatus extends Error {
+  override readonly name = "ExitStatus";
+
+  constructor(readonly status: number) {
+    super(`exit status ${status}`);
+  }
+}
+
 /** Prints an error as one `fernlink: …` line on stderr and returns the exit status. */
 export function reportError(err: unknown): number {
+  if (err instanceof ExitStatus) return err.status;
   if (err instanceof CommanderError) {
     // Commander already printed its message and the usage hint.
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;

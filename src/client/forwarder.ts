@@ -1,8 +1,10 @@
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
+import { FernlinkError } from "../shared/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { abortStream } from "../shared/stream-cancel.js";
+import { ConnectionSet } from "./connection-set.js";
 
 /** Opens a stream to a target through the tunnel. */
 export type OpenStream = (target: HostPort) => Promise<Duplex>;
@@ -10,16 +12,33 @@ export type OpenStream = (target: HostPort) => Promise<Duplex>;
 /** A running local listener. */
 export interface Listener {
   address: HostPort;
+  /** The local connections it carries. */
+  connections: ConnectionSet;
+  /** Takes no more connections; those open go on. */
+  stopAccepting(): void;
+  /** Stops and cuts every open connection. */
   close(): Promise<void>;
 }
 
+/** Why a local port cannot be listened on, in words (`what` names the flag, e.g. "--socks"). */
+export function listenError(err: NodeJS.ErrnoException, listen: HostPort, what: string): FernlinkError {
+  const where = formatHostPort(listen);
+  const reason =
+    err.code === "EADDRINUSE"
+      ? "another program already listens there"
+      : err.code === "EACCES"
+        ? "ports below 1024 need privileges"
+        : err.code === "EADDRNOTAVAIL"
+          ? "no local interface has that address"
+          : (err.code ?? err.message);
+  return new FernlinkError("conflict", `cannot listen on ${where} for ${what}: ${reason}; choose another local port (0 picks a free one)`, { cause: err });
+}
+
 /** Starts a TCP listener on the given address; resolves with the bound address. */
-export function listenTcp(listen: HostPort, onConnection: (socket: net.Socket) => void): Promise<{ server: net.Server; address: HostPort }> {
+export function listenTcp(listen: HostPort, what: string, onConnection: (socket: net.Socket) => void): Promise<{ server: net.Server; address: HostPort }> {
   const server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onConnection);
   return new Promise((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${formatHostPort(listen)} (${err.code ?? err.message}); choose another local port`)),
-    );
+    server.once("error", (err: NodeJS.ErrnoException) => reject(listenError(err, listen, what)));
     server.listen(listen.port, listen.host, () => {
       const addr = server.address() as net.AddressInfo;
       resolve({ server, address: { host: addr.address, port: addr.port } });
@@ -27,10 +46,21 @@ export function listenTcp(listen: HostPort, onConnection: (socket: net.Socket) =
   });
 }
 
-/** Closes a server and every connection it still holds. */
-export function closeServer(server: net.Server, sockets: Set<net.Socket>): Promise<void> {
-  for (const s of sockets) s.destroy();
-  return new Promise((resolve) => server.close(() => resolve()));
+/** A listener's shutdown: stop accepting, or stop and cut what is open. */
+export function listenerControls(server: net.Server, connections: ConnectionSet): Pick<Listener, "stopAccepting" | "close"> {
+  // "close" comes only once every connection has ended, so stopping does not wait for it.
+  const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  const stopAccepting = (): void => {
+    if (server.listening) server.close();
+  };
+  return {
+    stopAccepting,
+    close: () => {
+      stopAccepting();
+      connections.destroyAll();
+      return closed;
+    },
+  };
 }
 
 /**
@@ -43,10 +73,9 @@ export async function startForward(
   open: OpenStream,
   onError: (err: unknown, target: HostPort) => void,
 ): Promise<Listener> {
-  const sockets = new Set<net.Socket>();
-  const { server, address } = await listenTcp(listen, (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+  const connections = new ConnectionSet();
+  const { server, address } = await listenTcp(listen, `--forward to ${formatHostPort(target)}`, (socket) => {
+    connections.add(socket);
     socket.on("error", () => {});
     open(target).then(
       (stream) => {
@@ -60,5 +89,5 @@ export async function startForward(
       },
     );
   });
-  return { address, close: () => closeServer(server, sockets) };
+  return { address, connections, ...listenerControls(server, connections) };
 }

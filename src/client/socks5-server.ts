@@ -3,6 +3,8 @@ import type { Duplex } from "node:stream";
 import type { HostPort } from "../protocol/target.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { abortStream } from "../shared/stream-cancel.js";
+import { ConnectionSet } from "./connection-set.js";
+import { listenError, listenerControls, type Listener } from "./forwarder.js";
 import {
   METHOD,
   REP,
@@ -28,40 +30,31 @@ export interface Socks5ServerOptions {
 }
 
 /** A listening SOCKS5 proxy. */
-export interface Socks5Server {
-  address: HostPort;
-  close(): Promise<void>;
-}
+export type Socks5Server = Listener;
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const LINGER_MS = 2_000;
 
 /** Starts a no-auth, CONNECT-only SOCKS5 proxy that forwards each connection to `open(target)`. */
 export async function startSocks5Server(options: Socks5ServerOptions): Promise<Socks5Server> {
-  const connections = new Set<Socket>();
+  const connections = new ConnectionSet();
   // Half-open sockets let a client shut its write side and still receive the target's answer.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     connections.add(socket);
-    socket.once("close", () => connections.delete(socket));
     handleConnection(socket, options);
   });
+  const listen = { host: options.host, port: options.port };
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, listen, "--socks"));
+    server.once("error", onError);
     server.listen(options.port, options.host, () => {
-      server.off("error", reject);
+      server.off("error", onError);
       resolve();
     });
   });
   server.on("error", (err) => options.onError?.(err, undefined));
   const info = server.address() as AddressInfo;
-  return {
-    address: { host: info.address, port: info.port },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of connections) socket.destroy();
-      }),
-  };
+  return { address: { host: info.address, port: info.port }, connections, ...listenerControls(server, connections) };
 }
 
 function handleConnection(socket: Socket, options: Socks5ServerOptions): void {

@@ -1,4 +1,5 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ALPN } from "../protocol/alpn.js";
 import { connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
@@ -12,6 +13,12 @@ import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 
 /** Longer than the relay's own 15 s wait for the agent, so the relay's answer arrives first. */
 const OPEN_TIMEOUT_MS = 20_000;
+/** While the server is unreachable: the first retry of the connection, doubled up to the last. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 8_000;
+
+/** The connection to the server was lost ("down", with why) or is back ("up"). */
+export type TunnelStatus = { state: "down"; reason: string } | { state: "up" };
 
 /** Where the client's streams go and with which credentials. */
 export interface TunnelClientOptions {
@@ -19,11 +26,14 @@ export interface TunnelClientOptions {
   ca: string | undefined;
   token: string;
   device: string;
+  /** Told once per outage, and once when the connection is back. */
+  onStatus?: (status: TunnelStatus) => void;
 }
 
 /**
- * The client's one HTTP/2 connection to the server, carrying all its streams. Reconnects
- * lazily: a stream opened after the connection dropped opens a new one.
+ * The client's one HTTP/2 connection to the server, carrying all its streams. A lost connection
+ * is made again in the background, with backoff, and a stream opened meanwhile waits for it
+ * (within its open deadline) instead of failing at once.
  */
 export class TunnelClient {
   private session: ClientHttp2Session | undefined;
@@ -31,8 +41,17 @@ export class TunnelClient {
   private resets = new ResetBudget();
   /** The socket-level reason the last connection failed; streams only see "cancelled". */
   private sessionError: Error | undefined;
+  private closed = false;
+  private down = false;
+  private retryMs = RETRY_FIRST_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TunnelClientOptions) {}
+
+  /** Opens the connection now (rather than with the first stream), so an outage is seen while idle. */
+  start(): void {
+    this.connect();
+  }
 
   private connect(): ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
@@ -44,16 +63,59 @@ export class TunnelClient {
     this.sessionError = undefined;
     this.resets = new ResetBudget();
     readyTunnelSession(session, (err) => (this.sessionError = err));
-    session.once("connect", () => startKeepalive(session));
+    session.once("connect", () => {
+      startKeepalive(session);
+      this.retryMs = RETRY_FIRST_MS;
+      if (this.down) {
+        this.down = false;
+        this.options.onStatus?.({ state: "up" });
+      }
+    });
     session.once("close", () => {
-      if (this.session === session) this.session = undefined;
+      if (this.session !== session) return;
+      this.session = undefined;
+      if (this.closed) return;
+      const err = this.sessionError;
+      if (err) this.markDown(shortReason(err));
+      this.scheduleReconnect();
     });
     this.session = session;
     return session;
   }
 
+  private markDown(reason: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.options.onStatus?.({ state: "down", reason });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    // A connection closed cleanly (server restart, idle close) is made again at once; failures back off.
+    const delay = this.down ? this.retryMs : 0;
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed) this.connect();
+    }, delay);
+  }
+
   /** Opens a stream to `target` in the device LAN; resolves once the agent reached it. */
-  open(target: HostPort): Promise<ClientHttp2Stream> {
+  async open(target: HostPort): Promise<ClientHttp2Stream> {
+    const deadline = Date.now() + OPEN_TIMEOUT_MS;
+    for (;;) {
+      try {
+        return await this.openOnce(target, Math.max(1, deadline - Date.now()));
+      } catch (err) {
+        const unreachable = err instanceof FernlinkError && err.code === "server-unreachable";
+        if (!unreachable || this.closed || Date.now() + RETRY_FIRST_MS >= deadline) throw err;
+        this.markDown(shortReason(err.cause));
+        await sleep(RETRY_FIRST_MS);
+      }
+    }
+  }
+
+  private openOnce(target: HostPort, timeoutMs: number): Promise<ClientHttp2Stream> {
     const session = this.connect();
     const stream = openCancellable(
       session,
@@ -62,12 +124,11 @@ export class TunnelClient {
     );
     return awaitConnectAnswer(
       stream,
-      OPEN_TIMEOUT_MS,
+      timeoutMs,
       (failure) => {
         if (failure.kind === "timeout") return new FernlinkError("target-timeout", `no answer from ${this.options.server} within ${OPEN_TIMEOUT_MS / 1000} s`);
         const err = this.sessionError ?? failure.cause;
-        const cause = (err as NodeJS.ErrnoException).code ? networkError(err as NodeJS.ErrnoException, this.options.server, this.options.ca !== undefined) : err;
-        return cause instanceof FernlinkError ? cause : new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause });
+        return err instanceof FernlinkError ? err : connectionError(err, this.options.server, this.options.ca !== undefined);
       },
       abortStream,
     );
@@ -75,7 +136,22 @@ export class TunnelClient {
 
   /** Closes the connection; open streams are cut. */
   close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     this.session?.destroy();
     this.session = undefined;
   }
+}
+
+/** A lost or failed connection as the error a user can act on; HTTP/2's own codes (a stream cancelled as the connection went) say nothing to a user. */
+function connectionError(err: unknown, server: string, caGiven: boolean): FernlinkError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && !code.startsWith("ERR_HTTP2")) return networkError(err as NodeJS.ErrnoException, server, caGiven);
+  return new FernlinkError("server-unreachable", `lost the connection to ${server}`, { cause: err });
+}
+
+/** The short reason of an outage: the socket's code, or that the connection closed. */
+function shortReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code && !code.startsWith("ERR_HTTP2") ? code : "connection closed";
 }

@@ -1,20 +1,31 @@
 import { Duplex } from "node:stream";
 import type { Command } from "commander";
-import { DeviceInfo, ROUTES, routePath } from "../../protocol/api.js";
+import { DeviceInfo, DeviceReach, ROUTES, routePath } from "../../protocol/api.js";
 import { formatHostPort, parseForward, parseHostPort, parseListen, type HostPort } from "../../protocol/target.js";
 import { UsageError } from "../../protocol/errors.js";
 import { deviceOfflineError } from "../../shared/format.js";
 import { joinStreams } from "../../shared/join-streams.js";
 import { apiClient } from "../../client/api-client.js";
+import { waitUntilOnline } from "../../client/device-wait.js";
+import { DRAIN_MS, drainListeners } from "../../client/drain.js";
 import { startForward, type Listener } from "../../client/forwarder.js";
+import { checkDistinctPorts } from "../../client/local-ports.js";
 import { startSocks5Server } from "../../client/socks5-server.js";
+import { checkTargets } from "../../client/target-check.js";
 import { TunnelClient } from "../../client/tunnel-client.js";
+import { ExitStatus } from "../output.js";
 import { collect, waitForSignal } from "../util.js";
 
 interface ConnectFlags {
   forward: string[];
   socks?: string;
   stdio?: string;
+  wait?: boolean;
+}
+
+/** Ctrl-C ends `connect` with the shell's status for SIGINT; a service stop (SIGTERM) is a normal end. */
+function exitFor(signal: NodeJS.Signals): ExitStatus | undefined {
+  return signal === "SIGINT" ? new ExitStatus(130) : undefined;
 }
 
 function reportStreamError(device: string) {
@@ -22,6 +33,18 @@ function reportStreamError(device: string) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`fernlink: ${formatHostPort(target)} via ${device}: ${message}\n`);
   };
+}
+
+/** Binds every listener before any is announced; one that cannot listen closes the others. */
+async function bindAll(binds: (() => Promise<Listener>)[]): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+  try {
+    for (const bind of binds) listeners.push(await bind());
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw err;
+  }
+  return listeners;
 }
 
 /** `fernlink connect`: local forwards and a SOCKS5 proxy into the device LAN. */
@@ -32,17 +55,39 @@ export function registerConnectCommand(program: Command): void {
     .option("--forward <[lhost:]lport:thost:tport>", "local port forward (repeatable)", collect, [])
     .option("--socks <[lhost:]port>", "SOCKS5 proxy; host names are resolved on the device side")
     .option("--stdio <thost:tport>", "join stdin/stdout to one target (e.g. ssh ProxyCommand), then exit")
+    .option("--wait", "if the device is offline, wait until it comes online")
     .action(async (device: string, flags: ConnectFlags) => {
-      const forwards = flags.forward.map((f) => parseForward(f));
+      const forwards = flags.forward.map((f) => ({ ...parseForward(f), flag: `--forward ${f}` }));
       const socks = flags.socks ? parseListen(flags.socks) : undefined;
       const stdio = flags.stdio ? parseHostPort(flags.stdio) : undefined;
       if (stdio && (forwards.length > 0 || socks)) throw new UsageError("--stdio cannot be combined with --forward or --socks");
       if (!stdio && forwards.length === 0 && !socks) throw new UsageError("say what to open: --forward LPORT:THOST:TPORT, --socks PORT or --stdio THOST:TPORT");
+      checkDistinctPorts([...forwards, ...(socks ? [{ listen: socks, flag: `--socks ${flags.socks}` }] : [])]);
 
+      const signals = waitForSignal();
       const api = await apiClient();
-      const info = await api.call("GET", routePath(ROUTES.device, { name: device }), DeviceInfo);
-      if (!info.online) throw deviceOfflineError(info.name, info.lastSeen);
-      const tunnel = new TunnelClient({ server: api.session.server, ca: api.ca, token: api.session.token, device: info.name });
+      let info = await api.call("GET", routePath(ROUTES.device, { name: device }), DeviceInfo);
+      // A forward would otherwise listen and fail only when an application connects; --stdio opens its stream at once.
+      if (forwards.length > 0) checkTargets(await api.call("GET", routePath(ROUTES.deviceAccess, { name: info.name }), DeviceReach), forwards.map((f) => f.target));
+      if (!info.online) {
+        if (!flags.wait) throw deviceOfflineError(info.name, info.lastSeen);
+        process.stderr.write(`${deviceOfflineError(info.name, info.lastSeen).message}; waiting for it to come online (Ctrl-C to stop)\n`);
+        const giveUp = new AbortController();
+        void signals.then(() => giveUp.abort());
+        info = await waitUntilOnline(api, info.name, giveUp.signal).catch(async (err: unknown) => {
+          if (!giveUp.signal.aborted) throw err;
+          throw exitFor(await signals) ?? new ExitStatus(0);
+        });
+      }
+      const server = api.session.server;
+      const tunnel = new TunnelClient({
+        server,
+        ca: api.ca,
+        token: api.session.token,
+        device: info.name,
+        onStatus: (status) =>
+          process.stderr.write(status.state === "down" ? `fernlink: server ${server} unreachable (${status.reason}), retrying\n` : `connection to ${server} restored\n`),
+      });
       const open = (target: HostPort): Promise<Duplex> => tunnel.open(target);
 
       if (stdio) {
@@ -53,27 +98,28 @@ export function registerConnectCommand(program: Command): void {
         return;
       }
 
-      const stopped = waitForSignal();
-      const listeners: Listener[] = [];
       const onError = reportStreamError(info.name);
-      try {
-        for (const f of forwards) {
-          const l = await startForward(f.listen, f.target, open, onError);
-          listeners.push(l);
-          process.stdout.write(`forwarding ${formatHostPort(l.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`);
-        }
-        if (socks) {
-          const s = await startSocks5Server({ host: socks.host, port: socks.port, open: (t) => open(t), onError: (err, t) => (t ? onError(err, t) : undefined) });
-          listeners.push(s);
-          process.stdout.write(`socks5 on ${formatHostPort(s.address)} via ${info.name}\n`);
-        }
-      } catch (err) {
-        await Promise.all(listeners.map((l) => l.close()));
+      tunnel.start();
+      const listeners = await bindAll([
+        ...forwards.map((f) => () => startForward(f.listen, f.target, open, onError)),
+        ...(socks ? [() => startSocks5Server({ host: socks.host, port: socks.port, open: (t) => open(t), onError: (err, t) => (t ? onError(err, t) : undefined) })] : []),
+      ]).catch((err: unknown) => {
         tunnel.close();
         throw err;
-      }
-      await stopped;
-      await Promise.all(listeners.map((l) => l.close()));
+      });
+      forwards.forEach((f, i) => process.stdout.write(`forwarding ${formatHostPort(listeners[i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`));
+      if (socks) process.stdout.write(`socks5 on ${formatHostPort(listeners[forwards.length]!.address)} via ${info.name}\n`);
+
+      const signal = await signals;
+      const graceMs = signal === "SIGINT" ? DRAIN_MS : 0;
+      const cut = await drainListeners(listeners, {
+        graceMs,
+        cut: waitForSignal(),
+        onWait: (n) => process.stderr.write(`letting ${n} open connection(s) finish, up to ${graceMs / 1000} s (Ctrl-C again to cut them)\n`),
+      });
       tunnel.close();
+      if (cut > 0) process.stderr.write(`fernlink: cut ${cut} open connection(s) to ${info.name}\n`);
+      const status = exitFor(signal);
+      if (status) throw status;
     });
 }
