@@ -12,8 +12,8 @@ import { findUserByName, setLockedUntilIf } from "./store/users.js";
 /**
  * Limits on guessing. A user is locked for `lockMs` after the account policy's number of
  * failures within `windowMs`. A source address that failed `sourceFailures` times within
- * `windowMs` is refused ("throttled") before any password is checked, and those refusals are
- * not recorded, so an attacker cycling through user names stops long before locking out
+ * `windowMs` is refused ("throttled") before any password is checked (except a login with a
+ * one-time code for a user with two-factor login), and those refusals are not recorded, so an attacker cycling through user names stops long before locking out
  * everyone, and a throttled attacker cannot keep a victim locked.
  *
  * Every attempt is counted as a failure before its password check starts (see
@@ -93,6 +93,8 @@ export interface Attempt {
   userName: string;
   source: string;
   now: Date;
+  /** The attempt carries a one-time code: a throttled source lets it through for a user with two-factor login. */
+  withOtp?: boolean;
 }
 
 /** An attempt counted as a failure before its check; settle it with one of the `settle…` functions. */
@@ -126,9 +128,14 @@ export async function reserveAttempt(ctx: AccessContext, attempt: Attempt): Prom
   const keys = [`login-source:${key}`, `login-user:${JSON.stringify([accountName, userName])}`];
   return inKeyedTransaction(ctx.db, keys, async (trx) => {
     const times = await sourceFailureTimes(trx, key, new Date(windowStart));
-    if (times.length >= LOGIN_LIMITS.sourceFailures) throw throttledError(key, times, now);
+    const throttled = times.length >= LOGIN_LIMITS.sourceFailures;
+    if (throttled && !attempt.withOtp) throw throttledError(key, times, now);
     const account = await findAccountByName(trx, accountName);
     const user = account ? await findUserByName(trx, account.id, userName) : undefined;
+    // A throttled source (a plant's NAT, shared by everyone there) still lets in a two-factor
+    // user who sends a code: password and code are checked together, and the user's own
+    // lockout bounds guessing.
+    if (throttled && user?.totp_enabled !== 1) throw throttledError(key, times, now);
     const resetAt = user?.locked_until ? Math.max(windowStart, Date.parse(user.locked_until)) : windowStart;
     // Counted for unknown users too, so the work done does not tell whether the user exists.
     const before = await userFailureCounts(trx, accountName, userName, new Date(resetAt), new Date(now.getTime() - LOGIN_LIMITS.pendingMs));

@@ -86,7 +86,7 @@ export async function login(ctx: AccessContext, input: LoginRequest, source: str
     throw await refused(ctx, input, source, err);
   }
   try {
-    reservation = await reserveAttempt(ctx, { accountName: input.account, userName: input.user, source, now: ctx.now() });
+    reservation = await reserveAttempt(ctx, { accountName: input.account, userName: input.user, source, now: ctx.now(), withOtp: input.otp !== undefined });
   } catch (err) {
     release();
     throw await refused(ctx, input, source, err);

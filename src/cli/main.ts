@@ -7,6 +7,7 @@ import { registerConnectCommand } from "./commands/connect.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
+import { registerLoginThrottleCommands } from "./commands/login-throttle.js";
 import { registerRelayCommands } from "./commands/relay.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerAccessRuleCommands(program);
   registerDemoCommand(program);
+  registerLoginThrottleCommands(program);
   addCaOptions(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();

@@ -72,4 +72,18 @@ describe("client login and CA handling", () => {
     assertExit(await site.cli(ACME.user, ["connect", "nowhere", "--forward", "0:127.0.0.1:1", "--ca", other]), 1, /the CA given did not sign/);
     assert.ok((await readFile(join(site.home(ACME.user), "ca.pem"), "utf8")).includes("BEGIN CERTIFICATE"));
   });
+
+  // Last: it throttles this site's loopback source for the tests after it.
+  test("an operator lists a source throttled after ten failed logins and lifts the throttle", async () => {
+    const args = ["login", "--server", site.url, "--ca", site.ca, "--account", ACME.account, "--user", ACME.user];
+    // Ten people behind one NAT mistype their user names; then alice, with the right password, is refused too.
+    const typo = (i: number) => ["login", "--server", site.url, "--ca", site.ca, "--account", ACME.account, "--user", `alcie-${i}`];
+    for (let i = 0; i < 10; i++) assertExit(await site.cli("dave", typo(i)), 1, /login failed/);
+    assertExit(await site.cli("dave", args), 1, /too many failed logins from 127\.0\.0\.1/);
+    const data = ["--data", site.dataDir];
+    const listed = JSON.parse(await site.ok("operator", ["login-throttle", "list", "--json", ...data])) as { source: string; failures: number; throttled: boolean }[];
+    assert.deepEqual(listed.map((r) => [r.source, r.failures, r.throttled]), [["127.0.0.1", 10, true]]);
+    assert.match(await site.ok("operator", ["login-throttle", "clear", "127.0.0.1", ...data]), /^cleared 10 failed login\(s\) of 127\.0\.0\.1/);
+    await site.ok("dave", args);
+  });
 });

@@ -88,3 +88,22 @@ export async function sourceFailureTimes(db: Kysely<Database>, source: string, s
 export async function pruneLoginFailures(db: Kysely<Database>, before: Instant): Promise<void> {
   await db.deleteFrom("login_failures").where("at", "<=", iso(before)).execute();
 }
+
+/** Failures per source after `since` (reserved attempts included): how many and the latest, most first. */
+export async function sourceFailureCounts(db: Kysely<Database>, since: Instant): Promise<{ source: string; failures: number; last: string }[]> {
+  const rows = await db
+    .selectFrom("login_failures")
+    .select(({ fn }) => ["source", fn.countAll<number>().as("n"), fn.max("at").as("last")])
+    .where("at", ">", iso(since))
+    .groupBy("source")
+    .execute();
+  return rows.map((r) => ({ source: r.source, failures: Number(r.n), last: r.last })).sort((a, b) => b.failures - a.failures || a.source.localeCompare(b.source));
+}
+
+/** Forgets the failures of one source, or of every source; returns how many were forgotten. */
+export async function clearSourceFailures(db: Kysely<Database>, source: string | undefined): Promise<number> {
+  let query = db.deleteFrom("login_failures");
+  if (source !== undefined) query = query.where("source", "=", source);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
