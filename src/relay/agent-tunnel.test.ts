@@ -7,7 +7,7 @@ import type { AgentIdentity } from "../protocol/relay-access.js";
 import { errorResponseHeaders, HEADER } from "../protocol/stream-headers.js";
 import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
 import { AgentTunnel } from "./agent-tunnel.js";
-import { TunnelRegistry } from "./tunnel-registry.js";
+import { FLAP_WINDOW_MS, TunnelRegistry } from "./tunnel-registry.js";
 
 type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
 
@@ -189,6 +189,29 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
     assert.equal(registry.get("dev-1"), fast);
     fast.destroy();
     await once(fast, "close");
+  });
+
+  it("announces a device whose tunnels two agents keep replacing once, and no further online events while it flaps", async () => {
+    let now = 0;
+    const duplicates: string[][] = [];
+    const registry = new TunnelRegistry("relay-test", { now: () => now, onDuplicate: (d) => duplicates.push(d.addresses) });
+    const events = record(registry);
+    const tunnels: AgentTunnel[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { tunnel } = await openTunnel("dev-1");
+      tunnels.push(tunnel);
+      registry.add(tunnel);
+      now += 1_000;
+    }
+    assert.deepEqual(events.online, tunnels.slice(0, 2), "the first swap is a plain reconnect; the later ones are not announced");
+    assert.deepEqual(duplicates, [["127.0.0.1:1", "127.0.0.1:1"]]);
+    assert.equal(registry.get("dev-1"), tunnels[5]);
+    now += FLAP_WINDOW_MS + 1;
+    const { tunnel: calm } = await openTunnel("dev-1");
+    registry.add(calm);
+    assert.equal(events.online.at(-1), calm, "a replacement long after the last one is announced again");
+    calm.destroy();
+    await once(calm, "close");
   });
 
   it("replaces an older tunnel of the same device without an offline event", async () => {

@@ -70,7 +70,13 @@ export interface Relay {
 
 /** Builds a relay around a fresh tunnel registry. */
 export function createRelay(options: RelayOptions): Relay {
-  const registry = new TunnelRegistry(options.id);
+  const registry = new TunnelRegistry(options.id, {
+    onDuplicate: ({ tunnel, addresses }) =>
+      options.log.warn("two agents share one device identity and keep replacing each other's tunnel; stop one, or register each with its own key", {
+        device: tunnel.identity.deviceName,
+        addresses: addresses.join(", "),
+      }),
+  });
   const now = options.now ?? (() => new Date());
   const acceptorDeps: AgentAcceptorDeps = {
     authenticate: options.authenticateAgent,

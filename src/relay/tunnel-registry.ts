@@ -2,6 +2,22 @@ import { EventEmitter } from "node:events";
 import type { AgentTunnel } from "./agent-tunnel.js";
 
 /**
+ * A device whose open tunnel is replaced again within this long of the last replacement is
+ * flapping: two agents share one identity (one state folder copied or run twice). Its further
+ * replacements are not announced as "online" (the device never went offline), so the audit gets
+ * no `tunnel.up` per swap, and the relay is told once per {@link DUPLICATE_NOTICE_MS}.
+ */
+export const FLAP_WINDOW_MS = 60_000;
+export const DUPLICATE_NOTICE_MS = 10 * 60_000;
+
+/** What the relay is told about a device that two agents keep taking from each other. */
+export interface DuplicateAgents {
+  tunnel: AgentTunnel;
+  /** The addresses of the replaced and the replacing agent. */
+  addresses: [string, string];
+}
+
+/**
  * The tunnels this relay holds, one per device; a newer tunnel replaces an older one. A tunnel
  * whose agent is leaving (it moved to another relay and sent GOAWAY) goes offline here at
  * once, so that no node sends the device's new streams here, while its open streams finish.
@@ -10,9 +26,19 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
   private readonly byDevice = new Map<string, AgentTunnel>();
   /** Tunnels that went offline while their last streams finish: closed with the others. */
   private readonly leaving = new Set<AgentTunnel>();
+  /** Per device: when its open tunnel was last replaced, and when the relay was last told of a duplicate. */
+  private readonly swaps = new Map<string, { lastAt: number; noticedAt: number | undefined }>();
 
-  constructor(readonly relayId: string) {
+  private readonly now: () => number;
+  private readonly onDuplicate: (duplicate: DuplicateAgents) => void;
+
+  constructor(
+    readonly relayId: string,
+    options: { now?: () => number; onDuplicate?: (duplicate: DuplicateAgents) => void } = {},
+  ) {
     super();
+    this.now = options.now ?? Date.now;
+    this.onDuplicate = options.onDuplicate ?? (() => {});
   }
 
   /**
@@ -27,6 +53,7 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
       tunnel.destroy();
       return false;
     }
+    const flapping = previous?.isOpen === true && this.noteSwap(deviceId, previous, tunnel);
     this.byDevice.set(deviceId, tunnel);
     const gone = (): void => {
       if (this.byDevice.get(deviceId) !== tunnel) return;
@@ -42,7 +69,20 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
       gone();
     });
     if (previous) previous.destroy();
-    this.emit("online", tunnel);
+    if (!flapping) this.emit("online", tunnel);
+    return true;
+  }
+
+  /** Records that an open tunnel was replaced; true when the device is flapping. */
+  private noteSwap(deviceId: string, previous: AgentTunnel, tunnel: AgentTunnel): boolean {
+    const now = this.now();
+    const swap = this.swaps.get(deviceId);
+    this.swaps.set(deviceId, { lastAt: now, noticedAt: swap?.noticedAt });
+    if (!swap || now - swap.lastAt > FLAP_WINDOW_MS) return false;
+    if (swap.noticedAt === undefined || now - swap.noticedAt > DUPLICATE_NOTICE_MS) {
+      this.swaps.set(deviceId, { lastAt: now, noticedAt: now });
+      this.onDuplicate({ tunnel, addresses: [previous.address, tunnel.address] });
+    }
     return true;
   }
 
