@@ -81,6 +81,11 @@ describe("connect: checks before listening, waiting, Ctrl-C and outages", () => 
     assertExit(r, 2, /--data ".*not-a-dir" is a file, not a directory/);
   });
 
+  test("a second agent on the same state folder refuses to start with one line", async () => {
+    const r = await sb.run(["agent", "run", "--state", state], { home: site.home("agent") });
+    assertExit(r, 1, /^fernlink: another agent \(pid \d+\) already runs on state ".*state-press"; stop it first/);
+  });
+
   test("a forward outside what the user may reach is refused when connect starts", async () => {
     const r = await site.cli(ACME.user, ["connect", "press", "--forward", "0:10.9.9.9:502"]);
     assertExit(r, 1, /target 10\.9\.9\.9:502 is outside what you may reach on "press" \(you may reach 127\.0\.0\.0\/8\); ask an account admin/);

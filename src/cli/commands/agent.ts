@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState } from "../../agent/state.js";
+import { lockAgentState } from "../../agent/state-lock.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { UsageError } from "../../protocol/errors.js";
 import { createLogger } from "../../shared/log.js";
@@ -42,6 +43,7 @@ export function registerAgentCommands(program: Command): void {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success) throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
       const state = await loadAgentState(resolve(flags.state));
+      const unlock = await lockAgentState(resolve(flags.state));
       const log = createLogger("agent");
       const controller = signalController();
       let announced = false;
@@ -55,6 +57,6 @@ export function registerAgentCommands(program: Command): void {
           if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
           announced = true;
         },
-      });
+      }).finally(unlock);
     });
 }
