@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 /** The lock file `agent run` holds in its state directory while it runs. */
 export const LOCK_FILE = "agent.lock";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { UsageError } from "../shared/errors.js";
+import { UsageError } from "../protocol/errors.js";
 import { checkDistinctPorts } from "./local-ports.js";
 
 const at = (host: string, port: number, flag: string) => ({ listen: { host, port }, flag });

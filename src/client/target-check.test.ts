@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { checkTargets } from "./target-check.js";
 
 const reach = { device: "press-7", level: "connect" as const, targets: ["192.168.1.0/24", "10.0.0.5:502"] };

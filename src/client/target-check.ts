@@ -1,7 +1,7 @@
 import type { DeviceReach } from "../protocol/api.js";
 import { judgeTarget, parseTargetEntry, showTarget } from "../protocol/target-filter.js";
 import type { HostPort } from "../protocol/target.js";
-import { FernlinkError } from "../shared/errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 /**
  * Checks the targets of a `connect` against what the user may reach on the device, before any

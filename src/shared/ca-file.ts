@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { FernlinkError } from "./errors.js";
+import { FernlinkError } from "../protocol/errors.js";
 
 const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;

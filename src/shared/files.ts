@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { UsageError } from "./errors.js";
+import { UsageError } from "../protocol/errors.js";
 
 /** Writes a file so that readers see the old or the new content, never half of it. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
