@@ -34,7 +34,22 @@
  */
 import { fileURLToPath } from "node:url";
 
-export const SCENARIOS = ["bulk", "parallel", "rtt", "connect", "hmi", "idle", "storm", "vs-bulk", "vs-parallel", "vs-hol", "vs-rr", "vs-setup", "keepalive", "wan"] as const;
+export const SCENARIOS = [
+  "bulk",
+  "parallel",
+  "rtt",
+  "connect",
+  "hmi",
+  "idle",
+  "storm",
+  "vs-bulk",
+  "vs-parallel",
+  "vs-hol",
+  "vs-rr",
+  "vs-setup",
+  "keepalive",
+  "wan",
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** The fleet-scale scenarios: minutes each, so only with BENCH_SCALE=1 or by name in BENCH_ONLY. */
 export const SCALE_SCENARIOS: readonly Scenario[] = ["idle", "storm"];

@@ -28,7 +28,13 @@ export interface StackPlacement {
 }
 
 /** Starts everything below `tmp`; the caller stops the processes (procs.stopAll) and removes `tmp`. */
-export async function startStack<K extends string>(cli: string, tmp: string, targets: Record<K, number>, cpuProfDir?: string, placement: StackPlacement = {}): Promise<Stack<K>> {
+export async function startStack<K extends string>(
+  cli: string,
+  tmp: string,
+  targets: Record<K, number>,
+  cpuProfDir?: string,
+  placement: StackPlacement = {},
+): Promise<Stack<K>> {
   // A clean environment: no inherited log level, CA or database URL may change what is measured.
   const env: NodeJS.ProcessEnv = { ...process.env, FERNLINK_HOME: join(tmp, "home"), FERNLINK_PASSWORD: "bench-password-1234" };
   delete env["FERNLINK_LOG"];
@@ -46,7 +52,20 @@ export async function startStack<K extends string>(cli: string, tmp: string, tar
     cli,
     // The connection loops open streams far faster than a person's tools do: the per-user
     // stream rate (a fairness limit, 50/s by default) is lifted, so the data plane is measured.
-    ["server", "--data", data, "--listen", `${host}:0`, ...(host === "127.0.0.1" ? [] : ["--hostname", host]), "--init-account", "bench", "--init-user", "bench", "--stream-rate", "1000000"],
+    [
+      "server",
+      "--data",
+      data,
+      "--listen",
+      `${host}:0`,
+      ...(host === "127.0.0.1" ? [] : ["--hostname", host]),
+      "--init-account",
+      "bench",
+      "--init-user",
+      "bench",
+      "--stream-rate",
+      "1000000",
+    ],
     env,
     /fernlink server ready: (https:\/\/\S+)/,
     nodeArgs,

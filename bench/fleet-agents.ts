@@ -11,12 +11,12 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import tls from "node:tls";
-import { ActivationKeyResponse, ROUTES, routePath } from "../src/protocol/api.js";
 import { registerAgent } from "../src/agent/register.js";
 import { runAgent } from "../src/agent/run.js";
 import { loadAgentState } from "../src/agent/state.js";
-import { requestJson } from "../src/shared/https-json.js";
+import { ActivationKeyResponse, ROUTES, routePath } from "../src/protocol/api.js";
 import { errorMessage, FernlinkError } from "../src/protocol/errors.js";
+import { requestJson } from "../src/shared/https-json.js";
 import type { Logger } from "../src/shared/log.js";
 import type { ChildMessage, FleetAnswer, FleetJob } from "./shared.js";
 
@@ -60,7 +60,10 @@ function bindSource(address: string): void {
     if (typeof first !== "object" || first === null) return (connect as (...a: unknown[]) => tls.TLSSocket).apply(tls, args);
     const options = first as tls.ConnectionOptions;
     const secureContext = contextOf(options);
-    return (connect as (...a: unknown[]) => tls.TLSSocket).apply(tls, [{ localAddress: address, ...options, ...(secureContext ? { secureContext } : {}) }, ...rest]);
+    return (connect as (...a: unknown[]) => tls.TLSSocket).apply(tls, [
+      { localAddress: address, ...options, ...(secureContext ? { secureContext } : {}) },
+      ...rest,
+    ]);
   };
   Object.defineProperty(tls, "connect", { value: bound, writable: true, configurable: true });
 }

@@ -6,14 +6,14 @@
  * with the real agent code from their own loopback source address.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { readFile } from "node:fs/promises";
-import { ROUTES } from "../src/protocol/api.js";
-import { StatusResponse } from "../src/protocol/api-live.js";
+import { join } from "node:path";
 import { STATE_FILES } from "../src/agent/state.js";
 import { loadSession } from "../src/client/client-state.js";
+import { ROUTES } from "../src/protocol/api.js";
+import { StatusResponse } from "../src/protocol/api-live.js";
 import { requestJson } from "../src/shared/https-json.js";
-import { Helper, runCli, startCli, type Started } from "./procs.js";
+import { Helper, runCli, type Started, startCli } from "./procs.js";
 import type { FleetAnswer, FleetJob } from "./shared.js";
 
 /** Registering or joining thousands of devices takes minutes, not the seconds of other jobs. */
@@ -144,7 +144,9 @@ export class Fleet {
 
   /** Starts the agents of devices [from, to); resolves once each of them reported its tunnel up. */
   async run(from: number, to: number, connecting: number): Promise<void> {
-    const jobs = this.byHelper(from, to).map(([h, ids]) => this.ask(h, { op: "run", stateDirs: ids.map((i) => join(this.stateRoot, deviceName(i))), connecting }));
+    const jobs = this.byHelper(from, to).map(([h, ids]) =>
+      this.ask(h, { op: "run", stateDirs: ids.map((i) => join(this.stateRoot, deviceName(i))), connecting }),
+    );
     await Promise.all(jobs);
   }
 

@@ -4,7 +4,7 @@
  * do, and whether a second HMI's scripts can reach the first one's state.
  */
 import type { Cookie, Page } from "playwright-core";
-import { waitForText, type BrowserSession } from "../test/e2e/helpers/browser.js";
+import { type BrowserSession, waitForText } from "../test/e2e/helpers/browser.js";
 import { HMI_STATUS } from "../test/e2e/helpers/hmi-app.js";
 
 /** Interval of the test HMIs' WebSocket values and server-sent events: short, so it does not dominate the timings. */
@@ -77,7 +77,12 @@ async function outcome(run: () => Promise<string>): Promise<Outcome> {
 }
 
 /** Opens the HMI in a fresh context with `cookies` and tries every feature in turn. */
-export async function checkFeatures(session: Pick<BrowserSession, "newContext">, urls: ModeUrls, cookies: Cookie[], operator: string): Promise<Record<Feature, Outcome>> {
+export async function checkFeatures(
+  session: Pick<BrowserSession, "newContext">,
+  urls: ModeUrls,
+  cookies: Cookie[],
+  operator: string,
+): Promise<Record<Feature, Outcome>> {
   const { context, page } = await session.newContext();
   try {
     await context.addCookies(cookies);
@@ -86,7 +91,11 @@ export async function checkFeatures(session: Pick<BrowserSession, "newContext">,
     r.entry = { ok: page.url() === urls.page, detail: page.url() };
     await waitAllAuto(page, 2500);
     for (const k of AUTO) {
-      const text = ((await statusOf(page, k).textContent({ timeout: 1000 }).catch(() => null)) ?? "(no status line)").trim();
+      const text = (
+        (await statusOf(page, k)
+          .textContent({ timeout: 1000 })
+          .catch(() => null)) ?? "(no status line)"
+      ).trim();
       r[k] = { ok: matches(HMI_STATUS[k].ok, text), detail: text };
     }
     r.login = await outcome(async () => {
@@ -94,7 +103,11 @@ export async function checkFeatures(session: Pick<BrowserSession, "newContext">,
       await page.getByRole("button", { name: "Sign in" }).click();
       return waitForText(statusOf(page, "operator"), `Operator: ${operator}`, 4000);
     });
-    const site = ((await statusOf(page, "site").textContent({ timeout: 1000 }).catch(() => null)) ?? "(no status line)").trim();
+    const site = (
+      (await statusOf(page, "site")
+        .textContent({ timeout: 1000 })
+        .catch(() => null)) ?? "(no status line)"
+    ).trim();
     r.site = { ok: site === HMI_STATUS.site.ok, detail: site };
     r.setpoint = await outcome(async () => {
       if (!r.websocket.ok) throw new Error("not tried: the page's WebSocket did not connect");
@@ -222,7 +235,12 @@ const ATTACK = (u: IsolationUrls, writePortal: boolean): string => `(async () =>
  * Signs an operator in on A (and stores something in A's localStorage), opens B in the same
  * browser, and lets B's script try each check. `writePortal` ends the portal session on success.
  */
-export async function checkIsolation(session: Pick<BrowserSession, "newContext">, u: IsolationUrls, cookies: Cookie[], writePortal: boolean): Promise<Record<IsolationCheck, Isolation>> {
+export async function checkIsolation(
+  session: Pick<BrowserSession, "newContext">,
+  u: IsolationUrls,
+  cookies: Cookie[],
+  writePortal: boolean,
+): Promise<Record<IsolationCheck, Isolation>> {
   const { context, page: a } = await session.newContext();
   try {
     await context.addCookies(cookies);

@@ -16,11 +16,24 @@
  */
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
-import { chromium, type Cookie } from "playwright-core";
+import { type Cookie, chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_FLAGS, launchBrowser } from "../test/e2e/helpers/browser.js";
 import { Site } from "../test/e2e/helpers/fernlink.js";
 import { PASSWORD, Sandbox } from "../test/e2e/helpers/processes.js";
-import { checkFeatures, checkIsolation, FEATURES, HMI_TICK_MS, ISOLATION_CHECKS, timeOpen, type Feature, type Isolation, type IsolationCheck, type ModeUrls, type Outcome, type Timing } from "./hmi-checks.js";
+import {
+  checkFeatures,
+  checkIsolation,
+  FEATURES,
+  type Feature,
+  HMI_TICK_MS,
+  ISOLATION_CHECKS,
+  type Isolation,
+  type IsolationCheck,
+  type ModeUrls,
+  type Outcome,
+  type Timing,
+  timeOpen,
+} from "./hmi-checks.js";
 import type { HmiServersAnswer, ProxyRequest } from "./hmi-servers.js";
 import { Helper } from "./procs.js";
 
@@ -50,7 +63,13 @@ export interface HmiModesReport {
   modes: Record<Mode, string>;
   features: { feature: Feature; label: string; results: Partial<Record<Mode, Outcome>> }[];
   /** Medians (and the best run, less sensitive to other load on the machine) per mode. */
-  timing: { mode: Mode; runs: Timing[]; medianMs: Record<keyof Timing, number | null>; ratioToDirect: Record<keyof Timing, number | null>; bestMs: Record<keyof Timing, number | null> }[];
+  timing: {
+    mode: Mode;
+    runs: Timing[];
+    medianMs: Record<keyof Timing, number | null>;
+    ratioToDirect: Record<keyof Timing, number | null>;
+    bestMs: Record<keyof Timing, number | null>;
+  }[];
   /**
    * host: HMIs on w-<id>.localhost (every host its own site); hostDomain: on w-<id>.portal.test, a
    * stand-in for a real domain (HMIs and portal share the site portal.test); prefix: one origin.
@@ -76,7 +95,18 @@ function median(xs: readonly (number | null)[]): number | null {
 export async function runHmiModes(runs: number): Promise<HmiModesReport> {
   const started = performance.now();
   const say = (what: string): void => void process.stderr.write(`hmi modes (${((performance.now() - started) / 1000).toFixed(1)} s): ${what} ...\n`);
-  const empty: HmiModesReport = { date: new Date().toISOString(), loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100), runs, tickMs: HMI_TICK_MS, modes: MODE_LABELS, features: [], timing: [], isolation: [], problems: {}, seconds: 0 };
+  const empty: HmiModesReport = {
+    date: new Date().toISOString(),
+    loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+    runs,
+    tickMs: HMI_TICK_MS,
+    modes: MODE_LABELS,
+    features: [],
+    timing: [],
+    isolation: [],
+    problems: {},
+    seconds: 0,
+  };
   if (!existsSync(CHROMIUM)) return { ...empty, skipped: `${CHROMIUM} is missing (apt-get install chromium)` };
   const sb = await Sandbox.create("bench-hmi");
   const servers = new Helper(new URL("./hmi-servers.js", import.meta.url));
@@ -118,7 +148,11 @@ export async function runHmiModes(runs: number): Promise<HmiModesReport> {
 
     // localhost, not 127.0.0.1: the portal cookie and the web domain "localhost" line up.
     const portal = `https://localhost:${site.port}`;
-    const hostUrls = (id: string): ModeUrls => ({ open: `${portal}/web/open/${id}`, page: `https://w-${id}.localhost:${site.port}/hmi/`, old: `https://w-${id}.localhost:${site.port}/old` });
+    const hostUrls = (id: string): ModeUrls => ({
+      open: `${portal}/web/open/${id}`,
+      page: `https://w-${id}.localhost:${site.port}/hmi/`,
+      old: `https://w-${id}.localhost:${site.port}/old`,
+    });
     const prefixUrls = (k: string): ModeUrls => ({ open: `${proxy}/hmi/${k}/`, page: `${proxy}/hmi/${k}/hmi/`, old: `${proxy}/hmi/${k}/old` });
     const urls: Record<Mode, ModeUrls> = {
       direct: { open: `${a.url}/`, page: `${a.url}/hmi/`, old: `${a.url}/old` },
@@ -130,7 +164,9 @@ export async function runHmiModes(runs: number): Promise<HmiModesReport> {
 
     const session = await launchBrowser(undefined, { timeoutMs: 10_000 });
     try {
-      const signIn = await session.context.request.post(`${portal}/api/v1/session`, { data: { account: ACCOUNT.account, user: ACCOUNT.user, password: PASSWORD } });
+      const signIn = await session.context.request.post(`${portal}/api/v1/session`, {
+        data: { account: ACCOUNT.account, user: ACCOUNT.user, password: PASSWORD },
+      });
       if (!signIn.ok()) throw new Error(`portal sign-in failed: HTTP ${signIn.status()} ${await signIn.text()}`);
       const cookies = await session.context.cookies();
       const report: HmiModesReport = { ...empty };
@@ -143,7 +179,11 @@ export async function runHmiModes(runs: number): Promise<HmiModesReport> {
         const seen = session.problems.slice(before).map((p) => `${p.kind}: ${p.text} (${p.url})`);
         if (seen.length > 0) report.problems[mode] = [...new Set(seen)].slice(0, 12);
       }
-      report.features = FEATURES.map(([feature, label]) => ({ feature, label, results: Object.fromEntries(FEATURE_MODES.map((m) => [m, results[m]![feature]])) }));
+      report.features = FEATURES.map(([feature, label]) => ({
+        feature,
+        label,
+        results: Object.fromEntries(FEATURE_MODES.map((m) => [m, results[m]![feature]])),
+      }));
 
       say(`timing, ${runs} run(s) per mode`);
       const times: Record<Mode, Timing[]> = { direct: [], host: [], "prefix-markup": [], "prefix-shim": [], "prefix-shim-lan": [] };
@@ -151,12 +191,15 @@ export async function runHmiModes(runs: number): Promise<HmiModesReport> {
       for (const mode of TIMED_MODES.filter((m) => !FEATURE_MODES.includes(m))) await timeOpen(session, urls[mode], cookies, 5000);
       for (let i = 0; i < runs; i++) for (const mode of TIMED_MODES) times[mode].push(await timeOpen(session, urls[mode], cookies, 5000));
       const keys: (keyof Timing)[] = ["loadMs", "readyMs", "reloadLoadMs", "reloadReadyMs"];
-      const medians = (mode: Mode): Record<keyof Timing, number | null> => Object.fromEntries(keys.map((k) => [k, median(times[mode].map((t) => t[k]))])) as Record<keyof Timing, number | null>;
+      const medians = (mode: Mode): Record<keyof Timing, number | null> =>
+        Object.fromEntries(keys.map((k) => [k, median(times[mode].map((t) => t[k]))])) as Record<keyof Timing, number | null>;
       const direct = medians("direct");
       report.timing = TIMED_MODES.map((mode) => {
         const m = medians(mode);
         const ratio = Object.fromEntries(keys.map((k) => [k, m[k] !== null && direct[k] ? m[k]! / direct[k]! : null])) as Record<keyof Timing, number | null>;
-        const best = Object.fromEntries(keys.map((k) => [k, times[mode].some((t) => t[k] === null) ? null : Math.min(...times[mode].map((t) => t[k]!))])) as Record<keyof Timing, number | null>;
+        const best = Object.fromEntries(
+          keys.map((k) => [k, times[mode].some((t) => t[k] === null) ? null : Math.min(...times[mode].map((t) => t[k]!))]),
+        ) as Record<keyof Timing, number | null>;
         return { mode, runs: times[mode], medianMs: m, ratioToDirect: ratio, bestMs: best };
       });
 
@@ -190,7 +233,11 @@ async function realDomainIsolation(site: Site, sb: Sandbox, idA: string, idB: st
   site.server = sb.start([...args, "--hostname", REAL_DOMAIN, "--hostname", "localhost", "--hostname", "127.0.0.1"], { home: site.home("server") });
   await site.server.waitForLine(/^fernlink server ready: /);
   await site.waitForDevice(ACCOUNT.user, "press-7", true);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${REAL_DOMAIN} 127.0.0.1, MAP *.${REAL_DOMAIN} 127.0.0.1`] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${REAL_DOMAIN} 127.0.0.1, MAP *.${REAL_DOMAIN} 127.0.0.1`],
+  });
   try {
     const portal = `https://${REAL_DOMAIN}:${site.port}`;
     const newContext = async () => {
@@ -200,11 +247,17 @@ async function realDomainIsolation(site: Site, sb: Sandbox, idA: string, idB: st
     };
     // The API request context resolves names in Node, not in Chromium: sign in on localhost, move the cookie.
     const { context } = await newContext();
-    const signIn = await context.request.post(`https://localhost:${site.port}/api/v1/session`, { data: { account: ACCOUNT.account, user: ACCOUNT.user, password: PASSWORD } });
+    const signIn = await context.request.post(`https://localhost:${site.port}/api/v1/session`, {
+      data: { account: ACCOUNT.account, user: ACCOUNT.user, password: PASSWORD },
+    });
     if (!signIn.ok()) throw new Error(`portal sign-in failed: HTTP ${signIn.status()}`);
     const cookies: Cookie[] = (await context.cookies()).map((c) => ({ ...c, domain: REAL_DOMAIN }));
     await context.close();
-    const hostUrls = (id: string): ModeUrls => ({ open: `${portal}/web/open/${id}`, page: `https://w-${id}.${REAL_DOMAIN}:${site.port}/hmi/`, old: `https://w-${id}.${REAL_DOMAIN}:${site.port}/old` });
+    const hostUrls = (id: string): ModeUrls => ({
+      open: `${portal}/web/open/${id}`,
+      page: `https://w-${id}.${REAL_DOMAIN}:${site.port}/hmi/`,
+      old: `https://w-${id}.${REAL_DOMAIN}:${site.port}/old`,
+    });
     return await checkIsolation({ newContext }, { a: hostUrls(idA), b: hostUrls(idB), portalSession: `${portal}/api/v1/session` }, cookies, true);
   } finally {
     await browser.close();
@@ -221,7 +274,11 @@ function fmtRatio(v: number | null): string {
 
 function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
@@ -229,7 +286,12 @@ function table(head: string[], body: string[][]): string {
 export function renderHmiModes(r: HmiModesReport): string {
   if (r.skipped) return `HMI modes: skipped, ${r.skipped}`;
   const out: string[] = ["HMI modes: which features of the test HMI work (yes/NO)"];
-  out.push(table(["feature", ...FEATURE_MODES], r.features.map((f) => [f.label, ...FEATURE_MODES.map((m) => (f.results[m]?.ok ? "yes" : "NO"))])));
+  out.push(
+    table(
+      ["feature", ...FEATURE_MODES],
+      r.features.map((f) => [f.label, ...FEATURE_MODES.map((m) => (f.results[m]?.ok ? "yes" : "NO"))]),
+    ),
+  );
   out.push("");
   out.push(`HMI modes: open in a fresh profile -> load event / all features working, then reload; ms, median of ${r.runs} (ratio to direct) best`);
   out.push(
@@ -237,15 +299,24 @@ export function renderHmiModes(r: HmiModesReport): string {
       ["mode", "open: load", "open: all working", "reload: load", "reload: all working"],
       r.timing.map((t) => [
         t.mode,
-        ...(["loadMs", "readyMs", "reloadLoadMs", "reloadReadyMs"] as const).map((k) => `${fmtMs(t.medianMs[k])} (${fmtRatio(t.ratioToDirect[k])}) ${fmtMs(t.bestMs[k])}`),
+        ...(["loadMs", "readyMs", "reloadLoadMs", "reloadReadyMs"] as const).map(
+          (k) => `${fmtMs(t.medianMs[k])} (${fmtRatio(t.ratioToDirect[k])}) ${fmtMs(t.bestMs[k])}`,
+        ),
       ]),
     ),
   );
   out.push("");
   out.push("HMI modes: what HMI B's script reaches after an operator signed in on HMI A");
   const cell = (i: Isolation): string => (i.isolated ? "blocked" : "POSSIBLE");
-  out.push(table(["attempt by B", "w-<id>.localhost", `w-<id>.${REAL_DOMAIN}`, "path prefix"], r.isolation.map((i) => [i.label, cell(i.host), cell(i.hostDomain), cell(i.prefix)])));
+  out.push(
+    table(
+      ["attempt by B", "w-<id>.localhost", `w-<id>.${REAL_DOMAIN}`, "path prefix"],
+      r.isolation.map((i) => [i.label, cell(i.host), cell(i.hostDomain), cell(i.prefix)]),
+    ),
+  );
   out.push("");
-  out.push(`modes: ${MODES.map((m) => `${m} = ${r.modes[m]}`).join("; ")}; HMI tick ${r.tickMs} ms; load avg at start ${r.loadavgAtStart.join(" ")}; ${r.seconds.toFixed(1)} s`);
+  out.push(
+    `modes: ${MODES.map((m) => `${m} = ${r.modes[m]}`).join("; ")}; HMI tick ${r.tickMs} ms; load avg at start ${r.loadavgAtStart.join(" ")}; ${r.seconds.toFixed(1)} s`,
+  );
   return out.join("\n");
 }

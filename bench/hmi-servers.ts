@@ -6,9 +6,9 @@
  * IPC: on start it sends `{ ok, apps }`; to `{ proxy }` it answers `{ ok, proxy }`.
  */
 import { issueServerCertificate, loadOrCreateCa } from "../src/access/ca.js";
-import { startHmiApp, type HmiApp } from "../test/e2e/helpers/hmi-app.js";
+import { type HmiApp, startHmiApp } from "../test/e2e/helpers/hmi-app.js";
 import { HMI_TICK_MS } from "./hmi-checks.js";
-import { startPathPrefixProxy, type PathPrefixProxy, type PrefixHmi } from "./path-prefix-proxy.js";
+import { type PathPrefixProxy, type PrefixHmi, startPathPrefixProxy } from "./path-prefix-proxy.js";
 
 /** The orchestrator's request to start the prototype. */
 export interface ProxyRequest {
@@ -31,7 +31,12 @@ async function main(): Promise<void> {
       const now = new Date();
       const ca = await loadOrCreateCa(m.proxy.caDir, { now });
       const cert = await issueServerCertificate(ca, { hostnames: [m.proxy.publicHost], now });
-      proxy = await startPathPrefixProxy({ hmis: m.proxy.hmis, portal: m.proxy.portal, publicHost: m.proxy.publicHost, tls: { key: cert.keyPem, cert: cert.certPem } });
+      proxy = await startPathPrefixProxy({
+        hmis: m.proxy.hmis,
+        portal: m.proxy.portal,
+        publicHost: m.proxy.publicHost,
+        tls: { key: cert.keyPem, cert: cert.certPem },
+      });
       send({ ok: true, proxy: { port: proxy.port, origin: proxy.origin } });
     })().catch((err: unknown) => send({ ok: false, error: String(err) }));
   });

@@ -10,16 +10,16 @@ import {
   ACK,
   BULK_HEADER_BYTES,
   CHUNK_BYTES,
-  MODE_DOWNLOAD,
-  MODE_UPLOAD,
-  RTT_REPLY_BYTES,
-  RTT_REQUEST_BYTES,
-  QUANTILES,
-  percentile,
-  summarize,
   type ChildMessage,
   type Job,
   type JobResult,
+  MODE_DOWNLOAD,
+  MODE_UPLOAD,
+  percentile,
+  QUANTILES,
+  RTT_REPLY_BYTES,
+  RTT_REQUEST_BYTES,
+  summarize,
 } from "./shared.js";
 
 const CHUNK = Buffer.alloc(CHUNK_BYTES, 0x5a);

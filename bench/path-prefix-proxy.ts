@@ -16,7 +16,17 @@ import https from "node:https";
 import net, { type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { requestUrlToTarget, rewriteCss, rewriteHtml, rewriteLocation, rewriteRefresh, rewriteSetCookie, SHIM_PATH, SHIM_SOURCE, type PrefixMount } from "./prefix-rewrite.js";
+import {
+  type PrefixMount,
+  requestUrlToTarget,
+  rewriteCss,
+  rewriteHtml,
+  rewriteLocation,
+  rewriteRefresh,
+  rewriteSetCookie,
+  SHIM_PATH,
+  SHIM_SOURCE,
+} from "./prefix-rewrite.js";
 
 /** One HMI behind the prototype. */
 export interface PrefixHmi {
@@ -179,7 +189,8 @@ export async function startPathPrefixProxy(options: PathPrefixProxyOptions): Pro
     socket.on("close", () => upstream.destroy());
     upstream.on("close", () => socket.destroy());
     const lines = [`${req.method ?? "GET"} ${r.rest} HTTP/1.1`];
-    for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${String(v)}`);
+    for (const [name, value] of Object.entries(headers))
+      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${String(v)}`);
     upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
     upstream.pipe(socket);

@@ -5,11 +5,12 @@
  * TCP hop, the floor). Each path exposes one local port per target and the processes whose
  * CPU it costs. Every listener is on loopback or in a network namespace the bench made.
  */
+
+import { mkdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startStack, type StackPlacement } from "./fernlink.js";
+import { type StackPlacement, startStack } from "./fernlink.js";
 import { runCommand, startCommand } from "./procs.js";
 
 export const PATHS = ["direct", "fernlink", "ssh", "socat"] as const;

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { requestUrlToTarget, rewriteCss, rewriteHtml, rewriteLocation, rewriteSetCookie, rewriteSrcset, rewriteUrl, type PrefixMount } from "./prefix-rewrite.js";
+import {
+  type PrefixMount,
+  requestUrlToTarget,
+  rewriteCss,
+  rewriteHtml,
+  rewriteLocation,
+  rewriteSetCookie,
+  rewriteSrcset,
+  rewriteUrl,
+} from "./prefix-rewrite.js";
 
 /** The path-prefix prototype's rules: the bench's comparison is only fair if they are right. */
 const m: PrefixMount = { prefix: "/hmi/k3j9/", target: "http://192.168.1.10:8080", public: "https://portal.example.com", shim: false };
@@ -24,7 +33,10 @@ describe("path-prefix rewriting (bench prototype)", () => {
   });
 
   test("CSS: url() in any quoting and @import", () => {
-    assert.equal(rewriteCss(`a{background:url(/i/a.png)} b{background:url('/i/b.png')} @import "/base.css";`, m), `a{background:url(/hmi/k3j9/i/a.png)} b{background:url('/hmi/k3j9/i/b.png')} @import "/hmi/k3j9/base.css";`);
+    assert.equal(
+      rewriteCss(`a{background:url(/i/a.png)} b{background:url('/i/b.png')} @import "/base.css";`, m),
+      `a{background:url(/hmi/k3j9/i/a.png)} b{background:url('/hmi/k3j9/i/b.png')} @import "/hmi/k3j9/base.css";`,
+    );
   });
 
   test("Set-Cookie loses Domain and gets the prefix as Path; Origin and Referer go back to the HMI's own", () => {
@@ -39,14 +51,26 @@ describe("path-prefix rewriting (bench prototype)", () => {
     const html = `<!doctype html><html><head><base href="/app/"><meta http-equiv="refresh" content="30; url=/hmi/"><style>p{background:url(/bg.png)} a>b{}</style><script>fetch("/api/tags")</script></head>
 <body style="background:url('/body.png')"><a href="/x">/x</a><img src="/i.png" srcset="/i.png 1x, /i2.png 2x"><form action="/login"></form></body></html>`;
     const out = await rewriteHtml(html, m);
-    for (const expected of ['<base href="/hmi/k3j9/app/">', 'content="30; url=/hmi/k3j9/hmi/"', "p{background:url(/hmi/k3j9/bg.png)} a>b{}", 'fetch("/api/tags")', `style="background:url('/hmi/k3j9/body.png')"`, '<a href="/hmi/k3j9/x">/x</a>', 'srcset="/hmi/k3j9/i.png 1x, /hmi/k3j9/i2.png 2x"', 'action="/hmi/k3j9/login"']) {
+    for (const expected of [
+      '<base href="/hmi/k3j9/app/">',
+      'content="30; url=/hmi/k3j9/hmi/"',
+      "p{background:url(/hmi/k3j9/bg.png)} a>b{}",
+      'fetch("/api/tags")',
+      `style="background:url('/hmi/k3j9/body.png')"`,
+      '<a href="/hmi/k3j9/x">/x</a>',
+      'srcset="/hmi/k3j9/i.png 1x, /hmi/k3j9/i2.png 2x"',
+      'action="/hmi/k3j9/login"',
+    ]) {
       assert.ok(out.includes(expected), `${expected} in ${out}`);
     }
   });
 
   test("HTML: the shim's script tag comes first in <head>, or first at all without one", async () => {
     const shim = { ...m, shim: true };
-    assert.match(await rewriteHtml("<html><head><script src=/a.js></script></head></html>", shim), /^<html><head><script src="\/hmi\/k3j9\/\.prefix-proxy\/shim\.js"><\/script><script src="?\/hmi\/k3j9\/a\.js/);
+    assert.match(
+      await rewriteHtml("<html><head><script src=/a.js></script></head></html>", shim),
+      /^<html><head><script src="\/hmi\/k3j9\/\.prefix-proxy\/shim\.js"><\/script><script src="?\/hmi\/k3j9\/a\.js/,
+    );
     assert.match(await rewriteHtml("<p>hi</p>", shim), /^<script src="\/hmi\/k3j9\/\.prefix-proxy\/shim\.js"><\/script><p>hi<\/p>$/);
   });
 });

@@ -134,7 +134,8 @@ export async function rewriteHtml(html: string, m: PrefixMount): Promise<string>
       if (names.includes(attr.name)) attr.value = rewriteUrl(attr.value, m);
       else if (attr.name === "srcset" || attr.name === "imagesrcset") attr.value = rewriteSrcset(attr.value, m);
       else if (attr.name === "style") attr.value = rewriteCss(attr.value, m);
-      else if (attr.name === "content" && tag.tagName === "meta" && tag.attrs.some((a) => a.name === "http-equiv" && a.value.toLowerCase() === "refresh")) attr.value = rewriteRefresh(attr.value, m);
+      else if (attr.name === "content" && tag.tagName === "meta" && tag.attrs.some((a) => a.name === "http-equiv" && a.value.toLowerCase() === "refresh"))
+        attr.value = rewriteRefresh(attr.value, m);
       changed ||= attr.value !== before;
     }
     if (changed) rw.emitStartTag(tag);

@@ -3,7 +3,7 @@
  * keep the tail of its output for error messages, and kill everything on the way out —
  * on success, on error and on Ctrl-C — so a failed run never leaves a relay behind.
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import type { ChildMessage } from "./shared.js";
 
 const children = new Set<ChildProcess>();
@@ -44,7 +44,15 @@ function nodeCommand(argv: string[], netns: string | undefined): [string, string
 }
 
 /** Spawns `node [nodeArgs] cli args…` (in `netns` if given) and resolves once stdout matches `ready` (within `timeoutMs`). */
-export function startCli(cli: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, nodeArgs: string[] = [], timeoutMs = 20_000, netns?: string): Promise<Started> {
+export function startCli(
+  cli: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  nodeArgs: string[] = [],
+  timeoutMs = 20_000,
+  netns?: string,
+): Promise<Started> {
   const [command, argv] = nodeCommand([...nodeArgs, cli, ...args], netns);
   const child = track(spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] }));
   const output = tail(child);
@@ -86,7 +94,12 @@ export async function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv
  * Spawns any program (sshd, ssh, socat, iperf3, the WAN delay) and resolves once its stdout
  * or stderr matches `ready`; kept and stopped like the Fernlink processes.
  */
-export function startCommand(command: string, args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; stdin?: boolean } = {}): Promise<Started> {
+export function startCommand(
+  command: string,
+  args: string[],
+  ready: RegExp,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; stdin?: boolean } = {},
+): Promise<Started> {
   const child = track(spawn(command, args, { env: options.env ?? process.env, stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"] }));
   const output = tail(child);
   const what = `${command} ${args.slice(0, 3).join(" ")}`;

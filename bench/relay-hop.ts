@@ -32,7 +32,7 @@ function rtts(port: number, n: number): Promise<number[]> {
       if (got < RTT_REPLY_BYTES) return;
       got -= RTT_REPLY_BYTES;
       times.push((performance.now() - t0) * 1000);
-      if (times.length === n) return void socket.destroy(), resolve(times.sort((a, b) => a - b));
+      if (times.length === n) return (void socket.destroy(), resolve(times.sort((a, b) => a - b)));
       t0 = performance.now();
       socket.write(request);
     });
@@ -76,7 +76,12 @@ async function main(): Promise<void> {
     );
     const url = server.match[1]!;
     const key = /relay key: (\S+)/.exec(await runCli(cli, ["relay", "add", "far", "--region", "far", "--data", data], env))![1]!;
-    await startCli(cli, ["relay", "run", "--access", url, "--ca", ca, "--key", key, "--state", join(tmp, "relay"), "--listen", "127.0.0.1:0"], env, /fernlink relay ready: /);
+    await startCli(
+      cli,
+      ["relay", "run", "--access", url, "--ca", ca, "--key", key, "--state", join(tmp, "relay"), "--listen", "127.0.0.1:0"],
+      env,
+      /fernlink relay ready: /,
+    );
     await runCli(cli, ["login", "--server", url, "--ca", ca, "--account", "bench", "--user", "bench"], env);
     await new Promise((r) => setTimeout(r, 2500)); // the relay's first load report puts it in the directory
     const forwards: Record<string, { echo: number; bulk: number }> = {};
@@ -85,7 +90,12 @@ async function main(): Promise<void> {
       const deviceKey = /^activation key: (\S+)$/m.exec(added)![1]!;
       await runCli(cli, ["agent", "register", "--server", url, "--ca", ca, "--key", deviceKey, "--state", join(tmp, `agent-${region}`)], env);
       await startCli(cli, ["agent", "run", "--state", join(tmp, `agent-${region}`), "--region", region], env, /fernlink agent online: .*\n/);
-      const client = await startCli(cli, ["connect", `plc-${region}`, "--forward", `0:127.0.0.1:${answer.ports.echo}`, "--forward", `0:127.0.0.1:${answer.ports.bulk}`], env, /(?:forwarding 127\.0\.0\.1:\d+ -> .*\n){2}/);
+      const client = await startCli(
+        cli,
+        ["connect", `plc-${region}`, "--forward", `0:127.0.0.1:${answer.ports.echo}`, "--forward", `0:127.0.0.1:${answer.ports.bulk}`],
+        env,
+        /(?:forwarding 127\.0\.0\.1:\d+ -> .*\n){2}/,
+      );
       const ports = [...client.match[0].matchAll(/forwarding 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
       forwards[region] = { echo: ports[0]!, bulk: ports[1]! };
     }

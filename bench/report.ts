@@ -85,7 +85,12 @@ export function renderReport(r: Report): string {
   const m = r.machine;
   out.push(`Fernlink bench — node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.platform}, load avg at start ${m.loadavgAtStart.join(" ")}, ${m.date}`);
   out.push("");
-  out.push(table(["metric", "unit", "tunnel", "direct", "tunnel/direct"], r.rows.map((x) => [x.metric, x.unit, fmt(x.tunnel), fmt(x.direct), x.ratio.toFixed(3)])));
+  out.push(
+    table(
+      ["metric", "unit", "tunnel", "direct", "tunnel/direct"],
+      r.rows.map((x) => [x.metric, x.unit, fmt(x.tunnel), fmt(x.direct), x.ratio.toFixed(3)]),
+    ),
+  );
   out.push("");
   const procs: ProcName[] = ["client", "server", "agent", "loadgen", "targets"];
   const scenarios = [...new Set(r.runs.map((x) => x.scenario))];
@@ -115,14 +120,25 @@ export function renderReport(r: Report): string {
       ["scenario", "unit", "client", "server", "agent", "fernlink sum", "ends tunnel", "ends direct"],
       scenarios.map((sc) => {
         const t = runsOf(sc, "tunnel");
-        return [sc, unitName(t[0]), perUnit(t, ["client"]), perUnit(t, ["server"]), perUnit(t, ["agent"]), perUnit(t, ["client", "server", "agent"]), perUnit(t, ends), perUnit(runsOf(sc, "direct"), ends)];
+        return [
+          sc,
+          unitName(t[0]),
+          perUnit(t, ["client"]),
+          perUnit(t, ["server"]),
+          perUnit(t, ["agent"]),
+          perUnit(t, ["client", "server", "agent"]),
+          perUnit(t, ends),
+          perUnit(runsOf(sc, "direct"), ends),
+        ];
       }),
     ),
   );
   const tunnelRuns = r.runs.filter((x) => x.path === "tunnel");
   const direct = r.runs.filter((x) => x.path === "direct");
   const avgOther = (xs: Measured[]): number => xs.reduce((a, x) => a + x.otherCpu * x.wallSeconds, 0) / Math.max(1e-9, wall(xs));
-  out.push(`other CPU on the machine, average: tunnel runs ${avgOther(tunnelRuns).toFixed(0)} %, direct runs ${avgOther(direct).toFixed(0)} % (of one core, ${r.machine.cpus} cores)`);
+  out.push(
+    `other CPU on the machine, average: tunnel runs ${avgOther(tunnelRuns).toFixed(0)} %, direct runs ${avgOther(direct).toFixed(0)} % (of one core, ${r.machine.cpus} cores)`,
+  );
   out.push("");
   const mem = r.memoryMiB;
   const names: (keyof Rss)[] = ["server", "agent", "client"];

@@ -13,13 +13,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadConfig, VERSUS_SCENARIOS, type BenchConfig } from "./config.js";
-import { startStack, type Stack } from "./fernlink.js";
-import { renderHmiModes, runHmiModes, type HmiModesReport } from "./hmi-modes.js";
-import { renderScale, runScale, type ScaleReport } from "./scale.js";
+import { type BenchConfig, loadConfig, VERSUS_SCENARIOS } from "./config.js";
+import { type Stack, startStack } from "./fernlink.js";
+import { type HmiModesReport, renderHmiModes, runHmiModes } from "./hmi-modes.js";
 import { Helper, stopAll } from "./procs.js";
 import { cpuPercent, cpuSample, machinePercent, machineSample, rssMiB, watchRss } from "./procstat.js";
-import { machineInfo, renderReport, type Measured, type Path, type ProcName, type Report, type Row, type Rss } from "./report.js";
+import { type Measured, machineInfo, type Path, type ProcName, type Report, type Row, type Rss, renderReport } from "./report.js";
+import { renderScale, runScale, type ScaleReport } from "./scale.js";
 import type { Job, JobResult, TargetPorts } from "./shared.js";
 import { runComparison } from "./versus-docs.js";
 import { renderVersusText, type VersusResults } from "./versus-report.js";
@@ -95,7 +95,10 @@ function row(metric: string, unit: string, r: Record<Path, JobResult[]>, pick: (
 }
 
 const gbps = (x: JobResult): number => (x.kind === "bulk" ? x.gbps : NaN);
-const us = (k: "p50" | "p99") => (x: JobResult): number => (x.kind === "rtt" || x.kind === "connect" ? x.us[k] : NaN);
+const us =
+  (k: "p50" | "p99") =>
+  (x: JobResult): number =>
+    x.kind === "rtt" || x.kind === "connect" ? x.us[k] : NaN;
 const rate = (x: JobResult): number => (x.kind === "rtt" ? x.perSecond : NaN);
 
 function rssOf(stack: Stack): Rss {

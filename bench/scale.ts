@@ -12,15 +12,15 @@
  *   agent's first tunnel-up after the kill, in one-second bins, gives the storm's shape.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchConfig } from "./config.js";
-import { Fleet, fleetEnv, loginAdmin, onlineCount, startFleetServer, waitOffline, waitOnline, type Admin, type FleetServerSpec } from "./fleet.js";
-import { INSPECT_FLAG, inspectorUrl, memoryOf, type HeapReading } from "./inspector.js";
-import { stopProcess, type Started } from "./procs.js";
-import { cpus } from "node:os";
-import { table } from "./report.js";
+import { type Admin, Fleet, type FleetServerSpec, fleetEnv, loginAdmin, onlineCount, startFleetServer, waitOffline, waitOnline } from "./fleet.js";
+import { type HeapReading, INSPECT_FLAG, inspectorUrl, memoryOf } from "./inspector.js";
+import { type Started, stopProcess } from "./procs.js";
 import { cpuPercent, cpuSample, machinePercent, machineSample, rssMiB } from "./procstat.js";
+import { table } from "./report.js";
 
 /** One step of the idle scenario: the server's memory with `devices` tunnels up. */
 export interface IdleStep {
@@ -100,7 +100,14 @@ function perDevice(steps: IdleStep[]): IdleMemoryReport["perDeviceKiB"] {
   });
 }
 
-async function idleMemory(spec: FleetServerSpec, fleet: Fleet, sizes: number[], connecting: number, port: number, register: IdleMemoryReport["register"]): Promise<{ report: IdleMemoryReport; server: Started; admin: Admin; inspector: string | undefined }> {
+async function idleMemory(
+  spec: FleetServerSpec,
+  fleet: Fleet,
+  sizes: number[],
+  connecting: number,
+  port: number,
+  register: IdleMemoryReport["register"],
+): Promise<{ report: IdleMemoryReport; server: Started; admin: Admin; inspector: string | undefined }> {
   const server = await startFleetServer({ ...spec, nodeArgs: [...(spec.nodeArgs ?? []), INSPECT_FLAG] }, port);
   // Read now: the tail of the server's output soon holds only its log lines.
   const url = inspectorUrl(server.output());
@@ -151,7 +158,10 @@ async function storm(spec: FleetServerSpec, fleet: Fleet, server: Started, admin
     perSecond[k]!++;
   }
   const peak = Math.max(0, ...perSecond);
-  const back = allBackAt === undefined ? `${online} of ${devices} back when the bench gave up` : `all ${devices} back ${((allBackAt - killedAt) / 1000).toFixed(1)} s after the kill`;
+  const back =
+    allBackAt === undefined
+      ? `${online} of ${devices} back when the bench gave up`
+      : `all ${devices} back ${((allBackAt - killedAt) / 1000).toFixed(1)} s after the kill`;
   process.stderr.write(`  storm: ${back}; per second ${perSecond.join(" ")}\n`);
   await stopProcess(restarted, "SIGTERM");
   return {
@@ -175,7 +185,9 @@ export async function runScale(config: BenchConfig, tmp: string): Promise<ScaleR
   const spec: FleetServerSpec = { cli: config.cli, tmp: dir, env: fleetEnv(dir), nodeArgs: profile };
   const idle = config.only.has("idle");
   if (idle && c.stormDevices % c.devicesPerHelper !== 0) {
-    throw new Error(`BENCH_STORM_DEVICES=${c.stormDevices}: after the idle steps the storm keeps whole helpers, so use a multiple of BENCH_DEVICES_PER_HELPER=${c.devicesPerHelper}`);
+    throw new Error(
+      `BENCH_STORM_DEVICES=${c.stormDevices}: after the idle steps the storm keeps whole helpers, so use a multiple of BENCH_DEVICES_PER_HELPER=${c.devicesPerHelper}`,
+    );
   }
   const total = Math.max(idle ? Math.max(...c.idleDevices) : 0, config.only.has("storm") ? c.stormDevices : 0);
   // The devices' state names the server's URL: a kept fleet's server listens where it did before.
@@ -233,7 +245,17 @@ export function renderScale(r: ScaleReport): string {
           const per = i === 0 ? undefined : m.perDeviceKiB[i - 1];
           const base = m.steps[0]!;
           const gcKiB = per && s.heap && base.heap ? ((s.heap.rss - base.heap.rss) / 1024 / s.devices).toFixed(1) : "-";
-          return [String(s.devices), s.joinSeconds.toFixed(1), s.rssMiB.toFixed(1), mib(s.heap?.rss), mib(s.heap?.heapUsed), mib(s.heap?.external), per ? per.rss.toFixed(1) : "-", gcKiB, per?.heapUsed?.toFixed(1) ?? "-"];
+          return [
+            String(s.devices),
+            s.joinSeconds.toFixed(1),
+            s.rssMiB.toFixed(1),
+            mib(s.heap?.rss),
+            mib(s.heap?.heapUsed),
+            mib(s.heap?.external),
+            per ? per.rss.toFixed(1) : "-",
+            gcKiB,
+            per?.heapUsed?.toFixed(1) ?? "-",
+          ];
         }),
       ),
     );
@@ -251,12 +273,21 @@ export function renderScale(r: ScaleReport): string {
   if (s) {
     if (out.length) out.push("");
     out.push(`Reconnect storm: ${s.devices} devices, server SIGKILLed and restarted on the same data and port`);
-    const back = s.allBackSeconds === null ? `only ${s.onlineAtEnd} back after ${STORM_LIMIT_MS / 1000} s` : `all devices back after ${s.allBackSeconds.toFixed(1)} s`;
+    const back =
+      s.allBackSeconds === null ? `only ${s.onlineAtEnd} back after ${STORM_LIMIT_MS / 1000} s` : `all devices back after ${s.allBackSeconds.toFixed(1)} s`;
     out.push(`  server ready after ${s.restartSeconds.toFixed(1)} s; ${back}`);
     out.push(`  busiest second: ${(100 * s.peakShare).toFixed(1)} % of the devices (second ${s.peakSecond} after the kill)`);
     out.push(`  tunnels up per second after the kill: ${s.perSecond.join(" ")}`);
-    out.push(`  CPU meanwhile, % of one core (${cpus().length} cores): server ${s.cpuPercent.server.toFixed(0)}, agents ${s.cpuPercent.agents.toFixed(0)}, other processes ${s.cpuPercent.other.toFixed(0)}`);
-    out.push(`  agent warnings: ${Object.entries(s.agentWarnings).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
+    out.push(
+      `  CPU meanwhile, % of one core (${cpus().length} cores): server ${s.cpuPercent.server.toFixed(0)}, agents ${s.cpuPercent.agents.toFixed(0)}, other processes ${s.cpuPercent.other.toFixed(0)}`,
+    );
+    out.push(
+      `  agent warnings: ${
+        Object.entries(s.agentWarnings)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ") || "none"
+      }`,
+    );
   }
   return out.join("\n");
 }

@@ -74,11 +74,7 @@ export type FleetAnswer =
   | { op: "connects"; firstAfter: (number | null)[]; warnings: Record<string, number> };
 
 /** Messages from a child to the orchestrator. */
-export type ChildMessage =
-  | { ok: true; result: JobResult }
-  | { ok: true; ports: TargetPorts }
-  | { ok: true; fleet: FleetAnswer }
-  | { ok: false; error: string };
+export type ChildMessage = { ok: true; result: JobResult } | { ok: true; ports: TargetPorts } | { ok: true; fleet: FleetAnswer } | { ok: false; error: string };
 
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted: Float64Array, p: number): number {
@@ -91,5 +87,11 @@ export function summarize(samples: Float64Array): Summary {
   const sorted = Float64Array.from(samples).sort();
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), mean: sum / sorted.length, max: sorted[sorted.length - 1] ?? NaN };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
+    mean: sum / sorted.length,
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
 }

@@ -5,7 +5,7 @@
  * as it would to a PLC on another host.
  */
 import net from "node:net";
-import { ACK, BULK_HEADER_BYTES, CHUNK_BYTES, MODE_DOWNLOAD, MODE_UPLOAD, RTT_REPLY_BYTES, RTT_REQUEST_BYTES, type ChildMessage } from "./shared.js";
+import { ACK, BULK_HEADER_BYTES, CHUNK_BYTES, type ChildMessage, MODE_DOWNLOAD, MODE_UPLOAD, RTT_REPLY_BYTES, RTT_REQUEST_BYTES } from "./shared.js";
 
 const CHUNK = Buffer.alloc(CHUNK_BYTES, 0xa5);
 

@@ -12,8 +12,8 @@ import type { BenchConfig } from "./config.js";
 import { machineInfo } from "./report.js";
 import { QUANTILES } from "./shared.js";
 import { barChart, percentilePlot } from "./svg.js";
-import { checkTargets, renderVersusMarkdown, type VersusResults } from "./versus-report.js";
 import { runVersus, type VersusReport } from "./versus.js";
+import { checkTargets, renderVersusMarkdown, type VersusResults } from "./versus-report.js";
 import { cleanupWan, runWan } from "./wan.js";
 
 const BEGIN = "<!-- bench:begin (written by npm run bench; edit the text outside these markers) -->";
@@ -60,8 +60,10 @@ export async function writeDocs(r: VersusResults): Promise<void> {
   if (cpu.length) await save("cpu-per-gb.svg", barChart("CPU seconds per GB carried, all processes of the path", "CPU s/GB", cpu));
   const setup = groups(["setup1", "setup8"]);
   if (setup.length) await save("stream-setup.svg", barChart("New streams per second (connect, 12 B round trip, close)", "streams/s", setup));
-  if (Object.keys(r.rttQuantilesUs).length) await save("latency.svg", percentilePlot("12 B request/response round trip on loopback, by percentile", QUANTILES, r.rttQuantilesUs));
-  if (Object.keys(r.holQuantilesUs).length) await save("latency-beside-bulk.svg", percentilePlot("12 B ping-pong beside one bulk download on the same path", QUANTILES, r.holQuantilesUs));
+  if (Object.keys(r.rttQuantilesUs).length)
+    await save("latency.svg", percentilePlot("12 B request/response round trip on loopback, by percentile", QUANTILES, r.rttQuantilesUs));
+  if (Object.keys(r.holQuantilesUs).length)
+    await save("latency-beside-bulk.svg", percentilePlot("12 B ping-pong beside one bulk download on the same path", QUANTILES, r.holQuantilesUs));
 
   const file = fileURLToPath(new URL("PERFORMANCE.md", docs));
   const text = await readFile(file, "utf8").catch(() => `# Performance\n\n${BEGIN}\n${END}\n`);

@@ -3,9 +3,10 @@
  * as targets (met or missed, whatever the numbers are), as a text table for the terminal
  * and as the generated section of docs/PERFORMANCE.md.
  */
+
+import { PATHS, type PathName } from "./paths.js";
 import type { Report } from "./report.js";
 import { table } from "./report.js";
-import { PATHS, type PathName } from "./paths.js";
 import type { Metric, VersusReport } from "./versus.js";
 
 /** What the result file holds under "versus". */
@@ -52,7 +53,13 @@ export function checkTargets(r: VersusReport): TargetCheck[] {
   ratio("setup1", "ssh", "new streams/s, 1 loop, vs ssh -R", 3, undefined);
   ratio("setup8", "ssh", "new streams/s, 8 loops, vs ssh -R", 3, undefined);
   value("holP99", "ping-pong p99 beside a bulk stream", 5000, "µs");
-  if (r.keepAlive) out.push({ target: "keep-alive per idle device per day", value: r.keepAlive.wireBytesPerDay / 1000, limit: "≤ 700 KB", met: r.keepAlive.wireBytesPerDay <= 700_000 });
+  if (r.keepAlive)
+    out.push({
+      target: "keep-alive per idle device per day",
+      value: r.keepAlive.wireBytesPerDay / 1000,
+      limit: "≤ 700 KB",
+      met: r.keepAlive.wireBytesPerDay <= 700_000,
+    });
   return out;
 }
 
@@ -84,7 +91,10 @@ export function renderVersusText(r: VersusResults): string {
   const out = [`Fernlink vs ssh -R vs socat vs direct — ${r.repeat} run(s) of ${r.seconds} s per path, median (min–max)`, "", table(HEAD, rows(r)), ""];
   if (r.keepAlive) {
     const k = r.keepAlive;
-    out.push(`keep-alive: idle agent tunnel ${k.wireBytes} B on the wire (${k.segments} segments) in ${k.windowSeconds.toFixed(0)} s = ${Math.round(k.wireBytesPerDay / 1000)} KB per day`, "");
+    out.push(
+      `keep-alive: idle agent tunnel ${k.wireBytes} B on the wire (${k.segments} segments) in ${k.windowSeconds.toFixed(0)} s = ${Math.round(k.wireBytesPerDay / 1000)} KB per day`,
+      "",
+    );
   }
   out.push(table(["target", "value", "limit", ""], targetRows(r)));
   for (const f of r.failures) out.push(`failed run, left out: ${f.path}: ${f.message.split("\n")[0]}`);
@@ -116,7 +126,15 @@ export function renderVersusMarkdown(r: VersusResults, svgs: string[]): string {
   }
   for (const f of r.failures) out.push(`- failed run, left out of the medians: ${f.path}: ${f.message.split("\n")[0]}`);
   if (r.failures.length) out.push("");
-  out.push("### Targets", "", mdTable(["target", "Fernlink", "limit", "result"], targetRows(r).map((t) => [...t.slice(0, 3), t[3] === "met" ? "met" : "**missed**"])), "");
+  out.push(
+    "### Targets",
+    "",
+    mdTable(
+      ["target", "Fernlink", "limit", "result"],
+      targetRows(r).map((t) => [...t.slice(0, 3), t[3] === "met" ? "met" : "**missed**"]),
+    ),
+    "",
+  );
   for (const svg of svgs) out.push(`![${svg}](bench/${svg})`, "");
   return out.join("\n");
 }

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchConfig } from "./config.js";
 import { addDevice } from "./fernlink.js";
 import { iperf } from "./iperf.js";
-import { idleTunnelBytes, tunnelCounters, type KeepAliveResult } from "./keepalive.js";
-import { LOOPBACK, PATHS, startFernlink, startIperfServer, startSocat, startSshR, type PathEnds, type PathName } from "./paths.js";
+import { idleTunnelBytes, type KeepAliveResult, tunnelCounters } from "./keepalive.js";
+import { LOOPBACK, PATHS, type PathEnds, type PathName, startFernlink, startIperfServer, startSocat, startSshR } from "./paths.js";
 import { Helper } from "./procs.js";
 import { treeCpuSeconds } from "./procstat.js";
 import type { Job, JobResult } from "./shared.js";
@@ -53,7 +53,9 @@ export async function startLoopbackPaths(config: BenchConfig, tmp: string): Prom
   process.stderr.write("starting fernlink, sshd + ssh -R, socat ...\n");
   const { stack, ends: fernlink } = await startFernlink(config.cli, join(tmp, "versus-fernlink"), targets);
   // A second device that never carries a stream: its tunnel's bytes are the keep-alive cost.
-  const idle = config.only.has("keepalive") ? await addDevice({ cli: config.cli, url: stack.url, ca: stack.ca, env: stack.env }, "idle", join(tmp, "versus-idle-agent")) : undefined;
+  const idle = config.only.has("keepalive")
+    ? await addDevice({ cli: config.cli, url: stack.url, ca: stack.ca, env: stack.env }, "idle", join(tmp, "versus-idle-agent"))
+    : undefined;
   const ssh = await startSshR(join(tmp, "versus-ssh"), targets, LOOPBACK);
   const socat = await startSocat(targets, LOOPBACK);
   const direct: PathEnds<Targets> = { host: "127.0.0.1", ports: targets, pids: [] };
@@ -116,7 +118,10 @@ export class Versus {
 /** One iperf3 stream each way; the path's CPU seconds per GB carried, from the same runs. */
 async function bulk(v: Versus): Promise<void> {
   const t = v.config.versusSeconds;
-  for (const [dir, reverse] of [["Up", false], ["Down", true]] as const) {
+  for (const [dir, reverse] of [
+    ["Up", false],
+    ["Down", true],
+  ] as const) {
     const name = reverse ? "download (target → technician)" : "upload (technician → target)";
     v.metric(`bulk${dir}`, `bulk ${name}, 1 stream`, "Gbit/s", "higher");
     v.metric(`cpuPerGb${dir}`, `CPU per GB carried, ${name}`, "CPU s/GB", "lower");
@@ -134,7 +139,9 @@ async function bulk(v: Versus): Promise<void> {
 async function parallel(v: Versus): Promise<void> {
   for (const n of [8, 64]) {
     v.metric(`parallel${n}`, `bulk upload, ${n} parallel streams`, "Gbit/s", "higher");
-    await v.each(async (path, e) => v.record(`parallel${n}`, path, (await iperf({ host: e.host, port: e.ports.iperf, seconds: v.config.versusSeconds, streams: n })).gbps));
+    await v.each(async (path, e) =>
+      v.record(`parallel${n}`, path, (await iperf({ host: e.host, port: e.ports.iperf, seconds: v.config.versusSeconds, streams: n })).gbps),
+    );
   }
 }
 
@@ -188,7 +195,14 @@ async function streamSetup(v: Versus): Promise<void> {
 export async function runVersus(config: BenchConfig, tmp: string): Promise<VersusReport> {
   const { ends, loadgen, agentIdlePid } = await startLoopbackPaths(config, tmp);
   const v = new Versus(config, ends, loadgen);
-  const report: VersusReport = { seconds: config.versusSeconds, repeat: config.repeat, metrics: v.metrics, rttQuantilesUs: {}, holQuantilesUs: {}, failures: v.failures };
+  const report: VersusReport = {
+    seconds: config.versusSeconds,
+    repeat: config.repeat,
+    metrics: v.metrics,
+    rttQuantilesUs: {},
+    holQuantilesUs: {},
+    failures: v.failures,
+  };
   await sleep(2000); // the idle agent's handshake and first exchanges are not keep-alive
   const idleStart = agentIdlePid ? { at: performance.now(), counters: await tunnelCounters(agentIdlePid) } : undefined;
   const o = config.only;

@@ -9,13 +9,13 @@
  * when the run ends, fails or is interrupted (cleanupWan).
  */
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import type { BenchConfig } from "./config.js";
 import { iperf } from "./iperf.js";
-import { PATHS, startFernlink, startIperfServer, startSocat, startSshR, type PathEnds, type PathName, type Placement } from "./paths.js";
-import { runCommand, startCommand, type Started } from "./procs.js";
+import { PATHS, type PathEnds, type PathName, type Placement, startFernlink, startIperfServer, startSocat, startSshR } from "./paths.js";
+import { runCommand, type Started, startCommand } from "./procs.js";
 import type { Metric, VersusReport } from "./versus.js";
 
 const TECH_ADDR = "10.255.77.1";
@@ -104,7 +104,8 @@ export async function runWan(config: BenchConfig, tmp: string): Promise<{ metric
   process.stderr.write("wan: starting the four paths across the delayed link ...\n");
   const ends: Partial<Record<PathName, PathEnds<"iperf">>> = {
     direct: { host: SITE_ADDR, ports: targets, pids: [] },
-    fernlink: (await startFernlink(config.cli, join(tmp, "wan-fernlink"), targets, { serverNetns: link.site, serverHost: SITE_ADDR, clientNetns: link.tech })).ends,
+    fernlink: (await startFernlink(config.cli, join(tmp, "wan-fernlink"), targets, { serverNetns: link.site, serverHost: SITE_ADDR, clientNetns: link.tech }))
+      .ends,
     ssh: await startSshR(join(tmp, "wan-ssh"), targets, site),
     socat: await startSocat(targets, site),
   };
@@ -112,9 +113,17 @@ export async function runWan(config: BenchConfig, tmp: string): Promise<{ metric
   for (const rtt of config.wanRttMs) {
     await setDelay(link, rtt / 2);
     await sleep(200);
-    for (const [dir, reverse] of [["Up", false], ["Down", true]] as const) {
+    for (const [dir, reverse] of [
+      ["Up", false],
+      ["Down", true],
+    ] as const) {
       const key = `wan${rtt}${dir}`;
-      const m: Metric = (metrics[key] = { label: `bulk ${reverse ? "download" : "upload"}, 1 stream, ${rtt} ms round trip`, unit: "Gbit/s", better: "higher", values: {} });
+      const m: Metric = (metrics[key] = {
+        label: `bulk ${reverse ? "download" : "upload"}, 1 stream, ${rtt} ms round trip`,
+        unit: "Gbit/s",
+        better: "higher",
+        values: {},
+      });
       for (let i = 0; i < config.repeat; i++) {
         for (const path of PATHS) {
           const e = ends[path]!;

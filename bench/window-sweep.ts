@@ -74,7 +74,15 @@ async function main(): Promise<void> {
   const cell = (rep: Report | undefined, i: number): string => {
     const rows = rep?.rows.length ?? 0;
     const sc = scenarios[i - rows];
-    const v = i < rows ? rep?.rows[i]?.tunnel : sc && rep ? cpuPerUnit(rep.runs.filter((x) => x.scenario === sc && x.path === "tunnel"), ["client", "server", "agent"]) : undefined;
+    const v =
+      i < rows
+        ? rep?.rows[i]?.tunnel
+        : sc && rep
+          ? cpuPerUnit(
+              rep.runs.filter((x) => x.scenario === sc && x.path === "tunnel"),
+              ["client", "server", "agent"],
+            )
+          : undefined;
     return v === undefined ? "failed" : v >= 100 ? Math.round(v).toString() : v.toFixed(2);
   };
   const width = Math.max(...metrics.map((m) => m.length));

@@ -4,11 +4,12 @@
 // The output works under the portal's CSP (no inline script or style, no eval, nothing loaded from
 // other hosts): index.html only links /assets/app.css and /assets/app.js. noVNC is split into a
 // chunk that only the VNC page loads (ESM code splitting; noVNC uses top-level await anyway).
-import { build } from "esbuild";
+
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outRoot = join(root, "dist", "web");

@@ -26,4 +26,6 @@ for (const [index, [what, args]] of STEPS.entries()) {
   }
   process.stdout.write(`build ${index + 1}/${STEPS.length}: done in ${((Date.now() - stepStarted) / 1000).toFixed(0)} s\n`);
 }
-process.stdout.write(`build: done in ${((Date.now() - started) / 1000).toFixed(0)} s; run it with: node dist/cli.js (or put fernlink on PATH with: npm link)\n`);
+process.stdout.write(
+  `build: done in ${((Date.now() - started) / 1000).toFixed(0)} s; run it with: node dist/cli.js (or put fernlink on PATH with: npm link)\n`,
+);

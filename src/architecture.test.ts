@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, posix, relative, sep } from "node:path";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
@@ -289,7 +289,10 @@ describe("the import-cycle finder", () => {
   });
 
   it("reports each separate cycle once", () => {
-    assert.deepEqual(cycles(graphOf({ a: ["b"], b: ["a"], c: ["d"], d: ["c"] })), [["a", "b", "a"], ["c", "d", "c"]]);
+    assert.deepEqual(cycles(graphOf({ a: ["b"], b: ["a"], c: ["d"], d: ["c"] })), [
+      ["a", "b", "a"],
+      ["c", "d", "c"],
+    ]);
   });
 
   it("resolves .js specifiers to .ts and .tsx files and finds the cycle between them", () => {
@@ -332,11 +335,17 @@ describe("the source tree", () => {
   });
 
   it("names each module that only tests use as a fixture or test kit, and no shipped module so", () => {
-    assert.ok(ENTRY_POINTS.every((entry) => files.has(entry)), `an entry point is missing: ${ENTRY_POINTS.join(", ")}`);
+    assert.ok(
+      ENTRY_POINTS.every((entry) => files.has(entry)),
+      `an entry point is missing: ${ENTRY_POINTS.join(", ")}`,
+    );
     const shipped = reachableFrom(importGraph(files), ENTRY_POINTS);
     const misnamed = [...files.keys()]
       .filter((path) => shipped.has(path) === TEST_ONLY_NAME.test(path))
-      .map((path) => `src/${path}: ${shipped.has(path) ? "the program uses it, so it must not be named like a fixture" : "the program never imports it: name it *-fixture.ts or *-test-kit.ts if tests use it, else delete it"}`);
+      .map(
+        (path) =>
+          `src/${path}: ${shipped.has(path) ? "the program uses it, so it must not be named like a fixture" : "the program never imports it: name it *-fixture.ts or *-test-kit.ts if tests use it, else delete it"}`,
+      );
     assert.deepEqual(misnamed, [], misnamed.join("\n"));
   });
 

@@ -1,8 +1,8 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decideDeviceAccess, decideStream, type AccessModel } from "./access-decision.js";
 import { filterAllowsAddress, parseTargetEntry } from "../protocol/target-filter.js";
+import { type AccessModel, decideDeviceAccess, decideStream } from "./access-decision.js";
 
 /**
  * The access decision against a reference model written the plain way: nested loops over
@@ -69,7 +69,10 @@ function addressText(offset: number, spelling: number): string {
 const world: fc.Arbitrary<RefWorld> = fc
   .record({
     users: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), admin: fc.boolean() }), { minLength: 1, maxLength: 5 }),
-    devices: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), lan: fc.array(lanRange, { minLength: 1, maxLength: 2 }) }), { minLength: 1, maxLength: 4 }),
+    devices: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), lan: fc.array(lanRange, { minLength: 1, maxLength: 2 }) }), {
+      minLength: 1,
+      maxLength: 4,
+    }),
     groupCount: fc.integer({ min: 0, max: 4 }),
     poolCount: fc.integer({ min: 0, max: 4 }),
   })
@@ -77,8 +80,14 @@ const world: fc.Arbitrary<RefWorld> = fc
     fc.record({
       users: fc.constant(users),
       devices: fc.constant(devices),
-      groups: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), members: fc.uniqueArray(fc.nat(users.length - 1)) }), { minLength: groupCount, maxLength: groupCount }),
-      pools: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), devices: fc.uniqueArray(fc.nat(devices.length - 1)) }), { minLength: poolCount, maxLength: poolCount }),
+      groups: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), members: fc.uniqueArray(fc.nat(users.length - 1)) }), {
+        minLength: groupCount,
+        maxLength: groupCount,
+      }),
+      pools: fc.array(fc.record({ account: fc.constantFrom(...ACCOUNTS), devices: fc.uniqueArray(fc.nat(devices.length - 1)) }), {
+        minLength: poolCount,
+        maxLength: poolCount,
+      }),
       rules:
         groupCount === 0 || poolCount === 0
           ? fc.constant([])
@@ -105,7 +114,13 @@ function toModel(w: RefWorld, spelling: number): AccessModel {
     rules: w.rules
       // The store holds one rule per group and pool.
       .filter((r, i, all) => all.findIndex((o) => o.group === r.group && o.pool === r.pool) === i)
-      .map((r) => ({ accountId: r.account, groupId: `g${r.group}`, poolId: `p${r.pool}`, level: r.connect ? "connect" : "view", targets: r.targets?.map((e, j) => entryText(e, spelling + j)) ?? null })),
+      .map((r) => ({
+        accountId: r.account,
+        groupId: `g${r.group}`,
+        poolId: `p${r.pool}`,
+        level: r.connect ? "connect" : "view",
+        targets: r.targets?.map((e, j) => entryText(e, spelling + j)) ?? null,
+      })),
   };
 }
 
@@ -193,7 +208,13 @@ describe("the access decision, compared with a reference model", () => {
               const got = decideStream(access, { host, port: t.port });
               const shown = got.outcome === "allow" ? `allow:${got.verdict}` : got.outcome;
               assert.equal(shown, referenceStream(ref, t), `u${u} → d${d} ${host}:${t.port}`);
-              if (got.outcome === "allow") assert.ok(got.targets.every((e) => { const p = parseTargetEntry(e).ports; return !p || p.includes(t.port); }));
+              if (got.outcome === "allow")
+                assert.ok(
+                  got.targets.every((e) => {
+                    const p = parseTargetEntry(e).ports;
+                    return !p || p.includes(t.port);
+                  }),
+                );
             }
           }),
         );

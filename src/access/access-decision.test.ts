@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { canView, decideDeviceAccess, decideStream, type AccessModel } from "./access-decision.js";
+import { describe, it } from "node:test";
 import { parseHostPort } from "../protocol/target.js";
+import { type AccessModel, canView, decideDeviceAccess, decideStream } from "./access-decision.js";
 
 const A = "acct-a";
 const B = "acct-b";
@@ -35,7 +35,13 @@ function model(rules: AccessModel["rules"]): AccessModel {
   };
 }
 
-const rule = (groupId: string, poolId: string, level: "view" | "connect", targets: string[] | null = null, accountId = A) => ({ accountId, groupId, poolId, level, targets });
+const rule = (groupId: string, poolId: string, level: "view" | "connect", targets: string[] | null = null, accountId = A) => ({
+  accountId,
+  groupId,
+  poolId,
+  level,
+  targets,
+});
 
 describe("decideDeviceAccess", () => {
   it("gives an admin connect on every device of the account, within its LAN ranges", () => {
@@ -44,7 +50,11 @@ describe("decideDeviceAccess", () => {
 
   it("leaves the targets of a device without LAN ranges to its agent", () => {
     const m = model([rule("service", "line-3", "connect")]);
-    const bare: AccessModel = { ...m, devices: [...m.devices, { id: "bare", accountId: A, lan: [] }], pools: [...m.pools, { id: "bare-pool", accountId: A, devices: ["bare"] }] };
+    const bare: AccessModel = {
+      ...m,
+      devices: [...m.devices, { id: "bare", accountId: A, lan: [] }],
+      pools: [...m.pools, { id: "bare-pool", accountId: A, devices: ["bare"] }],
+    };
     assert.deepEqual(decideDeviceAccess(bare, "alice", "bare").targets, ["0.0.0.0/0", "::/0"]);
     assert.equal(decideStream(decideDeviceAccess(bare, "alice", "bare"), parseHostPort("10.9.8.7:502")).outcome, "allow");
   });
@@ -58,7 +68,11 @@ describe("decideDeviceAccess", () => {
   });
 
   it("gives a member the highest level of the rules that match, and the union of the connect rules' targets", () => {
-    const m = model([rule("viewers", "all", "view"), rule("service", "line-3", "connect", ["192.168.1.10:502"]), rule("viewers", "line-3", "connect", ["192.168.1.11:80"])]);
+    const m = model([
+      rule("viewers", "all", "view"),
+      rule("service", "line-3", "connect", ["192.168.1.10:502"]),
+      rule("viewers", "line-3", "connect", ["192.168.1.11:80"]),
+    ]);
     assert.deepEqual(decideDeviceAccess(m, "bob", "press-7"), { level: "connect", targets: ["192.168.1.10:502", "192.168.1.11:80"] });
     assert.deepEqual(decideDeviceAccess(m, "bob", "press-8"), { level: "view", targets: [] });
     assert.deepEqual(decideDeviceAccess(m, "carol", "press-7"), { level: "connect", targets: ["192.168.1.11:80"] });

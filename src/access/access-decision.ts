@@ -1,5 +1,5 @@
-import { canonicalTargets, entriesForPort, formatTargetEntry, judgeTarget, parseTargetEntry, type TargetEntry } from "../protocol/target-filter.js";
 import type { HostPort } from "../protocol/target.js";
+import { canonicalTargets, entriesForPort, formatTargetEntry, judgeTarget, parseTargetEntry, type TargetEntry } from "../protocol/target-filter.js";
 
 /**
  * The access decision as a pure function over a plain model of an account, so that it can

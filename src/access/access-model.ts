@@ -1,6 +1,6 @@
-import { decideDeviceAccess, type AccessModel, type DeviceAccess } from "./access-decision.js";
+import { type AccessModel, type DeviceAccess, decideDeviceAccess } from "./access-decision.js";
 import type { AccessContext, Principal } from "./context.js";
-import { ruleTargets, rulesReachingUser } from "./store/access-rules.js";
+import { rulesReachingUser, ruleTargets } from "./store/access-rules.js";
 import { deviceLan } from "./store/devices.js";
 import type { Device } from "./store/schema.js";
 

@@ -44,7 +44,8 @@ export async function openAccessFixture(backend: (typeof TEST_BACKENDS)[number])
   const passwordHash = await hashPassword(FIXTURE_PASSWORD);
   const now = ctx.now();
   const member = (name: string) => createUser(ctx.db, { accountId: acme.id, name, passwordHash, role: "member", now });
-  const byName = async (accountId: string, name: string) => (await ctx.db.selectFrom("users").selectAll().where("account_id", "=", accountId).where("name", "=", name).executeTakeFirstOrThrow());
+  const byName = async (accountId: string, name: string) =>
+    await ctx.db.selectFrom("users").selectAll().where("account_id", "=", accountId).where("name", "=", name).executeTakeFirstOrThrow();
   const users = { alice: await byName(acme.id, "alice"), bob: await member("bob"), carol: await member("carol"), olga: await byName(other.id, "olga") };
   const devices = {
     press7: await createDevice(ctx.db, { accountId: acme.id, name: "press-7", lan: ["192.168.1.0/24"], now }),

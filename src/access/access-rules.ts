@@ -1,7 +1,7 @@
 import type { AccessGrantRequest, AccessRuleInfo } from "../protocol/api-access.js";
-import { canonicalTargets } from "../protocol/target-filter.js";
-import { TargetSyntaxError } from "../protocol/target.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { TargetSyntaxError } from "../protocol/target.js";
+import { canonicalTargets } from "../protocol/target-filter.js";
 import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
@@ -46,11 +46,12 @@ export async function grantAccess(ctx: AccessContext, who: Principal, input: Acc
     if (err instanceof TargetSyntaxError) throw new FernlinkError("invalid-input", `--targets: ${err.message}`, { cause: err });
     throw err;
   }
-  if (targets !== null && input.level !== "connect") throw new FernlinkError("invalid-input", "--targets narrow connect rules only; drop them for --level view");
+  if (targets !== null && input.level !== "connect")
+    throw new FernlinkError("invalid-input", "--targets narrow connect rules only; drop them for --level view");
   const [group, pool] = await Promise.all([groupByName(ctx, who, input.group), poolByName(ctx, who, input.pool)]);
-  const { rule, replaced } = await ctx.db.transaction().execute((trx) =>
-    putRule(trx, { accountId: who.accountId, groupId: group.id, poolId: pool.id, level: input.level, targets, now: ctx.now() }),
-  );
+  const { rule, replaced } = await ctx.db
+    .transaction()
+    .execute((trx) => putRule(trx, { accountId: who.accountId, groupId: group.id, poolId: pool.id, level: input.level, targets, now: ctx.now() }));
   await accessChanged(ctx, who.accountId);
   if (replaced) await revalidateStreams(ctx, who.accountId);
   const was = replaced ? ` (was: ${describeRule(replaced.level, ruleTargets(replaced))})` : "";

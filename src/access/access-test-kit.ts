@@ -3,15 +3,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
+import type { LiveStream } from "../protocol/relay-access.js";
 import { BackgroundWork } from "../shared/background-work.js";
 import { createLogger } from "../shared/log.js";
-import { loadOrCreateCa } from "./ca.js";
 import { auditAggregate } from "./audit-log.js";
+import { loadOrCreateCa } from "./ca.js";
 import { createChangeFeed } from "./change-feed.js";
-import { REFUSAL_AGGREGATION, RefusalAggregator } from "./refusal-aggregator.js";
 import type { AccessContext, TunnelInfo } from "./context.js";
 import { loginCheckLimit } from "./login-guard.js";
-import type { LiveStream } from "../protocol/relay-access.js";
+import { REFUSAL_AGGREGATION, RefusalAggregator } from "./refusal-aggregator.js";
 import { openDatabase, type Store } from "./store/index.js";
 
 /** Test PostgreSQL server (trust auth); each test context works in a fresh schema of it. */
@@ -68,7 +68,11 @@ export async function openTestAccess(backend: (typeof TEST_BACKENDS)[number], st
     secretKey: createSecretKey(randomBytes(32)),
     changes: createChangeFeed(),
     loginChecks: loginCheckLimit(),
-    refusals: new RefusalAggregator((r) => auditAggregate(ctx, r), REFUSAL_AGGREGATION, () => clock),
+    refusals: new RefusalAggregator(
+      (r) => auditAggregate(ctx, r),
+      REFUSAL_AGGREGATION,
+      () => clock,
+    ),
   };
   return {
     ctx,

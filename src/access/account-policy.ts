@@ -4,7 +4,7 @@ import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { policyOf } from "./password-policy.js";
 import { ensureAdmin } from "./roles.js";
-import { updateAccountPolicy, type AccountPolicyColumns } from "./store/accounts.js";
+import { type AccountPolicyColumns, updateAccountPolicy } from "./store/accounts.js";
 import { callerAccount } from "./users.js";
 
 /** The caller's account policy (every user may read it, to know what a password must meet). */

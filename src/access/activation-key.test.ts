@@ -1,5 +1,5 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
 import { hashActivationKey, newActivationKey, normaliseActivationKey } from "./activation-key.js";
 
@@ -65,7 +65,10 @@ describe("hashActivationKey", () => {
     key.replace(/0/g, "o"),
     key.replace(/1/g, "I"),
     key.replace(/1/g, "l"),
-    ` ${key.toLowerCase().replace(/-/g, "").replace(/(.{5})/g, "$1 ")} `,
+    ` ${key
+      .toLowerCase()
+      .replace(/-/g, "")
+      .replace(/(.{5})/g, "$1 ")} `,
   ];
   for (const spelling of spellings) {
     it(`hashes "${spelling}" like the canonical key`, () => assert.equal(hashActivationKey(spelling), hashActivationKey(key)));

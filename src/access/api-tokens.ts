@@ -4,9 +4,9 @@ import { accessChanged } from "./access-changes.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
-import { cutStreamsOfEndedSessionsEverywhere } from "./session-streams.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
-import { createApiToken, findActiveApiToken, listApiTokens, revokeApiToken, type ActiveApiToken } from "./store/api-tokens.js";
+import { cutStreamsOfEndedSessionsEverywhere } from "./session-streams.js";
+import { type ActiveApiToken, createApiToken, findActiveApiToken, listApiTokens, revokeApiToken } from "./store/api-tokens.js";
 import type { ApiToken } from "./store/schema.js";
 import { listUsers } from "./store/users.js";
 import { auditRefusals, ensureSignedIn } from "./users.js";
@@ -39,7 +39,15 @@ export async function addApiToken(ctx: AccessContext, who: Principal, input: Tok
   const token = `${API_TOKEN_PREFIX}${randomSecret(32)}`;
   const row = await auditRefusals(ctx, who, "token.add", input.name, () => {
     ensureSignedIn(who, "make API tokens", `fernlink token add ${input.name}`);
-    return createApiToken(ctx.db, { accountId: who.accountId, name: input.name, tokenHash: hashSecret(token), role: input.role, createdBy: who.userId, now, expiresAt });
+    return createApiToken(ctx.db, {
+      accountId: who.accountId,
+      name: input.name,
+      tokenHash: hashSecret(token),
+      role: input.role,
+      createdBy: who.userId,
+      now,
+      expiresAt,
+    });
   });
   await auditBy(ctx, who, "token.add", input.name, "ok", `role ${input.role}, expires ${row.expires_at ?? "never"}`);
   return { token, info: tokenInfo(row, who.userName, now) };

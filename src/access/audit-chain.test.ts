@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { GENESIS_HASH, SYSTEM_CHAIN, canonicalEncoding, chainOf, hashMatches, recordHash } from "./audit-chain.js";
 import type { ChainedFields } from "./audit-chain.js";
+import { canonicalEncoding, chainOf, GENESIS_HASH, hashMatches, recordHash, SYSTEM_CHAIN } from "./audit-chain.js";
 
 const KEY = createSecretKey(randomBytes(32));
 
@@ -46,10 +46,7 @@ test("changing any single field changes the hash", () => {
 
 test("null and empty text encode differently, as do fields shifted between columns", () => {
   assert.notEqual(canonicalEncoding({ ...RECORD, reason: null }), canonicalEncoding({ ...RECORD, reason: "" }));
-  assert.notEqual(
-    canonicalEncoding({ ...RECORD, actor: "al", source: "ice10.0.0.9" }),
-    canonicalEncoding({ ...RECORD, actor: "alice", source: "10.0.0.9" }),
-  );
+  assert.notEqual(canonicalEncoding({ ...RECORD, actor: "al", source: "ice10.0.0.9" }), canonicalEncoding({ ...RECORD, actor: "alice", source: "10.0.0.9" }));
 });
 
 test("a record without an API token hashes exactly as records did before tokens were recorded", () => {
@@ -73,7 +70,11 @@ test("a token name added, altered or removed after the fact no longer matches th
   assert.equal(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, RECORD), withToken), false, "token added");
   assert.notEqual(canonicalEncoding({ ...RECORD, token: "" }), canonicalEncoding(RECORD), "an empty token name is not none");
   const legacy = { ...RECORD, legacy_seq: 41 };
-  assert.equal(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, legacy), { ...legacy, token: "ci-deploy" }), false, "token added to a record from before per-account numbering");
+  assert.equal(
+    hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, legacy), { ...legacy, token: "ci-deploy" }),
+    false,
+    "token added to a record from before per-account numbering",
+  );
 });
 
 test("a count set on a record from before per-account numbering no longer matches the hash", () => {

@@ -10,8 +10,9 @@
  * *and* rewriting the head row to the last record left is consistent, and only shows against a
  * head kept elsewhere (`fernlink audit verify` prints it; `--expect-head` checks one).
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+
 import type { KeyObject } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** `prev_hash` of the first record of every chain. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -74,7 +75,23 @@ export function chainOf(accountId: string | null): string {
  * (`legacy_seq`), so their hashes stay as written and still verify.
  */
 export function canonicalEncoding(f: ChainedFields): string {
-  const common = [f.id, f.at, f.account_id, f.actor, f.source, f.action, f.object, f.result, f.reason, f.device, f.target, f.started_at, f.ended_at, f.bytes_up, f.bytes_down];
+  const common = [
+    f.id,
+    f.at,
+    f.account_id,
+    f.actor,
+    f.source,
+    f.action,
+    f.object,
+    f.result,
+    f.reason,
+    f.device,
+    f.target,
+    f.started_at,
+    f.ended_at,
+    f.bytes_up,
+    f.bytes_down,
+  ];
   const token = f.token ?? null;
   // v1 records were written before tokens and counts were recorded: one set on such a record
   // was added since, and is encoded so that it cannot match.

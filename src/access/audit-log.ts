@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { AuditRecord } from "../protocol/api.js";
-import { appendAudit } from "./store/audit.js";
 import type { AuditAction } from "./audit-actions.js";
 import type { AccessContext, Principal } from "./context.js";
 import type { AggregatedRefusal } from "./refusal-aggregator.js";
+import { appendAudit } from "./store/audit.js";
 import type { AuditRow } from "./store/schema.js";
 
 /** One administrative or security event to record. */
@@ -37,7 +37,16 @@ export interface AuditEvent {
 export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
   if (event.result !== "ok" && ctx.refusals.covers(event.action)) {
     const at = event.at ?? ctx.now();
-    const own = ctx.refusals.admit({ accountId: event.accountId, actor: event.actor, source: event.source, action: event.action, object: event.object ?? null, result: event.result, reason: event.reason ?? null, at });
+    const own = ctx.refusals.admit({
+      accountId: event.accountId,
+      actor: event.actor,
+      source: event.source,
+      action: event.action,
+      object: event.object ?? null,
+      result: event.result,
+      reason: event.reason ?? null,
+      at,
+    });
     if (!own) return Promise.resolve("");
     return ctx.work.track(writeAudit(ctx, { ...event, at }));
   }
@@ -79,8 +88,24 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
 }
 
 /** An admin action by `who` on `object`; one taken with an API token names the token. */
-export function auditBy(ctx: AccessContext, who: Principal, action: AuditAction, object: string, result: AuditEvent["result"] = "ok", reason?: string): Promise<string> {
-  return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, result, reason: reason ?? null, token: who.tokenName ?? null });
+export function auditBy(
+  ctx: AccessContext,
+  who: Principal,
+  action: AuditAction,
+  object: string,
+  result: AuditEvent["result"] = "ok",
+  reason?: string,
+): Promise<string> {
+  return audit(ctx, {
+    accountId: who.accountId,
+    actor: who.userName,
+    source: who.source,
+    action,
+    object,
+    result,
+    reason: reason ?? null,
+    token: who.tokenName ?? null,
+  });
 }
 
 /** A stored record as the API shows it. */

@@ -2,10 +2,10 @@ import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { AuditRecord } from "../protocol/api.js";
 import type { AuditQuery, AuditVerification } from "../protocol/api-audit.js";
-import { auditBy, toAuditRecord } from "./audit-log.js";
 import { chainOf } from "./audit-chain.js";
-import { verifyChain } from "./audit-verify.js";
+import { auditBy, toAuditRecord } from "./audit-log.js";
 import type { ChainBreak, ChainReport } from "./audit-verify.js";
+import { verifyChain } from "./audit-verify.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
 import { chainHead, chainRecordAt, chainRecordAtLegacySeq, chainRecords, chainSeqOfHash, listAudit } from "./store/audit.js";
@@ -65,12 +65,22 @@ async function checkExpectedHead(ctx: AccessContext, chain: string, expectHead: 
   if (legacy !== undefined && legacy.hash === hash) return undefined;
   const row = await chainRecordAt(ctx.db, chain, seq);
   if (row === undefined) {
-    return { kind: "missing", seq, record: undefined, detail: `the expected head seq ${seq} is no longer in the chain: records up to it were removed and the head row rewritten` };
+    return {
+      kind: "missing",
+      seq,
+      record: undefined,
+      detail: `the expected head seq ${seq} is no longer in the chain: records up to it were removed and the head row rewritten`,
+    };
   }
   if (row.hash !== hash) {
     // The walk passed, so this record was made with the key: the kept one was removed, and its
     // number — per account, so used again after the head row was rewritten — went to a later one.
-    return { kind: "missing", seq, record: row, detail: `the record of the expected head (hash ${hash}) is no longer in the chain: records up to it were removed, the head row rewritten and seq ${seq} used again` };
+    return {
+      kind: "missing",
+      seq,
+      record: row,
+      detail: `the record of the expected head (hash ${hash}) is no longer in the chain: records up to it were removed, the head row rewritten and seq ${seq} used again`,
+    };
   }
   return undefined;
 }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { GENESIS_HASH, recordHash } from "./audit-chain.js";
 import type { ChainHead } from "./audit-chain.js";
-import { verifyChain } from "./audit-verify.js";
+import { GENESIS_HASH, recordHash } from "./audit-chain.js";
 import type { ChainSource } from "./audit-verify.js";
+import { verifyChain } from "./audit-verify.js";
 import type { AuditRow } from "./store/schema.js";
 
 const KEY = createSecretKey(randomBytes(32));
@@ -18,7 +18,27 @@ class MemoryChain implements ChainSource {
 
   append(seq: number): void {
     const prev = this.current?.hash ?? GENESIS_HASH;
-    const fields = { seq, id: `r${seq}`, at: new Date(seq * 1000).toISOString(), account_id: "a", actor: "ada", source: null, action: "x", object: null, result: "ok" as const, reason: null, device: null, target: null, started_at: null, ended_at: null, bytes_up: null, bytes_down: null, count: null, legacy_seq: null, token: null };
+    const fields = {
+      seq,
+      id: `r${seq}`,
+      at: new Date(seq * 1000).toISOString(),
+      account_id: "a",
+      actor: "ada",
+      source: null,
+      action: "x",
+      object: null,
+      result: "ok" as const,
+      reason: null,
+      device: null,
+      target: null,
+      started_at: null,
+      ended_at: null,
+      bytes_up: null,
+      bytes_down: null,
+      count: null,
+      legacy_seq: null,
+      token: null,
+    };
     const hash = recordHash(KEY, prev, fields);
     this.rows.push({ ...fields, prev_hash: prev, hash });
     this.current = { seq, hash, count: (this.current?.count ?? 0) + 1 };

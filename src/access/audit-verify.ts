@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
-import { GENESIS_HASH, hashMatches } from "./audit-chain.js";
 import type { ChainHead } from "./audit-chain.js";
+import { GENESIS_HASH, hashMatches } from "./audit-chain.js";
 import type { AuditRow } from "./store/schema.js";
 
 /** How a chain is broken at its first bad record. */
@@ -94,7 +94,12 @@ export async function verifyChain(key: KeyObject, source: ChainSource): Promise<
       const problem: ChainBreak =
         linked !== undefined
           ? { kind: "reordered", seq: row.seq, record: row, detail: `it links to seq ${linked}, which has been moved after it` }
-          : { kind: "missing", seq: row.seq, record: row, detail: previous ? `the records between seq ${previous.seq} and seq ${row.seq} are missing` : "the records before it are missing" };
+          : {
+              kind: "missing",
+              seq: row.seq,
+              record: row,
+              detail: previous ? `the records between seq ${previous.seq} and seq ${row.seq} are missing` : "the records before it are missing",
+            };
       return report(problem, await source.head());
     }
     expected = row.hash!;
@@ -113,7 +118,12 @@ async function classifyForged(row: AuditRow, expected: string, previous: AuditRo
   const next = await cursor.peek();
   const successorLink = next ? next.prev_hash : (await source.head())?.hash;
   if (successorLink === expected) {
-    return { kind: "inserted", seq: row.seq, record: row, detail: "it is not part of the chain: its hash was not made with the audit key and the chain links around it" };
+    return {
+      kind: "inserted",
+      seq: row.seq,
+      record: row,
+      detail: "it is not part of the chain: its hash was not made with the audit key and the chain links around it",
+    };
   }
   return { kind: "altered", seq: row.seq, record: row, detail: "its contents no longer match its hash" };
 }
@@ -123,7 +133,9 @@ function checkHead(head: ChainHead | undefined, last: AuditRow | undefined, expe
     return last ? { kind: "missing", seq: null, record: undefined, detail: `the chain's head row is missing (the last record is seq ${last.seq})` } : undefined;
   }
   if (last === undefined) {
-    return head.count === 0 ? undefined : { kind: "missing", seq: null, record: undefined, detail: `all ${head.count} records are missing (the head is seq ${head.seq})` };
+    return head.count === 0
+      ? undefined
+      : { kind: "missing", seq: null, record: undefined, detail: `all ${head.count} records are missing (the head is seq ${head.seq})` };
   }
   if (head.seq !== last.seq || head.hash !== expected) {
     return head.seq > last.seq

@@ -2,8 +2,9 @@
  * The CA's files: `ca.pem` (certificate, 0644) and `ca-key.pem` (PKCS#8 key, 0600) in the data
  * directory, created once, atomically, and checked on every load. Re-exported by `./ca.ts`.
  */
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
+
 import type { KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FernlinkError } from "../protocol/errors.js";
@@ -167,7 +168,6 @@ export async function caFromPem(certPem: string, keyPem: string, where: { now: D
   return { certPem, keyPem, subject: certificate.subject, notAfter: certificate.notAfter, keyId, certificate, signingKey };
 }
 
-
 /**
  * 128 random bits shaped into a positive DER INTEGER that needs no padding byte: the top bit is
  * cleared (positive) and the next one set (no leading zero), leaving 126 random bits and always
@@ -182,4 +182,3 @@ export function randomSerial(): string {
 export function pemWithNewline(pem: string): string {
   return pem.endsWith("\n") ? pem : `${pem}\n`;
 }
-

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { X509Certificate, createPublicKey, webcrypto } from "node:crypto";
+import { createPublicKey, webcrypto, X509Certificate } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,17 +7,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";
-import {
-  accountIdFromCertificate,
-  certificateInfo,
-  createCsrPem,
-  deviceIdFromCertificate,
-  generateKeyPairPem,
-  serialOf,
-} from "../shared/pki.js";
+import { accountIdFromCertificate, certificateInfo, createCsrPem, deviceIdFromCertificate, generateKeyPairPem, serialOf } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
-import { CA_CERT_FILE, CA_KEY_FILE, issueServerCertificate, loadOrCreateCa, signDeviceCsr } from "./ca.js";
 import type { Ca } from "./ca.js";
+import { CA_CERT_FILE, CA_KEY_FILE, issueServerCertificate, loadOrCreateCa, signDeviceCsr } from "./ca.js";
 
 const DEVICE_ID = "3f1e6c1a-5d2b-4c8e-9a7f-0b1c2d3e4f50";
 const ACCOUNT_ID = "9b0c1d2e-3f40-4152-8364-758697a8b9ca";
@@ -219,10 +212,7 @@ describe("certificates over real TLS", () => {
     const device = await deviceCertificate(ca);
     assert.match(device.serial, /^[0-9a-f]{32}$/);
     assert.equal(certificateInfo(device.certPem).serial, device.serial);
-    const port = await startServer(
-      { key: server.keyPem, cert: server.certPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: false },
-      "127.0.0.1",
-    );
+    const port = await startServer({ key: server.keyPem, cert: server.certPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: false }, "127.0.0.1");
     const { authorized, report } = await connect({
       host: "127.0.0.1",
       port,
@@ -237,10 +227,7 @@ describe("certificates over real TLS", () => {
 
   test("a device certificate signed by another CA is not authorized", async () => {
     const stranger = await deviceCertificate(otherCa);
-    const port = await startServer(
-      { key: server.keyPem, cert: server.certPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: false },
-      "127.0.0.1",
-    );
+    const port = await startServer({ key: server.keyPem, cert: server.certPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: false }, "127.0.0.1");
     const { report } = await connect({ host: "127.0.0.1", port, servername: "localhost", ca: [ca.certPem], key: stranger.keyPem, cert: stranger.certPem });
     assert.equal(report.authorized, false);
     assert.notEqual(report.authorizationError, null);
@@ -301,7 +288,10 @@ describe("device certificate contents", () => {
       const pem = x509.PemConverter.encode(bad, "CERTIFICATE REQUEST");
       await rejectsWithCode(signDeviceCsr(ca, { ...options, csrPem: pem }), "invalid-input");
     }
-    await rejectsWithCode(signDeviceCsr(ca, { ...options, csrPem: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n" }), "invalid-input");
+    await rejectsWithCode(
+      signDeviceCsr(ca, { ...options, csrPem: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n" }),
+      "invalid-input",
+    );
     await rejectsWithCode(signDeviceCsr(ca, { ...options, csrPem: "hello" }), "invalid-input");
   });
 

@@ -3,17 +3,18 @@
  * (see `./ca-store.ts`), which signs the server's TLS certificate at every start and each
  * device's client certificate at registration.
  */
-import { createPublicKey, webcrypto } from "node:crypto";
+
 import type { KeyObject } from "node:crypto";
+import { createPublicKey, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import { FernlinkError } from "../protocol/errors.js";
-import { ACCOUNT_URN_PREFIX, DEVICE_URN_PREFIX, NODE_URN_PREFIX, RELAY_URN_PREFIX, generateKeyPairPem, importEcKeyPair, serialOf } from "../shared/pki.js";
+import { ACCOUNT_URN_PREFIX, DEVICE_URN_PREFIX, generateKeyPairPem, importEcKeyPair, NODE_URN_PREFIX, RELAY_URN_PREFIX, serialOf } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
-import { CLOCK_SKEW_MS, DAY_MS, pemWithNewline, randomSerial } from "./ca-store.js";
 import type { Ca } from "./ca-store.js";
+import { CLOCK_SKEW_MS, DAY_MS, pemWithNewline, randomSerial } from "./ca-store.js";
 
-export { CA_CERT_FILE, CA_KEY_FILE, caFromPem, generateCaPem, loadOrCreateCa } from "./ca-store.js";
 export type { Ca } from "./ca-store.js";
+export { CA_CERT_FILE, CA_KEY_FILE, caFromPem, generateCaPem, loadOrCreateCa } from "./ca-store.js";
 
 const SERVER_VALIDITY_DAYS = 825;
 const DEVICE_VALIDITY_DAYS = 397;
@@ -49,10 +50,7 @@ const MAX_CSR_CHARS = 64 * 1024;
  * A TLS server certificate for `hostnames` (DNS names and IPv4/IPv6 addresses), with a fresh key,
  * valid ~825 days (never past the CA). Cheap: issue one at every server start instead of storing it.
  */
-export async function issueServerCertificate(
-  ca: Ca,
-  options: { hostnames: readonly string[]; now: Date },
-): Promise<IssuedServerCertificate> {
+export async function issueServerCertificate(ca: Ca, options: { hostnames: readonly string[]; now: Date }): Promise<IssuedServerCertificate> {
   const names = subjectAltNames(options.hostnames);
   const first = names[0];
   if (first === undefined) throw new FernlinkError("invalid-input", "a server certificate needs at least one hostname");
@@ -144,7 +142,10 @@ export async function signDeviceCsr(ca: Ca, options: SignDeviceCsrOptions): Prom
  * Signs a relay's CSR: one certificate that is the relay's client certificate towards the
  * access nodes (`urn:fernlink:relay:<id>`) and its TLS server certificate for `hostnames`.
  */
-export async function signRelayCsr(ca: Ca, options: { csrPem: string; relayId: string; hostnames: readonly string[]; now: Date }): Promise<IssuedDeviceCertificate> {
+export async function signRelayCsr(
+  ca: Ca,
+  options: { csrPem: string; relayId: string; hostnames: readonly string[]; now: Date },
+): Promise<IssuedDeviceCertificate> {
   if (!ID_PATTERN.test(options.relayId)) throw new FernlinkError("invalid-input", "invalid relay id");
   const csr = await verifiedCsr(options.csrPem);
   const cert = await sign(ca, {

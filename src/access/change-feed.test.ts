@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isFernlinkError } from "../protocol/errors.js";
-import { createChangeFeed, type ChangeEvent, type ChangeListener } from "./change-feed.js";
+import { type ChangeEvent, type ChangeListener, createChangeFeed } from "./change-feed.js";
 
 const up = (accountId: string, device = "press-7"): ChangeEvent => ({ kind: "devices", accountId, deviceId: `id-${device}`, device, online: true });
 const opened = (accountId: string): ChangeEvent => ({ kind: "streams", accountId, streamId: "s-1", userId: "u-1", change: "opened" });
@@ -62,7 +62,10 @@ describe("the change feed", () => {
     const feed = createChangeFeed({ maxPerAccount: 2 });
     const first = feed.subscribe("acme", recorder());
     feed.subscribe("acme", recorder());
-    assert.throws(() => feed.subscribe("acme", recorder()), (err) => isFernlinkError(err) && err.code === "throttled");
+    assert.throws(
+      () => feed.subscribe("acme", recorder()),
+      (err) => isFernlinkError(err) && err.code === "throttled",
+    );
     feed.subscribe("other", recorder());
     first();
     feed.subscribe("acme", recorder());
@@ -73,13 +76,20 @@ describe("the change feed", () => {
     const feed = createChangeFeed({ maxListeners: 2 });
     feed.subscribe("a", recorder());
     feed.subscribe("b", recorder());
-    assert.throws(() => feed.subscribe("c", recorder()), (err) => isFernlinkError(err) && err.code === "throttled");
+    assert.throws(
+      () => feed.subscribe("c", recorder()),
+      (err) => isFernlinkError(err) && err.code === "throttled",
+    );
   });
 
   it("keeps telling the others when one listener throws, and reports the error", () => {
     const errors: unknown[] = [];
     const feed = createChangeFeed({ onListenerError: (err) => errors.push(err) });
-    feed.subscribe("acme", { onChange: () => { throw new Error("boom"); } });
+    feed.subscribe("acme", {
+      onChange: () => {
+        throw new Error("boom");
+      },
+    });
     const r = recorder();
     feed.subscribe("acme", r);
     feed.publish(up("acme"));

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createLogger } from "../shared/log.js";
-import { createChangeFeed, type ChangeEvent } from "./change-feed.js";
-import { createClusterFeed, type ClusterFeed, type CommandHandler } from "./cluster-feed.js";
+import { type ChangeEvent, createChangeFeed } from "./change-feed.js";
+import { type ClusterFeed, type CommandHandler, createClusterFeed } from "./cluster-feed.js";
 import type { ClosedStream } from "./cluster-message.js";
 
 const quiet = createLogger("test", { level: "error", write: () => {} });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../shared/log.js";
 import type { ChangeFeed } from "./change-feed.js";
-import { decodeClusterMessage, encodeClusterMessage, type ClosedStream, type ClusterMessage } from "./cluster-message.js";
+import { type ClosedStream, type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from "./cluster-message.js";
 import type { ClusterCommand, ClusterLink } from "./context.js";
 
 /** How long `live close` waits for the node carrying a stream to answer. */

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { CLUSTER_KEY_FILE, clusterKeyPath, ClusterKeyError, loadOrCreateClusterKey, readClusterKey, type ClusterKeyProblem } from "./cluster-key.js";
+import { CLUSTER_KEY_FILE, ClusterKeyError, type ClusterKeyProblem, clusterKeyPath, loadOrCreateClusterKey, readClusterKey } from "./cluster-key.js";
 
 let dir: string;
 before(async () => {

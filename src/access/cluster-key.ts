@@ -1,5 +1,5 @@
-import { createSecretKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
+import { createSecretKey } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { FernlinkError } from "../protocol/errors.js";

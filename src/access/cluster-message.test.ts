@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CLUSTER_PAYLOAD_MAX_BYTES, decodeClusterMessage, encodeClusterMessage, type ClusterMessage } from "./cluster-message.js";
+import { CLUSTER_PAYLOAD_MAX_BYTES, type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from "./cluster-message.js";
 
 const messages: ClusterMessage[] = [
   { type: "event", from: "relay-a", event: { kind: "devices", accountId: "acc", deviceId: "dev", device: "press-7", online: true } },
@@ -10,7 +10,13 @@ const messages: ClusterMessage[] = [
   { type: "end-sessions", from: "relay-b", accountId: "acc" },
   { type: "access-changed", from: "relay-b", accountId: "acc" },
   { type: "close-stream", from: "relay-b", requestId: "r1", accountId: "acc", streamId: "s1" },
-  { type: "stream-closed", from: "relay-a", to: "relay-b", requestId: "r1", stream: { streamId: "s1", userId: "u1", userName: "bob", deviceName: "press-7", target: "127.0.0.1:502" } },
+  {
+    type: "stream-closed",
+    from: "relay-a",
+    to: "relay-b",
+    requestId: "r1",
+    stream: { streamId: "s1", userId: "u1", userName: "bob", deviceName: "press-7", target: "127.0.0.1:502" },
+  },
 ];
 
 describe("cluster messages", () => {
@@ -33,7 +39,13 @@ describe("cluster messages", () => {
 
   it("refuse to encode a message PostgreSQL would not deliver", () => {
     const huge = "x".repeat(190);
-    const msg: ClusterMessage = { type: "stream-closed", from: huge, to: huge, requestId: huge, stream: { streamId: huge, userId: huge, userName: huge, deviceName: huge, target: huge } };
+    const msg: ClusterMessage = {
+      type: "stream-closed",
+      from: huge,
+      to: huge,
+      requestId: huge,
+      stream: { streamId: huge, userId: huge, userName: huge, deviceName: huge, target: huge },
+    };
     assert.ok(encodeClusterMessage(msg).length < CLUSTER_PAYLOAD_MAX_BYTES, "the largest valid message fits");
     assert.throws(() => encodeClusterMessage({ type: "disconnect", from: "x", deviceId: "d".repeat(201) }));
   });

@@ -68,10 +68,9 @@ export async function changeGroupMembers(ctx: AccessContext, who: Principal, nam
     );
   const [add, remove] = [await lookup(change.add), await lookup(change.remove)];
   if ([...add.keys()].some((id) => remove.has(id))) throw new FernlinkError("invalid-input", "a user cannot be added and removed in the same change");
-  const [added, removed] = await ctx.db.transaction().execute(async (trx) => [
-    await addGroupMembers(trx, group.id, [...add.keys()]),
-    await removeGroupMembers(trx, group.id, [...remove.keys()]),
-  ]);
+  const [added, removed] = await ctx.db
+    .transaction()
+    .execute(async (trx) => [await addGroupMembers(trx, group.id, [...add.keys()]), await removeGroupMembers(trx, group.id, [...remove.keys()])]);
   if (added.length + removed.length > 0) await accessChanged(ctx, who.accountId);
   if (removed.length > 0) await revalidateStreams(ctx, who.accountId);
   if (added.length + removed.length > 0) {

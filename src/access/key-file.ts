@@ -1,5 +1,5 @@
-import { createSecretKey, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
+import { createSecretKey, randomBytes } from "node:crypto";
 import { link, open, readFile, rm } from "node:fs/promises";
 import { FernlinkError } from "../protocol/errors.js";
 

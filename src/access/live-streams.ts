@@ -1,8 +1,8 @@
 import type { LiveStream, StreamGrant } from "../protocol/relay-access.js";
 import { judgeTarget, parseTargetEntry } from "../protocol/target-filter.js";
 import type { AccessContext } from "./context.js";
-import { authorizeStream } from "./stream-access.js";
 import { getUser } from "./store/users.js";
+import { authorizeStream } from "./stream-access.js";
 
 /**
  * An IP-literal target inside a range is judged again in full by `authorizeStream`. A

@@ -43,7 +43,11 @@ const tunnel = (deviceName: string, accountId: string): TunnelInfo & { accountId
 });
 
 describe("the live view", () => {
-  const streams = [stream("s2", "acme", "bob", "10:05:00", [5, 7]), stream("s1", "acme", "carol", "10:01:00", [1, 2]), stream("x1", "other", "olga", "09:00:00", [100, 100])];
+  const streams = [
+    stream("s2", "acme", "bob", "10:05:00", [5, 7]),
+    stream("s1", "acme", "carol", "10:01:00", [1, 2]),
+    stream("x1", "other", "olga", "09:00:00", [100, 100]),
+  ];
   const p = presence(streams, [tunnel("press-8", "acme"), tunnel("press-7", "acme"), tunnel("mill-3", "other")]);
 
   it("lists the account's tunnels sorted by device, with ISO times", () => {
@@ -58,8 +62,20 @@ describe("the live view", () => {
   it("lists the account's streams oldest first, and never another account's even if the presence offers it", () => {
     const view = liveStreams(p, "acme");
     LiveStreams.parse(view);
-    assert.deepEqual(view.streams.map((s) => s.id), ["s1", "s2"]);
-    assert.deepEqual(view.streams[1], { id: "s2", user: "bob", device: "press-7", target: "192.168.1.10:502", source: "192.0.2.9", since: "2030-01-01T10:05:00.000Z", bytesUp: 5, bytesDown: 7 });
+    assert.deepEqual(
+      view.streams.map((s) => s.id),
+      ["s1", "s2"],
+    );
+    assert.deepEqual(view.streams[1], {
+      id: "s2",
+      user: "bob",
+      device: "press-7",
+      target: "192.168.1.10:502",
+      source: "192.0.2.9",
+      since: "2030-01-01T10:05:00.000Z",
+      bytesUp: 5,
+      bytesDown: 7,
+    });
   });
 
   it("writes an IPv6 target in brackets", () => {
@@ -67,8 +83,14 @@ describe("the live view", () => {
   });
 
   it("gives an admin the account's streams and a member only their own", () => {
-    assert.deepEqual(viewerStreams(p, { accountId: "acme", userId: "alice", role: "admin" }).map((s) => s.streamId), ["s2", "s1"]);
-    assert.deepEqual(viewerStreams(p, { accountId: "acme", userId: "bob", role: "member" }).map((s) => s.streamId), ["s2"]);
+    assert.deepEqual(
+      viewerStreams(p, { accountId: "acme", userId: "alice", role: "admin" }).map((s) => s.streamId),
+      ["s2", "s1"],
+    );
+    assert.deepEqual(
+      viewerStreams(p, { accountId: "acme", userId: "bob", role: "member" }).map((s) => s.streamId),
+      ["s2"],
+    );
     assert.deepEqual(viewerStreams(p, { accountId: "acme", userId: "olga", role: "member" }), []);
   });
 

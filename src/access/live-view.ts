@@ -1,7 +1,7 @@
 import type { LiveStreamInfo, LiveStreams, LiveTunnels, StatusResponse } from "../protocol/api-live.js";
+import { FernlinkError } from "../protocol/errors.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import { formatHostPort } from "../protocol/target.js";
-import { FernlinkError } from "../protocol/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Presence, Principal } from "./context.js";
 
@@ -52,7 +52,11 @@ export function viewerStreams(presence: Presence, who: LiveViewer): LiveStream[]
 
 /** How many streams, and their bytes so far each way. */
 export function streamTotals(streams: readonly LiveStream[]): { count: number; bytesUp: number; bytesDown: number } {
-  return streams.reduce((t, s) => ({ count: t.count + 1, bytesUp: t.bytesUp + s.bytesUp, bytesDown: t.bytesDown + s.bytesDown }), { count: 0, bytesUp: 0, bytesDown: 0 });
+  return streams.reduce((t, s) => ({ count: t.count + 1, bytesUp: t.bytesUp + s.bytesUp, bytesDown: t.bytesDown + s.bytesDown }), {
+    count: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+  });
 }
 
 /** What the server says about itself. */

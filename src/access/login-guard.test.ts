@@ -2,7 +2,18 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { openTestAccess, TEST_BACKENDS, type TestAccess } from "./access-test-kit.js";
-import { cancelAttempt, ChecksBusyError, isLocked, LOGIN_LIMITS, reserveAttempt, settleFailure, settleSuccess, takeCheckSlot, type Attempt, type Reservation } from "./login-guard.js";
+import {
+  type Attempt,
+  ChecksBusyError,
+  cancelAttempt,
+  isLocked,
+  LOGIN_LIMITS,
+  type Reservation,
+  reserveAttempt,
+  settleFailure,
+  settleSuccess,
+  takeCheckSlot,
+} from "./login-guard.js";
 import { createAccount } from "./store/accounts.js";
 import { createUser, setLockedUntil } from "./store/users.js";
 
@@ -43,10 +54,19 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(reserved.length, LOGIN_LIMITS.sourceFailures);
       assert.deepEqual(refused, Array(20).fill("throttled"));
       // Each saw every one before it: the counts are 1…10, once each.
-      assert.deepEqual(reserved.map((r) => r.failures).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepEqual(
+        reserved.map((r) => r.failures).sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      );
       const byCount = [...reserved].sort((a, b) => a.failures - b.failures);
-      assert.deepEqual(byCount.map((r) => r.locksOnFailure), [false, false, false, false, true, false, false, false, false, false]);
-      assert.deepEqual(byCount.map((r) => r.blocked !== undefined), [false, false, false, false, false, true, true, true, true, true]);
+      assert.deepEqual(
+        byCount.map((r) => r.locksOnFailure),
+        [false, false, false, false, true, false, false, false, false, false],
+      );
+      assert.deepEqual(
+        byCount.map((r) => r.blocked !== undefined),
+        [false, false, false, false, false, true, true, true, true, true],
+      );
       const locks = await Promise.all(reserved.map((r) => settleFailure(t.ctx, r)));
       assert.equal(locks.filter((l) => l !== undefined).length, 1);
       assert.ok(await isLockedNow(byCount[0]!.user!.id));
@@ -124,11 +144,17 @@ describe("takeCheckSlot", () => {
         }
       });
       assert.ok(refusals.every((e) => e instanceof ChecksBusyError && e.code === "throttled" && e.retryAfterSeconds === LOGIN_LIMITS.busyRetrySeconds));
-      assert.deepEqual(refusals.map((e) => (e as ChecksBusyError).firstOfSpell), [true, false]);
+      assert.deepEqual(
+        refusals.map((e) => (e as ChecksBusyError).firstOfSpell),
+        [true, false],
+      );
       assert.equal((refusals[0] as Error).message, "too many logins at once from 192.0.2.1; try again in 1 second");
       // Another source still gets its checks, up to the server's total.
       const others = [takeCheckSlot(t.ctx, "192.0.2.2"), takeCheckSlot(t.ctx, "192.0.2.3")];
-      assert.throws(() => takeCheckSlot(t.ctx, "192.0.2.4"), (e: unknown) => e instanceof ChecksBusyError && /on this server/.test(e.message));
+      assert.throws(
+        () => takeCheckSlot(t.ctx, "192.0.2.4"),
+        (e: unknown) => e instanceof ChecksBusyError && /on this server/.test(e.message),
+      );
       [...releases, ...others].forEach((r) => r());
       assert.equal(t.ctx.loginChecks.inUse(), 0);
     } finally {

@@ -1,11 +1,18 @@
-import { sourceKey } from "../protocol/source-key.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { sourceKey } from "../protocol/source-key.js";
+import { ConcurrencyLimit, type Release } from "../shared/concurrency-limit.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
-import { ConcurrencyLimit, type Release } from "../shared/concurrency-limit.js";
 import { findAccountByName } from "./store/accounts.js";
 import { inKeyedTransaction } from "./store/keyed-transaction.js";
-import { forgetLoginAttempt, pruneLoginFailures, reserveLoginFailure, settleLoginFailure, sourceFailureTimes, userFailureCounts } from "./store/login-failures.js";
+import {
+  forgetLoginAttempt,
+  pruneLoginFailures,
+  reserveLoginFailure,
+  settleLoginFailure,
+  sourceFailureTimes,
+  userFailureCounts,
+} from "./store/login-failures.js";
 import type { Account, User } from "./store/schema.js";
 import { findUserByName, setLockedUntilIf } from "./store/users.js";
 

@@ -55,7 +55,10 @@ for (const backend of TEST_BACKENDS) {
       const listed = (await listLoginThrottle(t.ctx.db, t.ctx.now())).find((r) => r.source === s.source);
       assert.deepEqual(listed && [listed.failures, listed.throttled], [LOGIN_LIMITS.sourceFailures, true]);
       assert.deepEqual(await clearLoginThrottle(t.ctx.db, s.source), { source: s.source, cleared: LOGIN_LIMITS.sourceFailures });
-      assert.equal((await listLoginThrottle(t.ctx.db, t.ctx.now())).find((r) => r.source === s.source), undefined);
+      assert.equal(
+        (await listLoginThrottle(t.ctx.db, t.ctx.now())).find((r) => r.source === s.source),
+        undefined,
+      );
       assert.equal(await s.as("alice"), "ok");
     });
   });

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import { sourceKey } from "../protocol/source-key.js";
 import { LOGIN_LIMITS } from "./login-guard.js";
-import type { Database } from "./store/schema.js";
 import { clearSourceFailures, sourceFailureCounts } from "./store/login-failures.js";
+import type { Database } from "./store/schema.js";
 
 /** One source address with failed logins in the window, and whether it is refused now. */
 export interface ThrottledSource {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isCommonPassword } from "./common-passwords.js";
 import { hashPassword } from "./password.js";
-import { checkNotReused, checkPasswordRules, DEFAULT_POLICY, passwordExpired, type PasswordPolicy } from "./password-policy.js";
+import { checkNotReused, checkPasswordRules, DEFAULT_POLICY, type PasswordPolicy, passwordExpired } from "./password-policy.js";
 
 const NAMES = { account: "acme-plant-north", user: "alice.engineer" };
 

@@ -42,7 +42,10 @@ export function passwordExpired(policy: PasswordPolicy, changedAt: string | null
 export function checkPasswordRules(password: string, policy: PasswordPolicy, names: { account: string; user: string }): void {
   const length = [...password].length;
   if (length < policy.minLength) {
-    throw new FernlinkError("password-too-short", `the new password is too short (${length} characters); the account policy asks for at least ${policy.minLength}`);
+    throw new FernlinkError(
+      "password-too-short",
+      `the new password is too short (${length} characters); the account policy asks for at least ${policy.minLength}`,
+    );
   }
   if (length > MAX_PASSWORD_LENGTH) {
     throw new FernlinkError("invalid-input", `the new password is too long; use at most ${MAX_PASSWORD_LENGTH} characters`);

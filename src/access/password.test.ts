@@ -1,5 +1,5 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { dummyHash, hashPassword, verifyPassword } from "./password.js";
 
 // scrypt at N=2^15 takes ~50-100 ms per call, so one hash is shared by the checks below.

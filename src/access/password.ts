@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
 
 /** scrypt cost: N=2^15, r=8 uses 32 MiB per hash, making offline guessing memory-bound. */
 const PARAMS = { N: 2 ** 15, r: 8, p: 1, keyLength: 32 } as const;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import { createLogger } from "../shared/log.js";
-import { channelOf, listenChannel, type ListenClient } from "./pg-notify.js";
+import { channelOf, type ListenClient, listenChannel } from "./pg-notify.js";
 
 /** A client whose connection the test breaks at will. */
 class FakeClient extends EventEmitter implements ListenClient {

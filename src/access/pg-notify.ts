@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Logger } from "../shared/log.js";
 import type { Database } from "./store/schema.js";
 

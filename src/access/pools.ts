@@ -5,9 +5,9 @@ import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
 import { ensureAdmin } from "./roles.js";
+import { findDeviceByName } from "./store/devices.js";
 import { addPoolDevices, createPool, findPoolByName, listPools, poolDeviceNames, removePool, removePoolDevices } from "./store/pools.js";
 import type { Pool } from "./store/schema.js";
-import { findDeviceByName } from "./store/devices.js";
 
 /** The account's pool called `name`; another account's pool reads as missing. */
 export async function poolByName(ctx: AccessContext, who: Pick<Principal, "accountId">, name: string): Promise<Pool> {
@@ -68,10 +68,9 @@ export async function changePoolDevices(ctx: AccessContext, who: Principal, name
     );
   const [add, remove] = [await lookup(change.add), await lookup(change.remove)];
   if ([...add.keys()].some((id) => remove.has(id))) throw new FernlinkError("invalid-input", "a device cannot be added and removed in the same change");
-  const [added, removed] = await ctx.db.transaction().execute(async (trx) => [
-    await addPoolDevices(trx, pool.id, [...add.keys()]),
-    await removePoolDevices(trx, pool.id, [...remove.keys()]),
-  ]);
+  const [added, removed] = await ctx.db
+    .transaction()
+    .execute(async (trx) => [await addPoolDevices(trx, pool.id, [...add.keys()]), await removePoolDevices(trx, pool.id, [...remove.keys()])]);
   if (added.length + removed.length > 0) await accessChanged(ctx, who.accountId);
   if (removed.length > 0) await revalidateStreams(ctx, who.accountId);
   if (added.length + removed.length > 0) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RefusalAggregator } from "./refusal-aggregator.js";
 import type { AggregatedRefusal, Refusal } from "./refusal-aggregator.js";
+import { RefusalAggregator } from "./refusal-aggregator.js";
 
 const T0 = new Date("2030-01-01T00:00:00.000Z");
 const OPTIONS = { windowMs: 60_000, individual: { login: 3, "device.register": 1 }, maxKeys: 4 };
@@ -9,8 +9,22 @@ const OPTIONS = { windowMs: 60_000, individual: { login: 3, "device.register": 1
 function setup() {
   let clock = T0;
   const written: AggregatedRefusal[] = [];
-  const aggregator = new RefusalAggregator((r) => written.push(r), OPTIONS, () => clock);
-  const refusal = (extra: Partial<Refusal> = {}): Refusal => ({ accountId: null, actor: null, source: "10.0.0.9", action: "device.register", object: null, result: "denied", reason: "activation-key-invalid", at: clock, ...extra });
+  const aggregator = new RefusalAggregator(
+    (r) => written.push(r),
+    OPTIONS,
+    () => clock,
+  );
+  const refusal = (extra: Partial<Refusal> = {}): Refusal => ({
+    accountId: null,
+    actor: null,
+    source: "10.0.0.9",
+    action: "device.register",
+    object: null,
+    result: "denied",
+    reason: "activation-key-invalid",
+    at: clock,
+    ...extra,
+  });
   return { aggregator, written, refusal, advance: (ms: number) => (clock = new Date(clock.getTime() + ms)) };
 }
 
@@ -29,7 +43,10 @@ test("a flood of one source and reason is written once on its own, then as one r
 test("logins keep their first few per source and reason as records of their own, and sources and reasons count apart", () => {
   const { aggregator, refusal } = setup();
   const login = (extra: Partial<Refusal>) => aggregator.admit(refusal({ action: "login", accountId: "acme", ...extra }));
-  assert.deepEqual([1, 2, 3, 4].map((i) => login({ actor: `u${i}`, reason: "wrong password" })), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((i) => login({ actor: `u${i}`, reason: "wrong password" })),
+    [true, true, true, false],
+  );
   assert.equal(login({ reason: "unknown user" }), true);
   assert.equal(login({ source: "10.0.0.10", reason: "wrong password" }), true);
 });
@@ -45,7 +62,13 @@ test("an aggregate keeps the actor only when every refusal it counts had the sam
   for (const actor of ["a", "b", "c", "d", "e"]) aggregator.admit(refusal({ action: "login", actor, reason: "unknown user" }));
   for (let i = 0; i < 5; i++) aggregator.admit(refusal({ action: "login", actor: "bob", reason: "wrong password" }));
   aggregator.flush();
-  assert.deepEqual(written.map((w) => [w.reason, w.actor, w.count]), [["unknown user", null, 2], ["wrong password", "bob", 2]]);
+  assert.deepEqual(
+    written.map((w) => [w.reason, w.actor, w.count]),
+    [
+      ["unknown user", null, 2],
+      ["wrong password", "bob", 2],
+    ],
+  );
 });
 
 test("actions it does not cover are always written on their own", () => {
@@ -59,7 +82,10 @@ test("past the limit of tracked sources, refusals of new sources count together 
   for (let i = 0; i < 4; i++) assert.equal(aggregator.admit(refusal({ source: `10.0.1.${i}` })), true);
   for (let i = 4; i < 100; i++) assert.equal(aggregator.admit(refusal({ source: `10.0.1.${i}` })), false);
   aggregator.flush();
-  assert.deepEqual(written.map((w) => [w.source, w.count]), [["*", 96]]);
+  assert.deepEqual(
+    written.map((w) => [w.source, w.count]),
+    [["*", 96]],
+  );
 });
 
 test("flush writes what is still counted, and the sum of own records and counts is every refusal", () => {

@@ -5,16 +5,22 @@ import { hashActivationKey } from "./activation-key.js";
 import { audit } from "./audit-log.js";
 import { signDeviceCsr } from "./ca.js";
 import type { AccessContext } from "./context.js";
+import { findAccountById } from "./store/accounts.js";
 import { consumeActivationKey } from "./store/activation-keys.js";
 import { findCertificate, recordCertificate, revokeDeviceCertificates } from "./store/certificates.js";
 import { deviceLan, getDevice, setDeviceCertificate } from "./store/devices.js";
-import { findAccountById } from "./store/accounts.js";
 
 const KEY_ERRORS = {
-  unknown: new FernlinkError("activation-key-invalid", "the activation key is not valid; check it, or have an admin issue a new one with: fernlink device key NAME"),
+  unknown: new FernlinkError(
+    "activation-key-invalid",
+    "the activation key is not valid; check it, or have an admin issue a new one with: fernlink device key NAME",
+  ),
   used: new FernlinkError("activation-key-used", "the activation key was already used; have an admin issue a new one with: fernlink device key NAME"),
   expired: new FernlinkError("activation-key-expired", "the activation key has expired; have an admin issue a new one with: fernlink device key NAME"),
-  replaced: new FernlinkError("activation-key-replaced", "the activation key was replaced by a newer one (fernlink device key NAME cancels the earlier key); use the newest key"),
+  replaced: new FernlinkError(
+    "activation-key-replaced",
+    "the activation key was replaced by a newer one (fernlink device key NAME cancels the earlier key); use the newest key",
+  ),
 } as const;
 
 /**
@@ -42,7 +48,16 @@ export async function registerDevice(ctx: AccessContext, input: RegisterRequest,
   });
   if ("error" in outcome) {
     const { owner } = outcome;
-    await audit(ctx, { accountId: owner?.account_id ?? null, actor: null, source, action: "device.register", object: owner?.name ?? null, result: "denied", reason: outcome.error.code, device: owner?.name ?? null });
+    await audit(ctx, {
+      accountId: owner?.account_id ?? null,
+      actor: null,
+      source,
+      action: "device.register",
+      object: owner?.name ?? null,
+      result: "denied",
+      reason: outcome.error.code,
+      device: owner?.name ?? null,
+    });
     throw outcome.error;
   }
   const { device, signed, revoked } = outcome;
@@ -69,12 +84,18 @@ export async function authenticateAgent(ctx: AccessContext, peer: { serial: stri
     throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} does not belong to device ${peer.deviceId}`);
   }
   const device = await getDevice(ctx.db, cert.device_id);
-  if (!device || device.cert_serial !== cert.serial) throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} is no longer the device's certificate`);
+  if (!device || device.cert_serial !== cert.serial)
+    throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} is no longer the device's certificate`);
   return { deviceId: device.id, accountId: device.account_id, deviceName: device.name, certSerial: cert.serial };
 }
 
 /** Answers an agent's "which relay?" for its next connection: every relay that takes agents, best first. */
-export async function relayAssignment(ctx: AccessContext, identity: AgentIdentity, requestHost: string | undefined, region: string | undefined): Promise<RelayAssignment> {
+export async function relayAssignment(
+  ctx: AccessContext,
+  identity: AgentIdentity,
+  requestHost: string | undefined,
+  region: string | undefined,
+): Promise<RelayAssignment> {
   const device = await getDevice(ctx.db, identity.deviceId);
   if (!device) throw new FernlinkError("certificate-revoked", "the device was removed");
   const relays = ctx.assignRelay(device.id, requestHost, region).slice(0, 64);

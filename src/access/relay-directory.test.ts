@@ -1,25 +1,56 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { rankRelays, relayEntry, type RelayEntry } from "./relay-directory.js";
+import { type RelayEntry, rankRelays, relayEntry } from "./relay-directory.js";
 import type { RelayRow } from "./store/relays.js";
 
 function entry(name: string, over: Partial<RelayEntry> = {}): RelayEntry {
-  return { id: `id-${name}`, name, kind: "relay", region: null, url: `https://${name}:443`, online: true, draining: false, devices: 0, streams: 0, bytesUp: 0, bytesDown: 0, ...over };
+  return {
+    id: `id-${name}`,
+    name,
+    kind: "relay",
+    region: null,
+    url: `https://${name}:443`,
+    online: true,
+    draining: false,
+    devices: 0,
+    streams: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+    ...over,
+  };
 }
 
 describe("rankRelays", () => {
   test("leaves out relays that are offline, draining or not registered", () => {
     const ranked = rankRelays([entry("a", { online: false }), entry("b", { draining: true }), entry("c", { url: null }), entry("d")]);
-    assert.deepEqual(ranked.map((e) => e.name), ["d"]);
+    assert.deepEqual(
+      ranked.map((e) => e.name),
+      ["d"],
+    );
   });
   test("puts the agent's region first, then the fewest devices, then fewer streams, then the name", () => {
-    const relays = [entry("a", { region: "us", devices: 0 }), entry("b", { region: "eu", devices: 5 }), entry("c", { region: "eu", devices: 2, streams: 9 }), entry("d", { region: "eu", devices: 2, streams: 1 })];
-    assert.deepEqual(rankRelays(relays, { region: "eu" }).map((e) => e.name), ["d", "c", "b", "a"]);
-    assert.deepEqual(rankRelays(relays).map((e) => e.name), ["a", "d", "c", "b"], "without a region: load first");
+    const relays = [
+      entry("a", { region: "us", devices: 0 }),
+      entry("b", { region: "eu", devices: 5 }),
+      entry("c", { region: "eu", devices: 2, streams: 9 }),
+      entry("d", { region: "eu", devices: 2, streams: 1 }),
+    ];
+    assert.deepEqual(
+      rankRelays(relays, { region: "eu" }).map((e) => e.name),
+      ["d", "c", "b", "a"],
+    );
+    assert.deepEqual(
+      rankRelays(relays).map((e) => e.name),
+      ["a", "d", "c", "b"],
+      "without a region: load first",
+    );
   });
   test("counts agents just sent to a relay, so a burst is spread", () => {
     const relays = [entry("a"), entry("b")];
-    assert.deepEqual(rankRelays(relays, { pending: new Map([["id-a", 1]]) }).map((e) => e.name), ["b", "a"]);
+    assert.deepEqual(
+      rankRelays(relays, { pending: new Map([["id-a", 1]]) }).map((e) => e.name),
+      ["b", "a"],
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import type { Database } from "./store/schema.js";
 import { listRelays, type RelayRow } from "./store/relays.js";
+import type { Database } from "./store/schema.js";
 
 /** A relay as the access nodes see it, from the `relays` table. */
 export interface RelayEntry {

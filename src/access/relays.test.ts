@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { after, before, describe, test } from "node:test";
-import { FernlinkError } from "../protocol/errors.js";
-import { createCsrPem, generateKeyPairPem, NODE_URN_PREFIX, RELAY_URN_PREFIX, urnIdFromCertificate } from "../shared/pki.js";
-import { caFromPem, generateCaPem, issueNodeCertificate, type Ca } from "./ca.js";
-import { addRelayWithKey, registerRelay, relayOfCertificate, relayUrl } from "./relays.js";
-import { openDatabase } from "./store/dialects.js";
-import type { Store } from "./store/store.js";
-import { removeRelay } from "./store/relays.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { FernlinkError } from "../protocol/errors.js";
+import { createCsrPem, generateKeyPairPem, NODE_URN_PREFIX, RELAY_URN_PREFIX, urnIdFromCertificate } from "../shared/pki.js";
+import { type Ca, caFromPem, generateCaPem, issueNodeCertificate } from "./ca.js";
+import { addRelayWithKey, registerRelay, relayOfCertificate, relayUrl } from "./relays.js";
+import { openDatabase } from "./store/dialects.js";
+import { removeRelay } from "./store/relays.js";
+import type { Store } from "./store/store.js";
 
 const NOW = new Date("2030-01-01T00:00:00.000Z");
 let dir: string;
@@ -40,7 +40,11 @@ describe("relay registration", () => {
     assert.equal(urnIdFromCertificate(cert, RELAY_URN_PREFIX), reply.relayId);
     assert.equal(cert.checkHost("relay-eu.example"), "relay-eu.example");
     assert.equal(cert.checkIssued(new X509Certificate(ca.certPem)), true);
-    await assert.rejects(registerRelay(store.db, ca, { key, csr: await csr(), url: "https://relay-eu.example:9443" }, NOW), refused("activation-key-invalid"), "the key works once");
+    await assert.rejects(
+      registerRelay(store.db, ca, { key, csr: await csr(), url: "https://relay-eu.example:9443" }, NOW),
+      refused("activation-key-invalid"),
+      "the key works once",
+    );
     assert.equal((await relayOfCertificate(store.db, cert)).name, "eu-1");
     await removeRelay(store.db, "eu-1");
     await assert.rejects(relayOfCertificate(store.db, cert), refused("certificate-revoked"));
@@ -50,7 +54,10 @@ describe("relay registration", () => {
     const { key } = await addRelayWithKey(store.db, { name: "us-1", region: undefined, now: NOW });
     await assert.rejects(registerRelay(store.db, ca, { key, csr: "not a csr", url: "https://r:1" }, NOW), refused("invalid-input"));
     await assert.rejects(registerRelay(store.db, ca, { key: "WRONG-KEY", csr: await csr(), url: "https://r:1" }, NOW), refused("activation-key-invalid"));
-    await assert.rejects(registerRelay(store.db, ca, { key, csr: await csr(), url: "https://r:1" }, new Date(NOW.getTime() + 25 * 3600_000)), refused("activation-key-expired"));
+    await assert.rejects(
+      registerRelay(store.db, ca, { key, csr: await csr(), url: "https://r:1" }, new Date(NOW.getTime() + 25 * 3600_000)),
+      refused("activation-key-expired"),
+    );
     const ok = await registerRelay(store.db, ca, { key, csr: await csr(), url: "https://r:1" }, NOW);
     assert.equal(ok.name, "us-1", "the key still worked after the bad CSR");
   });

@@ -1,23 +1,39 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { RelayRegisterRequest, RelayRegisterResponse } from "../protocol/relay-link.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { RELAY_URN_PREFIX, serialOf, urnIdFromCertificate, type CertificateLike } from "../shared/pki.js";
+import type { RelayRegisterRequest, RelayRegisterResponse } from "../protocol/relay-link.js";
+import { type CertificateLike, RELAY_URN_PREFIX, serialOf, urnIdFromCertificate } from "../shared/pki.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
-import { signRelayCsr, type Ca } from "./ca.js";
+import { type Ca, signRelayCsr } from "./ca.js";
+import { addRelay, findRelay, type RelayRow, relayOfKey, setRelayCertificate } from "./store/relays.js";
 import type { Database } from "./store/schema.js";
-import { addRelay, findRelay, relayOfKey, setRelayCertificate, type RelayRow } from "./store/relays.js";
 
 const KEY_ERRORS = {
-  unknown: new FernlinkError("activation-key-invalid", "the relay key is not valid; check it, or issue a new one with: fernlink relay remove NAME, then fernlink relay add NAME"),
-  expired: new FernlinkError("activation-key-expired", "the relay key has expired; issue a new one with: fernlink relay remove NAME, then fernlink relay add NAME"),
+  unknown: new FernlinkError(
+    "activation-key-invalid",
+    "the relay key is not valid; check it, or issue a new one with: fernlink relay remove NAME, then fernlink relay add NAME",
+  ),
+  expired: new FernlinkError(
+    "activation-key-expired",
+    "the relay key has expired; issue a new one with: fernlink relay remove NAME, then fernlink relay add NAME",
+  ),
 } as const;
 
 /** `fernlink relay add`: a relay that may register once; returns its one-time key. */
-export async function addRelayWithKey(db: Kysely<Database>, input: { name: string; region: string | undefined; now: Date }): Promise<{ key: string; expiresAt: Date }> {
+export async function addRelayWithKey(
+  db: Kysely<Database>,
+  input: { name: string; region: string | undefined; now: Date },
+): Promise<{ key: string; expiresAt: Date }> {
   const key = newActivationKey();
   const expiresAt = new Date(input.now.getTime() + ACTIVATION_KEY_TTL_MS);
-  await addRelay(db, { id: randomUUID(), name: input.name, region: input.region ?? null, keyHash: hashActivationKey(`relay:${key}`), keyExpiresAt: expiresAt, now: input.now });
+  await addRelay(db, {
+    id: randomUUID(),
+    name: input.name,
+    region: input.region ?? null,
+    keyHash: hashActivationKey(`relay:${key}`),
+    keyExpiresAt: expiresAt,
+    now: input.now,
+  });
   return { key, expiresAt };
 }
 
@@ -58,7 +74,10 @@ export async function relayOfCertificate(db: Kysely<Database>, cert: Certificate
   const id = urnIdFromCertificate(cert, RELAY_URN_PREFIX);
   const row = id === undefined ? undefined : await findRelay(db, id);
   if (!row || row.kind !== "relay" || row.cert_serial !== serialOf(cert)) {
-    throw new FernlinkError("certificate-revoked", "this relay's certificate is not accepted (the relay was removed, or registered again); add it again with: fernlink relay add NAME");
+    throw new FernlinkError(
+      "certificate-revoked",
+      "this relay's certificate is not accepted (the relay was removed, or registered again); add it again with: fernlink relay add NAME",
+    );
   }
   return row;
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { AUDIT_KEY_FILE, loadOrCreateAuditKey } from "./audit-key.js";
-import { loadOrCreateSecretKey, openSecret, sealSecret, SECRET_KEY_FILE } from "./secret-box.js";
+import { loadOrCreateSecretKey, openSecret, SECRET_KEY_FILE, sealSecret } from "./secret-box.js";
 
 let dir: string;
 before(async () => {
@@ -76,7 +76,10 @@ test("the key file is the only place the key lives: the message of a failure nam
   const { key: fileKey } = await loadOrCreateSecretKey(sub);
   const hex = (await readFile(join(sub, SECRET_KEY_FILE), "utf8")).trim();
   assert.equal(fileKey.export().toString("hex"), hex);
-  assert.throws(() => openSecret(fileKey, "v1:AAAA", "web-target:abc"), (err: Error) => err.message.includes(SECRET_KEY_FILE) && err.message.includes("web-target:abc"));
+  assert.throws(
+    () => openSecret(fileKey, "v1:AAAA", "web-target:abc"),
+    (err: Error) => err.message.includes(SECRET_KEY_FILE) && err.message.includes("web-target:abc"),
+  );
 });
 
 test("any text seals and opens to itself (property)", () => {

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { FernlinkError } from "../protocol/errors.js";
@@ -24,7 +24,10 @@ const VERSION = "v1";
 
 /** Loads `DATA/secret-key`, creating it on first start (safe against a crash or a racing start). */
 export async function loadOrCreateSecretKey(dataDir: string): Promise<{ key: KeyObject; created: boolean }> {
-  return loadOrCreateKeyFile(join(dataDir, SECRET_KEY_FILE), { name: "secret key", lostWithout: "stored VNC passwords and one-time code secrets cannot be used" });
+  return loadOrCreateKeyFile(join(dataDir, SECRET_KEY_FILE), {
+    name: "secret key",
+    lostWithout: "stored VNC passwords and one-time code secrets cannot be used",
+  });
 }
 
 /**

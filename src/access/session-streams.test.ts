@@ -5,8 +5,8 @@ import { openTestAccess, TEST_BACKENDS, type TestAccess } from "./access-test-ki
 import { addApiToken, revokeAccountApiToken } from "./api-tokens.js";
 import type { Principal } from "./context.js";
 import { cutStreamsOfEndedSessions } from "./session-streams.js";
-import { authenticate, initAccount, login } from "./sessions.js";
 import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
+import { authenticate, initAccount, login } from "./sessions.js";
 import { changePassword } from "./users.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -35,7 +35,17 @@ for (const backend of TEST_BACKENDS) {
       return {
         streamId,
         request: { token, device: "press-7", target: { host: "10.0.0.1", port: 80 }, source: "test", ...(via ? { via } : {}) },
-        grant: { accountId: who.accountId, userId: who.userId, userName: who.userName, sessionId: who.sessionId, ...(who.tokenName ? { tokenName: who.tokenName } : {}), deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: [] },
+        grant: {
+          accountId: who.accountId,
+          userId: who.userId,
+          userName: who.userName,
+          sessionId: who.sessionId,
+          ...(who.tokenName ? { tokenName: who.tokenName } : {}),
+          deviceId: "d",
+          deviceName: "press-7",
+          lastSeen: null,
+          allowedTargets: [],
+        },
         startedAt: t.ctx.now(),
         bytesUp: 0,
         bytesDown: 0,
@@ -60,7 +70,12 @@ for (const backend of TEST_BACKENDS) {
       }
       t.advance(endsAt - 10 * MINUTE_MS - t.ctx.now().getTime());
       const fresh = await a.session();
-      t.live.streams.push(stream("cli", ending.who, ending.token), stream("hmi", ending.who, ending.token, "web-target:w1"), stream("vnc", ending.who, ending.token, "web-target:w2"), stream("other", fresh.who, fresh.token));
+      t.live.streams.push(
+        stream("cli", ending.who, ending.token),
+        stream("hmi", ending.who, ending.token, "web-target:w1"),
+        stream("vnc", ending.who, ending.token, "web-target:w2"),
+        stream("other", fresh.who, fresh.token),
+      );
       assert.equal(await cutStreamsOfEndedSessions(t.ctx), 0, "nothing ends before the end");
       t.advance(10 * MINUTE_MS);
       assert.equal(await cutStreamsOfEndedSessions(t.ctx), 3);
@@ -88,7 +103,11 @@ for (const backend of TEST_BACKENDS) {
       const a = await account();
       const stolen = await a.session();
       const desk = await a.session();
-      t.live.streams.push(stream("stolen", stolen.who, stolen.token), stream("stolen-hmi", stolen.who, stolen.token, "web-target:w1"), stream("desk", desk.who, desk.token));
+      t.live.streams.push(
+        stream("stolen", stolen.who, stolen.token),
+        stream("stolen-hmi", stolen.who, stolen.token, "web-target:w1"),
+        stream("desk", desk.who, desk.token),
+      );
       await changePassword(t.ctx, desk.who, { currentPassword: PASSWORD, newPassword: "a new and much longer password" });
       assert.deepEqual(liveIds(), ["desk"]);
       t.live.streams.length = 0;

@@ -70,7 +70,13 @@ export async function cutStreamsOfEndedSessions(ctx: AccessContext, options: Swe
     const end = ended.get(stream.grant.sessionId);
     if (end === undefined) continue;
     ctx.presence.cutStream(stream.streamId);
-    ctx.log.info("stream cut: its session ended", { stream: stream.streamId, user: stream.grant.userName, device: stream.grant.deviceName, session: end, ...(stream.grant.tokenName ? { token: stream.grant.tokenName } : {}) });
+    ctx.log.info("stream cut: its session ended", {
+      stream: stream.streamId,
+      user: stream.grant.userName,
+      device: stream.grant.deviceName,
+      session: end,
+      ...(stream.grant.tokenName ? { token: stream.grant.tokenName } : {}),
+    });
     cut++;
   }
   return cut;

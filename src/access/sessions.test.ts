@@ -65,7 +65,11 @@ for (const backend of TEST_BACKENDS) {
     it("wrong password, unknown user, unknown account and locked user fail alike, and the audit has the real reason", async () => {
       const s = await site();
       const errors: unknown[] = [];
-      const attempts = [() => s.as("bob", "not the password"), () => s.as("mallory"), () => login(t.ctx, { account: "no-such-account", user: "bob", password: PASSWORD }, s.source)];
+      const attempts = [
+        () => s.as("bob", "not the password"),
+        () => s.as("mallory"),
+        () => login(t.ctx, { account: "no-such-account", user: "bob", password: PASSWORD }, s.source),
+      ];
       for (const attempt of attempts) {
         errors.push(await attempt().catch((err: unknown) => ({ code: (err as { code: string }).code, message: (err as Error).message })));
       }
@@ -84,7 +88,10 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(await s.code(s.as("bob")), "login-failed");
       assert.match((await reasons(s.row.id)).at(-1)!, /^user locked until /);
       const locks = await t.ctx.db.selectFrom("audit").select("object").where("account_id", "=", s.row.id).where("action", "=", "user.lock").execute();
-      assert.deepEqual(locks.map((r) => r.object), ["bob"]);
+      assert.deepEqual(
+        locks.map((r) => r.object),
+        ["bob"],
+      );
       assert.equal(await s.code(s.as("alice")), "ok", "other users of the account are not locked");
       // Locked at the fifth failure, one minute ago.
       t.advance(LOGIN_LIMITS.lockMs - MINUTE - 1);
@@ -143,7 +150,13 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(await s.code(s.as("bob", "wrong password!", { otp: totpCode(secret, now) })), "login-failed");
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now) })), "ok");
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now) })), "login-failed");
-      assert.deepEqual(await reasons(s.row.id), ["one-time code missing", "wrong password", "wrong one-time code", "wrong password", "one-time code already used"]);
+      assert.deepEqual(await reasons(s.row.id), [
+        "one-time code missing",
+        "wrong password",
+        "wrong one-time code",
+        "wrong password",
+        "one-time code already used",
+      ]);
       t.advance(30_000);
       assert.equal(await s.code(s.as("bob", PASSWORD, { otp: totpCode(secret, now + 1) })), "ok");
     });

@@ -1,18 +1,18 @@
 import type { LoginRequest, LoginResponse, SessionRestriction } from "../protocol/api.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
+import type { Release } from "../shared/concurrency-limit.js";
 import { accessChanged } from "./access-changes.js";
+import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
-import type { Release } from "../shared/concurrency-limit.js";
-import { cancelAttempt, ChecksBusyError, reserveAttempt, settleFailure, settleSuccess, takeCheckSlot, type Reservation } from "./login-guard.js";
+import { ChecksBusyError, cancelAttempt, type Reservation, reserveAttempt, settleFailure, settleSuccess, takeCheckSlot } from "./login-guard.js";
 import { dummyHash, hashPassword, verifyPassword } from "./password.js";
 import { checkPasswordRules, DEFAULT_POLICY, passwordExpired, policyOf } from "./password-policy.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
 import { SESSION_IDLE_MS, SESSION_TTL_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
 import { createAccount, findAccountByName } from "./store/accounts.js";
 import type { Account, User } from "./store/schema.js";
-import { createSession, findActiveSession, revokeSession, touchSession, type ActiveSession } from "./store/sessions.js";
+import { type ActiveSession, createSession, findActiveSession, revokeSession, touchSession } from "./store/sessions.js";
 import { consumeTotpStep, createUser, findUserByName } from "./store/users.js";
 import { checkTotp } from "./totp.js";
 import { openTotpSecret } from "./totp-secrets.js";
@@ -28,7 +28,14 @@ export async function initAccount(ctx: AccessContext, input: { account: string; 
     const account = existing ?? (await createAccount(trx, { name: input.account, now }));
     await createUser(trx, { accountId: account.id, name: input.user, passwordHash, role: "admin", now });
   });
-  await audit(ctx, { accountId: (await findAccountByName(ctx.db, input.account))?.id ?? null, actor: "server", source: "cli", action: "account.init", object: `${input.account}/${input.user}`, result: "ok" });
+  await audit(ctx, {
+    accountId: (await findAccountByName(ctx.db, input.account))?.id ?? null,
+    actor: "server",
+    source: "cli",
+    action: "account.init",
+    object: `${input.account}/${input.user}`,
+    result: "ok",
+  });
   return "created";
 }
 
@@ -103,7 +110,15 @@ async function refused(ctx: AccessContext, input: LoginRequest, source: string, 
   // Recorded in the account tried (if it exists), so its admins see the attack.
   const tried = await findAccountByName(ctx.db, input.account);
   const reason = err instanceof Error ? err.message : String(err);
-  await audit(ctx, { accountId: tried?.id ?? null, actor: input.user, source, action: "login", object: `${input.account}/${input.user}`, result: "denied", reason });
+  await audit(ctx, {
+    accountId: tried?.id ?? null,
+    actor: input.user,
+    source,
+    action: "login",
+    object: `${input.account}/${input.user}`,
+    result: "denied",
+    reason,
+  });
   return err;
 }
 
@@ -128,7 +143,15 @@ async function checkLogin(ctx: AccessContext, input: LoginRequest, source: strin
   }
   if (reason !== undefined || !account || !user) {
     const lockedUntil = await settleFailure(ctx, reservation);
-    await audit(ctx, { accountId: account?.id ?? null, actor: input.user, source, action: "login", object, result: "denied", reason: reason ?? "unknown user" });
+    await audit(ctx, {
+      accountId: account?.id ?? null,
+      actor: input.user,
+      source,
+      action: "login",
+      object,
+      result: "denied",
+      reason: reason ?? "unknown user",
+    });
     if (lockedUntil) ctx.log.warn("user locked after failed logins", { account: input.account, user: input.user, until: lockedUntil });
     throw new FernlinkError("login-failed", "login failed: wrong account, user, password or one-time code (or the user is locked; an admin can unlock it)");
   }
@@ -137,7 +160,15 @@ async function checkLogin(ctx: AccessContext, input: LoginRequest, source: strin
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
   await createSession(ctx.db, { userId: user.id, tokenHash: hashSecret(token), now, expiresAt });
   const restriction = sessionRestriction(account, user, now);
-  await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object, result: "ok", reason: restriction ? `session restricted: ${restriction}` : null });
+  await audit(ctx, {
+    accountId: account.id,
+    actor: user.name,
+    source,
+    action: "login",
+    object,
+    result: "ok",
+    reason: restriction ? `session restricted: ${restriction}` : null,
+  });
   return { token, expiresAt, account: account.name, user: user.name, ...(restriction ? { restriction } : {}) };
 }
 
@@ -212,5 +243,12 @@ export async function logout(ctx: AccessContext, who: Principal): Promise<void> 
   }
   await revokeSession(ctx.db, who.sessionId, ctx.now().toISOString());
   await accessChanged(ctx, who.accountId);
-  await audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action: "logout", object: `${who.accountName}/${who.userName}`, result: "ok" });
+  await audit(ctx, {
+    accountId: who.accountId,
+    actor: who.userName,
+    source: who.source,
+    action: "logout",
+    object: `${who.accountName}/${who.userName}`,
+    result: "ok",
+  });
 }

@@ -166,7 +166,11 @@ test("sealed keys swapped between rows do not open", async () => {
   await openServerKeys({ dataDir: dirA, store, log, now });
   const rows = await store.db.selectFrom("cluster_keys").select(["name", "sealed"]).execute();
   const sealed = (name: string) => rows.find((r) => r.name === name)!.sealed;
-  await store.db.updateTable("cluster_keys").set({ sealed: sealed("secret-key") }).where("name", "=", "audit-key").execute();
+  await store.db
+    .updateTable("cluster_keys")
+    .set({ sealed: sealed("secret-key") })
+    .where("name", "=", "audit-key")
+    .execute();
   await assert.rejects(openServerKeys({ dataDir: dirA, store, log, now }), problem("damaged"));
 });
 

@@ -1,12 +1,12 @@
-import { createSecretKey, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
+import { createSecretKey, randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathExists, writeFileAtomic } from "../shared/files.js";
 import type { Logger } from "../shared/log.js";
 import { AUDIT_KEY_FILE, openAuditKey } from "./audit-key.js";
-import { CA_CERT_FILE, CA_KEY_FILE, caFromPem, generateCaPem, loadOrCreateCa, type Ca } from "./ca.js";
+import { CA_CERT_FILE, CA_KEY_FILE, type Ca, caFromPem, generateCaPem, loadOrCreateCa } from "./ca.js";
 import { ClusterKeyError, clusterKeyPath, loadOrCreateClusterKey, readClusterKey } from "./cluster-key.js";
 import { KEY_BYTES, readKeyFileIfExists } from "./key-file.js";
 import { openSecret, openSecretKey, SECRET_KEY_FILE, sealSecret } from "./secret-box.js";
@@ -66,7 +66,11 @@ export async function openServerKeys(options: ServerKeyOptions): Promise<ServerK
   }
   const path = clusterKeyPath(dataDir, options.clusterKeyFile);
   const material = (await sealFirst(options, path)) ?? openSealed(await readClusterKeys(store.db), await readClusterKey(path), path);
-  const ca = await caFromPem(material.caCertPem, material.caKeyPem, { now, certName: "the cluster CA certificate in the database", keyName: "the cluster CA key in the database" });
+  const ca = await caFromPem(material.caCertPem, material.caKeyPem, {
+    now,
+    certName: "the cluster CA certificate in the database",
+    keyName: "the cluster CA key in the database",
+  });
   await writeCaFile(dataDir, ca.certPem);
   return { ca, auditKey: createSecretKey(material.auditKey), secretKey: createSecretKey(material.secretKey) };
 }
@@ -96,10 +100,15 @@ async function sealFirst(options: ServerKeyOptions, path: string): Promise<KeyMa
       if (created) await rm(path, { force: true });
       return undefined;
     }
-    log.info(fromDataDir ? "moved the CA, audit key and secret key of the data directory into the database, sealed with a new cluster key" : "created the cluster's CA, audit key and secret key, sealed with a new cluster key", {
-      file: path,
-      next: "copy this file (mode 0600) to every further node of the cluster",
-    });
+    log.info(
+      fromDataDir
+        ? "moved the CA, audit key and secret key of the data directory into the database, sealed with a new cluster key"
+        : "created the cluster's CA, audit key and secret key, sealed with a new cluster key",
+      {
+        file: path,
+        next: "copy this file (mode 0600) to every further node of the cluster",
+      },
+    );
     return material;
   } catch (err) {
     if (created) await rm(path, { force: true });
@@ -112,7 +121,10 @@ async function localMaterial(dataDir: string, now: Date): Promise<{ material: Ke
   const hasCa = (await pathExists(join(dataDir, CA_CERT_FILE))) || (await pathExists(join(dataDir, CA_KEY_FILE)));
   const ca = hasCa ? await loadOrCreateCa(dataDir, { now }) : await generateCaPem(now);
   const audit = await readKeyFileIfExists(join(dataDir, AUDIT_KEY_FILE), { name: "audit key", lostWithout: "the audit chain cannot be verified" });
-  const secret = await readKeyFileIfExists(join(dataDir, SECRET_KEY_FILE), { name: "secret key", lostWithout: "stored VNC passwords and one-time code secrets cannot be used" });
+  const secret = await readKeyFileIfExists(join(dataDir, SECRET_KEY_FILE), {
+    name: "secret key",
+    lostWithout: "stored VNC passwords and one-time code secrets cannot be used",
+  });
   return {
     material: {
       caCertPem: ca.certPem,
@@ -129,7 +141,11 @@ function openSealed(rows: readonly SealedClusterKey[], key: KeyObject | undefine
   const byName = new Map(rows.map((r) => [r.name, r]));
   const check = byName.get(ROW.check);
   const damaged = (what: string, cause?: unknown): ClusterKeyError =>
-    new ClusterKeyError("damaged", `the cluster keys in the database are damaged (${what}): restore the table cluster_keys from a backup`, cause === undefined ? undefined : { cause });
+    new ClusterKeyError(
+      "damaged",
+      `the cluster keys in the database are damaged (${what}): restore the table cluster_keys from a backup`,
+      cause === undefined ? undefined : { cause },
+    );
   if (check === undefined) throw damaged(`no "${ROW.check}" row`);
   const source = `copy ${check.keyFile} (the cluster key of the node that sealed them) to ${path}, or name the copy with --cluster-key FILE`;
   if (key === undefined) {
@@ -141,7 +157,8 @@ function openSealed(rows: readonly SealedClusterKey[], key: KeyObject | undefine
   } catch {
     checked = undefined;
   }
-  if (checked !== CHECK_VALUE) throw new ClusterKeyError("wrong", `${path} is another cluster key than the one the cluster keys in the database are sealed with: ${source}`);
+  if (checked !== CHECK_VALUE)
+    throw new ClusterKeyError("wrong", `${path} is another cluster key than the one the cluster keys in the database are sealed with: ${source}`);
   const open = (name: string): string => {
     const row = byName.get(name);
     if (row === undefined) throw damaged(`no "${name}" row`);

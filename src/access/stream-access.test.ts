@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ACCESS_ROUTES } from "../protocol/api-access.js";
 import { routePath } from "../protocol/api.js";
+import { ACCESS_ROUTES } from "../protocol/api-access.js";
 import type { LiveStream, Requester } from "../protocol/relay-access.js";
 import { parseHostPort } from "../protocol/target.js";
-import { openAccessFixture, type AccessFixture } from "./access-rules-fixture.js";
+import { type AccessFixture, openAccessFixture } from "./access-rules-fixture.js";
 import { TEST_BACKENDS } from "./access-test-kit.js";
 import { revalidateStreams } from "./live-streams.js";
 import { authorizeStream } from "./stream-access.js";
@@ -45,7 +45,14 @@ for (const backend of TEST_BACKENDS) {
     const openLive = async (target: string): Promise<string> => {
       const grant = await authorize("bob", "press-7", target);
       const streamId = `s${++opened}`;
-      live.push({ streamId, request: { token: "t", device: "press-7", target: parseHostPort(target), source: "test" }, grant, startedAt: new Date(), bytesUp: 0, bytesDown: 0 });
+      live.push({
+        streamId,
+        request: { token: "t", device: "press-7", target: parseHostPort(target), source: "test" },
+        grant,
+        startedAt: new Date(),
+        bytesUp: 0,
+        bytesDown: 0,
+      });
       return streamId;
     };
 
@@ -72,14 +79,20 @@ for (const backend of TEST_BACKENDS) {
       const unknown = await f.call("GET", "/api/v1/devices/nope", { token: bob });
       assert.deepEqual(unknown.json.error.message.replace("nope", "press-7"), show.json.error.message);
       const rows = (await f.auditRows()).filter((r) => r.action === "device.show" && r.actor === "bob");
-      assert.deepEqual(rows.map((r) => [r.object, r.result]), [["press-7", "denied"]]);
+      assert.deepEqual(
+        rows.map((r) => [r.object, r.result]),
+        [["press-7", "denied"]],
+      );
       assert.equal(await refusal("bob", "press-7", "192.168.1.10:502"), "not-found");
     });
 
     test("view shows the device but refuses streams as forbidden", async () => {
       await setUp("viewers", { level: "view" });
       const list = await f.call("GET", "/api/v1/devices", { token: bob });
-      assert.deepEqual(list.json.map((d: { name: string }) => d.name), ["press-7"]);
+      assert.deepEqual(
+        list.json.map((d: { name: string }) => d.name),
+        ["press-7"],
+      );
       assert.equal((await f.call("GET", "/api/v1/devices/press-7", { token: bob })).status, 200);
       assert.equal((await f.call("GET", "/api/v1/devices/press-8", { token: bob })).json.error.code, "not-found");
       assert.equal(await refusal("bob", "press-7", "192.168.1.10:502"), "forbidden");

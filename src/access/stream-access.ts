@@ -1,7 +1,7 @@
+import { FernlinkError } from "../protocol/errors.js";
 import type { Requester, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { showTarget } from "../protocol/target-filter.js";
-import { FernlinkError } from "../protocol/errors.js";
-import { decideStream, type DeviceAccess } from "./access-decision.js";
+import { type DeviceAccess, decideStream } from "./access-decision.js";
 import { deviceAccess, type Viewer } from "./access-model.js";
 import type { AccessContext } from "./context.js";
 import { findDeviceByName } from "./store/devices.js";
@@ -35,8 +35,12 @@ export async function authorizeStream(ctx: AccessContext, who: Requester, reques
     case "forbidden":
       throw new FernlinkError("forbidden", `you may see device "${request.device}" but not connect to it; ask an account admin for a connect rule`);
     case "target-not-allowed": {
-      const allowed = decision.targets.length > 0 ? `your access rules allow ${decision.targets.join(", ")}` : `device "${request.device}" has no LAN ranges (--lan)`;
-      throw new FernlinkError("target-not-allowed", `target ${target} on "${request.device}" is not allowed for ${who.userName} (${allowed}); ask an account admin`);
+      const allowed =
+        decision.targets.length > 0 ? `your access rules allow ${decision.targets.join(", ")}` : `device "${request.device}" has no LAN ranges (--lan)`;
+      throw new FernlinkError(
+        "target-not-allowed",
+        `target ${target} on "${request.device}" is not allowed for ${who.userName} (${allowed}); ask an account admin`,
+      );
     }
     case "allow":
       return {

@@ -1,6 +1,6 @@
+import type { ErrorCode } from "../protocol/errors.js";
 import type { StreamEvent, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { formatHostPort } from "../protocol/target.js";
-import type { ErrorCode } from "../protocol/errors.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
 

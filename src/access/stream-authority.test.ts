@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { ROUTES, routePath } from "../protocol/api.js";
 import { ACCESS_ROUTES } from "../protocol/api-access.js";
-import { routePath, ROUTES } from "../protocol/api.js";
 import { USER_ROUTES } from "../protocol/api-users.js";
 import type { StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import { parseHostPort } from "../protocol/target.js";
 import { streamCacheOf } from "./access-changes.js";
-import { FIXTURE_PASSWORD, openAccessFixture, type AccessFixture } from "./access-rules-fixture.js";
+import { type AccessFixture, FIXTURE_PASSWORD, openAccessFixture } from "./access-rules-fixture.js";
 import { TEST_BACKENDS } from "./access-test-kit.js";
 import { hashSecret } from "./secret-token.js";
 import { SESSION_TTL_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
@@ -67,7 +67,8 @@ for (const backend of TEST_BACKENDS) {
       const bob = await f.login("bob");
       // The policy restricts alice's session too: an admin API token (never restricted) changes it.
       const made = await f.call("POST", USER_ROUTES.tokens, { token: alice, body: { name: "policy", role: "admin" } });
-      const policy = async (requireOtp: boolean) => assert.equal((await f.call("POST", USER_ROUTES.policy, { token: made.json.token, body: { requireOtp } })).status, 200);
+      const policy = async (requireOtp: boolean) =>
+        assert.equal((await f.call("POST", USER_ROUTES.policy, { token: made.json.token, body: { requireOtp } })).status, 200);
       assert.equal(await verdict(bob), "allowed");
       await policy(true);
       assert.equal(await verdict(bob), "otp-enrollment-required");

@@ -5,12 +5,12 @@ import { API_TOKEN_PREFIX, apiTokenEnded, apiTokenPrincipal } from "./api-tokens
 import type { AccessContext, Principal } from "./context.js";
 import { hashSecret } from "./secret-token.js";
 import { notLoggedIn, sessionEnded, sessionPrincipal } from "./sessions.js";
-import { authorizeStream, type StreamLookup } from "./stream-access.js";
-import { createStreamAudit } from "./stream-audit.js";
-import type { Credential, StreamCache } from "./stream-cache.js";
 import { findActiveApiToken } from "./store/api-tokens.js";
 import { findDeviceByName } from "./store/devices.js";
 import { findActiveSession } from "./store/sessions.js";
+import { authorizeStream, type StreamLookup } from "./stream-access.js";
+import { createStreamAudit } from "./stream-audit.js";
+import type { Credential, StreamCache } from "./stream-cache.js";
 
 /** True while a kept session or token is before its end; revocations drop it (access-changes.ts). */
 function beforeEnd(credential: Credential, now: number): boolean {

@@ -13,10 +13,12 @@ function setup(options: { maxEntries?: number; ttlMs?: number } = {}) {
   let now = 1_000;
   const memo = new AccountMemo<Row>({ now: () => now, maxEntries: options.maxEntries ?? 100, ttlMs: options.ttlMs ?? 60_000 });
   const loads: string[] = [];
-  const load = (key: string, account = "acme") => () => {
-    loads.push(key);
-    return Promise.resolve<Row>({ account, n: loads.length });
-  };
+  const load =
+    (key: string, account = "acme") =>
+    () => {
+      loads.push(key);
+      return Promise.resolve<Row>({ account, n: loads.length });
+    };
   const rules = { accountOf: (r: Row) => r.account };
   return { memo, loads, load, rules, tick: (ms: number) => (now += ms) };
 }

@@ -24,7 +24,8 @@ for (const backend of TEST_BACKENDS) {
         const { ctx } = t;
         const account = await createAccount(ctx.db, { name: "acme", now: ctx.now() });
         const users = [];
-        for (const name of ["ann", "ben", "cid"]) users.push(await createUser(ctx.db, { accountId: account.id, name, passwordHash: "x", role: "member", now: ctx.now() }));
+        for (const name of ["ann", "ben", "cid"])
+          users.push(await createUser(ctx.db, { accountId: account.id, name, passwordHash: "x", role: "member", now: ctx.now() }));
         await setTotp(ctx.db, users[0]!.id, SECRET);
         await setTotp(ctx.db, users[1]!.id, sealTotpSecret(ctx.secretKey, users[1]!.id, SECRET));
         assert.equal(await sealStoredTotpSecrets(ctx.db, ctx.secretKey), 1);

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { GRANT_TTL_MS, LAUNCH_CODE_TTL_MS, MAX_GRANTS, MAX_PER_SESSION, type WebGrants } from "../protocol/web-grants.js";
 import { createDevice } from "./store/devices.js";
-import { T0, newAccount, testOnEveryBackend, uniqueName } from "./store/store-fixture.js";
-import type { StoreCase } from "./store/store-fixture.js";
 import type { Store } from "./store/store.js";
+import type { StoreCase } from "./store/store-fixture.js";
+import { newAccount, T0, testOnEveryBackend, uniqueName } from "./store/store-fixture.js";
 import { createWebTarget, newWebTargetId, removeWebTarget } from "./store/web-targets.js";
 import { createStoredWebGrants, GRANT_CACHE_MS, type StoredWebGrantsOptions } from "./web-grants.js";
 
@@ -17,7 +17,18 @@ async function targets(store: Store): Promise<[string, string]> {
   const ids: string[] = [];
   for (const name of ["Main", "Second"]) {
     const id = newWebTargetId();
-    await createWebTarget(store.db, { id, accountId: account.id, deviceId: device.id, name, kind: "http", host: "192.168.1.10", port: 80, path: "/", secret: null, now: T0 });
+    await createWebTarget(store.db, {
+      id,
+      accountId: account.id,
+      deviceId: device.id,
+      name,
+      kind: "http",
+      host: "192.168.1.10",
+      port: 80,
+      path: "/",
+      secret: null,
+      now: T0,
+    });
     ids.push(id);
   }
   return [ids[0]!, ids[1]!];
@@ -136,7 +147,11 @@ const cases: StoreCase[] = [
       const nodes = [node(store, clock, { caps }), node(await otherNode(store, reopen), clock, { caps })];
       const first = await nodes[0]!.issueLaunchCode({ sessionToken: session(), targetId: t1, path: "/" });
       await Promise.all(Array.from({ length: 12 }, (_, i) => nodes[i % 2]!.issueLaunchCode({ sessionToken: session(), targetId: t1, path: "/" })));
-      const count = await store.db.selectFrom("web_grants").select((eb) => eb.fn.countAll<number>().as("n")).where("kind", "=", "launch").executeTakeFirstOrThrow();
+      const count = await store.db
+        .selectFrom("web_grants")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("kind", "=", "launch")
+        .executeTakeFirstOrThrow();
       assert.equal(Number(count.n), 5);
       assert.equal(await nodes[1]!.redeem(first, t1), undefined);
       assert.equal(MAX_GRANTS, 20_000);

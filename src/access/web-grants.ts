@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
-import { GRANT_TTL_MS, LAUNCH_CODE_TTL_MS, MAX_GRANTS, MAX_PER_SESSION, type GrantSubject, type WebGrants } from "../protocol/web-grants.js";
+import { GRANT_TTL_MS, type GrantSubject, LAUNCH_CODE_TTL_MS, MAX_GRANTS, MAX_PER_SESSION, type WebGrants } from "../protocol/web-grants.js";
 import { openSecret, sealSecret } from "./secret-box.js";
 import { hashSecret, randomSecret } from "./secret-token.js";
 import type { Database } from "./store/schema.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { openAccessFixture, type AccessFixture } from "./access-rules-fixture.js";
+import { type AccessFixture, openAccessFixture } from "./access-rules-fixture.js";
 import { TEST_BACKENDS } from "./access-test-kit.js";
 import type { Principal } from "./context.js";
 import { addWebTarget, findWebTarget, listDeviceWebTargets, removeDeviceWebTarget } from "./web-targets.js";
@@ -13,7 +13,16 @@ for (const backend of TEST_BACKENDS) {
     let f: AccessFixture;
     const principal = (user: "alice" | "bob" | "carol" | "olga"): Principal => {
       const u = f.users[user];
-      return { accountId: u.account_id, accountName: user === "olga" ? "other" : "acme", userId: u.id, userName: u.name, role: u.role, sessionId: "s", expiresAt: null, source: "192.0.2.1" };
+      return {
+        accountId: u.account_id,
+        accountName: user === "olga" ? "other" : "acme",
+        userId: u.id,
+        userName: u.name,
+        role: u.role,
+        sessionId: "s",
+        expiresAt: null,
+        source: "192.0.2.1",
+      };
     };
 
     before(async () => {
@@ -93,9 +102,18 @@ for (const backend of TEST_BACKENDS) {
     test("bad additions are refused: duplicate name, bad URL, a password on an HMI page", async () => {
       const { ctx } = f.access;
       const alice = principal("alice");
-      await assert.rejects(addWebTarget(ctx, alice, "press-7", { name: "panel", url: "vnc://192.168.1.21" }), { code: "conflict", message: /device "press-7" already has a web target "panel"/ });
-      await assert.rejects(addWebTarget(ctx, alice, "press-7", { name: "x", url: "ftp://192.168.1.10/" }), { code: "invalid-input", message: /only http:\/\/, https:\/\/ and vnc:\/\// });
-      await assert.rejects(addWebTarget(ctx, alice, "press-7", { name: "x", url: "https://hmi.local/", password: PASSWORD }), { code: "invalid-input", message: /vnc:\/\/ targets only/ });
+      await assert.rejects(addWebTarget(ctx, alice, "press-7", { name: "panel", url: "vnc://192.168.1.21" }), {
+        code: "conflict",
+        message: /device "press-7" already has a web target "panel"/,
+      });
+      await assert.rejects(addWebTarget(ctx, alice, "press-7", { name: "x", url: "ftp://192.168.1.10/" }), {
+        code: "invalid-input",
+        message: /only http:\/\/, https:\/\/ and vnc:\/\//,
+      });
+      await assert.rejects(addWebTarget(ctx, alice, "press-7", { name: "x", url: "https://hmi.local/", password: PASSWORD }), {
+        code: "invalid-input",
+        message: /vnc:\/\/ targets only/,
+      });
       await assert.rejects(addWebTarget(ctx, alice, "nope", { name: "x", url: "https://hmi.local/" }), { code: "not-found" });
       assert.equal((await listDeviceWebTargets(ctx, alice, "press-7")).targets.length, 2);
     });
@@ -124,7 +142,10 @@ for (const backend of TEST_BACKENDS) {
       await removeDeviceWebTarget(ctx, alice, "press-7", "panel");
       await assert.rejects(removeDeviceWebTarget(ctx, alice, "press-7", "panel"), { code: "not-found", message: /device "press-7" has no web target "panel"/ });
       assert.equal(await findWebTarget(ctx, vnc.id), undefined);
-      assert.deepEqual((await listDeviceWebTargets(ctx, alice, "press-7")).targets.map((t) => t.name), ["main hmi"]);
+      assert.deepEqual(
+        (await listDeviceWebTargets(ctx, alice, "press-7")).targets.map((t) => t.name),
+        ["main hmi"],
+      );
       const removed = (await f.auditRows()).filter((r) => r.action === "web-target.remove" && r.result === "ok").map((r) => r.object);
       assert.deepEqual(removed, ["press-7/panel"]);
     });

@@ -1,7 +1,7 @@
-import { webTargetOpenPath, type WebTargetAddRequest, type WebTargetInfo, type WebTargetList } from "../protocol/api-web-targets.js";
+import { type WebTargetAddRequest, type WebTargetInfo, type WebTargetList, webTargetOpenPath } from "../protocol/api-web-targets.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { TargetSyntaxError } from "../protocol/target.js";
 import { formatWebTargetUrl, parseWebTargetUrl, type WebTargetAddress, type WebTargetKind } from "../protocol/web-target-url.js";
-import { FernlinkError } from "../protocol/errors.js";
 import { canView } from "./access-decision.js";
 import { deviceAccess } from "./access-model.js";
 import type { AuditAction } from "./audit-actions.js";
@@ -72,8 +72,26 @@ async function visibleDevice(ctx: AccessContext, who: Principal, name: string, a
   return device;
 }
 
-function record(ctx: AccessContext, who: Principal, action: AuditAction, object: string, device: string, result: "ok" | "denied" = "ok", reason?: string): Promise<string> {
-  return audit(ctx, { accountId: who.accountId, actor: who.userName, source: who.source, action, object, device, result, reason: reason ?? null, token: who.tokenName ?? null });
+function record(
+  ctx: AccessContext,
+  who: Principal,
+  action: AuditAction,
+  object: string,
+  device: string,
+  result: "ok" | "denied" = "ok",
+  reason?: string,
+): Promise<string> {
+  return audit(ctx, {
+    accountId: who.accountId,
+    actor: who.userName,
+    source: who.source,
+    action,
+    object,
+    device,
+    result,
+    reason: reason ?? null,
+    token: who.tokenName ?? null,
+  });
 }
 
 /** The web targets of a device the caller may see, by name. */
@@ -104,7 +122,9 @@ export async function addWebTarget(ctx: AccessContext, who: Principal, deviceNam
     });
   } catch (err) {
     if (err instanceof FernlinkError && err.code === "conflict") {
-      throw new FernlinkError("conflict", `device "${device.name}" already has a web target "${input.name}"; remove it first or pick another name`, { cause: err });
+      throw new FernlinkError("conflict", `device "${device.name}" already has a web target "${input.name}"; remove it first or pick another name`, {
+        cause: err,
+      });
     }
     throw err;
   }

@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { Allowlist, AllowSyntaxError, formatAllowRule, normaliseAddress, parseAllowRule, type AllowRule } from "./allowlist.js";
+import { Allowlist, type AllowRule, AllowSyntaxError, formatAllowRule, normaliseAddress, parseAllowRule } from "./allowlist.js";
 
 function rule(address: string, prefix: number, ports?: number[]): AllowRule {
   return { cidr: { address, prefix, family: address.includes(":") ? 6 : 4 }, ports };
@@ -81,15 +81,7 @@ describe("parseAllowRule", () => {
 });
 
 describe("formatAllowRule", () => {
-  const cases = [
-    "192.168.1.0/24",
-    "192.168.1.0/24:502,503",
-    "192.168.1.10/32:502",
-    "fd00::/64",
-    "fd00::/64:502",
-    "fd00::1/128:502",
-    "::/0",
-  ];
+  const cases = ["192.168.1.0/24", "192.168.1.0/24:502,503", "192.168.1.10/32:502", "fd00::/64", "fd00::/64:502", "fd00::1/128:502", "::/0"];
   for (const text of cases) {
     it(`writes "${text}" so that it parses back to the same rule`, () => {
       const parsed = parseAllowRule(text);
@@ -176,7 +168,10 @@ describe("Allowlist.allows", () => {
       fc.property(
         fc.array(ruleArb, { maxLength: 4 }),
         // Addresses close to the first rule's base exercise the range edges, not only far misses.
-        fc.oneof(ipv4, ipv4.map((o) => [10, o[1], o[2], o[3]] as const)),
+        fc.oneof(
+          ipv4,
+          ipv4.map((o) => [10, o[1], o[2], o[3]] as const),
+        ),
         fc.integer({ min: 1, max: 65535 }),
         fc.boolean(),
         (rules, address, port, mapped) => {

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from "node:net";
-import { formatCidr, parseCidr, type Cidr } from "../protocol/cidr.js";
+import { type Cidr, formatCidr, parseCidr } from "../protocol/cidr.js";
 import { parsePort } from "../protocol/target.js";
 
 /** One allowlist entry: an address range and optionally the only ports allowed in it. */

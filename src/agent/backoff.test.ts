@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 
 const opts: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
 const low = (): number => 0;
@@ -41,8 +41,14 @@ describe("backoffDelay", () => {
 
   it("places the delay by the injected random number", () => {
     // attempt 2: range [250, 2000]; random 0.5 → 250 + 0.5 × 1750 = 1125
-    assert.equal(backoffDelay(2, opts, () => 0.5), 1125);
-    assert.equal(backoffDelay(2, opts, () => 0.25), Math.round(250 + 0.25 * 1750));
+    assert.equal(
+      backoffDelay(2, opts, () => 0.5),
+      1125,
+    );
+    assert.equal(
+      backoffDelay(2, opts, () => 0.25),
+      Math.round(250 + 0.25 * 1750),
+    );
     const draws: number[] = [];
     backoffDelay(3, opts, () => {
       draws.push(1);

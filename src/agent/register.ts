@@ -1,7 +1,7 @@
-import { ROUTES, RegisterResponse } from "../protocol/api.js";
+import { RegisterResponse, ROUTES } from "../protocol/api.js";
 import { requestJson } from "../shared/https-json.js";
 import { createCsrPem, generateKeyPairPem } from "../shared/pki.js";
-import { saveKey, saveRegistration, type AgentConfig } from "./state.js";
+import { type AgentConfig, saveKey, saveRegistration } from "./state.js";
 
 /** What `fernlink agent register` was given. */
 export interface RegisterOptions {

@@ -1,16 +1,16 @@
 import type { ServerHttp2Session } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ROUTES, RelayAssignment } from "../protocol/api.js";
+import { RelayAssignment, ROUTES } from "../protocol/api.js";
 import { errorMessage, FernlinkError } from "../protocol/errors.js";
 import { requestJson } from "../shared/https-json.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
-import { Allowlist, parseAllowRule, type AllowRule } from "./allowlist.js";
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { Allowlist, type AllowRule, parseAllowRule } from "./allowlist.js";
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { AgentState } from "./state.js";
 import { createStreamServer } from "./stream-server.js";
-import { tunnelEnded } from "./tunnel-end.js";
 import { openTunnel, type TunnelOptions } from "./tunnel-connection.js";
+import { tunnelEnded } from "./tunnel-end.js";
 
 /** How `fernlink agent run` behaves. */
 export interface RunAgentOptions {
@@ -93,7 +93,14 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       const ask = lostAt === undefined || Date.now() - lostAt >= ASK_AFTER_LOSS_MS;
       if (ask) {
         try {
-          const assignment = await requestJson({ server: state.config.server, path, ca: state.caPem, cert: state.certPem, key: state.keyPem, response: RelayAssignment });
+          const assignment = await requestJson({
+            server: state.config.server,
+            path,
+            ca: state.caPem,
+            cert: state.certPem,
+            key: state.keyPem,
+            response: RelayAssignment,
+          });
           if (!explicit) allowlist = lanAllowlist(assignment.lan);
           relays = assignment.relays;
         } catch (err) {
@@ -101,7 +108,11 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
           log.warn("cannot ask the access service; trying the relays it named before", { reason: errorMessage(err) });
         }
       }
-      const { session, relay } = await firstReachable(relays, { ...tls, streamServer, signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) }, log);
+      const { session, relay } = await firstReachable(
+        relays,
+        { ...tls, streamServer, signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) },
+        log,
+      );
       const where = `${relay.host}:${relay.port}`;
       log.info("tunnel up", { relay: relay.name, address: where, device: state.config.device, allow: allowlist.describe() });
       options.onConnected?.(where);

@@ -19,7 +19,10 @@ describe("lockAgentState", () => {
     const release = await lockAgentState(dir);
     const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
     try {
-      await assert.rejects(lockAgentState(dir, holder.pid), (err: unknown) => err instanceof FernlinkError && err.code === "conflict" && err.message.includes(`pid ${process.pid}`));
+      await assert.rejects(
+        lockAgentState(dir, holder.pid),
+        (err: unknown) => err instanceof FernlinkError && err.code === "conflict" && err.message.includes(`pid ${process.pid}`),
+      );
     } finally {
       holder.kill();
     }

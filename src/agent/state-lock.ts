@@ -31,7 +31,10 @@ export async function lockAgentState(dir: string, pid = process.pid): Promise<()
     }
     const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
     if (Number.isInteger(holder) && holder > 0 && holder !== pid && running(holder)) {
-      throw new FernlinkError("conflict", `another agent (pid ${holder}) already runs on state "${dir}"; stop it first, or register a second device with its own key and --state`);
+      throw new FernlinkError(
+        "conflict",
+        `another agent (pid ${holder}) already runs on state "${dir}"; stop it first, or register a second device with its own key and --state`,
+      );
     }
     await rm(path, { force: true });
   }

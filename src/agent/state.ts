@@ -38,7 +38,12 @@ export async function loadAgentState(dir: string): Promise<AgentState> {
       );
     }
   };
-  const [configText, keyPem, certPem, caPem] = await Promise.all([read(STATE_FILES.config), read(STATE_FILES.key), read(STATE_FILES.cert), read(STATE_FILES.ca)]);
+  const [configText, keyPem, certPem, caPem] = await Promise.all([
+    read(STATE_FILES.config),
+    read(STATE_FILES.key),
+    read(STATE_FILES.cert),
+    read(STATE_FILES.ca),
+  ]);
   const mode = (await stat(join(dir, STATE_FILES.key))).mode & 0o077;
   if (mode !== 0) throw new FernlinkError("invalid-input", `${join(dir, STATE_FILES.key)} is readable by others; run: chmod 600 ${join(dir, STATE_FILES.key)}`);
   const parsed = AgentConfig.safeParse(JSON.parse(configText));

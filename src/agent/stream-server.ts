@@ -1,12 +1,12 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import { FernlinkError } from "../protocol/errors.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
-import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
-import { FernlinkError } from "../protocol/errors.js";
 import { joinStreams } from "../shared/join-streams.js";
-import { resetOnCancel } from "../shared/stream-cancel.js";
 import type { Logger } from "../shared/log.js";
+import { resetOnCancel } from "../shared/stream-cancel.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import type { Allowlist } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
 
@@ -33,9 +33,7 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
     }
     stream.respond({ ":status": 200 });
     deps.log.info("stream opened", { user, target: where });
-    joinStreams(stream, socket, ({ bytesAtoB, bytesBtoA }) =>
-      deps.log.info("stream closed", { user, target: where, bytesIn: bytesAtoB, bytesOut: bytesBtoA }),
-    );
+    joinStreams(stream, socket, ({ bytesAtoB, bytesBtoA }) => deps.log.info("stream closed", { user, target: where, bytesIn: bytesAtoB, bytesOut: bytesBtoA }));
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the agent failed to open the stream", { cause: err });
     deps.log.warn("stream refused", { user, target: where, code: error.code, reason: error.message });

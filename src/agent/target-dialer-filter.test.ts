@@ -1,9 +1,9 @@
-import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { parseTargetEntry } from "../protocol/target-filter.js";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, it } from "node:test";
 import { FernlinkError } from "../protocol/errors.js";
+import { parseTargetEntry } from "../protocol/target-filter.js";
 import { Allowlist, parseAllowRule } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
 
@@ -42,7 +42,10 @@ async function listenPair(): Promise<Pair> {
       continue;
     }
     const pair: Pair = { port, accepted: new Map(), servers: [first, second], sockets: [], waiters: new Set() };
-    for (const [server, host] of [[first, "127.0.0.2"], [second, "127.0.0.1"]] as const) {
+    for (const [server, host] of [
+      [first, "127.0.0.2"],
+      [second, "127.0.0.1"],
+    ] as const) {
       server.on("connection", (s: Socket) => {
         pair.sockets.push(s);
         pair.accepted.set(host, (pair.accepted.get(host) ?? 0) + 1);
@@ -111,7 +114,10 @@ describe("dialTarget with the stream's allowed targets", { timeout: 20_000 }, ()
 
   it("refuses a host name whose address the rules do not allow, after resolving it", async () => {
     const p = await listenPair();
-    await assert.rejects(dialTarget({ host: "localhost", port: p.port }, lan, "press-7", targets(`127.0.0.2:${p.port}`)), refusedBy(/localhost:\d+ \(127\.0\.0\.1.*access rules/));
+    await assert.rejects(
+      dialTarget({ host: "localhost", port: p.port }, lan, "press-7", targets(`127.0.0.2:${p.port}`)),
+      refusedBy(/localhost:\d+ \(127\.0\.0\.1.*access rules/),
+    );
     await assertNothingDialed(p);
   });
 

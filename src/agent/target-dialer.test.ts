@@ -1,8 +1,8 @@
-import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, it } from "node:test";
+import { type ErrorCode, FernlinkError } from "../protocol/errors.js";
 import { Allowlist, parseAllowRule } from "./allowlist.js";
 import { dialTarget } from "./target-dialer.js";
 
@@ -74,7 +74,11 @@ async function assertNothingDialed(target: Target): Promise<void> {
   dialed.push(probe);
   await once(probe, "connect");
   await acceptedBy(target, probe);
-  assert.deepEqual(target.accepted.map((s) => s.remotePort), [probe.localPort], "only the probe reached the target");
+  assert.deepEqual(
+    target.accepted.map((s) => s.remotePort),
+    [probe.localPort],
+    "only the probe reached the target",
+  );
 }
 
 afterEach(async () => {
@@ -113,20 +117,14 @@ describe("dialTarget", { timeout: 20_000 }, () => {
 
   it("refuses an address outside the allowlist with target-not-allowed without dialing", async () => {
     const target = await listen();
-    await assert.rejects(
-      dialTarget({ host: "127.0.0.1", port: target.port }, allow("192.168.0.0/16"), "press-1"),
-      hasCode("target-not-allowed"),
-    );
+    await assert.rejects(dialTarget({ host: "127.0.0.1", port: target.port }, allow("192.168.0.0/16"), "press-1"), hasCode("target-not-allowed"));
     await assertNothingDialed(target);
   });
 
   it("refuses a port the rule does not list with target-not-allowed without dialing", async () => {
     const target = await listen();
     const other = target.port === 65535 ? 1 : target.port + 1;
-    await assert.rejects(
-      dialTarget({ host: "127.0.0.1", port: target.port }, allow(`127.0.0.1:${other}`), "press-1"),
-      hasCode("target-not-allowed"),
-    );
+    await assert.rejects(dialTarget({ host: "127.0.0.1", port: target.port }, allow(`127.0.0.1:${other}`), "press-1"), hasCode("target-not-allowed"));
     await assertNothingDialed(target);
   });
 
@@ -148,10 +146,7 @@ describe("dialTarget", { timeout: 20_000 }, () => {
   it("checks a host name after resolution, so localhost is refused by a 10.0.0.0/8 allowlist", async () => {
     // Refused before any dial: no packet goes to 10/8, and the local listener sees nothing.
     const target = await listen();
-    await assert.rejects(
-      dialTarget({ host: "localhost", port: target.port }, allow("10.0.0.0/8"), "press-1"),
-      hasCode("target-not-allowed"),
-    );
+    await assert.rejects(dialTarget({ host: "localhost", port: target.port }, allow("10.0.0.0/8"), "press-1"), hasCode("target-not-allowed"));
     await assertNothingDialed(target);
   });
 });

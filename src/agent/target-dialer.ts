@@ -1,9 +1,9 @@
 import { lookup } from "node:dns/promises";
 import { connect, isIP, type Socket } from "node:net";
+import { FernlinkError } from "../protocol/errors.js";
 import { formatIpAddress, parseIpAddress } from "../protocol/ip-address.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { describeTargets, entriesForPort, filterAllowsAddress, type TargetEntry } from "../protocol/target-filter.js";
-import { FernlinkError } from "../protocol/errors.js";
 import type { Allowlist } from "./allowlist.js";
 
 /** How long the agent waits for a LAN target to accept a TCP connection. */
@@ -46,7 +46,13 @@ async function resolveNames(entries: readonly TargetEntry[], target: HostPort, a
 }
 
 /** The addresses that both the agent's allowlist and the stream's allowed targets (if sent) let through. */
-async function permittedAddresses(target: HostPort, addresses: string[], allowlist: Allowlist, streamTargets: readonly TargetEntry[] | undefined, deviceName: string): Promise<string[]> {
+async function permittedAddresses(
+  target: HostPort,
+  addresses: string[],
+  allowlist: Allowlist,
+  streamTargets: readonly TargetEntry[] | undefined,
+  deviceName: string,
+): Promise<string[]> {
   const where = formatHostPort(target);
   const shown = addresses.join(", ") === target.host ? where : `${where} (${addresses.join(", ")})`;
   const allowed = addresses.filter((a) => allowlist.allows(a, target.port));
@@ -60,7 +66,10 @@ async function permittedAddresses(target: HostPort, addresses: string[], allowli
     both = allowed.filter((a) => filterAllowsAddress(streamTargets, a, target.port, named));
   }
   if (both.length === 0) {
-    throw new FernlinkError("target-not-allowed", `target ${shown} is outside the access rules of this stream on "${deviceName}" (they allow ${describeTargets(streamTargets)})`);
+    throw new FernlinkError(
+      "target-not-allowed",
+      `target ${shown} is outside the access rules of this stream on "${deviceName}" (they allow ${describeTargets(streamTargets)})`,
+    );
   }
   return both;
 }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
 import { once } from "node:events";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import tls from "node:tls";
-import { webcrypto } from "node:crypto";
 import { describe, it } from "node:test";
+import tls from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";
 import { generateKeyPairPem, importEcKeyPair } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";

@@ -4,7 +4,7 @@ import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { networkError } from "../shared/https-json.js";
-import { startKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
+import { type KeepaliveOptions, startKeepalive } from "../shared/keepalive.js";
 
 /** Where and how to open the tunnel. */
 export interface TunnelOptions {
@@ -52,7 +52,13 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
       socket.destroy();
       reject(err instanceof FernlinkError ? err : tunnelError(err as NodeJS.ErrnoException, where));
     };
-    const refused = (): void => fail(new FernlinkError("certificate-rejected", `the relay ${where} closed the connection after TLS (device refused, certificate revoked, or relay draining)`));
+    const refused = (): void =>
+      fail(
+        new FernlinkError(
+          "certificate-rejected",
+          `the relay ${where} closed the connection after TLS (device refused, certificate revoked, or relay draining)`,
+        ),
+      );
     socket.once("error", fail);
     const closed = (): void => fail(new Error("the relay closed the connection before TLS finished"));
     socket.once("close", closed);
@@ -83,7 +89,11 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
  */
 function tunnelError(err: NodeJS.ErrnoException, where: string): FernlinkError {
   if (err.code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL") {
-    return new FernlinkError("server-unreachable", `${where} refused the tunnel at the TLS handshake: busy setting up other devices' tunnels (or not a Fernlink relay)`, { cause: err });
+    return new FernlinkError(
+      "server-unreachable",
+      `${where} refused the tunnel at the TLS handshake: busy setting up other devices' tunnels (or not a Fernlink relay)`,
+      { cause: err },
+    );
   }
   return networkError(err, where);
 }

@@ -1,8 +1,8 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import type { Command } from "commander";
-import { buildProgram } from "./main.js";
 import { commandPath, ENVIRONMENT, EXAMPLES, runsItself } from "./help-text.js";
+import { buildProgram } from "./main.js";
 
 function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);

@@ -1,8 +1,11 @@
-import { Help, type Command, type Option } from "commander";
+import { type Command, Help, type Option } from "commander";
 
 /** One example per command (by its path), shown under its --help. */
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  server: ["fernlink server --init-account acme --init-user alice     # first start: the account and its first admin", "fernlink server --listen 0.0.0.0:443 --hostname fernlink.example.com"],
+  server: [
+    "fernlink server --init-account acme --init-user alice     # first start: the account and its first admin",
+    "fernlink server --listen 0.0.0.0:443 --hostname fernlink.example.com",
+  ],
   login: ["fernlink login --server https://127.0.0.1:8443 --ca ./fernlink-data/ca.pem --account acme --user alice"],
   logout: ["fernlink logout"],
   whoami: ["fernlink whoami --json"],
@@ -57,10 +60,17 @@ export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
     "FERNLINK_DB           instead of --db, so a database password stays out of the process list",
     "FERNLINK_CLUSTER_KEY  path of the cluster key file, instead of --cluster-key",
   ],
-  login: ["FERNLINK_PASSWORD  your password (else asked for on a terminal)", "FERNLINK_CA        the CA file, instead of --ca", "FERNLINK_HOME      where the session is kept (default ~/.config/fernlink)"],
+  login: [
+    "FERNLINK_PASSWORD  your password (else asked for on a terminal)",
+    "FERNLINK_CA        the CA file, instead of --ca",
+    "FERNLINK_HOME      where the session is kept (default ~/.config/fernlink)",
+  ],
   passwd: ["FERNLINK_PASSWORD      your current password", "FERNLINK_NEW_PASSWORD  the new one (else both are asked for on a terminal)"],
   "user add": ["FERNLINK_NEW_PASSWORD  the new user's first password (else asked for on a terminal)"],
-  "agent register": ["FERNLINK_ACTIVATION_KEY  the activation key, instead of --key (keeps it out of the process list)", "FERNLINK_CA              the CA file, instead of --ca"],
+  "agent register": [
+    "FERNLINK_ACTIVATION_KEY  the activation key, instead of --key (keeps it out of the process list)",
+    "FERNLINK_CA              the CA file, instead of --ca",
+  ],
 };
 
 /** The path of a command below the program, e.g. "device add". */

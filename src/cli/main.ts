@@ -1,25 +1,28 @@
 import { Command, CommanderError } from "commander";
+import { VERSION } from "../shared/version.js";
+import { addCaOptions } from "./ca-option.js";
 import { registerAccessRuleCommands } from "./commands/access-rules.js";
 import { registerAgentCommands } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
-import { registerReportCommands } from "./commands/report.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
 import { registerLoginThrottleCommands } from "./commands/login-throttle.js";
 import { registerRelayCommands } from "./commands/relay.js";
+import { registerReportCommands } from "./commands/report.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
-import { VERSION } from "../shared/version.js";
-import { EXIT, reportError } from "./output.js";
 import { addHelpTexts, optionDescription, runsItself } from "./help-text.js";
-import { addCaOptions } from "./ca-option.js";
+import { EXIT, reportError } from "./output.js";
 
 /** Commander's message, possibly several lines, as the one line the contract asks for. */
 function usageLine(text: string): string {
-  return `${text.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim()} (see --help)`;
+  return `${text
+    .replace(/^error: /, "")
+    .replace(/\s*\n\s*/g, " ")
+    .trim()} (see --help)`;
 }
 
 /** The `fernlink` program with every command registered. */

@@ -1,7 +1,7 @@
 import { CommanderError } from "commander";
+import { CidrSyntaxError } from "../protocol/cidr.js";
 import { FernlinkError, UsageError } from "../protocol/errors.js";
 import { TargetSyntaxError } from "../protocol/target.js";
-import { CidrSyntaxError } from "../protocol/cidr.js";
 
 /** Exit statuses of the command line contract. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -47,6 +47,10 @@ export function printJson(value: unknown): void {
 /** Prints rows as aligned columns, with a header. */
 export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   process.stdout.write([line(header), ...rows.map(line)].join("\n") + "\n");
 }

@@ -21,5 +21,7 @@ export async function withStore<T>(flags: StoreFlags, fn: (store: Store) => Prom
 }
 
 export function storeOptions(cmd: Command): Command {
-  return cmd.requiredOption("--data <dir>", "the access node's data directory").option("--db <url>", "postgres://… of the cluster (default: the SQLite database in --data, or FERNLINK_DB)");
+  return cmd
+    .requiredOption("--data <dir>", "the access node's data directory")
+    .option("--db <url>", "postgres://… of the cluster (default: the SQLite database in --data, or FERNLINK_DB)");
 }

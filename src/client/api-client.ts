@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { requestJson } from "../shared/https-json.js";
-import { clientHome, loadSession, readCa, sessionCaPath, type ClientSession } from "./client-state.js";
+import { type ClientSession, clientHome, loadSession, readCa, sessionCaPath } from "./client-state.js";
 
 /** The logged-in user's view of the API: server, CA and token from the saved session. */
 export interface ApiClient {
@@ -23,7 +23,6 @@ export async function apiClient(home = clientHome()): Promise<ApiClient> {
   return {
     session,
     ca,
-    call: (method, path, response, body) =>
-      requestJson({ server: session.server, path, method, body, ca, token: session.token, response }),
+    call: (method, path, response, body) => requestJson({ server: session.server, path, method, body, ca, token: session.token, response }),
   };
 }

@@ -24,8 +24,14 @@ describe("retryWhileBusy", () => {
 
   it("passes a long wait, another error, or the last busy answer on at once", async () => {
     const noWait = async () => {};
-    await assert.rejects(retryWhileBusy(async () => Promise.reject(blocked()), noWait), /15 minutes/);
-    await assert.rejects(retryWhileBusy(async () => Promise.reject(new FernlinkError("login-failed", "login failed")), noWait), { code: "login-failed" });
+    await assert.rejects(
+      retryWhileBusy(async () => Promise.reject(blocked()), noWait),
+      /15 minutes/,
+    );
+    await assert.rejects(
+      retryWhileBusy(async () => Promise.reject(new FernlinkError("login-failed", "login failed")), noWait),
+      { code: "login-failed" },
+    );
     let calls = 0;
     await assert.rejects(
       retryWhileBusy(async () => {

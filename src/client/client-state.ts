@@ -3,8 +3,8 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { FernlinkError } from "../protocol/errors.js";
-import { pathExists, writeFileAtomic } from "../shared/files.js";
 import { checkCaPem } from "../shared/ca-file.js";
+import { pathExists, writeFileAtomic } from "../shared/files.js";
 
 /** The client's saved login: which server, which CA (a copy in the home folder), and the session token. */
 const ClientSession = z.strictObject({

@@ -1,7 +1,7 @@
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { ConnectionSet } from "./connection-set.js";
@@ -67,12 +67,7 @@ export function listenerControls(server: net.Server, connections: ConnectionSet)
  * A local port forward: every connection to `listen` becomes one stream to `target`.
  * A failed stream closes only that connection and is reported through `onError`.
  */
-export async function startForward(
-  listen: HostPort,
-  target: HostPort,
-  open: OpenStream,
-  onError: (err: unknown, target: HostPort) => void,
-): Promise<Listener> {
+export async function startForward(listen: HostPort, target: HostPort, open: OpenStream, onError: (err: unknown, target: HostPort) => void): Promise<Listener> {
   const connections = new ConnectionSet();
   const { server, address } = await listenTcp(listen, `--forward to ${formatHostPort(target)}`, (socket) => {
     connections.add(socket);

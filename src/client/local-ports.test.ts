@@ -9,7 +9,8 @@ describe("checkDistinctPorts", () => {
   it("refuses two forwards on one local port, naming both flags", () => {
     assert.throws(
       () => checkDistinctPorts([at("127.0.0.1", 5020, "--forward 5020:10.0.0.1:502"), at("127.0.0.1", 5020, "--forward 5020:10.0.0.2:502")]),
-      (err: unknown) => err instanceof UsageError && /--forward 5020:10\.0\.0\.1:502 and --forward 5020:10\.0\.0\.2:502 both listen on 127\.0\.0\.1:5020/.test(err.message),
+      (err: unknown) =>
+        err instanceof UsageError && /--forward 5020:10\.0\.0\.1:502 and --forward 5020:10\.0\.0\.2:502 both listen on 127\.0\.0\.1:5020/.test(err.message),
     );
   });
 

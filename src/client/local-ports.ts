@@ -1,5 +1,5 @@
-import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { UsageError } from "../protocol/errors.js";
+import { formatHostPort, type HostPort } from "../protocol/target.js";
 
 /** One local listener a `connect` asks for, named as the user wrote it. */
 export interface LocalPort {

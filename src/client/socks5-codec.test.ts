@@ -1,22 +1,22 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
+import { describe, it } from "node:test";
 import fc from "fast-check";
 import { FernlinkError } from "../protocol/errors.js";
 import type { HostPort } from "../protocol/target.js";
 import {
-  CMD,
-  METHOD,
-  REP,
-  Socks5Error,
-  Socks5MethodError,
-  Socks5Parser,
   ATYP,
+  CMD,
   encodeMethodSelection,
   encodeReply,
+  METHOD,
   negotiateMethod,
+  REP,
   replyCodeFor,
+  Socks5Error,
   type Socks5Message,
+  Socks5MethodError,
+  Socks5Parser,
 } from "./socks5-codec.js";
 
 // The client side is encoded here, independently of the parser under test.
@@ -25,8 +25,10 @@ function encodeGreeting(methods: readonly number[]): Buffer {
 }
 
 function ipv6Bytes(text: string): number[] {
-  const plain = text.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a: string, b: string, c: string, d: string) =>
-    `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const plain = text.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_m, a: string, b: string, c: string, d: string) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
+  );
   const [left = "", right] = plain.split("::");
   const head = left === "" ? [] : left.split(":");
   const tail = right === undefined || right === "" ? [] : right.split(":");
@@ -35,9 +37,12 @@ function ipv6Bytes(text: string): number[] {
 }
 
 function encodeRequest({ host, port }: HostPort): Buffer {
-  const addr = isIP(host) === 4 ? [ATYP.ipv4, ...host.split(".").map(Number)]
-    : isIP(host) === 6 ? [ATYP.ipv6, ...ipv6Bytes(host)]
-    : [ATYP.domain, host.length, ...Buffer.from(host, "latin1")];
+  const addr =
+    isIP(host) === 4
+      ? [ATYP.ipv4, ...host.split(".").map(Number)]
+      : isIP(host) === 6
+        ? [ATYP.ipv6, ...ipv6Bytes(host)]
+        : [ATYP.domain, host.length, ...Buffer.from(host, "latin1")];
   return Buffer.from([5, CMD.connect, 0, ...addr, port >> 8, port & 0xff]);
 }
 
@@ -80,7 +85,10 @@ describe("SOCKS5 codec", () => {
     it(`parses ${name} request fed whole, byte at a time and with pipelined payload`, () => {
       const request = Buffer.from(bytes);
       assert.deepEqual(encodeRequest(target), request);
-      const expected = [{ type: "greeting", methods: [METHOD.noAuth] }, { type: "request", target }];
+      const expected = [
+        { type: "greeting", methods: [METHOD.noAuth] },
+        { type: "request", target },
+      ];
       assert.deepEqual(feed([Buffer.concat([GREETING, request])]), { messages: expected, rest: Buffer.alloc(0) });
       assert.deepEqual(feed(bytewise(Buffer.concat([GREETING, request]))), { messages: expected, rest: Buffer.alloc(0) });
       const payload = Buffer.from("GET / HTTP/1.1\r\n\r\n");
@@ -97,20 +105,95 @@ describe("SOCKS5 codec", () => {
   const MALFORMED: Array<{ name: string; chunks: number[][]; code: string; rep: number }> = [
     { name: "a SOCKS4 greeting", chunks: [[4, 1, 0, 80, 127, 0, 0, 1, 0]], code: "socks-bad-version", rep: REP.generalFailure },
     { name: "a greeting with no methods", chunks: [[5, 0]], code: "socks-malformed", rep: REP.generalFailure },
-    { name: "a request with the wrong version", chunks: [[5, 1, 0], [4, 1, 0, 1]], code: "socks-bad-version", rep: REP.generalFailure },
-    { name: "a BIND request", chunks: [[5, 1, 0], [5, CMD.bind, 0, 1, 1, 2, 3, 4, 0, 80]], code: "socks-bad-command", rep: REP.commandNotSupported },
-    { name: "a UDP ASSOCIATE request", chunks: [[5, 1, 0], [5, CMD.udpAssociate, 0]], code: "socks-bad-command", rep: REP.commandNotSupported },
-    { name: "an unknown command", chunks: [[5, 1, 0], [5, 9]], code: "socks-bad-command", rep: REP.commandNotSupported },
-    { name: "a non-zero reserved byte", chunks: [[5, 1, 0], [5, 1, 7]], code: "socks-malformed", rep: REP.generalFailure },
-    { name: "an unknown address type", chunks: [[5, 1, 0], [5, 1, 0, 2]], code: "socks-bad-address-type", rep: REP.addressTypeNotSupported },
-    { name: "an empty domain name", chunks: [[5, 1, 0], [5, 1, 0, 3, 0]], code: "socks-malformed", rep: REP.generalFailure },
-    { name: "a domain name with control bytes", chunks: [[5, 1, 0], [5, 1, 0, 3, 3, 0x61, 0x0a, 0x62, 0, 80]], code: "socks-malformed", rep: REP.generalFailure },
-    { name: "destination port 0", chunks: [[5, 1, 0], [5, 1, 0, 1, 10, 0, 0, 1, 0, 0]], code: "socks-malformed", rep: REP.generalFailure },
+    {
+      name: "a request with the wrong version",
+      chunks: [
+        [5, 1, 0],
+        [4, 1, 0, 1],
+      ],
+      code: "socks-bad-version",
+      rep: REP.generalFailure,
+    },
+    {
+      name: "a BIND request",
+      chunks: [
+        [5, 1, 0],
+        [5, CMD.bind, 0, 1, 1, 2, 3, 4, 0, 80],
+      ],
+      code: "socks-bad-command",
+      rep: REP.commandNotSupported,
+    },
+    {
+      name: "a UDP ASSOCIATE request",
+      chunks: [
+        [5, 1, 0],
+        [5, CMD.udpAssociate, 0],
+      ],
+      code: "socks-bad-command",
+      rep: REP.commandNotSupported,
+    },
+    {
+      name: "an unknown command",
+      chunks: [
+        [5, 1, 0],
+        [5, 9],
+      ],
+      code: "socks-bad-command",
+      rep: REP.commandNotSupported,
+    },
+    {
+      name: "a non-zero reserved byte",
+      chunks: [
+        [5, 1, 0],
+        [5, 1, 7],
+      ],
+      code: "socks-malformed",
+      rep: REP.generalFailure,
+    },
+    {
+      name: "an unknown address type",
+      chunks: [
+        [5, 1, 0],
+        [5, 1, 0, 2],
+      ],
+      code: "socks-bad-address-type",
+      rep: REP.addressTypeNotSupported,
+    },
+    {
+      name: "an empty domain name",
+      chunks: [
+        [5, 1, 0],
+        [5, 1, 0, 3, 0],
+      ],
+      code: "socks-malformed",
+      rep: REP.generalFailure,
+    },
+    {
+      name: "a domain name with control bytes",
+      chunks: [
+        [5, 1, 0],
+        [5, 1, 0, 3, 3, 0x61, 0x0a, 0x62, 0, 80],
+      ],
+      code: "socks-malformed",
+      rep: REP.generalFailure,
+    },
+    {
+      name: "destination port 0",
+      chunks: [
+        [5, 1, 0],
+        [5, 1, 0, 1, 10, 0, 0, 1, 0, 0],
+      ],
+      code: "socks-malformed",
+      rep: REP.generalFailure,
+    },
   ];
   for (const { name, chunks, code, rep } of MALFORMED) {
     it(`rejects ${name} with ${code}, even when fed byte by byte`, () => {
       for (const input of [chunks.map((c) => Buffer.from(c)), bytewise(Buffer.from(chunks.flat()))]) {
-        assert.throws(() => feed(input), (err) => err instanceof Socks5Error && err.code === code && err.rep === rep);
+        assert.throws(
+          () => feed(input),
+          (err) => err instanceof Socks5Error && err.code === code && err.rep === rep,
+        );
       }
     });
   }
@@ -142,7 +225,11 @@ describe("SOCKS5 codec", () => {
   it("parses any valid request back identically however the bytes are split", () => {
     // The WHATWG URL serializer is an independent RFC 5952 canonicalizer for IPv6 text.
     const canonical = (host: string) => (host.includes(":") ? new URL(`http://[${host}]/`).hostname.slice(1, -1) : host);
-    const host = fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain().filter((d) => d.length <= 253));
+    const host = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.domain().filter((d) => d.length <= 253),
+    );
     const input = fc.record({
       target: fc.record({ host, port: fc.integer({ min: 1, max: 65535 }) }),
       methods: fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 255 }),

@@ -1,5 +1,5 @@
-import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
-import { parseHost, type HostPort } from "../protocol/target.js";
+import { type ErrorCode, FernlinkError } from "../protocol/errors.js";
+import { type HostPort, parseHost } from "../protocol/target.js";
 
 /** The SOCKS protocol version this codec speaks (RFC 1928). */
 export const SOCKS_VERSION = 0x05;
@@ -15,8 +15,15 @@ export const ATYP = { ipv4: 0x01, domain: 0x03, ipv6: 0x04 } as const;
 
 /** Reply codes (REP field). */
 export const REP = {
-  succeeded: 0x00, generalFailure: 0x01, notAllowed: 0x02, networkUnreachable: 0x03, hostUnreachable: 0x04,
-  connectionRefused: 0x05, ttlExpired: 0x06, commandNotSupported: 0x07, addressTypeNotSupported: 0x08,
+  succeeded: 0x00,
+  generalFailure: 0x01,
+  notAllowed: 0x02,
+  networkUnreachable: 0x03,
+  hostUnreachable: 0x04,
+  connectionRefused: 0x05,
+  ttlExpired: 0x06,
+  commandNotSupported: 0x07,
+  addressTypeNotSupported: 0x08,
 } as const;
 
 /** One of the REP values above. */
@@ -177,9 +184,13 @@ export function encodeReply(rep: ReplyCode): Buffer {
 
 // device-offline and not-found mean the whole device LAN is out of reach, not just one host in it.
 const FERNLINK_ERRORS: Partial<Record<ErrorCode, ReplyCode>> = {
-  "target-not-allowed": REP.notAllowed, forbidden: REP.notAllowed, "target-refused": REP.connectionRefused,
-  "target-unreachable": REP.hostUnreachable, "device-offline": REP.networkUnreachable,
-  "not-found": REP.networkUnreachable, "target-timeout": REP.ttlExpired,
+  "target-not-allowed": REP.notAllowed,
+  forbidden: REP.notAllowed,
+  "target-refused": REP.connectionRefused,
+  "target-unreachable": REP.hostUnreachable,
+  "device-offline": REP.networkUnreachable,
+  "not-found": REP.networkUnreachable,
+  "target-timeout": REP.ttlExpired,
 };
 
 /** The REP code that best describes a Fernlink failure. */
@@ -188,8 +199,11 @@ export function replyCodeForErrorCode(code: ErrorCode): ReplyCode {
 }
 
 const SYSTEM_ERRORS: Partial<Record<string, ReplyCode>> = {
-  ECONNREFUSED: REP.connectionRefused, EHOSTUNREACH: REP.hostUnreachable, ENOTFOUND: REP.hostUnreachable,
-  ENETUNREACH: REP.networkUnreachable, ETIMEDOUT: REP.ttlExpired,
+  ECONNREFUSED: REP.connectionRefused,
+  EHOSTUNREACH: REP.hostUnreachable,
+  ENOTFOUND: REP.hostUnreachable,
+  ENETUNREACH: REP.networkUnreachable,
+  ETIMEDOUT: REP.ttlExpired,
 };
 
 /** The REP code for any failure: protocol errors, FernlinkErrors, timeouts and socket errno codes. */

@@ -1,17 +1,17 @@
-import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer as createHttpServer } from "node:http";
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { once } from "node:events";
-import { PassThrough, type Duplex } from "node:stream";
+import { createServer as createHttpServer } from "node:http";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { type Duplex, PassThrough } from "node:stream";
+import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { SocksClient } from "socks";
 import { FernlinkError } from "../protocol/errors.js";
 import type { HostPort } from "../protocol/target.js";
-import { startSocks5Server, type Socks5Server } from "./socks5-server.js";
 import { REP } from "./socks5-codec.js";
+import { type Socks5Server, startSocks5Server } from "./socks5-server.js";
 
 function connectTcp(target: HostPort, signal: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {

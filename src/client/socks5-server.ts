@@ -1,20 +1,20 @@
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { HostPort } from "../protocol/target.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { ConnectionSet } from "./connection-set.js";
-import { listenError, listenerControls, type Listener } from "./forwarder.js";
+import { type Listener, listenError, listenerControls } from "./forwarder.js";
 import {
+  encodeMethodSelection,
+  encodeReply,
   METHOD,
+  negotiateMethod,
   REP,
+  replyCodeFor,
   Socks5MalformedError,
   Socks5Parser,
   Socks5VersionError,
-  encodeMethodSelection,
-  encodeReply,
-  negotiateMethod,
-  replyCodeFor,
 } from "./socks5-codec.js";
 
 /** How to run a SOCKS5 proxy and how it reaches targets. */
@@ -132,7 +132,10 @@ function readHandshake(socket: Socket, signal: AbortSignal, onGreeted: () => voi
 
 function settleOrAbort(opening: Promise<Duplex>, signal: AbortSignal): Promise<Duplex> {
   // open() may ignore the signal; a stream it delivers after we gave up must still be closed.
-  opening.then((stream) => signal.aborted && abortStream(stream), () => {});
+  opening.then(
+    (stream) => signal.aborted && abortStream(stream),
+    () => {},
+  );
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) return onAbort();

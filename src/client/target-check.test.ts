@@ -8,7 +8,11 @@ const code = (expected: string) => (err: unknown) => err instanceof FernlinkErro
 
 describe("checkTargets", () => {
   it("passes targets inside the LAN or a rule, and host names the agent resolves", () => {
-    checkTargets(reach, [{ host: "192.168.1.10", port: 502 }, { host: "10.0.0.5", port: 502 }, { host: "plc.local", port: 502 }]);
+    checkTargets(reach, [
+      { host: "192.168.1.10", port: 502 },
+      { host: "10.0.0.5", port: 502 },
+      { host: "plc.local", port: 502 },
+    ]);
   });
 
   it("refuses a target outside every entry, and a port a narrowed entry does not admit", () => {

@@ -1,7 +1,7 @@
 import type { DeviceReach } from "../protocol/api.js";
-import { judgeTarget, parseTargetEntry, showTarget } from "../protocol/target-filter.js";
-import type { HostPort } from "../protocol/target.js";
 import { FernlinkError } from "../protocol/errors.js";
+import type { HostPort } from "../protocol/target.js";
+import { judgeTarget, parseTargetEntry, showTarget } from "../protocol/target-filter.js";
 
 /**
  * Checks the targets of a `connect` against what the user may reach on the device, before any
@@ -16,6 +16,9 @@ export function checkTargets(reach: DeviceReach, targets: readonly HostPort[]): 
   for (const target of targets) {
     if (judgeTarget(entries, target) !== "denied") continue;
     const allowed = reach.targets.length > 0 ? `you may reach ${reach.targets.join(", ")}` : "you may reach no target there";
-    throw new FernlinkError("target-not-allowed", `target ${showTarget(target)} is outside what you may reach on "${reach.device}" (${allowed}); ask an account admin`);
+    throw new FernlinkError(
+      "target-not-allowed",
+      `target ${showTarget(target)} is outside what you may reach on "${reach.device}" (${allowed}); ask an account admin`,
+    );
   }
 }

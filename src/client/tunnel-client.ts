@@ -1,15 +1,15 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ALPN } from "../protocol/alpn.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
-import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
-import { FernlinkError } from "../protocol/errors.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { abortStream, openCancellable } from "../shared/stream-cancel.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 
 /** Longer than the relay's own 15 s wait for the agent, so the relay's answer arrives first. */
 const OPEN_TIMEOUT_MS = 20_000;

@@ -1,5 +1,5 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { FernlinkError } from "./errors.js";
 import { allowedTargetsHeader, HEADER, readAllowedTargets } from "./stream-headers.js";
 import { formatTargetEntry } from "./target-filter.js";

@@ -60,7 +60,10 @@ export const AccessGrantRequest = z
     /** Omitted: the LAN ranges of each device in the pool. */
     targets: z.array(TargetEntryText).min(1).max(64).optional(),
   })
-  .refine((r) => r.level === "connect" || r.targets === undefined, { message: "targets narrow connect rules only; drop them for --level view", path: ["targets"] });
+  .refine((r) => r.level === "connect" || r.targets === undefined, {
+    message: "targets narrow connect rules only; drop them for --level view",
+    path: ["targets"],
+  });
 export type AccessGrantRequest = z.infer<typeof AccessGrantRequest>;
 
 /** One access rule; `targets` null means the devices' LAN ranges. */
@@ -89,17 +92,102 @@ const Ok = z.strictObject({ ok: z.literal(true) });
 
 /** The routes above as the OpenAPI document describes them. */
 export const ACCESS_ROUTE_DOCS: readonly RouteDoc[] = [
-  { method: "get", path: ACCESS_ROUTES.groups, summary: "Groups of the account with their members (admin)", auth: "session", role: "admin", response: z.array(GroupInfo) },
-  { method: "post", path: ACCESS_ROUTES.groups, summary: "Create an empty group of users (admin)", auth: "session", role: "admin", request: NamedAddRequest, response: GroupInfo, status: 201 },
+  {
+    method: "get",
+    path: ACCESS_ROUTES.groups,
+    summary: "Groups of the account with their members (admin)",
+    auth: "session",
+    role: "admin",
+    response: z.array(GroupInfo),
+  },
+  {
+    method: "post",
+    path: ACCESS_ROUTES.groups,
+    summary: "Create an empty group of users (admin)",
+    auth: "session",
+    role: "admin",
+    request: NamedAddRequest,
+    response: GroupInfo,
+    status: 201,
+  },
   { method: "get", path: ACCESS_ROUTES.group, summary: "One group with its members (admin)", auth: "session", role: "admin", response: GroupInfo },
-  { method: "delete", path: ACCESS_ROUTES.group, summary: "Remove a group with its access rules; streams that relied on them end (admin)", auth: "session", role: "admin", response: RemovedReply },
-  { method: "post", path: ACCESS_ROUTES.groupMembers, summary: "Add and remove members of a group; removed members' streams through it end (admin)", auth: "session", role: "admin", request: MembershipChange, response: GroupInfo },
-  { method: "get", path: ACCESS_ROUTES.pools, summary: "Pools of the account with their devices (admin)", auth: "session", role: "admin", response: z.array(PoolInfo) },
-  { method: "post", path: ACCESS_ROUTES.pools, summary: "Create an empty pool of devices (admin)", auth: "session", role: "admin", request: NamedAddRequest, response: PoolInfo, status: 201 },
+  {
+    method: "delete",
+    path: ACCESS_ROUTES.group,
+    summary: "Remove a group with its access rules; streams that relied on them end (admin)",
+    auth: "session",
+    role: "admin",
+    response: RemovedReply,
+  },
+  {
+    method: "post",
+    path: ACCESS_ROUTES.groupMembers,
+    summary: "Add and remove members of a group; removed members' streams through it end (admin)",
+    auth: "session",
+    role: "admin",
+    request: MembershipChange,
+    response: GroupInfo,
+  },
+  {
+    method: "get",
+    path: ACCESS_ROUTES.pools,
+    summary: "Pools of the account with their devices (admin)",
+    auth: "session",
+    role: "admin",
+    response: z.array(PoolInfo),
+  },
+  {
+    method: "post",
+    path: ACCESS_ROUTES.pools,
+    summary: "Create an empty pool of devices (admin)",
+    auth: "session",
+    role: "admin",
+    request: NamedAddRequest,
+    response: PoolInfo,
+    status: 201,
+  },
   { method: "get", path: ACCESS_ROUTES.pool, summary: "One pool with its devices (admin)", auth: "session", role: "admin", response: PoolInfo },
-  { method: "delete", path: ACCESS_ROUTES.pool, summary: "Remove a pool with its access rules; streams that relied on them end (admin)", auth: "session", role: "admin", response: RemovedReply },
-  { method: "post", path: ACCESS_ROUTES.poolDevices, summary: "Add and remove devices of a pool; streams to removed devices through it end (admin)", auth: "session", role: "admin", request: MembershipChange, response: PoolInfo },
-  { method: "get", path: ACCESS_ROUTES.accessRules, summary: "Access rules of the account (admin)", auth: "session", role: "admin", response: z.array(AccessRuleInfo) },
-  { method: "post", path: ACCESS_ROUTES.accessRules, summary: "Grant a group view or connect on a pool, optionally narrowed to targets; replaces the group's earlier rule there (admin)", auth: "session", role: "admin", request: AccessGrantRequest, response: AccessRuleInfo, status: 201 },
-  { method: "delete", path: ACCESS_ROUTES.accessRule, summary: "Revoke a group's rule on a pool; live streams that relied on it end (admin)", auth: "session", role: "admin", response: Ok },
+  {
+    method: "delete",
+    path: ACCESS_ROUTES.pool,
+    summary: "Remove a pool with its access rules; streams that relied on them end (admin)",
+    auth: "session",
+    role: "admin",
+    response: RemovedReply,
+  },
+  {
+    method: "post",
+    path: ACCESS_ROUTES.poolDevices,
+    summary: "Add and remove devices of a pool; streams to removed devices through it end (admin)",
+    auth: "session",
+    role: "admin",
+    request: MembershipChange,
+    response: PoolInfo,
+  },
+  {
+    method: "get",
+    path: ACCESS_ROUTES.accessRules,
+    summary: "Access rules of the account (admin)",
+    auth: "session",
+    role: "admin",
+    response: z.array(AccessRuleInfo),
+  },
+  {
+    method: "post",
+    path: ACCESS_ROUTES.accessRules,
+    summary: "Grant a group view or connect on a pool, optionally narrowed to targets; replaces the group's earlier rule there (admin)",
+    auth: "session",
+    role: "admin",
+    request: AccessGrantRequest,
+    response: AccessRuleInfo,
+    status: 201,
+  },
+  {
+    method: "delete",
+    path: ACCESS_ROUTES.accessRule,
+    summary: "Revoke a group's rule on a pool; live streams that relied on it end (admin)",
+    auth: "session",
+    role: "admin",
+    response: Ok,
+  },
 ];

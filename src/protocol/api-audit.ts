@@ -87,7 +87,31 @@ export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
 
 /** The audit and report routes, for the OpenAPI document. */
 export const AUDIT_ROUTE_DOCS: readonly RouteDoc[] = [
-  { method: "get", path: ROUTES.audit, summary: "Audit records of the account, newest first, filtered (admin)", auth: "session", role: "admin", query: AuditQuery, response: z.array(AuditRecord) },
-  { method: "get", path: ROUTES.auditVerify, summary: "Walk the account's audit hash chain and name the first broken record (admin)", auth: "session", role: "admin", query: AuditVerifyQuery, response: AuditVerification },
-  { method: "get", path: ROUTES.connectionsReport, summary: "Finished streams: who, device, target, start, duration, bytes (admin)", auth: "session", role: "admin", query: ConnectionsQuery, response: z.array(ConnectionRecord) },
+  {
+    method: "get",
+    path: ROUTES.audit,
+    summary: "Audit records of the account, newest first, filtered (admin)",
+    auth: "session",
+    role: "admin",
+    query: AuditQuery,
+    response: z.array(AuditRecord),
+  },
+  {
+    method: "get",
+    path: ROUTES.auditVerify,
+    summary: "Walk the account's audit hash chain and name the first broken record (admin)",
+    auth: "session",
+    role: "admin",
+    query: AuditVerifyQuery,
+    response: AuditVerification,
+  },
+  {
+    method: "get",
+    path: ROUTES.connectionsReport,
+    summary: "Finished streams: who, device, target, start, duration, bytes (admin)",
+    auth: "session",
+    role: "admin",
+    query: ConnectionsQuery,
+    response: z.array(ConnectionRecord),
+  },
 ];

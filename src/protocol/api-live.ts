@@ -37,7 +37,11 @@ export const LiveStreams = z.strictObject({ streams: z.array(LiveStreamInfo) });
 export type LiveStreams = z.infer<typeof LiveStreams>;
 
 /** The `:id` of DELETE /api/v1/live/streams/:id: a stream id as the relay makes them. */
-export const StreamIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, "a stream id is letters, digits, '.', '_' and '-'");
+export const StreamIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, "a stream id is letters, digits, '.', '_' and '-'");
 
 /** One relay, with the caller's account's tunnels and streams on it (never other accounts'). */
 export const RelayStatus = z.strictObject({ id: z.string(), tunnels: z.number().int(), streams: z.number().int() });
@@ -77,7 +81,14 @@ export const LIVE_ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "get", path: ROUTES.liveTunnels, summary: "Agent tunnels connected now, by device (admin)", auth: "session", role: "admin", response: LiveTunnels },
   { method: "get", path: ROUTES.liveStreams, summary: "Streams carried now, with bytes so far (admin)", auth: "session", role: "admin", response: LiveStreams },
   { method: "delete", path: ROUTES.liveStream, summary: "Cut a live stream of the account (admin)", auth: "session", role: "admin", response: Ok },
-  { method: "get", path: ROUTES.status, summary: "Server version and uptime, relays, and the account's tunnel and stream counts (admin)", auth: "session", role: "admin", response: StatusResponse },
+  {
+    method: "get",
+    path: ROUTES.status,
+    summary: "Server version and uptime, relays, and the account's tunnel and stream counts (admin)",
+    auth: "session",
+    role: "admin",
+    response: StatusResponse,
+  },
   {
     method: "get",
     path: ROUTES.events,

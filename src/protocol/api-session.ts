@@ -46,5 +46,11 @@ export const SESSION_ROUTE_DOCS: readonly RouteDoc[] = [
     response: BrowserSessionState,
   },
   { method: "get", path: ROUTES.session, summary: "The portal's session and its CSRF token", auth: "session", response: BrowserSession },
-  { method: "delete", path: ROUTES.session, summary: "Portal sign-out: ends the session and clears its cookie", auth: "session", response: z.strictObject({ ok: z.literal(true) }) },
+  {
+    method: "delete",
+    path: ROUTES.session,
+    summary: "Portal sign-out: ends the session and clears its cookie",
+    auth: "session",
+    response: z.strictObject({ ok: z.literal(true) }),
+  },
 ];

@@ -75,14 +75,13 @@ export const POLICY_LIMITS = {
 const bounded = (k: keyof typeof POLICY_LIMITS) => z.number().int().min(POLICY_LIMITS[k].min).max(POLICY_LIMITS[k].max);
 
 /** POST /api/v1/account/policy — admin changes some settings; `maxAgeDays: null` turns expiry off. */
-export const AccountPolicyUpdate = z
-  .strictObject({
-    minLength: bounded("minLength").optional(),
-    maxAgeDays: bounded("maxAgeDays").nullable().optional(),
-    history: bounded("history").optional(),
-    lockoutAfter: bounded("lockoutAfter").optional(),
-    requireOtp: z.boolean().optional(),
-  });
+export const AccountPolicyUpdate = z.strictObject({
+  minLength: bounded("minLength").optional(),
+  maxAgeDays: bounded("maxAgeDays").nullable().optional(),
+  history: bounded("history").optional(),
+  lockoutAfter: bounded("lockoutAfter").optional(),
+  requireOtp: z.boolean().optional(),
+});
 export type AccountPolicyUpdate = z.infer<typeof AccountPolicyUpdate>;
 
 /** POST /api/v1/tokens — admin makes an API token for automation. */
@@ -129,15 +128,75 @@ const Ok = z.strictObject({ ok: z.literal(true) });
 /** The routes above with their schemas, for the OpenAPI document. */
 export const USER_ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "get", path: USER_ROUTES.users, summary: "Users of the account (admin)", auth: "session", role: "admin", response: z.array(UserInfo) },
-  { method: "post", path: USER_ROUTES.users, summary: "Add a user with an initial password that meets the policy (admin)", auth: "session", role: "admin", request: UserAddRequest, response: UserInfo, status: 201 },
-  { method: "delete", path: USER_ROUTES.user, summary: "Remove a user: sessions end, API tokens the user made are revoked, live streams are cut (admin)", auth: "session", role: "admin", response: Ok },
+  {
+    method: "post",
+    path: USER_ROUTES.users,
+    summary: "Add a user with an initial password that meets the policy (admin)",
+    auth: "session",
+    role: "admin",
+    request: UserAddRequest,
+    response: UserInfo,
+    status: 201,
+  },
+  {
+    method: "delete",
+    path: USER_ROUTES.user,
+    summary: "Remove a user: sessions end, API tokens the user made are revoked, live streams are cut (admin)",
+    auth: "session",
+    role: "admin",
+    response: Ok,
+  },
   { method: "post", path: USER_ROUTES.userUnlock, summary: "Lift a lock after failed logins (admin)", auth: "session", role: "admin", response: UserInfo },
-  { method: "post", path: USER_ROUTES.passwd, summary: "Change the caller's password; every other session of the user ends (allowed to a session whose password expired)", auth: "session", request: PasswdRequest, response: PasswdResponse },
-  { method: "post", path: USER_ROUTES.otpEnable, summary: "Turn on one-time codes: a new TOTP secret and its otpauth:// URI, shown once", auth: "session", response: OtpEnableResponse },
-  { method: "post", path: USER_ROUTES.otpDisable, summary: "Turn off one-time codes; needs a current code", auth: "session", request: OtpDisableRequest, response: Ok },
+  {
+    method: "post",
+    path: USER_ROUTES.passwd,
+    summary: "Change the caller's password; every other session of the user ends (allowed to a session whose password expired)",
+    auth: "session",
+    request: PasswdRequest,
+    response: PasswdResponse,
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.otpEnable,
+    summary: "Turn on one-time codes: a new TOTP secret and its otpauth:// URI, shown once",
+    auth: "session",
+    response: OtpEnableResponse,
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.otpDisable,
+    summary: "Turn off one-time codes; needs a current code",
+    auth: "session",
+    request: OtpDisableRequest,
+    response: Ok,
+  },
   { method: "get", path: USER_ROUTES.policy, summary: "The account's password, lockout and one-time-code policy", auth: "session", response: AccountPolicy },
-  { method: "post", path: USER_ROUTES.policy, summary: "Change some policy settings (admin)", auth: "session", role: "admin", request: AccountPolicyUpdate, response: AccountPolicy },
-  { method: "get", path: USER_ROUTES.tokens, summary: "API tokens of the account, without the tokens (admin)", auth: "session", role: "admin", response: z.array(TokenInfo) },
-  { method: "post", path: USER_ROUTES.tokens, summary: "Make an API token with a role and optional expiry; the token is shown once (admin)", auth: "session", role: "admin", request: TokenAddRequest, response: TokenAddResponse, status: 201 },
+  {
+    method: "post",
+    path: USER_ROUTES.policy,
+    summary: "Change some policy settings (admin)",
+    auth: "session",
+    role: "admin",
+    request: AccountPolicyUpdate,
+    response: AccountPolicy,
+  },
+  {
+    method: "get",
+    path: USER_ROUTES.tokens,
+    summary: "API tokens of the account, without the tokens (admin)",
+    auth: "session",
+    role: "admin",
+    response: z.array(TokenInfo),
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.tokens,
+    summary: "Make an API token with a role and optional expiry; the token is shown once (admin)",
+    auth: "session",
+    role: "admin",
+    request: TokenAddRequest,
+    response: TokenAddResponse,
+    status: 201,
+  },
   { method: "delete", path: USER_ROUTES.token, summary: "Revoke an API token (admin)", auth: "session", role: "admin", response: Ok },
 ];

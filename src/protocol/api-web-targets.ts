@@ -84,7 +84,29 @@ const Ok = z.strictObject({ ok: z.literal(true) });
 
 /** The routes above as the OpenAPI document describes them. */
 export const WEB_TARGET_ROUTE_DOCS: readonly RouteDoc[] = [
-  { method: "get", path: ROUTES.deviceWeb, summary: "Web targets (HMI pages, VNC panels) of a device the caller may see", auth: "session", response: WebTargetList },
-  { method: "post", path: ROUTES.deviceWeb, summary: "Publish an HMI page or VNC panel of the device; a VNC password is stored sealed (admin)", auth: "session", role: "admin", request: WebTargetAddRequest, response: WebTargetInfo, status: 201 },
-  { method: "delete", path: ROUTES.deviceWebTarget, summary: "Remove a web target of the device, by name (admin)", auth: "session", role: "admin", response: Ok },
+  {
+    method: "get",
+    path: ROUTES.deviceWeb,
+    summary: "Web targets (HMI pages, VNC panels) of a device the caller may see",
+    auth: "session",
+    response: WebTargetList,
+  },
+  {
+    method: "post",
+    path: ROUTES.deviceWeb,
+    summary: "Publish an HMI page or VNC panel of the device; a VNC password is stored sealed (admin)",
+    auth: "session",
+    role: "admin",
+    request: WebTargetAddRequest,
+    response: WebTargetInfo,
+    status: 201,
+  },
+  {
+    method: "delete",
+    path: ROUTES.deviceWebTarget,
+    summary: "Remove a web target of the device, by name (admin)",
+    auth: "session",
+    role: "admin",
+    response: Ok,
+  },
 ];

@@ -20,7 +20,10 @@ export const LoginRequest = z.strictObject({
   user: name,
   password: z.string().min(1).max(1024),
   /** One-time code, for users with two-factor login; ignored for the others. */
-  otp: z.string().regex(/^\d{6}$/, "a one-time code is 6 digits").optional(),
+  otp: z
+    .string()
+    .regex(/^\d{6}$/, "a one-time code is 6 digits")
+    .optional(),
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 

@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { CidrSyntaxError, formatCidr, networkCidr, parseCidr, type Cidr } from "./cidr.js";
+import { type Cidr, CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "./cidr.js";
 
 describe("parseCidr", () => {
   const valid: [string, Cidr][] = [
@@ -41,7 +41,10 @@ describe("parseCidr", () => {
   ];
   for (const text of invalid) {
     it(`rejects "${text}" with invalid-cidr`, () => {
-      assert.throws(() => parseCidr(text), (err: unknown) => err instanceof CidrSyntaxError && err.code === "invalid-cidr");
+      assert.throws(
+        () => parseCidr(text),
+        (err: unknown) => err instanceof CidrSyntaxError && err.code === "invalid-cidr",
+      );
     });
   }
 

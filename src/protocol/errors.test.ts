@@ -1,6 +1,6 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ERROR_STATUS, errorMessage, FernlinkError, isErrorCode, isFernlinkError, UsageError, type ErrorCode } from "./errors.js";
+import { describe, it } from "node:test";
+import { ERROR_STATUS, type ErrorCode, errorMessage, FernlinkError, isErrorCode, isFernlinkError, UsageError } from "./errors.js";
 
 /**
  * The codes and statuses peers and scripts rely on, written out rather than read from

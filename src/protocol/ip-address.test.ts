@@ -1,5 +1,5 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
 import { formatIpAddress, networkOf, parseIpAddress } from "./ip-address.js";
 
@@ -35,7 +35,21 @@ describe("parseIpAddress", () => {
     });
   }
 
-  const notAddresses = ["", "localhost", "plc.local", "256.1.1.1", "1.2.3.4.5", "08.1.1.1", "1.2.3.256", "1.2.65536", "fe80::1%eth0", "1::2::3", "1.2.3.4 ", "-1", "4294967296"];
+  const notAddresses = [
+    "",
+    "localhost",
+    "plc.local",
+    "256.1.1.1",
+    "1.2.3.4.5",
+    "08.1.1.1",
+    "1.2.3.256",
+    "1.2.65536",
+    "fe80::1%eth0",
+    "1::2::3",
+    "1.2.3.4 ",
+    "-1",
+    "4294967296",
+  ];
   for (const text of notAddresses) {
     it(`does not take "${text}" for an address`, () => assert.equal(parseIpAddress(text), undefined));
   }

@@ -39,7 +39,13 @@ function operation(route: RouteDoc): Record<string, unknown> {
   return {
     summary: route.summary,
     ...(route.auth === "session" ? { "x-fernlink-role": route.role ?? "member" } : {}),
-    ...(route.auth === "session" ? { security: [{ bearer: [] }] } : route.auth === "device-certificate" ? { security: [{ deviceCertificate: [] }] } : route.auth === "relay-certificate" ? { security: [{ relayCertificate: [] }] } : { security: [] }),
+    ...(route.auth === "session"
+      ? { security: [{ bearer: [] }] }
+      : route.auth === "device-certificate"
+        ? { security: [{ deviceCertificate: [] }] }
+        : route.auth === "relay-certificate"
+          ? { security: [{ relayCertificate: [] }] }
+          : { security: [] }),
     ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
     ...(route.request ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.request, "input") } } } } : {}),
     responses: {

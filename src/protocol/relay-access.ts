@@ -1,5 +1,5 @@
-import type { HostPort } from "./target.js";
 import type { FernlinkError } from "./errors.js";
+import type { HostPort } from "./target.js";
 
 /**
  * The contract between relays and the access service. Today both run in one process and

@@ -21,8 +21,16 @@ export const FORWARD_HEADER = {
   deviceId: "fernlink-device-id",
 } as const;
 
-const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
-const region = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+const name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+const region = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
 const id = z.string().min(1).max(128);
 
 /** `relay add` names and regions: letters, digits, `.`, `_`, `-`. */

@@ -1,15 +1,15 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { FernlinkError, type ErrorCode } from "./errors.js";
+import { type ErrorCode, FernlinkError } from "./errors.js";
 import {
   CLIENT_INIT_SHARED,
   decodeServerInit,
   downstreamHandshake,
   downstreamRefusal,
+  type RfbHandshake,
   upstreamHandshake,
   versionLine,
-  type RfbHandshake,
 } from "./rfb-handshake.js";
 import { vncAuthResponse } from "./vnc-auth.js";
 
@@ -28,7 +28,8 @@ function drive<R>(handshake: RfbHandshake<R>, chunks: Buffer[]): { sent: Buffer;
   for (const chunk of chunks) {
     const step = handshake.receive(chunk);
     sent.push(step.send);
-    if (step.done) return { sent: Buffer.concat(sent), result: step.done.result, rest: Buffer.concat([step.done.rest, ...chunks.slice(chunks.indexOf(chunk) + 1)]) };
+    if (step.done)
+      return { sent: Buffer.concat(sent), result: step.done.result, rest: Buffer.concat([step.done.rest, ...chunks.slice(chunks.indexOf(chunk) + 1)]) };
   }
   return { sent: Buffer.concat(sent) };
 }
@@ -168,7 +169,10 @@ describe("upstreamHandshake", () => {
 
   it("completes every case when the server's bytes arrive one at a time", () => {
     for (const c of UPSTREAM_OK) {
-      const out = drive(upstreamHandshake({ password: c.password, label: "t" }), [...c.server].map((byte) => Buffer.from([byte])));
+      const out = drive(
+        upstreamHandshake({ password: c.password, label: "t" }),
+        [...c.server].map((byte) => Buffer.from([byte])),
+      );
       assert.equal(out.sent.toString("hex"), c.client.toString("hex"), c.what);
       assert.deepEqual(out.result, { version: c.version, securityType: c.securityType }, c.what);
     }
@@ -187,15 +191,45 @@ describe("upstreamHandshake", () => {
     ["a version line without its newline", PASSWORD, b("RFB 003.008 "), "vnc-handshake-failed", /no RFB protocol version/],
     ["a version older than 3.3", PASSWORD, b("RFB 003.002\n"), "vnc-handshake-failed", /older than 3\.3/],
     ["an UltraVNC repeater", PASSWORD, b("RFB 000.000\n"), "vnc-handshake-failed", /older than 3\.3/],
-    ["only unsupported security types", PASSWORD, b("RFB 003.008\n", [2, 16, 19]), "vnc-handshake-failed", /offers no supported security type \(offered: 16, 19\)/],
+    [
+      "only unsupported security types",
+      PASSWORD,
+      b("RFB 003.008\n", [2, 16, 19]),
+      "vnc-handshake-failed",
+      /offers no supported security type \(offered: 16, 19\)/,
+    ],
     ["VNC Authentication only, and no stored password", undefined, b("RFB 003.008\n", [1, 2]), "vnc-auth-failed", /asks for a password, but none is stored/],
     ["RFB 3.3 VNC Authentication and no stored password", undefined, b("RFB 003.003\n", u32(2)), "vnc-auth-failed", /none is stored/],
     ["an RFB 3.3 unsupported type", PASSWORD, b("RFB 003.003\n", u32(16)), "vnc-handshake-failed", /\(offered: 16\)/],
-    ["an empty type list with a reason", PASSWORD, b("RFB 003.008\n", [0], reason("too many connections")), "vnc-handshake-failed", /refused the connection: "too many connections"/],
-    ["an RFB 3.3 refusal with a reason", PASSWORD, b("RFB 003.003\n", u32(0), reason("go away\n")), "vnc-handshake-failed", /refused the connection: "go away"/],
+    [
+      "an empty type list with a reason",
+      PASSWORD,
+      b("RFB 003.008\n", [0], reason("too many connections")),
+      "vnc-handshake-failed",
+      /refused the connection: "too many connections"/,
+    ],
+    [
+      "an RFB 3.3 refusal with a reason",
+      PASSWORD,
+      b("RFB 003.003\n", u32(0), reason("go away\n")),
+      "vnc-handshake-failed",
+      /refused the connection: "go away"/,
+    ],
     ["a reason string longer than 64 KiB", PASSWORD, b("RFB 003.008\n", [0], u32(70_000)), "vnc-handshake-failed", /70000 bytes/],
-    ["a refused password on RFB 3.8, with its reason", PASSWORD, b("RFB 003.008\n", [1, 2], CHALLENGE, u32(1), reason("Authentication failed")), "vnc-auth-failed", /refused the stored password of target "press-7\/panel" \(it said: "Authentication failed"\)/],
-    ["a refused password on RFB 3.7", PASSWORD, b("RFB 003.007\n", [1, 2], CHALLENGE, u32(1)), "vnc-auth-failed", /refused the stored password of target "press-7\/panel"$/],
+    [
+      "a refused password on RFB 3.8, with its reason",
+      PASSWORD,
+      b("RFB 003.008\n", [1, 2], CHALLENGE, u32(1), reason("Authentication failed")),
+      "vnc-auth-failed",
+      /refused the stored password of target "press-7\/panel" \(it said: "Authentication failed"\)/,
+    ],
+    [
+      "a refused password on RFB 3.7",
+      PASSWORD,
+      b("RFB 003.007\n", [1, 2], CHALLENGE, u32(1)),
+      "vnc-auth-failed",
+      /refused the stored password of target "press-7\/panel"$/,
+    ],
     ["a refused password on RFB 3.3", PASSWORD, b("RFB 003.003\n", u32(2), CHALLENGE, u32(2)), "vnc-auth-failed", /refused the stored password/],
     ["a failed SecurityResult after None", undefined, b("RFB 003.008\n", [1, 1], u32(1), reason("")), "vnc-handshake-failed", /refused the connection$/],
   ];
@@ -256,12 +290,17 @@ describe("downstreamHandshake", () => {
 
   it("gives the same bytes, result and rest however the viewer's bytes are split", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...cases), fc.array(fc.nat(), { maxLength: 20 }), fc.uint8Array({ maxLength: 30 }), ([, viewer, server, version], cuts, after) => {
-        const out = drive(downstreamHandshake(), split(b(viewer, Buffer.from(after)), cuts));
-        assert.equal(out.sent.toString("hex"), server.toString("hex"));
-        assert.deepEqual(out.result, { version });
-        assert.equal(out.rest?.toString("hex"), Buffer.from(after).toString("hex"));
-      }),
+      fc.property(
+        fc.constantFrom(...cases),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        fc.uint8Array({ maxLength: 30 }),
+        ([, viewer, server, version], cuts, after) => {
+          const out = drive(downstreamHandshake(), split(b(viewer, Buffer.from(after)), cuts));
+          assert.equal(out.sent.toString("hex"), server.toString("hex"));
+          assert.deepEqual(out.result, { version });
+          assert.equal(out.rest?.toString("hex"), Buffer.from(after).toString("hex"));
+        },
+      ),
     );
   });
 
@@ -311,8 +350,8 @@ describe("downstreamHandshake", () => {
 
 describe("downstreamRefusal", () => {
   it("tells a 3.8 viewer the reason with an empty security type list", () => {
-    const out = drive(downstreamRefusal("device \"press-7\" is offline"), [b("RFB 003.008\n")]);
-    assert.equal(out.sent.toString("hex"), b("RFB 003.008\n", [0], reason("device \"press-7\" is offline")).toString("hex"));
+    const out = drive(downstreamRefusal('device "press-7" is offline'), [b("RFB 003.008\n")]);
+    assert.equal(out.sent.toString("hex"), b("RFB 003.008\n", [0], reason('device "press-7" is offline')).toString("hex"));
   });
 
   it("tells a 3.3 viewer the reason after security type 0", () => {
@@ -342,7 +381,18 @@ describe("decodeServerInit", () => {
     assert.deepEqual(decodeServerInit(b(message, [0, 0])), {
       width: 640,
       height: 480,
-      pixelFormat: { bitsPerPixel: 32, depth: 24, bigEndian: false, trueColour: true, redMax: 255, greenMax: 255, blueMax: 255, redShift: 16, greenShift: 8, blueShift: 0 },
+      pixelFormat: {
+        bitsPerPixel: 32,
+        depth: 24,
+        bigEndian: false,
+        trueColour: true,
+        redMax: 255,
+        greenMax: 255,
+        blueMax: 255,
+        redShift: 16,
+        greenShift: 8,
+        blueShift: 0,
+      },
       name: "x11 desktop",
       length: message.length,
     });

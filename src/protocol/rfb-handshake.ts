@@ -128,7 +128,10 @@ function u32(value: number): Buffer {
 
 /** A reason string from a peer, made safe to show: printable, at most 200 characters. */
 function cleanReason(bytes: Buffer): string {
-  const text = bytes.toString("utf8").replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  const text = bytes
+    .toString("utf8")
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .trim();
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 

@@ -1,9 +1,9 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { ERROR_STATUS, FernlinkError, type ErrorCode } from "./errors.js";
+import { ERROR_STATUS, type ErrorCode, FernlinkError } from "./errors.js";
 import { connectHeaders, errorFromResponse, errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "./stream-headers.js";
-import { TargetSyntaxError, type HostPort } from "./target.js";
+import { type HostPort, TargetSyntaxError } from "./target.js";
 
 const CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 

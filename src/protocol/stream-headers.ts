@@ -1,5 +1,5 @@
-import { ERROR_STATUS, FernlinkError, isErrorCode, type ErrorCode } from "./errors.js";
-import { formatHostPort, parseHostPort, type HostPort } from "./target.js";
+import { ERROR_STATUS, type ErrorCode, FernlinkError, isErrorCode } from "./errors.js";
+import { formatHostPort, type HostPort, parseHostPort } from "./target.js";
 import { parseTargetEntry, type TargetEntry } from "./target-filter.js";
 
 /**
@@ -81,7 +81,10 @@ export function readAllowedTargets(headers: Headers): TargetEntry[] | undefined 
   const value = single(headers, HEADER.allowedTargets);
   if (value === undefined) return undefined;
   try {
-    return value.split(" ").filter((t) => t !== "").map(parseTargetEntry);
+    return value
+      .split(" ")
+      .filter((t) => t !== "")
+      .map(parseTargetEntry);
   } catch (err) {
     throw new FernlinkError("invalid-input", `the relay sent malformed allowed targets: ${(err as Error).message}`, { cause: err });
   }

@@ -1,5 +1,6 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseHostPort, TargetSyntaxError } from "./target.js";
 import {
   canonicalTarget,
   canonicalTargets,
@@ -9,7 +10,6 @@ import {
   parseTargetEntry,
   type TargetVerdict,
 } from "./target-filter.js";
-import { parseHostPort, TargetSyntaxError } from "./target.js";
 
 describe("parseTargetEntry", () => {
   const canonical: [string, string][] = [
@@ -44,10 +44,32 @@ describe("parseTargetEntry", () => {
     });
   }
 
-  const invalid = ["", ":502", "host:", "host:0", "host:70000", "host:80,", "host:x", "10.0.0.0/33", "10.0.0.0/8.0", "10.0.0.0/", "fd00::/129", "plc/8", "[plc]:502", "1.2.3.999", "a b", "::ffff:0:0/80", "fe80::1%eth0", "10.0.0.1/8/8"];
+  const invalid = [
+    "",
+    ":502",
+    "host:",
+    "host:0",
+    "host:70000",
+    "host:80,",
+    "host:x",
+    "10.0.0.0/33",
+    "10.0.0.0/8.0",
+    "10.0.0.0/",
+    "fd00::/129",
+    "plc/8",
+    "[plc]:502",
+    "1.2.3.999",
+    "a b",
+    "::ffff:0:0/80",
+    "fe80::1%eth0",
+    "10.0.0.1/8/8",
+  ];
   for (const text of invalid) {
     it(`refuses "${text}" naming it`, () => {
-      assert.throws(() => parseTargetEntry(text), (err: unknown) => err instanceof TargetSyntaxError && err.code === "invalid-target" && err.message.includes(`"${text}"`));
+      assert.throws(
+        () => parseTargetEntry(text),
+        (err: unknown) => err instanceof TargetSyntaxError && err.code === "invalid-target" && err.message.includes(`"${text}"`),
+      );
     });
   }
 

@@ -1,5 +1,5 @@
-import { formatHostPort, parseHost, parsePort, TargetSyntaxError, type HostPort } from "./target.js";
-import { addressBits, formatIpAddress, networkOf, parseIpAddress, type IpAddress } from "./ip-address.js";
+import { addressBits, formatIpAddress, type IpAddress, networkOf, parseIpAddress } from "./ip-address.js";
+import { formatHostPort, type HostPort, parseHost, parsePort, TargetSyntaxError } from "./target.js";
 
 /**
  * Target filters: the `host[:port,port…]` entries of an access rule's `--targets`, where
@@ -116,7 +116,12 @@ export function rangeContains(entry: TargetEntry, ip: IpAddress): boolean {
 }
 
 /** True when a resolved address and port pass some entry; `named` are the addresses the entries' names resolved to. */
-export function filterAllowsAddress(entries: readonly TargetEntry[], address: string, port: number, named: ReadonlyMap<string, readonly string[]> = new Map()): boolean {
+export function filterAllowsAddress(
+  entries: readonly TargetEntry[],
+  address: string,
+  port: number,
+  named: ReadonlyMap<string, readonly string[]> = new Map(),
+): boolean {
   const ip = parseIpAddress(address);
   if (!ip) return false;
   return entries.some((e) => {

@@ -1,16 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import {
-  formatHostPort,
-  parseForward,
-  parseHost,
-  parseHostPort,
-  parseListen,
-  parsePort,
-  TargetSyntaxError,
-  type HostPort,
-} from "./target.js";
+import { formatHostPort, type HostPort, parseForward, parseHost, parseHostPort, parseListen, parsePort, TargetSyntaxError } from "./target.js";
 
 function rejects(fn: () => unknown): void {
   assert.throws(fn, (err: unknown) => err instanceof TargetSyntaxError && err.code === "invalid-target");

@@ -1,5 +1,5 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import fc from "fast-check";
 import { vncAuthResponse, vncPasswordFile } from "./vnc-auth.js";
 
@@ -37,9 +37,13 @@ describe("vncAuthResponse", () => {
 
   it("agrees with noVNC for any ASCII password and challenge", () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 12 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (password, challenge) => {
-        assert.deepEqual(vncAuthResponse(password, challenge), noVncResponse(password, challenge));
-      }),
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 12 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (password, challenge) => {
+          assert.deepEqual(vncAuthResponse(password, challenge), noVncResponse(password, challenge));
+        },
+      ),
     );
   });
 

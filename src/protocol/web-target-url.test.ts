@@ -9,7 +9,11 @@ describe("parseWebTargetUrl", () => {
     ["http://192.168.1.10:80/", { kind: "http", host: "192.168.1.10", port: 80, path: "/" }, "http://192.168.1.10/"],
     ["http://192.168.1.10", { kind: "http", host: "192.168.1.10", port: 80, path: "/" }, "http://192.168.1.10/"],
     ["https://hmi.local/app/", { kind: "https", host: "hmi.local", port: 443, path: "/app/" }, "https://hmi.local/app/"],
-    ["HTTPS://HMI.Local.:8443/App/?page=1#top", { kind: "https", host: "hmi.local", port: 8443, path: "/App/?page=1#top" }, "https://hmi.local:8443/App/?page=1#top"],
+    [
+      "HTTPS://HMI.Local.:8443/App/?page=1#top",
+      { kind: "https", host: "hmi.local", port: 8443, path: "/App/?page=1#top" },
+      "https://hmi.local:8443/App/?page=1#top",
+    ],
     ["http://hmi.local?x=1", { kind: "http", host: "hmi.local", port: 80, path: "/?x=1" }, "http://hmi.local/?x=1"],
     ["http://hmi.local/a%20b", { kind: "http", host: "hmi.local", port: 80, path: "/a%20b" }, "http://hmi.local/a%20b"],
     ["http://[fd00::5]:8080", { kind: "http", host: "fd00::5", port: 8080, path: "/" }, "http://[fd00::5]:8080/"],
@@ -83,7 +87,10 @@ describe("parseWebTargetUrl", () => {
 
   it("never repeats a password written into the URL", () => {
     for (const text of ["vnc://admin:hunter2-secret@panel:5900", "http://hunter2-secret@hmi.local/"]) {
-      assert.throws(() => parseWebTargetUrl(text), (err: Error) => !err.message.includes("hunter2-secret") && err.message.includes("***@"));
+      assert.throws(
+        () => parseWebTargetUrl(text),
+        (err: Error) => !err.message.includes("hunter2-secret") && err.message.includes("***@"),
+      );
     }
     assert.equal(redactWebTargetUrl("vnc://a:b@c:5900"), "vnc://***@c:5900");
     assert.equal(redactWebTargetUrl("http://hmi.local/a@b"), "http://hmi.local/a@b");
@@ -94,7 +101,10 @@ describe("parseWebTargetUrl", () => {
     const host = fc.oneof(
       fc.ipV4(),
       fc.ipV6().filter((ip) => !/^::ffff:/i.test(ip)),
-      fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join(".")).filter((h) => !/^[0-9.]+$/.test(h) && !/^0x/i.test(h)),
+      fc
+        .array(label, { minLength: 1, maxLength: 4 })
+        .map((l) => l.join("."))
+        .filter((h) => !/^[0-9.]+$/.test(h) && !/^0x/i.test(h)),
     );
     const path = fc.stringMatching(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]{0,30}(\?[A-Za-z0-9=&]{0,10})?(#[a-z]{0,5})?$/);
     const address = fc.record({
@@ -115,15 +125,23 @@ describe("parseWebTargetUrl", () => {
 
   it("never throws anything but a one-line syntax error on arbitrary text (property)", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.webUrl(), fc.string().map((s) => `http://${s}`), fc.string().map((s) => `vnc://${s}`)), (text) => {
-        try {
-          const parsed = parseWebTargetUrl(text);
-          assert.deepEqual(parseWebTargetUrl(formatWebTargetUrl(parsed)), parsed);
-        } catch (err) {
-          assert.ok(err instanceof TargetSyntaxError, String(err));
-          assert.doesNotMatch(err.message, /\n/);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary" }),
+          fc.webUrl(),
+          fc.string().map((s) => `http://${s}`),
+          fc.string().map((s) => `vnc://${s}`),
+        ),
+        (text) => {
+          try {
+            const parsed = parseWebTargetUrl(text);
+            assert.deepEqual(parseWebTargetUrl(formatWebTargetUrl(parsed)), parsed);
+          } catch (err) {
+            assert.ok(err instanceof TargetSyntaxError, String(err));
+            assert.doesNotMatch(err.message, /\n/);
+          }
+        },
+      ),
     );
   });
 });

@@ -107,7 +107,7 @@ export function parseWebTargetUrl(text: string): WebTargetAddress {
   const authority = end < 0 ? afterScheme : afterScheme.slice(0, end);
   const rest = end < 0 ? "" : afterScheme.slice(end);
   if (authority.includes("@")) {
-    throw refuse(shown, "has credentials in it; drop the \"user:password@\" part (a VNC password is given with --password-stdin, never in the URL)");
+    throw refuse(shown, 'has credentials in it; drop the "user:password@" part (a VNC password is given with --password-stdin, never in the URL)');
   }
   const { host, port } = parseAuthority(authority, kind, shown);
   return { kind, host, port, path: parsePath(rest, kind, shown) };

@@ -1,11 +1,11 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { z } from "zod";
+import { errorMessage, FernlinkError } from "../protocol/errors.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { AgentCheckResponse, RELAY_LOAD_INTERVAL_MS, RELAY_ROUTES, RelayCommand, type RelayEvent } from "../protocol/relay-link.js";
 import { errorFromResponse } from "../protocol/stream-headers.js";
-import type { z } from "zod";
-import { errorMessage, FernlinkError } from "../protocol/errors.js";
 import { decodeJsonAnswer, requestJson } from "../shared/https-json.js";
 import type { Logger } from "../shared/log.js";
 import type { AgentTunnel } from "./agent-tunnel.js";

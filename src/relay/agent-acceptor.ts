@@ -1,11 +1,11 @@
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { errorMessage } from "../protocol/errors.js";
-import { watchKeepalive, type KeepaliveOptions } from "../shared/keepalive.js";
-import type { Logger } from "../shared/log.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
+import { type KeepaliveOptions, watchKeepalive } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
 import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
+import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { AgentTunnel } from "./agent-tunnel.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 

@@ -1,11 +1,11 @@
-import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { afterEach, describe, it } from "node:test";
+import { type ErrorCode, FernlinkError } from "../protocol/errors.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { errorResponseHeaders, HEADER } from "../protocol/stream-headers.js";
-import { FernlinkError, type ErrorCode } from "../protocol/errors.js";
 import { AgentTunnel } from "./agent-tunnel.js";
 import { FLAP_WINDOW_MS, TunnelRegistry } from "./tunnel-registry.js";
 

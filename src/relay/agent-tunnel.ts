@@ -1,11 +1,11 @@
 import { EventEmitter } from "node:events";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../protocol/errors.js";
-import { ResetBudget } from "../shared/reset-budget.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import type { HostPort } from "../protocol/target.js";
 import { formatHostPort } from "../protocol/target.js";
+import { ResetBudget } from "../shared/reset-budget.js";
 import { openConnectStream, type StreamMeta } from "./connect-stream.js";
 
 export type { StreamMeta } from "./connect-stream.js";

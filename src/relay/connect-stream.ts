@@ -1,8 +1,8 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
+import { FernlinkError } from "../protocol/errors.js";
 import { allowedTargetsHeader, connectHeaders, HEADER } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
-import { FernlinkError } from "../protocol/errors.js";
 import type { ResetBudget } from "../shared/reset-budget.js";
 import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 

@@ -2,9 +2,9 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:htt
 import { isIP } from "node:net";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
 import type { HostPort } from "../protocol/target.js";
-import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
@@ -48,7 +48,8 @@ export class PeerRelays {
         return openConnectStream(session, resets, target, meta, {
           timeoutMs: OPEN_TIMEOUT_MS,
           extra: { [FORWARD_HEADER.deviceId]: deviceId },
-          gone: (cause) => new FernlinkError("device-offline", `device "${deviceName}" is on relay ${url}, which cannot be reached (${cause.message})`, { cause }),
+          gone: (cause) =>
+            new FernlinkError("device-offline", `device "${deviceName}" is on relay ${url}, which cannot be reached (${cause.message})`, { cause }),
         });
       },
     };

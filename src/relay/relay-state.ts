@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { RELAY_ROUTES, RelayRegisterResponse } from "../protocol/relay-link.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { RELAY_ROUTES, RelayRegisterResponse } from "../protocol/relay-link.js";
 import { pathExists, writeFileAtomic } from "../shared/files.js";
 import { requestJson } from "../shared/https-json.js";
 import { createCsrPem, generateKeyPairPem } from "../shared/pki.js";

@@ -1,15 +1,15 @@
 import { once } from "node:events";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TLSSocket } from "node:tls";
-import type { KeepaliveOptions } from "../shared/keepalive.js";
-import type { Logger } from "../shared/log.js";
-import { acceptAgent, certificatePeer, type AgentAcceptorDeps } from "./agent-acceptor.js";
-import type { Duplex } from "node:stream";
 import type { LiveStream, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import type { JoinResult } from "../shared/join-streams.js";
-import { joinClientStream, joinForwardedStream, liveView, openInProcessStream, type CarriedStream, type StreamJoinerDeps } from "./stream-joiner.js";
-import { StreamThrottle, type StreamRate } from "./stream-throttle.js";
+import type { KeepaliveOptions } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
+import { type AgentAcceptorDeps, acceptAgent, certificatePeer } from "./agent-acceptor.js";
+import { type CarriedStream, joinClientStream, joinForwardedStream, liveView, openInProcessStream, type StreamJoinerDeps } from "./stream-joiner.js";
+import { type StreamRate, StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
 /** Everything a relay needs from its surroundings. */

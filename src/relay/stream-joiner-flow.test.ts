@@ -10,7 +10,7 @@ import { TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
 import { createLogger } from "../shared/log.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { AgentTunnel } from "./agent-tunnel.js";
-import { joinClientStream, type CarriedStream } from "./stream-joiner.js";
+import { type CarriedStream, joinClientStream } from "./stream-joiner.js";
 import { StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
@@ -71,7 +71,16 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
 
   const authority: StreamAuthority = {
     authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member", sessionId: "s" }),
-    authorize: async (who) => ({ accountId: who.accountId, userId: who.userId, userName: who.userName, sessionId: who.sessionId, deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["127.0.0.2"] }),
+    authorize: async (who) => ({
+      accountId: who.accountId,
+      userId: who.userId,
+      userName: who.userName,
+      sessionId: who.sessionId,
+      deviceId: "d",
+      deviceName: "press-7",
+      lastSeen: null,
+      allowedTargets: ["127.0.0.2"],
+    }),
     record: () => {},
   };
 
@@ -99,7 +108,14 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
     registry.add(new AgentTunnel({ deviceId: "d", accountId: "a", deviceName: "press-7", certSerial: "1" }, "127.0.0.1", agentSession, new Date()));
     relay = http2.createServer(TUNNEL_SESSION_OPTIONS);
     relay.on("session", (session) => readyTunnelSession(session));
-    const deps = { authority, live, registry, throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }), log: createLogger("test", { level: "error" }), now: () => new Date() };
+    const deps = {
+      authority,
+      live,
+      registry,
+      throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }),
+      log: createLogger("test", { level: "error" }),
+      now: () => new Date(),
+    };
     relay.on("stream", (stream, headers) => void joinClientStream(stream, headers, "127.0.0.1", deps));
     client = http2.connect(await listen(relay), TUNNEL_SESSION_OPTIONS);
     readyTunnelSession(client);

@@ -9,7 +9,7 @@ import { createLogger } from "../shared/log.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import { AgentTunnel } from "./agent-tunnel.js";
-import { joinClientStream, liveView, openInProcessStream, type CarriedStream } from "./stream-joiner.js";
+import { type CarriedStream, joinClientStream, liveView, openInProcessStream } from "./stream-joiner.js";
 import { StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 
@@ -51,7 +51,16 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
 
   const authority: StreamAuthority = {
     authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member", sessionId: "s" }),
-    authorize: async (who) => ({ accountId: who.accountId, userId: who.userId, userName: who.userName, sessionId: who.sessionId, deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["127.0.0.2:502", "plc.local:502"] }),
+    authorize: async (who) => ({
+      accountId: who.accountId,
+      userId: who.userId,
+      userName: who.userName,
+      sessionId: who.sessionId,
+      deviceId: "d",
+      deviceName: "press-7",
+      lastSeen: null,
+      allowedTargets: ["127.0.0.2:502", "plc.local:502"],
+    }),
     record: (event) => recorded.push(event),
   };
 
@@ -74,7 +83,14 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     await once(agentSession, "remoteSettings");
     registry.add(new AgentTunnel({ deviceId: "d", accountId: "a", deviceName: "press-7", certSerial: "1" }, "127.0.0.1", agentSession, new Date()));
     relay = http2.createServer();
-    const deps = { authority, live, registry, throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }), log: createLogger("test", { level: "error" }), now: () => new Date() };
+    const deps = {
+      authority,
+      live,
+      registry,
+      throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }),
+      log: createLogger("test", { level: "error" }),
+      now: () => new Date(),
+    };
     relay.on("stream", (stream, headers) => void joinClientStream(stream, headers, "127.0.0.1", deps));
     inProcess = (device) => openInProcessStream({ token: "t", device, target: { host: "127.0.0.2", port: 502 }, source: "portal" }, deps);
     client = http2.connect(await listen(relay));
@@ -143,7 +159,11 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     assert.ok(tunnel);
     const budget = new ResetBudget();
     for (let i = 0; i < 1200; i++) {
-      const stream = openCancellable(client, { ":method": "CONNECT", ":authority": "127.0.0.2:502", [HEADER.device]: "press-7", authorization: "Bearer t" }, budget);
+      const stream = openCancellable(
+        client,
+        { ":method": "CONNECT", ":authority": "127.0.0.2:502", [HEADER.device]: "press-7", authorization: "Bearer t" },
+        budget,
+      );
       stream.on("error", () => {});
       await once(stream, "response");
       abortStream(stream);
@@ -161,11 +181,21 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
 
   it("refuses a user's streams to a device past its rate as too many streams, recorded once per window", async () => {
     let clock = 1_000_000;
-    const throttled = { authority, live, registry, throttle: new StreamThrottle({ perSecond: 1, burst: 2 }, () => clock), log: createLogger("test", { level: "error" }), now: () => new Date(clock) };
+    const throttled = {
+      authority,
+      live,
+      registry,
+      throttle: new StreamThrottle({ perSecond: 1, burst: 2 }, () => clock),
+      log: createLogger("test", { level: "error" }),
+      now: () => new Date(clock),
+    };
     const request = (device: string) => ({ token: "t", device, target: { host: "127.0.0.2", port: 502 }, source: "portal" });
     const refusedBefore = events.filter((e) => e.kind === "refused").length;
     for (let i = 0; i < 2; i++) (await openInProcessStream(request("press-7"), throttled)).stream.destroy();
-    await assert.rejects(openInProcessStream(request("press-7"), throttled), { code: "too-many-streams", message: /^too many streams to device "press-7": at most 1 per second/ });
+    await assert.rejects(openInProcessStream(request("press-7"), throttled), {
+      code: "too-many-streams",
+      message: /^too many streams to device "press-7": at most 1 per second/,
+    });
     await assert.rejects(openInProcessStream(request("press-7"), throttled), { code: "too-many-streams" });
     (await openInProcessStream(request("press-8"), throttled)).stream.destroy();
     const refused = events.filter((e) => e.kind === "refused").slice(refusedBefore);

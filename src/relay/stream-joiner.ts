@@ -1,18 +1,18 @@
 import { randomUUID } from "node:crypto";
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
-import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
+import { FernlinkError } from "../protocol/errors.js";
+import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
+import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { duplexPair } from "../shared/duplex-pair.js";
-import { FernlinkError } from "../protocol/errors.js";
 import { deviceOfflineError } from "../shared/format.js";
-import { joinStreams, type JoinResult } from "../shared/join-streams.js";
-import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";
+import { type JoinResult, joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
-import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
-import { THROTTLE_REPORT_WINDOW_MS, type StreamThrottle } from "./stream-throttle.js";
+import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";
 import type { StreamOpener } from "./peer-relays.js";
+import { type StreamThrottle, THROTTLE_REPORT_WINDOW_MS } from "./stream-throttle.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
 /** A stream being carried, with its running byte counts and a way to cut it. */
@@ -120,12 +120,7 @@ function carry(opened: OpenedStream, user: Duplex, cut: () => void, deps: Stream
  * agent, answer 200 once the agent reached the target, then pipe bytes both ways.
  * Resolves when the stream is over and its end was recorded.
  */
-export async function joinClientStream(
-  clientStream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  source: string,
-  deps: StreamJoinerDeps,
-): Promise<void> {
+export async function joinClientStream(clientStream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string, deps: StreamJoinerDeps): Promise<void> {
   let opened: OpenedStream;
   // A client that gives up says so in a trailer rather than a reset (shared/stream-cancel.ts).
   resetOnCancel(clientStream);
@@ -143,10 +138,15 @@ export async function joinClientStream(
     return;
   }
   clientStream.respond({ ":status": 200 });
-  await carry(opened, clientStream, () => {
-    resetAnswered(clientStream, http2.constants.NGHTTP2_REFUSED_STREAM);
-    abortStream(opened.agentStream);
-  }, deps);
+  await carry(
+    opened,
+    clientStream,
+    () => {
+      resetAnswered(clientStream, http2.constants.NGHTTP2_REFUSED_STREAM);
+      abortStream(opened.agentStream);
+    },
+    deps,
+  );
 }
 
 /**
@@ -157,10 +157,15 @@ export async function joinClientStream(
 export async function openInProcessStream(request: StreamRequest, deps: StreamJoinerDeps): Promise<{ stream: Duplex; carried: Promise<void> }> {
   const opened = await openForRequest(request, deps);
   const [ours, theirs] = duplexPair();
-  const carried = carry(opened, ours, () => {
-    ours.destroy();
-    abortStream(opened.agentStream);
-  }, deps);
+  const carried = carry(
+    opened,
+    ours,
+    () => {
+      ours.destroy();
+      abortStream(opened.agentStream);
+    },
+    deps,
+  );
   return { stream: theirs, carried };
 }
 

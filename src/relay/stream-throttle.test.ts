@@ -6,7 +6,10 @@ describe("StreamThrottle", () => {
   it("allows a burst, then the sustained rate, per user and device", () => {
     let now = 0;
     const throttle = new StreamThrottle({ perSecond: 10, burst: 3 }, () => now);
-    assert.deepEqual([1, 2, 3].map(() => throttle.check("u1", "press-7").allowed), [true, true, true]);
+    assert.deepEqual(
+      [1, 2, 3].map(() => throttle.check("u1", "press-7").allowed),
+      [true, true, true],
+    );
     assert.equal(throttle.check("u1", "press-7").allowed, false);
     assert.equal(throttle.check("u2", "press-7").allowed, true, "another user of the device is not affected");
     assert.equal(throttle.check("u1", "press-8").allowed, true, "the user's other devices are not affected");

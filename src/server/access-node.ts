@@ -1,6 +1,6 @@
 import { createApiApp } from "../access/api/app.js";
 import { auditAggregate } from "../access/audit-log.js";
-import { issueNodeCertificate, type Ca } from "../access/ca.js";
+import { type Ca, issueNodeCertificate } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { loginCheckLimit } from "../access/login-guard.js";
 import { RefusalAggregator } from "../access/refusal-aggregator.js";
@@ -15,14 +15,14 @@ import { beatRelay, pruneNodeRelays, putNodeRelay, relayGone } from "../access/s
 import { createStreamAuthority } from "../access/stream-authority.js";
 import { sealStoredTotpSecrets } from "../access/totp-secrets.js";
 import type { StreamAuthority } from "../protocol/relay-access.js";
+import { PeerRelays } from "../relay/peer-relays.js";
+import { createRelay, type Relay } from "../relay/relay.js";
+import type { StreamRate } from "../relay/stream-throttle.js";
 import { BackgroundWork } from "../shared/background-work.js";
 import { ensureDataDir } from "../shared/files.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
-import { PeerRelays } from "../relay/peer-relays.js";
-import { createRelay, type Relay } from "../relay/relay.js";
-import type { StreamRate } from "../relay/stream-throttle.js";
-import { nodeLinks, type NodeLinks } from "./cluster-node.js";
+import { type NodeLinks, nodeLinks } from "./cluster-node.js";
 import { trackPresence } from "./presence-tracker.js";
 import { createRelayLinks, type RelayLinks } from "./relay-links.js";
 import { TunnelBoard } from "./tunnel-board.js";

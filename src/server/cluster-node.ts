@@ -1,19 +1,19 @@
 import pg from "pg";
-import type { AccessContext, ClusterLink, Presence } from "../access/context.js";
-import { createChangeFeed, type ChangeFeed } from "../access/change-feed.js";
-import { createClusterFeed } from "../access/cluster-feed.js";
 import { forgetAccountHere, resumeCacheHere, suspendCacheHere } from "../access/access-changes.js";
+import { type ChangeFeed, createChangeFeed } from "../access/change-feed.js";
+import { createClusterFeed } from "../access/cluster-feed.js";
+import type { AccessContext, ClusterLink, Presence } from "../access/context.js";
 import { revalidateLocalStreams } from "../access/live-streams.js";
-import { channelOf, listenChannel, notify, type Listening } from "../access/pg-notify.js";
+import { channelOf, type Listening, listenChannel, notify } from "../access/pg-notify.js";
 import { cutStreamsOfEndedSessions } from "../access/session-streams.js";
 import type { Store } from "../access/store/index.js";
 import { SCHEMA_PARAM } from "../access/store/postgres.js";
 import { formatHostPort } from "../protocol/target.js";
+import type { Relay } from "../relay/relay.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
-import type { Relay } from "../relay/relay.js";
 import { clusterPresence } from "./cluster-presence.js";
-import { relayPresence, type RelayNames } from "./presence-tracker.js";
+import { type RelayNames, relayPresence } from "./presence-tracker.js";
 import type { TunnelBoard } from "./tunnel-board.js";
 
 /** How this node sees presence and changes: alone, or as one node of a cluster. */

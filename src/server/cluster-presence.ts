@@ -1,14 +1,22 @@
 import type { Kysely } from "kysely";
 import type { ClusterLink, DevicePresence, Presence, RelayLoad, TunnelInfo } from "../access/context.js";
+import { dropLiveStreams, type LiveStreamRow, type LiveStreamValues, listLiveStreams, syncLiveStreams } from "../access/store/live-streams.js";
+import {
+  beatLiveTunnels,
+  dropLiveTunnel,
+  dropRelayTunnels,
+  type LiveTunnelRow,
+  listLiveTunnels,
+  pruneLiveTunnels,
+  putLiveTunnel,
+} from "../access/store/live-tunnels.js";
+import type { Database } from "../access/store/schema.js";
+import type { LiveStream } from "../protocol/relay-access.js";
+import { formatHostPort, parseHostPort } from "../protocol/target.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
 import type { RelayNames } from "./presence-tracker.js";
 import type { HeldTunnel, TunnelBoard } from "./tunnel-board.js";
-import type { Database } from "../access/store/schema.js";
-import type { LiveStream } from "../protocol/relay-access.js";
-import { formatHostPort, parseHostPort } from "../protocol/target.js";
-import { dropLiveStreams, listLiveStreams, syncLiveStreams, type LiveStreamRow, type LiveStreamValues } from "../access/store/live-streams.js";
-import { beatLiveTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel, type LiveTunnelRow } from "../access/store/live-tunnels.js";
 
 /** Timing of cluster presence; the defaults are what `fernlink server` runs with. */
 export const CLUSTER_PRESENCE = {
@@ -67,7 +75,9 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
 
   const fresh = (row: LiveTunnelRow): boolean => options.now().getTime() - Date.parse(row.heartbeatAt) <= timing.staleMs;
   const remote = (accountId?: string): LiveTunnelRow[] =>
-    [...others.values()].filter((r) => !board.relayIds().includes(r.relayId) && (accountId === undefined || r.accountId === accountId) && fresh(r) && !board.find(r.deviceId));
+    [...others.values()].filter(
+      (r) => !board.relayIds().includes(r.relayId) && (accountId === undefined || r.accountId === accountId) && fresh(r) && !board.find(r.deviceId),
+    );
 
   const track = (what: string, p: Promise<unknown>): void => {
     void options.work.track(p.catch((err: unknown) => log.error(`cluster presence: cannot ${what}`, { error: String(err) })));
@@ -108,7 +118,9 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
       const here = local.status(deviceId);
       if (here) return here;
       const row = others.get(deviceId);
-      return row && !board.relayIds().includes(row.relayId) && fresh(row) ? { relayId: row.relayId, relay: names(row.relayId), address: row.address, since: new Date(row.since) } : undefined;
+      return row && !board.relayIds().includes(row.relayId) && fresh(row)
+        ? { relayId: row.relayId, relay: names(row.relayId), address: row.address, since: new Date(row.since) }
+        : undefined;
     },
     disconnect(deviceId) {
       local.disconnect(deviceId);
@@ -122,7 +134,13 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
     },
     cutStream: (streamId) => local.cutStream(streamId),
     tunnels(accountId): TunnelInfo[] {
-      const away = remote(accountId).map((r) => ({ deviceId: r.deviceId, deviceName: r.deviceName, address: r.address, since: new Date(r.since), relay: names(r.relayId) }));
+      const away = remote(accountId).map((r) => ({
+        deviceId: r.deviceId,
+        deviceName: r.deviceName,
+        address: r.address,
+        since: new Date(r.since),
+        relay: names(r.relayId),
+      }));
       return [...local.tunnels(accountId), ...away];
     },
     relays(accountId): RelayLoad[] {
@@ -188,7 +206,16 @@ function streamOfRow(r: LiveStreamRow): LiveStream {
   return {
     streamId: r.stream_id,
     request: { token: undefined, device: r.device_name, target: parseHostPort(r.target), source: r.source },
-    grant: { accountId: r.account_id, userId: r.user_id, userName: r.user_name, sessionId: "", deviceId: r.device_id, deviceName: r.device_name, lastSeen: null, allowedTargets: [] },
+    grant: {
+      accountId: r.account_id,
+      userId: r.user_id,
+      userName: r.user_name,
+      sessionId: "",
+      deviceId: r.device_id,
+      deviceName: r.device_name,
+      lastSeen: null,
+      allowedTargets: [],
+    },
     startedAt: new Date(r.started_at),
     bytesUp: Number(r.bytes_up),
     bytesDown: Number(r.bytes_down),

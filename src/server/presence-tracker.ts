@@ -1,5 +1,5 @@
-import type { AccessContext, Presence } from "../access/context.js";
 import { audit } from "../access/audit-log.js";
+import type { AccessContext, Presence } from "../access/context.js";
 import { markDeviceSeen } from "../access/store/devices.js";
 import type { Relay } from "../relay/relay.js";
 import type { HeldTunnel, TunnelBoard } from "./tunnel-board.js";
@@ -16,7 +16,8 @@ export type RelayNames = (relayId: string) => string;
  * ends of every stream opened through this node, wherever the device is).
  */
 export function relayPresence(board: TunnelBoard, relay: Relay, names: RelayNames): Presence {
-  const streamsOf = (accountId?: string): ReturnType<Relay["streams"]> => relay.streams().filter((s) => accountId === undefined || s.grant.accountId === accountId);
+  const streamsOf = (accountId?: string): ReturnType<Relay["streams"]> =>
+    relay.streams().filter((s) => accountId === undefined || s.grant.accountId === accountId);
   return {
     status(deviceId) {
       const placed = board.find(deviceId);
@@ -29,7 +30,13 @@ export function relayPresence(board: TunnelBoard, relay: Relay, names: RelayName
       board
         .list()
         .filter(({ tunnel }) => tunnel.identity.accountId === accountId)
-        .map(({ tunnel, relayId }) => ({ deviceId: tunnel.identity.deviceId, deviceName: tunnel.identity.deviceName, address: tunnel.address, since: tunnel.connectedAt, relay: names(relayId) })),
+        .map(({ tunnel, relayId }) => ({
+          deviceId: tunnel.identity.deviceId,
+          deviceName: tunnel.identity.deviceName,
+          address: tunnel.address,
+          since: tunnel.connectedAt,
+          relay: names(relayId),
+        })),
     relays: (accountId) => {
       const streams = streamsOf(accountId);
       return board.relayIds().map((relayId) => ({

@@ -7,9 +7,9 @@ import type { RelayDirectory } from "../access/relay-directory.js";
 import { relayOfCertificate } from "../access/relays.js";
 import { getDevice } from "../access/store/devices.js";
 import { beatRelay, relayGone } from "../access/store/relays.js";
-import { RelayEvent, type RelayCommand } from "../protocol/relay-link.js";
-import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import { errorMessage, FernlinkError } from "../protocol/errors.js";
+import { type RelayCommand, RelayEvent } from "../protocol/relay-link.js";
+import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import type { HeldTunnel, TunnelBoard, TunnelSource } from "./tunnel-board.js";
 
 /** How long a drained relay lets open streams run before it closes them. */
@@ -137,7 +137,9 @@ export function createRelayLinks(ctx: () => AccessContext, board: TunnelBoard, d
       } catch {
         return c.log.warn("relay link: malformed event ignored", { relay: row.name });
       }
-      queue = queue.then(() => handleEvent(event)).catch((err: unknown) => c.log.error("relay link: event failed", { relay: row.name, error: errorMessage(err) }));
+      queue = queue
+        .then(() => handleEvent(event))
+        .catch((err: unknown) => c.log.error("relay link: event failed", { relay: row.name, error: errorMessage(err) }));
     });
     const ended = (): void => {
       if (linked.get(row.id) !== relay) return;

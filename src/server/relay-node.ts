@@ -2,15 +2,15 @@ import http2, { type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
+import { FernlinkError } from "../protocol/errors.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
-import { FernlinkError } from "../protocol/errors.js";
+import { type AccessLink, linkToAccess } from "../relay/access-link.js";
+import { createRelay } from "../relay/relay.js";
+import { loadOrRegisterRelay } from "../relay/relay-state.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
-import { linkToAccess, type AccessLink } from "../relay/access-link.js";
-import { createRelay } from "../relay/relay.js";
-import { loadOrRegisterRelay } from "../relay/relay-state.js";
 import { isAccessNode } from "./router.js";
 
 /** How `fernlink relay run` was asked to run. */
@@ -48,7 +48,13 @@ const NO_USERS = new FernlinkError("forbidden", "users open streams through an a
 export async function startRelayNode(options: RelayNodeOptions): Promise<RunningRelay> {
   const { log } = options;
   const url = options.publicUrl ?? `https://${formatHostPort(options.listen)}`;
-  const { state, registered } = await loadOrRegisterRelay(options.stateDir, { access: options.access[0]!, ca: options.ca, key: options.key, url, region: options.region });
+  const { state, registered } = await loadOrRegisterRelay(options.stateDir, {
+    access: options.access[0]!,
+    ca: options.ca,
+    key: options.key,
+    url,
+    region: options.region,
+  });
   let link: AccessLink | undefined;
   let finish: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const finished = new Promise<void>((resolve, reject) => (finish = { resolve, reject }));
@@ -68,7 +74,8 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
   h2.on("session", (session: ServerHttp2Session) => readyTunnelSession(session));
   h2.on("stream", (stream, headers) => {
     stream.on("error", () => {});
-    if (headers[":method"] === "CONNECT" && isAccessNode(stream.session?.socket as tls.TLSSocket | undefined)) return relay.handleForwardedStream(stream, headers);
+    if (headers[":method"] === "CONNECT" && isAccessNode(stream.session?.socket as tls.TLSSocket | undefined))
+      return relay.handleForwardedStream(stream, headers);
     stream.respond(errorResponseHeaders(NO_USERS), { endStream: true });
   });
   const server = tls.createServer({

@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { SseReader } from "../access/api/sse-test-kit.js";
 import { createLogger } from "../shared/log.js";
-import { startServer, type RunningServer } from "./server.js";
+import { type RunningServer, startServer } from "./server.js";
 
 const PASSWORD = "correct horse battery staple";
 

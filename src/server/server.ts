@@ -2,17 +2,17 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { isIP } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import { issueServerCertificate, type Ca } from "../access/ca.js";
+import { type Ca, issueServerCertificate } from "../access/ca.js";
 import type { AccessContext } from "../access/context.js";
 import { authenticate } from "../access/sessions.js";
 import type { Store } from "../access/store/index.js";
 import { createStoredWebGrants } from "../access/web-grants.js";
 import { findWebTarget } from "../access/web-targets.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
-import type { KeepaliveOptions } from "../shared/keepalive.js";
-import type { Logger } from "../shared/log.js";
 import type { Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
+import type { KeepaliveOptions } from "../shared/keepalive.js";
+import type { Logger } from "../shared/log.js";
 import { createHmiProxy } from "../web/hmi-proxy.js";
 import { createPortalApp } from "../web/portal-app.js";
 import { PORTAL_CSP, portalAssetsDir } from "../web/portal-assets.js";
@@ -94,14 +94,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         certPem: serverCert.certPem,
         caPem: ca.certPem,
         log,
-        contextFor: webCertificates(ca, async (name) => {
-          const id = webTargetIdOf(name, webDomain);
-          return id !== undefined && (await findWebTarget(ctx, id)) !== undefined;
-        }, ctx.now, log),
+        contextFor: webCertificates(
+          ca,
+          async (name) => {
+            const id = webTargetIdOf(name, webDomain);
+            return id !== undefined && (await findWebTarget(ctx, id)) !== undefined;
+          },
+          ctx.now,
+          log,
+        ),
         ...(options.limits ? { limits: options.limits } : {}),
         provesSession: async (headers, source) => {
           const token = /^Bearer (\S+)$/i.exec(String(headers.authorization ?? ""))?.[1];
-          return authenticate(ctx, token, source, { touch: false }).then(() => true, () => false);
+          return authenticate(ctx, token, source, { touch: false }).then(
+            () => true,
+            () => false,
+          );
         },
       },
       onePortRoutes({ relay, acceptsAgents: !options.noRelay, relayLinks: node.relayLinks, api: getRequestListener(node.api.fetch), portal, hmi, vnc }),

@@ -4,11 +4,11 @@ import http2 from "node:http2";
 import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { Duplex } from "node:stream";
 import { join } from "node:path";
+import { Duplex } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
-import { issueServerCertificate, loadOrCreateCa, signDeviceCsr, type Ca } from "../access/ca.js";
+import { type Ca, issueServerCertificate, loadOrCreateCa, signDeviceCsr } from "../access/ca.js";
 import { ALPN } from "../protocol/alpn.js";
 import { createLogger } from "../shared/log.js";
 import { createCsrPem, generateKeyPairPem, serialOf } from "../shared/pki.js";
@@ -38,7 +38,10 @@ describe("the TLS listener", () => {
     upgrade: (_req, socket) => socket.destroy(),
   });
 
-  async function listen(limits: Partial<ConnectionLimits>, agent: (socket: tls.TLSSocket) => void = () => {}): Promise<{ listener: TlsListener; port: number }> {
+  async function listen(
+    limits: Partial<ConnectionLimits>,
+    agent: (socket: tls.TLSSocket) => void = () => {},
+  ): Promise<{ listener: TlsListener; port: number }> {
     const l = createTlsListener(
       {
         keyPem: serverCert.keyPem,
@@ -65,7 +68,13 @@ describe("the TLS listener", () => {
     ca = await loadOrCreateCa(dir, { now: new Date() });
     serverCert = await issueServerCertificate(ca, { hostnames: ["localhost", "127.0.0.1"], now: new Date() });
     const { privateKeyPem } = await generateKeyPairPem();
-    const signed = await signDeviceCsr(ca, { csrPem: await createCsrPem(privateKeyPem, { commonName: "x" }), deviceId: "dev-1", accountId: "acc-1", deviceName: "press-7", now: new Date() });
+    const signed = await signDeviceCsr(ca, {
+      csrPem: await createCsrPem(privateKeyPem, { commonName: "x" }),
+      deviceId: "dev-1",
+      accountId: "acc-1",
+      deviceName: "press-7",
+      now: new Date(),
+    });
     device = { keyPem: privateKeyPem, certPem: signed.certPem, serial: signed.serial };
     const record = (socket: tls.TLSSocket): void => {
       const cert = socket.getPeerCertificate();
@@ -113,7 +122,10 @@ describe("the TLS listener", () => {
     await new Promise<void>((resolve, reject) =>
       https.get({ host: "127.0.0.1", port, ca: ca.certPem, agent: false }, (res) => res.resume().once("end", resolve)).once("error", reject),
     );
-    assert.deepEqual(seen.map((s) => s.alpn), [ALPN.agent, "HTTP/2.0", "HTTP/1.1"]);
+    assert.deepEqual(
+      seen.map((s) => s.alpn),
+      [ALPN.agent, "HTTP/2.0", "HTTP/1.1"],
+    );
   });
 
   it("shows the device certificate on a resumed session too, so revocation checks still apply", async () => {
@@ -152,7 +164,9 @@ describe("the TLS listener", () => {
     let short: { listener: TlsListener; port: number };
     const kept: tls.TLSSocket[] = [];
     before(async () => {
-      short = await listen({ handshakeTimeoutMs: 300, headersTimeoutMs: 300, idleTimeoutMs: 300, maxUnauthenticatedPerSource: 3 }, (socket) => kept.push(socket));
+      short = await listen({ handshakeTimeoutMs: 300, headersTimeoutMs: 300, idleTimeoutMs: 300, maxUnauthenticatedPerSource: 3 }, (socket) =>
+        kept.push(socket),
+      );
     });
     after(async () => {
       await stop(short.listener);
@@ -183,7 +197,10 @@ describe("the TLS listener", () => {
       const proven = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
       const unproven = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
       unproven.on("error", () => {});
-      for (const [session, token] of [[proven, "good"], [unproven, "bad"]] as const) {
+      for (const [session, token] of [
+        [proven, "good"],
+        [unproven, "bad"],
+      ] as const) {
         const stream = session.request({ ":method": "CONNECT", ":authority": "10.0.0.1:502", authorization: `Bearer ${token}` });
         await new Promise((resolve) => stream.once("response", resolve));
         stream.close();
@@ -228,7 +245,12 @@ describe("the TLS listener", () => {
       const over = net.connect(short.port, "127.0.0.1");
       const overMs = await closedAfter(over);
       assert.ok(overMs < 200, `the fourth connection was closed after ${overMs} ms`);
-      const other = tls.connect({ socket: net.connect({ host: "127.0.0.1", port: short.port, localAddress: "127.0.0.2" }), ca: ca.certPem, servername: "localhost", ALPNProtocols: [ALPN.h2] });
+      const other = tls.connect({
+        socket: net.connect({ host: "127.0.0.1", port: short.port, localAddress: "127.0.0.2" }),
+        ca: ca.certPem,
+        servername: "localhost",
+        ALPNProtocols: [ALPN.h2],
+      });
       await new Promise<void>((resolve, reject) => other.once("secureConnect", resolve).once("error", reject));
       other.destroy();
       for (const s of held) s.destroy();
@@ -241,7 +263,14 @@ describe("the TLS listener", () => {
       for (let i = 0; i < 4; i++) {
         agents.push(
           await new Promise<tls.TLSSocket>((resolve, reject) => {
-            const s = tls.connect({ host: "127.0.0.1", port: short.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
+            const s = tls.connect({
+              host: "127.0.0.1",
+              port: short.port,
+              ca: ca.certPem,
+              ALPNProtocols: [ALPN.agent],
+              key: device.keyPem,
+              cert: device.certPem,
+            });
             s.once("secureConnect", () => resolve(s)).once("error", reject);
           }),
         );

@@ -1,17 +1,16 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AccessContext } from "../access/context.js";
-import { findWebTarget, webTargetVia, type WebTargetRecord } from "../access/web-targets.js";
+import { findWebTarget, type WebTargetRecord, webTargetVia } from "../access/web-targets.js";
 import { SESSION_COOKIE } from "../protocol/api-session.js";
-import type { Requester, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { deviceOfflineError } from "../shared/format.js";
+import type { Requester, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
+import type { WebGrants } from "../protocol/web-grants.js";
 import type { Relay } from "../relay/relay.js";
+import { deviceOfflineError } from "../shared/format.js";
 import { readCookie } from "../web/header-rewrite.js";
 import type { HmiTarget } from "../web/hmi-proxy.js";
 import { splitHostHeader, webTargetOrigin } from "../web/web-host.js";
-import type { WebGrants } from "../protocol/web-grants.js";
-
 
 /**
  * How the portal's web features reach devices: every HMI page and VNC panel is opened as a
@@ -21,13 +20,21 @@ import type { WebGrants } from "../protocol/web-grants.js";
 export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; authority: StreamAuthority; grants: WebGrants; domain: string }) {
   const { ctx, relay, authority, grants } = deps;
 
-  async function targetFor(sessionToken: string | undefined, targetId: string, source: string): Promise<{ requester: Requester; target: WebTargetRecord; request: StreamRequest }> {
+  async function targetFor(
+    sessionToken: string | undefined,
+    targetId: string,
+    source: string,
+  ): Promise<{ requester: Requester; target: WebTargetRecord; request: StreamRequest }> {
     if (!sessionToken) throw new FernlinkError("unauthenticated", "sign in to the Fernlink portal first");
     const requester = await authority.authenticate({ token: sessionToken, device: "", target: { host: "", port: 0 }, source });
     const target = await findWebTarget(ctx, targetId);
     // Another account's target is as unknown as a missing one.
     if (!target || target.accountId !== requester.accountId) throw new FernlinkError("not-found", `no web target "${targetId}"`);
-    return { requester, target, request: { token: sessionToken, device: target.deviceName, target: { host: target.host, port: target.port }, source, via: webTargetVia(target.id) } };
+    return {
+      requester,
+      target,
+      request: { token: sessionToken, device: target.deviceName, target: { host: target.host, port: target.port }, source, via: webTargetVia(target.id) },
+    };
   }
 
   /** Checks the rules (and that the device is online) before a tab opens, recording a refusal like a refused stream. */
@@ -66,7 +73,8 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
     checkVncOrigin(req: IncomingMessage): void {
       const host = req.headers.host ?? "";
       const origin = req.headers.origin;
-      if (origin !== `https://${host}`) throw new FernlinkError("forbidden", `VNC connections are accepted only from the portal's page (https://${host}), not from ${origin ?? "no origin"}`);
+      if (origin !== `https://${host}`)
+        throw new FernlinkError("forbidden", `VNC connections are accepted only from the portal's page (https://${host}), not from ${origin ?? "no origin"}`);
     },
 
     /** The WebSocket of the portal's VNC viewer: session cookie, then the rules. */

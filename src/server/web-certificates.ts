@@ -1,5 +1,5 @@
 import tls from "node:tls";
-import { issueServerCertificate, type Ca } from "../access/ca.js";
+import { type Ca, issueServerCertificate } from "../access/ca.js";
 import type { Logger } from "../shared/log.js";
 
 /** Certificates kept for HMI host names; each costs one key pair and one signature to make. */

@@ -7,10 +7,12 @@ describe("BackgroundWork", () => {
   it("drains work that was pending, and work started while draining", async () => {
     const work = new BackgroundWork();
     const done: string[] = [];
-    void work.track(sleep(30).then(() => {
-      done.push("first");
-      void work.track(sleep(30).then(() => done.push("second")));
-    }));
+    void work.track(
+      sleep(30).then(() => {
+        done.push("first");
+        void work.track(sleep(30).then(() => done.push("second")));
+      }),
+    );
     await work.drain(1000);
     assert.deepEqual(done, ["first", "second"]);
   });

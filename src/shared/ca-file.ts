@@ -11,7 +11,7 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
  */
 export function checkCaPem(text: string, path: string): void {
   const blocks = text.match(CERTIFICATE) ?? [];
-  const what = PRIVATE_KEY.test(text) ? "a private key" : /-----BEGIN ([A-Z ]+)-----/.exec(text)?.[1]?.toLowerCase() ?? "no PEM data";
+  const what = PRIVATE_KEY.test(text) ? "a private key" : (/-----BEGIN ([A-Z ]+)-----/.exec(text)?.[1]?.toLowerCase() ?? "no PEM data");
   if (blocks.length === 0) {
     throw new FernlinkError("invalid-input", `CA file "${path}" is not a PEM certificate (it holds ${what}); pass the server's ca.pem with --ca FILE`);
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConcurrencyLimit, type Acquired, type Release } from "./concurrency-limit.js";
+import { type Acquired, ConcurrencyLimit, type Release } from "./concurrency-limit.js";
 
 /** The release of a granted slot; fails the test on a refusal. */
 function granted(acquired: Acquired): Release {
@@ -30,7 +30,10 @@ describe("ConcurrencyLimit", () => {
   it("marks only the first refusal of a busy spell, and starts a new spell once a slot is released", () => {
     const limit = new ConcurrencyLimit({ perKey: 1, total: 4 });
     const release = granted(limit.tryAcquire("a"));
-    assert.deepEqual([1, 2, 3].map(() => limit.tryAcquire("a").refusal?.first), [true, false, false]);
+    assert.deepEqual(
+      [1, 2, 3].map(() => limit.tryAcquire("a").refusal?.first),
+      [true, false, false],
+    );
     release();
     const again = granted(limit.tryAcquire("a"));
     assert.equal(limit.tryAcquire("a").refusal?.first, true);

@@ -25,5 +25,14 @@ test("cells that start like a spreadsheet formula get a leading apostrophe", () 
 });
 
 test("a document has a header and CRLF-terminated lines", () => {
-  assert.equal(toCsv(["user", "bytes"], [["alice", 12], ["=evil", null]]), "user,bytes\r\nalice,12\r\n'=evil,\r\n");
+  assert.equal(
+    toCsv(
+      ["user", "bytes"],
+      [
+        ["alice", 12],
+        ["=evil", null],
+      ],
+    ),
+    "user,bytes\r\nalice,12\r\n'=evil,\r\n",
+  );
 });

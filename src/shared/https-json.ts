@@ -30,7 +30,12 @@ const TLS_TRUST_ERRORS = new Set([
 ]);
 
 /** What a server certificate from another CA than the one given looks like. */
-const CA_MISMATCH_ERRORS = new Set(["SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_SIGNATURE_FAILURE"]);
+const CA_MISMATCH_ERRORS = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_SIGNATURE_FAILURE",
+]);
 
 /** Turns a socket-level failure into the one-line error a user can act on. */
 export function networkError(err: NodeJS.ErrnoException, server: string, caGiven = false): FernlinkError {
@@ -77,7 +82,16 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
         res.on("error", (err) => reject(networkError(err, req.server, req.ca !== undefined)));
         res.on("end", () => {
           try {
-            resolve(decodeJsonAnswer({ status: res.statusCode ?? 500, retryAfter: res.headers["retry-after"], body: Buffer.concat(chunks), schema: req.response, server: req.server, path: url.pathname }));
+            resolve(
+              decodeJsonAnswer({
+                status: res.statusCode ?? 500,
+                retryAfter: res.headers["retry-after"],
+                body: Buffer.concat(chunks),
+                schema: req.response,
+                server: req.server,
+                path: url.pathname,
+              }),
+            );
           } catch (err) {
             reject(err);
           }

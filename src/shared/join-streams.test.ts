@@ -1,8 +1,8 @@
-import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { joinStreams, type JoinResult } from "./join-streams.js";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, it } from "node:test";
+import { type JoinResult, joinStreams } from "./join-streams.js";
 
 /** Two ends of one loopback TCP connection; both keep their write side open after a FIN. */
 interface Pair {

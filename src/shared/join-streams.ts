@@ -1,4 +1,4 @@
-import { finished, type Duplex } from "node:stream";
+import { type Duplex, finished } from "node:stream";
 import { abortStream } from "./stream-cancel.js";
 
 /** Bytes carried by a joined pair and the first error that ended it, if any. */

@@ -1,8 +1,15 @@
-import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect as h2connect, createServer as h2createServer, type ClientHttp2Session, type ClientHttp2Stream, type Http2Server, type ServerHttp2Session } from "node:http2";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type Http2Server,
+  connect as h2connect,
+  createServer as h2createServer,
+  type ServerHttp2Session,
+} from "node:http2";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, it } from "node:test";
 import { startKeepalive, watchKeepalive } from "./keepalive.js";
 
 /**

@@ -8,7 +8,10 @@ test("a throttled log writes at most max lines per interval and then says how ma
   const log = createLogger("test", { level: "debug", write: (line) => lines.push(line), now: () => new Date(0) });
   const warn = throttled(log.warn, { max: 2, intervalMs: 1000, now: () => clock });
   for (let i = 0; i < 5; i++) warn("client error", { n: i });
-  assert.deepEqual(lines.map((l) => l.replace(/^\S+ /, "")), ["warn test: client error n=0", "warn test: client error n=1"]);
+  assert.deepEqual(
+    lines.map((l) => l.replace(/^\S+ /, "")),
+    ["warn test: client error n=0", "warn test: client error n=1"],
+  );
   clock = 1000;
   warn("client error", { n: 5 });
   warn("client error", { n: 6 });

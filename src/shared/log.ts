@@ -12,10 +12,7 @@ export interface Logger {
 }
 
 /** Logs `time level component: message key=value…` to `write` (stderr by default). */
-export function createLogger(
-  component: string,
-  options: { level?: LogLevel; write?: (line: string) => void; now?: () => Date } = {},
-): Logger {
+export function createLogger(component: string, options: { level?: LogLevel; write?: (line: string) => void; now?: () => Date } = {}): Logger {
   const min = ORDER[options.level ?? levelFromEnv()];
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? (() => new Date());

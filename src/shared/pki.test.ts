@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
-import type { PeerCertificate } from "node:tls";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, X509Certificate } from "node:crypto";
 import { describe, test } from "node:test";
+import type { PeerCertificate } from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";
 import {
   accountIdFromCertificate,

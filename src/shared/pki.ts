@@ -3,8 +3,9 @@
  * Keys are ECDSA P-256, private keys PKCS#8 PEM; serials are lowercase hex without colons or
  * leading zeros (see `serialOf`), the same form the access service stores at issue time.
  */
-import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicKey, generateKeyPair, webcrypto } from "node:crypto";
+
 import type { KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPair, X509Certificate as NodeX509Certificate, webcrypto } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { promisify } from "node:util";
 import { FernlinkError } from "../protocol/errors.js";

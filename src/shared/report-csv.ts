@@ -3,7 +3,24 @@ import type { ConnectionRecord } from "../protocol/api-audit.js";
 import { toCsv } from "./csv.js";
 
 /** Columns of `fernlink audit --csv` and the portal's audit download. */
-export const AUDIT_CSV_HEADER = ["seq", "time", "actor", "source", "action", "object", "result", "reason", "device", "target", "started", "ended", "bytes_up", "bytes_down", "count", "token"] as const;
+export const AUDIT_CSV_HEADER = [
+  "seq",
+  "time",
+  "actor",
+  "source",
+  "action",
+  "object",
+  "result",
+  "reason",
+  "device",
+  "target",
+  "started",
+  "ended",
+  "bytes_up",
+  "bytes_down",
+  "count",
+  "token",
+] as const;
 
 /** Columns of `fernlink report connections --csv` and the portal's report download. */
 export const CONNECTIONS_CSV_HEADER = ["user", "source", "device", "target", "start", "end", "duration_s", "bytes_up", "bytes_down", "note"] as const;
@@ -12,7 +29,24 @@ export const CONNECTIONS_CSV_HEADER = ["user", "source", "device", "target", "st
 export function auditCsv(records: readonly AuditRecord[]): string {
   return toCsv(
     AUDIT_CSV_HEADER,
-    records.map((r) => [r.seq, r.at, r.actor, r.source, r.action, r.object, r.result, r.reason, r.device, r.target, r.startedAt, r.endedAt, r.bytesUp, r.bytesDown, r.count ?? 1, r.token]),
+    records.map((r) => [
+      r.seq,
+      r.at,
+      r.actor,
+      r.source,
+      r.action,
+      r.object,
+      r.result,
+      r.reason,
+      r.device,
+      r.target,
+      r.startedAt,
+      r.endedAt,
+      r.bytesUp,
+      r.bytesDown,
+      r.count ?? 1,
+      r.token,
+    ]),
   );
 }
 

@@ -31,16 +31,25 @@ describe("ResetBudget", () => {
     const budget = new ResetBudget({ ratePerSecond: 1, burst: 2 }, () => now);
     const streams = [fakeStream(), fakeStream(), fakeStream(), fakeStream()];
     streams.forEach((s) => budget.reset(s));
-    assert.deepEqual(streams.map((s) => s.resets.length), [1, 1, 0, 0]);
+    assert.deepEqual(
+      streams.map((s) => s.resets.length),
+      [1, 1, 0, 0],
+    );
     assert.equal(budget.waiting, 2);
     now += 1000;
     budget.drain();
-    assert.deepEqual(streams.map((s) => s.resets.length), [1, 1, 1, 0]);
+    assert.deepEqual(
+      streams.map((s) => s.resets.length),
+      [1, 1, 1, 0],
+    );
     streams[3]!.finish();
     now += 1000;
     budget.drain();
     assert.equal(budget.waiting, 0, "a stream that closed meanwhile costs nothing");
-    assert.deepEqual(streams.map((s) => s.resets.length), [1, 1, 1, 0]);
+    assert.deepEqual(
+      streams.map((s) => s.resets.length),
+      [1, 1, 1, 0],
+    );
   });
 
   it("ignores streams that are already closed", () => {

@@ -37,10 +37,13 @@ export class ResetBudget {
 
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.drain();
-    }, Math.max(1, this.bucket.waitMs()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.drain();
+      },
+      Math.max(1, this.bucket.waitMs()),
+    );
     this.timer.unref();
   }
 

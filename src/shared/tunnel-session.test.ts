@@ -21,7 +21,10 @@ test("a readied session announces the stream window, widens the connection windo
   assert.equal(client.state.localWindowSize, TUNNEL_WINDOW.connectionWindowBytes);
   assert.equal(serverSession.remoteSettings.initialWindowSize, TUNNEL_WINDOW.streamWindowBytes);
   client.emit("error", new Error("peer vanished"));
-  assert.deepEqual(errors.map((e) => e.message), ["peer vanished"]);
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ["peer vanished"],
+  );
   client.destroy();
   serverSession.destroy();
   server.close();

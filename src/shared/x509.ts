@@ -5,8 +5,8 @@
  * (`import type` from "@peculiar/x509" is fine anywhere: it emits no code.)
  */
 import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { webcrypto } from "node:crypto";
+import * as x509 from "@peculiar/x509";
 
 x509.cryptoProvider.set(webcrypto);
 

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, rewriteLocation, rewriteSetCookie, splitCookiePair, WEB_GRANT_COOKIE, withoutGrantCookie } from "./header-rewrite.js";
+import {
+  hmiRequestHeaders,
+  hmiResponseHeaders,
+  readCookie,
+  responseHead,
+  rewriteLocation,
+  rewriteSetCookie,
+  splitCookiePair,
+  WEB_GRANT_COOKIE,
+  withoutGrantCookie,
+} from "./header-rewrite.js";
 
 const origins = { target: "http://192.168.1.10", public: "https://w-k3j9.localhost:8443" };
 
@@ -19,7 +29,13 @@ test("the HMI gets its own Host, Origin and Referer, and never the grant cookie"
     },
     origins,
   );
-  assert.deepEqual(out, { host: "192.168.1.10", origin: "http://192.168.1.10", referer: "http://192.168.1.10/hmi/?page=2", cookie: "hmi_session=abc; lang=de", accept: "text/html" });
+  assert.deepEqual(out, {
+    host: "192.168.1.10",
+    origin: "http://192.168.1.10",
+    referer: "http://192.168.1.10/hmi/?page=2",
+    cookie: "hmi_session=abc; lang=de",
+    accept: "text/html",
+  });
 });
 
 test("HTTP/2 pseudo-headers go, and split cookie fields are joined", () => {
@@ -49,7 +65,13 @@ test("cookies lose their Domain, keep the rest, and may not take the grant cooki
   assert.equal(rewriteSetCookie("sid=1;domain=.192.168.1.10"), "sid=1");
   assert.equal(rewriteSetCookie(`${WEB_GRANT_COOKIE}=forged; Path=/`), undefined);
   const out = hmiResponseHeaders(
-    { "set-cookie": ["a=1; Domain=x", `${WEB_GRANT_COOKIE}=y`], location: "http://192.168.1.10/x", "strict-transport-security": "max-age=1", connection: "close", "content-type": "text/html" },
+    {
+      "set-cookie": ["a=1; Domain=x", `${WEB_GRANT_COOKIE}=y`],
+      location: "http://192.168.1.10/x",
+      "strict-transport-security": "max-age=1",
+      connection: "close",
+      "content-type": "text/html",
+    },
     origins,
   );
   assert.deepEqual(out, { "set-cookie": ["a=1"], location: "https://w-k3j9.localhost:8443/x", "content-type": "text/html" });

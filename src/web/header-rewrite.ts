@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
+import { type IncomingHttpHeaders, type OutgoingHttpHeaders, STATUS_CODES } from "node:http";
 
 /**
  * Header rewriting between the browser and an HMI reached through the tunnel. The HMI must
@@ -19,7 +19,19 @@ export interface HmiOrigins {
 }
 
 /** Connection-level headers that belong to one hop (RFC 9110 §7.6.1) or to HTTP/2 framing. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate", "http2-settings", "alt-svc"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "http2-settings",
+  "alt-svc",
+]);
 
 function dropHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const named = new Set(
@@ -110,7 +122,8 @@ export function rewriteLocation(location: string, origins: HmiOrigins): string {
     return location; // relative: already right on the public host
   }
   const target = new URL(origins.target);
-  const sameHost = url.hostname.toLowerCase() === target.hostname.toLowerCase() && (url.port || defaultPort(url.protocol)) === (target.port || defaultPort(target.protocol));
+  const sameHost =
+    url.hostname.toLowerCase() === target.hostname.toLowerCase() && (url.port || defaultPort(url.protocol)) === (target.port || defaultPort(target.protocol));
   if (!sameHost || (url.protocol !== "http:" && url.protocol !== "https:")) return location;
   return origins.public + url.pathname + url.search + url.hash;
 }

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import type { WebGrants } from "../protocol/web-grants.js";
 import { createLogger } from "../shared/log.js";
 import { WEB_GRANT_COOKIE } from "./header-rewrite.js";
 import { createHmiProxy } from "./hmi-proxy.js";
-import type { WebGrants } from "../protocol/web-grants.js";
 
 /** Grants as the proxy sees them: one grant, "g", for session "s" on target "abc". */
 const grants: WebGrants = {

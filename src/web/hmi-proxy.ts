@@ -4,12 +4,12 @@ import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";
+import type { GrantSubject, WebGrants } from "../protocol/web-grants.js";
 import type { Logger } from "../shared/log.js";
-import { hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, WEB_GRANT_COOKIE, type HmiOrigins } from "./header-rewrite.js";
 import { foreignRequestRefusal } from "./fetch-metadata.js";
+import { type HmiOrigins, hmiRequestHeaders, hmiResponseHeaders, readCookie, responseHead, WEB_GRANT_COOKIE } from "./header-rewrite.js";
 import { MESSAGE_PAGE_CSP, messagePage } from "./pages.js";
 import { splitHostHeader, webTargetIdOf, webTargetOrigin } from "./web-host.js";
-import type { GrantSubject, WebGrants } from "../protocol/web-grants.js";
 
 /** An HMI as the proxy needs it: where it is, and a way to open a tunnel stream to it. */
 export interface HmiTarget {
@@ -102,7 +102,10 @@ export function createHmiProxy(deps: HmiProxyDeps) {
   }, AGENT_SWEEP_MS);
   sweep.unref();
 
-  const portalLink = (port: number | undefined) => ({ href: `${port === undefined || port === 443 ? `https://${deps.domain}` : `https://${deps.domain}:${port}`}/`, text: "Open the Fernlink portal" });
+  const portalLink = (port: number | undefined) => ({
+    href: `${port === undefined || port === 443 ? `https://${deps.domain}` : `https://${deps.domain}:${port}`}/`,
+    text: "Open the Fernlink portal",
+  });
 
   function fail(res: Response, visit: Visit | undefined, err: unknown): void {
     const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
@@ -143,7 +146,9 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     } catch (err) {
       if (err instanceof FernlinkError && err.code === "unauthenticated") {
         // The session ended: so did every grant it holds, on every node.
-        await deps.grants.endSession(subject.sessionToken).catch((cause: unknown) => deps.log.warn("ending the grants of a session failed", { error: String(cause) }));
+        await deps.grants
+          .endSession(subject.sessionToken)
+          .catch((cause: unknown) => deps.log.warn("ending the grants of a session failed", { error: String(cause) }));
         agents.get(grant)?.destroy();
         agents.delete(grant);
       }
@@ -185,7 +190,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
       deps.log.error("redeeming an HMI launch code failed", { error: String(err) });
       return fail(res, visit, new FernlinkError("internal", "the HMI could not be signed in; open it again from the portal", { cause: err }));
     }
-    if (!redeemed) return fail(res, visit, new FernlinkError("unauthenticated", "this link to the HMI has expired or was used already; open the HMI again from the portal"));
+    if (!redeemed)
+      return fail(res, visit, new FernlinkError("unauthenticated", "this link to the HMI has expired or was used already; open the HMI again from the portal"));
     res.writeHead(302, {
       // The target's own path, stored with the code: nothing from the URL goes into Location.
       location: redeemed.path,
@@ -220,7 +226,14 @@ export function createHmiProxy(deps: HmiProxyDeps) {
         } catch (err) {
           // A header HTTP/2 cannot carry: answer 502 rather than let the HMI's reply reach the server's error path.
           answer.destroy();
-          return fail(res, visit, new FernlinkError("target-refused", `the HMI answered with a header the portal cannot pass on (${err instanceof Error ? err.message : String(err)})`));
+          return fail(
+            res,
+            visit,
+            new FernlinkError(
+              "target-refused",
+              `the HMI answered with a header the portal cannot pass on (${err instanceof Error ? err.message : String(err)})`,
+            ),
+          );
         }
         answer.pipe(res as ServerResponse);
         answer.on("error", () => res.destroy());
@@ -247,7 +260,9 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     const refuse = (err: unknown): void => {
       const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
       if (!socket.writable) return void socket.destroy();
-      socket.end(`HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`);
+      socket.end(
+        `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`,
+      );
     };
     try {
       if (!visit) throw new FernlinkError("not-found", "no HMI is published under this host name");

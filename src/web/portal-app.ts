@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
-import { Hono, type Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SESSION_COOKIE } from "../protocol/api-session.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { Logger } from "../shared/log.js";
@@ -50,7 +50,11 @@ function loadAssets(dir: string): Map<string, Asset> {
       else {
         const body = readFileSync(path);
         const url = `/${relative(dir, path).split(sep).join("/")}`;
-        assets.set(url, { body, type: TYPES[extname(name)] ?? "application/octet-stream", etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` });
+        assets.set(url, {
+          body,
+          type: TYPES[extname(name)] ?? "application/octet-stream",
+          etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`,
+        });
       }
     }
   };
@@ -73,7 +77,10 @@ const SECURITY_HEADERS = {
 type PortalEnv = { Bindings: { incoming: { socket: { remoteAddress?: string } } } };
 
 function messageResponse(c: Context<PortalEnv>, status: ContentfulStatusCode, title: string, message: string): Response {
-  return c.html(messagePage(title, message, { href: "/", text: "Back to the portal" }), status, { "content-security-policy": MESSAGE_PAGE_CSP, "cache-control": "no-store" });
+  return c.html(messagePage(title, message, { href: "/", text: "Back to the portal" }), status, {
+    "content-security-policy": MESSAGE_PAGE_CSP,
+    "cache-control": "no-store",
+  });
 }
 
 /** The web portal's own routes: the single-page app, its assets, and the hand-over to HMI hosts. */
@@ -92,7 +99,9 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
   });
 
-  app.get("/", (c) => c.body(new Uint8Array(index.body), 200, { "content-type": index.type, "content-security-policy": deps.csp, "cache-control": "no-cache" }));
+  app.get("/", (c) =>
+    c.body(new Uint8Array(index.body), 200, { "content-type": index.type, "content-security-policy": deps.csp, "cache-control": "no-cache" }),
+  );
   app.get("/assets/*", (c) => {
     const asset = assets.get(c.req.path);
     if (!asset) return messageResponse(c, 404, "Not found", `no such file: ${c.req.path}`);
@@ -102,12 +111,24 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
 
   app.get("/web/open/:id", async (c) => {
     try {
-      const url = await deps.launch(getCookie(c, SESSION_COOKIE) || undefined, c.req.param("id"), c.env?.incoming?.socket?.remoteAddress ?? "unknown", c.req.header("host") ?? new URL(c.req.url).host);
+      const url = await deps.launch(
+        getCookie(c, SESSION_COOKIE) || undefined,
+        c.req.param("id"),
+        c.env?.incoming?.socket?.remoteAddress ?? "unknown",
+        c.req.header("host") ?? new URL(c.req.url).host,
+      );
       return c.redirect(url, 302);
     } catch (err) {
       const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the HMI could not be opened", { cause: err });
       if (!(err instanceof FernlinkError)) deps.log.error("opening a web target failed", { error: String(err) });
-      const title = error.code === "unauthenticated" ? "Signed out" : error.code === "device-offline" ? "Device offline" : error.status === 403 ? "Access refused" : "The HMI cannot be opened";
+      const title =
+        error.code === "unauthenticated"
+          ? "Signed out"
+          : error.code === "device-offline"
+            ? "Device offline"
+            : error.status === 403
+              ? "Access refused"
+              : "The HMI cannot be opened";
       return messageResponse(c, error.status as ContentfulStatusCode, title, error.message);
     }
   });

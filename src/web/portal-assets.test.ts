@@ -28,13 +28,17 @@ function harmless(url: string): boolean {
 
 describe("the built web portal", () => {
   it("has index.html, app.js and app.css where the server looks", () => {
-    for (const file of ["index.html", "assets/app.js", "assets/app.css"]) assert.ok(existsSync(join(dir, file)), `${file} is missing in ${dir}: run npm run build`);
+    for (const file of ["index.html", "assets/app.js", "assets/app.css"])
+      assert.ok(existsSync(join(dir, file)), `${file} is missing in ${dir}: run npm run build`);
   });
 
   it("loads only /assets/ files from index.html, with no inline script or style", () => {
     const html = readFileSync(join(dir, "index.html"), "utf8");
     const refs = [...html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)].map((m) => m[1] ?? "");
-    assert.deepEqual(refs.filter((r) => !r.startsWith("/assets/")), []);
+    assert.deepEqual(
+      refs.filter((r) => !r.startsWith("/assets/")),
+      [],
+    );
     assert.ok(refs.includes("/assets/app.js") && refs.includes("/assets/app.css"), refs.join(", "));
     for (const ref of refs) assert.ok(existsSync(join(dir, ref)), `index.html links ${ref}, which was not built`);
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, "inline script");
@@ -53,7 +57,11 @@ describe("the built web portal", () => {
       assert.doesNotMatch(text, /url\(\s*["']?(?:https?:)?\/\//i, `${name}: CSS url() to another host`);
       // Any other absolute URL is text only (namespaces, examples in hints); name it here when adding one.
       const urls = [...text.matchAll(/https?:\/\/[^\s"'`)<>\\]+/g)].map((m) => m[0]);
-      assert.deepEqual(urls.filter((u) => !harmless(u)), [], `${name} mentions URLs of other hosts`);
+      assert.deepEqual(
+        urls.filter((u) => !harmless(u)),
+        [],
+        `${name} mentions URLs of other hosts`,
+      );
     }
   });
 
@@ -67,7 +75,11 @@ describe("the built web portal", () => {
 });
 
 describe("the portal CSP", () => {
-  const directives = new Map(PORTAL_CSP.split(";").map((d) => d.trim().split(/\s+/)).map(([name = "", ...values]) => [name, values]));
+  const directives = new Map(
+    PORTAL_CSP.split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name = "", ...values]) => [name, values]),
+  );
 
   it("allows scripts, styles and connections to the portal itself only", () => {
     assert.deepEqual(directives.get("default-src"), ["'none'"]);

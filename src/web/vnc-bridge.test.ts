@@ -1,15 +1,15 @@
-import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
-import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from "node:http";
+import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
-import { CLIENT_INIT_SHARED, decodeServerInit, upstreamHandshake, type ServerInit } from "../protocol/rfb-handshake.js";
-import { vncAuthResponse } from "../protocol/vnc-auth.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { createVncBridge, vncBridgeTargetId, type VncBridge, type VncBridgeDeps } from "./vnc-bridge.js";
+import { CLIENT_INIT_SHARED, decodeServerInit, type ServerInit, upstreamHandshake } from "../protocol/rfb-handshake.js";
+import { vncAuthResponse } from "../protocol/vnc-auth.js";
+import { createVncBridge, type VncBridge, type VncBridgeDeps, vncBridgeTargetId } from "./vnc-bridge.js";
 
 const PASSWORD = "pl4nt-7";
 
@@ -343,7 +343,16 @@ describe("the VNC bridge", () => {
     raw.on("error", () => {});
     await once(raw, "connect");
     raw.write(
-      ["GET /api/v1/web-targets/panel/vnc HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "", ""].join("\r\n"),
+      [
+        "GET /api/v1/web-targets/panel/vnc HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        "",
+        "",
+      ].join("\r\n"),
     );
     await once(raw, "data"); // 101, then the refusal's RFB bytes
     raw.write(Buffer.from([0x82, 0x01, 0x00])); // unmasked: a protocol error on the server's side

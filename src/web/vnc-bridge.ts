@@ -1,8 +1,8 @@
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
-import { downstreamHandshake, downstreamRefusal, upstreamHandshake, type RfbHandshake } from "../protocol/rfb-handshake.js";
+import { type WebSocket, WebSocketServer } from "ws";
 import { FernlinkError } from "../protocol/errors.js";
+import { downstreamHandshake, downstreamRefusal, type RfbHandshake, upstreamHandshake } from "../protocol/rfb-handshake.js";
 import type { Logger } from "../shared/log.js";
 
 /**
@@ -100,7 +100,9 @@ function handshakeOverStream<R>(stream: Duplex, handshake: RfbHandshake<R>, labe
       }
     };
     const onClosed = (): void =>
-      settle(() => reject(new FernlinkError("vnc-handshake-failed", `the VNC server of target ${JSON.stringify(label)} closed the connection during the handshake`)));
+      settle(() =>
+        reject(new FernlinkError("vnc-handshake-failed", `the VNC server of target ${JSON.stringify(label)} closed the connection during the handshake`)),
+      );
     const onAbort = (): void => settle(() => reject(signal.reason));
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort);
@@ -205,7 +207,10 @@ export function createVncBridge(deps: VncBridgeDeps): VncBridge {
     try {
       const opening = grant.open();
       // A stream that arrives after the wait was given up is closed at once.
-      opening.then((stream) => (signal.aborted ? stream.destroy() : undefined), () => {});
+      opening.then(
+        (stream) => (signal.aborted ? stream.destroy() : undefined),
+        () => {},
+      );
       upstream = await Promise.race([opening, aborted(signal)]);
       upstream.on("error", (err) => deps.log?.debug("VNC tunnel stream failed", { target: grant.label, error: String(err) }));
       upstreamRest = (await handshakeOverStream(upstream, upstreamHandshake({ password: grant.password, label: grant.label }), grant.label, signal)).rest;

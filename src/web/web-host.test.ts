@@ -10,7 +10,16 @@ test("a web target's host name round-trips to its id", () => {
 });
 
 test("names that are not a web target of the domain give no id", () => {
-  for (const name of ["localhost", "w-.localhost", "x-abc.localhost", "w-abc.other", "a.w-abc.localhost", "w-ab_c.localhost", "w-abc.evil-localhost", "127.0.0.1"]) {
+  for (const name of [
+    "localhost",
+    "w-.localhost",
+    "x-abc.localhost",
+    "w-abc.other",
+    "a.w-abc.localhost",
+    "w-ab_c.localhost",
+    "w-abc.evil-localhost",
+    "127.0.0.1",
+  ]) {
     assert.equal(webTargetIdOf(name, "localhost"), undefined, name);
   }
 });

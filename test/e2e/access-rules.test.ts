@@ -5,8 +5,8 @@ import net, { type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { SocksClient } from "socks";
-import { rawStream, Site, type AuditJson } from "./helpers/fernlink.js";
-import { assertExit, PASSWORD, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
+import { type AuditJson, rawStream, Site } from "./helpers/fernlink.js";
+import { assertExit, PASSWORD, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce } from "./helpers/targets.js";
 
 /**
@@ -33,7 +33,15 @@ interface Echo {
 
 async function echoOn(host: string, port = 0): Promise<Echo> {
   const sockets = new Set<net.Socket>();
-  const echo: Echo = { port: 0, accepted: 0, close: () => new Promise((resolve) => { sockets.forEach((s) => s.destroy()); server.close(() => resolve()); }) };
+  const echo: Echo = {
+    port: 0,
+    accepted: 0,
+    close: () =>
+      new Promise((resolve) => {
+        sockets.forEach((s) => s.destroy());
+        server.close(() => resolve());
+      }),
+  };
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     echo.accepted++;
     sockets.add(s);
@@ -77,7 +85,10 @@ for (const backend of backends) {
     const audited = (what: string, match: (r: AuditJson) => boolean): Promise<AuditJson> =>
       waitUntil(what, async () => (await site.audit("alice", 500)).find(match), 15_000, 200);
     const refusedStream = (target: string, reason: RegExp) =>
-      audited(`bob's stream to ${target} is audited as refused`, (r) => r.action === "stream" && r.actor === "bob" && r.target === target && r.result === "denied" && reason.test(r.reason ?? ""));
+      audited(
+        `bob's stream to ${target} is audited as refused`,
+        (r) => r.action === "stream" && r.actor === "bob" && r.target === target && r.result === "denied" && reason.test(r.reason ?? ""),
+      );
 
     before(async () => {
       sb = await Sandbox.create(`rules-${backend.name.toLowerCase()}`);
@@ -118,7 +129,10 @@ for (const backend of backends) {
       await site.ok("alice", ["pool", "add", "line-3"]);
       assert.equal(await site.ok("alice", ["pool", "devices", "line-3", "--add", "press-7"]), "press-7\n");
       await site.ok("alice", ["access", "grant", "--group", "service-team", "--pool", "line-3", "--level", "view"]);
-      assert.deepEqual((await site.devices("bob")).map((d) => [d.name, d.online]), [["press-7", true]]);
+      assert.deepEqual(
+        (await site.devices("bob")).map((d) => [d.name, d.online]),
+        [["press-7", true]],
+      );
       assertExit(await stdio(`127.0.0.2:${allowed.port}`), 1, /^fernlink: you may see device "press-7" but not connect to it/);
       assert.equal(allowed.accepted, 0);
       await refusedStream(`127.0.0.2:${allowed.port}`, /^forbidden: /);
@@ -128,7 +142,10 @@ for (const backend of backends) {
       const target = `127.0.0.2:${allowed.port}`;
       await site.ok("alice", ["access", "grant", "--group", "service-team", "--pool", "line-3", "--targets", target]);
       const rules = JSON.parse(await site.ok("alice", ["access", "list", "--json"])) as { group: string; pool: string; level: string; targets: string[] }[];
-      assert.deepEqual(rules.map((r) => [r.group, r.pool, r.level, r.targets]), [["service-team", "line-3", "connect", [target]]]);
+      assert.deepEqual(
+        rules.map((r) => [r.group, r.pool, r.level, r.targets]),
+        [["service-team", "line-3", "connect", [target]]],
+      );
 
       const ok = await stdio(target, "through the rule\n");
       assertExit(ok, 0);
@@ -146,7 +163,12 @@ for (const backend of backends) {
     test("through SOCKS every CONNECT is checked on its own target", async () => {
       const conn = await site.connect("bob", "press-7", [], true);
       const via = (host: string, port: number) =>
-        SocksClient.createConnection({ proxy: { host: "127.0.0.1", port: conn.socks!, type: 5 }, command: "connect", destination: { host, port }, timeout: 10_000 });
+        SocksClient.createConnection({
+          proxy: { host: "127.0.0.1", port: conn.socks!, type: 5 },
+          command: "connect",
+          destination: { host, port },
+          timeout: 10_000,
+        });
       const { socket } = await via("127.0.0.2", allowed.port);
       socket.end("over socks\n");
       const [echoed] = (await once(socket.setEncoding("utf8"), "data")) as [string];
@@ -161,7 +183,11 @@ for (const backend of backends) {
       const target = `localhost:${allowed.port}`;
       assertExit(await stdio(target), 1, /^fernlink: target localhost:\d+ \(127\.0\.0\.1[^)]*\) is outside the access rules of this stream on "press-7"/);
       assert.equal(forbidden.accepted, 0, "127.0.0.1 saw no connection");
-      await waitUntil("the agent logs its refusal", async () => (/stream refused .*target=localhost:\d+ code=target-not-allowed/.test(agent.stderr) ? true : undefined), 5_000);
+      await waitUntil(
+        "the agent logs its refusal",
+        async () => (/stream refused .*target=localhost:\d+ code=target-not-allowed/.test(agent.stderr) ? true : undefined),
+        5_000,
+      );
       await refusedStream(target, /^target-not-allowed: .*outside the access rules/);
     });
 
@@ -191,7 +217,10 @@ for (const backend of backends) {
 
     test("malformed group, pool and grant command lines exit with status 2 before asking the server", async () => {
       const cases: [string[], RegExp][] = [
-        [["access", "grant", "--group", "g", "--pool", "p", "--targets", "10.0.0.0/33"], /^fernlink: target filter "10\.0\.0\.0\/33" has a prefix length over 32/],
+        [
+          ["access", "grant", "--group", "g", "--pool", "p", "--targets", "10.0.0.0/33"],
+          /^fernlink: target filter "10\.0\.0\.0\/33" has a prefix length over 32/,
+        ],
         [["access", "grant", "--group", "g", "--pool", "p", "--level", "admin"], /^fernlink: --level "admin" must be view or connect/],
         [["access", "grant", "--group", "g", "--pool", "p", "--level", "view", "--targets", "10.0.0.1"], /^fernlink: --targets narrow connect rules only/],
         [["access", "grant", "--group", "g"], /^fernlink: required option '--pool <pool>' not specified/],

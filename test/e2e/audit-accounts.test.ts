@@ -5,8 +5,8 @@ import http2 from "node:http2";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { loadOrCreateAuditKey } from "../../src/access/audit-key.js";
 import { SYSTEM_CHAIN } from "../../src/access/audit-chain.js";
+import { loadOrCreateAuditKey } from "../../src/access/audit-key.js";
 import { verifyStoredChain } from "../../src/access/audit-queries.js";
 import { openDatabase } from "../../src/access/store/dialects.js";
 import { Site } from "./helpers/fernlink.js";
@@ -91,7 +91,12 @@ function refusedConnects(site: Site, count: number): Promise<number[]> {
     count,
     (session) =>
       new Promise((resolve) => {
-        const stream = session.request({ ":method": "CONNECT", ":authority": "127.0.0.1:502", "fernlink-device": "press-9", authorization: `Bearer flk_${randomBytes(16).toString("hex")}` });
+        const stream = session.request({
+          ":method": "CONNECT",
+          ":authority": "127.0.0.1:502",
+          "fernlink-device": "press-9",
+          authorization: `Bearer flk_${randomBytes(16).toString("hex")}`,
+        });
         stream.on("error", () => resolve(0));
         stream.on("response", (h) => {
           resolve(Number(h[":status"]));
@@ -141,7 +146,10 @@ describe("the audit of a server with two accounts under a flood of refusals", ()
     const statuses = await refusedRegistrations(site, FLOOD, () => (n++ % 2 === 0 ? `BAD${randomBytes(8).toString("hex")}` : used));
     const burstMs = Date.now() - started;
     assert.equal(statuses.length, FLOOD);
-    assert.ok(statuses.every((s) => s === 401 || s === 403 || s === 409 || s === 400 || s === 410), `all refused: ${[...new Set(statuses)].join(",")}`);
+    assert.ok(
+      statuses.every((s) => s === 401 || s === 403 || s === 409 || s === 400 || s === 410),
+      `all refused: ${[...new Set(statuses)].join(",")}`,
+    );
     // Stopping the server writes the aggregates still being counted.
     await site.restartServer();
     const rows = storedRows(site, "action = 'device.register' and result = 'denied'");
@@ -152,8 +160,14 @@ describe("the audit of a server with two accounts under a flood of refusals", ()
     assert.ok(rows.every((r) => r.source === rows[0]!.source));
     // The half with the acme device's used key is in acme's chain, where its admins see it.
     const acmeRefusals = (await audit("alice")).filter((r) => r.action === "device.register" && r.result === "denied");
-    assert.equal(acmeRefusals.reduce((sum, r) => sum + (r.count ?? 1), 0), FLOOD / 2);
-    assert.ok(acmeRefusals.some((r) => (r.count ?? 1) > 1), "the acme refusals are aggregated into a row with a count");
+    assert.equal(
+      acmeRefusals.reduce((sum, r) => sum + (r.count ?? 1), 0),
+      FLOOD / 2,
+    );
+    assert.ok(
+      acmeRefusals.some((r) => (r.count ?? 1) > 1),
+      "the acme refusals are aggregated into a row with a count",
+    );
     await verifyHead("alice");
     // The half with unknown keys is in the system chain, which no account's admin verifies: check it here.
     const store = await openDatabase({ dataDir: site.dataDir });
@@ -168,7 +182,10 @@ describe("the audit of a server with two accounts under a flood of refusals", ()
 
   test(`${FLOOD} CONNECT streams with made-up tokens write a handful of rows whose counts add up to ${FLOOD}`, async () => {
     const statuses = await refusedConnects(site, FLOOD);
-    assert.ok(statuses.every((s) => s === 401), `all refused as unauthenticated: ${[...new Set(statuses)].join(",")}`);
+    assert.ok(
+      statuses.every((s) => s === 401),
+      `all refused as unauthenticated: ${[...new Set(statuses)].join(",")}`,
+    );
     await site.restartServer();
     const rows = storedRows(site, "action = 'stream' and result = 'denied'");
     const total = rows.reduce((sum, r) => sum + (r.count ?? 1), 0);
@@ -185,7 +202,11 @@ describe("the audit of a server with two accounts under a flood of refusals", ()
     }
     for (const user of ["alice", "bea"]) {
       const seqs = (await audit(user)).map((r) => r.seq).sort((a, b) => a - b);
-      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), `${user}'s records are numbered 1..${seqs.length}`);
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: seqs.length }, (_, i) => i + 1),
+        `${user}'s records are numbered 1..${seqs.length}`,
+      );
     }
     const acme = await verifyHead("alice");
     const beta = await verifyHead("bea");

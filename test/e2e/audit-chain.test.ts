@@ -91,7 +91,8 @@ for (const backend of BACKENDS) {
     let site: Site;
     let echo: Target;
 
-    const audit = async (args: string[] = []): Promise<AuditEntry[]> => JSON.parse(await site.ok("alice", ["audit", "--json", "--limit", "1000", ...args])) as AuditEntry[];
+    const audit = async (args: string[] = []): Promise<AuditEntry[]> =>
+      JSON.parse(await site.ok("alice", ["audit", "--json", "--limit", "1000", ...args])) as AuditEntry[];
 
     before(async () => {
       sb = await Sandbox.create(`audit-${backend.name.toLowerCase()}`);
@@ -116,7 +117,8 @@ for (const backend of BACKENDS) {
         return all.some((r) => r.action === "stream" && r.endedAt !== null) ? all : undefined;
       });
       const actions = new Set(records.map((r) => r.action));
-      for (const a of ["account.init", "login", "device.add", "device.register", "tunnel.up", "stream.open", "stream"]) assert.ok(actions.has(a), `audit has ${a}`);
+      for (const a of ["account.init", "login", "device.add", "device.register", "tunnel.up", "stream.open", "stream"])
+        assert.ok(actions.has(a), `audit has ${a}`);
       const streams = records.filter((r) => r.action === "stream");
       assert.equal(streams.length, 1);
       const [s] = streams;
@@ -142,7 +144,9 @@ for (const backend of BACKENDS) {
 
     test("a member is refused the audit with forbidden, and the refusal is audited", async () => {
       assertExit(await site.cli("alice", ["user", "add", "max", "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: MEMBER_PASSWORD } }), 0);
-      const login = await site.cli("max", ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", "max"], { env: { FERNLINK_PASSWORD: MEMBER_PASSWORD } });
+      const login = await site.cli("max", ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", "max"], {
+        env: { FERNLINK_PASSWORD: MEMBER_PASSWORD },
+      });
       assertExit(login, 0);
       assertExit(await site.cli("max", ["audit"]), 1, /^fernlink: only an account admin may/);
       assertExit(await site.cli("max", ["audit", "verify"]), 1, /^fernlink: only an account admin may/);
@@ -162,7 +166,11 @@ for (const backend of BACKENDS) {
       await backend.tamper(site, schema, "update audit set actor = $1 where seq = $2", ["mallory", login.seq]);
 
       const broken = await site.cli("alice", ["audit", "verify"]);
-      assertExit(broken, 1, new RegExp(`^fernlink: the audit chain of account "acme" is broken: record seq ${login.seq} \\(login by mallory .*id ${login.id}\\) is altered: `));
+      assertExit(
+        broken,
+        1,
+        new RegExp(`^fernlink: the audit chain of account "acme" is broken: record seq ${login.seq} \\(login by mallory .*id ${login.id}\\) is altered: `),
+      );
       const json = await site.cli("alice", ["audit", "verify", "--json"]);
       assert.equal(json.code, 1);
       const verdict = JSON.parse(json.stdout) as { ok: boolean; problem: { kind: string; seq: number } };

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { issueServerCertificate, loadOrCreateCa } from "../../src/access/ca.js";
 import { CHROMIUM_FLAGS, launchBrowser, screenshot, skipWithoutBrowser, useBrowser, waitForText } from "./helpers/browser.js";
-import { HMI_STATUS, startHmiApp, type HmiApp } from "./helpers/hmi-app.js";
+import { HMI_STATUS, type HmiApp, startHmiApp } from "./helpers/hmi-app.js";
 
 /**
  * Self-test of the browser test infrastructure, before any proxy is involved: real headless

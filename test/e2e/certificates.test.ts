@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { loadOrCreateCa, signDeviceCsr } from "../../src/access/ca.js";
 import { createCsrPem } from "../../src/shared/pki.js";
 import { BACKENDS, dropSchema, siteOptions } from "./helpers/database.js";
-import { Site, type AuditJson } from "./helpers/fernlink.js";
+import { type AuditJson, Site } from "./helpers/fernlink.js";
 import { assertExit, Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
 
@@ -101,7 +101,11 @@ for (const backend of BACKENDS) {
       await site.waitForDevice("alice", "press-7", false, CUT_WITHIN_MS);
       const exited = await Promise.race([oldAgent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
       assert.ok(exited, "the agent with the revoked certificate exits");
-      assertExit(exited, 1, /^fernlink: the service no longer accepts this device's certificate \(certificate \S+ is .*\); register the device again with a new key from: fernlink device key press-7$/);
+      assertExit(
+        exited,
+        1,
+        /^fernlink: the service no longer accepts this device's certificate \(certificate \S+ is .*\); register the device again with a new key from: fernlink device key press-7$/,
+      );
       assert.equal((await site.devices("alice")).find((d) => d.name === "press-7")?.online, false);
       assert.doesNotMatch(oldAgent.stderr.slice(from), /: tunnel up\b/, "the old agent never got its tunnel back");
     });
@@ -113,7 +117,10 @@ for (const backend of BACKENDS) {
       await site.ok("alice", ["device", "remove", "press-8"]);
       const delayMs = await assertCutWithin5s(agent, from, await auditedAt("device.remove", "press-8"), "the removal");
       t.diagnostic(`tunnel gone ${delayMs} ms after the removal's audit record`);
-      assert.equal((await site.devices("alice")).some((d) => d.name === "press-8"), false);
+      assert.equal(
+        (await site.devices("alice")).some((d) => d.name === "press-8"),
+        false,
+      );
       await agent.stop();
     });
 

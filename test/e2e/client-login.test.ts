@@ -33,7 +33,11 @@ describe("client login and CA handling", () => {
 
   test("the not-logged-in hint names --ca, and login without an earlier one is a usage error naming what is missing", async () => {
     assertExit(await site.cli("nobody", ["whoami"]), 1, /not logged in; run: fernlink login --server URL \[--ca FILE\] --account NAME --user NAME/);
-    assertExit(await site.cli("nobody", ["login"]), 2, /no earlier login to reuse for --server, --account, --user; run: fernlink login --server URL \[--ca FILE\]/);
+    assertExit(
+      await site.cli("nobody", ["login"]),
+      2,
+      /no earlier login to reuse for --server, --account, --user; run: fernlink login --server URL \[--ca FILE\]/,
+    );
   });
 
   test("login again without flags reuses the saved server, account, user and CA, after the CA file moved", async () => {
@@ -46,7 +50,10 @@ describe("client login and CA handling", () => {
     assert.match(await site.ok("bob", ["whoami"]), /^alice@acme \(admin\)/);
     // The server ends the session; the next command says to log in, and plain `login` does it.
     await site.ok("bob", ["logout"]);
-    await writeFile(join(home, "session.json"), JSON.stringify({ server: site.url, ca: "ca.pem", account: ACME.account, user: ACME.user, token: "expired", expiresAt: new Date().toISOString() }));
+    await writeFile(
+      join(home, "session.json"),
+      JSON.stringify({ server: site.url, ca: "ca.pem", account: ACME.account, user: ACME.user, token: "expired", expiresAt: new Date().toISOString() }),
+    );
     assertExit(await site.cli("bob", ["whoami"]), 1, /run: fernlink login/);
     const again = await site.ok("bob", ["login"]);
     assert.match(again, new RegExp(`^logged in to ${site.url} as alice@acme`));
@@ -59,7 +66,11 @@ describe("client login and CA handling", () => {
     assertExit(await site.cli("carol", [...args, "--ca", key]), 1, /CA file ".*ca-key\.pem" is not a PEM certificate \(it holds a private key\)/);
     const other = sb.path("other-ca.pem");
     await writeFile(other, (await generateCaPem(new Date())).certPem);
-    assertExit(await site.cli("carol", [...args, "--ca", other]), 1, /the CA given did not sign the certificate of https:\/\/127\.0\.0\.1:\d+ \(\w+\); pass this server's own ca\.pem/);
+    assertExit(
+      await site.cli("carol", [...args, "--ca", other]),
+      1,
+      /the CA given did not sign the certificate of https:\/\/127\.0\.0\.1:\d+ \(\w+\); pass this server's own ca\.pem/,
+    );
     assertExit(await site.cli("carol", [...args]), 1, /is not trusted .*pass the server's CA with --ca FILE/);
   });
 
@@ -81,8 +92,15 @@ describe("client login and CA handling", () => {
     for (let i = 0; i < 10; i++) assertExit(await site.cli("dave", typo(i)), 1, /login failed/);
     assertExit(await site.cli("dave", args), 1, /too many failed logins from 127\.0\.0\.1/);
     const data = ["--data", site.dataDir];
-    const listed = JSON.parse(await site.ok("operator", ["login-throttle", "list", "--json", ...data])) as { source: string; failures: number; throttled: boolean }[];
-    assert.deepEqual(listed.map((r) => [r.source, r.failures, r.throttled]), [["127.0.0.1", 10, true]]);
+    const listed = JSON.parse(await site.ok("operator", ["login-throttle", "list", "--json", ...data])) as {
+      source: string;
+      failures: number;
+      throttled: boolean;
+    }[];
+    assert.deepEqual(
+      listed.map((r) => [r.source, r.failures, r.throttled]),
+      [["127.0.0.1", 10, true]],
+    );
     assert.match(await site.ok("operator", ["login-throttle", "clear", "127.0.0.1", ...data]), /^cleared 10 failed login\(s\) of 127\.0\.0\.1/);
     await site.ok("dave", args);
   });

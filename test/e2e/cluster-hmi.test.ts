@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
 import { Site } from "./helpers/fernlink.js";
-import { startHmiApp, type HmiApp } from "./helpers/hmi-app.js";
+import { type HmiApp, startHmiApp } from "./helpers/hmi-app.js";
 import { addWebTarget } from "./helpers/portal.js";
-import { PASSWORD, Sandbox, type Proc } from "./helpers/processes.js";
+import { PASSWORD, type Proc, Sandbox } from "./helpers/processes.js";
 
 /**
  * Two access nodes on one PostgreSQL schema behind one name: the portal on node A issues the
@@ -49,7 +49,16 @@ interface Answer {
 function request(site: Site, host: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port: site.port, servername: host, ca, method: options.method ?? "GET", path, headers: { host: `${host}:${site.port}`, ...options.headers }, agent: false },
+      {
+        host: "127.0.0.1",
+        port: site.port,
+        servername: host,
+        ca,
+        method: options.method ?? "GET",
+        path,
+        headers: { host: `${host}:${site.port}`, ...options.headers },
+        agent: false,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -78,7 +87,11 @@ test("a launch code issued by one node is redeemed on another, which serves the 
   const target = await addWebTarget(a, "alice", "press-7", "HMI", `${hmi.url}/hmi/`);
   const hmiHost = `w-${target.id}.localhost`;
 
-  const login = await request(a, "localhost", "/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...ACME, password: PASSWORD }) });
+  const login = await request(a, "localhost", "/api/v1/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...ACME, password: PASSWORD }),
+  });
   assert.equal(login.status, 200, login.body);
   const token = (JSON.parse(login.body) as { token: string }).token;
   const open = await request(a, "localhost", `/web/open/${target.id}`, { headers: { cookie: `__Host-fernlink=${token}` } });
@@ -101,7 +114,10 @@ test("a launch code issued by one node is redeemed on another, which serves the 
   const page = await request(b, hmiHost, "/hmi/", { headers: { cookie } });
   assert.equal(page.status, 200, page.body);
   assert.match(page.body, /\/static\/hmi\.js/);
-  assert.ok(hmi.seen.requests.some((r) => r.url === "/hmi/"), "the page came from the HMI through node B");
+  assert.ok(
+    hmi.seen.requests.some((r) => r.url === "/hmi/"),
+    "the page came from the HMI through node B",
+  );
 
   for (const site of [a, b]) {
     const again = await request(site, hmiHost, `${launch.pathname}${launch.search}`);

@@ -4,11 +4,11 @@ import { readFile } from "node:fs/promises";
 import https from "node:https";
 import net from "node:net";
 import { join } from "node:path";
-import { after, before, test, type TestContext } from "node:test";
-import { startTwoNodes, memberWithRule } from "./helpers/cluster.js";
+import { after, before, type TestContext, test } from "node:test";
+import { memberWithRule, startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
-import { Site, type AuditJson } from "./helpers/fernlink.js";
-import { assertExit, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
+import { type AuditJson, Site } from "./helpers/fernlink.js";
+import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
@@ -78,7 +78,10 @@ async function audited(site: Site, what: (r: AuditJson) => boolean): Promise<Aud
 }
 
 async function within(t: TestContext, closed: Promise<number>, since: number, what: string): Promise<void> {
-  const cutAt = await Promise.race([closed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`${what}: the stream on node A was not cut`)), 10_000))]);
+  const cutAt = await Promise.race([
+    closed,
+    new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`${what}: the stream on node A was not cut`)), 10_000)),
+  ]);
   t.diagnostic(`${what}: stream on node A cut ${cutAt - since} ms after the request to node B was sent`);
   assert.ok(cutAt - since < CUT_WITHIN_MS, `${what}: cut ${cutAt - since} ms after the request to node B was sent`);
 }
@@ -96,7 +99,11 @@ test("a device registered through node A reads online on node B, with the same r
   // The service spreads agents over the nodes' relays by load (ties by name): one each.
   assert.equal(onA.relay, "a-relay");
   assert.equal((await b.waitForDevice("alice", "mill-3", true)).relay, "b-relay");
-  assert.deepEqual(status.relays.map((r) => r.tunnels), [1, 1], "status on B lists both nodes' relays with their tunnels");
+  assert.deepEqual(
+    status.relays.map((r) => r.tunnels),
+    [1, 1],
+    "status on B lists both nodes' relays with their tunnels",
+  );
 });
 
 test("a stream carried by node A is listed with its bytes by live on node B", async (t) => {
@@ -104,14 +111,23 @@ test("a stream carried by node A is listed with its bytes by live on node B", as
   const startedAt = Date.now();
   const listed = await waitUntil(
     "B lists A's stream",
-    async () => (JSON.parse(await b.ok("alice", ["live", "--json"])) as { streams: { id: string; user: string; device: string; bytesUp: number }[] }).streams.find((s) => s.device === "press-7" && s.bytesUp > 0),
+    async () =>
+      (JSON.parse(await b.ok("alice", ["live", "--json"])) as { streams: { id: string; user: string; device: string; bytesUp: number }[] }).streams.find(
+        (s) => s.device === "press-7" && s.bytesUp > 0,
+      ),
     10_000,
     250,
   );
   t.diagnostic(`listed on node B ${Date.now() - startedAt} ms after the stream opened on node A`);
   assert.equal(listed.user, "alice");
   await stream.stop();
-  await waitUntil("B no longer lists it", async () => ((JSON.parse(await b.ok("alice", ["live", "--json"])) as { streams: { id: string }[] }).streams.some((s) => s.id === listed.id) ? undefined : true), 10_000, 250);
+  await waitUntil(
+    "B no longer lists it",
+    async () =>
+      (JSON.parse(await b.ok("alice", ["live", "--json"])) as { streams: { id: string }[] }).streams.some((s) => s.id === listed.id) ? undefined : true,
+    10_000,
+    250,
+  );
 });
 
 test("live close issued on node B cuts the stream carried by node A within 1 s", async (t) => {
@@ -143,7 +159,12 @@ test("device remove issued on node B closes node A's tunnel", async (t) => {
   const before = agent.stderr.length;
   await b.ok("alice", ["device", "remove", "press-7"]);
   const removedAt = Date.parse((await audited(b, (r) => r.action === "device.remove")).at);
-  await waitUntil("node A closes the tunnel", async () => ((JSON.parse(await a.ok("alice", ["live", "--json"])) as { tunnels: { device: string }[] }).tunnels.some((x) => x.device === "press-7") ? undefined : true), 5_000);
+  await waitUntil(
+    "node A closes the tunnel",
+    async () =>
+      (JSON.parse(await a.ok("alice", ["live", "--json"])) as { tunnels: { device: string }[] }).tunnels.some((x) => x.device === "press-7") ? undefined : true,
+    5_000,
+  );
   t.diagnostic(`device remove: A's tunnel gone ${Date.now() - removedAt} ms after node B recorded it (upper bound, polled)`);
   assert.notEqual(agent.stderr.length, before, "the agent saw its tunnel end");
 });

@@ -3,9 +3,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { memberWithRule, startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
-import { rawStream, Site, type RawStreamResult } from "./helpers/fernlink.js";
-import { startTwoNodes, memberWithRule } from "./helpers/cluster.js";
+import { type RawStreamResult, rawStream, Site } from "./helpers/fernlink.js";
 import { Sandbox } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { Site, type Connection } from "./helpers/fernlink.js";
+import { type Connection, Site } from "./helpers/fernlink.js";
 import { Sandbox, waitUntil } from "./helpers/processes.js";
 import { download, echoRoundTrip, sha256, startDownloadServer, startEchoServer, type Target } from "./helpers/targets.js";
 

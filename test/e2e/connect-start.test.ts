@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
-import { assertExit, messageLines, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
+import { assertExit, messageLines, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
@@ -106,7 +106,11 @@ describe("connect: checks before listening, waiting, Ctrl-C and outages", () => 
 
   test("without --wait an offline device is one line", async () => {
     await site.addDevice(ACME.user, "never");
-    assertExit(await site.cli(ACME.user, ["connect", "never", "--forward", `0:127.0.0.1:${echo.port}`]), 1, /device "never" is offline \(it has never connected\)/);
+    assertExit(
+      await site.cli(ACME.user, ["connect", "never", "--forward", `0:127.0.0.1:${echo.port}`]),
+      1,
+      /device "never" is offline \(it has never connected\)/,
+    );
   });
 
   test("Ctrl-C lets an open connection finish, then exits 130", async () => {

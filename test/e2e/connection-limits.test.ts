@@ -62,7 +62,12 @@ describe("connections that never finish", () => {
     const start = Date.now();
     const crowd: Idle[] = [];
     for (let i = 0; i < total; i++) crowd.push(open(`127.0.0.${10 + Math.floor(i / (CAP - 10))}`, i < hellos));
-    await waitUntil("the crowd is connected", async () => (crowd.every((c) => c.socket.readyState === "open" || c.closedAt !== undefined) ? true : undefined), 5000, 50);
+    await waitUntil(
+      "the crowd is connected",
+      async () => (crowd.every((c) => c.socket.readyState === "open" || c.closedAt !== undefined) ? true : undefined),
+      5000,
+      50,
+    );
 
     const health = await new Promise<number>((resolve, reject) => {
       const session = http2.connect(site.url, { ca });
@@ -79,7 +84,12 @@ describe("connections that never finish", () => {
     assert.ok(Date.now() - start < 9000, "the login was done while the crowd was still open");
     assert.equal(crowd.filter((c) => c.closedAt !== undefined).length, 0, "no idle connection was closed before the deadline");
 
-    await waitUntil("every idle connection is closed", async () => (crowd.every((c) => c.closedAt !== undefined) ? true : undefined), 15_000 - (Date.now() - start), 100);
+    await waitUntil(
+      "every idle connection is closed",
+      async () => (crowd.every((c) => c.closedAt !== undefined) ? true : undefined),
+      15_000 - (Date.now() - start),
+      100,
+    );
     const last = Math.max(...crowd.map((c) => c.closedAt! - start));
     assert.ok(last < 15_000, `the last connection closed after ${last} ms`);
   });
@@ -92,7 +102,12 @@ describe("connections that never finish", () => {
     await waitUntil("the connection past the limit is closed", async () => over.closedAt, 1000, 10);
     assert.equal(held.filter((c) => c.closedAt !== undefined).length, 0);
 
-    const other = tls.connect({ socket: net.connect({ host: "127.0.0.1", port: site.port, localAddress: "127.0.0.51" }), ca, servername: "localhost", ALPNProtocols: ["h2"] });
+    const other = tls.connect({
+      socket: net.connect({ host: "127.0.0.1", port: site.port, localAddress: "127.0.0.51" }),
+      ca,
+      servername: "localhost",
+      ALPNProtocols: ["h2"],
+    });
     await new Promise<void>((resolve, reject) => other.once("secureConnect", resolve).once("error", reject));
     other.destroy();
     for (const c of held) c.socket.destroy();
@@ -109,7 +124,12 @@ describe("connections that never finish", () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     session.destroy();
     // On a busy machine the server may still be taking the requests in: wait for its first line.
-    await waitUntil("the server logs the abandoned requests", async () => (site.server.stderr.includes("request ended by the client") ? true : undefined), 15_000, 100).catch(() => undefined);
+    await waitUntil(
+      "the server logs the abandoned requests",
+      async () => (site.server.stderr.includes("request ended by the client") ? true : undefined),
+      15_000,
+      100,
+    ).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const lines = site.server.stderr.split("\n");
     assert.equal(lines.filter((line) => /^\s+at /.test(line) || line.includes("\\n    at ")).length, 0, site.server.stderr.slice(0, 2000));

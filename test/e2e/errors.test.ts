@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Site, type AuditJson } from "./helpers/fernlink.js";
+import { type AuditJson, Site } from "./helpers/fernlink.js";
 import { assertExit, Sandbox, waitUntil } from "./helpers/processes.js";
 import { closedPort, startEchoServer, type Target } from "./helpers/targets.js";
 
@@ -73,7 +73,18 @@ test("an activation key that was already used is refused on a second register", 
 });
 
 test("an unknown activation key is refused", async () => {
-  const r = await site.cli("agent", ["agent", "register", "--server", site.url, "--ca", site.ca, "--key", "ABCDE-FGHJK-MNPQR-STVWX-YZ012", "--state", sb.path("unknown")]);
+  const r = await site.cli("agent", [
+    "agent",
+    "register",
+    "--server",
+    site.url,
+    "--ca",
+    site.ca,
+    "--key",
+    "ABCDE-FGHJK-MNPQR-STVWX-YZ012",
+    "--state",
+    sb.path("unknown"),
+  ]);
   assertExit(r, 1, /^fernlink: the activation key is not valid\b/);
 });
 
@@ -120,9 +131,17 @@ test("a server certificate from an unknown CA is reported as not trusted when --
 
 describe("malformed command lines exit with status 2 and one fernlink: line, before doing anything", { concurrency: true }, () => {
   const cases: [string, () => string[], RegExp][] = [
-    ["a --forward without the target port is a usage error", () => ["connect", "press-7", "--forward", "5020:127.0.0.1"], /^fernlink: forward "5020:127\.0\.0\.1" is not \[LHOST:\]LPORT:THOST:TPORT/],
+    [
+      "a --forward without the target port is a usage error",
+      () => ["connect", "press-7", "--forward", "5020:127.0.0.1"],
+      /^fernlink: forward "5020:127\.0\.0\.1" is not \[LHOST:\]LPORT:THOST:TPORT/,
+    ],
     ["connect without --forward, --socks or --stdio is a usage error", () => ["connect", "press-7"], /^fernlink: say what to open/],
-    ["a plain http:// server URL is a usage error", () => ["login", "--server", "http://127.0.0.1:1", "--account", "acme", "--user", "alice"], /^fernlink: --server "http:\/\/127\.0\.0\.1:1" must start with https:\/\//],
+    [
+      "a plain http:// server URL is a usage error",
+      () => ["login", "--server", "http://127.0.0.1:1", "--account", "acme", "--user", "alice"],
+      /^fernlink: --server "http:\/\/127\.0\.0\.1:1" must start with https:\/\//,
+    ],
     ["an unknown option of the program is a usage error", () => ["--bogus"], /^fernlink: unknown option '--bogus'/],
     ["an unknown option of a subcommand is a usage error", () => ["device", "list", "--bogus"], /^fernlink: unknown option '--bogus'/],
   ];

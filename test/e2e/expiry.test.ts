@@ -78,10 +78,9 @@ for (const backend of BACKENDS) {
       assertExit(r, 1, /^fernlink: the activation key has expired; have an admin issue a new one with: fernlink device key NAME$/);
       const { privateKeyPem } = await generateKeyPairPem();
       const csr = await createCsrPem(privateKeyPem, { commonName: "press-9" });
-      await assert.rejects(
-        requestJson({ server: site.url, path: ROUTES.register, body: { activationKey: key, csr }, ca: caPem, response: z.unknown() }),
-        { code: "activation-key-expired" },
-      );
+      await assert.rejects(requestJson({ server: site.url, path: ROUTES.register, body: { activationKey: key, csr }, ca: caPem, response: z.unknown() }), {
+        code: "activation-key-expired",
+      });
       assert.equal((await site.devices("alice")).find((d) => d.name === "press-9")?.registered, false);
 
       const fresh = /^activation key: (\S+)$/m.exec(await site.ok("alice", ["device", "key", "press-9"]))?.[1];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Site, type AuditJson, type DeviceJson } from "./helpers/fernlink.js";
+import { type AuditJson, type DeviceJson, Site } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
 import { fernlinkOnPath, runShell } from "./helpers/shell.js";
 
@@ -39,7 +39,10 @@ test("device add prints the exact register command, which registers the agent wh
 
 test("a malformed --lan range is a usage error naming the range, and nothing is added", async () => {
   assertExit(await site.cli("alice", ["device", "add", "press-5", "--lan", "192.168.1.0/33"]), 2, /192\.168\.1\.0\/33.*repeat --lan/);
-  assert.equal((await site.devices("alice")).find((d) => d.name === "press-5"), undefined);
+  assert.equal(
+    (await site.devices("alice")).find((d) => d.name === "press-5"),
+    undefined,
+  );
 });
 
 test("a --lan range with host bits set is stored as its network, with a warning", async () => {
@@ -90,7 +93,10 @@ test("a refused activation with a key that never existed is in the system chain,
   });
   assertExit(refused, 1, /activation key is not valid/);
   const system = JSON.parse(await site.ok("alice", ["audit", "--system", "--data", site.dataDir, "--json"])) as AuditJson[];
-  assert.ok(system.some((r) => r.action === "device.register" && r.result === "denied" && r.reason === "activation-key-invalid"), JSON.stringify(system));
+  assert.ok(
+    system.some((r) => r.action === "device.register" && r.result === "denied" && r.reason === "activation-key-invalid"),
+    JSON.stringify(system),
+  );
   assertExit(await site.cli("alice", ["audit", "--system"]), 2, /--data DIR/);
 });
 
@@ -98,7 +104,11 @@ test("a filtered audit listing says that its SEQ gaps are records left out, not 
   await site.addDevice("alice", "gap-1");
   await site.register(await site.addDevice("alice", "gap-2"), "gap-2-state");
   await site.addDevice("alice", "gap-3");
-  assertExit(await site.cli("alice", ["audit", "--user", "alice", "--limit", "2"]), 0, /gaps above are records this listing's filters leave out, not deleted ones/);
+  assertExit(
+    await site.cli("alice", ["audit", "--user", "alice", "--limit", "2"]),
+    0,
+    /gaps above are records this listing's filters leave out, not deleted ones/,
+  );
   assertExit(await site.cli("alice", ["audit", "--limit", "5"]), 0);
 });
 

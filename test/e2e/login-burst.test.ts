@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { BACKENDS, dropSchema, siteOptions } from "./helpers/database.js";
 import { Site } from "./helpers/fernlink.js";
-import { LoginClient, type Answer, type Attempt } from "./helpers/login-client.js";
+import { type Answer, type Attempt, LoginClient } from "./helpers/login-client.js";
 import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
 
 /**
@@ -51,8 +51,16 @@ for (const backend of BACKENDS) {
 
     /** Reasons of refused logins of `user` from `source`. */
     async function deniedReasons(user: string, source: string): Promise<string[]> {
-      const records = JSON.parse(await site.ok("alice", ["audit", "--json", "--limit", "1000"])) as { action: string; result: string; object: string | null; source: string | null; reason: string | null }[];
-      return records.filter((r) => r.action === "login" && r.result === "denied" && r.object === `acme/${user}` && r.source === source).map((r) => r.reason ?? "");
+      const records = JSON.parse(await site.ok("alice", ["audit", "--json", "--limit", "1000"])) as {
+        action: string;
+        result: string;
+        object: string | null;
+        source: string | null;
+        reason: string | null;
+      }[];
+      return records
+        .filter((r) => r.action === "login" && r.result === "denied" && r.object === `acme/${user}` && r.source === source)
+        .map((r) => r.reason ?? "");
     }
 
     const tally = (reasons: string[], pattern: RegExp): number => reasons.filter((r) => pattern.test(r)).length;
@@ -115,14 +123,23 @@ for (const backend of BACKENDS) {
       const pid = site.server.child.pid!;
       const before = await rssMiB(pid);
       let peak = before;
-      const sampler = setInterval(() => void rssMiB(pid).then((m) => (peak = Math.max(peak, m)), () => {}), 20);
+      const sampler = setInterval(
+        () =>
+          void rssMiB(pid).then(
+            (m) => (peak = Math.max(peak, m)),
+            () => {},
+          ),
+        20,
+      );
       try {
         const flood = flooder.burst(Array.from({ length: 100 }, (_, i) => wrong(`ghost-${i}`, i)));
         // Let the flood reach the server before the other login starts.
         await new Promise((resolve) => setTimeout(resolve, 250));
         const answer = await other.login({ account: ACME.account, user: ACME.user, password: PASSWORD });
         const flooded = await flood;
-        t.diagnostic(`other address's login: ${Math.round(answer.ms)} ms (${Math.round(alone.ms)} ms without the flood); server RSS ${Math.round(before)} → peak ${Math.round(peak)} MiB; flood: ${checked(flooded).length} checked, ${flooded.filter((a) => a.status === 429).length} refused with 429`);
+        t.diagnostic(
+          `other address's login: ${Math.round(answer.ms)} ms (${Math.round(alone.ms)} ms without the flood); server RSS ${Math.round(before)} → peak ${Math.round(peak)} MiB; flood: ${checked(flooded).length} checked, ${flooded.filter((a) => a.status === 429).length} refused with 429`,
+        );
         assert.equal(answer.status, 200);
         assert.ok(answer.ms < limitMs, `the other address's login took ${Math.round(answer.ms)} ms (limit ${Math.round(limitMs)} ms)`);
         assert.ok(checked(flooded).length <= 10, `${checked(flooded).length} of the flood's logins were checked`);

@@ -5,9 +5,9 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { z } from "zod";
 import { requestJson } from "../../src/shared/https-json.js";
+import { type AuditJson, Site } from "./helpers/fernlink.js";
+import { assertExit, PASSWORD, type RunResult, Sandbox } from "./helpers/processes.js";
 import { totp } from "./helpers/totp.js";
-import { Site, type AuditJson } from "./helpers/fernlink.js";
-import { assertExit, PASSWORD, Sandbox, type RunResult } from "./helpers/processes.js";
 
 /**
  * Login security through real processes, on SQLite and on PostgreSQL: lockout after five
@@ -19,7 +19,6 @@ const BASE = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@1
 const ACME = { account: "acme", user: "alice" };
 const LOGIN_FAILED = /^fernlink: login failed: wrong account, user, password or one-time code/;
 
-
 for (const backend of ["SQLite", "PostgreSQL"] as const) {
   describe(`login security on ${backend}`, () => {
     const schema = `fernlink_e2e_login_${randomBytes(5).toString("hex")}`;
@@ -30,9 +29,13 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
 
     /** `fernlink login` as `user` of acme into the FERNLINK_HOME called `home`. */
     const login = (home: string, user: string, options: { password?: string; otp?: string; server?: string } = {}): Promise<RunResult> =>
-      site.cli(home, ["login", "--server", options.server ?? site.url, "--ca", site.ca, "--account", "acme", "--user", user, ...(options.otp ? ["--otp", options.otp] : [])], {
-        env: { FERNLINK_PASSWORD: options.password ?? PASSWORD },
-      });
+      site.cli(
+        home,
+        ["login", "--server", options.server ?? site.url, "--ca", site.ca, "--account", "acme", "--user", user, ...(options.otp ? ["--otp", options.otp] : [])],
+        {
+          env: { FERNLINK_PASSWORD: options.password ?? PASSWORD },
+        },
+      );
 
     /** A login that must fail with the one login-failed message; counted toward the throttle. */
     async function mustFail(home: string, user: string, options: { password?: string; otp?: string } = {}): Promise<void> {
@@ -125,9 +128,13 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       const token = /^api token: (flk_\S+)$/m.exec(made.stdout)?.[1];
       assert.ok(token, made.stdout);
       const list = JSON.parse(await site.ok("alice", ["token", "list", "--json"])) as { name: string; role: string; createdBy: string }[];
-      assert.deepEqual(list.map((x) => [x.name, x.role, x.createdBy]), [["ci", "member", "alice"]]);
+      assert.deepEqual(
+        list.map((x) => [x.name, x.role, x.createdBy]),
+        [["ci", "member", "alice"]],
+      );
       const caPem = await readFile(site.ca, "utf8");
-      const whoami = () => requestJson({ server: site.url, path: "/api/v1/whoami", token, ca: caPem, response: z.object({ user: z.string(), role: z.string() }) });
+      const whoami = () =>
+        requestJson({ server: site.url, path: "/api/v1/whoami", token, ca: caPem, response: z.object({ user: z.string(), role: z.string() }) });
       assert.deepEqual(await whoami(), { user: "alice", role: "member" });
       assert.equal(await site.ok("alice", ["token", "revoke", "ci"]), 'API token "ci" revoked\n');
       await assert.rejects(whoami(), { code: "unauthenticated" });
@@ -136,7 +143,10 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assertExit(await site.cli("carol-laptop", ["whoami"]), 1, /^fernlink: the session has expired or was ended/);
       assertExit(await site.cli("alice", ["user", "remove", "alice"]), 1, /^fernlink: you cannot remove yourself/);
       const users = JSON.parse(await site.ok("alice", ["user", "list", "--json"])) as { name: string }[];
-      assert.deepEqual(users.map((u) => u.name), ["alice", "bob"]);
+      assert.deepEqual(
+        users.map((u) => u.name),
+        ["alice", "bob"],
+      );
     });
 
     test("ten failures from one source throttle it, throttled attempts lock nobody, and another source still logs in", async () => {

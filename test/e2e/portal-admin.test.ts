@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { screenshot, skipWithoutBrowser, useBrowser, waitForText } from "./helpers/browser.js";
 import { Site } from "./helpers/fernlink.js";
 import { audited, deviceStatus, goTo, PORTAL_ALLOWED_PROBLEMS, signIn } from "./helpers/portal.js";
-import { PASSWORD, Sandbox, type Proc } from "./helpers/processes.js";
+import { PASSWORD, type Proc, Sandbox } from "./helpers/processes.js";
 
 /**
  * The web portal in real headless Chromium against a real server and agent: an admin signs in
@@ -57,7 +57,11 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     await waitForText(deviceStatus(page, "press-7"), "offline");
     await waitForText(page.getByText(/^press-7 is now (online|offline)\.$/), "press-7 is now offline.");
     await screenshot(page, "press-7-offline-again");
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { fernlinkTestMarker?: string }).fernlinkTestMarker), "no reload", "the page was reloaded");
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { fernlinkTestMarker?: string }).fernlinkTestMarker),
+      "no reload",
+      "the page was reloaded",
+    );
 
     // Online again for the pages below.
     agent = await site.startAgent(agentState);
@@ -88,7 +92,10 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     await form.getByLabel("Initial password", { exact: true }).fill(PASSWORD);
     await form.getByRole("button", { name: "Create user" }).click();
     await waitForText(page.getByRole("status").filter({ hasText: "carol" }), "User carol created.");
-    const row = page.getByRole("table", { name: "Users of the account" }).getByRole("row").filter({ has: page.getByRole("rowheader", { name: "carol", exact: true }) });
+    const row = page
+      .getByRole("table", { name: "Users of the account" })
+      .getByRole("row")
+      .filter({ has: page.getByRole("rowheader", { name: "carol", exact: true }) });
     await waitForText(row.getByRole("cell").first(), "member");
     await row.getByRole("button", { name: "Delete carol" }).waitFor();
     await screenshot(page, "users-carol-created");
@@ -140,7 +147,12 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     assert.deepEqual((await row.getByRole("cell").allTextContents()).slice(0, 4), ["operators", "line-3", "connect", "the devices' LAN ranges"]);
     await screenshot(page, "access-rule-added");
 
-    const rules = JSON.parse(await site.ok("alice", ["access", "list", "--json"])) as { group: string; pool: string; level: string; targets?: string[] | null }[];
+    const rules = JSON.parse(await site.ok("alice", ["access", "list", "--json"])) as {
+      group: string;
+      pool: string;
+      level: string;
+      targets?: string[] | null;
+    }[];
     assert.deepEqual(
       rules.map((r) => [r.group, r.pool, r.level]),
       [["operators", "line-3", "connect"]],
@@ -151,7 +163,10 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     }
     // The user made in the browser signs in with the CLI and sees the device through the rule.
     await site.login(CAROL);
-    assert.deepEqual((await site.devices("carol")).map((d) => [d.name, d.online]), [["press-7", true]]);
+    assert.deepEqual(
+      (await site.devices("carol")).map((d) => [d.name, d.online]),
+      [["press-7", true]],
+    );
   });
 
   test("signing out returns to the sign-in form", async () => {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { screenshot, skipWithoutBrowser, useBrowser, waitForText } from "./helpers/browser.js";
-import { Site, type AuditJson } from "./helpers/fernlink.js";
-import { HMI_STATUS, startHmiApp, type HmiApp } from "./helpers/hmi-app.js";
+import { type AuditJson, Site } from "./helpers/fernlink.js";
+import { HMI_STATUS, type HmiApp, startHmiApp } from "./helpers/hmi-app.js";
 import {
   addViewOnlyMember,
   addWebTarget,
@@ -47,7 +47,12 @@ async function assertHmiWorks(page: Page): Promise<void> {
 
 /** The cookie names the HMI page's own script can read. */
 function documentCookies(page: Page): Promise<string[]> {
-  return page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie.split(/;\s*/).filter((c) => c !== "").map((c) => c.split("=")[0]!));
+  return page.evaluate(() =>
+    (globalThis as unknown as { document: { cookie: string } }).document.cookie
+      .split(/;\s*/)
+      .filter((c) => c !== "")
+      .map((c) => c.split("=")[0]!),
+  );
 }
 
 /** Cookie names the browser keeps for `url`. */
@@ -155,7 +160,12 @@ describe("web portal: HMI pages through the tunnel", { skip: skipWithoutBrowser 
     // The page's WebSocket and event stream stay; the connections that carried its plain requests
     // end once idle (the app's keep-alive timeout is 5 s). Only then is every listed row certain to
     // be still open when its Close is clicked.
-    await waitUntil("exactly the WebSocket and the event stream to the HMI are listed", async () => ((await rows.count()) === 2 ? true : undefined), 20_000, 100);
+    await waitUntil(
+      "exactly the WebSocket and the event stream to the HMI are listed",
+      async () => ((await rows.count()) === 2 ? true : undefined),
+      20_000,
+      100,
+    );
     assert.deepEqual((await rows.first().getByRole("cell").allTextContents()).slice(0, 3), ["alice", "press-7", appTarget()]);
     await screenshot(page, "live-connections-hmi-streams");
 
@@ -170,7 +180,12 @@ describe("web portal: HMI pages through the tunnel", { skip: skipWithoutBrowser 
     await screenshot(page, "live-connections-confirm-close");
     await dialog.getByRole("button", { name: "Confirm" }).click();
     await waitForText(page.getByRole("status").filter({ hasText: "closed" }), `Connection of alice to ${appTarget()} closed.`);
-    const record = await audited(site, "alice", "the cut is audited as stream.close", (r) => r.action === "stream.close" && r.actor === "alice" && r.target === appTarget());
+    const record = await audited(
+      site,
+      "alice",
+      "the cut is audited as stream.close",
+      (r) => r.action === "stream.close" && r.actor === "alice" && r.target === appTarget(),
+    );
     const cut = (record as AuditJson & { object: string }).object;
     assert.ok(before.includes(cut), `the cut stream ${cut} was listed: ${before.join(", ")}`);
     await waitUntil("the cut stream is gone from the list", async () => (!(await listed()).includes(cut) ? true : undefined), 5_000, 100);
@@ -214,12 +229,24 @@ describe("web portal: HMI pages through the tunnel", { skip: skipWithoutBrowser 
   test("the audit has alice's streams to the HMI, opened and ended", async () => {
     // Closing the tab ends its WebSocket and event stream, which completes their records.
     await hmiTab.close();
-    await audited(site, "alice", "a stream.open of alice to the HMI", (r) => r.action === "stream.open" && r.actor === "alice" && r.device === "press-7" && r.target === appTarget() && r.result === "ok");
+    await audited(
+      site,
+      "alice",
+      "a stream.open of alice to the HMI",
+      (r) => r.action === "stream.open" && r.actor === "alice" && r.device === "press-7" && r.target === appTarget() && r.result === "ok",
+    );
     const ended = await audited(
       site,
       "alice",
       "an ended stream of alice to the HMI",
-      (r) => r.action === "stream" && r.actor === "alice" && r.device === "press-7" && r.target === appTarget() && r.result === "ok" && r.endedAt !== null && (r.bytesDown ?? 0) > 0,
+      (r) =>
+        r.action === "stream" &&
+        r.actor === "alice" &&
+        r.device === "press-7" &&
+        r.target === appTarget() &&
+        r.result === "ok" &&
+        r.endedAt !== null &&
+        (r.bytesDown ?? 0) > 0,
     );
     assert.ok((ended.bytesUp ?? 0) > 0, `bytes up of ${JSON.stringify(ended)}`);
   });
@@ -244,7 +271,13 @@ describe("web portal: HMI pages through the tunnel", { skip: skipWithoutBrowser 
       site,
       "alice",
       "bob's refused HMI is audited",
-      (r) => r.action === "stream" && r.actor === "bob" && r.device === "press-7" && r.target === appTarget() && r.result === "denied" && /^forbidden: /.test(r.reason ?? ""),
+      (r) =>
+        r.action === "stream" &&
+        r.actor === "bob" &&
+        r.device === "press-7" &&
+        r.target === appTarget() &&
+        r.result === "denied" &&
+        /^forbidden: /.test(r.reason ?? ""),
     );
 
     // Straight to the HMI's host without the portal's hand-over: no grant, no way through.

@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { axeViolations, blocking } from "./helpers/axe.js";
 import { screenshot, skipWithoutBrowser, useBrowser, waitForText } from "./helpers/browser.js";
 import { Site } from "./helpers/fernlink.js";
-import { addWebTarget, deviceRow, openDevice, portalUrl, PORTAL_ALLOWED_PROBLEMS, signIn } from "./helpers/portal.js";
+import { addWebTarget, deviceRow, openDevice, PORTAL_ALLOWED_PROBLEMS, portalUrl, signIn } from "./helpers/portal.js";
 import { assertExit, PASSWORD, Sandbox, waitUntil } from "./helpers/processes.js";
 
 /**
@@ -42,7 +42,12 @@ const PAGES: readonly [hash: string, heading: string][] = [
 
 /** Waits until nothing on the page says it is loading (polled from here: the CSP forbids the page's eval). */
 async function settled(page: Page): Promise<void> {
-  await waitUntil("the page has loaded", async () => ((await page.getByText(/^(Loading|Connecting for live updates)/).count()) === 0 ? true : undefined), 10_000, 50);
+  await waitUntil(
+    "the page has loaded",
+    async () => ((await page.getByText(/^(Loading|Connecting for live updates)/).count()) === 0 ? true : undefined),
+    10_000,
+    50,
+  );
 }
 
 /** Screenshot, axe and (on a phone) the width check of the page as it is; returns the problems found. */
@@ -154,7 +159,10 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
     await signIn(page, site, carol);
     await openDevice(page, "press-7");
     const connect = page.getByRole("region", { name: "Connect from your PC" });
-    await waitForText(connect.locator("pre"), "fernlink connect press-7 --forward 10080:192.168.10.5:80 --forward 10502:192.168.10.5:502 --forward 4840:plc.local:4840");
+    await waitForText(
+      connect.locator("pre"),
+      "fernlink connect press-7 --forward 10080:192.168.10.5:80 --forward 10502:192.168.10.5:502 --forward 4840:plc.local:4840",
+    );
     assert.deepEqual(await connect.getByRole("listitem").allTextContents(), ["192.168.10.5:80,502", "plc.local:4840"]);
     await screenshot(page, "device-press-7-member");
     assert.deepEqual(blocking(await axeViolations(page)), []);
@@ -170,13 +178,25 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
       const relay = db.prepare("select id, name from relays order by created_at limit 1").get() as { id: string; name: string };
       const pools = db.prepare("select id, name from pools where account_id = ?").all(account.id) as { id: string; name: string }[];
       const line2 = pools.find((p) => p.name === "line-2")!.id;
-      const addDevice = db.prepare("insert into devices (id, account_id, name, lan, created_at, last_seen, last_address, relay_id, cert_serial) values (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      const addDevice = db.prepare(
+        "insert into devices (id, account_id, name, lan, created_at, last_seen, last_address, relay_id, cert_serial) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
       const addToPool = db.prepare("insert into pool_devices (pool_id, device_id) values (?, ?)");
       db.transaction(() => {
         for (let i = 0; i < BULK; i++) {
           const id = randomUUID();
           const seen = i % 2 === 0 ? new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString() : null;
-          addDevice.run(id, account.id, `m-${String(i).padStart(4, "0")}`, JSON.stringify([`10.${Math.floor(i / 256)}.${i % 256}.0/24`]), new Date().toISOString(), seen, null, seen ? relay.id : null, null);
+          addDevice.run(
+            id,
+            account.id,
+            `m-${String(i).padStart(4, "0")}`,
+            JSON.stringify([`10.${Math.floor(i / 256)}.${i % 256}.0/24`]),
+            new Date().toISOString(),
+            seen,
+            null,
+            seen ? relay.id : null,
+            null,
+          );
           if (i % 10 === 0) addToPool.run(line2, id);
         }
       })();
@@ -188,7 +208,14 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
       await waitForText(page.locator(".result-count"), `${(BULK + 1).toLocaleString("en-US")} devices, 1 to 50 shown`, 30_000);
       const firstPaintMs = Date.now() - started;
       // Where the time went, by the browser's own clock: the list's request, its size, and the whole load.
-      const timing = await page.evaluate<{ appMs: number; listStartMs: number; listMs: number; listKiB: number; lists: number; sinceNavigationMs: number }>(`(() => {
+      const timing = await page.evaluate<{
+        appMs: number;
+        listStartMs: number;
+        listMs: number;
+        listKiB: number;
+        lists: number;
+        sinceNavigationMs: number;
+      }>(`(() => {
         const all = (path) => performance.getEntriesByType("resource").filter((e) => new URL(e.name).pathname === path);
         const last = (path) => all(path).at(-1);
         const [app, list] = [last("/assets/app.js"), last("/api/v1/devices")];
@@ -208,16 +235,40 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
       };
       const search = page.getByRole("searchbox", { name: "Search" });
       const status = page.getByLabel("Status", { exact: true });
-      await timed(() => search.fill("m-12"), () => waitForText(count, "100 of 5,001 devices, 1 to 50 shown"));
-      await timed(() => status.selectOption("online"), () => waitForText(count, "0 of 5,001 devices"));
+      await timed(
+        () => search.fill("m-12"),
+        () => waitForText(count, "100 of 5,001 devices, 1 to 50 shown"),
+      );
+      await timed(
+        () => status.selectOption("online"),
+        () => waitForText(count, "0 of 5,001 devices"),
+      );
       await waitForText(table.getByRole("cell"), "No device matches.");
-      await timed(() => status.selectOption("offline"), () => waitForText(count, "100 of 5,001 devices, 1 to 50 shown"));
-      await timed(() => search.fill(""), () => waitForText(count, "5,000 of 5,001 devices, 1 to 50 shown"));
-      await timed(() => page.getByLabel("Pool", { exact: true }).selectOption("line-2"), () => waitForText(count, "500 of 5,001 devices, 1 to 50 shown"));
-      await timed(() => page.getByLabel("LAN", { exact: true }).fill("10.1.4.77"), () => waitForText(count, "1 of 5,001 devices"));
+      await timed(
+        () => status.selectOption("offline"),
+        () => waitForText(count, "100 of 5,001 devices, 1 to 50 shown"),
+      );
+      await timed(
+        () => search.fill(""),
+        () => waitForText(count, "5,000 of 5,001 devices, 1 to 50 shown"),
+      );
+      await timed(
+        () => page.getByLabel("Pool", { exact: true }).selectOption("line-2"),
+        () => waitForText(count, "500 of 5,001 devices, 1 to 50 shown"),
+      );
+      await timed(
+        () => page.getByLabel("LAN", { exact: true }).fill("10.1.4.77"),
+        () => waitForText(count, "1 of 5,001 devices"),
+      );
       assert.deepEqual(await table.getByRole("rowheader").allTextContents(), ["m-0260"]);
-      await timed(() => page.getByLabel("LAN", { exact: true }).fill(""), () => waitForText(count, "500 of 5,001 devices, 1 to 50 shown"));
-      await timed(() => page.getByLabel("Sort by", { exact: true }).selectOption("name-desc"), () => waitForText(table.getByRole("rowheader").first(), "m-4990"));
+      await timed(
+        () => page.getByLabel("LAN", { exact: true }).fill(""),
+        () => waitForText(count, "500 of 5,001 devices, 1 to 50 shown"),
+      );
+      await timed(
+        () => page.getByLabel("Sort by", { exact: true }).selectOption("name-desc"),
+        () => waitForText(table.getByRole("rowheader").first(), "m-4990"),
+      );
       await page.getByRole("navigation", { name: "Pages of devices" }).getByRole("button", { name: "Next page" }).click();
       await waitForText(count, "500 of 5,001 devices, 51 to 100 shown");
       assert.equal(await table.getByRole("rowheader").first().textContent(), "m-4490");

@@ -3,10 +3,20 @@ import { after, before, describe, test } from "node:test";
 import type { Page, Response } from "playwright-core";
 import { screenshot, skipWithoutBrowser, useBrowser, waitForText } from "./helpers/browser.js";
 import { Site } from "./helpers/fernlink.js";
-import { addViewOnlyMember, addWebTarget, audited, openDevice, PORTAL_ALLOWED_PROBLEMS, portalUrl, signIn, targetLinks, type WebTargetJson } from "./helpers/portal.js";
+import {
+  addViewOnlyMember,
+  addWebTarget,
+  audited,
+  openDevice,
+  PORTAL_ALLOWED_PROBLEMS,
+  portalUrl,
+  signIn,
+  targetLinks,
+  type WebTargetJson,
+} from "./helpers/portal.js";
 import { Sandbox } from "./helpers/processes.js";
 import { closedPort } from "./helpers/targets.js";
-import { startXvnc, XVNC_BACKGROUND, xvncMissing, type Xvnc } from "./helpers/xvnc.js";
+import { startXvnc, XVNC_BACKGROUND, type Xvnc, xvncMissing } from "./helpers/xvnc.js";
 
 /**
  * The portal's VNC viewer in real headless Chromium against a real VNC server (Debian's Xvnc)
@@ -107,7 +117,12 @@ describe("web portal: VNC viewer against Xvnc", { skip }, () => {
     assert.deepEqual(size, [xvnc.width, xvnc.height], "the canvas holds the whole remote desktop");
     assert.equal(await page.getByRole("button", { name: "Ctrl+Alt+Del" }).isEnabled(), true);
     await screenshot(page, "vnc-connected-framebuffer");
-    await audited(site, "alice", "alice's VNC stream is audited", (r) => r.action === "stream.open" && r.actor === "alice" && r.device === "press-7" && r.target === panelTarget());
+    await audited(
+      site,
+      "alice",
+      "alice's VNC stream is audited",
+      (r) => r.action === "stream.open" && r.actor === "alice" && r.device === "press-7" && r.target === panelTarget(),
+    );
   });
 
   test("the VNC password reached the browser nowhere: not in the page, any answer, nor the WebSocket", async () => {
@@ -166,7 +181,13 @@ describe("web portal: VNC viewer against Xvnc", { skip }, () => {
       site,
       "alice",
       "bob's refused VNC panel is audited",
-      (r) => r.action === "stream" && r.actor === "bob" && r.device === "press-7" && r.target === panelTarget() && r.result === "denied" && /^forbidden: /.test(r.reason ?? ""),
+      (r) =>
+        r.action === "stream" &&
+        r.actor === "bob" &&
+        r.device === "press-7" &&
+        r.target === panelTarget() &&
+        r.result === "denied" &&
+        /^forbidden: /.test(r.reason ?? ""),
     );
     await context.close();
   });

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "./helpers/processes.js";
-import { fernlinkOnPath, runShell, ShellProc, type ShellOptions } from "./helpers/shell.js";
+import { fernlinkOnPath, runShell, type ShellOptions, ShellProc } from "./helpers/shell.js";
 
 /**
  * The README's quick start, run as written: its shell blocks are read from README.md, so the
@@ -39,9 +39,7 @@ export function quickstartBlocks(readme: string): Block[] {
   return [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map(([, body = ""]) => {
     const lines = body.trimEnd().split("\n");
     const title = (lines[0] ?? "").replace(/^#\s*/, "");
-    const expected = lines
-      .filter((l) => l.startsWith("#  → "))
-      .map((l) => new RegExp(`^${l.slice("#  → ".length).split("…").map(escapeRegExp).join(".*")}$`));
+    const expected = lines.filter((l) => l.startsWith("#  → ")).map((l) => new RegExp(`^${l.slice("#  → ".length).split("…").map(escapeRegExp).join(".*")}$`));
     return { title, script: body, keepsRunning: /\(keeps running\)/.test(title), expected };
   });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test, type TestContext } from "node:test";
+import { after, before, type TestContext, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
 import { Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";

@@ -5,12 +5,12 @@ import https from "node:https";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { startTwoNodes } from "./helpers/cluster.js";
-import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
-import { Site, type DeviceJson } from "./helpers/fernlink.js";
 import { MOVE_HANDOVER_MS } from "../../src/agent/run.js";
 import { KEEPALIVE } from "../../src/protocol/tunnel-settings.js";
-import { assertExit, PASSWORD, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
+import { startTwoNodes } from "./helpers/cluster.js";
+import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
+import { type DeviceJson, Site } from "./helpers/fernlink.js";
+import { assertExit, PASSWORD, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
@@ -75,7 +75,12 @@ async function addRelay(name: string, region: string): Promise<RelayProc> {
 
 /** The device as node `site` lists it, once it is online on a relay other than `not`. */
 function onlineOn(site: Site, device: string, not?: string, timeoutMs = 10_000): Promise<DeviceJson> {
-  return waitUntil(`${device} online${not ? ` on a relay other than ${not}` : ""}`, async () => (await site.devices("alice")).find((d) => d.name === device && d.online && d.relay !== null && d.relay !== not), timeoutMs, 100);
+  return waitUntil(
+    `${device} online${not ? ` on a relay other than ${not}` : ""}`,
+    async () => (await site.devices("alice")).find((d) => d.name === device && d.online && d.relay !== null && d.relay !== not),
+    timeoutMs,
+    100,
+  );
 }
 
 /** One echoed line through a forward port; resolves with the answer or rejects. */
@@ -228,7 +233,9 @@ test("a removed relay is refused", async () => {
   const victim = [...relays.values()].find((r) => r.proc.running)!;
   await a.ok("alice", ["relay", "remove", victim.name, "--data", a.dataDir, "--db", DB]);
   await victim.proc.stop();
-  const again = sb.start(["relay", "run", "--access", a.url, "--ca", a.ca, "--state", sb.path(`relay-${victim.name}`), "--listen", "127.0.0.1:0"], { home: a.home("relay") });
+  const again = sb.start(["relay", "run", "--access", a.url, "--ca", a.ca, "--state", sb.path(`relay-${victim.name}`), "--listen", "127.0.0.1:0"], {
+    home: a.home("relay"),
+  });
   const result = await again.exited;
   assertExit(result, 1, /relay's certificate is not accepted/);
 });

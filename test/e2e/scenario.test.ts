@@ -3,9 +3,9 @@ import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Site, type AuditJson, type Connection } from "./helpers/fernlink.js";
+import { type AuditJson, type Connection, Site } from "./helpers/fernlink.js";
 import { Sandbox, waitUntil } from "./helpers/processes.js";
-import { ModbusClient, startHttpServer, startModbusSlave, type ModbusSlave } from "./helpers/targets.js";
+import { ModbusClient, type ModbusSlave, startHttpServer, startModbusSlave } from "./helpers/targets.js";
 
 /**
  * The README scenario with real processes: server, login, device add, agent register and
@@ -111,7 +111,17 @@ test("curl fetches a page from a real HTTP server through the SOCKS5 proxy, with
   const out = await new Promise<string>((resolve, reject) =>
     execFile(
       "curl",
-      ["--silent", "--show-error", "--max-time", "15", "--socks5-hostname", `127.0.0.1:${conn.socks}`, "--write-out", "\n%{size_request} %{size_header} %{size_download}", url],
+      [
+        "--silent",
+        "--show-error",
+        "--max-time",
+        "15",
+        "--socks5-hostname",
+        `127.0.0.1:${conn.socks}`,
+        "--write-out",
+        "\n%{size_request} %{size_header} %{size_download}",
+        url,
+      ],
       { env },
       (err, stdout, stderr) => (err ? reject(new Error(`curl failed: ${stderr || err.message}`)) : resolve(stdout)),
     ),

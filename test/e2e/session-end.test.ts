@@ -4,12 +4,12 @@ import { once } from "node:events";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
-import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "../../src/access/session-times.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { hashSecret } from "../../src/access/secret-token.js";
+import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "../../src/access/session-times.js";
 import { BACKENDS, dropSchema, siteOptions, sql } from "./helpers/database.js";
-import { Site, type AuditJson, type Connection } from "./helpers/fernlink.js";
+import { type AuditJson, type Connection, Site } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer } from "./helpers/targets.js";
 
@@ -48,7 +48,9 @@ for (const backend of BACKENDS) {
 
     /** Logs `user` of acme in with the FERNLINK_HOME called `home`; returns its session token. */
     async function loginAs(home: string, user: string, password = PASSWORD): Promise<string> {
-      const r = await site.cli(home, ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", user], { env: { FERNLINK_PASSWORD: password } });
+      const r = await site.cli(home, ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", user], {
+        env: { FERNLINK_PASSWORD: password },
+      });
       assertExit(r, 0);
       return (JSON.parse(await readFile(join(site.home(home), "session.json"), "utf8")) as { token: string }).token;
     }
@@ -124,7 +126,9 @@ for (const backend of BACKENDS) {
       const changed = await site.cli("dave-desk", ["passwd"], { env: { FERNLINK_NEW_PASSWORD: "a new and much longer password" } });
       assertExit(changed, 0);
       const closedAt = await stolen.closedAt();
-      const changedAt = Date.parse((await audited("the password change is audited", (r) => r.action === "passwd" && r.actor === "dave" && r.result === "ok")).at);
+      const changedAt = Date.parse(
+        (await audited("the password change is audited", (r) => r.action === "passwd" && r.actor === "dave" && r.result === "ok")).at,
+      );
       t.diagnostic(`cut ${closedAt - changedAt} ms after passwd`);
       assert.ok(closedAt - changedAt < CUT_WITHIN_MS, `the stolen session's stream closed ${closedAt - changedAt} ms after passwd`);
       await sleep(1_500);
@@ -173,7 +177,10 @@ for (const backend of BACKENDS) {
       t.diagnostic(`cut ${closedAt - revokedAt} ms after the revocation`);
       assert.ok(closedAt - revokedAt < CUT_WITHIN_MS, `the token's stream closed ${closedAt - revokedAt} ms after the revocation`);
       await stillEchoes(bySession, "a stream of alice's session");
-      const streamRecord = await audited("the token's stream is audited with the token", (r) => r.action === "stream" && r.endedAt !== null && r.token === "ci-deploy");
+      const streamRecord = await audited(
+        "the token's stream is audited with the token",
+        (r) => r.action === "stream" && r.endedAt !== null && r.token === "ci-deploy",
+      );
       assert.equal(streamRecord.actor, "alice", "the stream acted for alice, with her token");
       assertExit(await site.cli("ci", ["device", "list"]), 1, /^fernlink: the API token is unknown, expired or revoked/);
       await Promise.all([byToken.conn.proc.stop(), bySession.conn.proc.stop()]);

@@ -53,7 +53,10 @@ test("streams still open when the server stops are closed in the audit with thei
     assert.equal(s.bytesUp, "open stream 1\n".length);
     assert.equal(s.bytesDown, "open stream 1\n".length);
   }
-  assert.ok(audit.some((r) => r.action === "tunnel.down" && r.device === "press-7"), "the tunnel's end is recorded");
+  assert.ok(
+    audit.some((r) => r.action === "tunnel.down" && r.device === "press-7"),
+    "the tunnel's end is recorded",
+  );
   await agent.stop();
 });
 

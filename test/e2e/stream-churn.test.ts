@@ -4,8 +4,8 @@ import http2 from "node:http2";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Site, type Connection } from "./helpers/fernlink.js";
-import { assertExit, PASSWORD, Sandbox, waitUntil, type Proc } from "./helpers/processes.js";
+import { type Connection, Site } from "./helpers/fernlink.js";
+import { assertExit, PASSWORD, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer } from "./helpers/targets.js";
 
 /**

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { totp } from "./helpers/totp.js";
 import { Site } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
+import { totp } from "./helpers/totp.js";
 
 /**
  * One-time code secrets at rest: the database holds them sealed with DATA/secret-key, never
@@ -13,7 +13,6 @@ import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
  */
 
 const ACME = { account: "acme", user: "alice" };
-
 
 describe("one-time code secrets at rest", () => {
   let sb: Sandbox;
@@ -28,7 +27,9 @@ describe("one-time code secrets at rest", () => {
     }
   };
   const login = (user: string, otp?: string) =>
-    site.cli(user, ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", user, ...(otp ? ["--otp", otp] : [])], { env: { FERNLINK_PASSWORD: PASSWORD } });
+    site.cli(user, ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", user, ...(otp ? ["--otp", otp] : [])], {
+      env: { FERNLINK_PASSWORD: PASSWORD },
+    });
 
   before(async () => {
     sb = await Sandbox.create("totp-at-rest");

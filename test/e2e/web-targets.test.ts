@@ -64,11 +64,17 @@ describe("web targets through real processes", () => {
       assert.equal(t.open, t.kind === "vnc" ? `#/vnc/${t.id}` : `/web/open/${t.id}`);
     }
     const table = await site.ok("alice", ["device", "web", "press-7"]);
-    assert.deepEqual(table.trimEnd().split("\n").map((l) => l.split(/\s{2,}/)), [
-      ["NAME", "KIND", "URL", "PASSWORD"],
-      ["main-hmi", "http", "http://192.168.1.10/", "no"],
-      ["panel", "vnc", "vnc://192.168.1.20:5900", "yes"],
-    ]);
+    assert.deepEqual(
+      table
+        .trimEnd()
+        .split("\n")
+        .map((l) => l.split(/\s{2,}/)),
+      [
+        ["NAME", "KIND", "URL", "PASSWORD"],
+        ["main-hmi", "http", "http://192.168.1.10/", "no"],
+        ["panel", "vnc", "vnc://192.168.1.20:5900", "yes"],
+      ],
+    );
   });
 
   test("a member without a rule that shows the device cannot list its targets; with view they can, but not add", async () => {
@@ -78,19 +84,34 @@ describe("web targets through real processes", () => {
     await site.ok("alice", ["pool", "add", "line-3"]);
     await site.ok("alice", ["pool", "devices", "line-3", "--add", "press-7"]);
     await site.ok("alice", ["access", "grant", "--group", "operators", "--pool", "line-3", "--level", "view"]);
-    assert.deepEqual((await listJson("bob")).map((t) => t.name), ["main-hmi", "panel"]);
+    assert.deepEqual(
+      (await listJson("bob")).map((t) => t.name),
+      ["main-hmi", "panel"],
+    );
     assertExit(await web("bob", ["--add", "http://192.168.1.11/", "--name", "mine"]), 1, /^fernlink: only an account admin may do "web-target\.add"/);
     assertExit(await web("bob", ["--remove", "panel"]), 1, /^fernlink: only an account admin may do "web-target\.remove"/);
   });
 
   test("bad input is refused with one line and the usage status, before anything is sent", async () => {
     const cases: [string[], string | undefined, RegExp][] = [
-      [["--add", "ftp://192.168.1.10/", "--name", "x"], undefined, /^fernlink: web target URL "ftp:\/\/192\.168\.1\.10\/" uses "ftp:"; only http:\/\/, https:\/\/ and vnc:\/\/ targets can be published$/],
+      [
+        ["--add", "ftp://192.168.1.10/", "--name", "x"],
+        undefined,
+        /^fernlink: web target URL "ftp:\/\/192\.168\.1\.10\/" uses "ftp:"; only http:\/\/, https:\/\/ and vnc:\/\/ targets can be published$/,
+      ],
       [["--add", "192.168.1.10:80", "--name", "x"], undefined, /^fernlink: web target URL "192\.168\.1\.10:80" has no scheme/],
-      [["--add", `vnc://admin:${VNC_PASSWORD}@192.168.1.20`, "--name", "x"], undefined, /^fernlink: web target URL "vnc:\/\/\*\*\*@192\.168\.1\.20" has credentials in it; .*--password-stdin/],
+      [
+        ["--add", `vnc://admin:${VNC_PASSWORD}@192.168.1.20`, "--name", "x"],
+        undefined,
+        /^fernlink: web target URL "vnc:\/\/\*\*\*@192\.168\.1\.20" has credentials in it; .*--password-stdin/,
+      ],
       [["--add", "vnc://192.168.1.20:5900?x=1", "--name", "x"], undefined, /has a query or fragment/],
       [["--add", "http://[fd00::5:8080/", "--name", "x"], undefined, /unclosed '\['/],
-      [["--add", "https://hmi.local/", "--name", "x", "--password-stdin"], `${VNC_PASSWORD}\n`, /^fernlink: --password-stdin applies to vnc:\/\/ targets only$/],
+      [
+        ["--add", "https://hmi.local/", "--name", "x", "--password-stdin"],
+        `${VNC_PASSWORD}\n`,
+        /^fernlink: --password-stdin applies to vnc:\/\/ targets only$/,
+      ],
       [["--add", "vnc://192.168.1.21", "--name", "x", "--password-stdin"], "\n", /^fernlink: --password-stdin read an empty password/],
       [["--add", "vnc://192.168.1.21"], undefined, /^fernlink: --add needs --name NAME/],
       [["--add", "vnc://192.168.1.21", "--name", " x"], undefined, /^fernlink: web target name " x": no white space/],
@@ -105,7 +126,11 @@ describe("web targets through real processes", () => {
   });
 
   test("the VNC password appears in no listing, no audit record, no server output and not in the database file", async () => {
-    const listings = [await site.ok("alice", ["device", "web", "press-7"]), await site.ok("alice", ["device", "web", "press-7", "--json"]), await site.ok("bob", ["device", "web", "press-7", "--json"])];
+    const listings = [
+      await site.ok("alice", ["device", "web", "press-7"]),
+      await site.ok("alice", ["device", "web", "press-7", "--json"]),
+      await site.ok("bob", ["device", "web", "press-7", "--json"]),
+    ];
     for (const out of listings) assert.ok(!out.includes(VNC_PASSWORD));
 
     const auditText = await site.ok("alice", ["audit", "--json", "--limit", "500"]);
@@ -116,7 +141,10 @@ describe("web targets through real processes", () => {
       ["alice", "press-7/main-hmi: http://192.168.1.10/", "press-7"],
       ["alice", "press-7/panel: vnc://192.168.1.20:5900 with password", "press-7"],
     ]);
-    assert.ok(audit.some((r) => r.action === "web-target.add" && r.actor === "bob" && r.result === "denied"), "the member's attempt is audited");
+    assert.ok(
+      audit.some((r) => r.action === "web-target.add" && r.actor === "bob" && r.result === "denied"),
+      "the member's attempt is audited",
+    );
 
     assert.ok(!site.server.stdout.includes(VNC_PASSWORD) && !site.server.stderr.includes(VNC_PASSWORD), "not in the server's output");
     for (const file of ["fernlink.db", "fernlink.db-wal"].map((f) => join(site.dataDir, f)).filter((f) => existsSync(f))) {
@@ -133,7 +161,10 @@ describe("web targets through real processes", () => {
     assertExit(removed, 0);
     assert.equal(removed.stdout, 'web target "panel" removed from "press-7"\n');
     assertExit(await web("alice", ["--remove", "panel"]), 1, /^fernlink: device "press-7" has no web target "panel"; see: fernlink device web press-7$/);
-    assert.deepEqual((await listJson("alice")).map((t) => t.name), ["main-hmi"]);
+    assert.deepEqual(
+      (await listJson("alice")).map((t) => t.name),
+      ["main-hmi"],
+    );
     assertExit(await site.cli("alice", ["device", "remove", "press-7"]), 0);
     assertExit(await site.cli("alice", ["device", "web", "press-7"]), 1, /^fernlink: no such device "press-7"/);
   });

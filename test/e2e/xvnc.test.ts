@@ -1,13 +1,13 @@
-import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
-import { CLIENT_INIT_SHARED, decodeServerInit, upstreamHandshake, type RfbHandshake, type ServerInit } from "../../src/protocol/rfb-handshake.js";
 import { FernlinkError } from "../../src/protocol/errors.js";
+import { CLIENT_INIT_SHARED, decodeServerInit, type RfbHandshake, type ServerInit, upstreamHandshake } from "../../src/protocol/rfb-handshake.js";
 import { createVncBridge, type VncBridge } from "../../src/web/vnc-bridge.js";
-import { startXvnc, xvncMissing, type Xvnc } from "./helpers/xvnc.js";
+import { startXvnc, type Xvnc, xvncMissing } from "./helpers/xvnc.js";
 
 /** Byte reader over a TCP socket or a WebSocket's messages. */
 class Bytes {
@@ -184,7 +184,10 @@ describe("a real Xvnc", { skip: missing ? `skipped: ${missing}` : false }, () =>
   it("has no password-free way in", async () => {
     const { socket, rfb } = await dial();
     try {
-      await assert.rejects(runHandshake(rfb, upstreamHandshake({ password: undefined, label: "x" })), (err: unknown) => err instanceof FernlinkError && err.code === "vnc-auth-failed");
+      await assert.rejects(
+        runHandshake(rfb, upstreamHandshake({ password: undefined, label: "x" })),
+        (err: unknown) => err instanceof FernlinkError && err.code === "vnc-auth-failed",
+      );
     } finally {
       socket.destroy();
     }
@@ -210,7 +213,10 @@ describe("a real Xvnc", { skip: missing ? `skipped: ${missing}` : false }, () =>
     const rfb = wsRfb(ws);
     const closed = once(ws, "close");
     await once(ws, "open");
-    await assert.rejects(runHandshake(rfb, upstreamHandshake({ password: undefined, label: "bridge" })), /refused the stored password of target \\"press-7\/xvncwrong\\"/);
+    await assert.rejects(
+      runHandshake(rfb, upstreamHandshake({ password: undefined, label: "bridge" })),
+      /refused the stored password of target \\"press-7\/xvncwrong\\"/,
+    );
     const [code, reason] = (await closed) as [number, Buffer];
     assert.deepEqual([code, reason.toString()], [1011, "vnc-auth-failed"]);
   });

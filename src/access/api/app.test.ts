@@ -81,7 +81,9 @@ describe("the REST API, in process", () => {
   test("a broken CSR leaves the activation key unused", async () => {
     const token = await loginAs("acme", "alice");
     const { json } = await call("POST", "/api/v1/devices", { token, body: { name: "press-8" } });
-    const bad = await call("POST", "/api/v1/agent/register", { body: { activationKey: json.activationKey, csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" } });
+    const bad = await call("POST", "/api/v1/agent/register", {
+      body: { activationKey: json.activationKey, csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" },
+    });
     assert.equal(bad.json.error.code, "invalid-input");
     const good = await call("POST", "/api/v1/agent/register", { body: { activationKey: json.activationKey, csr: await csr() } });
     assert.equal(good.status, 200);

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { StreamGrant } from "../../protocol/relay-access.js";
 import { FernlinkError } from "../../protocol/errors.js";
+import type { StreamGrant } from "../../protocol/relay-access.js";
 import { openTestAccess, type TestAccess } from "../access-test-kit.js";
 import type { AccessContext } from "../context.js";
 import { hashPassword } from "../password.js";
 import { initAccount } from "../sessions.js";
-import { createStreamAudit } from "../stream-audit.js";
 import { findAccountByName } from "../store/accounts.js";
 import type { Store } from "../store/index.js";
 import { createUser } from "../store/users.js";
+import { createStreamAudit } from "../stream-audit.js";
 import { createApiApp } from "./app.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -28,7 +28,11 @@ describe("the audit, verification and report routes, in process", () => {
     return { status: res.status, json: (await res.json()) as any };
   };
   const loginAs = async (account: string, user: string): Promise<string> => {
-    const res = await app.request("/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ account, user, password: PASSWORD }) });
+    const res = await app.request("/api/v1/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ account, user, password: PASSWORD }),
+    });
     assert.equal(res.status, 200);
     return ((await res.json()) as { token: string }).token;
   };
@@ -49,14 +53,30 @@ describe("the audit, verification and report routes, in process", () => {
 
     // Two streams of alice and one refusal, as the relay reports them.
     const record = createStreamAudit(ctx);
-    const grant: StreamGrant = { accountId: acme.id, userId: "u", userName: "alice", sessionId: "s", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10"] };
+    const grant: StreamGrant = {
+      accountId: acme.id,
+      userId: "u",
+      userName: "alice",
+      sessionId: "s",
+      deviceId: "d",
+      deviceName: "press-7",
+      lastSeen: null,
+      allowedTargets: ["192.168.1.10"],
+    };
     const request = (port: number) => ({ token: "t", device: "press-7", target: { host: "192.168.1.10", port }, source: "10.0.0.9" });
     record({ kind: "opened", streamId: "s-1", request: request(502), grant, at: tick(60) });
     record({ kind: "closed", streamId: "s-1", bytesUp: 12, bytesDown: 25, error: undefined, at: tick(90) });
     record({ kind: "opened", streamId: "s-2", request: request(80), grant, at: tick(60) });
     record({ kind: "closed", streamId: "s-2", bytesUp: 300, bytesDown: 4000, error: new Error("reset by peer"), at: tick(5) });
     const refusal = new FernlinkError("target-not-allowed", "192.168.2.1:22 is outside the LAN");
-    record({ kind: "refused", request: request(22), requester: { accountId: acme.id, userId: "u", userName: "alice", role: "admin", sessionId: "s" }, grant, error: refusal, at: tick(1) });
+    record({
+      kind: "refused",
+      request: request(22),
+      requester: { accountId: acme.id, userId: "u", userName: "alice", role: "admin", sessionId: "s" },
+      grant,
+      error: refusal,
+      at: tick(1),
+    });
     await ctx.work.drain(5000);
   });
   after(() => t.close());
@@ -78,7 +98,10 @@ describe("the audit, verification and report routes, in process", () => {
   test("a stream leaves an open record and one closing record with start, end and bytes", async () => {
     const records = (await get("/api/v1/audit?device=press-7", admin)).json as any[];
     const s1 = records.filter((r) => r.object === "s-1");
-    assert.deepEqual(s1.map((r) => r.action), ["stream", "stream.open"]);
+    assert.deepEqual(
+      s1.map((r) => r.action),
+      ["stream", "stream.open"],
+    );
     const [closed, opened] = s1;
     assert.deepEqual([closed.startedAt, closed.endedAt, closed.at], [opened.at, closed.at, closed.endedAt]);
     assert.deepEqual([closed.result, closed.bytesUp, closed.bytesDown, closed.reason], ["ok", 12, 25, null]);
@@ -90,7 +113,10 @@ describe("the audit, verification and report routes, in process", () => {
 
   test("the audit is newest first and filtered by since, user and device", async () => {
     const all = (await get("/api/v1/audit?limit=1000", admin)).json as { seq: number; at: string; actor: string; device: string | null }[];
-    assert.deepEqual(all.map((r) => r.seq), [...all.map((r) => r.seq)].sort((a, b) => b - a));
+    assert.deepEqual(
+      all.map((r) => r.seq),
+      [...all.map((r) => r.seq)].sort((a, b) => b - a),
+    );
     const since = new Date(T0.getTime() + 150 * 1000).toISOString();
     const recent = (await get(`/api/v1/audit?since=${since}`, admin)).json as { at: string }[];
     assert.ok(recent.length > 0 && recent.every((r) => r.at >= since));
@@ -129,7 +155,10 @@ describe("the audit, verification and report routes, in process", () => {
     const since = (await get(`/api/v1/reports/connections?since=${s1End}`, admin)).json as any[];
     assert.equal(since.length, 2, "a stream that ended at the given time still counts");
     const later = (await get(`/api/v1/reports/connections?since=${new Date(T0.getTime() + 151 * 1000).toISOString()}`, admin)).json as any[];
-    assert.deepEqual(later.map((r) => r.target), ["192.168.1.10:80"]);
+    assert.deepEqual(
+      later.map((r) => r.target),
+      ["192.168.1.10:80"],
+    );
   });
 
   test("verification reports the chain OK with its head, and is audited", async () => {

@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { ErrorBody } from "../../protocol/api.js";
 import { FernlinkError } from "../../protocol/errors.js";
-import { throttled, type Logger } from "../../shared/log.js";
+import { type Logger, throttled } from "../../shared/log.js";
 
 /** Names every invalid field at once: `name: use letters…; lan[0]: …`. */
 export function describeZodError(err: z.ZodError): string {
@@ -25,10 +25,13 @@ export function errorHandler(log: Logger) {
     let error: FernlinkError;
     if (err instanceof FernlinkError) error = err;
     else if (endedByClient(err, c)) {
-      clientError("request ended by the client", { path: c.req.path, source: (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress, error: err.message });
+      clientError("request ended by the client", {
+        path: c.req.path,
+        source: (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress,
+        error: err.message,
+      });
       error = new FernlinkError("invalid-input", "the request ended before its body arrived");
-    }
-    else if (err instanceof z.ZodError) error = new FernlinkError("invalid-input", `invalid request: ${describeZodError(err)}`);
+    } else if (err instanceof z.ZodError) error = new FernlinkError("invalid-input", `invalid request: ${describeZodError(err)}`);
     else if (err instanceof SyntaxError) error = new FernlinkError("invalid-input", "invalid request: the body is not JSON");
     else {
       log.error("request failed", { path: c.req.path, error: err.stack ?? String(err) });

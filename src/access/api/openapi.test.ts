@@ -24,11 +24,17 @@ describe("the OpenAPI document", () => {
   it("describes every route the server answers, and nothing it does not", async () => {
     const doc = (await (await app.request("/api/v1/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
-    const served = new Set(
-      app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`),
+    const served = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`));
+    assert.deepEqual(
+      [...served].filter((r) => !documented.has(r)),
+      [],
+      "served but not documented",
     );
-    assert.deepEqual([...served].filter((r) => !documented.has(r)), [], "served but not documented");
-    assert.deepEqual([...documented].filter((r) => !served.has(r)), [], "documented but not served");
+    assert.deepEqual(
+      [...documented].filter((r) => !served.has(r)),
+      [],
+      "documented but not served",
+    );
   });
 
   it("rejects unknown keys in documented request bodies", async () => {

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { routePath } from "../../protocol/api.js";
 import type { LiveStream } from "../../protocol/relay-access.js";
 import { createCsrPem, generateKeyPairPem } from "../../shared/pki.js";
-import { openAccessFixture, FIXTURE_PASSWORD, type AccessFixture, type Reply } from "../access-rules-fixture.js";
+import { type AccessFixture, FIXTURE_PASSWORD, openAccessFixture, type Reply } from "../access-rules-fixture.js";
 import type { TEST_BACKENDS } from "../access-test-kit.js";
 import { hashPassword } from "../password.js";
 import { authenticate } from "../sessions.js";
@@ -49,7 +49,16 @@ export interface MatrixFixture {
 const MATRIX_STREAM = (accountId: string, base: AccessFixture, sessionId: string): LiveStream => ({
   streamId: "matrix-stream",
   request: { token: undefined, device: "press-7", target: { host: "192.168.1.10", port: 502 }, source: "192.0.2.9" },
-  grant: { accountId, userId: base.users.bob.id, userName: "bob", sessionId, deviceId: base.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: ["192.168.1.10:502"] },
+  grant: {
+    accountId,
+    userId: base.users.bob.id,
+    userName: "bob",
+    sessionId,
+    deviceId: base.devices.press7.id,
+    deviceName: "press-7",
+    lastSeen: null,
+    allowedTargets: ["192.168.1.10:502"],
+  },
   startedAt: base.access.ctx.now(),
   bytesUp: 10,
   bytesDown: 20,
@@ -76,7 +85,9 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
       const body = options.body === undefined ? {} : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) };
       const cert = options.peerCertificate;
       const socket = { remoteAddress: "192.0.2.7", ...(cert ? { authorized: true, getPeerCertificate: () => cert } : {}) };
-      const res = await base.app.request(`${routePath(pattern, options.params ?? {})}${query}`, { method, headers, ...body }, { incoming: { socket } } as never);
+      const res = await base.app.request(`${routePath(pattern, options.params ?? {})}${query}`, { method, headers, ...body }, {
+        incoming: { socket },
+      } as never);
       // An event stream never ends by itself: its status is the answer.
       if (res.headers.get("content-type")?.startsWith("text/event-stream")) {
         await res.body?.cancel();
@@ -102,7 +113,8 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
       adele: (await must(call("POST", "/api/v1/otp/enable", { token: tokens.adele }), "otp for adele")).json.secret as string,
     };
 
-    const admin = (method: string, pattern: string, options: CallOptions, what: string) => must(call(method, pattern, { token: tokens.alice, ...options }), what);
+    const admin = (method: string, pattern: string, options: CallOptions, what: string) =>
+      must(call(method, pattern, { token: tokens.alice, ...options }), what);
     for (const name of ["service-team", "revoke-team", "doomed-group"]) await admin("POST", "/api/v1/groups", { body: { name } }, `group ${name}`);
     for (const name of ["line-3", "doomed-pool"]) await admin("POST", "/api/v1/pools", { body: { name } }, `pool ${name}`);
     await admin("POST", "/api/v1/groups/:name/members", { params: { name: "service-team" }, body: { add: ["bob"] } }, "bob in service-team");
@@ -110,10 +122,18 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
     await admin("POST", "/api/v1/access-rules", { body: { group: "service-team", pool: "line-3", level: "connect" } }, "rule service-team/line-3");
     await admin("POST", "/api/v1/access-rules", { body: { group: "revoke-team", pool: "line-3", level: "view" } }, "rule revoke-team/line-3");
     await admin("POST", "/api/v1/tokens", { body: { name: "ci-token" } }, "token ci-token");
-    await admin("POST", "/api/v1/devices/:name/web", { params: { name: "press-7" }, body: { name: "old-hmi", url: "http://192.168.1.10/" } }, "web target old-hmi");
+    await admin(
+      "POST",
+      "/api/v1/devices/:name/web",
+      { params: { name: "press-7" }, body: { name: "old-hmi", url: "http://192.168.1.10/" } },
+      "web target old-hmi",
+    );
 
     const box = await admin("POST", "/api/v1/devices", { body: { name: "agent-box" } }, "device agent-box");
-    const registered = await must(call("POST", "/api/v1/agent/register", { body: { activationKey: box.json.activationKey, csr: await csr() } }), "register agent-box");
+    const registered = await must(
+      call("POST", "/api/v1/agent/register", { body: { activationKey: box.json.activationKey, csr: await csr() } }),
+      "register agent-box",
+    );
     const box2 = await admin("POST", "/api/v1/devices", { body: { name: "agent-box-2" } }, "device agent-box-2");
     // On bob's session: a stream whose session does not exist is cut as soon as anything sweeps.
     base.access.live.streams.push(MATRIX_STREAM(acme.id, base, (await authenticate(ctx, tokens.bob, "fixture")).sessionId));

@@ -5,7 +5,7 @@ import { openApiDocument, type RouteDoc } from "../../protocol/openapi.js";
 import { FIXTURE_PASSWORD } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 import { totpCode, totpStep } from "../totp.js";
-import { openMatrixFixture, type MatrixFixture } from "./role-matrix-fixture.js";
+import { type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
 
 /** Who calls a session route in a sample: the main caller of the kind, a spare user, or a fresh session of the main caller. */
 type Caller = { member?: string; admin?: string; fresh?: true };
@@ -67,7 +67,11 @@ const SAMPLES: Record<string, Sample> = {
   "DELETE /api/v1/pools/:name": { params: { name: "doomed-pool" }, action: "pool.remove" },
   "POST /api/v1/pools/:name/devices": { params: { name: "line-3" }, body: () => ({ add: ["press-8"] }), action: "pool.devices" },
   "GET /api/v1/access-rules": { action: "access.list" },
-  "POST /api/v1/access-rules": { body: () => ({ group: "service-team", pool: "line-3", targets: ["192.168.1.10:502"] }), action: "access.grant", namesInBody: true },
+  "POST /api/v1/access-rules": {
+    body: () => ({ group: "service-team", pool: "line-3", targets: ["192.168.1.10:502"] }),
+    action: "access.grant",
+    namesInBody: true,
+  },
   "DELETE /api/v1/access-rules/:group/:pool": { params: { group: "revoke-team", pool: "line-3" }, action: "access.revoke" },
   "GET /api/v1/live/tunnels": { action: "live.tunnels" },
   "GET /api/v1/live/streams": { action: "live.streams" },
@@ -80,9 +84,14 @@ type Row = [name: string, run: (f: MatrixFixture) => Promise<void>];
 
 /** Routes without a session (none, or a device certificate), each with its own expectations. */
 const OWN_ROWS: Record<string, Row[]> = {
-  "GET /api/v1/health": [["anyone may ask GET /api/v1/health without a session", async (f) => assert.equal((await f.call("GET", "/api/v1/health")).status, 200)]],
+  "GET /api/v1/health": [
+    ["anyone may ask GET /api/v1/health without a session", async (f) => assert.equal((await f.call("GET", "/api/v1/health")).status, 200)],
+  ],
   "GET /api/v1/openapi.json": [
-    ["anyone may read GET /api/v1/openapi.json without a session", async (f) => assert.equal((await f.call("GET", "/api/v1/openapi.json")).json.openapi, "3.1.0")],
+    [
+      "anyone may read GET /api/v1/openapi.json without a session",
+      async (f) => assert.equal((await f.call("GET", "/api/v1/openapi.json")).json.openapi, "3.1.0"),
+    ],
   ],
   "POST /api/v1/login": [
     ["anyone may log in at POST /api/v1/login with a valid account, user and password", async (f) => assert.match(await f.login("acme", "carol"), /\S{20,}/)],
@@ -151,7 +160,10 @@ const OWN_ROWS: Record<string, Row[]> = {
     [
       "an admin's session token does not stand in for a relay key at POST /api/v1/relays/register",
       async (f) => {
-        const res = await f.call("POST", "/api/v1/relays/register", { token: f.tokens.alice, body: { key: "AAAAA-BBBBB", csr: f.registration.csr, url: "https://127.0.0.1:9443" } });
+        const res = await f.call("POST", "/api/v1/relays/register", {
+          token: f.tokens.alice,
+          body: { key: "AAAAA-BBBBB", csr: f.registration.csr, url: "https://127.0.0.1:9443" },
+        });
         assert.equal(res.json.error?.code, "activation-key-invalid", JSON.stringify(res.json));
       },
     ],
@@ -181,7 +193,8 @@ test("every route the server serves has exactly one row in the role matrix", () 
   const rows = [...Object.keys(SAMPLES), ...Object.keys(OWN_ROWS)].sort();
   assert.deepEqual(rows, ROUTE_DOCS.map(key).sort());
   for (const doc of ROUTE_DOCS) assert.equal(doc.auth === "session", key(doc) in SAMPLES, `${key(doc)}: session routes have a sample, others their own row`);
-  for (const doc of sessionRoutes) assert.equal(doc.role === "admin", SAMPLES[key(doc)]?.action !== undefined, `${key(doc)}: admin routes name their audit action`);
+  for (const doc of sessionRoutes)
+    assert.equal(doc.role === "admin", SAMPLES[key(doc)]?.action !== undefined, `${key(doc)}: admin routes name their audit action`);
 });
 
 test("the OpenAPI document names the role each session route needs", () => {
@@ -204,7 +217,7 @@ for (const backend of TEST_BACKENDS) {
       f.call(doc.method.toUpperCase(), doc.path, {
         ...(token ? { token } : {}),
         ...(s.params ? { params: s.params } : {}),
-        ...(override?.query ?? s.query ? { query: override?.query ?? s.query! } : {}),
+        ...((override?.query ?? s.query) ? { query: override?.query ?? s.query! } : {}),
         ...(override && "body" in override ? { body: override.body } : s.body ? { body: s.body(f, user) } : {}),
       });
     const callerOf = async (s: Sample, kind: "member" | "admin"): Promise<[string, string]> => {
@@ -218,7 +231,11 @@ for (const backend of TEST_BACKENDS) {
       const res = await send(doc, s, token, user, override);
       assert.deepEqual([res.status, res.json.error?.code], [403, "forbidden"], JSON.stringify(res.json));
       const added = (await f.denials(user)).slice(before);
-      assert.deepEqual(added.map((r) => [r.actor, r.action, r.result]), [[user, s.action, "denied"]], "exactly one audited refusal naming the member");
+      assert.deepEqual(
+        added.map((r) => [r.actor, r.action, r.result]),
+        [[user, s.action, "denied"]],
+        "exactly one audited refusal naming the member",
+      );
       assert.match(added[0]?.reason ?? "", /^forbidden/);
     };
 
@@ -241,7 +258,8 @@ for (const backend of TEST_BACKENDS) {
         if (doc.request) {
           test(`a member sending a malformed body to ${route} is refused before it is read, and audited`, () => refusedOnce(doc, s, { body: "{ not json" }));
         } else if (doc.query) {
-          test(`a member sending a malformed query to ${route} is refused before it is read, and audited`, () => refusedOnce(doc, s, { query: { limit: "many", bogus: "1" } }));
+          test(`a member sending a malformed query to ${route} is refused before it is read, and audited`, () =>
+            refusedOnce(doc, s, { query: { limit: "many", bogus: "1" } }));
         }
       } else {
         test(`a member calling ${route} succeeds`, async () => {

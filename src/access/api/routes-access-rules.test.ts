@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ACCESS_ROUTES } from "../../protocol/api-access.js";
 import { routePath } from "../../protocol/api.js";
-import { openAccessFixture, type AccessFixture } from "../access-rules-fixture.js";
+import { ACCESS_ROUTES } from "../../protocol/api-access.js";
+import { type AccessFixture, openAccessFixture } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 
 for (const backend of TEST_BACKENDS) {
@@ -29,21 +29,33 @@ for (const backend of TEST_BACKENDS) {
       const pool = await f.call("POST", routePath(R.poolDevices, { name: "line-3" }), { token: alice, body: { add: ["press-7"] } });
       assert.deepEqual(pool.json.devices, ["press-7"]);
       const groups = await f.call("GET", R.groups, { token: alice });
-      assert.deepEqual(groups.json.map((g: { name: string; members: string[] }) => [g.name, g.members]), [["service-team", ["bob"]]]);
+      assert.deepEqual(
+        groups.json.map((g: { name: string; members: string[] }) => [g.name, g.members]),
+        [["service-team", ["bob"]]],
+      );
       const pools = await f.call("GET", R.pools, { token: alice });
-      assert.deepEqual(pools.json.map((p: { name: string; devices: string[] }) => [p.name, p.devices]), [["line-3", ["press-7"]]]);
+      assert.deepEqual(
+        pools.json.map((p: { name: string; devices: string[] }) => [p.name, p.devices]),
+        [["line-3", ["press-7"]]],
+      );
       const again = await f.call("POST", R.groups, { token: alice, body: { name: "service-team" } });
       assert.equal(again.json.error.code, "conflict");
     });
 
     test("a grant stores its targets in canonical form and a second grant replaces the first", async () => {
-      const first = await f.call("POST", R.accessRules, { token: alice, body: { group: "service-team", pool: "line-3", targets: ["192.168.1.10:502,80", "127.1", "PLC.local"] } });
+      const first = await f.call("POST", R.accessRules, {
+        token: alice,
+        body: { group: "service-team", pool: "line-3", targets: ["192.168.1.10:502,80", "127.1", "PLC.local"] },
+      });
       assert.equal(first.status, 201);
       assert.deepEqual(first.json.targets, ["192.168.1.10:80,502", "127.0.0.1", "plc.local"]);
       assert.equal(first.json.level, "connect");
       await f.call("POST", R.accessRules, { token: alice, body: { group: "service-team", pool: "line-3", level: "view" } });
       const list = await f.call("GET", R.accessRules, { token: alice });
-      assert.deepEqual(list.json.map((r: { group: string; pool: string; level: string; targets: unknown }) => [r.group, r.pool, r.level, r.targets]), [["service-team", "line-3", "view", null]]);
+      assert.deepEqual(
+        list.json.map((r: { group: string; pool: string; level: string; targets: unknown }) => [r.group, r.pool, r.level, r.targets]),
+        [["service-team", "line-3", "view", null]],
+      );
       const actions = (await f.auditRows()).filter((r) => r.action === "access.grant").map((r) => r.object);
       assert.match(actions.at(-1) ?? "", /^service-team\/line-3: view, LAN ranges \(was: connect, targets /);
     });
@@ -82,7 +94,10 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(user.json.error.code, "not-found");
       const device = await f.call("POST", routePath(R.poolDevices, { name: "olgas" }), { token: olga, body: { add: ["press-7"] } });
       assert.equal(device.json.error.code, "not-found");
-      assert.deepEqual((await f.call("GET", R.groups, { token: olga })).json.map((g: { name: string }) => g.name), ["olgas"]);
+      assert.deepEqual(
+        (await f.call("GET", R.groups, { token: olga })).json.map((g: { name: string }) => g.name),
+        ["olgas"],
+      );
     });
 
     test("a member gets 403 forbidden and an audit record on every admin route of groups, pools and rules", async () => {
@@ -107,7 +122,11 @@ for (const backend of TEST_BACKENDS) {
         assert.equal(res.json.error.code, "forbidden", `${method} ${path}`);
       }
       const denied = (await f.auditRows()).filter((r) => r.actor === "bob" && r.result === "denied");
-      for (const [, , , action] of attempts) assert.ok(denied.some((r) => r.action === action && /forbidden/.test(r.reason ?? "")), `audited: ${action}`);
+      for (const [, , , action] of attempts)
+        assert.ok(
+          denied.some((r) => r.action === action && /forbidden/.test(r.reason ?? "")),
+          `audited: ${action}`,
+        );
       // Nothing changed: the group still has its one member and the rule is still there.
       assert.deepEqual((await f.call("GET", routePath(R.group, { name: "service-team" }), { token: alice })).json.members, ["bob"]);
       assert.equal((await f.call("GET", R.accessRules, { token: alice })).json.length, 1);

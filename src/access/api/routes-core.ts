@@ -1,7 +1,7 @@
 import { DeviceAddRequest, ROUTES, type WhoAmI } from "../../protocol/api.js";
 import { accountAdmins } from "../account-admins.js";
-import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
 import { deviceReach } from "../device-reach.js";
+import { addDevice, listAccountDevices, newDeviceKey, removeAccountDevice, showDevice } from "../devices.js";
 import { cutStreamsOfToken } from "../live-streams.js";
 import { logout } from "../sessions.js";
 import { adminOnly, body, type RouteKit } from "./route-kit.js";
@@ -21,12 +21,16 @@ export function registerCoreRoutes({ app, ctx, auth }: RouteKit): void {
     return c.json({ ok: true });
   });
   app.get(ROUTES.devices, auth, async (c) => c.json(await listAccountDevices(ctx, c.get("principal"))));
-  app.post(ROUTES.devices, auth, adminOnly(ctx, "device.add", "devices"), async (c) => c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201));
+  app.post(ROUTES.devices, auth, adminOnly(ctx, "device.add", "devices"), async (c) =>
+    c.json(await addDevice(ctx, c.get("principal"), await body(c, DeviceAddRequest)), 201),
+  );
   app.get(ROUTES.device, auth, async (c) => c.json(await showDevice(ctx, c.get("principal"), c.req.param("name"))));
   app.delete(ROUTES.device, auth, adminOnly(ctx, "device.remove"), async (c) => {
     await removeAccountDevice(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });
   });
   app.get(ROUTES.deviceAccess, auth, async (c) => c.json(await deviceReach(ctx, c.get("principal"), c.req.param("name"))));
-  app.post(ROUTES.deviceKey, auth, adminOnly(ctx, "device.activation-key"), async (c) => c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))));
+  app.post(ROUTES.deviceKey, auth, adminOnly(ctx, "device.activation-key"), async (c) =>
+    c.json(await newDeviceKey(ctx, c.get("principal"), c.req.param("name"))),
+  );
 }

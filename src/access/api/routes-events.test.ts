@@ -6,14 +6,14 @@ import { after, before, describe, test } from "node:test";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { LiveStream } from "../../protocol/relay-access.js";
-import { openAccessFixture, type AccessFixture } from "../access-rules-fixture.js";
+import { type AccessFixture, openAccessFixture } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
-import { createChangeFeed, type ChangeEvent } from "../change-feed.js";
+import { type ChangeEvent, createChangeFeed } from "../change-feed.js";
 import type { ApiEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
 import { sessionMiddleware } from "./route-kit.js";
 import { registerEventRoutes, sseFrame } from "./routes-events.js";
-import { SseReader, type SseMessage } from "./sse-test-kit.js";
+import { type SseMessage, SseReader } from "./sse-test-kit.js";
 
 /** Short intervals, so a test sees several heartbeats and byte counts in well under a second. */
 const TIMING = { bytesIntervalMs: 40, heartbeatMs: 80 };
@@ -65,13 +65,28 @@ for (const backend of TEST_BACKENDS) {
       return {
         streamId: id,
         request: { token: undefined, device: "press-7", target: { host: "192.168.1.10", port: 502 }, source: "192.0.2.9" },
-        grant: { accountId: u.account_id, userId: u.id, userName: u.name, sessionId: "s", deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] },
+        grant: {
+          accountId: u.account_id,
+          userId: u.id,
+          userName: u.name,
+          sessionId: "s",
+          deviceId: f.devices.press7.id,
+          deviceName: "press-7",
+          lastSeen: null,
+          allowedTargets: [],
+        },
         startedAt: f.access.ctx.now(),
         bytesUp: bytes[0],
         bytesDown: bytes[1],
       };
     };
-    const opened = (s: LiveStream): ChangeEvent => ({ kind: "streams", accountId: s.grant.accountId, streamId: s.streamId, userId: s.grant.userId, change: "opened" });
+    const opened = (s: LiveStream): ChangeEvent => ({
+      kind: "streams",
+      accountId: s.grant.accountId,
+      streamId: s.streamId,
+      userId: s.grant.userId,
+      change: "opened",
+    });
 
     before(async () => {
       f = await openAccessFixture(backend);
@@ -139,8 +154,14 @@ for (const backend of TEST_BACKENDS) {
       f.access.ctx.changes.publish(devices("press7", true));
       await bob.reader.waitFor(isEvent("devices", { device: "press-7", online: true }));
       const later = await collect(bob.reader, TIMING.heartbeatMs * 3);
-      assert.deepEqual(later.filter((m) => m.event === "devices"), []);
-      assert.deepEqual((await collect(carol.reader, TIMING.heartbeatMs * 2)).filter((m) => m.event), []);
+      assert.deepEqual(
+        later.filter((m) => m.event === "devices"),
+        [],
+      );
+      assert.deepEqual(
+        (await collect(carol.reader, TIMING.heartbeatMs * 2)).filter((m) => m.event),
+        [],
+      );
       bob.abort();
       carol.abort();
     });
@@ -159,14 +180,21 @@ for (const backend of TEST_BACKENDS) {
       s.bytesUp = 150;
       await bob.reader.waitFor(isEvent("bytes", { count: 1, bytesUp: 150, bytesDown: 2000 }));
       for (const other of [carol, olga]) {
-        assert.deepEqual((await collect(other.reader, TIMING.bytesIntervalMs * 4)).filter((m) => m.event), [], "no events for a stream that is not theirs");
+        assert.deepEqual(
+          (await collect(other.reader, TIMING.bytesIntervalMs * 4)).filter((m) => m.event),
+          [],
+          "no events for a stream that is not theirs",
+        );
       }
       f.access.live.streams = f.access.live.streams.filter((x) => x !== s);
       f.access.ctx.changes.publish({ ...opened(s), change: "closed" } as ChangeEvent);
       await alice.reader.waitFor(isEvent("streams", { count: 0 }));
       // No bytes once nothing is live.
       await collect(alice.reader, TIMING.bytesIntervalMs);
-      assert.deepEqual((await collect(alice.reader, TIMING.bytesIntervalMs * 4)).filter((m) => m.event === "bytes"), []);
+      assert.deepEqual(
+        (await collect(alice.reader, TIMING.bytesIntervalMs * 4)).filter((m) => m.event === "bytes"),
+        [],
+      );
       for (const x of [alice, bob, carol, olga]) x.abort();
     });
 

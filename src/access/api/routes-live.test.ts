@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { LiveStreams, LiveTunnels, StatusResponse } from "../../protocol/api-live.js";
 import type { LiveStream } from "../../protocol/relay-access.js";
 import { VERSION } from "../../shared/version.js";
-import { openAccessFixture, type AccessFixture } from "../access-rules-fixture.js";
+import { type AccessFixture, openAccessFixture } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 import type { ChangeEvent } from "../change-feed.js";
 
@@ -22,7 +22,16 @@ for (const backend of TEST_BACKENDS) {
       return {
         streamId: id,
         request: { token: undefined, device: dev.name, target: { host, port: Number(port) }, source: "192.0.2.9" },
-        grant: { accountId: user.account_id, userId: user.id, userName: user.name, sessionId: "s", deviceId: dev.id, deviceName: dev.name, lastSeen: null, allowedTargets: [target] },
+        grant: {
+          accountId: user.account_id,
+          userId: user.id,
+          userName: user.name,
+          sessionId: "s",
+          deviceId: dev.id,
+          deviceName: dev.name,
+          lastSeen: null,
+          allowedTargets: [target],
+        },
         startedAt: f.access.ctx.now(),
         bytesUp: 1200,
         bytesDown: 34000,
@@ -34,11 +43,36 @@ for (const backend of TEST_BACKENDS) {
       [alice, bob, olga] = [await f.login("alice"), await f.login("bob"), await f.login("olga")];
       const { live } = f.access;
       live.tunnels.push(
-        { deviceId: f.devices.press8.id, deviceName: "press-8", address: "198.51.100.8", since: f.access.ctx.now(), relay: "relay-1", accountId: f.devices.press8.account_id },
-        { deviceId: f.devices.press7.id, deviceName: "press-7", address: "198.51.100.7", since: f.access.ctx.now(), relay: "relay-1", accountId: f.devices.press7.account_id },
-        { deviceId: f.devices.mill3.id, deviceName: "mill-3", address: "203.0.113.3", since: f.access.ctx.now(), relay: "relay-1", accountId: f.devices.mill3.account_id },
+        {
+          deviceId: f.devices.press8.id,
+          deviceName: "press-8",
+          address: "198.51.100.8",
+          since: f.access.ctx.now(),
+          relay: "relay-1",
+          accountId: f.devices.press8.account_id,
+        },
+        {
+          deviceId: f.devices.press7.id,
+          deviceName: "press-7",
+          address: "198.51.100.7",
+          since: f.access.ctx.now(),
+          relay: "relay-1",
+          accountId: f.devices.press7.account_id,
+        },
+        {
+          deviceId: f.devices.mill3.id,
+          deviceName: "mill-3",
+          address: "203.0.113.3",
+          since: f.access.ctx.now(),
+          relay: "relay-1",
+          accountId: f.devices.mill3.account_id,
+        },
       );
-      live.streams.push(stream("acme-1", "bob", "press7", "192.168.1.10:502"), stream("acme-2", "bob", "press7", "192.168.1.11:102"), stream("other-1", "olga", "mill3", "10.0.0.5:502"));
+      live.streams.push(
+        stream("acme-1", "bob", "press7", "192.168.1.10:502"),
+        stream("acme-2", "bob", "press7", "192.168.1.11:102"),
+        stream("other-1", "olga", "mill3", "10.0.0.5:502"),
+      );
       f.access.ctx.changes.subscribe(f.users.alice.account_id, { onChange: (e) => void events.push(e) });
     });
     after(() => f?.close());
@@ -46,26 +80,40 @@ for (const backend of TEST_BACKENDS) {
     test("an admin sees the account's tunnels sorted by device, and none of another account", async () => {
       const res = await f.call("GET", "/api/v1/live/tunnels", { token: alice });
       assert.equal(res.status, 200);
-      assert.deepEqual(LiveTunnels.parse(res.json).tunnels.map((t) => [t.device, t.address, t.relay]), [
-        ["press-7", "198.51.100.7", "relay-1"],
-        ["press-8", "198.51.100.8", "relay-1"],
-      ]);
+      assert.deepEqual(
+        LiveTunnels.parse(res.json).tunnels.map((t) => [t.device, t.address, t.relay]),
+        [
+          ["press-7", "198.51.100.7", "relay-1"],
+          ["press-8", "198.51.100.8", "relay-1"],
+        ],
+      );
       const theirs = await f.call("GET", "/api/v1/live/tunnels", { token: olga });
-      assert.deepEqual(theirs.json.tunnels.map((t: { device: string }) => t.device), ["mill-3"]);
+      assert.deepEqual(
+        theirs.json.tunnels.map((t: { device: string }) => t.device),
+        ["mill-3"],
+      );
     });
 
     test("an admin sees the account's streams with user, target and bytes, and none of another account", async () => {
       const res = await f.call("GET", "/api/v1/live/streams", { token: alice });
       assert.equal(res.status, 200);
       const { streams } = LiveStreams.parse(res.json);
-      assert.deepEqual(streams.map((s) => [s.id, s.user, s.device, s.target, s.source, s.bytesUp, s.bytesDown]), [
-        ["acme-1", "bob", "press-7", "192.168.1.10:502", "192.0.2.9", 1200, 34000],
-        ["acme-2", "bob", "press-7", "192.168.1.11:102", "192.0.2.9", 1200, 34000],
-      ]);
+      assert.deepEqual(
+        streams.map((s) => [s.id, s.user, s.device, s.target, s.source, s.bytesUp, s.bytesDown]),
+        [
+          ["acme-1", "bob", "press-7", "192.168.1.10:502", "192.0.2.9", 1200, 34000],
+          ["acme-2", "bob", "press-7", "192.168.1.11:102", "192.0.2.9", 1200, 34000],
+        ],
+      );
     });
 
     test("a member may not list tunnels or streams, cut a stream or read the status", async () => {
-      for (const [method, path] of [["GET", "/api/v1/live/tunnels"], ["GET", "/api/v1/live/streams"], ["DELETE", "/api/v1/live/streams/acme-1"], ["GET", "/api/v1/status"]] as const) {
+      for (const [method, path] of [
+        ["GET", "/api/v1/live/tunnels"],
+        ["GET", "/api/v1/live/streams"],
+        ["DELETE", "/api/v1/live/streams/acme-1"],
+        ["GET", "/api/v1/status"],
+      ] as const) {
         const res = await f.call(method, path, { token: bob });
         assert.deepEqual([res.status, res.json.error?.code], [403, "forbidden"], `${method} ${path}`);
       }
@@ -103,12 +151,19 @@ for (const backend of TEST_BACKENDS) {
       assert.deepEqual([res.status, res.json], [200, { ok: true }]);
       assert.deepEqual(f.access.cut, ["acme-2"]);
       const listed = await f.call("GET", "/api/v1/live/streams", { token: alice });
-      assert.deepEqual(listed.json.streams.map((s: { id: string }) => s.id), ["acme-1"]);
+      assert.deepEqual(
+        listed.json.streams.map((s: { id: string }) => s.id),
+        ["acme-1"],
+      );
       const rows = (await f.auditRows()).filter((r) => r.action === "stream.close" && r.result === "ok");
-      assert.deepEqual(rows.map((r) => [r.actor, r.object, r.result, r.device, r.target, r.account_id]), [
-        ["alice", "acme-2", "ok", "press-7", "192.168.1.11:102", f.users.alice.account_id],
-      ]);
-      assert.deepEqual(events.filter((e) => e.kind === "streams").map((e) => e.kind === "streams" && [e.streamId, e.change]), [["acme-2", "cut"]]);
+      assert.deepEqual(
+        rows.map((r) => [r.actor, r.object, r.result, r.device, r.target, r.account_id]),
+        [["alice", "acme-2", "ok", "press-7", "192.168.1.11:102", f.users.alice.account_id]],
+      );
+      assert.deepEqual(
+        events.filter((e) => e.kind === "streams").map((e) => e.kind === "streams" && [e.streamId, e.change]),
+        [["acme-2", "cut"]],
+      );
     });
   });
 }

@@ -1,6 +1,6 @@
 import type { TLSSocket } from "node:tls";
-import { AgentCheckRequest, RELAY_ROUTES, RelayRegisterRequest } from "../../protocol/relay-link.js";
 import { FernlinkError } from "../../protocol/errors.js";
+import { AgentCheckRequest, RELAY_ROUTES, RelayRegisterRequest } from "../../protocol/relay-link.js";
 import { audit } from "../audit-log.js";
 import { authenticateAgent } from "../registration.js";
 import { registerRelay, relayOfCertificate } from "../relays.js";
@@ -15,7 +15,8 @@ export function registerRelayRoutes({ app, ctx }: Pick<RouteKit, "app" | "ctx">)
       await audit(ctx, { accountId: null, actor: null, source, action: "relay.register", object: answer.name, result: "ok" });
       return c.json(answer);
     } catch (err) {
-      if (err instanceof FernlinkError) await audit(ctx, { accountId: null, actor: null, source, action: "relay.register", object: null, result: "denied", reason: err.code });
+      if (err instanceof FernlinkError)
+        await audit(ctx, { accountId: null, actor: null, source, action: "relay.register", object: null, result: "denied", reason: err.code });
       throw err;
     }
   });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { SESSION_COOKIE } from "../../protocol/api-session.js";
 import { openTestAccess, type TestAccess } from "../access-test-kit.js";
 import { initAccount } from "../sessions.js";
 import { setTotp } from "../store/users.js";
 import { totpCode, totpStep } from "../totp.js";
 import { createApiApp } from "./app.js";
-import { SESSION_COOKIE } from "../../protocol/api-session.js";
 import { CSRF_HEADER } from "./browser-session.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -16,7 +16,11 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
   let app: ReturnType<typeof createApiApp>;
   let n = 0;
 
-  const call = async (method: string, path: string, options: { cookie?: string; csrf?: string; origin?: string; bearer?: string; body?: unknown; site?: string } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    options: { cookie?: string; csrf?: string; origin?: string; bearer?: string; body?: unknown; site?: string } = {},
+  ) => {
     const headers: Record<string, string> = { "content-type": "application/json", host: HOST };
     if (options.site) headers["sec-fetch-site"] = options.site;
     if (options.cookie) headers["cookie"] = `${SESSION_COOKIE}=${options.cookie}`;
@@ -31,7 +35,13 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
   const signIn = async (options: { otp?: string; origin?: string } = {}) => {
     const account = `portal-${++n}`;
     await initAccount(t.ctx, { account, user: "alice", password: PASSWORD });
-    return { account, res: await call("POST", "/api/v1/session", { body: { account, user: "alice", password: PASSWORD, ...(options.otp ? { otp: options.otp } : {}) }, ...(options.origin ? { origin: options.origin } : {}) }) };
+    return {
+      account,
+      res: await call("POST", "/api/v1/session", {
+        body: { account, user: "alice", password: PASSWORD, ...(options.otp ? { otp: options.otp } : {}) },
+        ...(options.origin ? { origin: options.origin } : {}),
+      }),
+    };
   };
   const cookieOf = (headers: Headers): { value: string; attributes: string } => {
     const line = headers.get("set-cookie") ?? "";
@@ -99,14 +109,33 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
   it("signing out ends the session, clears the cookie and closes the session's open streams", async () => {
     const { res } = await signIn();
     const cookie = cookieOf(res.headers).value;
-    const grant = { accountId: (await t.ctx.db.selectFrom("accounts").select("id").where("name", "=", res.json.account).executeTakeFirstOrThrow()).id, userId: "u", userName: "alice", sessionId: "s", deviceId: "d", deviceName: "press-7", lastSeen: null, allowedTargets: [] };
-    const stream = (streamId: string, token: string) => ({ streamId, request: { token, device: "press-7", target: { host: "10.0.0.1", port: 80 }, source: "test" }, grant, startedAt: t.ctx.now(), bytesUp: 0, bytesDown: 0 });
+    const grant = {
+      accountId: (await t.ctx.db.selectFrom("accounts").select("id").where("name", "=", res.json.account).executeTakeFirstOrThrow()).id,
+      userId: "u",
+      userName: "alice",
+      sessionId: "s",
+      deviceId: "d",
+      deviceName: "press-7",
+      lastSeen: null,
+      allowedTargets: [],
+    };
+    const stream = (streamId: string, token: string) => ({
+      streamId,
+      request: { token, device: "press-7", target: { host: "10.0.0.1", port: 80 }, source: "test" },
+      grant,
+      startedAt: t.ctx.now(),
+      bytesUp: 0,
+      bytesDown: 0,
+    });
     t.live.streams.push(stream("mine", cookie), stream("another-session", "other-token"));
     assert.equal((await call("DELETE", "/api/v1/session", { cookie })).status, 403, "needs the CSRF header too");
     const out = await call("DELETE", "/api/v1/session", { cookie, csrf: res.json.csrf });
     assert.equal(out.status, 200);
     assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/);
-    assert.deepEqual(t.live.streams.map((s) => s.streamId), ["another-session"]);
+    assert.deepEqual(
+      t.live.streams.map((s) => s.streamId),
+      ["another-session"],
+    );
     t.live.streams.length = 0;
     assert.equal((await call("GET", "/api/v1/session", { cookie })).json.error.code, "unauthenticated");
   });

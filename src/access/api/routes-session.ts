@@ -5,10 +5,17 @@ import type { Principal } from "../context.js";
 import { cutStreamsOfToken } from "../live-streams.js";
 import { authenticate, login, logout } from "../sessions.js";
 import { clearSessionCookie, csrfTokenFor, ensureNotForged, ensureSameOrigin, sessionCookie, setSessionCookie } from "./browser-session.js";
-import { body, sessionMiddleware, type RouteKit } from "./route-kit.js";
+import { body, type RouteKit, sessionMiddleware } from "./route-kit.js";
 
 function view(p: Principal, token: string): BrowserSession {
-  return { account: p.accountName, user: p.userName, role: p.role, expiresAt: p.expiresAt, csrf: csrfTokenFor(token), ...(p.restriction ? { restriction: p.restriction } : {}) };
+  return {
+    account: p.accountName,
+    user: p.userName,
+    role: p.role,
+    expiresAt: p.expiresAt,
+    csrf: csrfTokenFor(token),
+    ...(p.restriction ? { restriction: p.restriction } : {}),
+  };
 }
 
 /** The portal's sign-in, session and sign-out: the CLI's login and logout with the token in a cookie. */

@@ -55,7 +55,10 @@ describe("user, password, one-time-code, policy and token routes, in process", (
     const added = await call("POST", "/api/v1/users", { token: admin, body: { name: "carol", role: "admin", password: PASSWORD } });
     assert.equal(added.json.role, "admin");
     const list = await call("GET", "/api/v1/users", { token: admin });
-    assert.deepEqual(list.json.map((u: { name: string }) => u.name), ["alice", "bob", "carol"]);
+    assert.deepEqual(
+      list.json.map((u: { name: string }) => u.name),
+      ["alice", "bob", "carol"],
+    );
     assert.deepEqual(Object.keys(list.json[1]).sort(), ["createdAt", "locked", "lockedUntil", "name", "otpEnabled", "passwordChangedAt", "role"]);
     assert.equal(list.json[1].role, "member");
     const again = await call("POST", "/api/v1/users", { token: admin, body: { name: "bob", password: PASSWORD } });
@@ -81,7 +84,16 @@ describe("user, password, one-time-code, policy and token routes, in process", (
     }
     await t.ctx.work.drain(5_000);
     const denied = await t.ctx.db.selectFrom("audit").select("action").where("actor", "=", "bob").where("result", "=", "denied").execute();
-    assert.deepEqual(denied.map((r) => r.action).sort(), ["account.policy", "token.add", "token.list", "token.revoke", "user.add", "user.list", "user.remove", "user.unlock"]);
+    assert.deepEqual(denied.map((r) => r.action).sort(), [
+      "account.policy",
+      "token.add",
+      "token.list",
+      "token.revoke",
+      "user.add",
+      "user.list",
+      "user.remove",
+      "user.unlock",
+    ]);
     assert.equal((await call("GET", "/api/v1/account/policy", { token: member })).json.minLength, 12, "members may read the policy");
     assert.ok((await audit(account, "user.add")).some((r) => r.result === "denied"));
   });
@@ -93,7 +105,10 @@ describe("user, password, one-time-code, policy and token routes, in process", (
     assert.equal((await add("dave", "Qwerty123456")).json.error.code, "password-too-common");
     assert.equal((await add("dave-the-engineer", "Dave-The-Engineer")).json.error.code, "password-is-name");
     assert.equal((await add("dave", "x".repeat(1025))).json.error.code, "invalid-input");
-    assert.equal((await call("POST", "/api/v1/users", { token: admin, body: { name: "dave", password: PASSWORD, admin: true } })).json.error.code, "invalid-input");
+    assert.equal(
+      (await call("POST", "/api/v1/users", { token: admin, body: { name: "dave", password: PASSWORD, admin: true } })).json.error.code,
+      "invalid-input",
+    );
     const denied = (await audit(account, "user.add")).filter((r) => r.result === "denied").map((r) => r.reason?.split(":")[0]);
     assert.deepEqual(denied, ["password-too-short", "password-too-common", "password-is-name"]);
   });
@@ -154,15 +169,27 @@ describe("user, password, one-time-code, policy and token routes, in process", (
 
   it("the policy shows its defaults, changes field by field, and rejects unknown keys and values out of range", async () => {
     const { account, admin } = await site();
-    assert.deepEqual((await call("GET", "/api/v1/account/policy", { token: admin })).json, { minLength: 12, maxAgeDays: null, history: 0, lockoutAfter: 5, requireOtp: false });
+    assert.deepEqual((await call("GET", "/api/v1/account/policy", { token: admin })).json, {
+      minLength: 12,
+      maxAgeDays: null,
+      history: 0,
+      lockoutAfter: 5,
+      requireOtp: false,
+    });
     const changed = await call("POST", "/api/v1/account/policy", { token: admin, body: { minLength: 16, maxAgeDays: 90 } });
     assert.deepEqual(changed.json, { minLength: 16, maxAgeDays: 90, history: 0, lockoutAfter: 5, requireOtp: false });
     assert.equal((await call("POST", "/api/v1/account/policy", { token: admin, body: { maxAgeDays: null } })).json.maxAgeDays, null);
     for (const body of [{ minLength: 4 }, { lockoutAfter: 0 }, { history: 25 }, { minLen: 12 }]) {
       assert.equal((await call("POST", "/api/v1/account/policy", { token: admin, body })).json.error.code, "invalid-input", JSON.stringify(body));
     }
-    assert.equal((await call("POST", "/api/v1/users", { token: admin, body: { name: "dave", password: "fifteen chars!!" } })).json.error.code, "password-too-short");
-    assert.deepEqual((await audit(account, "account.policy")).map((r) => r.reason), ["minLength=16, maxAgeDays=90", "maxAgeDays=none"]);
+    assert.equal(
+      (await call("POST", "/api/v1/users", { token: admin, body: { name: "dave", password: "fifteen chars!!" } })).json.error.code,
+      "password-too-short",
+    );
+    assert.deepEqual(
+      (await audit(account, "account.policy")).map((r) => r.reason),
+      ["minLength=16, maxAgeDays=90", "maxAgeDays=none"],
+    );
   });
 
   it("one-time codes: enable shows the secret once, login needs a code, disable needs a current one", async () => {
@@ -220,16 +247,25 @@ describe("user, password, one-time-code, policy and token routes, in process", (
     const made = await call("POST", "/api/v1/tokens", { token: admin, body: { name: "ci", role: "member", expiresDays: 30 } });
     assert.equal(made.status, 201);
     const list = await call("GET", "/api/v1/tokens", { token: admin });
-    assert.deepEqual(list.json.map((x: { name: string; createdBy: string }) => [x.name, x.createdBy]), [["ci", "alice"]]);
+    assert.deepEqual(
+      list.json.map((x: { name: string; createdBy: string }) => [x.name, x.createdBy]),
+      [["ci", "alice"]],
+    );
     assert.ok(!JSON.stringify(list.json).includes(made.json.token));
     const who = await call("GET", "/api/v1/whoami", { token: made.json.token });
     assert.deepEqual([who.json.user, who.json.role], ["alice", "member"]);
     assert.equal((await call("GET", "/api/v1/users", { token: made.json.token })).json.error.code, "forbidden", "a member token is no admin");
-    assert.equal((await call("POST", "/api/v1/passwd", { token: made.json.token, body: { currentPassword: PASSWORD, newPassword: "whatever password" } })).json.error.code, "forbidden");
+    assert.equal(
+      (await call("POST", "/api/v1/passwd", { token: made.json.token, body: { currentPassword: PASSWORD, newPassword: "whatever password" } })).json.error.code,
+      "forbidden",
+    );
     assert.equal((await call("POST", "/api/v1/logout", { token: made.json.token })).json.error.code, "invalid-input");
     assert.equal((await call("DELETE", "/api/v1/tokens/ci", { token: admin })).status, 200);
     assert.equal((await call("GET", "/api/v1/whoami", { token: made.json.token })).json.error.code, "unauthenticated");
     assert.equal((await call("DELETE", "/api/v1/tokens/ci", { token: admin })).json.error.code, "not-found");
-    assert.deepEqual((await audit(account, "token.add")).map((r) => r.result), ["ok"]);
+    assert.deepEqual(
+      (await audit(account, "token.add")).map((r) => r.result),
+      ["ok"],
+    );
   });
 });

@@ -3,7 +3,7 @@ import { accountPolicy, setAccountPolicy } from "../account-policy.js";
 import { addApiToken, listAccountApiTokens, revokeAccountApiToken } from "../api-tokens.js";
 import { disableOtp, enableOtp } from "../otp.js";
 import { addUser, changePassword, listAccountUsers, removeUser, unlockUser } from "../users.js";
-import { adminOnly, body, sessionMiddleware, type RouteKit } from "./route-kit.js";
+import { adminOnly, body, type RouteKit, sessionMiddleware } from "./route-kit.js";
 
 /** User, password, one-time-code, policy and API token routes. */
 export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
@@ -12,7 +12,9 @@ export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
   const enrolAuth = sessionMiddleware(ctx, ["otp-enrollment-required"]);
 
   app.get(USER_ROUTES.users, auth, adminOnly(ctx, "user.list", "users"), async (c) => c.json(await listAccountUsers(ctx, c.get("principal"))));
-  app.post(USER_ROUTES.users, auth, adminOnly(ctx, "user.add", "users"), async (c) => c.json(await addUser(ctx, c.get("principal"), await body(c, UserAddRequest)), 201));
+  app.post(USER_ROUTES.users, auth, adminOnly(ctx, "user.add", "users"), async (c) =>
+    c.json(await addUser(ctx, c.get("principal"), await body(c, UserAddRequest)), 201),
+  );
   app.delete(USER_ROUTES.user, auth, adminOnly(ctx, "user.remove"), async (c) => {
     await removeUser(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });
@@ -27,10 +29,14 @@ export function registerUserRoutes({ app, ctx, auth }: RouteKit): void {
   });
 
   app.get(USER_ROUTES.policy, auth, async (c) => c.json(await accountPolicy(ctx, c.get("principal"))));
-  app.post(USER_ROUTES.policy, auth, adminOnly(ctx, "account.policy", "account policy"), async (c) => c.json(await setAccountPolicy(ctx, c.get("principal"), await body(c, AccountPolicyUpdate))));
+  app.post(USER_ROUTES.policy, auth, adminOnly(ctx, "account.policy", "account policy"), async (c) =>
+    c.json(await setAccountPolicy(ctx, c.get("principal"), await body(c, AccountPolicyUpdate))),
+  );
 
   app.get(USER_ROUTES.tokens, auth, adminOnly(ctx, "token.list", "tokens"), async (c) => c.json(await listAccountApiTokens(ctx, c.get("principal"))));
-  app.post(USER_ROUTES.tokens, auth, adminOnly(ctx, "token.add", "tokens"), async (c) => c.json(await addApiToken(ctx, c.get("principal"), await body(c, TokenAddRequest)), 201));
+  app.post(USER_ROUTES.tokens, auth, adminOnly(ctx, "token.add", "tokens"), async (c) =>
+    c.json(await addApiToken(ctx, c.get("principal"), await body(c, TokenAddRequest)), 201),
+  );
   app.delete(USER_ROUTES.token, auth, adminOnly(ctx, "token.revoke"), async (c) => {
     await revokeAccountApiToken(ctx, c.get("principal"), c.req.param("name"));
     return c.json({ ok: true });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { routePath, ROUTES } from "../../protocol/api.js";
+import { ROUTES, routePath } from "../../protocol/api.js";
 import { WebTargetInfo, WebTargetList } from "../../protocol/api-web-targets.js";
-import { openAccessFixture, type AccessFixture } from "../access-rules-fixture.js";
+import { type AccessFixture, openAccessFixture } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 
 const PASSWORD = "panel-pass-7";
@@ -44,18 +44,29 @@ for (const backend of TEST_BACKENDS) {
       const list = await f.call("GET", web("press-7"), { token: alice });
       assert.equal(list.status, 200);
       WebTargetList.parse(list.json);
-      assert.deepEqual(list.json.targets.map((t: WebTargetInfo) => [t.name, t.kind, t.url, t.hasPassword, t.open]), [
-        ["hmi", "https", "https://hmi.local/app/", false, `/web/open/${hmi.json.id}`],
-        ["panel", "vnc", "vnc://[fd00::5]:5900", true, `#/vnc/${vnc.json.id}`],
-      ]);
+      assert.deepEqual(
+        list.json.targets.map((t: WebTargetInfo) => [t.name, t.kind, t.url, t.hasPassword, t.open]),
+        [
+          ["hmi", "https", "https://hmi.local/app/", false, `/web/open/${hmi.json.id}`],
+          ["panel", "vnc", "vnc://[fd00::5]:5900", true, `#/vnc/${vnc.json.id}`],
+        ],
+      );
       assert.ok(!JSON.stringify(list.json).includes(PASSWORD));
     });
 
     test("a member who may view the device lists its targets; one without a rule, and another account, get not-found", async () => {
       const seen = await f.call("GET", web("press-7"), { token: bob });
       assert.equal(seen.status, 200);
-      assert.deepEqual(seen.json.targets.map((t: WebTargetInfo) => t.name), ["hmi", "panel"]);
-      for (const [token, device] of [[carol, "press-7"], [bob, "press-8"], [olga, "press-7"], [alice, "nope"]] as const) {
+      assert.deepEqual(
+        seen.json.targets.map((t: WebTargetInfo) => t.name),
+        ["hmi", "panel"],
+      );
+      for (const [token, device] of [
+        [carol, "press-7"],
+        [bob, "press-8"],
+        [olga, "press-7"],
+        [alice, "nope"],
+      ] as const) {
         const res = await f.call("GET", web(device), { token });
         assert.deepEqual([res.status, res.json.error?.code], [404, "not-found"], device);
         assert.match(res.json.error.message, new RegExp(`no such device "${device}"`));
@@ -95,11 +106,17 @@ for (const backend of TEST_BACKENDS) {
     test("members are refused with 403 before the body is read, and the refusal is audited", async () => {
       const add = await f.call("POST", web("press-7"), { token: bob, body: { name: "mine", url: "http://192.168.1.10/" } });
       assert.deepEqual([add.status, add.json.error?.code], [403, "forbidden"]);
-      const malformed = await f.app.request(web("press-7"), { method: "POST", headers: { authorization: `Bearer ${bob}`, "content-type": "application/json" }, body: "{ not json" });
+      const malformed = await f.app.request(web("press-7"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${bob}`, "content-type": "application/json" },
+        body: "{ not json",
+      });
       assert.equal(malformed.status, 403);
       const remove = await f.call("DELETE", one("press-7", "hmi"), { token: bob });
       assert.deepEqual([remove.status, remove.json.error?.code], [403, "forbidden"]);
-      const denied = (await f.auditRows()).filter((r) => r.actor === "bob" && r.result === "denied" && r.action !== "web-target.list").map((r) => [r.action, r.object]);
+      const denied = (await f.auditRows())
+        .filter((r) => r.actor === "bob" && r.result === "denied" && r.action !== "web-target.list")
+        .map((r) => [r.action, r.object]);
       assert.deepEqual(denied, [
         ["web-target.add", "press-7"],
         ["web-target.add", "press-7"],
@@ -116,10 +133,16 @@ for (const backend of TEST_BACKENDS) {
       assert.deepEqual([missing.status, missing.json.error?.code], [404, "not-found"]);
       const olgas = await f.call("DELETE", one("press-7", "hmi"), { token: olga });
       assert.deepEqual([olgas.status, olgas.json.error?.code], [404, "not-found"]);
-      assert.deepEqual((await f.call("GET", web("press-7"), { token: alice })).json.targets.map((t: WebTargetInfo) => t.name), ["hmi"]);
+      assert.deepEqual(
+        (await f.call("GET", web("press-7"), { token: alice })).json.targets.map((t: WebTargetInfo) => t.name),
+        ["hmi"],
+      );
       const audit = await f.auditRows();
       assert.ok(!JSON.stringify(audit).includes(PASSWORD));
-      assert.deepEqual(audit.filter((r) => r.action === "web-target.remove" && r.result === "ok").map((r) => r.object), ["press-7/line 3 overview", "press-7/panel"]);
+      assert.deepEqual(
+        audit.filter((r) => r.action === "web-target.remove" && r.result === "ok").map((r) => r.object),
+        ["press-7/line 3 overview", "press-7/panel"],
+      );
     });
 
     test("removing the device removes its web targets", async () => {
@@ -132,7 +155,16 @@ for (const backend of TEST_BACKENDS) {
       const added = await f.call("POST", web("press-7"), { token: alice, body: { name: "doomed", url: "http://192.168.1.30/" } });
       assert.equal(added.status, 201, JSON.stringify(added.json));
       const acme = f.access.ctx;
-      const grant = { accountId: f.devices.press7.account_id, userId: "u", userName: "alice", sessionId: "s", deviceId: f.devices.press7.id, deviceName: "press-7", lastSeen: null, allowedTargets: [] };
+      const grant = {
+        accountId: f.devices.press7.account_id,
+        userId: "u",
+        userName: "alice",
+        sessionId: "s",
+        deviceId: f.devices.press7.id,
+        deviceName: "press-7",
+        lastSeen: null,
+        allowedTargets: [],
+      };
       const stream = (streamId: string, via?: string) => ({
         streamId,
         request: { token: "t", device: "press-7", target: { host: "192.168.1.30", port: 80 }, source: "test", ...(via ? { via } : {}) },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { AccessRule, Database } from "./schema.js";
-import { iso, type Instant } from "./time.js";
+import { type Instant, iso } from "./time.js";
 
 /** A rule with the names of its group and pool. */
 export interface NamedRule extends AccessRule {

@@ -3,14 +3,11 @@ import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Account, Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** Creates an account; throws FernlinkError "conflict" when the name is taken. */
-export async function createAccount(
-  db: Kysely<Database>,
-  input: { name: string; now: Instant },
-): Promise<Account> {
+export async function createAccount(db: Kysely<Database>, input: { name: string; now: Instant }): Promise<Account> {
   try {
     return await db
       .insertInto("accounts")
@@ -45,7 +42,9 @@ export async function countAccounts(db: Kysely<Database>): Promise<number> {
 }
 
 /** The account policy columns that can be changed. */
-export type AccountPolicyColumns = Partial<Pick<Account, "min_password_length" | "max_password_age_days" | "password_history" | "lockout_after" | "require_otp">>;
+export type AccountPolicyColumns = Partial<
+  Pick<Account, "min_password_length" | "max_password_age_days" | "password_history" | "lockout_after" | "require_otp">
+>;
 
 /** Changes an account's policy columns and returns the account as it now is. */
 export async function updateAccountPolicy(db: Kysely<Database>, id: string, changes: AccountPolicyColumns): Promise<Account> {

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { consumeActivationKey, createActivationKey } from "./activation-keys.js";
 import { createDevice } from "./devices.js";
 import type { Device } from "./schema.js";
-import { T0, at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
-import type { StoreCase } from "./store-fixture.js";
 import type { Store } from "./store.js";
+import type { StoreCase } from "./store-fixture.js";
+import { at, newAccount, T0, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 
 async function newDevice(store: Store): Promise<Device> {
   const account = await newAccount(store);
@@ -23,10 +23,11 @@ const cases: StoreCase[] = [
     async run({ store }) {
       const device = await newDevice(store);
       const keyHash = await newKey(store, device, at(60));
-      const results = await Promise.all(
-        Array.from({ length: 10 }, () => consumeActivationKey(store.db, keyHash, at(1))),
+      const results = await Promise.all(Array.from({ length: 10 }, () => consumeActivationKey(store.db, keyHash, at(1))));
+      assert.deepEqual(
+        results.filter((r) => r.ok),
+        [{ ok: true, deviceId: device.id }],
       );
-      assert.deepEqual(results.filter((r) => r.ok), [{ ok: true, deviceId: device.id }]);
       assert.ok(results.every((r) => r.ok || r.reason === "used"));
     },
   },

@@ -3,8 +3,8 @@ import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { ActivationKey, Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** Outcome of presenting an activation key. */
 export type ConsumeResult =
@@ -55,11 +55,7 @@ export async function createActivationKey(
  * Marks the key used if it is unused and unexpired at `now`. The check and the mark are one
  * conditional UPDATE, so of any number of concurrent calls exactly one can succeed.
  */
-export async function consumeActivationKey(
-  db: Kysely<Database>,
-  keyHash: string,
-  now: Instant,
-): Promise<ConsumeResult> {
+export async function consumeActivationKey(db: Kysely<Database>, keyHash: string, now: Instant): Promise<ConsumeResult> {
   const at = iso(now);
   const consumed = await db
     .updateTable("activation_keys")
@@ -71,11 +67,7 @@ export async function consumeActivationKey(
     .executeTakeFirst();
   if (consumed !== undefined) return { ok: true, deviceId: consumed.device_id };
 
-  const key = await db
-    .selectFrom("activation_keys")
-    .select(["used_at", "device_id", "created_at"])
-    .where("key_hash", "=", keyHash)
-    .executeTakeFirst();
+  const key = await db.selectFrom("activation_keys").select(["used_at", "device_id", "created_at"]).where("key_hash", "=", keyHash).executeTakeFirst();
   if (key === undefined) return { ok: false, reason: "unknown" };
   if (key.used_at !== null) return { ok: false, reason: "used", deviceId: key.device_id };
   const newer = await db

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createApiToken, findActiveApiToken, listApiTokens, revokeApiToken, revokeApiTokensBy } from "./api-tokens.js";
-import { at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { Backend, StoreCase } from "./store-fixture.js";
+import { at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import { createUser } from "./users.js";
 
 async function setup({ store }: Backend) {
@@ -36,7 +36,10 @@ const cases: StoreCase[] = [
       assert.equal(await findActiveApiToken(db, token.token_hash, at(3)), undefined);
       const again = await make("ci");
       assert.notEqual(again.id, token.id);
-      assert.deepEqual((await listApiTokens(db, account.id)).map((t) => t.id), [again.id]);
+      assert.deepEqual(
+        (await listApiTokens(db, account.id)).map((t) => t.id),
+        [again.id],
+      );
     },
   },
   {
@@ -56,9 +59,20 @@ const cases: StoreCase[] = [
       await make("a");
       await make("b");
       const other = await createUser(db, { accountId: account.id, name: "eve", passwordHash: "h", role: "admin", now: at(0) });
-      await createApiToken(db, { accountId: account.id, name: "c", tokenHash: uniqueName("hash"), role: "admin", createdBy: other.id, now: at(0), expiresAt: null });
+      await createApiToken(db, {
+        accountId: account.id,
+        name: "c",
+        tokenHash: uniqueName("hash"),
+        role: "admin",
+        createdBy: other.id,
+        now: at(0),
+        expiresAt: null,
+      });
       assert.deepEqual((await revokeApiTokensBy(db, user.id, at(1))).sort(), ["a", "b"]);
-      assert.deepEqual((await listApiTokens(db, account.id)).map((t) => t.name), ["c"]);
+      assert.deepEqual(
+        (await listApiTokens(db, account.id)).map((t) => t.name),
+        ["c"],
+      );
     },
   },
 ];

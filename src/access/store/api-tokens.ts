@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Account, ApiToken, Database, User } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
-import { byNaturalName } from "../../shared/natural-order.js";
+import { iso } from "./time.js";
 
 /** A usable API token with the account it belongs to and the user who made it. */
 export interface ActiveApiToken {
@@ -46,7 +46,8 @@ export async function createApiToken(
       return row;
     });
   } catch (err) {
-    if (constraintViolation(err) === "unique") throw new FernlinkError("conflict", `API token "${input.name}" already exists; revoke it first or pick another name`, { cause: err });
+    if (constraintViolation(err) === "unique")
+      throw new FernlinkError("conflict", `API token "${input.name}" already exists; revoke it first or pick another name`, { cause: err });
     throw err;
   }
 }
@@ -86,7 +87,12 @@ export async function revokeApiToken(db: Kysely<Database>, accountId: string, na
 /** Revokes every token a user made (when the user is removed); returns their names. */
 export async function revokeApiTokensBy(db: Kysely<Database>, userId: string, now: Instant): Promise<string[]> {
   const rows = await db.selectFrom("api_tokens").select("name").where("created_by", "=", userId).where("revoked_at", "is", null).execute();
-  await db.updateTable("api_tokens").set({ revoked_at: iso(now) }).where("created_by", "=", userId).where("revoked_at", "is", null).execute();
+  await db
+    .updateTable("api_tokens")
+    .set({ revoked_at: iso(now) })
+    .where("created_by", "=", userId)
+    .where("revoked_at", "is", null)
+    .execute();
   return rows.map((r) => r.name);
 }
 

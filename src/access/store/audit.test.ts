@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { GENESIS_HASH, SYSTEM_CHAIN } from "../audit-chain.js";
 import { verifyStoredChain } from "../audit-queries.js";
-import { appendAudit, chainHead, listAudit } from "./audit.js";
 import type { AuditInput } from "./audit.js";
+import { appendAudit, chainHead, listAudit } from "./audit.js";
 import type { Store } from "./store.js";
-import { T0, at, newAccount, testOnEveryBackend } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";
+import { at, newAccount, T0, testOnEveryBackend } from "./store-fixture.js";
 
 const KEY = createSecretKey(randomBytes(32));
 
@@ -61,9 +61,16 @@ const cases: StoreCase[] = [
       const plain = await appendAudit(store.db, KEY, event(account, "login"));
       const byToken = await appendAudit(store.db, KEY, event(account, "device.add", { token: "ci-deploy" }));
       await appendAudit(store.db, KEY, event(account, "after"));
-      assert.deepEqual((await listAudit(store.db, account, { limit: 3 })).map((r) => r.token), [null, "ci-deploy", null]);
+      assert.deepEqual(
+        (await listAudit(store.db, account, { limit: 3 })).map((r) => r.token),
+        [null, "ci-deploy", null],
+      );
       assert.equal((await verify(store, account)).problem, undefined);
-      for (const [id, token] of [[byToken.id, "nightly"], [byToken.id, null], [plain.id, "ci-deploy"]] as const) {
+      for (const [id, token] of [
+        [byToken.id, "nightly"],
+        [byToken.id, null],
+        [plain.id, "ci-deploy"],
+      ] as const) {
         const was = id === plain.id ? null : "ci-deploy";
         await store.db.updateTable("audit").set({ token }).where("id", "=", id).execute();
         const { problem } = await verify(store, account);
@@ -85,12 +92,27 @@ const cases: StoreCase[] = [
         await appendAudit(db, KEY, event(other, "elsewhere"));
       }
       const first = await listAudit(db, account, { limit: 3 });
-      assert.deepEqual(first.map((r) => r.id), [ids[4], ids[3], ids[2]]);
+      assert.deepEqual(
+        first.map((r) => r.id),
+        [ids[4], ids[3], ids[2]],
+      );
       const rest = await listAudit(db, account, { limit: 3, beforeSeq: first.at(-1)!.seq });
-      assert.deepEqual(rest.map((r) => r.id), [ids[1], ids[0]]);
-      assert.deepEqual((await listAudit(db, account, { limit: 10, actor: "bob" })).map((r) => r.id), [ids[3], ids[1]]);
-      assert.deepEqual((await listAudit(db, account, { limit: 10, since: at(3) })).map((r) => r.id), [ids[4], ids[3]]);
-      assert.deepEqual((await listAudit(db, account, { limit: 10, device: "plc" })).map((r) => r.id), [ids[4]]);
+      assert.deepEqual(
+        rest.map((r) => r.id),
+        [ids[1], ids[0]],
+      );
+      assert.deepEqual(
+        (await listAudit(db, account, { limit: 10, actor: "bob" })).map((r) => r.id),
+        [ids[3], ids[1]],
+      );
+      assert.deepEqual(
+        (await listAudit(db, account, { limit: 10, since: at(3) })).map((r) => r.id),
+        [ids[4], ids[3]],
+      );
+      assert.deepEqual(
+        (await listAudit(db, account, { limit: 10, device: "plc" })).map((r) => r.id),
+        [ids[4]],
+      );
     },
   },
   {
@@ -107,7 +129,11 @@ const cases: StoreCase[] = [
     async run({ store }) {
       const account = (await newAccount(store)).id;
       const big = 2 ** 40 + 7;
-      await appendAudit(store.db, KEY, event(account, "stream", { at: at(90), started_at: at(1), ended_at: at(90), bytes_up: big, bytes_down: 12, target: "10.0.0.5:502" }));
+      await appendAudit(
+        store.db,
+        KEY,
+        event(account, "stream", { at: at(90), started_at: at(1), ended_at: at(90), bytes_up: big, bytes_down: 12, target: "10.0.0.5:502" }),
+      );
       const [row] = await listAudit(store.db, account, { limit: 1 });
       assert.equal(row?.started_at, at(1).toISOString());
       assert.equal(row?.ended_at, at(90).toISOString());
@@ -164,7 +190,11 @@ const cases: StoreCase[] = [
       const a = await appendAudit(store.db, KEY, event(account, "a"));
       const b = await appendAudit(store.db, KEY, event(account, "b"));
       // Records are numbered without gaps: the forger moves b on to make room.
-      await store.db.updateTable("audit").set({ seq: b.seq + 1 }).where("id", "=", b.id).execute();
+      await store.db
+        .updateTable("audit")
+        .set({ seq: b.seq + 1 })
+        .where("id", "=", b.id)
+        .execute();
       await store.db
         .insertInto("audit")
         .values({ ...a, seq: b.seq, id: `forged-${account}`, action: "device.add", prev_hash: a.hash, hash: "f".repeat(64) })
@@ -179,7 +209,10 @@ const cases: StoreCase[] = [
     async run({ store }) {
       const { account, seqs } = await chainOf(store, 2);
       const [newest] = await listAudit(store.db, account, { limit: 1 });
-      await store.db.insertInto("audit").values({ ...newest!, seq: newest!.seq + 1, id: `forged-${account}`, prev_hash: newest!.hash }).execute();
+      await store.db
+        .insertInto("audit")
+        .values({ ...newest!, seq: newest!.seq + 1, id: `forged-${account}`, prev_hash: newest!.hash })
+        .execute();
       const { problem } = await verify(store, account);
       assert.equal(problem?.kind, "inserted");
       assert.ok(problem.seq! > seqs[1]!);
@@ -224,7 +257,10 @@ const cases: StoreCase[] = [
     name: "records written before the audit was chained are counted as unchained, not as broken",
     async run({ store }) {
       const account = (await newAccount(store)).id;
-      await store.db.insertInto("audit").values({ seq: 1, legacy_seq: 40, id: `legacy-${account}`, at: T0.toISOString(), account_id: account, action: "login", result: "ok" }).execute();
+      await store.db
+        .insertInto("audit")
+        .values({ seq: 1, legacy_seq: 40, id: `legacy-${account}`, at: T0.toISOString(), account_id: account, action: "login", result: "ok" })
+        .execute();
       await appendAudit(store.db, KEY, event(account, "after"));
       const report = await verify(store, account);
       assert.equal(report.problem, undefined);
@@ -243,7 +279,10 @@ const cases: StoreCase[] = [
         }),
         /abort/,
       );
-      assert.deepEqual((await listAudit(store.db, account, { limit: 10 })).map((r) => r.action), ["kept"]);
+      assert.deepEqual(
+        (await listAudit(store.db, account, { limit: 10 })).map((r) => r.action),
+        ["kept"],
+      );
       assert.equal((await verify(store, account)).problem, undefined);
     },
   },

@@ -1,12 +1,12 @@
-import { randomUUID } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { PostgresAdapter } from "kysely";
+import { randomUUID } from "node:crypto";
 import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from "kysely";
-import { GENESIS_HASH, chainOf, recordHash } from "../audit-chain.js";
-import type { ChainHead, ChainedFields } from "../audit-chain.js";
+import { PostgresAdapter } from "kysely";
+import type { ChainedFields, ChainHead } from "../audit-chain.js";
+import { chainOf, GENESIS_HASH, recordHash } from "../audit-chain.js";
 import type { AuditRow, Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** An audit record to append; `seq`, the hashes and (if absent) `id` are assigned here. */
 export interface AuditInput {
@@ -82,7 +82,15 @@ async function appendLocked(trx: Kysely<Database>, key: KeyObject, input: AuditI
     token: input.token ?? null,
   };
   const hash = recordHash(key, head.hash, fields);
-  const row: AuditRow = { ...fields, result: input.result, prev_hash: head.hash, hash, count: fields.count ?? null, legacy_seq: null, token: fields.token ?? null };
+  const row: AuditRow = {
+    ...fields,
+    result: input.result,
+    prev_hash: head.hash,
+    hash,
+    count: fields.count ?? null,
+    legacy_seq: null,
+    token: fields.token ?? null,
+  };
   await trx.insertInto("audit").values(row).execute();
   await trx
     .updateTable("audit_heads")
@@ -105,7 +113,11 @@ async function lockHead(trx: Kysely<Database>, chain: string): Promise<ChainHead
   const head = await select();
   if (head !== undefined) return head;
   // A chain of records from before the audit was chained has no head yet: number on after them.
-  const last = await trx.selectFrom("audit").select((eb) => eb.fn.max("seq").as("seq")).where(inChain(chain)).executeTakeFirst();
+  const last = await trx
+    .selectFrom("audit")
+    .select((eb) => eb.fn.max("seq").as("seq"))
+    .where(inChain(chain))
+    .executeTakeFirst();
   // Two first appends may race here: the loser's insert does nothing and its select then waits.
   await trx
     .insertInto("audit_heads")

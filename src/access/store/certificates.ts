@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Certificate, Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** Records an issued device certificate by serial. */
 export async function recordCertificate(
@@ -20,11 +20,7 @@ export async function recordCertificate(
 }
 
 /** Revokes every unrevoked certificate of the device at `at`; returns how many were revoked. */
-export async function revokeDeviceCertificates(
-  db: Kysely<Database>,
-  deviceId: string,
-  at: Instant,
-): Promise<number> {
+export async function revokeDeviceCertificates(db: Kysely<Database>, deviceId: string, at: Instant): Promise<number> {
   const result = await db
     .updateTable("certificates")
     .set({ revoked_at: iso(at) })
@@ -35,9 +31,6 @@ export async function revokeDeviceCertificates(
 }
 
 /** The certificate with this serial, revoked or not, if it was ever recorded. */
-export function findCertificate(
-  db: Kysely<Database>,
-  serial: string,
-): Promise<Certificate | undefined> {
+export function findCertificate(db: Kysely<Database>, serial: string): Promise<Certificate | undefined> {
   return db.selectFrom("certificates").selectAll().where("serial", "=", serial).executeTakeFirst();
 }

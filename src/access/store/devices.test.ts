@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { createActivationKey } from "./activation-keys.js";
 import { findCertificate, recordCertificate, revokeDeviceCertificates } from "./certificates.js";
-import {
-  createDevice,
-  deviceLan,
-  findDeviceByName,
-  getDevice,
-  listDevices,
-  markDeviceSeen,
-  removeDevice,
-  setDeviceCertificate,
-} from "./devices.js";
+import { createDevice, deviceLan, findDeviceByName, getDevice, listDevices, markDeviceSeen, removeDevice, setDeviceCertificate } from "./devices.js";
 import { createSession } from "./sessions.js";
-import { T0, at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";
+import { at, newAccount, T0, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import { createUser } from "./users.js";
 
 const cases: StoreCase[] = [

@@ -1,17 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Device } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
-import { byNaturalName } from "../../shared/natural-order.js";
+import { iso } from "./time.js";
 
 /** Registers a device; "conflict" when the account already has one by that name. */
-export async function createDevice(
-  db: Kysely<Database>,
-  input: { accountId: string; name: string; lan: string[]; now: Instant },
-): Promise<Device> {
+export async function createDevice(db: Kysely<Database>, input: { accountId: string; name: string; lan: string[]; now: Instant }): Promise<Device> {
   const device: Device = {
     id: randomUUID(),
     account_id: input.accountId,
@@ -40,26 +37,12 @@ export async function createDevice(
 
 /** The account's devices, in natural name order (press-7 before press-10). */
 export function listDevices(db: Kysely<Database>, accountId: string): Promise<Device[]> {
-  return db
-    .selectFrom("devices")
-    .selectAll()
-    .where("account_id", "=", accountId)
-    .execute()
-    .then(byNaturalName);
+  return db.selectFrom("devices").selectAll().where("account_id", "=", accountId).execute().then(byNaturalName);
 }
 
 /** The account's device called `name`, if any; names compare regardless of case. */
-export function findDeviceByName(
-  db: Kysely<Database>,
-  accountId: string,
-  name: string,
-): Promise<Device | undefined> {
-  return db
-    .selectFrom("devices")
-    .selectAll()
-    .where("account_id", "=", accountId)
-    .where(sql<string>`lower(name)`, "=", name.toLowerCase())
-    .executeTakeFirst();
+export function findDeviceByName(db: Kysely<Database>, accountId: string, name: string): Promise<Device | undefined> {
+  return db.selectFrom("devices").selectAll().where("account_id", "=", accountId).where(sql<string>`lower(name)`, "=", name.toLowerCase()).executeTakeFirst();
 }
 
 /** The device with this id, if any. */
@@ -74,11 +57,7 @@ export async function removeDevice(db: Kysely<Database>, id: string): Promise<bo
 }
 
 /** Records where and when the device's agent last connected. */
-export async function markDeviceSeen(
-  db: Kysely<Database>,
-  id: string,
-  seen: { at: Instant; address: string | null; relayId: string | null },
-): Promise<void> {
+export async function markDeviceSeen(db: Kysely<Database>, id: string, seen: { at: Instant; address: string | null; relayId: string | null }): Promise<void> {
   await db
     .updateTable("devices")
     .set({ last_seen: iso(seen.at), last_address: seen.address, relay_id: seen.relayId })
@@ -87,11 +66,7 @@ export async function markDeviceSeen(
 }
 
 /** Sets (or clears, with null) the serial of the device's one valid certificate. */
-export async function setDeviceCertificate(
-  db: Kysely<Database>,
-  id: string,
-  serial: string | null,
-): Promise<void> {
+export async function setDeviceCertificate(db: Kysely<Database>, id: string, serial: string | null): Promise<void> {
   await db.updateTable("devices").set({ cert_serial: serial }).where("id", "=", id).execute();
 }
 

@@ -32,9 +32,7 @@ const OPENERS: ReadonlyMap<string, Opener> = new Map([
 /** Opens the configured database and migrates it to the latest schema. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Store> {
   const { store, schema } =
-    options.url === undefined
-      ? { store: await openSqlite(options.dataDir), schema: undefined }
-      : await openByUrl(options.url, options.dataDir);
+    options.url === undefined ? { store: await openSqlite(options.dataDir), schema: undefined } : await openByUrl(options.url, options.dataDir);
   try {
     await migrateToLatest(store.db, store.dialect, schema);
   } catch (err) {

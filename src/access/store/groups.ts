@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Group } from "./schema.js";
-import { iso, type Instant } from "./time.js";
-import { byNaturalName } from "../../shared/natural-order.js";
+import { type Instant, iso } from "./time.js";
 
 /** Creates a group of users; "conflict" when the account already has one by that name. */
 export async function createGroup(db: Kysely<Database>, input: { accountId: string; name: string; now: Instant }): Promise<Group> {
@@ -45,7 +45,11 @@ export async function groupMemberNames(db: Kysely<Database>, accountId: string):
 
 /** Deletes a group; its memberships and access rules go with it. Returns how many rules went. */
 export async function removeGroup(db: Kysely<Database>, id: string): Promise<number> {
-  const rules = await db.selectFrom("access_rules").select((eb) => eb.fn.countAll<number>().as("n")).where("group_id", "=", id).executeTakeFirstOrThrow();
+  const rules = await db
+    .selectFrom("access_rules")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("group_id", "=", id)
+    .executeTakeFirstOrThrow();
   await db.deleteFrom("groups").where("id", "=", id).execute();
   return Number(rules.n);
 }

@@ -1,5 +1,5 @@
-import { PostgresAdapter, sql } from "kysely";
 import type { Kysely } from "kysely";
+import { PostgresAdapter, sql } from "kysely";
 import type { Database } from "./schema.js";
 
 /**

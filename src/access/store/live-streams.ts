@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, LiveStreamsTable } from "./schema.js";
-import { iso, type Instant } from "./time.js";
+import { type Instant, iso } from "./time.js";
 
 export type LiveStreamRow = Selectable<LiveStreamsTable>;
 export type LiveStreamValues = Omit<LiveStreamRow, "node_id" | "heartbeat_at">;
@@ -17,7 +17,13 @@ export async function syncLiveStreams(db: Kysely<Database>, nodeId: string, stre
       await trx
         .insertInto("live_streams")
         .values(rows)
-        .onConflict((oc) => oc.column("stream_id").doUpdateSet((eb) => ({ bytes_up: eb.ref("excluded.bytes_up"), bytes_down: eb.ref("excluded.bytes_down"), heartbeat_at: eb.ref("excluded.heartbeat_at") })))
+        .onConflict((oc) =>
+          oc.column("stream_id").doUpdateSet((eb) => ({
+            bytes_up: eb.ref("excluded.bytes_up"),
+            bytes_down: eb.ref("excluded.bytes_down"),
+            heartbeat_at: eb.ref("excluded.heartbeat_at"),
+          })),
+        )
         .execute();
     }
     await trx.deleteFrom("live_streams").where("node_id", "=", nodeId).where("heartbeat_at", "<", at).execute();

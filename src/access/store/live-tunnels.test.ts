@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createDevice, removeDevice } from "./devices.js";
 import { beatLiveTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel } from "./live-tunnels.js";
-import { T0, at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { Backend, StoreCase } from "./store-fixture.js";
+import { at, newAccount, T0, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 
 async function twoDevices({ store }: Backend) {
   const account = await newAccount(store);
@@ -19,7 +19,15 @@ const cases: StoreCase[] = [
       const { account, press } = await twoDevices(backend);
       await putLiveTunnel(db, { deviceId: press.id, relayId: "relay-a", address: "203.0.113.9", since: at(0), now: at(1) });
       assert.deepEqual(await listLiveTunnels(db, at(1), account.id), [
-        { deviceId: press.id, accountId: account.id, deviceName: "press-7", relayId: "relay-a", address: "203.0.113.9", since: at(0).toISOString(), heartbeatAt: at(1).toISOString() },
+        {
+          deviceId: press.id,
+          accountId: account.id,
+          deviceName: "press-7",
+          relayId: "relay-a",
+          address: "203.0.113.9",
+          since: at(0).toISOString(),
+          heartbeatAt: at(1).toISOString(),
+        },
       ]);
       assert.deepEqual(await listLiveTunnels(db, at(2), account.id), [], "a heartbeat older than the cut-off reads as offline");
       const other = await newAccount(backend.store);
@@ -35,9 +43,15 @@ const cases: StoreCase[] = [
       await putLiveTunnel(db, { deviceId: press.id, relayId: relay, address: "a", since: at(0), now: at(0) });
       await putLiveTunnel(db, { deviceId: mill.id, relayId: "relay-b", address: "b", since: at(0), now: at(0) });
       assert.equal(await beatLiveTunnels(db, relay, at(10)), 1);
-      assert.deepEqual((await listLiveTunnels(db, at(5), account.id)).map((t) => t.deviceName), ["press-7"]);
+      assert.deepEqual(
+        (await listLiveTunnels(db, at(5), account.id)).map((t) => t.deviceName),
+        ["press-7"],
+      );
       assert.ok((await pruneLiveTunnels(db, at(5))) >= 1, "the stale row is deleted");
-      assert.deepEqual((await listLiveTunnels(db, at(0), account.id)).map((t) => t.deviceName), ["press-7"]);
+      assert.deepEqual(
+        (await listLiveTunnels(db, at(0), account.id)).map((t) => t.deviceName),
+        ["press-7"],
+      );
     },
   },
   {
@@ -63,7 +77,10 @@ const cases: StoreCase[] = [
       await putLiveTunnel(db, { deviceId: press.id, relayId: "relay-a", address: "a", since: at(0), now: at(0) });
       await putLiveTunnel(db, { deviceId: mill.id, relayId: "relay-b", address: "b", since: at(0), now: at(0) });
       await dropRelayTunnels(db, "relay-b");
-      assert.deepEqual((await listLiveTunnels(db, at(0), account.id)).map((t) => t.deviceName), ["press-7"]);
+      assert.deepEqual(
+        (await listLiveTunnels(db, at(0), account.id)).map((t) => t.deviceName),
+        ["press-7"],
+      );
       await removeDevice(db, press.id);
       assert.deepEqual(await listLiveTunnels(db, at(0), account.id), []);
     },

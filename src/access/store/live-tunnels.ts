@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** A device tunnel some relay of the cluster holds, with the device's account and name. */
 export interface LiveTunnelRow {
@@ -34,7 +34,11 @@ export async function dropLiveTunnel(db: Kysely<Database>, deviceId: string, rel
 
 /** Moves the heartbeat of every tunnel `relayId` holds to `now`; returns how many rows it has. */
 export async function beatLiveTunnels(db: Kysely<Database>, relayId: string, now: Instant): Promise<number> {
-  const result = await db.updateTable("live_tunnels").set({ heartbeat_at: iso(now) }).where("relay_id", "=", relayId).executeTakeFirst();
+  const result = await db
+    .updateTable("live_tunnels")
+    .set({ heartbeat_at: iso(now) })
+    .where("relay_id", "=", relayId)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 

@@ -9,8 +9,8 @@ import {
   sourceFailureTimes,
   userFailureCounts,
 } from "./login-failures.js";
-import { at, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";
+import { at, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 
 const cases: StoreCase[] = [
   {

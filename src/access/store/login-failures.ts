@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** One failed login: by the names given (which may not exist) and the source address. */
 export interface LoginFailure {
@@ -58,12 +58,27 @@ export interface UserFailureCounts {
 }
 
 /** Counts the failures of one account/user name pair after `since`; see {@link UserFailureCounts}. */
-export async function userFailureCounts(db: Kysely<Database>, accountName: string, userName: string, since: Instant, pendingSince: Instant): Promise<UserFailureCounts> {
+export async function userFailureCounts(
+  db: Kysely<Database>,
+  accountName: string,
+  userName: string,
+  since: Instant,
+  pendingSince: Instant,
+): Promise<UserFailureCounts> {
   const row = await db
     .selectFrom("login_failures")
     .select((eb) => [
       eb.fn.countAll<number>().as("n"),
-      eb.fn.sum<number | null>(eb.case().when(eb.and([eb("pending", "=", 1), eb("at", ">", iso(pendingSince))])).then(1).else(0).end()).as("pending"),
+      eb.fn
+        .sum<number | null>(
+          eb
+            .case()
+            .when(eb.and([eb("pending", "=", 1), eb("at", ">", iso(pendingSince))]))
+            .then(1)
+            .else(0)
+            .end(),
+        )
+        .as("pending"),
     ])
     .where("account_name", "=", accountName)
     .where("user_name", "=", userName)
@@ -74,13 +89,7 @@ export async function userFailureCounts(db: Kysely<Database>, accountName: strin
 
 /** The times of the failures (reserved attempts included) from one source after `since`, oldest first. */
 export async function sourceFailureTimes(db: Kysely<Database>, source: string, since: Instant): Promise<string[]> {
-  const rows = await db
-    .selectFrom("login_failures")
-    .select("at")
-    .where("source", "=", source)
-    .where("at", ">", iso(since))
-    .orderBy("at")
-    .execute();
+  const rows = await db.selectFrom("login_failures").select("at").where("source", "=", source).where("at", ">", iso(since)).orderBy("at").execute();
   return rows.map((r) => r.at);
 }
 
@@ -97,7 +106,9 @@ export async function sourceFailureCounts(db: Kysely<Database>, since: Instant):
     .where("at", ">", iso(since))
     .groupBy("source")
     .execute();
-  return rows.map((r) => ({ source: r.source, failures: Number(r.n), last: r.last })).sort((a, b) => b.failures - a.failures || a.source.localeCompare(b.source));
+  return rows
+    .map((r) => ({ source: r.source, failures: Number(r.n), last: r.last }))
+    .sort((a, b) => b.failures - a.failures || a.source.localeCompare(b.source));
 }
 
 /** Forgets the failures of one source, or of every source; returns how many were forgotten. */

@@ -1,5 +1,5 @@
-import { sql } from "kysely";
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -19,7 +19,10 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     ["lockout_after", "integer", 5],
     ["require_otp", "integer", 0],
   ] as const) {
-    await db.schema.alterTable("accounts").addColumn(column, type, (c) => c.notNull().defaultTo(def)).execute();
+    await db.schema
+      .alterTable("accounts")
+      .addColumn(column, type, (c) => c.notNull().defaultTo(def))
+      .execute();
   }
   await db.schema.alterTable("accounts").addColumn("max_password_age_days", "integer").execute();
 
@@ -27,7 +30,10 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
   await db.updateTable("users").set({ password_changed_at: sql`created_at` }).execute();
   await db.schema.alterTable("users").addColumn("locked_until", "text").execute();
   await db.schema.alterTable("users").addColumn("totp_secret", "text").execute();
-  await db.schema.alterTable("users").addColumn("totp_enabled", "integer", (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable("users")
+    .addColumn("totp_enabled", "integer", (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable("users").addColumn("totp_last_step", big).execute();
 
   await db.schema

@@ -1,5 +1,5 @@
-import { sql } from "kysely";
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.

@@ -9,7 +9,10 @@ type AnyDb = Kysely<any>;
  * succeeds. Rows from before this migration are settled failures.
  */
 export async function up(db: AnyDb): Promise<void> {
-  await db.schema.alterTable("login_failures").addColumn("pending", "integer", (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable("login_failures")
+    .addColumn("pending", "integer", (c) => c.notNull().defaultTo(0))
+    .execute();
 }
 
 /** Undoes `up`. */

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Migrator, sql } from "kysely";
 import type { Kysely } from "kysely";
-import { GENESIS_HASH, SYSTEM_CHAIN, recordHash } from "../audit-chain.js";
+import { Migrator, sql } from "kysely";
+import { GENESIS_HASH, recordHash, SYSTEM_CHAIN } from "../audit-chain.js";
 import { verifyStoredChain } from "../audit-queries.js";
 import { appendAudit, chainHead, chainRecordAtLegacySeq } from "./audit.js";
 import { openDatabase } from "./dialects.js";
@@ -14,8 +14,8 @@ import { migrationProvider } from "./migrations.js";
 import { openPostgres } from "./postgres.js";
 import type { Database } from "./schema.js";
 import { openSqlite } from "./sqlite.js";
-import { POSTGRES_URL } from "./store-fixture.js";
 import type { Store } from "./store.js";
+import { POSTGRES_URL } from "./store-fixture.js";
 
 const KEY = createSecretKey(randomBytes(32));
 
@@ -67,23 +67,50 @@ async function writeOldChains(db: Kysely<Database>, plan: (string | null)[]): Pr
     seq += 3; // Other chains' and deleted records left gaps.
     const chain = account ?? SYSTEM_CHAIN;
     const prev = heads.get(chain)?.hash ?? GENESIS_HASH;
-    const fields = { seq, id: `r${seq}`, at: new Date(Date.UTC(2030, 0, 1, 0, 0, seq)).toISOString(), account_id: account, actor: "ada", source: "10.0.0.9", action: "login", object: null, result: "ok" as const, reason: null, device: null, target: null, started_at: null, ended_at: null, bytes_up: null, bytes_down: null };
+    const fields = {
+      seq,
+      id: `r${seq}`,
+      at: new Date(Date.UTC(2030, 0, 1, 0, 0, seq)).toISOString(),
+      account_id: account,
+      actor: "ada",
+      source: "10.0.0.9",
+      action: "login",
+      object: null,
+      result: "ok" as const,
+      reason: null,
+      device: null,
+      target: null,
+      started_at: null,
+      ended_at: null,
+      bytes_up: null,
+      bytes_down: null,
+    };
     const hash = recordHash(KEY, prev, { ...fields, legacy_seq: seq });
-    await sql`insert into audit (seq, id, at, account_id, actor, source, action, result, prev_hash, hash) values (${seq}, ${fields.id}, ${fields.at}, ${account}, 'ada', '10.0.0.9', 'login', 'ok', ${prev}, ${hash})`.execute(db);
+    await sql`insert into audit (seq, id, at, account_id, actor, source, action, result, prev_hash, hash) values (${seq}, ${fields.id}, ${fields.at}, ${account}, 'ada', '10.0.0.9', 'login', 'ok', ${prev}, ${hash})`.execute(
+      db,
+    );
     heads.set(chain, { seq, hash, count: (heads.get(chain)?.count ?? 0) + 1 });
     ids.set(chain, [...(ids.get(chain) ?? []), fields.id]);
   }
-  for (const [chain, head] of heads) await sql`insert into audit_heads (chain, seq, hash, count) values (${chain}, ${head.seq}, ${head.hash}, ${head.count})`.execute(db);
+  for (const [chain, head] of heads)
+    await sql`insert into audit_heads (chain, seq, hash, count) values (${chain}, ${head.seq}, ${head.hash}, ${head.count})`.execute(db);
   return ids;
 }
 
-for (const [label, open] of [["SQLite", oldSqlite], ["PostgreSQL", oldPostgres]] as const) {
+for (const [label, open] of [
+  ["SQLite", oldSqlite],
+  ["PostgreSQL", oldPostgres],
+] as const) {
   test(`on ${label}, migrating an audit with data renumbers each chain 1..n, and every chain still verifies and still detects tampering`, async (t) => {
     const old = await open();
     t.after(() => old.cleanup());
-    await sql`insert into accounts (id, name, created_at) values ('acme', 'acme', '2030-01-01T00:00:00Z'), ('beta', 'beta', '2030-01-01T00:00:00Z')`.execute(old.store.db);
+    await sql`insert into accounts (id, name, created_at) values ('acme', 'acme', '2030-01-01T00:00:00Z'), ('beta', 'beta', '2030-01-01T00:00:00Z')`.execute(
+      old.store.db,
+    );
     // A record from before the chain: no hashes.
-    await sql`insert into audit (seq, id, at, account_id, action, result) values (50, 'unchained', '2029-12-31T00:00:00Z', 'acme', 'login', 'ok')`.execute(old.store.db);
+    await sql`insert into audit (seq, id, at, account_id, action, result) values (50, 'unchained', '2029-12-31T00:00:00Z', 'acme', 'login', 'ok')`.execute(
+      old.store.db,
+    );
     const ids = await writeOldChains(old.store.db, ["acme", "beta", "beta", null, "acme", "beta", "acme", null, "beta"]);
     const oldAcmeHead = (await chainHead(old.store.db, "acme"))!;
     await old.store.close();
@@ -91,10 +118,23 @@ for (const [label, open] of [["SQLite", oldSqlite], ["PostgreSQL", oldPostgres]]
     const store = await old.reopen();
     t.after(() => store.close());
     for (const chain of ["acme", "beta", SYSTEM_CHAIN]) {
-      const rows = await store.db.selectFrom("audit").selectAll().where(chain === SYSTEM_CHAIN ? (eb) => eb("account_id", "is", null) : (eb) => eb("account_id", "=", chain)).orderBy("seq").execute();
+      const rows = await store.db
+        .selectFrom("audit")
+        .selectAll()
+        .where(chain === SYSTEM_CHAIN ? (eb) => eb("account_id", "is", null) : (eb) => eb("account_id", "=", chain))
+        .orderBy("seq")
+        .execute();
       const chained = rows.filter((r) => r.hash !== null);
-      assert.deepEqual(chained.map((r) => r.id), ids.get(chain), `${chain} keeps its order`);
-      assert.deepEqual(rows.map((r) => r.seq), rows.map((_, i) => i + 1), `${chain} is numbered 1..n`);
+      assert.deepEqual(
+        chained.map((r) => r.id),
+        ids.get(chain),
+        `${chain} keeps its order`,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        rows.map((_, i) => i + 1),
+        `${chain} is numbered 1..n`,
+      );
       const report = await verifyStoredChain(store.db, KEY, chain);
       assert.equal(report.problem, undefined, `${chain}: ${report.problem?.detail}`);
       assert.equal(report.records, ids.get(chain)!.length);

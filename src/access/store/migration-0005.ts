@@ -1,12 +1,30 @@
-import { sql } from "kysely";
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
 type AnyDb = Kysely<any>;
 
 /** The audit columns, old and new, in table order. */
-const KEPT = ["id", "at", "account_id", "actor", "source", "action", "object", "result", "reason", "device", "target", "ended_at", "bytes_up", "bytes_down", "started_at", "prev_hash", "hash"] as const;
+const KEPT = [
+  "id",
+  "at",
+  "account_id",
+  "actor",
+  "source",
+  "action",
+  "object",
+  "result",
+  "reason",
+  "device",
+  "target",
+  "ended_at",
+  "bytes_up",
+  "bytes_down",
+  "started_at",
+  "prev_hash",
+  "hash",
+] as const;
 
 /**
  * Per-account audit numbering and aggregated refusals. The audit table is rebuilt: `seq` counts
@@ -27,7 +45,9 @@ async function rebuild(db: AnyDb, dialect: StoreDialect): Promise<void> {
   const kept = sql.join(KEPT.map((c) => sql.ref(c)));
 
   // A plain copy first: PostgreSQL would not let the new table take the old one's constraint names.
-  await sql`create table audit_0005 as select ${kept}, row_number() over (partition by account_id order by seq) as seq, seq as legacy_seq from audit`.execute(db);
+  await sql`create table audit_0005 as select ${kept}, row_number() over (partition by account_id order by seq) as seq, seq as legacy_seq from audit`.execute(
+    db,
+  );
   await db.schema.dropTable("audit").execute();
 
   await db.schema
@@ -62,7 +82,8 @@ async function rebuild(db: AnyDb, dialect: StoreDialect): Promise<void> {
 
   // Each head names its newest record by the new number. A head past the last record left
   // (the newest records were deleted) stays past it, so verify still reports them missing.
-  const inChain = (alias: string) => sql`((audit_heads.chain = 'system' and ${sql.ref(`${alias}.account_id`)} is null) or ${sql.ref(`${alias}.account_id`)} = audit_heads.chain)`;
+  const inChain = (alias: string) =>
+    sql`((audit_heads.chain = 'system' and ${sql.ref(`${alias}.account_id`)} is null) or ${sql.ref(`${alias}.account_id`)} = audit_heads.chain)`;
   await sql`
     update audit_heads set seq =
       (select count(*) from audit a where ${inChain("a")} and a.legacy_seq <= audit_heads.seq)

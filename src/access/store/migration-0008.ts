@@ -1,5 +1,5 @@
-import { sql } from "kysely";
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -13,9 +13,7 @@ type AnyDb = Kysely<any>;
 export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
   await db.schema
     .createTable("web_grants")
-    .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) =>
-      dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
-    )
+    .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) => (dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement()))
     .addColumn("token_hash", "text", (c) => c.notNull().unique())
     .addColumn("kind", "text", (c) => c.notNull().check(sql`kind in ('launch', 'grant')`))
     .addColumn("session_hash", "text", (c) => c.notNull())

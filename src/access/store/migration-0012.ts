@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
 type AnyDb = Kysely<any>;

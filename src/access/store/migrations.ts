@@ -1,5 +1,5 @@
-import { Migrator, sql } from "kysely";
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { Migrator, sql } from "kysely";
 import * as accessControl from "./migration-0002.js";
 import * as webTargets from "./migration-0003.js";
 import * as pendingLogins from "./migration-0004.js";
@@ -80,11 +80,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
  * in: without it Kysely's existence check finds `kysely_migration` in *any* schema of the
  * database and then skips creating its own.
  */
-export async function migrateToLatest(
-  db: AnyDb,
-  dialect: StoreDialect,
-  schema?: string,
-): Promise<void> {
+export async function migrateToLatest(db: AnyDb, dialect: StoreDialect, schema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: migrationProvider(dialect),
@@ -155,11 +151,7 @@ async function createCore(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn("expires_at", "text", (c) => c.notNull())
     .addColumn("used_at", "text")
     .execute();
-  await db.schema
-    .createIndex("activation_keys_device_id_idx")
-    .on("activation_keys")
-    .column("device_id")
-    .execute();
+  await db.schema.createIndex("activation_keys_device_id_idx").on("activation_keys").column("device_id").execute();
 
   // No foreign key to devices: a revocation must outlive the device it revoked.
   await db.schema
@@ -170,17 +162,11 @@ async function createCore(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn("not_after", "text", (c) => c.notNull())
     .addColumn("revoked_at", "text")
     .execute();
-  await db.schema
-    .createIndex("certificates_device_id_idx")
-    .on("certificates")
-    .column("device_id")
-    .execute();
+  await db.schema.createIndex("certificates_device_id_idx").on("certificates").column("device_id").execute();
 
   await db.schema
     .createTable("audit")
-    .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) =>
-      dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
-    )
+    .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) => (dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement()))
     .addColumn("id", "text", (c) => c.notNull().unique())
     .addColumn("at", "text", (c) => c.notNull())
     .addColumn("account_id", "text")
@@ -196,11 +182,7 @@ async function createCore(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn("bytes_up", "bigint")
     .addColumn("bytes_down", "bigint")
     .execute();
-  await db.schema
-    .createIndex("audit_account_id_seq_idx")
-    .on("audit")
-    .columns(["account_id", "seq"])
-    .execute();
+  await db.schema.createIndex("audit_account_id_seq_idx").on("audit").columns(["account_id", "seq"]).execute();
 }
 
 async function dropCore(db: AnyDb): Promise<void> {

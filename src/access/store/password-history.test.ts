@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { earlierPasswords, rememberPassword } from "./password-history.js";
-import { at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { StoreCase } from "./store-fixture.js";
+import { at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import { createUser, deleteUser } from "./users.js";
 
 const cases: StoreCase[] = [

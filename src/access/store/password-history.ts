@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** Remembers a password hash the user had, then keeps only the newest `keep` of them. */
 export async function rememberPassword(db: Kysely<Database>, userId: string, passwordHash: string, now: Instant, keep: number): Promise<void> {
   if (keep > 0) {
-    await db.insertInto("password_history").values({ id: randomUUID(), user_id: userId, password_hash: passwordHash, created_at: iso(now) }).execute();
+    await db
+      .insertInto("password_history")
+      .values({ id: randomUUID(), user_id: userId, password_hash: passwordHash, created_at: iso(now) })
+      .execute();
   }
   const stale = await db
     .selectFrom("password_history")
@@ -19,7 +22,15 @@ export async function rememberPassword(db: Kysely<Database>, userId: string, pas
     .limit(1_000)
     .offset(Math.max(0, keep))
     .execute();
-  if (stale.length > 0) await db.deleteFrom("password_history").where("id", "in", stale.map((r) => r.id)).execute();
+  if (stale.length > 0)
+    await db
+      .deleteFrom("password_history")
+      .where(
+        "id",
+        "in",
+        stale.map((r) => r.id),
+      )
+      .execute();
 }
 
 /** The hashes of the user's `limit` most recent earlier passwords, newest first. */

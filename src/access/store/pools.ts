@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, Pool } from "./schema.js";
-import { iso, type Instant } from "./time.js";
-import { byNaturalName } from "../../shared/natural-order.js";
+import { type Instant, iso } from "./time.js";
 
 /** Creates a pool of devices; "conflict" when the account already has one by that name. */
 export async function createPool(db: Kysely<Database>, input: { accountId: string; name: string; now: Instant }): Promise<Pool> {
@@ -58,7 +58,11 @@ export async function devicePoolNames(db: Kysely<Database>, accountId: string, d
 
 /** Deletes a pool; its device list and access rules go with it. Returns how many rules went. */
 export async function removePool(db: Kysely<Database>, id: string): Promise<number> {
-  const rules = await db.selectFrom("access_rules").select((eb) => eb.fn.countAll<number>().as("n")).where("pool_id", "=", id).executeTakeFirstOrThrow();
+  const rules = await db
+    .selectFrom("access_rules")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("pool_id", "=", id)
+    .executeTakeFirstOrThrow();
   await db.deleteFrom("pools").where("id", "=", id).execute();
   return Number(rules.n);
 }

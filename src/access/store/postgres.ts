@@ -1,9 +1,9 @@
+import { CompiledQuery, type DatabaseIntrospector, Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { CompiledQuery, Kysely, PostgresDialect, sql, type DatabaseIntrospector } from "kysely";
-import { SchemaIntrospector } from "./schema-introspector.js";
 import type { Database } from "./schema.js";
-import { DatabaseUnavailableError } from "./store.js";
+import { SchemaIntrospector } from "./schema-introspector.js";
 import type { Store } from "./store.js";
+import { DatabaseUnavailableError } from "./store.js";
 
 /** Query parameter of a PostgreSQL URL that selects the schema Fernlink's tables live in. */
 export const SCHEMA_PARAM = "schema";
@@ -65,9 +65,7 @@ function postgresDialect(url: URL, schema: string): PostgresDialect {
     // bigint (count(*), bigserial, byte counters) as a JS number, for this pool only.
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
-        oid === INT8_OID && format !== "binary"
-          ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+        oid === INT8_OID && format !== "binary" ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client whose server went away emits "error", which kills the process if unheard.
@@ -94,8 +92,7 @@ async function ensureSchema(db: Kysely<Database>, schema: string, url: URL): Pro
     exists = rows[0]?.exists === true;
   } catch (err) {
     throw new DatabaseUnavailableError(
-      `cannot connect to PostgreSQL at ${redactUrl(url)} (${describe(err, url)}); ` +
-        `check that the server is running and the database URL is right`,
+      `cannot connect to PostgreSQL at ${redactUrl(url)} (${describe(err, url)}); ` + `check that the server is running and the database URL is right`,
       { cause: err },
     );
   }

@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { FernlinkError } from "../../protocol/errors.js";
-import { addRelay, beatRelay, drainRelay, findRelayByName, listRelays, pruneNodeRelays, putNodeRelay, relayGone, relayOfKey, removeRelay, setRelayCertificate } from "./relays.js";
-import { at, testOnEveryBackend, uniqueName } from "./store-fixture.js";
+import {
+  addRelay,
+  beatRelay,
+  drainRelay,
+  findRelayByName,
+  listRelays,
+  pruneNodeRelays,
+  putNodeRelay,
+  relayGone,
+  relayOfKey,
+  removeRelay,
+  setRelayCertificate,
+} from "./relays.js";
 import type { StoreCase } from "./store-fixture.js";
+import { at, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 
 const cases: StoreCase[] = [
   {
@@ -17,7 +29,11 @@ const cases: StoreCase[] = [
       const row = await relayOfKey(db, `h-${id}`, at(1));
       assert.ok(typeof row === "object" && row.name === name && row.region === "eu");
       assert.equal(await setRelayCertificate(db, { id, keyHash: `h-${id}`, serial: "abc1", url: "https://relay.example:9443", region: "eu" }), true);
-      assert.equal(await setRelayCertificate(db, { id, keyHash: `h-${id}`, serial: "abc2", url: "https://relay.example:9443", region: "eu" }), false, "the key works once");
+      assert.equal(
+        await setRelayCertificate(db, { id, keyHash: `h-${id}`, serial: "abc2", url: "https://relay.example:9443", region: "eu" }),
+        false,
+        "the key works once",
+      );
       assert.equal(await relayOfKey(db, `h-${id}`, at(1)), "unknown");
       assert.equal((await findRelayByName(db, name))?.cert_serial, "abc1");
     },
@@ -27,7 +43,10 @@ const cases: StoreCase[] = [
     async run({ store: { db } }) {
       const name = uniqueName("relay");
       await addRelay(db, { id: randomUUID(), name, region: null, keyHash: randomUUID(), keyExpiresAt: at(60), now: at(0) });
-      await assert.rejects(addRelay(db, { id: randomUUID(), name, region: null, keyHash: randomUUID(), keyExpiresAt: at(60), now: at(0) }), (err: unknown) => err instanceof FernlinkError && err.code === "conflict");
+      await assert.rejects(
+        addRelay(db, { id: randomUUID(), name, region: null, keyHash: randomUUID(), keyExpiresAt: at(60), now: at(0) }),
+        (err: unknown) => err instanceof FernlinkError && err.code === "conflict",
+      );
     },
   },
   {
@@ -38,7 +57,10 @@ const cases: StoreCase[] = [
       await addRelay(db, { id, name, region: null, keyHash: randomUUID(), keyExpiresAt: at(60), now: at(0) });
       await beatRelay(db, id, { now: at(5), url: "https://r:1", region: "us", devices: 3, streams: 2, bytesUp: 10, bytesDown: 20 });
       const beaten = (await findRelayByName(db, name))!;
-      assert.deepEqual([beaten.heartbeat_at, beaten.url, beaten.region, Number(beaten.devices), Number(beaten.streams), Number(beaten.bytes_up)], [at(5).toISOString(), "https://r:1", "us", 3, 2, 10]);
+      assert.deepEqual(
+        [beaten.heartbeat_at, beaten.url, beaten.region, Number(beaten.devices), Number(beaten.streams), Number(beaten.bytes_up)],
+        [at(5).toISOString(), "https://r:1", "us", 3, 2, 10],
+      );
       await relayGone(db, id);
       assert.equal((await findRelayByName(db, name))?.heartbeat_at, null);
       assert.equal(await drainRelay(db, name, at(6)), true);
@@ -59,7 +81,10 @@ const cases: StoreCase[] = [
       const row = (await listRelays(db)).find((r) => r.id === id)!;
       assert.deepEqual([row.kind, row.url, row.region, row.heartbeat_at], ["node", "https://n:2", "eu", at(10).toISOString()]);
       await pruneNodeRelays(db, at(5));
-      assert.ok((await listRelays(db)).some((r) => r.id === id), "a fresh row stays");
+      assert.ok(
+        (await listRelays(db)).some((r) => r.id === id),
+        "a fresh row stays",
+      );
       await pruneNodeRelays(db, at(11));
       assert.ok(!(await listRelays(db)).some((r) => r.id === id), "a stale row goes");
     },

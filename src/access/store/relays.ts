@@ -1,9 +1,9 @@
 import type { Kysely, Selectable } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, RelaysTable } from "./schema.js";
-import { iso, type Instant } from "./time.js";
-import { byNaturalName } from "../../shared/natural-order.js";
+import { type Instant, iso } from "./time.js";
 
 export type RelayRow = Selectable<RelaysTable>;
 
@@ -34,7 +34,8 @@ export async function addRelay(
       })
       .execute();
   } catch (err) {
-    if (constraintViolation(err) === "unique") throw new FernlinkError("conflict", `a relay named "${input.name}" exists; remove it first or choose another name`, { cause: err });
+    if (constraintViolation(err) === "unique")
+      throw new FernlinkError("conflict", `a relay named "${input.name}" exists; remove it first or choose another name`, { cause: err });
     throw err;
   }
 }
@@ -79,7 +80,23 @@ export async function putNodeRelay(db: Kysely<Database>, input: { id: string; na
   const now = iso(input.now);
   await db
     .insertInto("relays")
-    .values({ id: input.id, name: input.name, kind: "node", region: input.region, url: input.url, key_hash: null, key_expires_at: null, cert_serial: null, draining_at: null, created_at: now, heartbeat_at: now, devices: 0, streams: 0, bytes_up: 0, bytes_down: 0 })
+    .values({
+      id: input.id,
+      name: input.name,
+      kind: "node",
+      region: input.region,
+      url: input.url,
+      key_hash: null,
+      key_expires_at: null,
+      cert_serial: null,
+      draining_at: null,
+      created_at: now,
+      heartbeat_at: now,
+      devices: 0,
+      streams: 0,
+      bytes_up: 0,
+      bytes_down: 0,
+    })
     .onConflict((oc) => oc.column("id").doUpdateSet({ url: input.url, region: input.region, heartbeat_at: now }))
     .execute();
 }
@@ -112,7 +129,12 @@ export async function relayGone(db: Kysely<Database>, id: string): Promise<void>
 
 /** Starts draining a relay; false when there is no such relay. */
 export async function drainRelay(db: Kysely<Database>, name: string, at: Instant): Promise<boolean> {
-  const result = await db.updateTable("relays").set({ draining_at: iso(at) }).where("name", "=", name).where("draining_at", "is", null).executeTakeFirst();
+  const result = await db
+    .updateTable("relays")
+    .set({ draining_at: iso(at) })
+    .where("name", "=", name)
+    .where("draining_at", "is", null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1 || (await findRelayByName(db, name)) !== undefined;
 }
 
@@ -125,5 +147,9 @@ export async function removeRelay(db: Kysely<Database>, name: string): Promise<R
 
 /** Deletes embedded relays of nodes that stopped renewing them before `before`. */
 export async function pruneNodeRelays(db: Kysely<Database>, before: Instant): Promise<void> {
-  await db.deleteFrom("relays").where("kind", "=", "node").where((eb) => eb.or([eb("heartbeat_at", "<", iso(before)), eb("heartbeat_at", "is", null)])).execute();
+  await db
+    .deleteFrom("relays")
+    .where("kind", "=", "node")
+    .where((eb) => eb.or([eb("heartbeat_at", "<", iso(before)), eb("heartbeat_at", "is", null)]))
+    .execute();
 }

@@ -1,4 +1,4 @@
-import { sql, type DatabaseIntrospector, type DatabaseMetadata, type Kysely, type SchemaMetadata, type TableMetadata } from "kysely";
+import { type DatabaseIntrospector, type DatabaseMetadata, type Kysely, type SchemaMetadata, sql, type TableMetadata } from "kysely";
 
 /**
  * What Kysely's migrator asks about the database (does the schema exist, does the migration

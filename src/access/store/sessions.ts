@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Account, Database, Session, User } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** A live session with the user and account it acts for. */
 export interface ActiveSession {
@@ -12,10 +12,7 @@ export interface ActiveSession {
 }
 
 /** Records a new login session; `tokenHash` is the hash of the bearer token, never the token. */
-export async function createSession(
-  db: Kysely<Database>,
-  input: { userId: string; tokenHash: string; now: Instant; expiresAt: Instant },
-): Promise<Session> {
+export async function createSession(db: Kysely<Database>, input: { userId: string; tokenHash: string; now: Instant; expiresAt: Instant }): Promise<Session> {
   const now = iso(input.now);
   const session: Session = {
     id: randomUUID(),
@@ -48,7 +45,11 @@ export async function findActiveSession(db: Kysely<Database>, tokenHash: string,
 
 /** Notes that the session was used at `now`. */
 export async function touchSession(db: Kysely<Database>, id: string, now: Instant): Promise<void> {
-  await db.updateTable("sessions").set({ last_used_at: iso(now) }).where("id", "=", id).execute();
+  await db
+    .updateTable("sessions")
+    .set({ last_used_at: iso(now) })
+    .where("id", "=", id)
+    .execute();
 }
 
 /** Revokes the session; a session already revoked keeps its first revocation time. */
@@ -63,7 +64,11 @@ export async function revokeSession(db: Kysely<Database>, id: string, now: Insta
 
 /** Revokes every live session of a user except `keepId` (the one that asked); returns how many. */
 export async function revokeUserSessions(db: Kysely<Database>, userId: string, keepId: string | null, now: Instant): Promise<number> {
-  let query = db.updateTable("sessions").set({ revoked_at: iso(now) }).where("user_id", "=", userId).where("revoked_at", "is", null);
+  let query = db
+    .updateTable("sessions")
+    .set({ revoked_at: iso(now) })
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null);
   if (keepId !== null) query = query.where("id", "!=", keepId);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);

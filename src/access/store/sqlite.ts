@@ -2,11 +2,11 @@ import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
-import type { Database } from "./schema.js";
-import { DatabaseUnavailableError } from "./store.js";
-import type { Store } from "./store.js";
-import { withStatementCache } from "./statement-cache.js";
 import { ensureDataDir } from "../../shared/files.js";
+import type { Database } from "./schema.js";
+import { withStatementCache } from "./statement-cache.js";
+import type { Store } from "./store.js";
+import { DatabaseUnavailableError } from "./store.js";
 
 /** Name of the database file inside the data directory. */
 export const SQLITE_FILE = "fernlink.db";
@@ -28,8 +28,7 @@ export async function openSqlite(dataDir: string): Promise<Store> {
     database?.close();
     const detail = err instanceof Error ? err.message : String(err);
     throw new DatabaseUnavailableError(
-      `cannot open SQLite database ${file} (${detail}); ` +
-        `check that the data directory is writable and the file is a Fernlink database`,
+      `cannot open SQLite database ${file} (${detail}); ` + `check that the data directory is writable and the file is a Fernlink database`,
       { cause: err },
     );
   }

@@ -22,7 +22,11 @@ describe("SQLite statement cache", () => {
   test("through kysely: repeated queries give current rows, also after the schema changed", async () => {
     const db = new Kysely<{ t: { id: number; name: string } }>({ dialect: new SqliteDialect({ database: withStatementCache(new BetterSqlite3(":memory:")) }) });
     await sql`create table t (id integer primary key, name text not null)`.execute(db);
-    for (let i = 1; i <= 3; i++) await db.insertInto("t").values({ id: i, name: `n${i}` }).execute();
+    for (let i = 1; i <= 3; i++)
+      await db
+        .insertInto("t")
+        .values({ id: i, name: `n${i}` })
+        .execute();
     const all = (): Promise<unknown[]> => sql`select * from t order by id`.execute(db).then((r) => r.rows);
     assert.equal((await all()).length, 3);
     await sql`alter table t add column extra text default 'x'`.execute(db);

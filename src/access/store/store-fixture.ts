@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import type { TestContext } from "node:test";
+import { test } from "node:test";
 import { sql } from "kysely";
 import { createAccount } from "./accounts.js";
 import { openDatabase } from "./dialects.js";
@@ -11,8 +11,7 @@ import type { Account } from "./schema.js";
 import type { Store } from "./store.js";
 
 /** Test PostgreSQL server (trust auth); each run works in a fresh schema of it. */
-export const POSTGRES_URL =
-  process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+export const POSTGRES_URL = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** A database under test; `reopen` opens the same database again (and migrates it again). */
 export interface Backend {
@@ -72,9 +71,7 @@ const postgresKind: BackendKind = {
     const options = { url: `${POSTGRES_URL}?schema=${schema}`, dataDir: tmpdir() };
     // No skip when PostgreSQL is down: the store's tests exist to run on both databases.
     const store = await openDatabase(options);
-    return backend(t, options, store, () =>
-      sql`drop schema ${sql.id(schema)} cascade`.execute(store.db),
-    );
+    return backend(t, options, store, () => sql`drop schema ${sql.id(schema)} cascade`.execute(store.db));
   },
 };
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { countAccounts, createAccount, findAccountById, findAccountByName } from "./accounts.js";
 import { createSession, findActiveSession, revokeSession, touchSession } from "./sessions.js";
-import { T0, at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { Backend, StoreCase } from "./store-fixture.js";
+import { at, newAccount, T0, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import { inTransaction } from "./transaction.js";
 import { createUser, findUserByName, getUser } from "./users.js";
 
@@ -27,7 +27,20 @@ const cases: StoreCase[] = [
       const again = await backend.reopen();
       assert.deepEqual(await findAccountByName(again.db, account.name), account);
       const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(again.db);
-      assert.deepEqual(rows.map((r) => r.name).sort(), ["0001_core", "0002_access_control", "0003_web_targets", "0004_pending_logins", "0005_audit_per_account", "0006_audit_token", "0007_cluster_keys", "0008_web_grants", "0009_live_tunnels", "0010_relays", "0011_live_streams", "0012_device_name_case"]);
+      assert.deepEqual(rows.map((r) => r.name).sort(), [
+        "0001_core",
+        "0002_access_control",
+        "0003_web_targets",
+        "0004_pending_logins",
+        "0005_audit_per_account",
+        "0006_audit_token",
+        "0007_cluster_keys",
+        "0008_web_grants",
+        "0009_live_tunnels",
+        "0010_relays",
+        "0011_live_streams",
+        "0012_device_name_case",
+      ]);
       await again.close();
     },
   },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createSession, findActiveSession, revokeUserSessions } from "./sessions.js";
-import { at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import type { Backend, StoreCase } from "./store-fixture.js";
+import { at, newAccount, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 import { consumeTotpStep, createUser, deleteUser, getUser, listUsers, setLockedUntil, setPasswordHash, setTotp } from "./users.js";
 
 async function newUser({ store }: Backend, name = "ada") {
@@ -17,7 +17,10 @@ const cases: StoreCase[] = [
       const { db, account } = await newUser(backend, "zoe");
       await createUser(db, { accountId: account.id, name: "adam", passwordHash: "h", role: "admin", now: at(0) });
       await newUser(backend, "other");
-      assert.deepEqual((await listUsers(db, account.id)).map((u) => u.name), ["adam", "zoe"]);
+      assert.deepEqual(
+        (await listUsers(db, account.id)).map((u) => u.name),
+        ["adam", "zoe"],
+      );
     },
   },
   {

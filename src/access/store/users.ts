@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
+import { byNaturalName } from "../../shared/natural-order.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, User } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
-import { byNaturalName } from "../../shared/natural-order.js";
+import { iso } from "./time.js";
 
 /** Creates a user in an account; "conflict" when the name is taken there, "not-found" without the account. */
 export async function createUser(
@@ -39,17 +39,8 @@ export async function createUser(
 }
 
 /** The user called `name` in an account, if any. */
-export function findUserByName(
-  db: Kysely<Database>,
-  accountId: string,
-  name: string,
-): Promise<User | undefined> {
-  return db
-    .selectFrom("users")
-    .selectAll()
-    .where("account_id", "=", accountId)
-    .where("name", "=", name)
-    .executeTakeFirst();
+export function findUserByName(db: Kysely<Database>, accountId: string, name: string): Promise<User | undefined> {
+  return db.selectFrom("users").selectAll().where("account_id", "=", accountId).where("name", "=", name).executeTakeFirst();
 }
 
 /** The user with this id, if any. */
@@ -69,7 +60,11 @@ export async function deleteUser(db: Kysely<Database>, id: string): Promise<void
 
 /** Sets the instant before which failed logins no longer count; in the future it is a lock. */
 export async function setLockedUntil(db: Kysely<Database>, id: string, until: Instant): Promise<void> {
-  await db.updateTable("users").set({ locked_until: iso(until) }).where("id", "=", id).execute();
+  await db
+    .updateTable("users")
+    .set({ locked_until: iso(until) })
+    .where("id", "=", id)
+    .execute();
 }
 
 /**
@@ -88,7 +83,11 @@ export async function setLockedUntilIf(db: Kysely<Database>, id: string, expecte
 
 /** Replaces the password hash and notes when it changed. */
 export async function setPasswordHash(db: Kysely<Database>, id: string, passwordHash: string, now: Instant): Promise<void> {
-  await db.updateTable("users").set({ password_hash: passwordHash, password_changed_at: iso(now) }).where("id", "=", id).execute();
+  await db
+    .updateTable("users")
+    .set({ password_hash: passwordHash, password_changed_at: iso(now) })
+    .where("id", "=", id)
+    .execute();
 }
 
 /** Turns one-time codes on with `secret`, or off (secret null); the replay guard starts afresh. */

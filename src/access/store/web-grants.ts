@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import { inKeyedTransaction } from "./keyed-transaction.js";
 import type { Database, WebGrantKind } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** A launch code or grant as stored: hashes and the sealed session token, never the raw values. */
 export interface NewWebGrant {
@@ -55,7 +55,11 @@ export async function insertWebGrant(db: Kysely<Database>, grant: NewWebGrant, c
           .limit(Number.MAX_SAFE_INTEGER),
       )
       .execute();
-    const held = await trx.selectFrom("web_grants").select((eb) => eb.fn.countAll<number>().as("n")).where("kind", "=", grant.kind).executeTakeFirstOrThrow();
+    const held = await trx
+      .selectFrom("web_grants")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("kind", "=", grant.kind)
+      .executeTakeFirstOrThrow();
     const over = Number(held.n) - (caps.total - 1);
     if (over > 0) {
       await trx

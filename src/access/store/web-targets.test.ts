@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createDevice, removeDevice } from "./devices.js";
-import { T0, newAccount, testOnEveryBackend } from "./store-fixture.js";
-import type { StoreCase } from "./store-fixture.js";
 import type { Store } from "./store.js";
+import type { StoreCase } from "./store-fixture.js";
+import { newAccount, T0, testOnEveryBackend } from "./store-fixture.js";
 import {
   createWebTarget,
   findWebTargetByName,
   getWebTarget,
   listWebTargets,
+  type NewWebTarget,
   newWebTargetId,
   removeWebTarget,
   WEB_TARGET_ID,
-  type NewWebTarget,
 } from "./web-targets.js";
 
 async function device(store: Store, name = "press-7") {
@@ -21,7 +21,19 @@ async function device(store: Store, name = "press-7") {
 }
 
 function hmi(d: { id: string; account_id: string }, name: string, extra: Partial<NewWebTarget> = {}): NewWebTarget {
-  return { id: newWebTargetId(), accountId: d.account_id, deviceId: d.id, name, kind: "http", host: "192.168.1.10", port: 80, path: "/", secret: null, now: T0, ...extra };
+  return {
+    id: newWebTargetId(),
+    accountId: d.account_id,
+    deviceId: d.id,
+    name,
+    kind: "http",
+    host: "192.168.1.10",
+    port: 80,
+    path: "/",
+    secret: null,
+    now: T0,
+    ...extra,
+  };
 }
 
 test("web target ids are 12 random characters fit for a DNS label", () => {
@@ -71,7 +83,10 @@ const cases: StoreCase[] = [
     async run({ store }) {
       const d = await device(store);
       for (const name of ["b", "a", "B", "a 2", "a_1"]) await createWebTarget(store.db, hmi(d, name));
-      assert.deepEqual((await listWebTargets(store.db, d.id)).map((t) => t.name), ["B", "a", "a 2", "a_1", "b"]);
+      assert.deepEqual(
+        (await listWebTargets(store.db, d.id)).map((t) => t.name),
+        ["B", "a", "a 2", "a_1", "b"],
+      );
     },
   },
   {

@@ -3,8 +3,8 @@ import type { Kysely } from "kysely";
 import { FernlinkError } from "../../protocol/errors.js";
 import { constraintViolation } from "./db-errors.js";
 import type { Database, WebTarget } from "./schema.js";
-import { iso } from "./time.js";
 import type { Instant } from "./time.js";
+import { iso } from "./time.js";
 
 /** Lower-case base32 (RFC 4648): 32 symbols, so each random byte's low 5 bits pick one evenly. */
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { NameSchema, routePath } from "../../protocol/api.js";
 import { ACCESS_ROUTES, AccessRuleInfo, GroupInfo, PoolInfo, RemovedReply } from "../../protocol/api-access.js";
+import { UsageError } from "../../protocol/errors.js";
 import { parseTargetEntry } from "../../protocol/target-filter.js";
 import { isoSeconds } from "../../shared/format.js";
-import { UsageError } from "../../protocol/errors.js";
-import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
 
@@ -87,7 +87,10 @@ function registerSet(program: Command, kind: SetKind): void {
       const api = await apiClient();
       const list = await api.call("GET", kind.collection, z.array(kind.schema));
       if (flags.json) return printJson(list);
-      printTable(["NAME", headerMembers, "CREATED"], list.map((g) => [g.name, kind.members(g).join(",") || "-", isoSeconds(g.createdAt)]));
+      printTable(
+        ["NAME", headerMembers, "CREATED"],
+        list.map((g) => [g.name, kind.members(g).join(",") || "-", isoSeconds(g.createdAt)]),
+      );
     });
 
   cmd
@@ -118,7 +121,12 @@ function registerAccess(program: Command): void {
     .requiredOption("--group <group>", "the group of users")
     .requiredOption("--pool <pool>", "the pool of devices")
     .option("--level <level>", "view (see the devices) or connect (also open streams)", "connect")
-    .option("--targets <host[:port,port…]>", "narrow connect to these targets; host an IP, CIDR or name (repeatable; default: each device's LAN ranges)", collect, [])
+    .option(
+      "--targets <host[:port,port…]>",
+      "narrow connect to these targets; host an IP, CIDR or name (repeatable; default: each device's LAN ranges)",
+      collect,
+      [],
+    )
     .action(async (flags: { group: string; pool: string; level: string; targets: string[] }) => {
       if (flags.level !== "view" && flags.level !== "connect") throw new UsageError(`--level "${flags.level}" must be view or connect`);
       if (flags.level === "view" && flags.targets.length > 0) throw new UsageError("--targets narrow connect rules only; drop them for --level view");

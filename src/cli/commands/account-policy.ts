@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { AccountPolicy, POLICY_LIMITS, USER_ROUTES, type AccountPolicyUpdate } from "../../protocol/api-users.js";
 import { apiClient } from "../../client/api-client.js";
+import { AccountPolicy, type AccountPolicyUpdate, POLICY_LIMITS, USER_ROUTES } from "../../protocol/api-users.js";
 import { printJson, printTable } from "../output.js";
 import { wholeNumber } from "./user-options.js";
 
@@ -42,16 +42,20 @@ export function registerPolicyCommand(program: Command): void {
     .action(async (flags: PolicyFlags) => {
       const changes = changesOf(flags);
       const api = await apiClient();
-      const policy = Object.keys(changes).length > 0
-        ? await api.call("POST", USER_ROUTES.policy, AccountPolicy, changes)
-        : await api.call("GET", USER_ROUTES.policy, AccountPolicy);
+      const policy =
+        Object.keys(changes).length > 0
+          ? await api.call("POST", USER_ROUTES.policy, AccountPolicy, changes)
+          : await api.call("GET", USER_ROUTES.policy, AccountPolicy);
       if (flags.json) return printJson(policy);
-      printTable(["SETTING", "VALUE"], [
-        ["min-length", String(policy.minLength)],
-        ["max-age-days", policy.maxAgeDays === null ? "none" : String(policy.maxAgeDays)],
-        ["history", String(policy.history)],
-        ["lockout-after", String(policy.lockoutAfter)],
-        ["require-otp", policy.requireOtp ? "yes" : "no"],
-      ]);
+      printTable(
+        ["SETTING", "VALUE"],
+        [
+          ["min-length", String(policy.minLength)],
+          ["max-age-days", policy.maxAgeDays === null ? "none" : String(policy.maxAgeDays)],
+          ["history", String(policy.history)],
+          ["lockout-after", String(policy.lockoutAfter)],
+          ["require-otp", policy.requireOtp ? "yes" : "no"],
+        ],
+      );
     });
 }

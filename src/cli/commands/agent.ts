@@ -5,10 +5,10 @@ import { parseAllowRule } from "../../agent/allowlist.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState } from "../../agent/state.js";
 import { lockAgentState } from "../../agent/state-lock.js";
-import { RelayRegion } from "../../protocol/relay-link.js";
-import { UsageError } from "../../protocol/errors.js";
-import { createLogger } from "../../shared/log.js";
 import { readCa } from "../../client/client-state.js";
+import { UsageError } from "../../protocol/errors.js";
+import { RelayRegion } from "../../protocol/relay-link.js";
+import { createLogger } from "../../shared/log.js";
 import { collect, signalController } from "../util.js";
 
 /** `fernlink agent register|run`: the machine side. */
@@ -30,7 +30,9 @@ export function registerAgentCommands(program: Command): void {
       // Loaded on use: the X.509 code is only needed here.
       const { registerAgent } = await import("../../agent/register.js");
       const config = await registerAgent({ server: new URL(flags.server).origin, ca, activationKey, stateDir: resolve(flags.state) });
-      process.stdout.write(`registered as device "${config.device}" of account "${config.account}"; start it with: fernlink agent run --state ${flags.state}\n`);
+      process.stdout.write(
+        `registered as device "${config.device}" of account "${config.account}"; start it with: fernlink agent run --state ${flags.state}\n`,
+      );
     });
 
   agent
@@ -40,7 +42,8 @@ export function registerAgentCommands(program: Command): void {
     .option("--allow <cidr[:ports]>", "LAN range (and ports) the agent may dial (repeatable); default: the device's --lan ranges", collect, [])
     .option("--region <name>", "prefer relays of this region (as given to: fernlink relay add NAME --region R)")
     .action(async (flags: { state: string; allow: string[]; region?: string }) => {
-      if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success) throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
+      if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
+        throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
       const state = await loadAgentState(resolve(flags.state));
       const unlock = await lockAgentState(resolve(flags.state));

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { AuditRecord, NameSchema, ROUTES } from "../../protocol/api.js";
 import { AuditVerification } from "../../protocol/api-audit.js";
 import { UsageError } from "../../protocol/errors.js";
 import { isoSeconds } from "../../shared/format.js";
-import { apiClient } from "../../client/api-client.js";
 import { auditCsv } from "../../shared/report-csv.js";
 import { fetchPages, listingFormat, parseLimit, parseSince } from "../listing.js";
 import { printJson, printTable } from "../output.js";
@@ -47,7 +47,8 @@ async function list(flags: ListFlags): Promise<void> {
   const format = listingFormat(flags);
   const query = { since: parseSince(flags.since), user: name("--user", flags.user), device: name("--device", flags.device) };
   const limit = parseLimit(flags.limit);
-  if (!flags.system && (flags.data !== undefined || flags.db !== undefined)) throw new UsageError("--data and --db go with --system; the account's audit comes from the server you are logged in to");
+  if (!flags.system && (flags.data !== undefined || flags.db !== undefined))
+    throw new UsageError("--data and --db go with --system; the account's audit comes from the server you are logged in to");
   const records = flags.system ? await systemRecords(flags, query, limit) : await accountRecords(query, limit);
   if (format === "json") return printJson(records);
   if (format === "csv") {
@@ -56,7 +57,20 @@ async function list(flags: ListFlags): Promise<void> {
   }
   printTable(
     ["SEQ", "TIME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "RESULT", "DEVICE", "TARGET", "UP", "DOWN", "REASON"],
-    records.map((r) => [String(r.seq), short(r.at), actorOf(r), r.source ?? "", r.action, r.object ?? "", r.result, r.device ?? "", r.target ?? "", r.bytesUp === null ? "" : String(r.bytesUp), r.bytesDown === null ? "" : String(r.bytesDown), r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`]),
+    records.map((r) => [
+      String(r.seq),
+      short(r.at),
+      actorOf(r),
+      r.source ?? "",
+      r.action,
+      r.object ?? "",
+      r.result,
+      r.device ?? "",
+      r.target ?? "",
+      r.bytesUp === null ? "" : String(r.bytesUp),
+      r.bytesDown === null ? "" : String(r.bytesDown),
+      r.count === undefined ? (r.reason ?? "") : `${r.count}× ${r.reason ?? ""}`,
+    ]),
   );
   if (hasSeqGaps(records)) process.stderr.write(`fernlink: ${SEQ_GAPS}\n`);
 }
@@ -75,8 +89,13 @@ async function accountRecords(query: Record<string, string | undefined>, limit: 
 }
 
 /** The server's own chain, read from its store on its machine: refusals that name no account. */
-async function systemRecords(flags: ListFlags, query: { since?: string | undefined; user?: string | undefined; device?: string | undefined }, limit: number | undefined): Promise<AuditRecord[]> {
-  if (flags.data === undefined) throw new UsageError("--system reads the server's own store: give --data DIR (and --db URL for PostgreSQL) on the server's machine");
+async function systemRecords(
+  flags: ListFlags,
+  query: { since?: string | undefined; user?: string | undefined; device?: string | undefined },
+  limit: number | undefined,
+): Promise<AuditRecord[]> {
+  if (flags.data === undefined)
+    throw new UsageError("--system reads the server's own store: give --data DIR (and --db URL for PostgreSQL) on the server's machine");
   const { listAudit } = await import("../../access/store/audit.js");
   const { toAuditRecord } = await import("../../access/audit-log.js");
   const { SYSTEM_CHAIN } = await import("../../access/audit-chain.js");

@@ -1,18 +1,18 @@
 import { Duplex } from "node:stream";
 import type { Command } from "commander";
-import { DeviceInfo, DeviceReach, ROUTES, routePath } from "../../protocol/api.js";
-import { formatHostPort, parseForward, parseHostPort, parseListen, type HostPort } from "../../protocol/target.js";
-import { UsageError } from "../../protocol/errors.js";
-import { deviceOfflineError } from "../../shared/format.js";
-import { joinStreams } from "../../shared/join-streams.js";
 import { apiClient } from "../../client/api-client.js";
 import { waitUntilOnline } from "../../client/device-wait.js";
 import { DRAIN_MS, drainListeners } from "../../client/drain.js";
-import { startForward, type Listener } from "../../client/forwarder.js";
+import { type Listener, startForward } from "../../client/forwarder.js";
 import { checkDistinctPorts } from "../../client/local-ports.js";
 import { startSocks5Server } from "../../client/socks5-server.js";
 import { checkTargets } from "../../client/target-check.js";
 import { TunnelClient } from "../../client/tunnel-client.js";
+import { DeviceInfo, DeviceReach, ROUTES, routePath } from "../../protocol/api.js";
+import { UsageError } from "../../protocol/errors.js";
+import { formatHostPort, type HostPort, parseForward, parseHostPort, parseListen } from "../../protocol/target.js";
+import { deviceOfflineError } from "../../shared/format.js";
+import { joinStreams } from "../../shared/join-streams.js";
 import { ExitStatus } from "../output.js";
 import { collect, waitForSignal } from "../util.js";
 
@@ -68,7 +68,11 @@ export function registerConnectCommand(program: Command): void {
       const api = await apiClient();
       let info = await api.call("GET", routePath(ROUTES.device, { name: device }), DeviceInfo);
       // A forward would otherwise listen and fail only when an application connects; --stdio opens its stream at once.
-      if (forwards.length > 0) checkTargets(await api.call("GET", routePath(ROUTES.deviceAccess, { name: info.name }), DeviceReach), forwards.map((f) => f.target));
+      if (forwards.length > 0)
+        checkTargets(
+          await api.call("GET", routePath(ROUTES.deviceAccess, { name: info.name }), DeviceReach),
+          forwards.map((f) => f.target),
+        );
       if (!info.online) {
         if (!flags.wait) throw deviceOfflineError(info.name, info.lastSeen);
         process.stderr.write(`${deviceOfflineError(info.name, info.lastSeen).message}; waiting for it to come online (Ctrl-C to stop)\n`);
@@ -86,7 +90,9 @@ export function registerConnectCommand(program: Command): void {
         token: api.session.token,
         device: info.name,
         onStatus: (status) =>
-          process.stderr.write(status.state === "down" ? `fernlink: server ${server} unreachable (${status.reason}), retrying\n` : `connection to ${server} restored\n`),
+          process.stderr.write(
+            status.state === "down" ? `fernlink: server ${server} unreachable (${status.reason}), retrying\n` : `connection to ${server} restored\n`,
+          ),
       });
       const open = (target: HostPort): Promise<Duplex> => tunnel.open(target);
 
@@ -102,7 +108,9 @@ export function registerConnectCommand(program: Command): void {
       tunnel.start();
       const listeners = await bindAll([
         ...forwards.map((f) => () => startForward(f.listen, f.target, open, onError)),
-        ...(socks ? [() => startSocks5Server({ host: socks.host, port: socks.port, open: (t) => open(t), onError: (err, t) => (t ? onError(err, t) : undefined) })] : []),
+        ...(socks
+          ? [() => startSocks5Server({ host: socks.host, port: socks.port, open: (t) => open(t), onError: (err, t) => (t ? onError(err, t) : undefined) })]
+          : []),
       ]).catch((err: unknown) => {
         tunnel.close();
         throw err;

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { Command } from "commander";
-import { formatHostPort, parseHostPort } from "../../protocol/target.js";
 import { UsageError } from "../../protocol/errors.js";
+import { formatHostPort, parseHostPort } from "../../protocol/target.js";
 import { waitForSignal } from "../util.js";
 
 /** Where the demo machine listens unless told otherwise: loopback only. */

@@ -1,11 +1,11 @@
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { NameSchema, ROUTES, routePath } from "../../protocol/api.js";
 import { MAX_WEB_TARGET_PASSWORD, WebTargetInfo, WebTargetList, WebTargetName } from "../../protocol/api-web-targets.js";
-import { parseWebTargetUrl } from "../../protocol/web-target-url.js";
 import { UsageError } from "../../protocol/errors.js";
-import { apiClient } from "../../client/api-client.js";
+import { parseWebTargetUrl } from "../../protocol/web-target-url.js";
 import { printJson, printTable } from "../output.js";
 
 const Ok = z.object({ ok: z.boolean() });
@@ -38,10 +38,12 @@ function checkFlags(flags: WebFlags): void {
 
 /** Reads the VNC password piped to stdin, without one trailing newline; never from a terminal (it would echo). */
 async function passwordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError("--password-stdin reads a pipe, not a terminal (it would echo); e.g. printf '%s' \"$VNC_PASSWORD\" | fernlink device web …");
+  if (process.stdin.isTTY)
+    throw new UsageError("--password-stdin reads a pipe, not a terminal (it would echo); e.g. printf '%s' \"$VNC_PASSWORD\" | fernlink device web …");
   const password = (await text(process.stdin)).replace(/\r?\n$/, "");
   if (password === "") throw new UsageError("--password-stdin read an empty password; pipe the VNC password in");
-  if (password.length > MAX_WEB_TARGET_PASSWORD) throw new UsageError(`--password-stdin read more than ${MAX_WEB_TARGET_PASSWORD} characters; a VNC password is shorter`);
+  if (password.length > MAX_WEB_TARGET_PASSWORD)
+    throw new UsageError(`--password-stdin read more than ${MAX_WEB_TARGET_PASSWORD} characters; a VNC password is shorter`);
   return password;
 }
 

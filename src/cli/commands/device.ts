@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
+import { type ApiClient, apiClient } from "../../client/api-client.js";
 import { AccountAdmins, ActivationKeyResponse, DeviceInfo, type DeviceState, NameSchema, ROUTES, routePath, WhoAmI } from "../../protocol/api.js";
 import { UsageError } from "../../protocol/errors.js";
-import { isoSeconds } from "../../shared/format.js";
-import { apiClient, type ApiClient } from "../../client/api-client.js";
 import { noRuleHint } from "../../protocol/no-rule-hint.js";
+import { isoSeconds } from "../../shared/format.js";
 import { checkLanRanges } from "../lan-ranges.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { ROUTES, routePath } from "../../protocol/api.js";
 import { LiveStreams, LiveTunnels, StreamIdSchema } from "../../protocol/api-live.js";
 import { UsageError } from "../../protocol/errors.js";
 import { isoSeconds } from "../../shared/format.js";
-import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 
 const Ok = z.object({ ok: z.boolean() });
@@ -38,8 +38,5 @@ export function registerLiveCommands(program: Command): void {
     .description("agent tunnels and streams of the account right now, with bytes so far; admins only")
     .option("--json", "print JSON: { tunnels, streams }")
     .action(showLive);
-  live
-    .command("close <id>")
-    .description("cut a live stream (the STREAM column of fernlink live); recorded in the audit as stream.close")
-    .action(closeStream);
+  live.command("close <id>").description("cut a live stream (the STREAM column of fernlink live); recorded in the audit as stream.close").action(closeStream);
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { clearLoginThrottle, listLoginThrottle } from "../../access/login-throttle.js";
 import { printJson, printTable } from "../output.js";
-import { storeOptions, withStore, type StoreFlags } from "../store-access.js";
+import { type StoreFlags, storeOptions, withStore } from "../store-access.js";
 
 /** `fernlink login-throttle list|clear`: the operator's view of source addresses refused after failed logins. */
 export function registerLoginThrottleCommands(program: Command): void {
@@ -14,12 +14,16 @@ export function registerLoginThrottleCommands(program: Command): void {
       const rows = await withStore(flags, (store) => listLoginThrottle(store.db, new Date()));
       if (flags.json) return printJson(rows);
       if (rows.length === 0) return void process.stdout.write("no failed logins in the last 15 minutes\n");
-      printTable(["SOURCE", "FAILURES", "THROTTLED", "LAST"], rows.map((r) => [r.source, String(r.failures), r.throttled ? "yes" : "no", r.last]));
+      printTable(
+        ["SOURCE", "FAILURES", "THROTTLED", "LAST"],
+        rows.map((r) => [r.source, String(r.failures), r.throttled ? "yes" : "no", r.last]),
+      );
     });
-  storeOptions(throttle.command("clear [source]").description("forget the failed logins of SOURCE (or of every source), so it may log in again at once"))
-    .action(async (source: string | undefined, flags: StoreFlags) => {
-      const result = await withStore(flags, (store) => clearLoginThrottle(store.db, source));
-      const who = result.source === undefined ? "every source" : result.source;
-      process.stdout.write(`cleared ${result.cleared} failed login(s) of ${who}; users locked by their own failures stay locked (fernlink user unlock)\n`);
-    });
+  storeOptions(
+    throttle.command("clear [source]").description("forget the failed logins of SOURCE (or of every source), so it may log in again at once"),
+  ).action(async (source: string | undefined, flags: StoreFlags) => {
+    const result = await withStore(flags, (store) => clearLoginThrottle(store.db, source));
+    const who = result.source === undefined ? "every source" : result.source;
+    process.stdout.write(`cleared ${result.cleared} failed login(s) of ${who}; users locked by their own failures stay locked (fernlink user unlock)\n`);
+  });
 }

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { OtpEnableResponse, USER_ROUTES } from "../../protocol/api-users.js";
 import { UsageError } from "../../protocol/errors.js";
-import { apiClient } from "../../client/api-client.js";
 
 const Ok = z.object({ ok: z.boolean() });
 
@@ -18,8 +18,7 @@ export function registerOtpCommands(program: Command): void {
       const reply = await api.call("POST", USER_ROUTES.otpEnable, OtpEnableResponse);
       process.stdout.write(`${reply.uri}\nsecret: ${reply.secret}\n`);
       process.stderr.write(
-        "Add the URI (or the secret) to your authenticator app now: it is not shown again.\n" +
-          "From now on log in with: fernlink login … --otp CODE\n",
+        "Add the URI (or the secret) to your authenticator app now: it is not shown again.\n" + "From now on log in with: fernlink login … --otp CODE\n",
       );
     });
 

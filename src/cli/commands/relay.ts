@@ -1,15 +1,16 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { readCa } from "../../client/client-state.js";
+import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { parseHostPort } from "../../protocol/target.js";
-import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { createLogger } from "../../shared/log.js";
-import { readCa } from "../../client/client-state.js";
-import { storeOptions, withStore, type StoreFlags } from "../store-access.js";
+import { type StoreFlags, storeOptions, withStore } from "../store-access.js";
 import { collect, waitForSignal } from "../util.js";
 
 function checkName(name: string): string {
-  if (!RelayName.safeParse(name).success) throw new UsageError(`relay name "${name}" must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  if (!RelayName.safeParse(name).success)
+    throw new UsageError(`relay name "${name}" must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
   return name;
 }
 
@@ -40,7 +41,9 @@ export function registerRelayCommands(program: Command): void {
       const { addRelayWithKey } = await import("../../access/relays.js");
       const { key, expiresAt } = await withStore(flags, (store) => addRelayWithKey(store.db, { name, region, now: new Date() }));
       process.stdout.write(`relay key: ${key}\n`);
-      process.stderr.write(`relay "${name}" added; the key works once, until ${expiresAt.toISOString()}; on the relay's machine run: fernlink relay run --access URL --ca ca.pem --key KEY --state DIR --listen HOST:PORT\n`);
+      process.stderr.write(
+        `relay "${name}" added; the key works once, until ${expiresAt.toISOString()}; on the relay's machine run: fernlink relay run --access URL --ca ca.pem --key KEY --state DIR --listen HOST:PORT\n`,
+      );
     });
 
   relay
@@ -56,7 +59,8 @@ export function registerRelayCommands(program: Command): void {
     .action(async (flags: { access: string[]; ca?: string; key?: string; state: string; listen: string; publicUrl?: string; region?: string }) => {
       for (const url of flags.access) if (!/^https:\/\//.test(url)) throw new UsageError(`--access "${url}" must start with https://`);
       if (flags.access.length === 0) throw new UsageError("--access URL is needed");
-      if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl)) throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
+      if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
+        throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
       const listen = parseHostPort(flags.listen, true);
       const region = checkRegion(flags.region);
       const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
@@ -88,25 +92,61 @@ export function registerRelayCommands(program: Command): void {
       const { relayEntry } = await import("../../access/relay-directory.js");
       const now = new Date();
       const entries = (await withStore(flags, (store) => listRelays(store.db))).map((r) => relayEntry(r, now));
-      const rows = entries.map((e) => ({ name: e.name, kind: e.kind, region: e.region, url: e.url, online: e.online, devices: e.online ? e.devices : 0, streams: e.online ? e.streams : 0, bytesUp: e.bytesUp, bytesDown: e.bytesDown, draining: e.draining }));
+      const rows = entries.map((e) => ({
+        name: e.name,
+        kind: e.kind,
+        region: e.region,
+        url: e.url,
+        online: e.online,
+        devices: e.online ? e.devices : 0,
+        streams: e.online ? e.streams : 0,
+        bytesUp: e.bytesUp,
+        bytesDown: e.bytesDown,
+        draining: e.draining,
+      }));
       if (flags.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
       if (rows.length === 0) return void process.stdout.write("no relays; add one with: fernlink relay add NAME --data DIR\n");
-      const table = [["NAME", "REGION", "URL", "ONLINE", "DEVICES", "STREAMS", "BYTES UP/DOWN", "DRAINING"], ...rows.map((r) => [r.name, r.region ?? "-", r.url ?? "(not registered)", r.online ? "yes" : "no", String(r.devices), String(r.streams), `${bytes(r.bytesUp)} / ${bytes(r.bytesDown)}`, r.draining ? "yes" : "no"])];
+      const table = [
+        ["NAME", "REGION", "URL", "ONLINE", "DEVICES", "STREAMS", "BYTES UP/DOWN", "DRAINING"],
+        ...rows.map((r) => [
+          r.name,
+          r.region ?? "-",
+          r.url ?? "(not registered)",
+          r.online ? "yes" : "no",
+          String(r.devices),
+          String(r.streams),
+          `${bytes(r.bytesUp)} / ${bytes(r.bytesDown)}`,
+          r.draining ? "yes" : "no",
+        ]),
+      ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      process.stdout.write(table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
+      process.stdout.write(
+        table
+          .map((row) =>
+            row
+              .map((cell, i) => cell.padEnd(widths[i]!))
+              .join("  ")
+              .trimEnd(),
+          )
+          .join("\n") + "\n",
+      );
     });
 
   storeOptions(relay.command("drain <name>").description("move a relay's agents to other relays; it exits when empty (open streams get up to 10 min)")).action(
     async (name: string, flags: StoreFlags) => {
       const { drainRelay } = await import("../../access/store/relays.js");
-      if (!(await withStore(flags, (store) => drainRelay(store.db, checkName(name), new Date())))) throw new FernlinkError("not-found", `no relay "${name}"; see: fernlink relay list --data DIR`);
+      if (!(await withStore(flags, (store) => drainRelay(store.db, checkName(name), new Date()))))
+        throw new FernlinkError("not-found", `no relay "${name}"; see: fernlink relay list --data DIR`);
       process.stdout.write(`relay "${name}" is draining\n`);
     },
   );
 
-  storeOptions(relay.command("remove <name>").description("remove a relay: its certificate is refused from now on")).action(async (name: string, flags: StoreFlags) => {
-    const { removeRelay } = await import("../../access/store/relays.js");
-    if (!(await withStore(flags, (store) => removeRelay(store.db, checkName(name))))) throw new FernlinkError("not-found", `no relay "${name}"; see: fernlink relay list --data DIR`);
-    process.stdout.write(`relay "${name}" removed\n`);
-  });
+  storeOptions(relay.command("remove <name>").description("remove a relay: its certificate is refused from now on")).action(
+    async (name: string, flags: StoreFlags) => {
+      const { removeRelay } = await import("../../access/store/relays.js");
+      if (!(await withStore(flags, (store) => removeRelay(store.db, checkName(name)))))
+        throw new FernlinkError("not-found", `no relay "${name}"; see: fernlink relay list --data DIR`);
+      process.stdout.write(`relay "${name}" removed\n`);
+    },
+  );
 }

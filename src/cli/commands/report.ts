@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { ROUTES } from "../../protocol/api.js";
 import { ConnectionRecord } from "../../protocol/api-audit.js";
 import { isoSeconds } from "../../shared/format.js";
-import { apiClient } from "../../client/api-client.js";
 import { connectionsCsv } from "../../shared/report-csv.js";
 import { fetchPages, listingFormat, parseLimit, parseSince } from "../listing.js";
 import { printJson, printTable } from "../output.js";
@@ -29,7 +29,16 @@ async function connections(flags: { since?: string; limit?: string; json?: boole
   }
   printTable(
     ["USER", "DEVICE", "TARGET", "START", "DURATION", "UP", "DOWN", "NOTE"],
-    rows.map((r) => [r.user ?? "-", r.device ?? "", r.target ?? "", isoSeconds(r.start), formatDuration(r.durationMs), String(r.bytesUp), String(r.bytesDown), r.note ?? ""]),
+    rows.map((r) => [
+      r.user ?? "-",
+      r.device ?? "",
+      r.target ?? "",
+      isoSeconds(r.start),
+      formatDuration(r.durationMs),
+      String(r.bytesUp),
+      String(r.bytesDown),
+      r.note ?? "",
+    ]),
   );
 }
 

@@ -1,13 +1,13 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
-import { formatHostPort, parseHostPort, type HostPort } from "../../protocol/target.js";
+import { formatHostPort, type HostPort, parseHostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
 import { CONNECTION_LIMITS } from "../../server/connection-limits.js";
-import { FernlinkError, UsageError } from "../../protocol/errors.js";
-import { sameDataServer } from "../server-port-busy.js";
 import { createLogger } from "../../shared/log.js";
 import { readPassword } from "../password.js";
+import { sameDataServer } from "../server-port-busy.js";
 import { collect, waitForSignal } from "../util.js";
 
 /** Default data directory, relative to where the server starts. */
@@ -59,8 +59,12 @@ async function portBusy(err: unknown, flags: ServerFlags, dataDir: string, liste
     process.stdout.write(`account "${flags.initAccount}" is ready: the server of ${flags.data} already runs at ${running} and serves it; log in there\n`);
     return;
   }
-  if (running) throw new FernlinkError("conflict", `the server of ${flags.data} already runs at ${running}; use that one, or stop it (Ctrl-C) before starting it again`);
-  throw new FernlinkError("conflict", `${formatHostPort(listen)} is in use by another program; stop it, or give this server another port with --listen HOST:PORT`);
+  if (running)
+    throw new FernlinkError("conflict", `the server of ${flags.data} already runs at ${running}; use that one, or stop it (Ctrl-C) before starting it again`);
+  throw new FernlinkError(
+    "conflict",
+    `${formatHostPort(listen)} is in use by another program; stop it, or give this server another port with --listen HOST:PORT`,
+  );
 }
 
 /** `--stream-rate N`: a whole number of streams per second; the burst is four times that. */
@@ -81,20 +85,32 @@ export function registerServerCommand(program: Command): void {
     .option("--listen <host:port>", "TLS address for API, web and tunnels", DEFAULT_LISTEN)
     .option("--hostname <name>", "name or address clients use to reach this server (repeatable)", collect, [])
     .option("--db <url>", "postgres://… to use PostgreSQL instead of the embedded SQLite")
-    .option("--cluster-key <file>", "with --db postgres://…: the cluster key file every node shares (default: DIR/cluster-key, or the file FERNLINK_CLUSTER_KEY names)")
+    .option(
+      "--cluster-key <file>",
+      "with --db postgres://…: the cluster key file every node shares (default: DIR/cluster-key, or the file FERNLINK_CLUSTER_KEY names)",
+    )
     .option("--init-account <name>", "create this account on start if it does not exist")
     .option("--init-user <name>", "the first admin of --init-account")
-    .option("--web-domain <name>", "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)")
+    .option(
+      "--web-domain <name>",
+      "domain whose subdomains w-<id>.<name> serve published HMI pages (needs wildcard DNS; default: the first --hostname that is a name, e.g. localhost)",
+    )
     .option("--stream-rate <n>", `streams per second one user may open to one device (${DEFAULT_STREAM_RATE.perSecond}; bursts of 4× that)`)
-    .option("--max-unauthenticated-per-source <n>", `connections one address (IPv6: one /64) may hold before its TLS handshake, agent certificate or session proved it (default ${CONNECTION_LIMITS.maxUnauthenticatedPerSource}; a plant's NAT puts all its users on one address)`)
+    .option(
+      "--max-unauthenticated-per-source <n>",
+      `connections one address (IPv6: one /64) may hold before its TLS handshake, agent certificate or session proved it (default ${CONNECTION_LIMITS.maxUnauthenticatedPerSource}; a plant's NAT puts all its users on one address)`,
+    )
     .option("--no-relay", "an access node without its own relay: agents go to the relays (fernlink relay add/run)")
     .option("--public-url <url>", "https://HOST:PORT other nodes and agents reach this node at (default: from --listen)")
     .option("--relay-name <name>", "the name of this node's embedded relay in: fernlink relay list (default: node- and a random id)")
     .option("--region <name>", "the region of this node's embedded relay")
     .action(async (flags: ServerFlags) => {
-      if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl)) throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
-      if (flags.relayName !== undefined && !RelayName.safeParse(flags.relayName).success) throw new UsageError(`--relay-name "${flags.relayName}" must be letters, digits, ".", "_" or "-"`);
-      if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success) throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
+      if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
+        throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
+      if (flags.relayName !== undefined && !RelayName.safeParse(flags.relayName).success)
+        throw new UsageError(`--relay-name "${flags.relayName}" must be letters, digits, ".", "_" or "-"`);
+      if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
+        throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const listen = parseHostPort(flags.listen, true);
       const streamRate = flags.streamRate === undefined ? undefined : parseStreamRate(flags.streamRate);
       const maxUnauthenticatedPerSource = flags.maxUnauthenticatedPerSource === undefined ? undefined : parseConnectionCap(flags.maxUnauthenticatedPerSource);
@@ -110,7 +126,10 @@ export function registerServerCommand(program: Command): void {
       const clusterKeyFile = flags.clusterKey ?? process.env["FERNLINK_CLUSTER_KEY"];
       const hostnames = flags.hostname.length > 0 ? flags.hostname : defaultHostnames(listen.host);
       const log = createLogger("server");
-      if (flags.webDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)) {
+      if (
+        flags.webDomain !== undefined &&
+        !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)
+      ) {
         throw new UsageError(`--web-domain "${flags.webDomain}" is not a DNS name; give one such as portal.example.com`);
       }
       let server;

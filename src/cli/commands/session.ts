@@ -1,10 +1,7 @@
 import type { Command } from "commander";
-import { retryWhileBusy } from "../../client/busy-retry.js";
 import { z } from "zod";
-import { LoginResponse, ROUTES, WhoAmI } from "../../protocol/api.js";
-import { FernlinkError, UsageError } from "../../protocol/errors.js";
-import { requestJson } from "../../shared/https-json.js";
 import { apiClient } from "../../client/api-client.js";
+import { retryWhileBusy } from "../../client/busy-retry.js";
 import {
   clientHome,
   hasSession,
@@ -17,8 +14,11 @@ import {
   saveSession,
   sessionCaPath,
 } from "../../client/client-state.js";
-import { readPassword } from "../password.js";
+import { LoginResponse, ROUTES, WhoAmI } from "../../protocol/api.js";
+import { FernlinkError, UsageError } from "../../protocol/errors.js";
+import { requestJson } from "../../shared/https-json.js";
 import { printJson } from "../output.js";
+import { readPassword } from "../password.js";
 
 const Ok = z.object({ ok: z.boolean() });
 
@@ -85,7 +85,8 @@ export function registerSessionCommands(program: Command): void {
       });
       process.stdout.write(`logged in to ${target.server} as ${reply.user}@${reply.account} (session ends ${reply.expiresAt})\n`);
       if (reply.restriction === "password-expired") process.stderr.write("Your password has expired: run fernlink passwd before anything else.\n");
-      if (reply.restriction === "otp-enrollment-required") process.stderr.write("The account requires one-time codes: run fernlink otp enable before anything else.\n");
+      if (reply.restriction === "otp-enrollment-required")
+        process.stderr.write("The account requires one-time codes: run fernlink otp enable before anything else.\n");
     });
 
   program

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { routePath } from "../../protocol/api.js";
 import { POLICY_LIMITS, TokenAddResponse, TokenInfo, USER_ROUTES } from "../../protocol/api-users.js";
 import { isoSeconds } from "../../shared/format.js";
-import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 import { checkedName, roleOption, wholeNumber } from "./user-options.js";
 
@@ -43,7 +43,13 @@ export function registerTokenCommands(program: Command): void {
       if (flags.json) return printJson(tokens);
       printTable(
         ["NAME", "ROLE", "CREATED BY", "CREATED", "EXPIRES"],
-        tokens.map((t) => [t.name, t.role, t.createdBy, isoSeconds(t.createdAt), t.expiresAt ? `${isoSeconds(t.expiresAt)}${t.expired ? " (expired)" : ""}` : "never"]),
+        tokens.map((t) => [
+          t.name,
+          t.role,
+          t.createdBy,
+          isoSeconds(t.createdAt),
+          t.expiresAt ? `${isoSeconds(t.expiresAt)}${t.expired ? " (expired)" : ""}` : "never",
+        ]),
       );
     });
 

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import { apiClient } from "../../client/api-client.js";
 import { routePath } from "../../protocol/api.js";
 import { PasswdResponse, USER_ROUTES, UserInfo } from "../../protocol/api-users.js";
 import { isoSeconds } from "../../shared/format.js";
-import { apiClient } from "../../client/api-client.js";
 import { printJson, printTable } from "../output.js";
 import { readNewPassword, readPassword } from "../password.js";
 import { registerPolicyCommand } from "./account-policy.js";
@@ -43,7 +43,14 @@ export function registerUserCommands(program: Command): void {
       if (flags.json) return printJson(users);
       printTable(
         ["NAME", "ROLE", "LOCKED", "OTP", "CREATED", "PASSWORD CHANGED"],
-        users.map((u) => [u.name, u.role, u.locked ? `until ${when(u.lockedUntil)}` : "no", u.otpEnabled ? "on" : "off", when(u.createdAt), when(u.passwordChangedAt)]),
+        users.map((u) => [
+          u.name,
+          u.role,
+          u.locked ? `until ${when(u.lockedUntil)}` : "no",
+          u.otpEnabled ? "on" : "off",
+          when(u.createdAt),
+          when(u.passwordChangedAt),
+        ]),
       );
     });
 

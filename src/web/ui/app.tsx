@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
+import { AdminRoute } from "./admin/admin-route.js";
 import { messageOf, onSessionSignal } from "./api.js";
 import { Alert } from "./components.js";
 import { Nav } from "./nav.js";
-import { AdminRoute } from "./admin/admin-route.js";
 import { DevicePage } from "./pages/device.js";
 import { DevicesPage } from "./pages/devices.js";
 import { LoginPage } from "./pages/login.js";
@@ -10,8 +10,8 @@ import { NotFoundPage } from "./pages/not-found.js";
 import { OtpEnrolPage } from "./pages/otp-enrol.js";
 import { PasswordPage } from "./pages/password.js";
 import { VncPage } from "./pages/vnc.js";
-import { navigate, useRoute, type Route } from "./router.js";
-import { currentSession, restrictionOf, signOut, type Restriction } from "./session.js";
+import { navigate, type Route, useRoute } from "./router.js";
+import { currentSession, type Restriction, restrictionOf, signOut } from "./session.js";
 import type { PortalSession } from "./types.js";
 
 /** Shown on the sign-in page after a 401 anywhere. */

@@ -65,7 +65,8 @@ export function connectHint(device: string, access: DeviceAccessInfo, known: rea
   const entries = access.targets.map(parseEntry);
   const pairs = new Map<string, KnownTarget>();
   for (const e of entries) if (e.prefix === undefined && e.ports) for (const port of e.ports) pairs.set(`${e.host} ${port}`, { host: e.host, port });
-  for (const t of known) if (entries.some((e) => entryAllows(e, t))) pairs.set(`${t.host.toLowerCase()} ${t.port}`, { host: t.host.toLowerCase(), port: t.port });
+  for (const t of known)
+    if (entries.some((e) => entryAllows(e, t))) pairs.set(`${t.host.toLowerCase()} ${t.port}`, { host: t.host.toLowerCase(), port: t.port });
   const used = new Set<number>();
   const forwards = [...pairs.values()].map((t) => `--forward ${localPort(t.port, used)}:${hostForCommand(t.host)}:${t.port}`);
   const open = entries.some((e) => e.prefix !== undefined || e.ports === undefined);

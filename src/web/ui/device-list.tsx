@@ -1,6 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
-import { ALL_DEVICES, filterDevices, poolsOf, type DeviceQuery } from "./device-filter.js";
 import type { DeviceInfo } from "../../protocol/api.js";
+import { ALL_DEVICES, type DeviceQuery, filterDevices, poolsOf } from "./device-filter.js";
 
 /**
  * The whole list is fetched again at most every 2 s on `devices` events: a relay restart sends

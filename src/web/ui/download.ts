@@ -14,6 +14,10 @@ export function downloadText(fileName: string, text: string, type = "text/csv;ch
 
 /** A file name stamped with the current UTC time: `audit-20261127-100211.csv`. */
 export function stampedName(prefix: string, ext: string): string {
-  const stamp = new Date().toISOString().replace(/\.\d+Z$/, "").replace(/[-:]/g, "").replace("T", "-");
+  const stamp = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, "")
+    .replace(/[-:]/g, "")
+    .replace("T", "-");
   return `${prefix}-${stamp}.${ext}`;
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { isAbort, messageOf } from "./api.js";
-import { subscribe, watchMode, type LiveEvent, type LiveMode } from "./events.js";
+import { type LiveEvent, type LiveMode, subscribe, watchMode } from "./events.js";
 
 /** Data loaded from the API, kept while a reload runs so the page does not flicker. */
 export interface Resource<T> {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ADMIN_PAGES, adminHref, type AdminPage, type Route } from "./router.js";
+import { ADMIN_PAGES, type AdminPage, adminHref, type Route } from "./router.js";
 
 function Item({ href, current, children }: { href: string; current: boolean; children: string }) {
   return (

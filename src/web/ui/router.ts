@@ -38,7 +38,10 @@ function decode(segment: string): string | undefined {
 
 /** Parses `#/devices/press-7` and friends. */
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "");
+  const parts = hash
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter((p) => p !== "");
   const [first, second, ...rest] = parts;
   const arg = second === undefined ? undefined : decode(second);
   if (rest.length > 0) return { page: "not-found", hash };

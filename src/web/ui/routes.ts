@@ -24,7 +24,20 @@ export const API = {
     events: "/api/v1/events",
   } as const satisfies Pick<
     typeof ROUTES,
-    "session" | "sessionState" | "devices" | "device" | "deviceKey" | "deviceWeb" | "deviceWebTarget" | "audit" | "connectionsReport" | "liveTunnels" | "liveStreams" | "liveStream" | "status" | "events"
+    | "session"
+    | "sessionState"
+    | "devices"
+    | "device"
+    | "deviceKey"
+    | "deviceWeb"
+    | "deviceWebTarget"
+    | "audit"
+    | "connectionsReport"
+    | "liveTunnels"
+    | "liveStreams"
+    | "liveStream"
+    | "status"
+    | "events"
   >),
   ...({
     users: "/api/v1/users",

@@ -4,7 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { after, afterEach, before, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Locator, type Page } from "playwright-core";
 
 /**
  * Real headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, for the
@@ -137,7 +137,10 @@ export async function launchBrowser(t?: TestContext, options: LaunchOptions = {}
           const found = problems.find(match);
           if (found) done(() => resolve(found));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${waitMs} ms; the browser reported: ${JSON.stringify(problems)}`))), waitMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`no ${what} within ${waitMs} ms; the browser reported: ${JSON.stringify(problems)}`))),
+          waitMs,
+        );
         const done = (settle: () => void): void => {
           clearTimeout(timer);
           problemWaiters.delete(check);
@@ -191,10 +194,18 @@ export function useBrowser(options: LaunchOptions = {}): BrowserSession {
   afterEach((t) => session?.afterTest(t));
   after(() => session?.close());
   return {
-    get browser() { return current().browser; },
-    get context() { return current().context; },
-    get page() { return current().page; },
-    get problems() { return current().problems; },
+    get browser() {
+      return current().browser;
+    },
+    get context() {
+      return current().context;
+    },
+    get page() {
+      return current().page;
+    },
+    get problems() {
+      return current().problems;
+    },
     waitForProblem: (what, match, timeoutMs) => current().waitForProblem(what, match, timeoutMs),
     newContext: (contextOptions) => current().newContext(contextOptions),
     assertNoProblems: (allowed) => current().assertNoProblems(allowed),
@@ -238,7 +249,12 @@ function screenshotDir(): Promise<string> {
 /** Saves a full-page PNG as test-artifacts/browser/<test file>/<NN-name>.png; returns the path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   const n = ++shots;
-  const safe = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 80) || "page";
+  const safe =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 80) || "page";
   const path = join(await screenshotDir(), `${String(n).padStart(2, "0")}-${safe}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;

@@ -1,6 +1,6 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { Site, type AccountSpec } from "./fernlink.js";
+import { type AccountSpec, Site } from "./fernlink.js";
 import { assertExit, PASSWORD, type Sandbox } from "./processes.js";
 
 /**

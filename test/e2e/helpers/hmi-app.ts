@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { WebSocketServer, type WebSocket } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 
 /**
  * A small but real HMI web application on 127.0.0.1 — what a machine's panel serves, and so what
@@ -85,7 +85,13 @@ export interface HmiAppOptions {
 const SESSION_COOKIE = "hmi_session";
 const SITE_COOKIE = "hmi_site";
 const OPERATOR = /^[A-Za-z0-9 ._-]{1,40}$/;
-const TAGS = { tags: [{ name: "speed", value: 42 }, { name: "temperature", value: 61.5 }, { name: "running", value: true }] };
+const TAGS = {
+  tags: [
+    { name: "speed", value: 42 },
+    { name: "temperature", value: 61.5 },
+    { name: "running", value: true },
+  ],
+};
 
 /** Starts the app on 127.0.0.1 port 0. */
 export async function startHmiApp(options: HmiAppOptions = {}): Promise<HmiApp> {
@@ -111,16 +117,19 @@ export async function startHmiApp(options: HmiAppOptions = {}): Promise<HmiApp> 
       case "GET /hmi/":
         return send(res, 200, "text/html; charset=utf-8", page(operator, record.cookies[SITE_COOKIE]));
       case "POST /hmi/login":
-        return void readForm(req).then((form) => {
-          const name = form.get("operator") ?? "";
-          if (!OPERATOR.test(name)) return send(res, 400, "text/plain; charset=utf-8", `invalid operator name ${JSON.stringify(name)}\n`);
-          const token = randomBytes(16).toString("hex");
-          sessions.set(token, name);
-          seen.logins.push(name);
-          const flags = secure ? "; Secure" : "";
-          res.setHeader("set-cookie", [`${SESSION_COOKIE}=${token}; Path=/; HttpOnly${flags}`, `${SITE_COOKIE}=press-7; Path=/; Domain=127.0.0.1${flags}`]);
-          return redirect(res, 303, "/hmi/");
-        }, () => res.destroy());
+        return void readForm(req).then(
+          (form) => {
+            const name = form.get("operator") ?? "";
+            if (!OPERATOR.test(name)) return send(res, 400, "text/plain; charset=utf-8", `invalid operator name ${JSON.stringify(name)}\n`);
+            const token = randomBytes(16).toString("hex");
+            sessions.set(token, name);
+            seen.logins.push(name);
+            const flags = secure ? "; Secure" : "";
+            res.setHeader("set-cookie", [`${SESSION_COOKIE}=${token}; Path=/; HttpOnly${flags}`, `${SITE_COOKIE}=press-7; Path=/; Domain=127.0.0.1${flags}`]);
+            return redirect(res, 303, "/hmi/");
+          },
+          () => res.destroy(),
+        );
       case "POST /hmi/logout":
         sessions.delete(record.cookies[SESSION_COOKIE] ?? "");
         res.setHeader("set-cookie", [`${SESSION_COOKIE}=; Path=/; Max-Age=0`, `${SITE_COOKIE}=; Path=/; Domain=127.0.0.1; Max-Age=0`]);

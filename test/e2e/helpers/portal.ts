@@ -1,7 +1,7 @@
 import type { BrowserContext, Locator, Page, Response } from "playwright-core";
+import { waitForText } from "./browser.js";
 import type { AuditJson, Site } from "./fernlink.js";
 import { assertExit, PASSWORD, waitUntil } from "./processes.js";
-import { waitForText } from "./browser.js";
 
 /**
  * What the portal's browser tests share: signing in through the form, finding a device's row,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,7 +107,10 @@ export class Proc {
         if (this.exitResult) done(new Error(`process exited before printing ${pattern}\n${describeRun(this.exitResult)}`));
       };
       const timer = setTimeout(
-        () => done(new Error(`no line ${pattern} within ${timeoutMs} ms from fernlink ${this.args.join(" ")}\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`)),
+        () =>
+          done(
+            new Error(`no line ${pattern} within ${timeoutMs} ms from fernlink ${this.args.join(" ")}\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`),
+          ),
         timeoutMs,
       );
       const done = (err: Error | undefined, m?: RegExpMatchArray): void => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { CLI, cliEnv, type RunResult, type Sandbox } from "./processes.js";
 
@@ -41,11 +41,13 @@ export class ShellProc {
     env["PATH"] = `${options.bin}:${env["PATH"] ?? ""}`;
     this.child = spawn("bash", ["-e", "-c", script], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const out = { stdout: "", stderr: "" };
-    const collect = (stream: "stdout" | "stderr") => (text: string): void => {
-      out[stream] += text;
-      this.output += text;
-      this.waiters.forEach((w) => w());
-    };
+    const collect =
+      (stream: "stdout" | "stderr") =>
+      (text: string): void => {
+        out[stream] += text;
+        this.output += text;
+        this.waiters.forEach((w) => w());
+      };
     this.child.stdout!.setEncoding("utf8").on("data", collect("stdout"));
     this.child.stderr!.setEncoding("utf8").on("data", collect("stderr"));
     this.exited = new Promise((resolve) => {
@@ -73,7 +75,10 @@ export class ShellProc {
         }
         if (this.done) finish(new Error(`script ended before printing ${pattern}:\n${this.script}\n--- output\n${this.output}`));
       };
-      const timer = setTimeout(() => finish(new Error(`no line ${pattern} within ${timeoutMs} ms from:\n${this.script}\n--- output\n${this.output}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`no line ${pattern} within ${timeoutMs} ms from:\n${this.script}\n--- output\n${this.output}`)),
+        timeoutMs,
+      );
       this.waiters.add(check);
       check();
     });

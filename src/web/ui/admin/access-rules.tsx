@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
+import type { AccessGrantRequest, AccessLevel, AccessRuleInfo, GroupInfo, PoolInfo } from "../../../protocol/api-access.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading, SelectField, Status, Table, TextField, Time, useConfirm } from "../components.js";
 import { useAction, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import type { AccessGrantRequest, AccessLevel, AccessRuleInfo, GroupInfo, PoolInfo } from "../../../protocol/api-access.js";
 
 const LEVELS = [
   { value: "connect", label: "connect (see and open connections)" },
@@ -92,7 +92,11 @@ export function AccessRulesPage() {
       <Alert message={rules.error ?? names.error ?? action.error} />
       <Status>{done}</Status>
       {rules.data && (
-        <Table caption="Access rules of the account" head={["Group", "Pool", "Level", "Targets", "Created", "Actions"]} empty={rules.data.length === 0 && "No rules: members see no devices."}>
+        <Table
+          caption="Access rules of the account"
+          head={["Group", "Pool", "Level", "Targets", "Created", "Actions"]}
+          empty={rules.data.length === 0 && "No rules: members see no devices."}
+        >
           {rules.data.map((r) => (
             <tr key={`${r.group}/${r.pool}`}>
               <td>{r.group}</td>
@@ -103,7 +107,13 @@ export function AccessRulesPage() {
                 <Time iso={r.createdAt} />
               </td>
               <td class="actions">
-                <button type="button" class="danger" onClick={() => void remove(r)} disabled={action.busy} aria-label={`Remove rule of ${r.group} on ${r.pool}`}>
+                <button
+                  type="button"
+                  class="danger"
+                  onClick={() => void remove(r)}
+                  disabled={action.busy}
+                  aria-label={`Remove rule of ${r.group} on ${r.pool}`}
+                >
                   Remove
                 </button>
               </td>

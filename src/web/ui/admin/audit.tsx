@@ -1,12 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
+import type { AuditRecord } from "../../../protocol/api.js";
+import { auditCsv } from "../../../shared/report-csv.js";
 import { call } from "../api.js";
 import { Alert, PageHeading, Status, Table, TextField, Time } from "../components.js";
 import { downloadText, stampedName } from "../download.js";
 import { formatBytes, localInputToIso, localZoneName } from "../format.js";
 import { useAction, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import { auditCsv } from "../../../shared/report-csv.js";
-import type { AuditRecord } from "../../../protocol/api.js";
 
 /** Most records one request asks for (the API's MAX_PAGE). */
 const MAX_PAGE = 1000;
@@ -31,7 +31,10 @@ export function AuditPage() {
   const [more, setMore] = useState(false);
   const [note, setNote] = useState<string | null>(null);
   const action = useAction();
-  const set = (key: keyof Filters) => (value: string): void => setFilters((f) => ({ ...f, [key]: value }));
+  const set =
+    (key: keyof Filters) =>
+    (value: string): void =>
+      setFilters((f) => ({ ...f, [key]: value }));
 
   const load = (append: boolean): void =>
     void action.run(async () => {
@@ -58,7 +61,14 @@ export function AuditPage() {
           load(false);
         }}
       >
-        <TextField label="Since" type="datetime-local" step={1} value={filters.since} onValue={set("since")} hint={`Your local time (${localZoneName()}); empty for all.`} />
+        <TextField
+          label="Since"
+          type="datetime-local"
+          step={1}
+          value={filters.since}
+          onValue={set("since")}
+          hint={`Your local time (${localZoneName()}); empty for all.`}
+        />
         <TextField label="User" value={filters.user} onValue={set("user")} autoComplete="off" autoCapitalize="none" spellcheck={false} />
         <TextField label="Device" value={filters.device} onValue={set("device")} autoComplete="off" autoCapitalize="none" spellcheck={false} />
         <TextField label="Limit" type="number" inputMode="numeric" min={1} max={MAX_PAGE} value={filters.limit} onValue={set("limit")} />
@@ -69,12 +79,20 @@ export function AuditPage() {
       <Alert message={action.error} />
       <div class="toolbar">
         <Status>{note}</Status>
-        <button type="button" onClick={() => records && downloadText(stampedName("audit", "csv"), auditCsv(records))} disabled={!records || records.length === 0}>
+        <button
+          type="button"
+          onClick={() => records && downloadText(stampedName("audit", "csv"), auditCsv(records))}
+          disabled={!records || records.length === 0}
+        >
           Download CSV
         </button>
       </div>
       {records && (
-        <Table caption="Audit records, newest first" head={["Seq", "Time", "Actor", "Source", "Action", "Object", "Result", "Device", "Target", "Up", "Down", "Reason"]} empty={records.length === 0 && "No records match."}>
+        <Table
+          caption="Audit records, newest first"
+          head={["Seq", "Time", "Actor", "Source", "Action", "Object", "Result", "Device", "Target", "Up", "Down", "Reason"]}
+          empty={records.length === 0 && "No records match."}
+        >
           {records.map((r) => (
             <tr key={r.seq} class={r.result === "ok" ? undefined : `result-${r.result}`}>
               <td>{r.seq}</td>

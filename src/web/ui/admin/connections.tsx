@@ -1,12 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
+import type { ConnectionRecord } from "../../../protocol/api-audit.js";
+import { connectionsCsv } from "../../../shared/report-csv.js";
 import { call } from "../api.js";
 import { Alert, PageHeading, Status, Table, TextField, Time } from "../components.js";
 import { downloadText, stampedName } from "../download.js";
 import { formatBytes, formatDuration, localInputToIso, localZoneName } from "../format.js";
 import { useAction, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import { connectionsCsv } from "../../../shared/report-csv.js";
-import type { ConnectionRecord } from "../../../protocol/api-audit.js";
 
 const MAX_PAGE = 1000;
 
@@ -43,7 +43,14 @@ export function ConnectionsPage() {
           load(false);
         }}
       >
-        <TextField label="Since" type="datetime-local" step={1} value={since} onValue={setSince} hint={`Your local time (${localZoneName()}); empty for all.`} />
+        <TextField
+          label="Since"
+          type="datetime-local"
+          step={1}
+          value={since}
+          onValue={setSince}
+          hint={`Your local time (${localZoneName()}); empty for all.`}
+        />
         <TextField label="Limit" type="number" inputMode="numeric" min={1} max={MAX_PAGE} value={limit} onValue={setLimit} />
         <button type="submit" class="primary" disabled={action.busy}>
           Show connections
@@ -52,12 +59,20 @@ export function ConnectionsPage() {
       <Alert message={action.error} />
       <div class="toolbar">
         <Status>{note}</Status>
-        <button type="button" onClick={() => rows && downloadText(stampedName("connections", "csv"), connectionsCsv(rows))} disabled={!rows || rows.length === 0}>
+        <button
+          type="button"
+          onClick={() => rows && downloadText(stampedName("connections", "csv"), connectionsCsv(rows))}
+          disabled={!rows || rows.length === 0}
+        >
           Download CSV
         </button>
       </div>
       {rows && (
-        <Table caption="Finished connections, newest first" head={["User", "Source", "Device", "Target", "Start", "Duration", "Up", "Down", "Note"]} empty={rows.length === 0 && "No connections in this period."}>
+        <Table
+          caption="Finished connections, newest first"
+          head={["User", "Source", "Device", "Target", "Start", "Duration", "Up", "Down", "Note"]}
+          empty={rows.length === 0 && "No connections in this period."}
+        >
           {rows.map((r) => (
             <tr key={r.seq}>
               <td>{r.user ?? ""}</td>

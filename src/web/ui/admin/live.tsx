@@ -3,9 +3,9 @@ import { call, path } from "../api.js";
 import { Alert, PageHeading, Status, Table, Time, useConfirm } from "../components.js";
 import { formatBytes } from "../format.js";
 import { useAction, useResource, useTitle } from "../hooks.js";
-import { API } from "../routes.js";
-import { deviceHref } from "../router.js";
 import { LiveNote } from "../pages/devices.js";
+import { deviceHref } from "../router.js";
+import { API } from "../routes.js";
 import type { LiveStream, LiveTunnel } from "../types.js";
 
 /** What is connected right now: devices' control connections, data connections (closable), published ports. */
@@ -35,7 +35,11 @@ export function LivePage() {
         <h2 id="live-control">Control connections</h2>
         <Alert message={tunnels.error} />
         {tunnels.data && (
-          <Table caption="Devices connected to a relay" head={["Device", "Address", "Since", "Relay"]} empty={tunnels.data.length === 0 && "No device is connected."}>
+          <Table
+            caption="Devices connected to a relay"
+            head={["Device", "Address", "Since", "Relay"]}
+            empty={tunnels.data.length === 0 && "No device is connected."}
+          >
             {tunnels.data.map((t) => (
               <tr key={`${t.device}/${t.relay}`}>
                 <th scope="row">
@@ -55,7 +59,11 @@ export function LivePage() {
         <h2 id="live-data">Data connections</h2>
         <Alert message={streams.error ?? action.error} />
         {streams.data && (
-          <Table caption="Open connections through devices" head={["User", "Device", "Target", "Since", "Bytes up", "Bytes down", "Actions"]} empty={streams.data.length === 0 && "No open connections."}>
+          <Table
+            caption="Open connections through devices"
+            head={["User", "Device", "Target", "Since", "Bytes up", "Bytes down", "Actions"]}
+            empty={streams.data.length === 0 && "No open connections."}
+          >
             {streams.data.map((s) => (
               <tr key={String(s.id)}>
                 <td>{s.user ?? ""}</td>

@@ -1,13 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../../../protocol/api.js";
 import { call, path } from "../api.js";
 import { Alert, CopyButton, PageHeading, Status, Table, TextField, Time, useConfirm } from "../components.js";
-import { useAction, useResource, useTitle } from "../hooks.js";
-import { API } from "../routes.js";
-import { deviceHref } from "../router.js";
 import { DEVICE_LIST_EVENTS, deviceListMemory, Pager, useDeviceList } from "../device-list.js";
+import { useAction, useResource, useTitle } from "../hooks.js";
 import { DeviceFilters } from "../pages/device-filters.js";
 import { OnlineBadge } from "../pages/devices.js";
-import type { ActivationKeyResponse, DeviceAddRequest, DeviceInfo } from "../../../protocol/api.js";
+import { deviceHref } from "../router.js";
+import { API } from "../routes.js";
 
 /** The one-time activation key, shown once with a copy button; focus moves to it. */
 function ActivationKey({ reply, onDismiss }: { reply: ActivationKeyResponse; onDismiss: () => void }) {
@@ -83,7 +83,14 @@ export function ManageDevicesPage() {
       <form onSubmit={submit} class="card" aria-labelledby="add-device">
         <h2 id="add-device">Add a device</h2>
         <TextField label="Device name" value={name} onValue={setName} required autoComplete="off" autoCapitalize="none" spellcheck={false} />
-        <TextField label="LAN ranges (optional)" value={lan} onValue={setLan} autoComplete="off" spellcheck={false} hint="What clients may reach behind the device, separated by spaces: e.g. 192.168.10.0/24 10.0.0.5" />
+        <TextField
+          label="LAN ranges (optional)"
+          value={lan}
+          onValue={setLan}
+          autoComplete="off"
+          spellcheck={false}
+          hint="What clients may reach behind the device, separated by spaces: e.g. 192.168.10.0/24 10.0.0.5"
+        />
         <Alert message={add.error} />
         <button type="submit" class="primary" disabled={add.busy}>
           Add device

@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
+import type { GroupInfo, MembershipChange, NamedAddRequest, PoolInfo, RemovedReply } from "../../../protocol/api-access.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading, SelectField, Status, TextField, Time, useConfirm } from "../components.js";
 import { capitalize } from "../format.js";
 import { useAction, useResource, useTitle } from "../hooks.js";
-import type { GroupInfo, MembershipChange, NamedAddRequest, PoolInfo, RemovedReply } from "../../../protocol/api-access.js";
 
 type Item = GroupInfo | PoolInfo;
 
@@ -20,7 +20,19 @@ export interface CollectionKind<T extends Item> {
   members: (item: T) => string[];
 }
 
-function ItemSection<T extends Item>({ kind, item, candidates, onChanged, confirm }: { kind: CollectionKind<T>; item: T; candidates: string[]; onChanged: (msg: string) => void; confirm: (text: string) => Promise<boolean> }) {
+function ItemSection<T extends Item>({
+  kind,
+  item,
+  candidates,
+  onChanged,
+  confirm,
+}: {
+  kind: CollectionKind<T>;
+  item: T;
+  candidates: string[];
+  onChanged: (msg: string) => void;
+  confirm: (text: string) => Promise<boolean>;
+}) {
   const members = kind.members(item);
   const addable = candidates.filter((c) => !members.includes(c));
   const [pick, setPick] = useState("");
@@ -57,7 +69,12 @@ function ItemSection<T extends Item>({ kind, item, candidates, onChanged, confir
           {members.map((m) => (
             <li key={m}>
               <span>{m}</span>
-              <button type="button" onClick={() => void change({ add: [], remove: [m] }, `${m} removed from ${item.name}.`)} disabled={action.busy} aria-label={`Remove ${m} from ${item.name}`}>
+              <button
+                type="button"
+                onClick={() => void change({ add: [], remove: [m] }, `${m} removed from ${item.name}.`)}
+                disabled={action.busy}
+                aria-label={`Remove ${m} from ${item.name}`}
+              >
                 Remove
               </button>
             </li>
@@ -84,7 +101,10 @@ function ItemSection<T extends Item>({ kind, item, candidates, onChanged, confir
 export function CollectionPage<T extends Item>({ kind }: { kind: CollectionKind<T> }) {
   useTitle(kind.title);
   const items = useResource((signal) => call<T[]>(kind.listRoute, { signal }), [kind.listRoute]);
-  const candidates = useResource(async (signal) => (await call<{ name: string }[]>(kind.candidatesRoute, { signal })).map((c) => c.name), [kind.candidatesRoute]);
+  const candidates = useResource(
+    async (signal) => (await call<{ name: string }[]>(kind.candidatesRoute, { signal })).map((c) => c.name),
+    [kind.candidatesRoute],
+  );
   const [name, setName] = useState("");
   const [done, setDone] = useState<string | null>(null);
   const [confirm, dialog] = useConfirm();

@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
+import type { AccountPolicy, AccountPolicyUpdate, POLICY_LIMITS } from "../../../protocol/api-users.js";
 import { call } from "../api.js";
 import { Alert, CheckField, PageHeading, Status, TextField } from "../components.js";
 import { useAction, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import type { AccountPolicy, AccountPolicyUpdate, POLICY_LIMITS } from "../../../protocol/api-users.js";
 
 type Limits = typeof POLICY_LIMITS;
 
@@ -24,13 +24,20 @@ interface Draft {
 }
 
 function draftOf(p: AccountPolicy): Draft {
-  return { minLength: String(p.minLength), maxAgeDays: p.maxAgeDays === null ? "" : String(p.maxAgeDays), history: String(p.history), lockoutAfter: String(p.lockoutAfter), requireOtp: p.requireOtp };
+  return {
+    minLength: String(p.minLength),
+    maxAgeDays: p.maxAgeDays === null ? "" : String(p.maxAgeDays),
+    history: String(p.history),
+    lockoutAfter: String(p.lockoutAfter),
+    requireOtp: p.requireOtp,
+  };
 }
 
 function whole(label: string, text: string, key: keyof Limits): number {
   const n = Number(text);
   const { min, max } = LIMITS[key];
-  if (text.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new Error(`${label} must be a whole number from ${min} to ${max}; "${text}" is not.`);
+  if (text.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${label} must be a whole number from ${min} to ${max}; "${text}" is not.`);
   return n;
 }
 
@@ -45,7 +52,10 @@ export function PolicyPage() {
     if (policy.data) setDraft(draftOf(policy.data));
   }, [policy.data]);
 
-  const set = <K extends keyof Draft>(key: K) => (value: Draft[K]): void => setDraft((d) => (d ? { ...d, [key]: value } : d));
+  const set =
+    <K extends keyof Draft>(key: K) =>
+    (value: Draft[K]): void =>
+      setDraft((d) => (d ? { ...d, [key]: value } : d));
   const submit = (e: Event): void => {
     e.preventDefault();
     if (!draft) return;
@@ -70,7 +80,16 @@ export function PolicyPage() {
       <Alert message={policy.error} />
       {draft && (
         <form onSubmit={submit} class="card">
-          <TextField label="Minimum password length" type="number" inputMode="numeric" min={LIMITS.minLength.min} max={LIMITS.minLength.max} value={draft.minLength} onValue={set("minLength")} required />
+          <TextField
+            label="Minimum password length"
+            type="number"
+            inputMode="numeric"
+            min={LIMITS.minLength.min}
+            max={LIMITS.minLength.max}
+            value={draft.minLength}
+            onValue={set("minLength")}
+            required
+          />
           <TextField
             label="Password expiry in days"
             type="number"
@@ -81,8 +100,27 @@ export function PolicyPage() {
             onValue={set("maxAgeDays")}
             hint="Leave empty: passwords never expire."
           />
-          <TextField label="Passwords remembered" type="number" inputMode="numeric" min={LIMITS.history.min} max={LIMITS.history.max} value={draft.history} onValue={set("history")} required hint="A new password may not be one of this many earlier ones." />
-          <TextField label="Lock after failed sign-ins" type="number" inputMode="numeric" min={LIMITS.lockoutAfter.min} max={LIMITS.lockoutAfter.max} value={draft.lockoutAfter} onValue={set("lockoutAfter")} required />
+          <TextField
+            label="Passwords remembered"
+            type="number"
+            inputMode="numeric"
+            min={LIMITS.history.min}
+            max={LIMITS.history.max}
+            value={draft.history}
+            onValue={set("history")}
+            required
+            hint="A new password may not be one of this many earlier ones."
+          />
+          <TextField
+            label="Lock after failed sign-ins"
+            type="number"
+            inputMode="numeric"
+            min={LIMITS.lockoutAfter.min}
+            max={LIMITS.lockoutAfter.max}
+            value={draft.lockoutAfter}
+            onValue={set("lockoutAfter")}
+            required
+          />
           <CheckField label="Require one-time codes" checked={draft.requireOtp} onChecked={set("requireOtp")} />
           <Alert message={action.error} />
           <Status>{done}</Status>

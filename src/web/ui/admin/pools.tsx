@@ -1,6 +1,6 @@
-import { CollectionPage, type CollectionKind } from "./membership.js";
-import { API } from "../routes.js";
 import type { PoolInfo } from "../../../protocol/api-access.js";
+import { API } from "../routes.js";
+import { type CollectionKind, CollectionPage } from "./membership.js";
 
 const POOLS: CollectionKind<PoolInfo> = {
   title: "Pools",

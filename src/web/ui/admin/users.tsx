@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
+import type { UserAddRequest, UserInfo } from "../../../protocol/api-users.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading, SelectField, Status, Table, TextField, Time, useConfirm } from "../components.js";
 import { useAction, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import type { UserAddRequest, UserInfo } from "../../../protocol/api-users.js";
 
 const ROLES = [
   { value: "member", label: "member" },
@@ -31,7 +31,15 @@ function AddUserForm({ onAdded }: { onAdded: (name: string) => void }) {
       <h2 id="add-user">Add a user</h2>
       <TextField label="Name" value={name} onValue={setName} required autoComplete="off" autoCapitalize="none" spellcheck={false} />
       <SelectField label="Role" value={role} onValue={(v) => setRole(v === "admin" ? "admin" : "member")} options={ROLES} />
-      <TextField label="Initial password" type="password" value={password} onValue={setPassword} required autoComplete="new-password" hint="The account policy sets the minimum length; the user should change it after signing in." />
+      <TextField
+        label="Initial password"
+        type="password"
+        value={password}
+        onValue={setPassword}
+        required
+        autoComplete="new-password"
+        hint="The account policy sets the minimum length; the user should change it after signing in."
+      />
       <Alert message={action.error} />
       <button type="submit" class="primary" disabled={action.busy}>
         Create user
@@ -69,12 +77,24 @@ export function UsersPage() {
       <Alert message={users.error ?? action.error} />
       <Status>{done}</Status>
       {users.data && (
-        <Table caption="Users of the account" head={["Name", "Role", "Locked", "One-time codes", "Created", "Password changed", "Actions"]} empty={users.data.length === 0 && "No users."}>
+        <Table
+          caption="Users of the account"
+          head={["Name", "Role", "Locked", "One-time codes", "Created", "Password changed", "Actions"]}
+          empty={users.data.length === 0 && "No users."}
+        >
           {users.data.map((u) => (
             <tr key={u.name}>
               <th scope="row">{u.name}</th>
               <td>{u.role}</td>
-              <td>{u.locked ? <>until <Time iso={u.lockedUntil} /></> : "no"}</td>
+              <td>
+                {u.locked ? (
+                  <>
+                    until <Time iso={u.lockedUntil} />
+                  </>
+                ) : (
+                  "no"
+                )}
+              </td>
               <td>{u.otpEnabled ? "on" : "off"}</td>
               <td>
                 <Time iso={u.createdAt} />

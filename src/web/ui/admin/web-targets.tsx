@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
+import type { DeviceInfo } from "../../../protocol/api.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading, SelectField, Status, Table, TextField, useConfirm } from "../components.js";
 import { useAction, useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import type { DeviceInfo } from "../../../protocol/api.js";
 import type { WebTarget, WebTargetAddRequest, WebTargetList } from "../types.js";
 
 function AddTargetForm({ device, onAdded }: { device: string; onAdded: (t: WebTarget) => void }) {
@@ -73,7 +73,11 @@ function DeviceTargets({ device }: { device: string }) {
       <Alert message={targets.error ?? action.error} />
       <Status>{done}</Status>
       {targets.data && (
-        <Table caption={`Web targets of ${device}`} head={["Name", "Kind", "URL", "VNC password", "Actions"]} empty={targets.data.length === 0 && "Nothing published on this device."}>
+        <Table
+          caption={`Web targets of ${device}`}
+          head={["Name", "Kind", "URL", "VNC password", "Actions"]}
+          empty={targets.data.length === 0 && "Nothing published on this device."}
+        >
           {targets.data.map((t) => (
             <tr key={t.id}>
               <th scope="row">{t.name}</th>

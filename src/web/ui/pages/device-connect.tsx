@@ -1,6 +1,6 @@
-import { CopyButton } from "../components.js";
-import { connectHint, targetOfUrl, type KnownTarget } from "../connect-hint.js";
 import type { DeviceInfo } from "../../../protocol/api.js";
+import { CopyButton } from "../components.js";
+import { connectHint, type KnownTarget, targetOfUrl } from "../connect-hint.js";
 import type { WebTarget } from "../types.js";
 
 function Command({ text, label }: { text: string; label: string }) {

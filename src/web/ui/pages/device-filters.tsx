@@ -9,10 +9,21 @@ const STATUS_OPTIONS = [
 
 /** The Devices page's search form; every change applies at once (no submit). */
 export function DeviceFilters({ query, pools, onQuery }: { query: DeviceQuery; pools: readonly string[]; onQuery: (query: DeviceQuery) => void }) {
-  const set = <K extends keyof DeviceQuery>(key: K) => (value: string) => onQuery({ ...query, [key]: value });
+  const set =
+    <K extends keyof DeviceQuery>(key: K) =>
+    (value: string) =>
+      onQuery({ ...query, [key]: value });
   return (
     <form class="filters" role="search" aria-label="Find devices" onSubmit={(e) => e.preventDefault()}>
-      <TextField label="Search" type="search" value={query.text} onValue={set("text")} hint="Name, address, relay, pool or LAN range" autoComplete="off" spellcheck={false} />
+      <TextField
+        label="Search"
+        type="search"
+        value={query.text}
+        onValue={set("text")}
+        hint="Name, address, relay, pool or LAN range"
+        autoComplete="off"
+        spellcheck={false}
+      />
       <SelectField label="Status" value={query.status} onValue={set("status")} options={STATUS_OPTIONS} />
       <SelectField label="Pool" value={query.pool} onValue={set("pool")} options={[{ value: "", label: "Any pool" }, ...pools]} />
       <TextField label="LAN" value={query.lan} onValue={set("lan")} hint="An IP address in its ranges" autoComplete="off" spellcheck={false} />

@@ -1,10 +1,10 @@
+import type { DeviceInfo } from "../../../protocol/api.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading, Time } from "../components.js";
 import { offlineMessage } from "../format.js";
 import { useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { rememberTargets } from "../targets-memo.js";
-import type { DeviceInfo } from "../../../protocol/api.js";
 import type { WebTarget, WebTargetList } from "../types.js";
 import { DeviceConnect } from "./device-connect.js";
 import { LiveNote, OnlineBadge } from "./devices.js";

@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { DeviceInfo } from "../../../protocol/api.js";
 import { call } from "../api.js";
 import { Alert, PageHeading, Table, Time } from "../components.js";
 import { DEVICE_LIST_EVENTS, deviceListMemory, Pager, useDeviceList } from "../device-list.js";
 import { useLiveMode, useResource, useTitle } from "../hooks.js";
-import { API } from "../routes.js";
 import { adminHref, deviceHref } from "../router.js";
-import type { DeviceInfo } from "../../../protocol/api.js";
+import { API } from "../routes.js";
 import type { PortalSession } from "../types.js";
 import { DeviceFilters } from "./device-filters.js";
 
@@ -17,7 +17,8 @@ export function OnlineBadge({ online }: { online: boolean }) {
 /** Says how the page stays current, so people know whether to trust what they see. */
 export function LiveNote() {
   const mode = useLiveMode();
-  const text = mode === "live" ? "Updates live." : mode === "polling" ? "Live updates unavailable; refreshing every 10 seconds." : "Connecting for live updates…";
+  const text =
+    mode === "live" ? "Updates live." : mode === "polling" ? "Live updates unavailable; refreshing every 10 seconds." : "Connecting for live updates…";
   return <p class="live-note">{text}</p>;
 }
 
@@ -31,7 +32,9 @@ function useChangeAnnouncer(devices: readonly DeviceInfo[] | undefined): string 
     const before = previous.current;
     previous.current = now;
     if (!before) return;
-    const changes = devices.filter((d) => before.has(d.name) && before.get(d.name) !== d.online).map((d) => `${d.name} is now ${d.online ? "online" : "offline"}.`);
+    const changes = devices
+      .filter((d) => before.has(d.name) && before.get(d.name) !== d.online)
+      .map((d) => `${d.name} is now ${d.online ? "online" : "offline"}.`);
     // Past a handful (a relay restarting), a count says more than a list read aloud.
     if (changes.length > 5) setText(`${changes.length} devices changed state.`);
     else if (changes.length > 0) setText(changes.join(" "));

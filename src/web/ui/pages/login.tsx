@@ -73,9 +73,37 @@ export function LoginPage({ notice, onSignedIn }: { notice: { text: string; aler
       <h1>Sign in</h1>
       {notice && !notice.alert && <Status>{notice.text}</Status>}
       <form onSubmit={(e) => void submit(e)}>
-        <TextField label="Account" value={account} onValue={setAccount} inputRef={accountRef} name="account" autoCapitalize="none" spellcheck={false} required />
-        <TextField label="User" value={user} onValue={setUser} inputRef={userRef} name="username" autoComplete="username" autoCapitalize="none" spellcheck={false} required />
-        <TextField label="Password" type="password" value={password} onValue={setPassword} inputRef={passwordRef} name="password" autoComplete="current-password" required />
+        <TextField
+          label="Account"
+          value={account}
+          onValue={setAccount}
+          inputRef={accountRef}
+          name="account"
+          autoCapitalize="none"
+          spellcheck={false}
+          required
+        />
+        <TextField
+          label="User"
+          value={user}
+          onValue={setUser}
+          inputRef={userRef}
+          name="username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellcheck={false}
+          required
+        />
+        <TextField
+          label="Password"
+          type="password"
+          value={password}
+          onValue={setPassword}
+          inputRef={passwordRef}
+          name="password"
+          autoComplete="current-password"
+          required
+        />
         {needOtp && (
           <TextField
             label="One-time code"

@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
+import type { OtpEnableResponse } from "../../../protocol/api-users.js";
 import { call } from "../api.js";
 import { Alert, CopyButton, PageHeading } from "../components.js";
 import { useAction, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import type { OtpEnableResponse } from "../../../protocol/api-users.js";
 
 /** The page of a session that must turn on one-time codes first (the account policy requires them). */
 export function OtpEnrolPage({ onDone }: { onDone: () => Promise<void> }) {

@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
+import type { PasswdRequest, PasswdResponse } from "../../../protocol/api-users.js";
 import { call } from "../api.js";
 import { Alert, PageHeading, Status, TextField } from "../components.js";
 import { useAction, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
-import type { PasswdRequest, PasswdResponse } from "../../../protocol/api-users.js";
 import type { PortalSession } from "../types.js";
 
 /**

@@ -1,12 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { DeviceInfo } from "../../../protocol/api.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading } from "../components.js";
 import { offlineMessage } from "../format.js";
 import { useTitle } from "../hooks.js";
-import { API } from "../routes.js";
 import { deviceHref } from "../router.js";
+import { API } from "../routes.js";
 import { knownTarget } from "../targets-memo.js";
-import type { DeviceInfo } from "../../../protocol/api.js";
 import type { Viewer, ViewerState } from "../vnc-viewer.js";
 
 /** The WebSocket the server answers for a VNC target, on the portal's own origin. */
