@@ -24,7 +24,14 @@ test("npx fernlink runs the existing build without compiling it again", async ()
   const started = Date.now();
   const { stdout } = await promisify(execFile)("npx", ["--yes", "fernlink", "--version"], {
     cwd: ROOT,
-    env: { ...process.env, npm_config_cache: cache, npm_config_update_notifier: "false" },
+    // Offline, and a registry on a closed loopback port: npx must not need the network for this.
+    env: {
+      ...process.env,
+      npm_config_cache: cache,
+      npm_config_update_notifier: "false",
+      npm_config_offline: "true",
+      npm_config_registry: "http://127.0.0.1:9/",
+    },
     timeout: 60_000,
   });
   const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
