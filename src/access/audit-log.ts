@@ -55,8 +55,9 @@ export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
 
 /** Writes a record standing for `count` refusals; `startedAt` is the first of them, `at` the last. */
 export function auditAggregate(ctx: AccessContext, r: AggregatedRefusal): void {
-  const many = r.count > 1;
-  void ctx.work.track(writeAudit(ctx, { ...r, ...(many ? { startedAt: r.firstAt, count: r.count } : {}) }));
+  // A single refusal is a plain record: the store takes a count only above 1.
+  const { count, firstAt, ...refusal } = r;
+  void ctx.work.track(writeAudit(ctx, { ...refusal, ...(count > 1 ? { startedAt: firstAt, count } : {}) }));
 }
 
 async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: number }): Promise<string> {
