@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { type AuditJson, type DeviceJson, Site } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, Sandbox } from "./helpers/processes.js";
@@ -30,7 +31,11 @@ test("device add prints the exact register command, which registers the agent wh
     .find((line) => line.startsWith("FERNLINK_ACTIVATION_KEY="));
   assert.ok(command, added.stderr);
   assert.doesNotMatch(command, /--key|\bURL\b|\bDIR\b/);
-  assert.ok(command.includes(site.url) && command.includes(site.ca), command);
+  assert.ok(command.includes(`--server ${site.url}`), command);
+  // The CA named is the client's own copy of the server's (login keeps one beside the session).
+  const caPath = /--ca (\S+)/.exec(command)?.[1];
+  assert.ok(caPath, command);
+  assert.equal(await readFile(caPath, "utf8"), await readFile(site.ca, "utf8"), command);
   const registered = await runShell(command, { cwd: sb.dir, bin, home: site.home("agent") });
   assert.equal(registered.code, 0, registered.stderr);
   await site.startAgent(sb.path("agent-state"));

@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { type ApiClient, apiClient } from "../../client/api-client.js";
@@ -31,13 +30,13 @@ function shellWord(value: string): string {
  */
 function printKey(api: ApiClient, reply: ActivationKeyResponse): void {
   process.stdout.write(`activation key: ${reply.activationKey}\n`);
-  const ca = api.session.ca === null ? "" : ` --ca ${shellWord(resolve(api.session.ca))}`;
+  const ca = api.caPath === null ? "" : ` --ca ${shellWord(api.caPath)}`;
   const lines = [
     `The key registers one agent once, until ${reply.expiresAt}; a newer key (fernlink device key ${reply.device.name}) cancels it. On the gateway PC run:`,
     `  FERNLINK_ACTIVATION_KEY=${reply.activationKey} fernlink agent register --server ${api.session.server}${ca} --state ./agent-state`,
     `  fernlink agent run --state ./agent-state`,
   ];
-  if (api.session.ca !== null) lines.push(`On another machine than this one, copy ${resolve(api.session.ca)} there first and give its path to --ca.`);
+  if (api.caPath !== null) lines.push(`On another machine than this one, copy ${api.caPath} there first and give its path to --ca.`);
   process.stderr.write(lines.join("\n") + "\n");
 }
 
