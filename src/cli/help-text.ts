@@ -20,6 +20,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "relay add": ["fernlink relay add relay-eu-1 --region eu --data ./fernlink-data"],
   "relay run": ["fernlink relay run --access https://access.example.com --ca ca.pem --key KEY --state ./relay-state --listen 0.0.0.0:443"],
   "relay list": ["fernlink relay list --data ./fernlink-data"],
+  "login-throttle list": ["fernlink login-throttle list --data ./fernlink-data"],
+  "login-throttle clear": ["fernlink login-throttle clear 203.0.113.7 --data ./fernlink-data"],
   "relay drain": ["fernlink relay drain relay-eu-1 --data ./fernlink-data"],
   "relay remove": ["fernlink relay remove relay-eu-1 --data ./fernlink-data"],
   connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080"],

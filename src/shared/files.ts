@@ -33,7 +33,8 @@ export async function ensureDataDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" || code === "ENOTDIR") throw new UsageError(`--data "${dir}" is a file, not a directory; name a directory (it is made if missing)`);
+    if (code === "EEXIST") throw new UsageError(`--data "${dir}" is a file, not a directory; name a directory (it is made if missing)`);
+    if (code === "ENOTDIR") throw new UsageError(`--data "${dir}" goes through a file, not a directory; name a directory (it is made if missing)`);
     throw err;
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { sql } from "kysely";
+import { UsageError } from "../../protocol/errors.js";
 import { openDatabase } from "./dialects.js";
 import { DatabaseUnavailableError } from "./store.js";
 
@@ -28,10 +29,10 @@ test("a schema name that is not a plain identifier is rejected", async () => {
   await assert.rejects(openDatabase({ url: 'postgres://localhost/test?schema=x";drop', dataDir: dir }));
 });
 
-test("a data directory that cannot be created fails as unavailable", async () => {
+test("a data directory whose path goes through a file is a usage error that says so", async () => {
   const file = join(dir, "not-a-directory");
   await writeFile(file, "");
-  await assert.rejects(openDatabase({ dataDir: join(file, "data") }), DatabaseUnavailableError);
+  await assert.rejects(openDatabase({ dataDir: join(file, "data") }), (err: unknown) => err instanceof UsageError && /goes through a file/.test(err.message));
 });
 
 test("a file that is not a database fails as unavailable", async () => {
