@@ -110,16 +110,17 @@ for (const backend of BACKENDS) {
       for (const user of users) assert.ok(tally(await deniedReasons(user, "127.0.0.3"), /^wrong password$/) <= 4, user);
     });
 
-    test("while one address sends 100 logins at once, a login from another address answers within a second", async (t) => {
+    test("while one address sends 100 logins at once, a login from another address is not queued behind them", async (t) => {
       const flooder = await client("127.0.0.4");
       const other = await client("127.0.0.5");
-      // The machine running the tests may be busy: "fast" is under a second, or under four
-      // times an unhindered login measured just before (the median of three).
+      // Queued behind the flood it took 7 s on a quiet machine. The machine running the tests
+      // may be busy (a whole suite on two cores): "not queued" is under two seconds, or under
+      // six times an unhindered login measured just before (the slowest of three).
       const quiet = [];
       for (let i = 0; i < 3; i++) quiet.push(await other.login({ account: ACME.account, user: ACME.user, password: PASSWORD }));
       assert.ok(quiet.every((a) => a.status === 200));
-      const alone = quiet.sort((a, b) => a.ms - b.ms)[1]!;
-      const limitMs = Math.max(1000, 4 * alone.ms);
+      const alone = quiet.sort((a, b) => a.ms - b.ms)[2]!;
+      const limitMs = Math.max(2_000, 6 * alone.ms);
       const pid = site.server.child.pid!;
       const before = await rssMiB(pid);
       let peak = before;
