@@ -1,15 +1,14 @@
 import type { ActivationKeyResponse, DeviceAccessInfo, DeviceAddRequest, DeviceInfo } from "../protocol/api.js";
 import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { noRuleHint } from "../protocol/no-rule-hint.js";
 import { accessChanged } from "./access-changes.js";
 import { canView, type DeviceAccess } from "./access-decision.js";
 import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";
-import { accountAdmins, seesNoDevice } from "./account-admins.js";
 import { ACTIVATION_KEY_TTL_MS, hashActivationKey, newActivationKey } from "./activation-key.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { revalidateStreams } from "./live-streams.js";
+import { noSuchDevice, noSuchDeviceFor } from "./no-such-device.js";
 import { ensureAdmin } from "./roles.js";
 import { createActivationKey } from "./store/activation-keys.js";
 import { revokeDeviceCertificates } from "./store/certificates.js";
@@ -63,21 +62,6 @@ export function deviceInfo(ctx: AccessContext, device: Device, lookup: InfoLooku
 
 function accessInfo(access: DeviceAccess): DeviceAccessInfo {
   return access.level === "connect" ? { level: "connect", targets: access.targets } : { level: "view", targets: [] };
-}
-
-/** The refusal for a device that is missing or that the caller may not see (the two read alike). */
-export function noSuchDevice(name: string): FernlinkError {
-  return new FernlinkError("not-found", `no such device "${name}"; see: fernlink device list`);
-}
-
-/**
- * The refusal for a member: when no rule shows them any device at all, it says so and whom
- * to ask, instead of a "see: fernlink device list" that would show them nothing. It reads
- * the same whether or not the device exists.
- */
-async function noSuchDeviceFor(ctx: AccessContext, who: Principal, name: string): Promise<FernlinkError> {
-  if (!(await seesNoDevice(ctx, who))) return noSuchDevice(name);
-  return new FernlinkError("not-found", `no such device "${name}": ${noRuleHint(await accountAdmins(ctx, who))}`);
 }
 
 /**

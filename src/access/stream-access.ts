@@ -4,6 +4,7 @@ import { showTarget } from "../protocol/target-filter.js";
 import { type DeviceAccess, decideStream } from "./access-decision.js";
 import { deviceAccess, type Viewer } from "./access-model.js";
 import type { AccessContext } from "./context.js";
+import { noSuchDeviceFor } from "./no-such-device.js";
 import { findDeviceByName } from "./store/devices.js";
 import type { Device } from "./store/schema.js";
 
@@ -31,7 +32,7 @@ export async function authorizeStream(ctx: AccessContext, who: Requester, reques
   const target = showTarget(request.target);
   switch (decision.outcome) {
     case "not-found":
-      throw new FernlinkError("not-found", `no such device "${request.device}"; see: fernlink device list`);
+      throw await noSuchDeviceFor(ctx, who, request.device);
     case "forbidden":
       throw new FernlinkError("forbidden", `you may see device "${request.device}" but not connect to it; ask an account admin for a connect rule`);
     case "target-not-allowed": {

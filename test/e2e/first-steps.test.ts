@@ -89,6 +89,7 @@ test("a member whom no access rule grants a device is told so, and which admins 
   assertExit(listed, 0, hint);
   assertExit(await site.cli("bob", ["device", "show", "press-4"]), 1, hint);
   assertExit(await site.cli("bob", ["device", "show", "no-such-press"]), 1, hint);
+  assertExit(await site.cli("bob", ["connect", "press-4", "--forward", "0:127.0.0.1:502"]), 1, hint);
   assertExit(await site.cli("alice", ["device", "show", "no-such-press"]), 1, /no such device "no-such-press"; see: fernlink device list/);
 });
 
