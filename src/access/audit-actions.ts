@@ -10,6 +10,7 @@ export type AuditAction =
   | "passwd"
   | "otp.enable"
   | "otp.disable"
+  | "login-throttle.clear"
   // account administration
   | "account.policy"
   | "user.add"

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { openTestAccess, TEST_BACKENDS, type TestAccess } from "./access-test-kit.js";
+import { SYSTEM_CHAIN } from "./audit-chain.js";
 import { LOGIN_LIMITS } from "./login-guard.js";
 import { clearLoginThrottle, listLoginThrottle } from "./login-throttle.js";
 import { hashPassword } from "./password.js";
 import { initAccount, login } from "./sessions.js";
 import { findAccountByName } from "./store/accounts.js";
+import { listAudit } from "./store/audit.js";
 import { createUser, setTotp } from "./store/users.js";
 import { totpCode, totpStep } from "./totp.js";
 
@@ -50,11 +52,19 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(await s.as("bob", PASSWORD, totpCode(SECRET, totpStep(t.ctx.now()))), "ok");
     });
 
-    it("lists the throttled source and lets it in again once cleared", async () => {
+    it("lists the throttled source, lets it in again once cleared, and records who cleared it in the system chain", async () => {
       const s = await throttledSite();
       const listed = (await listLoginThrottle(t.ctx.db, t.ctx.now())).find((r) => r.source === s.source);
       assert.deepEqual(listed && [listed.failures, listed.throttled], [LOGIN_LIMITS.sourceFailures, true]);
-      assert.deepEqual(await clearLoginThrottle(t.ctx.db, s.source), { source: s.source, cleared: LOGIN_LIMITS.sourceFailures });
+      const record = { auditKey: t.ctx.auditKey, operator: "ops-anna", now: t.ctx.now() };
+      assert.deepEqual(await clearLoginThrottle(t.ctx.db, s.source, record), { source: s.source, cleared: LOGIN_LIMITS.sourceFailures });
+      const system = await listAudit(t.ctx.db, SYSTEM_CHAIN, { actions: ["login-throttle.clear"], limit: 100 });
+      const cleared = system.find((r) => r.object === s.source);
+      assert.deepEqual(cleared && [cleared.actor, cleared.result, cleared.reason], [
+        "ops-anna",
+        "ok",
+        `${LOGIN_LIMITS.sourceFailures} failed login(s) forgotten`,
+      ]);
       assert.equal(
         (await listLoginThrottle(t.ctx.db, t.ctx.now())).find((r) => r.source === s.source),
         undefined,

@@ -103,5 +103,9 @@ describe("client login and CA handling", () => {
     );
     assert.match(await site.ok("operator", ["login-throttle", "clear", "127.0.0.1", ...data]), /^cleared 10 failed login\(s\) of 127\.0\.0\.1/);
     await site.ok("dave", args);
+    const system = JSON.parse(await site.ok("operator", ["audit", "--system", "--json", ...data])) as { action: string; object: string; actor: string }[];
+    const cleared = system.find((r) => r.action === "login-throttle.clear");
+    assert.equal(cleared?.object, "127.0.0.1", JSON.stringify(system));
+    assert.match(cleared.actor, /\(operator\)$/);
   });
 });

@@ -1,7 +1,13 @@
+import { userInfo } from "node:os";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { clearLoginThrottle, listLoginThrottle } from "../../access/login-throttle.js";
+import { openServerKeys } from "../../access/shared-keys.js";
+import { createLogger } from "../../shared/log.js";
 import { printJson, printTable } from "../output.js";
 import { type StoreFlags, storeOptions, withStore } from "../store-access.js";
+
+const log = createLogger("login-throttle");
 
 /** `fernlink login-throttle list|clear`: the operator's view of source addresses refused after failed logins. */
 export function registerLoginThrottleCommands(program: Command): void {
@@ -22,7 +28,16 @@ export function registerLoginThrottleCommands(program: Command): void {
   storeOptions(
     throttle.command("clear [source]").description("forget the failed logins of SOURCE (or of every source), so it may log in again at once"),
   ).action(async (source: string | undefined, flags: StoreFlags) => {
-    const result = await withStore(flags, (store) => clearLoginThrottle(store.db, source));
+    const result = await withStore(flags, async (store) => {
+      const { auditKey } = await openServerKeys({
+        dataDir: resolve(flags.data),
+        store,
+        clusterKeyFile: process.env["FERNLINK_CLUSTER_KEY"],
+        log,
+        now: new Date(),
+      });
+      return clearLoginThrottle(store.db, source, { auditKey, operator: `${userInfo().username} (operator)`, now: new Date() });
+    });
     const who = result.source === undefined ? "every source" : result.source;
     process.stdout.write(`cleared ${result.cleared} failed login(s) of ${who}; users locked by their own failures stay locked (fernlink user unlock)\n`);
   });
