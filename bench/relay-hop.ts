@@ -78,8 +78,8 @@ async function main(): Promise<void> {
     const key = /relay key: (\S+)/.exec(await runCli(cli, ["relay", "add", "far", "--region", "far", "--data", data], env))![1]!;
     await startCli(
       cli,
-      ["relay", "run", "--access", url, "--ca", ca, "--key", key, "--state", join(tmp, "relay"), "--listen", "127.0.0.1:0"],
-      env,
+      ["relay", "run", "--access", url, "--ca", ca, "--state", join(tmp, "relay"), "--listen", "127.0.0.1:0"],
+      { ...env, FERNLINK_RELAY_KEY: key },
       /fernlink relay ready: /,
     );
     await runCli(cli, ["login", "--server", url, "--ca", ca, "--account", "bench", "--user", "bench"], env);
@@ -88,7 +88,10 @@ async function main(): Promise<void> {
     for (const region of ["near", "far"]) {
       const added = await runCli(cli, ["device", "add", `plc-${region}`, "--lan", "127.0.0.0/8"], env);
       const deviceKey = /^activation key: (\S+)$/m.exec(added)![1]!;
-      await runCli(cli, ["agent", "register", "--server", url, "--ca", ca, "--key", deviceKey, "--state", join(tmp, `agent-${region}`)], env);
+      await runCli(cli, ["agent", "register", "--server", url, "--ca", ca, "--state", join(tmp, `agent-${region}`)], {
+        ...env,
+        FERNLINK_ACTIVATION_KEY: deviceKey,
+      });
       await startCli(cli, ["agent", "run", "--state", join(tmp, `agent-${region}`), "--region", region], env, /fernlink agent online: .*\n/);
       const client = await startCli(
         cli,

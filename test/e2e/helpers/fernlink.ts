@@ -137,7 +137,9 @@ export class Site {
   /** `agent register` into a fresh state dir; returns the state dir. */
   async register(key: string, state: string): Promise<string> {
     const dir = this.sb.path(state);
-    await this.ok("agent", ["agent", "register", "--server", this.url, "--ca", this.ca, "--key", key, "--state", dir]);
+    // The key goes in the environment, as the README tells users, not in the process list.
+    const r = await this.cli("agent", ["agent", "register", "--server", this.url, "--ca", this.ca, "--state", dir], { env: { FERNLINK_ACTIVATION_KEY: key } });
+    assertExit(r, 0);
     return dir;
   }
 
