@@ -214,6 +214,27 @@ describe("TunnelRegistry", { timeout: 10_000 }, () => {
     await once(calm, "close");
   });
 
+  it("forgets a device's swaps once they can no longer mark it flapping or hold back a notice", async () => {
+    let now = 0;
+    const registry = new TunnelRegistry("relay-test", { now: () => now });
+    const swapTwice = async (deviceId: string): Promise<AgentTunnel> => {
+      const { tunnel: first } = await openTunnel(deviceId);
+      const { tunnel: second } = await openTunnel(deviceId);
+      registry.add(first);
+      registry.add(second);
+      return second;
+    };
+    const open = [await swapTwice("dev-1"), await swapTwice("dev-2")];
+    assert.equal(registry.swapRecords, 2);
+    now += FLAP_WINDOW_MS + 1;
+    open.push(await swapTwice("dev-3"));
+    assert.equal(registry.swapRecords, 1, "dev-1 and dev-2 last swapped more than a flap window ago and were never noticed");
+    for (const tunnel of open) {
+      tunnel.destroy();
+      await once(tunnel, "close");
+    }
+  });
+
   it("replaces an older tunnel of the same device without an offline event", async () => {
     const registry = new TunnelRegistry("relay-test");
     const events = record(registry);

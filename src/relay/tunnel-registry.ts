@@ -28,6 +28,7 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
   private readonly leaving = new Set<AgentTunnel>();
   /** Per device: when its open tunnel was last replaced, and when the relay was last told of a duplicate. */
   private readonly swaps = new Map<string, { lastAt: number; noticedAt: number | undefined }>();
+  private sweptAt = 0;
 
   private readonly now: () => number;
   private readonly onDuplicate: (duplicate: DuplicateAgents) => void;
@@ -76,6 +77,7 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
   /** Records that an open tunnel was replaced; true when the device is flapping. */
   private noteSwap(deviceId: string, previous: AgentTunnel, tunnel: AgentTunnel): boolean {
     const now = this.now();
+    this.forgetOldSwaps(now);
     const swap = this.swaps.get(deviceId);
     this.swaps.set(deviceId, { lastAt: now, noticedAt: swap?.noticedAt });
     if (!swap || now - swap.lastAt > FLAP_WINDOW_MS) return false;
@@ -84,6 +86,25 @@ export class TunnelRegistry extends EventEmitter<{ online: [AgentTunnel]; offlin
       this.onDuplicate({ tunnel, addresses: [previous.address, tunnel.address] });
     }
     return true;
+  }
+
+  /**
+   * Drops the swap records that can no longer change a decision (no swap within the flap window,
+   * no notice within the notice interval), at most once a flap window, so that a relay running
+   * for years keeps no record per device it ever saw reconnect.
+   */
+  private forgetOldSwaps(now: number): void {
+    if (now - this.sweptAt < FLAP_WINDOW_MS) return;
+    this.sweptAt = now;
+    for (const [deviceId, swap] of this.swaps) {
+      const noticeOver = swap.noticedAt === undefined || now - swap.noticedAt > DUPLICATE_NOTICE_MS;
+      if (now - swap.lastAt > FLAP_WINDOW_MS && noticeOver) this.swaps.delete(deviceId);
+    }
+  }
+
+  /** How many devices' swap records are kept (they expire; see forgetOldSwaps). */
+  get swapRecords(): number {
+    return this.swaps.size;
   }
 
   /** The live tunnel of a device, if it is connected here. */
