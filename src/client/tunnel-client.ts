@@ -45,6 +45,8 @@ export class TunnelClient {
   private down = false;
   private retryMs = RETRY_FIRST_MS;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The connection each open stream rides on, to tell a lost connection from a stream's own failure. */
+  private readonly carriers = new WeakMap<ClientHttp2Stream, ClientHttp2Session>();
 
   constructor(private readonly options: TunnelClientOptions) {}
 
@@ -122,6 +124,7 @@ export class TunnelClient {
       connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
       this.resets,
     );
+    this.carriers.set(stream, session);
     return awaitConnectAnswer(
       stream,
       timeoutMs,
@@ -132,6 +135,18 @@ export class TunnelClient {
       },
       abortStream,
     );
+  }
+
+  /**
+   * The error to tell a user when an open stream failed: "lost the connection to SERVER" when its
+   * connection went with it (the stream itself only says "Premature close"), else the stream's own.
+   */
+  streamFailure(stream: ClientHttp2Stream, err: Error): Error {
+    if (err instanceof FernlinkError) return err;
+    const session = this.carriers.get(stream);
+    if (!session || !connectionGone(session)) return err;
+    // The stream was carried, so the server was reachable: whatever the socket says, the connection was lost.
+    return new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause: this.sessionError ?? err });
   }
 
   /** Closes the connection; open streams are cut. */
@@ -148,6 +163,20 @@ function connectionError(err: unknown, server: string, caGiven: boolean): Fernli
   const code = (err as NodeJS.ErrnoException).code;
   if (code && !code.startsWith("ERR_HTTP2")) return networkError(err as NodeJS.ErrnoException, server, caGiven);
   return new FernlinkError("server-unreachable", `lost the connection to ${server}`, { cause: err });
+}
+
+/**
+ * True when a session's connection is gone. A peer that died ends the socket and nghttp2 closes
+ * the streams before the session itself is marked closed, so the socket is asked too (it is
+ * unbound, and asking throws, once the session is destroyed).
+ */
+function connectionGone(session: ClientHttp2Session): boolean {
+  if (session.closed || session.destroyed) return true;
+  try {
+    return session.socket.destroyed || session.socket.readableEnded;
+  } catch {
+    return true;
+  }
 }
 
 /** The short reason of an outage: the socket's code, or that the connection closed. */

@@ -97,9 +97,11 @@ export function registerConnectCommand(program: Command): void {
       const open = (target: HostPort): Promise<Duplex> => tunnel.open(target);
 
       if (stdio) {
-        const stream = await open(stdio);
+        const stream = await tunnel.open(stdio);
         const local = Duplex.from({ readable: process.stdin, writable: process.stdout });
-        await new Promise<void>((resolve, reject) => joinStreams(local, stream, ({ error }) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          joinStreams(local, stream, ({ error }) => (error ? reject(tunnel.streamFailure(stream, error)) : resolve())),
+        );
         tunnel.close();
         return;
       }
