@@ -11,6 +11,7 @@ import { NODE_URN_PREFIX, urnIdFromCertificate } from "../shared/pki.js";
 import type { createHmiProxy } from "../web/hmi-proxy.js";
 import type { createVncBridge } from "../web/vnc-bridge.js";
 import { strictTransportSecurity } from "../web/web-host.js";
+import { answerHealth } from "./health.js";
 import type { RelayLinks } from "./relay-links.js";
 import type { TlsRoutes } from "./tls-listener.js";
 
@@ -28,6 +29,8 @@ export interface RouterParts {
   portal: ReturnType<typeof getRequestListener>;
   hmi: ReturnType<typeof createHmiProxy>;
   vnc: ReturnType<typeof createVncBridge>;
+  /** The /readyz check (see health.ts). */
+  ready: () => Promise<boolean>;
 }
 
 // A node's connection carries many forwarded streams: its certificate is read once.
@@ -46,7 +49,7 @@ export function isAccessNode(socket: TLSSocket | undefined): boolean {
 
 /**
  * Which host, path or upgrade goes where on the one TLS port: HMI host names to the HMI proxy,
- * relays' links to their handler, /api/ to the REST API, the rest to the portal; CONNECT
+ * /healthz and /readyz to the probes, relays' links to their handler, /api/ to the REST API, the rest to the portal; CONNECT
  * streams to the relay (from access nodes: forwarded streams); agents' tunnels to the relay.
  */
 export function onePortRoutes(parts: RouterParts): TlsRoutes {
@@ -58,6 +61,7 @@ export function onePortRoutes(parts: RouterParts): TlsRoutes {
       const hsts = strictTransportSecurity((req.headers as Record<string, string | undefined>)[":authority"] ?? req.headers.host ?? "");
       if (hsts) res.setHeader("strict-transport-security", hsts);
       const url = req.url ?? "";
+      if (answerHealth(req, res, parts.ready)) return;
       if (url === RELAY_ROUTES.link && "stream" in req) return parts.relayLinks.handle(req, res as http2.Http2ServerResponse);
       const handler: RequestHandler = url.startsWith("/api/") ? parts.api : parts.portal;
       void handler(req as http.IncomingMessage, res as http.ServerResponse);

@@ -20,6 +20,7 @@ import { createVncBridge } from "../web/vnc-bridge.js";
 import { webTargetIdOf } from "../web/web-host.js";
 import { createAccessNode } from "./access-node.js";
 import type { ConnectionLimits } from "./connection-limits.js";
+import { readiness } from "./health.js";
 import { onePortRoutes } from "./router.js";
 import { createTlsListener } from "./tls-listener.js";
 import { createWebAccess } from "./web-access.js";
@@ -112,7 +113,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           );
         },
       },
-      onePortRoutes({ relay, acceptsAgents: !options.noRelay, relayLinks: node.relayLinks, api: getRequestListener(node.api.fetch), portal, hmi, vnc }),
+      onePortRoutes({
+        relay,
+        acceptsAgents: !options.noRelay,
+        relayLinks: node.relayLinks,
+        api: getRequestListener(node.api.fetch),
+        portal,
+        hmi,
+        vnc,
+        ready: readiness({ db: node.store.db, relay: options.noRelay ? undefined : relay }),
+      }),
     );
     await new Promise<void>((resolve, reject) => {
       listener.server.once("error", reject);
