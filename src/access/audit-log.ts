@@ -35,6 +35,7 @@ export interface AuditEvent {
  * for many (see refusal-aggregator.ts); then the id is "".
  */
 export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
+  ctx.metrics?.auditEvent(event.action, event.result);
   if (event.result !== "ok" && ctx.refusals.covers(event.action)) {
     const at = event.at ?? ctx.now();
     const own = ctx.refusals.admit({

@@ -4,6 +4,7 @@ import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { ConcurrencyLimit } from "../shared/concurrency-limit.js";
 import type { Logger } from "../shared/log.js";
+import type { Metrics } from "../shared/metrics.js";
 import type { Ca } from "./ca.js";
 import type { ChangeFeed } from "./change-feed.js";
 import type { ClosedStream } from "./cluster-message.js";
@@ -102,6 +103,8 @@ export interface AccessContext {
   loginChecks: ConcurrencyLimit;
   /** Counts floods of unauthenticated refusals into aggregated audit records; flushed at shutdown. */
   refusals: RefusalAggregator;
+  /** Counts each audited event for the Prometheus metrics (`--metrics-listen`), when they are on. */
+  metrics?: Pick<Metrics, "auditEvent">;
 }
 
 /** The authenticated caller of an API request. */

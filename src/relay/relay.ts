@@ -88,10 +88,14 @@ export function createRelay(options: RelayOptions): Relay {
   };
   const live = new Map<string, CarriedStream>();
   const throttle = new StreamThrottle(options.streamRate, () => now().getTime());
-  const joinerDeps: StreamJoinerDeps = { authority: options.authority, registry, throttle, log: options.log, now, live, forward: options.forward };
-  // Forwarded streams' counts while they run, and the totals of those that ended.
+  // Forwarded streams' counts while they run, and the totals of every stream that ended.
   const forwarded = new Set<Readonly<JoinResult>>();
   const totals = { up: 0, down: 0 };
+  const ended = (up: number, down: number): void => {
+    totals.up += up;
+    totals.down += down;
+  };
+  const joinerDeps: StreamJoinerDeps = { authority: options.authority, registry, throttle, log: options.log, now, live, ended, forward: options.forward };
   let draining = false;
   // Streams being joined, so shutdown can wait for their audit records.
   const active = new Set<Promise<void>>();
@@ -114,8 +118,7 @@ export function createRelay(options: RelayOptions): Relay {
           forwarded.add(counts);
           return () => {
             forwarded.delete(counts);
-            totals.up += counts.bytesAtoB;
-            totals.down += counts.bytesBtoA;
+            ended(counts.bytesAtoB, counts.bytesBtoA);
           };
         }),
       ),

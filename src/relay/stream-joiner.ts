@@ -30,6 +30,8 @@ export interface StreamJoinerDeps {
   authority: StreamAuthority;
   /** Live streams by id. */
   live: Map<string, CarriedStream>;
+  /** Told the bytes of each stream that ended, for the relay's totals since start. */
+  ended?: (bytesUp: number, bytesDown: number) => void;
   registry: TunnelRegistry;
   /** The relay holding a device that is not connected here, if any. */
   forward?: ((deviceId: string, deviceName: string) => StreamOpener | undefined) | undefined;
@@ -107,6 +109,7 @@ function carry(opened: OpenedStream, user: Duplex, cut: () => void, deps: Stream
   return new Promise<void>((resolve) => {
     const onDone = ({ bytesAtoB, bytesBtoA, error }: JoinResult): void => {
       deps.live.delete(streamId);
+      deps.ended?.(bytesAtoB, bytesBtoA);
       deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
       resolve();
     };

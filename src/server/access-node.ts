@@ -22,6 +22,7 @@ import { BackgroundWork } from "../shared/background-work.js";
 import { ensureDataDir } from "../shared/files.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
+import type { Metrics } from "../shared/metrics.js";
 import { type NodeLinks, nodeLinks } from "./cluster-node.js";
 import { trackPresence } from "./presence-tracker.js";
 import { createRelayLinks, type RelayLinks } from "./relay-links.js";
@@ -41,6 +42,8 @@ export interface AccessNodeOptions {
   region?: string | undefined;
   /** False with `--no-relay`: agents are never sent here. */
   embeddedRelay: boolean;
+  /** The Prometheus metrics, with `--metrics-listen`. */
+  metrics?: Metrics | undefined;
 }
 
 /** An access node: store, keys, access service, its relay (embedded, or only forwarding), relay links. */
@@ -131,9 +134,12 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
       ...(links.cluster ? { cluster: links.cluster } : {}),
       loginChecks: loginCheckLimit(),
       refusals: new RefusalAggregator((r) => auditAggregate(c, r)),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     };
     ctx = c;
-    const authority = createStreamAuthority(c);
+    const plainAuthority = createStreamAuthority(c);
+    const authority = options.metrics ? options.metrics.instrumentAuthority(plainAuthority) : plainAuthority;
+    options.metrics?.watchRelay({ agents: () => relay.registry.list().length, load: () => relay.load() });
     const relayLinks = createRelayLinks(context, board, directory);
     const stopTracking = trackPresence(c, board, names);
     const stopWatchingSessions = watchSessionStreams(c);

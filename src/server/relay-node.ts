@@ -10,7 +10,9 @@ import { createRelay } from "../relay/relay.js";
 import { loadOrRegisterRelay } from "../relay/relay-state.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
+import { createMetrics } from "../shared/metrics.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
+import { startMetricsListener } from "./metrics-listener.js";
 import { isAccessNode } from "./router.js";
 
 /** How `fernlink relay run` was asked to run. */
@@ -25,6 +27,8 @@ export interface RelayNodeOptions {
   region?: string | undefined;
   log: Logger;
   keepalive?: KeepaliveOptions;
+  /** Where to serve Prometheus' /metrics (`--metrics-listen`); none when absent. */
+  metricsListen?: HostPort | undefined;
 }
 
 /** A running relay. */
@@ -32,6 +36,8 @@ export interface RunningRelay {
   url: string;
   name: string;
   registered: boolean;
+  /** http://HOST:PORT/metrics, with `metricsListen`. */
+  metricsUrl: string | undefined;
   /** Settles when the relay is done: drained, or refused by the access service (rejects). */
   finished: Promise<void>;
   close(): Promise<void>;
@@ -109,10 +115,13 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
   const addr = server.address() as AddressInfo;
   const servedAt = options.publicUrl ?? `https://${formatHostPort({ host: addr.address, port: addr.port })}`;
 
+  const metrics = options.metricsListen ? createMetrics() : undefined;
+  metrics?.watchRelay({ agents: () => relay.registry.list().length, load: () => relay.load() });
+  const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, metrics, log) : undefined;
   const close = async (): Promise<void> => {
     link?.close();
     server.close();
-    await relay.close();
+    await Promise.all([relay.close(), scrape?.close()]);
   };
   link = linkToAccess({
     access: options.access,
@@ -137,5 +146,6 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
     },
   });
   await Promise.race([link.ready, finished]);
-  return { url: servedAt, name: state.config.name, registered, finished, close };
+  const metricsUrl = scrape ? `http://${formatHostPort(scrape.address)}/metrics` : undefined;
+  return { url: servedAt, name: state.config.name, registered, metricsUrl, finished, close };
 }

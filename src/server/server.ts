@@ -13,6 +13,7 @@ import type { Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
+import { createMetrics } from "../shared/metrics.js";
 import { createHmiProxy } from "../web/hmi-proxy.js";
 import { createPortalApp } from "../web/portal-app.js";
 import { PORTAL_CSP, portalAssetsDir } from "../web/portal-assets.js";
@@ -21,6 +22,7 @@ import { webTargetIdOf } from "../web/web-host.js";
 import { createAccessNode } from "./access-node.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import { readiness } from "./health.js";
+import { startMetricsListener } from "./metrics-listener.js";
 import { onePortRoutes } from "./router.js";
 import { createTlsListener } from "./tls-listener.js";
 import { createWebAccess } from "./web-access.js";
@@ -37,6 +39,8 @@ export interface ServerOptions {
   init?: { account: string; user: string; password: string } | undefined;
   log: Logger;
   keepalive?: KeepaliveOptions;
+  /** Where to serve Prometheus' /metrics (`--metrics-listen`); none when absent. */
+  metricsListen?: HostPort | undefined;
   /** Limits on connections that have not proven who they are; defaults in CONNECTION_LIMITS. */
   limits?: Partial<ConnectionLimits> | undefined;
   /** Domain the portal's HMI host names live under (`w-<id>.<domain>`); default: the first --hostname that is a name. */
@@ -62,12 +66,15 @@ export interface RunningServer {
   ctx: AccessContext;
   /** True when no account exists yet: the CLI explains how to create one. */
   needsFirstAccount: boolean;
+  /** http://HOST:PORT/metrics, with `metricsListen`. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
 /** Starts an access node and its embedded relay (unless `noRelay`) on one TLS port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
+  const metrics = options.metricsListen ? createMetrics() : undefined;
   const node = await createAccessNode({
     dataDir: options.dataDir,
     dbUrl: options.dbUrl,
@@ -79,6 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     relayName: options.relayName ?? `node-${randomUUID().slice(0, 8)}`,
     region: options.region,
     embeddedRelay: !options.noRelay,
+    metrics,
   });
   const { ctx, ca, relay } = node;
   try {
@@ -137,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const urlHost = wildcard ? (options.hostnames[0] ?? "localhost") : addr.address;
     const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
     await node.start(options.publicUrl ?? url);
+    const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, metrics, log) : undefined;
 
     return {
       url,
@@ -146,7 +155,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       relay,
       ctx,
       needsFirstAccount: node.needsFirstAccount,
+      metricsUrl: scrape ? `http://${formatHostPort(scrape.address)}/metrics` : undefined,
       async close() {
+        await scrape?.close();
         // Open event streams end now, before their sockets are destroyed below.
         ctx.changes.close();
         const stopped = new Promise<void>((resolve) => listener.server.close(() => resolve()));

@@ -56,34 +56,49 @@ export function registerRelayCommands(program: Command): void {
     .requiredOption("--listen <host:port>", "TLS address agents and access nodes connect to")
     .option("--public-url <url>", "https://HOST:PORT agents and access nodes reach this relay at (default: https://LISTEN)")
     .option("--region <name>", "the relay's region")
-    .action(async (flags: { access: string[]; ca?: string; key?: string; state: string; listen: string; publicUrl?: string; region?: string }) => {
-      for (const url of flags.access) if (!/^https:\/\//.test(url)) throw new UsageError(`--access "${url}" must start with https://`);
-      if (flags.access.length === 0) throw new UsageError("--access URL is needed");
-      if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
-        throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
-      const listen = parseHostPort(flags.listen, true);
-      const region = checkRegion(flags.region);
-      const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
-      const { startRelayNode } = await import("../../server/relay-node.js");
-      const log = createLogger("relay");
-      const running = await startRelayNode({
-        access: flags.access.map((u) => new URL(u).origin),
-        ca,
-        key: flags.key ?? process.env["FERNLINK_RELAY_KEY"],
-        stateDir: resolve(flags.state),
-        listen,
-        publicUrl: flags.publicUrl === undefined ? undefined : new URL(flags.publicUrl).origin,
-        region,
-        log,
-      });
-      process.stdout.write(`fernlink relay ready: ${running.url}\n`);
-      const stopped = waitForSignal().then(() => "signal" as const);
-      const outcome = await Promise.race([stopped, running.finished.then(() => "drained" as const)]);
-      if (outcome === "signal") {
-        log.info("shutting down");
-        await running.close();
-      }
-    });
+    .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it off the public network)")
+    .action(
+      async (flags: {
+        access: string[];
+        ca?: string;
+        key?: string;
+        state: string;
+        listen: string;
+        publicUrl?: string;
+        region?: string;
+        metricsListen?: string;
+      }) => {
+        for (const url of flags.access) if (!/^https:\/\//.test(url)) throw new UsageError(`--access "${url}" must start with https://`);
+        if (flags.access.length === 0) throw new UsageError("--access URL is needed");
+        if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
+          throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
+        const listen = parseHostPort(flags.listen, true);
+        const metricsListen = flags.metricsListen === undefined ? undefined : parseHostPort(flags.metricsListen, true);
+        const region = checkRegion(flags.region);
+        const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
+        const { startRelayNode } = await import("../../server/relay-node.js");
+        const log = createLogger("relay");
+        const running = await startRelayNode({
+          access: flags.access.map((u) => new URL(u).origin),
+          ca,
+          key: flags.key ?? process.env["FERNLINK_RELAY_KEY"],
+          stateDir: resolve(flags.state),
+          listen,
+          publicUrl: flags.publicUrl === undefined ? undefined : new URL(flags.publicUrl).origin,
+          region,
+          log,
+          metricsListen,
+        });
+        if (running.metricsUrl) process.stderr.write(`metrics at ${running.metricsUrl}\n`);
+        process.stdout.write(`fernlink relay ready: ${running.url}\n`);
+        const stopped = waitForSignal().then(() => "signal" as const);
+        const outcome = await Promise.race([stopped, running.finished.then(() => "drained" as const)]);
+        if (outcome === "signal") {
+          log.info("shutting down");
+          await running.close();
+        }
+      },
+    );
 
   storeOptions(relay.command("list").description("the relays: name, region, url, online, devices, streams, bytes, draining"))
     .option("--json", "print JSON")

@@ -31,6 +31,7 @@ interface ServerFlags {
   publicUrl?: string;
   relayName?: string;
   region?: string;
+  metricsListen?: string;
 }
 
 /** `--max-unauthenticated-per-source`: a whole number of connections, at least 1. */
@@ -104,6 +105,7 @@ export function registerServerCommand(program: Command): void {
     .option("--public-url <url>", "https://HOST:PORT other nodes and agents reach this node at (default: from --listen)")
     .option("--relay-name <name>", "the name of this node's embedded relay in: fernlink relay list (default: node- and a random id)")
     .option("--region <name>", "the region of this node's embedded relay")
+    .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it off the public network)")
     .action(async (flags: ServerFlags) => {
       if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
         throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
@@ -112,6 +114,7 @@ export function registerServerCommand(program: Command): void {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const listen = parseHostPort(flags.listen, true);
+      const metricsListen = flags.metricsListen === undefined ? undefined : parseHostPort(flags.metricsListen, true);
       const streamRate = flags.streamRate === undefined ? undefined : parseStreamRate(flags.streamRate);
       const maxUnauthenticatedPerSource = flags.maxUnauthenticatedPerSource === undefined ? undefined : parseConnectionCap(flags.maxUnauthenticatedPerSource);
       if (Boolean(flags.initAccount) !== Boolean(flags.initUser)) throw new UsageError("--init-account and --init-user go together");
@@ -148,6 +151,7 @@ export function registerServerCommand(program: Command): void {
           publicUrl: flags.publicUrl === undefined ? undefined : new URL(flags.publicUrl).origin,
           relayName: flags.relayName,
           region: flags.region,
+          metricsListen,
           ...(maxUnauthenticatedPerSource ? { limits: { maxUnauthenticatedPerSource } } : {}),
         });
       } catch (err) {
@@ -156,6 +160,7 @@ export function registerServerCommand(program: Command): void {
       const stopped = waitForSignal();
       // On stderr: stdout carries only the one ready line that scripts wait for.
       if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url, flags.data) + "\n");
+      if (server.metricsUrl) process.stderr.write(`metrics at ${server.metricsUrl}\n`);
       process.stdout.write(`fernlink server ready: ${server.url}\n`);
       await stopped;
       log.info("shutting down");
