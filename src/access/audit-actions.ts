@@ -51,6 +51,13 @@ export type AuditAction =
   | "web-target.add"
   | "web-target.list"
   | "web-target.remove"
+  // published ports (forward jobs)
+  | "publish.add"
+  | "publish.list"
+  | "publish.pause"
+  | "publish.resume"
+  | "publish.remove"
+  | "publish.log"
   // reading the audit and the live state
   | "audit.list"
   | "audit.verify"

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
+import type { PortPublisher } from "../protocol/published-ports.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { ConcurrencyLimit } from "../shared/concurrency-limit.js";
@@ -105,6 +106,8 @@ export interface AccessContext {
   refusals: RefusalAggregator;
   /** Counts each audited event for the Prometheus metrics (`--metrics-listen`), when they are on. */
   metrics?: Pick<Metrics, "auditEvent">;
+  /** The listeners of published ports on this node's host; absent where ports are not published. */
+  publisher?: PortPublisher;
 }
 
 /** The authenticated caller of an API request. */

@@ -1,7 +1,9 @@
+import { PUBLISH_SESSION_PREFIX } from "../protocol/published-ports.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { AccessContext } from "./context.js";
 import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS } from "./session-times.js";
 import { apiTokenStates } from "./store/api-tokens.js";
+import { getPublishedPort } from "./store/published-ports.js";
 import { sessionStates, touchSession } from "./store/sessions.js";
 
 /**
@@ -37,7 +39,11 @@ function sessionEnd(row: { expires_at: string | null; revoked_at: string | null 
  */
 async function endedSessions(ctx: AccessContext, ids: ReadonlySet<string>, used: ReadonlySet<string>, now: Date): Promise<Map<string, SessionEnd>> {
   const ended = new Map<string, SessionEnd>();
-  const sessionIds = [...ids].filter((id) => !id.startsWith(TOKEN_SESSION_PREFIX));
+  // A published port's streams hold while its job exists (its owner's rights are checked by revalidation).
+  for (const id of [...ids].filter((i) => i.startsWith(PUBLISH_SESSION_PREFIX))) {
+    if (!(await getPublishedPort(ctx.db, id.slice(PUBLISH_SESSION_PREFIX.length)))) ended.set(id, "gone");
+  }
+  const sessionIds = [...ids].filter((id) => !id.startsWith(TOKEN_SESSION_PREFIX) && !id.startsWith(PUBLISH_SESSION_PREFIX));
   const tokenIds = [...ids].filter((id) => id.startsWith(TOKEN_SESSION_PREFIX)).map((id) => id.slice(TOKEN_SESSION_PREFIX.length));
   const sessions = sessionIds.length > 0 ? new Map((await sessionStates(ctx.db, sessionIds)).map((s) => [s.id, s])) : new Map();
   for (const id of sessionIds) {

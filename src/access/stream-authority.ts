@@ -3,6 +3,7 @@ import { streamCacheOf } from "./access-changes.js";
 import { deviceAccess } from "./access-model.js";
 import { API_TOKEN_PREFIX, apiTokenEnded, apiTokenPrincipal } from "./api-tokens.js";
 import type { AccessContext, Principal } from "./context.js";
+import { publishRequester } from "./published-ports.js";
 import { hashSecret } from "./secret-token.js";
 import { notLoggedIn, sessionEnded, sessionPrincipal } from "./sessions.js";
 import { findActiveApiToken } from "./store/api-tokens.js";
@@ -59,6 +60,8 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
   const cache = streamCacheOf(ctx);
   const lookup = cachedLookup(ctx, cache);
   async function authenticateRequest(request: StreamRequest): Promise<Requester> {
+    // A published port's listener opens its streams with the job owner's rights, not a token.
+    if (request.job) return publishRequester(ctx, request.job);
     const principal = await authenticateCached(ctx, cache, request.token, request.source);
     return {
       accountId: principal.accountId,

@@ -9,6 +9,7 @@ import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
 import { registerLoginThrottleCommands } from "./commands/login-throttle.js";
+import { registerPublishCommands } from "./commands/publish.js";
 import { registerRelayCommands } from "./commands/relay.js";
 import { registerReportCommands } from "./commands/report.js";
 import { registerServerCommand } from "./commands/server.js";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerReportCommands(program);
   registerLiveCommands(program);
+  registerPublishCommands(program);
   registerUserCommands(program);
   registerAccessRuleCommands(program);
   registerDemoCommand(program);

@@ -22,6 +22,11 @@ export interface StreamRequest {
   source: string;
   /** What in the portal opened the stream (`web-target:<id>`), so withdrawing that cuts it; absent for a client's stream. */
   via?: string;
+  /**
+   * Set only by a relay's own listener of a published port (never from a client's headers):
+   * the stream is opened with the rights of the job's owner instead of a token.
+   */
+  job?: { id: string; accountId: string };
 }
 
 /** The user behind a stream request, once the token is checked. */

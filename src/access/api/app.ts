@@ -19,6 +19,7 @@ import { registerAuditRoutes } from "./routes-audit.js";
 import { registerCoreRoutes } from "./routes-core.js";
 import { registerEventRoutes } from "./routes-events.js";
 import { registerLiveRoutes } from "./routes-live.js";
+import { registerPublishRoutes } from "./routes-publish.js";
 import { registerRelayRoutes } from "./routes-relays.js";
 import { registerSessionRoutes } from "./routes-session.js";
 import { registerUserRoutes } from "./routes-users.js";
@@ -80,6 +81,7 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   registerWebTargetRoutes(kit);
   registerAuditRoutes(kit);
   registerLiveRoutes(kit);
+  registerPublishRoutes(kit);
   registerEventRoutes(kit);
   return app;
 }

@@ -129,6 +129,27 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
       "web target old-hmi",
     );
 
+    // Listeners that only pretend: the routes' rules and records are under test here, not sockets.
+    ctx.publisher = {
+      host: "127.0.0.1",
+      range: { low: 15000, high: 15099 },
+      open: () => Promise.resolve(),
+      close: () => {},
+      stats: () => undefined,
+      dataLog: () => "",
+    };
+    for (const [name, port] of [
+      ["matrix-pub", 15001],
+      ["doomed-pub", 15002],
+    ] as const) {
+      await admin(
+        "POST",
+        "/api/v1/published-ports",
+        { body: { device: "press-7", port, target: "192.168.1.10:502", name, logData: true } },
+        `published ${name}`,
+      );
+    }
+
     const box = await admin("POST", "/api/v1/devices", { body: { name: "agent-box" } }, "device agent-box");
     const registered = await must(
       call("POST", "/api/v1/agent/register", { body: { activationKey: box.json.activationKey, csr: await csr() } }),

@@ -77,6 +77,12 @@ const SAMPLES: Record<string, Sample> = {
   "GET /api/v1/live/streams": { action: "live.streams" },
   "DELETE /api/v1/live/streams/:id": { params: { id: "matrix-stream" }, action: "stream.close" },
   "GET /api/v1/status": { action: "status" },
+  "GET /api/v1/published-ports": { action: "publish.list" },
+  "POST /api/v1/published-ports": { body: () => ({ device: "press-7", port: 15003, target: "192.168.1.10:502" }), action: "publish.add" },
+  "POST /api/v1/published-ports/:name/pause": { params: { name: "matrix-pub" }, action: "publish.pause" },
+  "POST /api/v1/published-ports/:name/resume": { params: { name: "matrix-pub" }, action: "publish.resume" },
+  "DELETE /api/v1/published-ports/:name": { params: { name: "doomed-pub" }, action: "publish.remove" },
+  "GET /api/v1/published-ports/:name/log": { params: { name: "matrix-pub" }, action: "publish.log" },
   "GET /api/v1/events": {},
 };
 

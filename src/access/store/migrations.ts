@@ -11,6 +11,7 @@ import * as liveTunnels from "./migration-0009.js";
 import * as relays from "./migration-0010.js";
 import * as liveStreams from "./migration-0011.js";
 import * as deviceNameCase from "./migration-0012.js";
+import * as publishedPorts from "./migration-0013.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -66,6 +67,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0012_device_name_case": {
       up: deviceNameCase.up,
       down: deviceNameCase.down,
+    },
+    "0013_published_ports": {
+      up: (db) => publishedPorts.up(db, dialect),
+      down: publishedPorts.down,
     },
   };
 }

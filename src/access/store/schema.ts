@@ -27,6 +27,27 @@ export interface Database {
   live_tunnels: LiveTunnelsTable;
   relays: RelaysTable;
   live_streams: LiveStreamsTable;
+  published_ports: PublishedPortsTable;
+}
+
+/** A published port (forward job): connections to `port` on the relay's host go to the target in the device's LAN. */
+export interface PublishedPortsTable {
+  id: string;
+  account_id: string;
+  device_id: string;
+  /** Whose rights each connection is opened with. */
+  owner_id: string;
+  name: string;
+  port: number;
+  target_host: string;
+  target_port: number;
+  /** Space-separated canonical CIDRs a connection may come from; empty: any source. */
+  allow_from: string;
+  state: "active" | "paused";
+  /** 1: the bytes each way are kept (size-capped, in memory) for admins to download. */
+  log_data: number;
+  origin: "service" | "agent";
+  created_at: string;
 }
 
 /** A stream some node of the cluster carries, as of its last heartbeat. */
@@ -296,6 +317,7 @@ export type Pool = Selectable<PoolsTable>;
 export type AccessRule = Selectable<AccessRulesTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type WebTarget = Selectable<WebTargetsTable>;
+export type PublishedPort = Selectable<PublishedPortsTable>;
 
 /** A portal launch code or HMI grant; the code or grant itself only as its hash. */
 export interface WebGrantsTable {

@@ -40,6 +40,7 @@ const cases: StoreCase[] = [
         "0010_relays",
         "0011_live_streams",
         "0012_device_name_case",
+        "0013_published_ports",
       ]);
       await again.close();
     },

@@ -1,0 +1,222 @@
+import type { PublishAddRequest, PublishedPortInfo, PublishList } from "../protocol/api-publish.js";
+import { CidrSyntaxError } from "../protocol/cidr.js";
+import { FernlinkError } from "../protocol/errors.js";
+import { canonicalAllowFrom, formatPortRange, type PortPublisher, type PublishJob, publishVia } from "../protocol/published-ports.js";
+import type { Requester } from "../protocol/relay-access.js";
+import { formatHostPort, type HostPort, parseHostPort } from "../protocol/target.js";
+import type { AuditAction } from "./audit-actions.js";
+import { auditBy } from "./audit-log.js";
+import type { AccessContext, Principal } from "./context.js";
+import { deviceByName } from "./devices.js";
+import { ensureAdmin } from "./roles.js";
+import {
+  createPublishedPort,
+  findPublishedPort,
+  getPublishedPort,
+  listPublishedPorts,
+  type PublishedPortRow,
+  publishedPortOn,
+  removePublishedPort,
+  setPublishedPortState,
+} from "./store/published-ports.js";
+import { getUser } from "./store/users.js";
+import { authorizeStream } from "./stream-access.js";
+
+/**
+ * Published ports (forward jobs), as IPrAcc has them: a port of the relay's host forwarding
+ * each whitelisted connection to a target in a device's LAN, opened with the rights of the
+ * admin who made the job. Admins manage them; the node's PortPublisher listens.
+ */
+
+/** The job a listener needs, from its row. */
+export function publishJob(row: PublishedPortRow): PublishJob {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    deviceId: row.device_id,
+    deviceName: row.device_name,
+    port: row.port,
+    target: { host: row.target_host, port: row.target_port },
+    allowFrom: row.allow_from === "" ? [] : row.allow_from.split(" "),
+    logData: row.log_data === 1,
+  };
+}
+
+function publisherOf(ctx: AccessContext): PortPublisher {
+  if (!ctx.publisher?.range) {
+    throw new FernlinkError("invalid-input", "this server publishes no ports; start it with --publish-ports LOW-HIGH (e.g. --publish-ports 15000-15099)");
+  }
+  return ctx.publisher;
+}
+
+/** A published port as the API shows it, with its listener's counters and data connections. */
+export function publishedPortInfo(ctx: AccessContext, row: PublishedPortRow): PublishedPortInfo {
+  const stats = ctx.publisher?.stats(row.id);
+  const via = publishVia(row.id);
+  const connections = ctx.presence
+    .streams(row.account_id)
+    .filter((s) => s.request.via === via)
+    .map((s) => ({ id: s.streamId, source: s.request.source, since: s.startedAt.toISOString(), bytesUp: s.bytesUp, bytesDown: s.bytesDown }));
+  return {
+    name: row.name,
+    device: row.device_name,
+    address: formatHostPort({ host: ctx.publisher?.host ?? "?", port: row.port }),
+    port: row.port,
+    target: formatHostPort({ host: row.target_host, port: row.target_port }),
+    allowFrom: publishJob(row).allowFrom,
+    state: row.state,
+    listening: stats?.listening ?? false,
+    logData: row.log_data === 1,
+    owner: row.owner_name,
+    origin: row.origin,
+    createdAt: row.created_at,
+    accepted: stats?.accepted ?? 0,
+    refused: stats?.refused ?? 0,
+    errors: stats?.errors ?? 0,
+    ...(stats?.lastError !== undefined ? { lastError: stats.lastError } : {}),
+    connections,
+  };
+}
+
+async function jobNamed(ctx: AccessContext, who: Principal, name: string): Promise<PublishedPortRow> {
+  const row = await findPublishedPort(ctx.db, who.accountId, name);
+  if (!row) throw new FernlinkError("not-found", `no published port "${name}"; see: fernlink publish list`);
+  return row;
+}
+
+/** The account's published ports with their live counters (admins). */
+export async function listPublished(ctx: AccessContext, who: Principal): Promise<PublishList> {
+  await ensureAdmin(ctx, who, "publish.list", "published ports");
+  const rows = await listPublishedPorts(ctx.db, who.accountId);
+  return { range: formatPortRange(ctx.publisher?.range), ports: rows.map((r) => publishedPortInfo(ctx, r)) };
+}
+
+function parseTarget(text: string): HostPort {
+  try {
+    return parseHostPort(text);
+  } catch (err) {
+    throw new FernlinkError("invalid-input", `--target ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function parseAllowFrom(texts: readonly string[]): string[] {
+  try {
+    return canonicalAllowFrom(texts);
+  } catch (err) {
+    if (err instanceof CidrSyntaxError) throw new FernlinkError("invalid-input", `--allow-from ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** Publishes a port (admins): checked against the range, the ports in use and the admin's own rights, then listened on. */
+export async function addPublished(ctx: AccessContext, who: Principal, input: PublishAddRequest): Promise<PublishedPortInfo> {
+  await ensureAdmin(ctx, who, "publish.add", `${input.device}:${input.port}`);
+  const publisher = publisherOf(ctx);
+  const { low, high } = publisher.range!;
+  if (input.port < low || input.port > high) {
+    throw new FernlinkError("invalid-input", `port ${input.port} is outside the ports this server may publish (${low}-${high}); pick one in that range`);
+  }
+  const target = parseTarget(input.target);
+  const allowFrom = parseAllowFrom(input.allowFrom ?? []);
+  const device = await deviceByName(ctx, who, input.device);
+  // The job opens streams with its owner's rights: refuse now what every connection would be refused.
+  await authorizeStream(ctx, requesterOf(who), { token: undefined, device: device.name, target, source: who.source });
+  const name = input.name ?? `${device.name}-${input.port}`;
+  const taken = await publishedPortOn(ctx.db, input.port);
+  if (taken) {
+    const by = taken.account_id === who.accountId ? ` as "${taken.name}"` : "";
+    throw new FernlinkError("conflict", `port ${input.port} is already published${by}; pick another port`);
+  }
+  let row: PublishedPortRow;
+  try {
+    await createPublishedPort(ctx.db, {
+      accountId: who.accountId,
+      deviceId: device.id,
+      ownerId: who.userId,
+      name,
+      port: input.port,
+      targetHost: target.host,
+      targetPort: target.port,
+      allowFrom,
+      logData: input.logData ?? false,
+      origin: "service",
+      now: ctx.now(),
+    });
+    row = (await findPublishedPort(ctx.db, who.accountId, name))!;
+  } catch (err) {
+    if (err instanceof FernlinkError && err.code === "conflict") {
+      throw new FernlinkError("conflict", `a published port "${name}" or one on port ${input.port} exists; pick another --name or --port`, { cause: err });
+    }
+    throw err;
+  }
+  try {
+    await publisher.open(publishJob(row));
+  } catch (err) {
+    await removePublishedPort(ctx.db, row.id);
+    throw err;
+  }
+  const info = publishedPortInfo(ctx, row);
+  const whitelist = allowFrom.length > 0 ? ` from ${allowFrom.join(", ")}` : " from anywhere";
+  await record(ctx, who, "publish.add", `${name}: ${info.address} -> ${info.target} via ${device.name}${whitelist}${row.log_data ? ", data logged" : ""}`);
+  return info;
+}
+
+/** Stops listening on a published port (admins); its open data connections stay. */
+export async function pausePublished(ctx: AccessContext, who: Principal, name: string): Promise<PublishedPortInfo> {
+  await ensureAdmin(ctx, who, "publish.pause", name);
+  const row = await jobNamed(ctx, who, name);
+  await setPublishedPortState(ctx.db, row.id, "paused");
+  ctx.publisher?.close(row.id);
+  await record(ctx, who, "publish.pause", name);
+  return publishedPortInfo(ctx, { ...row, state: "paused" });
+}
+
+/** Listens on a paused published port again (admins). */
+export async function resumePublished(ctx: AccessContext, who: Principal, name: string): Promise<PublishedPortInfo> {
+  await ensureAdmin(ctx, who, "publish.resume", name);
+  const row = await jobNamed(ctx, who, name);
+  await publisherOf(ctx).open(publishJob(row));
+  await setPublishedPortState(ctx.db, row.id, "active");
+  await record(ctx, who, "publish.resume", name);
+  return publishedPortInfo(ctx, { ...row, state: "active" });
+}
+
+/** Removes a published port (admins): the listener closes and its data connections are cut. */
+export async function removePublished(ctx: AccessContext, who: Principal, name: string): Promise<void> {
+  await ensureAdmin(ctx, who, "publish.remove", name);
+  const row = await jobNamed(ctx, who, name);
+  await removePublishedPort(ctx.db, row.id);
+  ctx.publisher?.close(row.id);
+  const via = publishVia(row.id);
+  for (const stream of ctx.presence.streams(who.accountId)) if (stream.request.via === via) ctx.presence.cutStream(stream.streamId);
+  await record(ctx, who, "publish.remove", name);
+}
+
+/** The data log of a published port made with logData (admins). */
+export async function publishedDataLog(ctx: AccessContext, who: Principal, name: string): Promise<string> {
+  await ensureAdmin(ctx, who, "publish.log", name);
+  const row = await jobNamed(ctx, who, name);
+  if (row.log_data !== 1) throw new FernlinkError("invalid-input", `published port "${name}" keeps no data log; publish it again with --log-data`);
+  await record(ctx, who, "publish.log", name);
+  return ctx.publisher?.dataLog(row.id) ?? "";
+}
+
+/**
+ * The requester of a published port's stream: the job's owner, as long as job and owner exist.
+ * Its `sessionId` is `publish:<job id>`, so the stream ends when the job is removed.
+ */
+export async function publishRequester(ctx: AccessContext, job: { id: string; accountId: string }): Promise<Requester> {
+  const row = await getPublishedPort(ctx.db, job.id);
+  const owner = row && row.account_id === job.accountId ? await getUser(ctx.db, row.owner_id) : undefined;
+  if (!row || !owner) throw new FernlinkError("unauthenticated", "the published port was removed");
+  return { accountId: row.account_id, userId: owner.id, userName: owner.name, role: owner.role, sessionId: `publish:${row.id}` };
+}
+
+function requesterOf(who: Principal): Requester {
+  return { accountId: who.accountId, userId: who.userId, userName: who.userName, role: who.role, sessionId: who.sessionId };
+}
+
+function record(ctx: AccessContext, who: Principal, action: AuditAction, object: string): Promise<string> {
+  return auditBy(ctx, who, action, object);
+}

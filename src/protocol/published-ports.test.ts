@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CidrSyntaxError } from "./cidr.js";
+import { canonicalAllowFrom, formatPortRange, parsePortRange, sourceAllowed } from "./published-ports.js";
+
+test("a port range is LOW-HIGH or one port, within 1-65535 and in order", () => {
+  assert.deepEqual(parsePortRange("15000-15099"), { low: 15000, high: 15099 });
+  assert.deepEqual(parsePortRange("502"), { low: 502, high: 502 });
+  for (const bad of ["", "0-10", "10-5", "1-70000", "a-b", "1-2-3"]) assert.throws(() => parsePortRange(bad), RangeError, bad);
+  assert.equal(formatPortRange({ low: 1, high: 2 }), "1-2");
+  assert.equal(formatPortRange(undefined), "none");
+});
+
+test("whitelist entries are canonical networks, bad ones refused", () => {
+  assert.deepEqual(canonicalAllowFrom(["10.1.2.3/8", "127.0.0.1", "10.0.0.0/8", "::1"]), ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+  assert.throws(() => canonicalAllowFrom(["300.1.1.1/8"]), CidrSyntaxError);
+  assert.throws(() => canonicalAllowFrom(["10.0.0.0/33"]), CidrSyntaxError);
+});
+
+test("a source passes when it is inside an entry, v4-mapped addresses included; an empty list lets any in", () => {
+  const list = ["127.0.0.1/32", "192.168.0.0/16"];
+  assert.equal(sourceAllowed(list, "127.0.0.1"), true);
+  assert.equal(sourceAllowed(list, "::ffff:127.0.0.1"), true);
+  assert.equal(sourceAllowed(list, "192.168.44.5"), true);
+  assert.equal(sourceAllowed(list, "127.0.0.2"), false);
+  assert.equal(sourceAllowed(list, "::1"), false);
+  assert.equal(sourceAllowed(list, "nonsense"), false);
+  assert.equal(sourceAllowed([], "203.0.113.9"), true);
+});
