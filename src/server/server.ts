@@ -8,6 +8,7 @@ import { authenticate } from "../access/sessions.js";
 import type { Store } from "../access/store/index.js";
 import { createStoredWebGrants } from "../access/web-grants.js";
 import { findWebTarget } from "../access/web-targets.js";
+import type { PortRange } from "../protocol/published-ports.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import type { Relay } from "../relay/relay.js";
 import type { StreamRate } from "../relay/stream-throttle.js";
@@ -23,6 +24,7 @@ import { createAccessNode } from "./access-node.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import { readiness } from "./health.js";
 import { startMetricsListener } from "./metrics-listener.js";
+import { startPublishedPorts } from "./published-ports.js";
 import { onePortRoutes } from "./router.js";
 import { createTlsListener } from "./tls-listener.js";
 import { createWebAccess } from "./web-access.js";
@@ -54,6 +56,8 @@ export interface ServerOptions {
   /** The name of this node's embedded relay (default: `node-` and a random id). */
   relayName?: string | undefined;
   region?: string | undefined;
+  /** `--publish-ports`: the ports of the listen host published ports may use; none when absent. */
+  publishPorts?: PortRange | undefined;
 }
 
 /** A running server. */
@@ -146,6 +150,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
     await node.start(options.publicUrl ?? url);
     const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, metrics, log) : undefined;
+    const publisher = await startPublishedPorts({ ctx, relay, host: addr.address, range: options.publishPorts, log });
 
     return {
       url,
@@ -161,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Open event streams end now, before their sockets are destroyed below.
         ctx.changes.close();
         const stopped = new Promise<void>((resolve) => listener.server.close(() => resolve()));
+        publisher.closeAll();
         vnc.close();
         hmi.close();
         // Tunnels first: their streams end, and the ends are written to the audit.

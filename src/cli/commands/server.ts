@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { FernlinkError, UsageError } from "../../protocol/errors.js";
+import { parsePortRange } from "../../protocol/published-ports.js";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { formatHostPort, type HostPort, parseHostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
@@ -32,6 +33,7 @@ interface ServerFlags {
   relayName?: string;
   region?: string;
   metricsListen?: string;
+  publishPorts?: string;
 }
 
 /** `--max-unauthenticated-per-source`: a whole number of connections, at least 1. */
@@ -77,6 +79,15 @@ function parseStreamRate(value: string): StreamRate {
   return { perSecond, burst: 4 * perSecond };
 }
 
+/** `--publish-ports LOW-HIGH`. */
+function parsePublishPorts(value: string) {
+  try {
+    return parsePortRange(value);
+  } catch (err) {
+    throw new UsageError(`--publish-ports ${(err as Error).message}`);
+  }
+}
+
 /** `fernlink server`: access service and embedded relay on one TLS port. */
 export function registerServerCommand(program: Command): void {
   program
@@ -106,6 +117,7 @@ export function registerServerCommand(program: Command): void {
     .option("--relay-name <name>", "the name of this node's embedded relay in: fernlink relay list (default: node- and a random id)")
     .option("--region <name>", "the region of this node's embedded relay")
     .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it off the public network)")
+    .option("--publish-ports <low-high>", "ports of the --listen host that published ports may use, e.g. 15000-15099 (default: none)")
     .action(async (flags: ServerFlags) => {
       if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
         throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
@@ -115,6 +127,7 @@ export function registerServerCommand(program: Command): void {
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const listen = parseHostPort(flags.listen, true);
       const metricsListen = flags.metricsListen === undefined ? undefined : parseHostPort(flags.metricsListen, true);
+      const publishPorts = flags.publishPorts === undefined ? undefined : parsePublishPorts(flags.publishPorts);
       const streamRate = flags.streamRate === undefined ? undefined : parseStreamRate(flags.streamRate);
       const maxUnauthenticatedPerSource = flags.maxUnauthenticatedPerSource === undefined ? undefined : parseConnectionCap(flags.maxUnauthenticatedPerSource);
       if (Boolean(flags.initAccount) !== Boolean(flags.initUser)) throw new UsageError("--init-account and --init-user go together");
@@ -152,6 +165,7 @@ export function registerServerCommand(program: Command): void {
           relayName: flags.relayName,
           region: flags.region,
           metricsListen,
+          publishPorts,
           ...(maxUnauthenticatedPerSource ? { limits: { maxUnauthenticatedPerSource } } : {}),
         });
       } catch (err) {

@@ -1,0 +1,174 @@
+import net, { type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { FernlinkError } from "../protocol/errors.js";
+import { type PortPublisher, type PortRange, type PublishJob, type PublishStats, publishVia, sourceAllowed } from "../protocol/published-ports.js";
+import type { StreamRequest } from "../protocol/relay-access.js";
+import { formatHostPort } from "../protocol/target.js";
+import type { Logger } from "../shared/log.js";
+import { DataLog } from "./data-log.js";
+
+/** What the listeners of published ports need from the relay around them. */
+export interface PortPublisherOptions {
+  /** The host to listen on: the relay's --listen host. */
+  host: string;
+  range: PortRange | undefined;
+  /** The relay's in-process stream opener: authorised, audited, listed and cuttable like a client's CONNECT. */
+  openStream(request: StreamRequest): Promise<Duplex>;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** One job on this host: its listener (absent while paused), counters and data log. */
+interface Entry {
+  job: PublishJob;
+  server: Server | undefined;
+  stats: PublishStats;
+  dataLog: DataLog | undefined;
+  connections: number;
+}
+
+/** A port publisher that can also close every listener at shutdown. */
+export interface LocalPortPublisher extends PortPublisher {
+  closeAll(): void;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function listenError(err: unknown, job: PublishJob, host: string): FernlinkError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = formatHostPort({ host, port: job.port });
+  if (code === "EADDRINUSE")
+    return new FernlinkError("conflict", `port ${job.port} is in use on ${host} by another program; pick another port`, { cause: err });
+  if (code === "EACCES")
+    return new FernlinkError("invalid-input", `the server may not listen on ${where} (a port below 1024 needs privileges)`, { cause: err });
+  return new FernlinkError("internal", `cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * The listeners of published ports on a relay's host. Each accepted connection from a source
+ * inside the job's whitelist becomes a stream opened by the relay (with the job owner's rights,
+ * checked by the access service on every connection); any other source is closed before a
+ * stream opens, and counted.
+ */
+export function createPortPublisher(options: PortPublisherOptions): LocalPortPublisher {
+  const { host, log } = options;
+  const now = options.now ?? (() => new Date());
+  const entries = new Map<string, Entry>();
+
+  function carry(entry: Entry, socket: Socket, stream: Duplex): void {
+    const number = ++entry.connections;
+    const logData = entry.dataLog;
+    if (logData) {
+      socket.on("data", (chunk: Buffer) => logData.add(number, "up", chunk, now()));
+      stream.on("data", (chunk: Buffer) => logData.add(number, "down", chunk, now()));
+    }
+    // The relay counts the bytes and records the stream; here the two ends are only piped.
+    socket.pipe(stream).pipe(socket);
+    const end = (): void => {
+      socket.destroy();
+      stream.destroy();
+    };
+    socket.once("close", end);
+    stream.once("close", end);
+    stream.on("error", end);
+  }
+
+  function accept(entry: Entry, socket: Socket): void {
+    socket.on("error", () => {});
+    const source = socket.remoteAddress ?? "unknown";
+    const { job } = entry;
+    if (!sourceAllowed(job.allowFrom, source)) {
+      entry.stats.refused++;
+      log.info("published port: source outside the whitelist refused", { job: job.name, source, port: job.port });
+      socket.resetAndDestroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    socket.pause();
+    const request: StreamRequest = {
+      token: undefined,
+      device: job.deviceName,
+      target: job.target,
+      source,
+      via: publishVia(job.id),
+      job: { id: job.id, accountId: job.accountId },
+    };
+    options.openStream(request).then(
+      (stream) => {
+        entry.stats.accepted++;
+        if (socket.destroyed) return void stream.destroy();
+        carry(entry, socket, stream);
+        socket.resume();
+      },
+      (err: unknown) => {
+        entry.stats.errors++;
+        entry.stats.lastError = err instanceof Error ? err.message : String(err);
+        log.info("published port: stream refused", { job: job.name, source, error: entry.stats.lastError });
+        socket.destroy();
+      },
+    );
+  }
+
+  function stopListening(entry: Entry): void {
+    entry.server?.close();
+    entry.server = undefined;
+    entry.stats.listening = false;
+  }
+
+  return {
+    host,
+    range: options.range,
+    async open(job) {
+      const known = entries.get(job.id);
+      const entry: Entry = known ?? {
+        job,
+        server: undefined,
+        stats: { listening: false, accepted: 0, refused: 0, errors: 0, logBytes: 0 },
+        dataLog: job.logData ? new DataLog() : undefined,
+        connections: 0,
+      };
+      if (known) stopListening(known);
+      entry.job = job;
+      const server = net.createServer((socket) => accept(entry, socket));
+      try {
+        await listen(server, job.port, host);
+      } catch (err) {
+        entry.stats.lastError = listenError(err, job, host).message;
+        entries.set(job.id, entry);
+        throw listenError(err, job, host);
+      }
+      entry.server = server;
+      entry.stats.listening = true;
+      entries.set(job.id, entry);
+      log.info("published port listening", {
+        job: job.name,
+        address: formatHostPort({ host, port: job.port }),
+        target: formatHostPort(job.target),
+        device: job.deviceName,
+      });
+    },
+    close(jobId) {
+      const entry = entries.get(jobId);
+      if (entry) stopListening(entry);
+    },
+    stats(jobId) {
+      const entry = entries.get(jobId);
+      return entry && { ...entry.stats, logBytes: entry.dataLog?.size ?? 0 };
+    },
+    dataLog(jobId) {
+      const entry = entries.get(jobId);
+      return entry?.dataLog?.format(`${entry.job.name} (${formatHostPort({ host, port: entry.job.port })} -> ${formatHostPort(entry.job.target)})`);
+    },
+    closeAll() {
+      for (const entry of entries.values()) stopListening(entry);
+    },
+  };
+}
