@@ -134,7 +134,8 @@ export function registerPublishCommands(program: Command): void {
     .description("published ports: address, target, whitelist, state, data connections, refused and failed connections")
     .option("--json", "print JSON: { range, ports }")
     .option("--connections", "also list each data connection with its bytes (close one with: fernlink live close STREAM)")
-    .action(list);
+    // `--json` after `list` is taken by `publish` itself (Commander reads a parent's options anywhere).
+    .action((flags: { json?: boolean; connections?: boolean }) => list({ ...flags, json: flags.json === true || cmd.opts<PublishFlags>().json === true }));
   cmd
     .command("pause <name>")
     .description("stop listening on the port; open data connections stay")
