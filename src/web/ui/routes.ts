@@ -22,6 +22,7 @@ export const API = {
     liveStream: "/api/v1/live/streams/:id",
     status: "/api/v1/status",
     events: "/api/v1/events",
+    publishedPorts: "/api/v1/published-ports",
   } as const satisfies Pick<
     typeof ROUTES,
     | "session"
@@ -38,6 +39,7 @@ export const API = {
     | "liveStream"
     | "status"
     | "events"
+    | "publishedPorts"
   >),
   ...({
     users: "/api/v1/users",

@@ -1,5 +1,6 @@
 /** The portal's API bodies, as the protocol modules define them (types only: no zod in the bundle). */
 
 export type { LiveStreamInfo as LiveStream, LiveStreams, LiveTunnel, LiveTunnels, StatusResponse as ServerStatus } from "../../protocol/api-live.js";
+export type { PublishConnection, PublishedPortInfo as PublishedPort, PublishList } from "../../protocol/api-publish.js";
 export type { BrowserSession as PortalSession, BrowserSessionState as PortalSessionState } from "../../protocol/api-session.js";
 export type { WebTargetAddRequest, WebTargetInfo as WebTarget, WebTargetList } from "../../protocol/api-web-targets.js";

@@ -7,6 +7,7 @@ import { LiveNote } from "../pages/devices.js";
 import { deviceHref } from "../router.js";
 import { API } from "../routes.js";
 import type { LiveStream, LiveTunnel } from "../types.js";
+import { PublishedPorts } from "./published-ports.js";
 
 /** What is connected right now: devices' control connections, data connections (closable), published ports. */
 export function LivePage() {
@@ -84,10 +85,7 @@ export function LivePage() {
           </Table>
         )}
       </section>
-      <section aria-labelledby="live-ports">
-        <h2 id="live-ports">Published ports</h2>
-        <p>No published ports</p>
-      </section>
+      <PublishedPorts closeStream={(s) => void closeStream(s)} busy={action.busy} />
       {dialog}
     </>
   );
