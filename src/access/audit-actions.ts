@@ -58,6 +58,8 @@ export type AuditAction =
   | "publish.resume"
   | "publish.remove"
   | "publish.log"
+  | "publish.agent"
+  | "publish.agent-switch"
   // reading the audit and the live state
   | "audit.list"
   | "audit.verify"

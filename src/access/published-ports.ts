@@ -19,6 +19,7 @@ import {
   removePublishedPort,
   setPublishedPortState,
 } from "./store/published-ports.js";
+import type { Device } from "./store/schema.js";
 import { getUser } from "./store/users.js";
 import { authorizeStream } from "./stream-access.js";
 
@@ -109,57 +110,88 @@ function parseAllowFrom(texts: readonly string[]): string[] {
   }
 }
 
-/** Publishes a port (admins): checked against the range, the ports in use and the admin's own rights, then listened on. */
-export async function addPublished(ctx: AccessContext, who: Principal, input: PublishAddRequest): Promise<PublishedPortInfo> {
-  await ensureAdmin(ctx, who, "publish.add", `${input.device}:${input.port}`);
+/** What a new job is made of, checked or not yet. */
+export interface JobSpec {
+  port: number;
+  target: string;
+  allowFrom: readonly string[];
+  name: string | undefined;
+  logData: boolean;
+  origin: "service" | "agent";
+}
+
+/**
+ * Makes a job for `device` with `owner`'s rights and listens on it: checked against the range,
+ * the ports in use and the owner's own rights first. Throws a FernlinkError saying what to change.
+ */
+export async function createJob(ctx: AccessContext, owner: Requester, device: Device, spec: JobSpec): Promise<PublishedPortRow> {
   const publisher = publisherOf(ctx);
   const { low, high } = publisher.range!;
-  if (input.port < low || input.port > high) {
-    throw new FernlinkError("invalid-input", `port ${input.port} is outside the ports this server may publish (${low}-${high}); pick one in that range`);
+  if (spec.port < low || spec.port > high) {
+    throw new FernlinkError("invalid-input", `port ${spec.port} is outside the ports this server may publish (${low}-${high}); pick one in that range`);
   }
-  const target = parseTarget(input.target);
-  const allowFrom = parseAllowFrom(input.allowFrom ?? []);
-  const device = await deviceByName(ctx, who, input.device);
+  const target = parseTarget(spec.target);
+  const allowFrom = parseAllowFrom(spec.allowFrom);
   // The job opens streams with its owner's rights: refuse now what every connection would be refused.
-  await authorizeStream(ctx, requesterOf(who), { token: undefined, device: device.name, target, source: who.source });
-  const name = input.name ?? `${device.name}-${input.port}`;
-  const taken = await publishedPortOn(ctx.db, input.port);
+  await authorizeStream(ctx, owner, { token: undefined, device: device.name, target, source: "" });
+  const name = spec.name ?? `${device.name}-${spec.port}`;
+  const taken = await publishedPortOn(ctx.db, spec.port);
   if (taken) {
-    const by = taken.account_id === who.accountId ? ` as "${taken.name}"` : "";
-    throw new FernlinkError("conflict", `port ${input.port} is already published${by}; pick another port`);
+    const by = taken.account_id === owner.accountId ? ` as "${taken.name}"` : "";
+    throw new FernlinkError("conflict", `port ${spec.port} is already published${by}; pick another port`);
   }
-  let row: PublishedPortRow;
   try {
     await createPublishedPort(ctx.db, {
-      accountId: who.accountId,
+      accountId: owner.accountId,
       deviceId: device.id,
-      ownerId: who.userId,
+      ownerId: owner.userId,
       name,
-      port: input.port,
+      port: spec.port,
       targetHost: target.host,
       targetPort: target.port,
       allowFrom,
-      logData: input.logData ?? false,
-      origin: "service",
+      logData: spec.logData,
+      origin: spec.origin,
       now: ctx.now(),
     });
-    row = (await findPublishedPort(ctx.db, who.accountId, name))!;
   } catch (err) {
     if (err instanceof FernlinkError && err.code === "conflict") {
-      throw new FernlinkError("conflict", `a published port "${name}" or one on port ${input.port} exists; pick another --name or --port`, { cause: err });
+      throw new FernlinkError("conflict", `a published port "${name}" or one on port ${spec.port} exists; pick another --name or --port`, { cause: err });
     }
     throw err;
   }
+  const row = (await findPublishedPort(ctx.db, owner.accountId, name))!;
   try {
     await publisher.open(publishJob(row));
   } catch (err) {
     await removePublishedPort(ctx.db, row.id);
     throw err;
   }
+  return row;
+}
+
+/** What the audit says of a job. */
+export function describeJob(ctx: AccessContext, row: PublishedPortRow): string {
   const info = publishedPortInfo(ctx, row);
-  const whitelist = allowFrom.length > 0 ? ` from ${allowFrom.join(", ")}` : " from anywhere";
-  await record(ctx, who, "publish.add", `${name}: ${info.address} -> ${info.target} via ${device.name}${whitelist}${row.log_data ? ", data logged" : ""}`);
-  return info;
+  const whitelist = info.allowFrom.length > 0 ? ` from ${info.allowFrom.join(", ")}` : " from anywhere";
+  return `${row.name}: ${info.address} -> ${info.target} via ${row.device_name}${whitelist}${row.log_data ? ", data logged" : ""}`;
+}
+
+/** Publishes a port (admins): checked against the range, the ports in use and the admin's own rights, then listened on. */
+export async function addPublished(ctx: AccessContext, who: Principal, input: PublishAddRequest): Promise<PublishedPortInfo> {
+  await ensureAdmin(ctx, who, "publish.add", `${input.device}:${input.port}`);
+  publisherOf(ctx);
+  const device = await deviceByName(ctx, who, input.device);
+  const row = await createJob(ctx, requesterOf(who), device, {
+    port: input.port,
+    target: input.target,
+    allowFrom: input.allowFrom ?? [],
+    name: input.name,
+    logData: input.logData ?? false,
+    origin: "service",
+  });
+  await record(ctx, who, "publish.add", describeJob(ctx, row));
+  return publishedPortInfo(ctx, row);
 }
 
 /** Stops listening on a published port (admins); its open data connections stay. */

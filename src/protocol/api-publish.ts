@@ -96,6 +96,22 @@ export type PublishList = z.infer<typeof PublishList>;
 export const PublishDataLog = z.strictObject({ name: z.string(), log: z.string() });
 export type PublishDataLog = z.infer<typeof PublishDataLog>;
 
+/** POST /api/v1/devices/:name/agent-publish — admin: whether the device's agent may ask for its own published ports (with this admin's rights). */
+export const AgentPublishSwitch = z.strictObject({ allowed: z.boolean() });
+export type AgentPublishSwitch = z.infer<typeof AgentPublishSwitch>;
+
+/** POST /api/v1/agent/publish — the agent (device certificate): the published ports it wants; others it asked for before are removed. */
+export const AgentPublishRequest = z.strictObject({
+  jobs: z.array(z.strictObject({ port: z.number().int().min(1).max(65535), target: TargetText, allowFrom: z.array(CidrText).max(64) })).max(32),
+});
+export type AgentPublishRequest = z.infer<typeof AgentPublishRequest>;
+
+/** The service's answer to each job an agent asked for: where it listens, or why not. */
+export const AgentPublishResponse = z.strictObject({
+  jobs: z.array(z.strictObject({ port: z.number().int(), target: z.string(), address: z.string().optional(), error: z.string().optional() })),
+});
+export type AgentPublishResponse = z.infer<typeof AgentPublishResponse>;
+
 const Ok = z.strictObject({ ok: z.literal(true) });
 
 /** The routes above as the OpenAPI document describes them. */
@@ -141,6 +157,23 @@ export const PUBLISH_ROUTE_DOCS: readonly RouteDoc[] = [
     auth: "session",
     role: "admin",
     response: Ok,
+  },
+  {
+    method: "post",
+    path: ROUTES.deviceAgentPublish,
+    summary: "Let the device's agent ask for its own published ports, with the caller's rights, or stop it (admin)",
+    auth: "session",
+    role: "admin",
+    request: AgentPublishSwitch,
+    response: Ok,
+  },
+  {
+    method: "post",
+    path: ROUTES.agentPublish,
+    summary: "The published ports the agent asks for (refused unless an admin allowed it for the device)",
+    auth: "device-certificate",
+    request: AgentPublishRequest,
+    response: AgentPublishResponse,
   },
   {
     method: "get",

@@ -202,6 +202,8 @@ export const ROUTES = {
   publishedPortPause: "/api/v1/published-ports/:name/pause",
   publishedPortResume: "/api/v1/published-ports/:name/resume",
   publishedPortLog: "/api/v1/published-ports/:name/log",
+  deviceAgentPublish: "/api/v1/devices/:name/agent-publish",
+  agentPublish: "/api/v1/agent/publish",
   events: "/api/v1/events",
   register: "/api/v1/agent/register",
   relay: "/api/v1/agent/relay",

@@ -101,3 +101,33 @@ export function sourceAllowed(allowFrom: readonly string[], address: string): bo
     }
   });
 }
+
+/** A job an agent asks for: `fernlink agent run --publish N:HOST:PORT[,allow-from=CIDR]…`. */
+export interface AgentPublishSpec {
+  port: number;
+  /** `host:port` in the agent's LAN. */
+  target: string;
+  allowFrom: string[];
+}
+
+/** Parses one `--publish N:HOST:PORT[,allow-from=CIDR]…`; throws a RangeError saying what is wrong. */
+export function parseAgentPublish(text: string): AgentPublishSpec {
+  const [head = "", ...options] = text.split(",");
+  const match = /^(\d{1,5}):(.+):(\d{1,5})$/.exec(head);
+  const port = Number(match?.[1]);
+  const targetPort = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535 || targetPort < 1 || targetPort > 65535) {
+    throw new RangeError(`--publish "${text}" is not N:HOST:PORT[,allow-from=CIDR], e.g. 15020:192.168.1.10:502,allow-from=10.0.0.0/8`);
+  }
+  const allowFrom: string[] = [];
+  for (const option of options) {
+    const [key, value] = option.split("=", 2);
+    if (key !== "allow-from" || !value) throw new RangeError(`--publish "${text}": unknown option "${option}" (only allow-from=CIDR)`);
+    try {
+      allowFrom.push(...canonicalAllowFrom([value]));
+    } catch (err) {
+      throw new RangeError(`--publish "${text}": ${(err as Error).message}`);
+    }
+  }
+  return { port, target: `${match[2]}:${targetPort}`, allowFrom };
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import net, { type AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
-import { assertExit, Sandbox, waitUntil } from "./helpers/processes.js";
+import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { ModbusClient, type ModbusSlave, startModbusSlave } from "./helpers/targets.js";
 
 /**
@@ -30,6 +30,8 @@ let slave: ModbusSlave;
 /** Free ports for the jobs, and one another program (this test) holds. */
 let ports: { a: number; b: number; held: number; outside: number };
 let holder: net.Server;
+let agent: Proc;
+let stateDir: string;
 
 async function freePort(): Promise<net.Server> {
   const server = net.createServer();
@@ -52,7 +54,8 @@ before(async () => {
   site = await Site.start(sb, [ACME], { serverArgs: ["--publish-ports", `${low}-${high}`] });
   await site.login(ACME);
   const key = await site.addDevice("alice", "press-7", ["127.0.0.0/8"]);
-  await site.startAgent(await site.register(key, "agent-press-7"));
+  stateDir = await site.register(key, "agent-press-7");
+  agent = await site.startAgent(stateDir);
 });
 
 after(() => sb?.cleanup());
@@ -209,4 +212,32 @@ test("remove cuts the open data connections and frees the port", async () => {
   assert.deepEqual(await listPorts(), []);
   const actions = (await site.audit("alice")).map((r) => r.action);
   for (const a of ["publish.add", "publish.pause", "publish.resume", "publish.log", "publish.remove"]) assert.ok(actions.includes(a), a);
+});
+
+test("an agent's own published port is refused until an admin allows the device, then forwards like any other", async () => {
+  await agent.stop();
+  const spec = `${ports.b}:127.0.0.1:${slave.port},allow-from=127.0.0.1/32`;
+  const start = async (): Promise<Proc> => {
+    const proc = sb.start(["agent", "run", "--state", stateDir, "--publish", spec], { home: site.home("agent") });
+    await proc.waitForLine(/^fernlink agent online: device "press-7" via \S+$/);
+    return proc;
+  };
+  agent = await start();
+  await waitUntil("the refusal is logged", async () => (/published ports refused by the service/.test(agent.stderr) ? true : undefined), 10_000);
+  assert.match(agent.stderr, /may not publish ports from its agent; an account admin allows it with: fernlink device agent-publish press-7 allow/);
+  assert.equal(await probe(ports.b), "refused");
+
+  assert.match(await site.ok("alice", ["device", "agent-publish", "press-7", "allow"]), /may now publish ports/);
+  await agent.stop();
+  agent = await start();
+  await waitUntil("the job is published", async () => (/info agent: published port address=127\.0\.0\.1:\d+/.test(agent.stderr) ? true : undefined), 10_000);
+  const [job] = await listPorts();
+  assert.deepEqual([job?.name, job?.state, job?.listening], [`press-7-agent-${ports.b}`, "active", true]);
+  const client = await modbusClient(ports.b);
+  try {
+    assert.deepEqual((await client.readHoldingRegisters(0, 2)).data, [100, 101]);
+  } finally {
+    await closeClient(client);
+  }
+  assert.equal(await probe(ports.b, "127.0.0.2"), "closed", "its whitelist holds");
 });

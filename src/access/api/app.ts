@@ -3,11 +3,13 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { LoginRequest, RegisterRequest, ROUTES } from "../../protocol/api.js";
 import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
+import { AgentPublishRequest } from "../../protocol/api-publish.js";
 import { FernlinkError } from "../../protocol/errors.js";
 import { openApiDocument } from "../../protocol/openapi.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
 import { VERSION } from "../../shared/version.js";
+import { agentPublish } from "../agent-publish.js";
 import type { AccessContext } from "../context.js";
 import { authenticateAgent, registerDevice, relayAssignment } from "../registration.js";
 import { login } from "../sessions.js";
@@ -69,6 +71,14 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
     const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
     const region = c.req.query("region");
     return c.json(await relayAssignment(ctx, identity, c.req.header("host"), region && RelayRegion.safeParse(region).success ? region : undefined));
+  });
+
+  app.post(ROUTES.agentPublish, async (c) => {
+    const socket = c.env?.incoming?.socket as TLSSocket | undefined;
+    const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
+    if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
+    const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
+    return c.json(await agentPublish(ctx, identity, await body(c, AgentPublishRequest), c.get("source")));
   });
 
   registerRelayRoutes({ app, ctx });

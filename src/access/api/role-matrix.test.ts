@@ -83,6 +83,7 @@ const SAMPLES: Record<string, Sample> = {
   "POST /api/v1/published-ports/:name/resume": { params: { name: "matrix-pub" }, action: "publish.resume" },
   "DELETE /api/v1/published-ports/:name": { params: { name: "doomed-pub" }, action: "publish.remove" },
   "GET /api/v1/published-ports/:name/log": { params: { name: "matrix-pub" }, action: "publish.log" },
+  "POST /api/v1/devices/:name/agent-publish": { params: { name: "press-7" }, body: () => ({ allowed: true }), action: "publish.agent-switch" },
   "GET /api/v1/events": {},
 };
 
@@ -171,6 +172,22 @@ const OWN_ROWS: Record<string, Row[]> = {
           body: { key: "AAAAA-BBBBB", csr: f.registration.csr, url: "https://127.0.0.1:9443" },
         });
         assert.equal(res.json.error?.code, "activation-key-invalid", JSON.stringify(res.json));
+      },
+    ],
+  ],
+  "POST /api/v1/agent/publish": [
+    [
+      "a device no admin allowed is refused at POST /api/v1/agent/publish",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/publish", { peerCertificate: f.deviceCertificate, body: { jobs: [] } });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "forbidden"], JSON.stringify(res.json));
+      },
+    ],
+    [
+      "an admin's session token without a device certificate is refused at POST /api/v1/agent/publish",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/publish", { token: f.tokens.alice, body: { jobs: [] } });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
       },
     ],
   ],

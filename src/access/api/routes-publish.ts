@@ -1,5 +1,6 @@
 import { ROUTES } from "../../protocol/api.js";
-import { PublishAddRequest } from "../../protocol/api-publish.js";
+import { AgentPublishSwitch, PublishAddRequest } from "../../protocol/api-publish.js";
+import { setAgentPublishSwitch } from "../agent-publish.js";
 import { addPublished, listPublished, pausePublished, publishedDataLog, removePublished, resumePublished } from "../published-ports.js";
 import { adminOnly, body, type RouteKit } from "./route-kit.js";
 
@@ -17,6 +18,10 @@ export function registerPublishRoutes({ app, ctx, auth }: RouteKit): void {
   );
   app.delete(ROUTES.publishedPort, auth, adminOnly(ctx, "publish.remove"), async (c) => {
     await removePublished(ctx, c.get("principal"), c.req.param("name"));
+    return c.json({ ok: true });
+  });
+  app.post(ROUTES.deviceAgentPublish, auth, adminOnly(ctx, "publish.agent-switch"), async (c) => {
+    await setAgentPublishSwitch(ctx, c.get("principal"), c.req.param("name"), (await body(c, AgentPublishSwitch)).allowed);
     return c.json({ ok: true });
   });
   app.get(ROUTES.publishedPortLog, auth, adminOnly(ctx, "publish.log"), async (c) => {

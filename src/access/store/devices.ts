@@ -19,6 +19,7 @@ export async function createDevice(db: Kysely<Database>, input: { accountId: str
     last_address: null,
     relay_id: null,
     cert_serial: null,
+    agent_publish_by: null,
   };
   try {
     await db.insertInto("devices").values(device).execute();
@@ -77,4 +78,9 @@ export function deviceLan(device: Pick<Device, "lan">): string[] {
     throw new Error(`stored LAN list is not a JSON array of strings: ${device.lan}`);
   }
   return value;
+}
+
+/** Lets the device's agent ask for published ports with `userId`'s rights, or (null) stops it. */
+export async function setAgentPublish(db: Kysely<Database>, id: string, userId: string | null): Promise<void> {
+  await db.updateTable("devices").set({ agent_publish_by: userId }).where("id", "=", id).execute();
 }

@@ -9,7 +9,8 @@ type AnyDb = Kysely<any>;
  * Published ports (forward jobs): a port on the relay's host that forwards each connection from
  * a whitelisted source to a target in a device's LAN, with the rights of the user who made it.
  * A port is unique across accounts: it is one socket on the host. Devices get a switch that
- * lets their agent ask for its own jobs (off by default).
+ * lets their agent ask for its own jobs: null (the default) refuses, else it names the admin
+ * who allowed it, whose rights the agent's jobs use.
  */
 export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
   const name = dialect === "postgres" ? sql`text collate "C"` : sql`text`;
@@ -33,14 +34,11 @@ export async function up(db: AnyDb, dialect: StoreDialect): Promise<void> {
     .addColumn("created_at", "text", (c) => c.notNull())
     .addUniqueConstraint("published_ports_account_id_name_key", ["account_id", "name"])
     .execute();
-  await db.schema
-    .alterTable("devices")
-    .addColumn("agent_publish", "integer", (c) => c.notNull().defaultTo(0))
-    .execute();
+  await db.schema.alterTable("devices").addColumn("agent_publish_by", "text").execute();
 }
 
 /** Undoes `up`. */
 export async function down(db: AnyDb): Promise<void> {
   await db.schema.dropTable("published_ports").execute();
-  await db.schema.alterTable("devices").dropColumn("agent_publish").execute();
+  await db.schema.alterTable("devices").dropColumn("agent_publish_by").execute();
 }

@@ -164,6 +164,8 @@ export interface DevicesTable {
   relay_id: string | null;
   /** Serial of the one certificate currently valid for this device. */
   cert_serial: string | null;
+  /** The admin who let the device's agent ask for its own published ports (their rights apply); null: not allowed. */
+  agent_publish_by: string | null;
 }
 
 export interface ActivationKeysTable {

@@ -2,14 +2,25 @@ import { resolve } from "node:path";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
+import { requestPublishedPorts } from "../../agent/publish-request.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState } from "../../agent/state.js";
 import { lockAgentState } from "../../agent/state-lock.js";
 import { readCa } from "../../client/client-state.js";
 import { UsageError } from "../../protocol/errors.js";
+import { parseAgentPublish } from "../../protocol/published-ports.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { createLogger } from "../../shared/log.js";
 import { collect, signalController } from "../util.js";
+
+/** `--publish N:HOST:PORT[,allow-from=CIDR]`, a usage error when malformed. */
+function parsePublishFlag(text: string) {
+  try {
+    return parseAgentPublish(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 /** `fernlink agent register|run`: the machine side. */
 export function registerAgentCommands(program: Command): void {
@@ -41,10 +52,17 @@ export function registerAgentCommands(program: Command): void {
     .requiredOption("--state <dir>", "the directory given to agent register")
     .option("--allow <cidr[:ports]>", "LAN range (and ports) the agent may dial (repeatable); default: the device's --lan ranges", collect, [])
     .option("--region <name>", "prefer relays of this region (as given to: fernlink relay add NAME --region R)")
-    .action(async (flags: { state: string; allow: string[]; region?: string }) => {
+    .option(
+      "--publish <n:host:port[,allow-from=cidr]>",
+      "ask the service to publish port N of its host for HOST:PORT in this LAN (repeatable; an admin must allow it: fernlink device agent-publish DEVICE allow)",
+      collect,
+      [],
+    )
+    .action(async (flags: { state: string; allow: string[]; region?: string; publish: string[] }) => {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
+      const publish = flags.publish.map(parsePublishFlag);
       const state = await loadAgentState(resolve(flags.state));
       const unlock = await lockAgentState(resolve(flags.state));
       const log = createLogger("agent");
@@ -58,6 +76,8 @@ export function registerAgentCommands(program: Command): void {
         region: flags.region,
         onConnected: (relay) => {
           if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
+          // Asked once the device is online, so its jobs' streams can open at once.
+          if (!announced && publish.length > 0) void requestPublishedPorts(state, publish, log);
           announced = true;
         },
       }).finally(unlock);

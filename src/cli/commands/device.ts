@@ -8,6 +8,7 @@ import { isoSeconds } from "../../shared/format.js";
 import { checkLanRanges } from "../lan-ranges.js";
 import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
+import { registerDeviceAgentPublishCommand } from "./device-agent-publish.js";
 import { registerDeviceWebCommand } from "./device-web.js";
 
 const Ok = z.object({ ok: z.boolean() });
@@ -124,4 +125,5 @@ export function registerDeviceCommands(program: Command): void {
     });
 
   registerDeviceWebCommand(device);
+  registerDeviceAgentPublishCommand(device);
 }
