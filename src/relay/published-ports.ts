@@ -30,6 +30,8 @@ interface Entry {
 /** A port publisher that can also close every listener at shutdown. */
 export interface LocalPortPublisher extends PortPublisher {
   closeAll(): void;
+  /** The ids of the jobs listened for right now. */
+  listening(): string[];
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -137,7 +139,8 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
       };
       if (known) stopListening(known);
       entry.job = job;
-      const server = net.createServer((socket) => accept(entry, socket));
+      // Half-open allowed: a client that ends its side (FIN) still gets the target's answer.
+      const server = net.createServer({ allowHalfOpen: true }, (socket) => accept(entry, socket));
       try {
         await listen(server, job.port, host);
       } catch (err) {
@@ -166,6 +169,9 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
     dataLog(jobId) {
       const entry = entries.get(jobId);
       return entry?.dataLog?.format(`${entry.job.name} (${formatHostPort({ host, port: entry.job.port })} -> ${formatHostPort(entry.job.target)})`);
+    },
+    listening() {
+      return [...entries.values()].filter((e) => e.stats.listening).map((e) => e.job.id);
     },
     closeAll() {
       for (const entry of entries.values()) stopListening(entry);

@@ -166,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Open event streams end now, before their sockets are destroyed below.
         ctx.changes.close();
         const stopped = new Promise<void>((resolve) => listener.server.close(() => resolve()));
+        publisher.stop();
         publisher.closeAll();
         vnc.close();
         hmi.close();
