@@ -7,8 +7,11 @@ import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { Allowlist, type AllowRule, parseAllowRule } from "./allowlist.js";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
+import type { KeySwitch } from "./key-switch.js";
 import type { AgentState } from "./state.js";
 import { createStreamServer } from "./stream-server.js";
+import { switchControl } from "./switch-control.js";
+import { sendSwitchReport } from "./switch-report.js";
 import { openTunnel, type TunnelOptions } from "./tunnel-connection.js";
 import { tunnelEnded } from "./tunnel-end.js";
 
@@ -25,6 +28,8 @@ export interface RunAgentOptions {
   onConnected?: (relay: string) => void;
   /** The agent's region: relays there are preferred. */
   region?: string | undefined;
+  /** The machine owner's key switch (started); without one, streams are as the rules allow. */
+  keySwitch?: KeySwitch | undefined;
 }
 
 /**
@@ -76,7 +81,14 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let allowlist = explicit ?? lanAllowlist(state.config.lan);
   // The relay of a session asked the agent to move (it is draining).
   const moves = new Map<ServerHttp2Session, () => void>();
-  const streamServer = createStreamServer({ allowlist: () => allowlist, deviceName: state.config.device, log, onMove: (session) => moves.get(session)?.() });
+  const control = switchControl(options.keySwitch, (position) => sendSwitchReport(state, position), log);
+  const streamServer = createStreamServer({
+    allowlist: () => allowlist,
+    deviceName: state.config.device,
+    log,
+    onMove: (session) => moves.get(session)?.(),
+    gate: control.gate,
+  });
   const tls = { keyPem: state.keyPem, certPem: state.certPem, caPem: state.caPem };
   const path = options.region ? `${ROUTES.relay}?region=${encodeURIComponent(options.region)}` : ROUTES.relay;
   // The service's last answer: when it cannot be asked, the agent fails over down this list.
@@ -86,6 +98,15 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   // When the last tunnel was lost; undefined at start, after a move and once a tunnel is up.
   let lostAt: number | undefined;
   while (!signal.aborted) {
+    if (control.isOff()) {
+      // Off means nothing dialled: no question to the service, no tunnel, no backoff running down.
+      retiring?.destroy();
+      retiring = undefined;
+      await control.waitWhileOff(signal);
+      attempt = 0;
+      continue;
+    }
+    const guard = control.guard(signal);
     let upAt: number | undefined;
     let lost: RelayEndpoint | undefined;
     try {
@@ -110,12 +131,13 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       }
       const { session, relay } = await firstReachable(
         relays,
-        { ...tls, streamServer, signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) },
+        { ...tls, streamServer, signal: guard.signal, ...(options.keepalive ? { keepalive: options.keepalive } : {}) },
         log,
       );
       const where = `${relay.host}:${relay.port}`;
       log.info("tunnel up", { relay: relay.name, address: where, device: state.config.device, allow: allowlist.describe() });
       options.onConnected?.(where);
+      control.tunnelUp();
       upAt = Date.now();
       lostAt = undefined;
       if (retiring) {
@@ -126,10 +148,15 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       const onAbort = (): void => session.close();
       signal.addEventListener("abort", onAbort, { once: true });
       const moved = new Promise<"moved">((resolve) => moves.set(session, () => resolve("moved")));
-      const outcome = await Promise.race([tunnelEnded(session), moved]);
+      const outcome = await Promise.race([tunnelEnded(session), moved, guard.off]);
       moves.delete(session);
       signal.removeEventListener("abort", onAbort);
       if (signal.aborted) break;
+      if (outcome === "switched-off") {
+        session.destroy();
+        log.info("switched off on site: tunnel closed", { relay: relay.name, address: where });
+        continue;
+      }
       if (outcome === "moved") {
         // The old tunnel carries its streams until the new one is up (then MOVE_HANDOVER_MS more).
         log.info("relay is draining: moving to another", { relay: relay.name });
@@ -142,8 +169,10 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       log.warn("tunnel lost", { relay: relay.name, address: where, reason: outcome });
     } catch (err) {
       if (signal.aborted) break;
+      if (control.isOff()) continue;
       if (err instanceof FernlinkError && err.code === "certificate-revoked") {
         streamServer.close();
+        control.stop();
         throw new FernlinkError(
           "certificate-revoked",
           `the service no longer accepts this device's certificate (${err.message}); register the device again with a new key from: fernlink device key ${state.config.device}`,
@@ -152,6 +181,8 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       log.warn("cannot connect", { reason: errorMessage(err) });
       // A relay that refused the device after TLS: ask the service at once, it can say why.
       if (err instanceof FernlinkError && err.code === "certificate-rejected") lostAt = undefined;
+    } finally {
+      guard.dispose();
     }
     // A relay that just failed is tried last next time, should the service still name it first.
     if (lost) {
@@ -161,10 +192,14 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
     attempt = upAt !== undefined && Date.now() - upAt >= STABLE_MS ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF);
     log.info("reconnecting", { inMs: delay });
-    await sleep(delay, undefined, { signal }).catch(() => undefined);
+    // A turn to off ends the wait: the loop's top then waits for the switch instead.
+    const waiting = control.guard(signal);
+    await sleep(delay, undefined, { signal: waiting.signal }).catch(() => undefined);
+    waiting.dispose();
   }
   retiring?.close();
   streamServer.close();
+  control.stop();
 }
 
 /** Opens the tunnel to the first relay of the list that answers. */

@@ -8,6 +8,7 @@ import type { Logger } from "../shared/log.js";
 import { resetOnCancel } from "../shared/stream-cancel.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import type { Allowlist } from "./allowlist.js";
+import type { StreamGate } from "./stream-gate.js";
 import { dialTarget } from "./target-dialer.js";
 
 /** What the agent's stream handler needs. */
@@ -17,6 +18,8 @@ export interface StreamServerDeps {
   log: Logger;
   /** The relay of this session is draining and asks the agent to move elsewhere. */
   onMove?: (session: ServerHttp2Session) => void;
+  /** The key switch's gate: checked before and after dialing, and holding the open streams. */
+  gate?: StreamGate;
 }
 
 /** Answers one CONNECT from the relay: check, dial, reply, pipe. */
@@ -26,11 +29,20 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
   try {
     const target = readConnectTarget(headers);
     where = formatHostPort(target);
+    deps.gate?.check();
     const socket = await dialTarget(target, deps.allowlist(), deps.deviceName, readAllowedTargets(headers));
     if (stream.destroyed) {
       socket.destroy();
       return;
     }
+    try {
+      // The switch may have turned while the target was being dialled.
+      deps.gate?.check();
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    deps.gate?.track(socket);
     stream.respond({ ":status": 200 });
     deps.log.info("stream opened", { user, target: where });
     joinStreams(stream, socket, ({ bytesAtoB, bytesBtoA }) => deps.log.info("stream closed", { user, target: where, bytesIn: bytesAtoB, bytesOut: bytesBtoA }));

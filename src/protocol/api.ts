@@ -207,6 +207,7 @@ export const ROUTES = {
   events: "/api/v1/events",
   register: "/api/v1/agent/register",
   relay: "/api/v1/agent/relay",
+  agentSwitch: "/api/v1/agent/switch",
   health: "/api/v1/health",
   openapi: "/api/v1/openapi.json",
 } as const;

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   "password-is-name": 400,
   "password-reused": 400,
   "target-not-allowed": 403,
+  "remote-access-off": 403,
   "not-found": 404,
   conflict: 409,
   "activation-key-invalid": 403,

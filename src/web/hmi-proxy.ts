@@ -75,6 +75,8 @@ function errorTitle(err: FernlinkError): string {
       return "Access refused";
     case "unauthenticated":
       return "Signed out";
+    case "remote-access-off":
+      return "Switched off on site";
     default:
       return "The HMI cannot be opened";
   }

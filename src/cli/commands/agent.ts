@@ -1,15 +1,19 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { requestPublishedPorts } from "../../agent/publish-request.js";
+import { createKeySwitch } from "../../agent/key-switch-io.js";
 import { runAgent } from "../../agent/run.js";
-import { loadAgentState } from "../../agent/state.js";
+import { loadAgentState, STATE_FILES } from "../../agent/state.js";
 import { lockAgentState } from "../../agent/state-lock.js";
+import { DEFAULT_SWITCH_FILE, describeSwitchSource, parseSwitchSource } from "../../agent/switch-source.js";
 import { readCa } from "../../client/client-state.js";
 import { UsageError } from "../../protocol/errors.js";
 import { parseAgentPublish } from "../../protocol/published-ports.js";
+import { parseSwitchText } from "../../protocol/key-switch.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
+import { pathExists, writeFileAtomic } from "../../shared/files.js";
 import { createLogger } from "../../shared/log.js";
 import { collect, signalController } from "../util.js";
 
@@ -22,7 +26,7 @@ function parsePublishFlag(text: string) {
   }
 }
 
-/** `fernlink agent register|run`: the machine side. */
+/** `fernlink agent register|run|switch`: the machine side. */
 export function registerAgentCommands(program: Command): void {
   const agent = program.command("agent").description("the agent in the machine LAN");
 
@@ -58,14 +62,22 @@ export function registerAgentCommands(program: Command): void {
       collect,
       [],
     )
-    .action(async (flags: { state: string; allow: string[]; region?: string; publish: string[] }) => {
+    .option(
+      "--switch <source>",
+      `the machine owner's key switch: file:PATH (holding off, online or remote) or command:CMD (run without a shell, printing one of them); default: DIR/${DEFAULT_SWITCH_FILE}, remote while absent`,
+    )
+    .action(async (flags: { state: string; allow: string[]; region?: string; publish: string[]; switch?: string }) => {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
       const publish = flags.publish.map(parsePublishFlag);
+      const switchSource = parseSwitchSource(flags.switch, resolve(flags.state));
       const state = await loadAgentState(resolve(flags.state));
       const unlock = await lockAgentState(resolve(flags.state));
       const log = createLogger("agent");
+      // Read before anything is dialled: at off the agent must not even ask the service.
+      const keySwitch = createKeySwitch(switchSource, log);
+      log.info("key switch", { source: describeSwitchSource(switchSource), state: await keySwitch.start() });
       const controller = signalController();
       let announced = false;
       await runAgent({
@@ -74,6 +86,7 @@ export function registerAgentCommands(program: Command): void {
         log,
         signal: controller.signal,
         region: flags.region,
+        keySwitch,
         onConnected: (relay) => {
           if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
           // Asked once the device is online, so its jobs' streams can open at once.
@@ -81,5 +94,24 @@ export function registerAgentCommands(program: Command): void {
           announced = true;
         },
       }).finally(unlock);
+    });
+
+  agent
+    .command("switch")
+    .description("turn the key switch of the agent using DIR (off: no connection; online: visible, no streams; remote: access as the rules allow)")
+    .argument("<position>", "off, online or remote")
+    .requiredOption("--state <dir>", "the agent's state directory (the agent reads DIR/switch unless started with --switch)")
+    .action(async (position: string, flags: { state: string }) => {
+      const parsed = parseSwitchText(position);
+      if (parsed === undefined || parsed !== position) throw new UsageError(`switch position "${position}" must be off, online or remote`);
+      const dir = resolve(flags.state);
+      if (!(await pathExists(join(dir, STATE_FILES.config))))
+        throw new UsageError(
+          `--state "${flags.state}" is not an agent's state directory (no ${STATE_FILES.config}); give the DIR of: fernlink agent run --state DIR`,
+        );
+      const path = join(dir, DEFAULT_SWITCH_FILE);
+      // Written by rename, so the agent never reads half a word; readable by all, it holds no secret.
+      await writeFileAtomic(path, `${parsed}\n`, 0o644);
+      process.stdout.write(`key switch of ${flags.state} set to ${parsed}\n`);
     });
 }
