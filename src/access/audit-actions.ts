@@ -30,6 +30,7 @@ export type AuditAction =
   | "relay.register"
   | "tunnel.up"
   | "tunnel.down"
+  | "device.switch"
   // who may reach what
   | "group.add"
   | "group.list"

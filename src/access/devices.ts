@@ -1,6 +1,7 @@
 import type { ActivationKeyResponse, DeviceAccessInfo, DeviceAddRequest, DeviceInfo } from "../protocol/api.js";
 import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { SwitchState } from "../protocol/key-switch.js";
 import { accessChanged } from "./access-changes.js";
 import { canView, type DeviceAccess } from "./access-decision.js";
 import { deviceAccess, devicesAccess, type Viewer } from "./access-model.js";
@@ -39,6 +40,12 @@ async function infoLookup(ctx: AccessContext, accountId: string, deviceId?: stri
   return { relays: new Map(relays.map((r) => [r.id, r.name])), pools };
 }
 
+/** A stored switch position; anything else (a newer version's word) reads as unknown. */
+function storedSwitch(value: string | null): SwitchState | null {
+  const parsed = SwitchState.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
 /** A device as the API shows it, with its live state from the relays. */
 export function deviceInfo(ctx: AccessContext, device: Device, lookup: InfoLookup): DeviceInfo {
   const live = ctx.presence.status(device.id);
@@ -57,6 +64,8 @@ export function deviceInfo(ctx: AccessContext, device: Device, lookup: InfoLooku
     createdAt: device.created_at,
     address: live?.address ?? device.last_address,
     pools: lookup.pools.get(device.id) ?? [],
+    switch: storedSwitch(device.switch_state),
+    switchedAt: device.switch_at,
   };
 }
 

@@ -10,6 +10,7 @@ const DENIED: ReadonlySet<ErrorCode> = new Set([
   "forbidden",
   "not-found",
   "target-not-allowed",
+  "remote-access-off",
   "invalid-input",
   "password-expired",
   "otp-enrollment-required",

@@ -20,6 +20,7 @@ import { PUBLISH_ROUTE_DOCS } from "./api-publish.js";
 import { SESSION_ROUTE_DOCS } from "./api-session.js";
 import { USER_ROUTE_DOCS } from "./api-users.js";
 import { WEB_TARGET_ROUTE_DOCS } from "./api-web-targets.js";
+import { SwitchReport, SwitchReportAnswer } from "./key-switch.js";
 import type { RouteDoc } from "./openapi.js";
 import { AgentCheckRequest, AgentCheckResponse, RELAY_ROUTES, RelayRegisterRequest, RelayRegisterResponse } from "./relay-link.js";
 
@@ -102,6 +103,14 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     summary: "The relays the agent may use for its next connection, best first (query: region)",
     auth: "device-certificate",
     response: RelayAssignment,
+  },
+  {
+    method: "post",
+    path: ROUTES.agentSwitch,
+    summary: "The position of the agent's key switch (off, online, remote), sent when it turns; recorded on the device and audited",
+    auth: "device-certificate",
+    request: SwitchReport,
+    response: SwitchReportAnswer,
   },
   {
     method: "post",

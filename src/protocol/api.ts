@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SwitchState } from "./key-switch.js";
 
 /**
  * The REST API catalogue. Every body that crosses the wire is validated with one of these
@@ -93,6 +94,10 @@ export const DeviceInfo = z.strictObject({
   address: z.string().nullable(),
   /** The pools it is in, by name. */
   pools: z.array(z.string()),
+  /** Its key switch as the agent last reported it (null: never reported); `off` explains an offline device. */
+  switch: SwitchState.nullable(),
+  /** When the service learnt of the switch's last turn. */
+  switchedAt: z.string().nullable(),
   /** Only on `device show`: the caller's own access. */
   access: DeviceAccessInfo.optional(),
 });

@@ -5,12 +5,14 @@ import { LoginRequest, RegisterRequest, ROUTES } from "../../protocol/api.js";
 import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
 import { AgentPublishRequest } from "../../protocol/api-publish.js";
 import { FernlinkError } from "../../protocol/errors.js";
+import { SwitchReport } from "../../protocol/key-switch.js";
 import { openApiDocument } from "../../protocol/openapi.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
 import { VERSION } from "../../shared/version.js";
 import { agentPublish } from "../agent-publish.js";
 import type { AccessContext } from "../context.js";
+import { recordSwitch } from "../device-switch.js";
 import { authenticateAgent, registerDevice, relayAssignment } from "../registration.js";
 import { login } from "../sessions.js";
 import type { ApiEnv } from "./env.js";
@@ -79,6 +81,14 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
     if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
     const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
     return c.json(await agentPublish(ctx, identity, await body(c, AgentPublishRequest), c.get("source")));
+  });
+
+  app.post(ROUTES.agentSwitch, async (c) => {
+    const socket = c.env?.incoming?.socket as TLSSocket | undefined;
+    const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
+    if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
+    const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
+    return c.json(await recordSwitch(ctx, identity, (await body(c, SwitchReport)).state, c.get("source")));
   });
 
   registerRelayRoutes({ app, ctx });

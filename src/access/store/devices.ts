@@ -20,6 +20,8 @@ export async function createDevice(db: Kysely<Database>, input: { accountId: str
     relay_id: null,
     cert_serial: null,
     agent_publish_by: null,
+    switch_state: null,
+    switch_at: null,
   };
   try {
     await db.insertInto("devices").values(device).execute();
@@ -83,4 +85,13 @@ export function deviceLan(device: Pick<Device, "lan">): string[] {
 /** Lets the device's agent ask for published ports with `userId`'s rights, or (null) stops it. */
 export async function setAgentPublish(db: Kysely<Database>, id: string, userId: string | null): Promise<void> {
   await db.updateTable("devices").set({ agent_publish_by: userId }).where("id", "=", id).execute();
+}
+
+/** Stores the key switch position the device's agent reported. */
+export async function setDeviceSwitch(db: Kysely<Database>, id: string, report: { state: string; at: Instant }): Promise<void> {
+  await db
+    .updateTable("devices")
+    .set({ switch_state: report.state, switch_at: iso(report.at) })
+    .where("id", "=", id)
+    .execute();
 }

@@ -12,6 +12,7 @@ import * as relays from "./migration-0010.js";
 import * as liveStreams from "./migration-0011.js";
 import * as deviceNameCase from "./migration-0012.js";
 import * as publishedPorts from "./migration-0013.js";
+import * as deviceSwitch from "./migration-0014.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -71,6 +72,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0013_published_ports": {
       up: (db) => publishedPorts.up(db, dialect),
       down: publishedPorts.down,
+    },
+    "0014_device_switch": {
+      up: deviceSwitch.up,
+      down: deviceSwitch.down,
     },
   };
 }

@@ -166,6 +166,10 @@ export interface DevicesTable {
   cert_serial: string | null;
   /** The admin who let the device's agent ask for its own published ports (their rights apply); null: not allowed. */
   agent_publish_by: string | null;
+  /** Its key switch as the agent last reported it: off, online or remote (null: never reported). */
+  switch_state: string | null;
+  /** When that report changed it. */
+  switch_at: string | null;
 }
 
 export interface ActivationKeysTable {

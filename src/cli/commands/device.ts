@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { type ApiClient, apiClient } from "../../client/api-client.js";
-import { AccountAdmins, ActivationKeyResponse, DeviceInfo, type DeviceState, NameSchema, ROUTES, routePath, WhoAmI } from "../../protocol/api.js";
+import { AccountAdmins, ActivationKeyResponse, DeviceInfo, NameSchema, ROUTES, routePath, WhoAmI } from "../../protocol/api.js";
 import { UsageError } from "../../protocol/errors.js";
 import { noRuleHint } from "../../protocol/no-rule-hint.js";
+import { switchNote } from "../../protocol/switch-note.js";
 import { isoSeconds } from "../../shared/format.js";
 import { checkLanRanges } from "../lan-ranges.js";
 import { printJson, printTable } from "../output.js";
@@ -48,8 +49,11 @@ async function whyNoDevices(api: ApiClient): Promise<string> {
   return noRuleHint(await api.call("GET", ROUTES.accountAdmins, AccountAdmins));
 }
 
-function stateText(state: DeviceState): string {
-  return state === "not-registered" ? "not registered" : state;
+/** The state, with what the machine's key switch adds ("offline, switched off"). */
+function stateText(d: Pick<DeviceInfo, "state" | "online" | "switch">): string {
+  const note = switchNote(d.online, d.switch);
+  const state: string = d.state === "not-registered" ? "not registered" : d.state;
+  return note ? `${state}, ${note}` : state;
 }
 
 function when(iso: string | null): string {
@@ -91,7 +95,7 @@ export function registerDeviceCommands(program: Command): void {
       if (devices.length === 0) process.stderr.write(`fernlink: ${await whyNoDevices(api)}\n`);
       printTable(
         ["NAME", "STATE", "LAST SEEN", "RELAY", "LAN"],
-        devices.map((d) => [d.name, stateText(d.state), when(d.lastSeen), d.relay ?? "-", d.lan.join(",") || "-"]),
+        devices.map((d) => [d.name, stateText(d), when(d.lastSeen), d.relay ?? "-", d.lan.join(",") || "-"]),
       );
     });
 
@@ -105,7 +109,8 @@ export function registerDeviceCommands(program: Command): void {
       if (flags.json) return printJson(d);
       const rows: [string, string][] = [
         ["name", d.name],
-        ["state", stateText(d.state)],
+        ["state", stateText(d)],
+        ["switch", d.switch ? `${d.switch} (since ${when(d.switchedAt)})` : "not reported"],
         ["last seen", when(d.lastSeen)],
         ["address", d.address ?? "-"],
         ["relay", d.relay ?? "-"],

@@ -59,9 +59,10 @@ export function localInputToIso(value: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
-/** The sentence for an offline device, as on the device page. */
-export function offlineMessage(name: string, lastSeen: string | null): string {
-  return lastSeen ? `${name} is offline (last seen ${formatTime(lastSeen)})` : `${name} is offline (it has never connected)`;
+/** The sentence for an offline device, as on the device page (switched off on site, when its key switch said so). */
+export function offlineMessage(name: string, lastSeen: string | null, switchedOff = false): string {
+  const state = switchedOff ? "switched off on site" : "offline";
+  return lastSeen ? `${name} is ${state} (last seen ${formatTime(lastSeen)})` : `${name} is ${state} (it has never connected)`;
 }
 
 /** The text with its first letter in upper case. */

@@ -114,7 +114,7 @@ export function ManageDevicesPage() {
                 <a href={deviceHref(d.name)}>{d.name}</a>
               </th>
               <td>
-                <OnlineBadge online={d.online} />
+                <OnlineBadge online={d.online} keySwitch={d.switch} />
               </td>
               <td>{d.registered ? "yes" : "no"}</td>
               <td>

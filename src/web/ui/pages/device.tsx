@@ -1,7 +1,7 @@
 import type { DeviceInfo } from "../../../protocol/api.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading, Time } from "../components.js";
-import { offlineMessage } from "../format.js";
+import { formatTime, offlineMessage } from "../format.js";
 import { useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
 import { rememberTargets } from "../targets-memo.js";
@@ -34,6 +34,21 @@ function TargetLink({ t }: { t: WebTarget }) {
   );
 }
 
+/** The switch's position in words, with when the service learnt of it. */
+function switchText(d: DeviceInfo): string {
+  const since = d.switchedAt ? ` (since ${formatTime(d.switchedAt)})` : "";
+  switch (d.switch) {
+    case "off":
+      return `off: no connection${since}`;
+    case "online":
+      return `online: connected, remote access switched off${since}`;
+    case "remote":
+      return `remote: access as the rules allow${since}`;
+    default:
+      return "not reported";
+  }
+}
+
 /** One device: its state, details, how to connect to it, and the web pages and screens published on it. */
 export function DevicePage({ name }: { name: string }) {
   useTitle(name);
@@ -56,13 +71,15 @@ export function DevicePage({ name }: { name: string }) {
       <PageHeading>{name}</PageHeading>
       <LiveNote />
       <Alert message={device.error} />
-      <div aria-live="polite">{d && !d.online && <p class="notice offline-notice">{offlineMessage(d.name, d.lastSeen)}</p>}</div>
+      <div aria-live="polite">{d && !d.online && <p class="notice offline-notice">{offlineMessage(d.name, d.lastSeen, d.switch === "off")}</p>}</div>
       {d && (
         <dl class="details">
           <dt>Status</dt>
           <dd>
-            <OnlineBadge online={d.online} />
+            <OnlineBadge online={d.online} keySwitch={d.switch} />
           </dd>
+          <dt>Key switch on site</dt>
+          <dd>{switchText(d)}</dd>
           <dt>Last seen</dt>
           <dd>
             <Time iso={d.lastSeen} never="never" />

@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { DeviceInfo } from "../../../protocol/api.js";
+import type { SwitchState } from "../../../protocol/key-switch.js";
+import { switchNote } from "../../../protocol/switch-note.js";
 import { call } from "../api.js";
 import { Alert, PageHeading, Table, Time } from "../components.js";
 import { DEVICE_LIST_EVENTS, deviceListMemory, Pager, useDeviceList } from "../device-list.js";
@@ -9,9 +11,15 @@ import { API } from "../routes.js";
 import type { PortalSession } from "../types.js";
 import { DeviceFilters } from "./device-filters.js";
 
-/** "online"/"offline" as text (with a coloured badge, never colour alone). */
-export function OnlineBadge({ online }: { online: boolean }) {
-  return <span class={online ? "badge online" : "badge offline"}>{online ? "online" : "offline"}</span>;
+/** "online"/"offline" as text (with a coloured badge, never colour alone), and what the machine's key switch says. */
+export function OnlineBadge({ online, keySwitch = null }: { online: boolean; keySwitch?: SwitchState | null }) {
+  const note = switchNote(online, keySwitch);
+  return (
+    <>
+      <span class={online ? "badge online" : "badge offline"}>{online ? "online" : "offline"}</span>
+      {note && <span class="badge switched"> {note}</span>}
+    </>
+  );
 }
 
 /** Says how the page stays current, so people know whether to trust what they see. */
@@ -80,7 +88,7 @@ export function DevicesPage({ session }: { session: PortalSession }) {
                   <a href={deviceHref(d.name)}>{d.name}</a>
                 </th>
                 <td>
-                  <OnlineBadge online={d.online} />
+                  <OnlineBadge online={d.online} keySwitch={d.switch} />
                 </td>
                 <td>
                   <Time iso={d.lastSeen} never="never" />
