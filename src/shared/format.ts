@@ -5,8 +5,8 @@ export function isoSeconds(iso: string): string {
   return iso.replace(/\.\d{3}Z$/, "Z");
 }
 
-/** The one wording of "device is offline", with when it was last seen. */
-export function deviceOfflineError(device: string, lastSeen: string | null): FernlinkError {
+/** The one wording of "device is offline", with when it was last seen (and that its key switch is off, when known). */
+export function deviceOfflineError(device: string, lastSeen: string | null, switchedOff = false): FernlinkError {
   const seen = lastSeen ? ` (last seen ${isoSeconds(lastSeen)})` : " (it has never connected)";
-  return new FernlinkError("device-offline", `device "${device}" is offline${seen}`);
+  return new FernlinkError("device-offline", `device "${device}" is offline${switchedOff ? ", switched off on site" : ""}${seen}`);
 }

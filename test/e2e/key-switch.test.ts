@@ -123,7 +123,7 @@ test("each turn of the key switch counts within a second: streams closed and ref
   assert.equal(off.state, "offline");
   assert.match(await site.ok("alice", ["device", "list"]), /^press-key\s+offline, switched off\s/m);
   const whileOff = await site.cli("alice", ["connect", "press-key", "--stdio", `127.0.0.1:${echo.port}`], { input: "" });
-  assertExit(whileOff, 1, /^fernlink: device "press-key" is offline/);
+  assertExit(whileOff, 1, /^fernlink: device "press-key" is offline, switched off on site \(last seen /);
   // Longer than the shortest backoff: an agent that still tried would have logged it.
   await new Promise((r) => setTimeout(r, 2_000));
   const offLog = agent.stderr.slice(mark);

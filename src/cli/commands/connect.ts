@@ -74,8 +74,10 @@ export function registerConnectCommand(program: Command): void {
           forwards.map((f) => f.target),
         );
       if (!info.online) {
-        if (!flags.wait) throw deviceOfflineError(info.name, info.lastSeen);
-        process.stderr.write(`${deviceOfflineError(info.name, info.lastSeen).message}; waiting for it to come online (Ctrl-C to stop)\n`);
+        if (!flags.wait) throw deviceOfflineError(info.name, info.lastSeen, info.switch === "off");
+        process.stderr.write(
+          `${deviceOfflineError(info.name, info.lastSeen, info.switch === "off").message}; waiting for it to come online (Ctrl-C to stop)\n`,
+        );
         const giveUp = new AbortController();
         void signals.then(() => giveUp.abort());
         info = await waitUntilOnline(api, info.name, giveUp.signal).catch(async (err: unknown) => {
