@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { FernlinkError } from "../protocol/errors.js";
+import { REMOTE_ACCESS_OFF_MESSAGE } from "../protocol/key-switch.js";
 import type { WebGrants } from "../protocol/web-grants.js";
 import { createLogger } from "../shared/log.js";
 import { WEB_GRANT_COOKIE } from "./header-rewrite.js";
@@ -116,5 +118,42 @@ describe("the HMI proxy's upgrades", () => {
     assert.match(read, /^HTTP\/1\.1 302 Found\r\n/);
     assert.doesNotMatch(read, /fernlink-web/i);
     assert.match(read, new RegExp(`location: https://w-abc\\.localhost:${port}/login`));
+  });
+});
+
+describe("the HMI proxy's refusals", () => {
+  it("shows a stream refused by the machine's key switch as switched off on site, with the agent's own words", async () => {
+    const proxy = createHmiProxy({
+      domain: "localhost",
+      grants,
+      log: createLogger("test", { level: "error" }),
+      resolve: async () => ({
+        scheme: "http",
+        host: "192.168.1.10",
+        port: 80,
+        path: "/",
+        open: () => Promise.reject(new FernlinkError("remote-access-off", REMOTE_ACCESS_OFF_MESSAGE)),
+      }),
+    });
+    const front = http.createServer((req, res) => proxy.handle(req, res));
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    const { port } = front.address() as AddressInfo;
+    try {
+      const { status, page } = await new Promise<{ status: number; page: string }>((resolve, reject) => {
+        const req = http.get({ port, host: "127.0.0.1", path: "/", headers: { host: `w-abc.localhost:${port}`, cookie: `${WEB_GRANT_COOKIE}=g` } }, (res) => {
+          let body = "";
+          res.setEncoding("utf8").on("data", (s: string) => (body += s));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, page: body }));
+        });
+        req.on("error", reject);
+      });
+      assert.equal(status, 403);
+      assert.match(page, /Switched off on site/);
+      assert.match(page, new RegExp(REMOTE_ACCESS_OFF_MESSAGE));
+    } finally {
+      proxy.close();
+      front.closeAllConnections();
+      await new Promise((resolve) => front.close(resolve));
+    }
   });
 });
