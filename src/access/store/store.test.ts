@@ -41,6 +41,7 @@ const cases: StoreCase[] = [
         "0011_live_streams",
         "0012_device_name_case",
         "0013_published_ports",
+        "0014_device_switch",
       ]);
       await again.close();
     },
