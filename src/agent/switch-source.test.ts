@@ -53,6 +53,18 @@ describe("switch source", () => {
     assert.ok("problem" in reading && reading.problem.includes("$(echo remote)"));
   });
 
+  it("gives the command no input and none of Fernlink's own variables", async () => {
+    process.env["FERNLINK_TEST_SECRET"] = "remote";
+    try {
+      const cat = await runSwitchCommand(["cat"], 2_000);
+      assert.ok("problem" in cat && /says ""/.test(cat.problem), `cat should read an empty input at once: ${JSON.stringify(cat)}`);
+      const env = await runSwitchCommand(["sh", "-c", 'printf "%s" "${FERNLINK_TEST_SECRET:-off}"']);
+      assert.deepEqual(env, { state: "off" });
+    } finally {
+      delete process.env["FERNLINK_TEST_SECRET"];
+    }
+  });
+
   it("fails a command that exits non-zero, is missing, or runs too long", async () => {
     const failed = await runSwitchCommand(["false"]);
     assert.ok("problem" in failed && /exit status 1/.test(failed.problem));

@@ -89,7 +89,7 @@ export function runSwitchCommand(argv: readonly string[], timeoutMs = SWITCH_COM
   const shown = argv.join(" ");
   if (file === undefined) return Promise.resolve({ problem: "the switch command is empty" });
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 4096, windowsHide: true }, (err, stdout) => {
+    const child = execFile(file, args, { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 4096, env: commandEnv(), windowsHide: true }, (err, stdout) => {
       if (err) {
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
         const why = e.killed ? `timed out after ${timeoutMs} ms` : typeof e.code === "number" ? `exit status ${e.code}` : String(e.code ?? e.message);
@@ -98,7 +98,14 @@ export function runSwitchCommand(argv: readonly string[], timeoutMs = SWITCH_COM
       }
       resolve(reading(stdout, `the switch command "${shown}"`));
     });
+    // Nothing to read: a command waiting for input ends at once instead of at its timeout.
+    child.stdin?.end();
   });
+}
+
+/** The agent's environment without Fernlink's own variables: the switch command needs none of them, and some may hold secrets. */
+function commandEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("FERNLINK_")));
 }
 
 /** The reader for a source. */
