@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type DeviceJson, Site } from "./helpers/fernlink.js";
 import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
@@ -39,11 +40,16 @@ before(async () => {
 
 after(() => sb?.cleanup());
 
-/** Turns the switch with the CLI; returns when the command exited (the file is in place by then). */
+/**
+ * Turns the switch with the CLI and returns when it turned: the switch file's modification
+ * time (written, then renamed into place, within a millisecond or two), not the command's exit,
+ * which the agent may well beat.
+ */
 async function turn(stateDir: string, position: string): Promise<number> {
   const out = await site.ok("agent", ["agent", "switch", position, "--state", stateDir]);
   assert.match(out, new RegExp(`set to ${position}$`, "m"));
-  return Date.now();
+  assert.equal(await readFile(join(stateDir, "switch"), "utf8"), `${position}\n`);
+  return (await stat(join(stateDir, "switch"))).mtimeMs;
 }
 
 /** A TCP connection through the forward that has carried one echo, and a promise of when it closes. */
