@@ -49,7 +49,7 @@ async function turn(stateDir: string, position: string): Promise<number> {
   const out = await site.ok("agent", ["agent", "switch", position, "--state", stateDir]);
   assert.match(out, new RegExp(`set to ${position}$`, "m"));
   assert.equal(await readFile(join(stateDir, "switch"), "utf8"), `${position}\n`);
-  return (await stat(join(stateDir, "switch"))).mtimeMs;
+  return Math.floor((await stat(join(stateDir, "switch"))).mtimeMs);
 }
 
 /** A TCP connection through the forward that has carried one echo, and a promise of when it closes. */
