@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { KEEPALIVE } from "../protocol/tunnel-settings.js";
 import { networkError } from "../shared/https-json.js";
 import { type KeepaliveOptions, startKeepalive } from "../shared/keepalive.js";
 
@@ -44,7 +45,11 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
       ...(options.signal ? { signal: options.signal } : {}),
     });
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    // TCP's own probes only for a path silent past the PINGs: earlier ones would cost a cellular agent bytes for nothing.
+    socket.setKeepAlive(
+      true,
+      Math.max(30_000, (options.keepalive?.intervalMs ?? KEEPALIVE.intervalMs) + (options.keepalive?.timeoutMs ?? KEEPALIVE.timeoutMs)),
+    );
     // A relay that accepts TCP but never finishes TLS or HTTP/2 must not hang the agent.
     const timer = setTimeout(() => fail(Object.assign(new Error("timed out setting up the tunnel"), { code: "ETIMEDOUT" })), OPEN_TIMEOUT_MS);
     const fail = (err: Error): void => {
@@ -72,7 +77,8 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
           clearTimeout(timer);
           socket.removeListener("error", fail);
           socket.removeListener("close", refused);
-          startKeepalive(session, options.keepalive ?? {});
+          // Announced, so the relay (which only listens) waits as long as this agent's interval says.
+          startKeepalive(session, { ...options.keepalive, announce: true });
           resolve(session);
         });
         session.once("close", refused);

@@ -10,6 +10,7 @@ import {
 } from "node:http2";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, it } from "node:test";
+import { decodeKeepalivePing } from "../protocol/keepalive-ping.js";
 import { startKeepalive, watchKeepalive } from "./keepalive.js";
 
 /**
@@ -235,6 +236,49 @@ describe("watchKeepalive", { timeout: 10_000 }, () => {
     assert.equal(dead, 1);
     assert.equal(destroyedAtOnDead, false);
     assert.ok(elapsed < 3_000, `took ${elapsed} ms to notice the silence`);
+  });
+
+  it("believes the interval a PING announces: a slow pinger outlives the watcher's own silence limit", async () => {
+    const { client, server } = await path();
+    const payloads: Buffer[] = [];
+    server.on("ping", (payload: Buffer) => payloads.push(payload));
+    let dead = 0;
+    watchKeepalive(server, { intervalMs: 100, timeoutMs: 200, onDead: () => dead++ });
+    // Announced at once, then every 800 ms: well past the watcher's 300 ms of silence.
+    const stopPinging = startKeepalive(client, { intervalMs: 800, timeoutMs: 400, announce: true });
+    await sleep(150);
+    assert.equal(payloads.length, 1, "the announcing PING did not go out at once");
+    assert.deepEqual(decodeKeepalivePing(payloads[0]), { intervalMs: 800, timeoutMs: 400 });
+    await sleep(1_700);
+    stopPinging();
+    assert.equal(dead, 0, "a slow pinger that announced its interval was cut");
+    assert.equal(server.destroyed, false);
+  });
+
+  it("without an announcement, the same slow pinger is cut after the watcher's own silence limit", async () => {
+    const { client, server } = await path();
+    let dead = 0;
+    const closed = new Promise((resolve) => server.once("close", resolve));
+    watchKeepalive(server, { intervalMs: 100, timeoutMs: 200, onDead: () => dead++ });
+    const stopPinging = startKeepalive(client, { intervalMs: 800, timeoutMs: 400 });
+    await closed;
+    stopPinging();
+    assert.equal(dead, 1);
+  });
+
+  it("cuts an announcing peer once its own announced interval and timeout have passed in silence", async () => {
+    const { client, server, blackhole } = await path();
+    let dead = 0;
+    const closed = new Promise((resolve) => server.once("close", resolve));
+    watchKeepalive(server, { intervalMs: 100, timeoutMs: 200, onDead: () => dead++ });
+    startKeepalive(client, { intervalMs: 500, timeoutMs: 300, announce: true });
+    await sleep(100);
+    blackhole();
+    const silentSince = Date.now();
+    await closed;
+    const elapsed = Date.now() - silentSince;
+    assert.equal(dead, 1);
+    assert.ok(elapsed >= 600 && elapsed < 3_000, `cut after ${elapsed} ms of silence, announced 800 ms`);
   });
 
   it("leaves a session closing gracefully alone: the peer that sent GOAWAY cannot PING any more", async () => {

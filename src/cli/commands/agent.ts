@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { requestPublishedPorts } from "../../agent/publish-request.js";
 import { createKeySwitch } from "../../agent/key-switch-io.js";
+import { keepaliveTiming } from "../../agent/keepalive-profile.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState, STATE_FILES } from "../../agent/state.js";
 import { lockAgentState } from "../../agent/state-lock.js";
@@ -66,12 +67,15 @@ export function registerAgentCommands(program: Command): void {
       "--switch <source>",
       `the machine owner's key switch: file:PATH (holding off, online or remote) or command:CMD (run without a shell, printing one of them); default: DIR/${DEFAULT_SWITCH_FILE}, remote while absent`,
     )
-    .action(async (flags: { state: string; allow: string[]; region?: string; publish: string[]; switch?: string }) => {
+    .option("--profile <name>", "keep-alive profile: default (PING every 15 s) or cellular (every 5 min, under 100 KB a day idle)")
+    .option("--keepalive <seconds>", "seconds between keep-alive PINGs (overrides the profile's; the relay learns it from the PINGs)")
+    .action(async (flags: { state: string; allow: string[]; region?: string; publish: string[]; switch?: string; profile?: string; keepalive?: string }) => {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
       const publish = flags.publish.map(parsePublishFlag);
       const switchSource = parseSwitchSource(flags.switch, resolve(flags.state));
+      const keepalive = keepaliveTiming(flags);
       const state = await loadAgentState(resolve(flags.state));
       const unlock = await lockAgentState(resolve(flags.state));
       const log = createLogger("agent");
@@ -87,6 +91,7 @@ export function registerAgentCommands(program: Command): void {
         signal: controller.signal,
         region: flags.region,
         keySwitch,
+        keepalive,
         onConnected: (relay) => {
           if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
           // Asked once the device is online, so its jobs' streams can open at once.
