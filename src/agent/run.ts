@@ -1,4 +1,4 @@
-import type { ServerHttp2Session } from "node:http2";
+import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RelayAssignment, ROUTES } from "../protocol/api.js";
 import { errorMessage, FernlinkError } from "../protocol/errors.js";
@@ -30,6 +30,8 @@ export interface RunAgentOptions {
   region?: string | undefined;
   /** The machine owner's key switch (started); without one, streams are as the rules allow. */
   keySwitch?: KeySwitch | undefined;
+  /** Hears the stream server once it exists (on-demand mode counts the streams on it). */
+  onStreamServer?: (server: Http2Server) => void;
 }
 
 /**
@@ -89,6 +91,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
     onMove: (session) => moves.get(session)?.(),
     gate: control.gate,
   });
+  options.onStreamServer?.(streamServer);
   const tls = { keyPem: state.keyPem, certPem: state.certPem, caPem: state.caPem };
   const path = options.region ? `${ROUTES.relay}?region=${encodeURIComponent(options.region)}` : ROUTES.relay;
   // The service's last answer: when it cannot be asked, the agent fails over down this list.

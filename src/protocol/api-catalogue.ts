@@ -17,6 +17,7 @@ import { ACCESS_ROUTE_DOCS } from "./api-access.js";
 import { AUDIT_ROUTE_DOCS } from "./api-audit.js";
 import { LIVE_ROUTE_DOCS } from "./api-live.js";
 import { PUBLISH_ROUTE_DOCS } from "./api-publish.js";
+import { ON_DEMAND_ROUTE_DOCS } from "./api-on-demand.js";
 import { SESSION_ROUTE_DOCS } from "./api-session.js";
 import { USER_ROUTE_DOCS } from "./api-users.js";
 import { WEB_TARGET_ROUTE_DOCS } from "./api-web-targets.js";
@@ -89,6 +90,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...ACCESS_ROUTE_DOCS,
   ...LIVE_ROUTE_DOCS,
   ...PUBLISH_ROUTE_DOCS,
+  ...ON_DEMAND_ROUTE_DOCS,
   {
     method: "post",
     path: ROUTES.register,

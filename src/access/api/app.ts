@@ -24,6 +24,7 @@ import { registerCoreRoutes } from "./routes-core.js";
 import { registerEventRoutes } from "./routes-events.js";
 import { registerLiveRoutes } from "./routes-live.js";
 import { registerPublishRoutes } from "./routes-publish.js";
+import { registerOnDemandRoutes } from "./routes-on-demand.js";
 import { registerRelayRoutes } from "./routes-relays.js";
 import { registerSessionRoutes } from "./routes-session.js";
 import { registerUserRoutes } from "./routes-users.js";
@@ -102,6 +103,7 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   registerAuditRoutes(kit);
   registerLiveRoutes(kit);
   registerPublishRoutes(kit);
+  registerOnDemandRoutes(kit);
   registerEventRoutes(kit);
   return app;
 }

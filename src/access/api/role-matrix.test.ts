@@ -36,6 +36,7 @@ const SAMPLES: Record<string, Sample> = {
   "POST /api/v1/devices": { body: () => ({ name: "press-new", lan: ["192.168.5.0/24"] }), action: "device.add" },
   "GET /api/v1/devices/:name": { params: { name: "press-7" } },
   "GET /api/v1/devices/:name/access": { params: { name: "press-7" } },
+  "POST /api/v1/devices/:name/wake": { params: { name: "press-7" } },
   "DELETE /api/v1/devices/:name": { params: { name: "old-press" }, action: "device.remove" },
   "POST /api/v1/devices/:name/activation-key": { params: { name: "press-8" }, action: "device.activation-key" },
   "GET /api/v1/devices/:name/web": { params: { name: "press-7" } },
@@ -159,6 +160,23 @@ const OWN_ROWS: Record<string, Row[]> = {
       "an admin's session token without a device certificate is refused at GET /api/v1/agent/relay",
       async (f) => {
         const res = await f.call("GET", "/api/v1/agent/relay", { token: f.tokens.alice });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
+      },
+    ],
+  ],
+  "POST /api/v1/agent/check-in": [
+    [
+      "a registered device checks in at POST /api/v1/agent/check-in with its certificate and learns nobody wants it",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/check-in", { peerCertificate: f.deviceCertificate, body: { every: 300 } });
+        assert.equal(res.status, 200, JSON.stringify(res.json));
+        assert.deepEqual(res.json, { wanted: false });
+      },
+    ],
+    [
+      "an admin's session token without a device certificate is refused at POST /api/v1/agent/check-in",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/check-in", { token: f.tokens.alice, body: { every: 300 } });
         assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
       },
     ],

@@ -13,6 +13,7 @@ import * as liveStreams from "./migration-0011.js";
 import * as deviceNameCase from "./migration-0012.js";
 import * as publishedPorts from "./migration-0013.js";
 import * as deviceSwitch from "./migration-0014.js";
+import * as deviceCheckIns from "./migration-0015.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -76,6 +77,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0014_device_switch": {
       up: deviceSwitch.up,
       down: deviceSwitch.down,
+    },
+    "0015_device_check_ins": {
+      up: deviceCheckIns.up,
+      down: deviceCheckIns.down,
     },
   };
 }

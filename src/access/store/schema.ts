@@ -28,6 +28,15 @@ export interface Database {
   relays: RelaysTable;
   live_streams: LiveStreamsTable;
   published_ports: PublishedPortsTable;
+  device_check_ins: DeviceCheckInsTable;
+}
+
+/** An on-demand device's last check-in, and until when someone wants its tunnel up. */
+export interface DeviceCheckInsTable {
+  device_id: string;
+  interval_seconds: number;
+  checked_in_at: string;
+  wanted_until: string | null;
 }
 
 /** A published port (forward job): connections to `port` on the relay's host go to the target in the device's LAN. */

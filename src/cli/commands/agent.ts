@@ -4,7 +4,10 @@ import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { requestPublishedPorts } from "../../agent/publish-request.js";
 import { createKeySwitch } from "../../agent/key-switch-io.js";
+import { checkInClient } from "../../agent/check-in.js";
 import { keepaliveTiming } from "../../agent/keepalive-profile.js";
+import { runOnDemand } from "../../agent/on-demand.js";
+import { onDemandTiming } from "../../agent/on-demand-options.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState, STATE_FILES } from "../../agent/state.js";
 import { lockAgentState } from "../../agent/state-lock.js";
@@ -25,6 +28,25 @@ function parsePublishFlag(text: string) {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+
+interface AgentRunFlags {
+  state: string;
+  allow: string[];
+  region?: string;
+  profile?: string;
+  keepalive?: string;
+  onDemand?: boolean;
+  checkIn?: string;
+  idle?: string;
+  publish: string[];
+  switch?: string;
+}
+
+/** "5 min" or "30 s". */
+function formatDuration(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
 }
 
 /** `fernlink agent register|run|switch`: the machine side. */
@@ -69,13 +91,18 @@ export function registerAgentCommands(program: Command): void {
     )
     .option("--profile <name>", "keep-alive profile: default (PING every 15 s) or cellular (every 5 min, under 100 KB a day idle)")
     .option("--keepalive <seconds>", "seconds between keep-alive PINGs (overrides the profile's; the relay learns it from the PINGs)")
-    .action(async (flags: { state: string; allow: string[]; region?: string; publish: string[]; switch?: string; profile?: string; keepalive?: string }) => {
+    .option("--on-demand", "hold no tunnel: check in every few minutes, connect only when a user or a published port asks")
+    .option("--check-in <minutes>", "on demand: time between check-ins, minutes or with a unit (30s, 2m); default 5")
+    .option("--idle <minutes>", "on demand: close the tunnel after this long without streams, unless still wanted; default 10")
+    .action(async (flags: AgentRunFlags) => {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
       const publish = flags.publish.map(parsePublishFlag);
       const switchSource = parseSwitchSource(flags.switch, resolve(flags.state));
       const keepalive = keepaliveTiming(flags);
+      if (!flags.onDemand && (flags.checkIn !== undefined || flags.idle !== undefined)) throw new UsageError("--check-in and --idle go with --on-demand");
+      const onDemand = flags.onDemand ? onDemandTiming(flags) : undefined;
       const state = await loadAgentState(resolve(flags.state));
       const unlock = await lockAgentState(resolve(flags.state));
       const log = createLogger("agent");
@@ -84,7 +111,7 @@ export function registerAgentCommands(program: Command): void {
       log.info("key switch", { source: describeSwitchSource(switchSource), state: await keySwitch.start() });
       const controller = signalController();
       let announced = false;
-      await runAgent({
+      const options = {
         state,
         allow,
         log,
@@ -92,12 +119,21 @@ export function registerAgentCommands(program: Command): void {
         region: flags.region,
         keySwitch,
         keepalive,
-        onConnected: (relay) => {
+        onConnected: (relay: string) => {
           if (!announced) process.stdout.write(`fernlink agent online: device "${state.config.device}" via ${relay}\n`);
           // Asked once the device is online, so its jobs' streams can open at once.
           if (!announced && publish.length > 0) void requestPublishedPorts(state, publish, log);
           announced = true;
         },
+      };
+      if (!onDemand) return runAgent(options).finally(unlock);
+      process.stdout.write(`fernlink agent on demand: device "${state.config.device}" checks in every ${formatDuration(onDemand.checkInMs)}\n`);
+      await runOnDemand({
+        timing: onDemand,
+        checkIn: checkInClient(state),
+        log,
+        signal: controller.signal,
+        runTunnel: (signal, onStreamServer) => runAgent({ ...options, signal, onStreamServer }),
       }).finally(unlock);
     });
 

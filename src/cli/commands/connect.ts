@@ -5,6 +5,7 @@ import { waitUntilOnline } from "../../client/device-wait.js";
 import { DRAIN_MS, drainListeners } from "../../client/drain.js";
 import { type Listener, startForward } from "../../client/forwarder.js";
 import { checkDistinctPorts } from "../../client/local-ports.js";
+import { keepWanted, waitForCheckIn, wake } from "../../client/on-demand-wait.js";
 import { startSocks5Server } from "../../client/socks5-server.js";
 import { checkTargets } from "../../client/target-check.js";
 import { TunnelClient } from "../../client/tunnel-client.js";
@@ -74,17 +75,25 @@ export function registerConnectCommand(program: Command): void {
           forwards.map((f) => f.target),
         );
       if (!info.online) {
-        if (!flags.wait) throw deviceOfflineError(info.name, info.lastSeen, info.switch === "off");
-        process.stderr.write(
-          `${deviceOfflineError(info.name, info.lastSeen, info.switch === "off").message}; waiting for it to come online (Ctrl-C to stop)\n`,
-        );
         const giveUp = new AbortController();
         void signals.then(() => giveUp.abort());
-        info = await waitUntilOnline(api, info.name, giveUp.signal).catch(async (err: unknown) => {
+        const stopped = async (err: unknown): Promise<never> => {
           if (!giveUp.signal.aborted) throw err;
           throw exitFor(await signals) ?? new ExitStatus(0);
-        });
+        };
+        // An on-demand device connects at its next check-in once asked for: wait for it with a countdown.
+        const woken = await wake(api, info.name);
+        if (woken.onDemand || woken.online) {
+          const out = { write: (text: string) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true };
+          await waitForCheckIn(api, woken, { signal: giveUp.signal, out, keepWaiting: flags.wait === true }).catch(stopped);
+        } else {
+          const offline = deviceOfflineError(info.name, info.lastSeen, info.switch === "off");
+          if (!flags.wait) throw offline;
+          process.stderr.write(`${offline.message}; waiting for it to come online (Ctrl-C to stop)\n`);
+          info = await waitUntilOnline(api, info.name, giveUp.signal).catch(stopped);
+        }
       }
+      const stopWanting = keepWanted(api, info.name, () => {});
       const server = api.session.server;
       const tunnel = new TunnelClient({
         server,
@@ -104,6 +113,7 @@ export function registerConnectCommand(program: Command): void {
         await new Promise<void>((resolve, reject) =>
           joinStreams(local, stream, ({ error }) => (error ? reject(tunnel.streamFailure(stream, error)) : resolve())),
         );
+        stopWanting();
         tunnel.close();
         return;
       }
@@ -129,6 +139,7 @@ export function registerConnectCommand(program: Command): void {
         cut: waitForSignal(),
         onWait: (n) => process.stderr.write(`letting ${n} open connection(s) finish, up to ${graceMs / 1000} s (Ctrl-C again to cut them)\n`),
       });
+      stopWanting();
       tunnel.close();
       if (cut > 0) process.stderr.write(`fernlink: cut ${cut} open connection(s) to ${info.name}\n`);
       const status = exitFor(signal);
