@@ -85,7 +85,8 @@ export async function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv
   const output = tail(child);
   let stdout = "";
   child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  // "close", not "exit": the output can still be in the pipes when the process has exited.
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   if (code !== 0) throw new Error(`fernlink ${args.slice(0, 2).join(" ")} exited with ${code}\n${output()}`);
   return stdout;
 }
@@ -137,7 +138,8 @@ export async function runCommand(command: string, args: string[], options: { env
   let stderr = "";
   child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  // "close", not "exit": the output can still be in the pipes when the process has exited.
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}\n${stderr.slice(-2000)}`);
   return stdout;
 }
