@@ -10,7 +10,7 @@ import { startSocks5Server } from "../../client/socks5-server.js";
 import { checkTargets } from "../../client/target-check.js";
 import { TunnelClient } from "../../client/tunnel-client.js";
 import { DeviceInfo, DeviceReach, ROUTES, routePath } from "../../protocol/api.js";
-import { UsageError } from "../../protocol/errors.js";
+import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { formatHostPort, type HostPort, parseForward, parseHostPort, parseListen } from "../../protocol/target.js";
 import { deviceOfflineError } from "../../shared/format.js";
 import { joinStreams } from "../../shared/join-streams.js";
@@ -82,8 +82,12 @@ export function registerConnectCommand(program: Command): void {
           throw exitFor(await signals) ?? new ExitStatus(0);
         };
         // An on-demand device connects at its next check-in once asked for: wait for it with a countdown.
-        const woken = await wake(api, info.name);
-        if (woken.onDemand || woken.online) {
+        // Asking needs connect rights; a viewer gets the offline line as before (its streams would be refused anyway).
+        const woken = await wake(api, info.name).catch((err: unknown) => {
+          if (err instanceof FernlinkError && err.code === "forbidden") return undefined;
+          throw err;
+        });
+        if (woken && (woken.onDemand || woken.online)) {
           const out = { write: (text: string) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true };
           await waitForCheckIn(api, woken, { signal: giveUp.signal, out, keepWaiting: flags.wait === true }).catch(stopped);
         } else {
