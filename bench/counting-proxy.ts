@@ -45,6 +45,15 @@ async function socketCount(local: number, remote: number): Promise<WireCount> {
   return { connections: 1, payloadBytes, segments, wireBytes: payloadBytes + segments * HEADER_BYTES_PER_SEGMENT };
 }
 
+/**
+ * A connection's cost from what the proxy itself saw: the payload is exact, the segments are an
+ * upper estimate (every chunk its own segment, each answered by a pure ACK).
+ */
+function estimate(payloadBytes: number, chunks: number): WireCount {
+  const segments = 2 * chunks;
+  return { connections: 1, payloadBytes, segments, wireBytes: payloadBytes + segments * HEADER_BYTES_PER_SEGMENT };
+}
+
 /** Proxy from a port on 127.0.0.1 to `127.0.0.1:targetPort`, counting the accepted side. */
 export class CountingProxy {
   /** Connections already closed, as read just before their close. */
@@ -100,14 +109,29 @@ export class CountingProxy {
     up.setNoDelay(true);
     down.setNoDelay(true);
     for (const s of [down, up]) s.on("error", () => {});
-    down.on("data", (chunk: Buffer) => up.write(chunk));
-    up.on("data", (chunk: Buffer) => down.write(chunk));
+    // Kept in user space too, for a connection the peer reset before its counters could be read.
+    let chunks = 0;
+    down.on("data", (chunk: Buffer) => {
+      chunks++;
+      up.write(chunk);
+    });
+    up.on("data", (chunk: Buffer) => {
+      chunks++;
+      down.write(chunk);
+    });
     let counting: Promise<void> | undefined;
     // Read the counters once, before this side's FIN goes out (every close waits for the reading);
     // the close's own segments are the fixed cost.
     const count = (): Promise<void> =>
       (counting ??= (async () => {
-        const last = await socketCount(this.port, remotePort).catch(() => ({ ...ZERO, connections: 1 }));
+        const none = { ...ZERO, connections: 1 };
+        const [agentSide, serverSide] = await Promise.all([
+          socketCount(this.port, remotePort).catch(() => none),
+          up.localPort ? socketCount(up.localPort, targetPort).catch(() => none) : none,
+        ]);
+        // A peer that resets its end (a TLS client that closes before the server's close_notify arrived) takes the
+        // socket and its counters with it; the proxy's leg to the server carried the same bytes in the same writes.
+        const last = agentSide.payloadBytes > 0 ? agentSide : serverSide.payloadBytes > 0 ? serverSide : estimate(down.bytesRead + down.bytesWritten, chunks);
         this.closed = add(this.closed, { ...last, wireBytes: last.wireBytes + OPEN_AND_CLOSE_BYTES });
         this.open.delete(down);
       })());

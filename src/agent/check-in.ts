@@ -16,7 +16,9 @@ export type CheckIn = (every: number) => Promise<CheckInResponse>;
  * agent pays for every one.
  */
 export function checkInClient(state: AgentState): CheckIn {
-  const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 1 });
+  // Kept here, not in an https.Agent: the Agent forgets a session whenever its connection
+  // closes with an error, and a server's close_notify arriving after the agent closed is one.
+  let session: Buffer | undefined;
   const url = new URL(ON_DEMAND_ROUTES.checkIn, state.config.server);
   return (every) =>
     new Promise((resolve, reject) => {
@@ -29,7 +31,8 @@ export function checkInClient(state: AgentState): CheckIn {
           ca: state.caPem,
           cert: state.certPem,
           key: state.keyPem,
-          agent,
+          agent: false,
+          ...(session ? { session } : {}),
           timeout: CHECK_IN_TIMEOUT_MS,
         },
         (res) => {
@@ -46,6 +49,7 @@ export function checkInClient(state: AgentState): CheckIn {
           });
         },
       );
+      r.on("socket", (socket) => socket.on("session", (ticket: Buffer) => (session = ticket)));
       r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
       r.on("error", (err) => reject(networkError(err, state.config.server, true)));
       r.end(payload);
