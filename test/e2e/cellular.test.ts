@@ -115,9 +115,10 @@ test("an on-demand agent holds no tunnel, and its check-ins are counted on the w
 test("connect to an on-demand device waits for its check-in with a countdown, then carries bytes", async (t) => {
   const proxy = await proxyToServer();
   const dir = await deviceBehind(proxy, "press-9");
+  const registered = proxy.closedSoFar.connections;
   const agent = sb.start(["agent", "run", "--state", dir, "--on-demand", "--check-in", "2s"], { home: site.home("agent") });
   t.after(() => agent.stop());
-  await waitUntil("the first check-in", async () => (proxy.closedSoFar.connections >= 1 ? true : undefined), 10_000);
+  await waitUntil("the first check-in", async () => (proxy.closedSoFar.connections > registered ? true : undefined), 10_000);
   const startedAt = Date.now();
   const conn = sb.start(["connect", "press-9", "--forward", `0:127.0.0.1:${echo.port}`], { home: site.home("alice") });
   t.after(() => conn.stop());
@@ -141,9 +142,10 @@ test("connect to an on-demand device waits for its check-in with a countdown, th
 test("Ctrl-C ends a connect that waits for a device's check-in", async (t) => {
   const proxy = await proxyToServer();
   const dir = await deviceBehind(proxy, "press-far");
+  const registered = proxy.closedSoFar.connections;
   const agent = sb.start(["agent", "run", "--state", dir, "--on-demand", "--check-in", "10m"], { home: site.home("agent") });
   t.after(() => agent.stop());
-  await waitUntil("the first check-in", async () => (proxy.closedSoFar.connections >= 1 ? true : undefined), 10_000);
+  await waitUntil("the first check-in", async () => (proxy.closedSoFar.connections > registered ? true : undefined), 10_000);
   const conn = sb.start(["connect", "press-far", "--forward", `0:127.0.0.1:${echo.port}`], { home: site.home("alice") });
   await waitUntil(
     "the countdown",
