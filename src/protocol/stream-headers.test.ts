@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ERROR_STATUS, type ErrorCode, FernlinkError } from "./errors.js";
-import { connectHeaders, errorFromResponse, errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "./stream-headers.js";
+import {
+  connectHeaders,
+  errorFromResponse,
+  errorResponseHeaders,
+  HEADER,
+  protocolHeaders,
+  readConnectTarget,
+  readHeader,
+  readStreamProtocol,
+  streamTargetLabel,
+} from "./stream-headers.js";
 import { type HostPort, TargetSyntaxError } from "./target.js";
 
 const CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
@@ -143,5 +153,24 @@ describe("errorResponseHeaders and errorFromResponse", () => {
 
   it("fall back to a reason naming the status", () => {
     assert.match(errorFromResponse({ ":status": 502 }).message, /502/);
+  });
+});
+
+describe("stream protocol", () => {
+  it("is TCP without the header, UDP when marked, and refuses anything else", () => {
+    assert.equal(readStreamProtocol({}), "tcp");
+    assert.equal(readStreamProtocol({ [HEADER.protocol]: "tcp" }), "tcp");
+    assert.equal(readStreamProtocol(protocolHeaders("udp")), "udp");
+    assert.deepEqual(protocolHeaders("tcp"), {});
+    assert.throws(
+      () => readStreamProtocol({ [HEADER.protocol]: "sctp" }),
+      (err: unknown) => err instanceof FernlinkError && err.code === "invalid-input",
+    );
+  });
+
+  it("labels UDP targets for people", () => {
+    assert.equal(streamTargetLabel({ host: "10.1.2.3", port: 53 }, "udp"), "10.1.2.3:53/udp");
+    assert.equal(streamTargetLabel({ host: "::1", port: 161 }, "udp"), "[::1]:161/udp");
+    assert.equal(streamTargetLabel({ host: "plc", port: 502 }, undefined), "plc:502");
   });
 });

@@ -9,6 +9,8 @@ import { parseTargetEntry, type TargetEntry } from "./target-filter.js";
  * client → relay:  CONNECT :authority=THOST:TPORT, fernlink-device, authorization: Bearer TOKEN
  * relay  → agent:  CONNECT :authority=THOST:TPORT, fernlink-stream-id, fernlink-user,
  *                  fernlink-allowed-targets (space-separated target-filter entries)
+ * both hops:       fernlink-protocol: udp for a stream of UDP datagrams (DATAGRAM capsules,
+ *                  datagram-capsule.ts); absent means a TCP byte stream
  * answers:         :status 200, or an error status with fernlink-error (code) and fernlink-reason
  * ends:            the opener ends its half with trailers; `fernlink-cancel` in them means it gave
  *                  up, and the answerer resets the stream (shared/stream-cancel.ts says why)
@@ -21,7 +23,11 @@ export const HEADER = {
   errorCode: "fernlink-error",
   reason: "fernlink-reason",
   cancel: "fernlink-cancel",
+  protocol: "fernlink-protocol",
 } as const;
+
+/** What a stream carries: a TCP byte stream, or UDP datagrams to one target. */
+export type StreamProtocol = "tcp" | "udp";
 
 type Headers = Record<string, string | string[] | number | undefined>;
 
@@ -88,4 +94,22 @@ export function readAllowedTargets(headers: Headers): TargetEntry[] | undefined 
   } catch (err) {
     throw new FernlinkError("invalid-input", `the relay sent malformed allowed targets: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The protocol a stream carries; an unknown value refuses the stream rather than guessing. */
+export function readStreamProtocol(headers: Headers): StreamProtocol {
+  const value = single(headers, HEADER.protocol);
+  if (value === undefined || value === "tcp") return "tcp";
+  if (value === "udp") return "udp";
+  throw new FernlinkError("invalid-input", `stream protocol "${value.slice(0, 20)}" is not supported; use tcp or udp`);
+}
+
+/** The header that marks a stream's protocol (none for TCP, so older peers see what they always saw). */
+export function protocolHeaders(protocol: StreamProtocol | undefined): Record<string, string> {
+  return protocol === "udp" ? { [HEADER.protocol]: "udp" } : {};
+}
+
+/** A stream's target as people read it: `host:port`, with `/udp` for datagrams (audit, live lists, logs). */
+export function streamTargetLabel(target: HostPort, protocol: StreamProtocol | undefined): string {
+  return protocol === "udp" ? `${formatHostPort(target)}/udp` : formatHostPort(target);
 }
