@@ -1,7 +1,7 @@
 import type { LiveStreamInfo, LiveStreams, LiveTunnels, StatusResponse } from "../protocol/api-live.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { LiveStream } from "../protocol/relay-access.js";
-import { formatHostPort } from "../protocol/target.js";
+import { streamTargetLabel } from "../protocol/stream-headers.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Presence, Principal } from "./context.js";
 
@@ -28,7 +28,7 @@ export function liveStreamInfo(stream: LiveStream): LiveStreamInfo {
     id: stream.streamId,
     user: stream.grant.userName,
     device: stream.grant.deviceName,
-    target: formatHostPort(stream.request.target),
+    target: streamTargetLabel(stream.request.target, stream.request.protocol),
     source: stream.request.source,
     since: stream.startedAt.toISOString(),
     bytesUp: stream.bytesUp,
@@ -94,7 +94,12 @@ export async function closeLiveStream(ctx: AccessContext, who: Principal, stream
   const local = ctx.presence.streams(who.accountId).find((s) => s.grant.accountId === who.accountId && s.streamId === streamId);
   if (local) ctx.presence.cutStream(streamId);
   const stream = local
-    ? { userId: local.grant.userId, userName: local.grant.userName, deviceName: local.grant.deviceName, target: formatHostPort(local.request.target) }
+    ? {
+        userId: local.grant.userId,
+        userName: local.grant.userName,
+        deviceName: local.grant.deviceName,
+        target: streamTargetLabel(local.request.target, local.request.protocol),
+      }
     : await ctx.cluster?.closeStream(who.accountId, streamId);
   if (!stream) throw new FernlinkError("not-found", `no live stream "${streamId}" in this account; see: fernlink live`);
   ctx.changes.publish({ kind: "streams", accountId: who.accountId, streamId, userId: stream.userId, change: "cut" });

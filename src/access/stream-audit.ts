@@ -1,6 +1,6 @@
 import type { ErrorCode } from "../protocol/errors.js";
 import type { StreamEvent, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
-import { formatHostPort } from "../protocol/target.js";
+import { streamTargetLabel } from "../protocol/stream-headers.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
 
@@ -41,11 +41,11 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           actor: grant?.userName ?? requester?.userName ?? null,
           source: request.source,
           action: "stream",
-          object: `${request.device}/${formatHostPort(request.target)}`,
+          object: `${request.device}/${streamTargetLabel(request.target, request.protocol)}`,
           result: DENIED.has(error.code) ? "denied" : "error",
           reason: `${error.code}: ${error.message}`,
           device: grant?.deviceName ?? request.device,
-          target: formatHostPort(request.target),
+          target: streamTargetLabel(request.target, request.protocol),
           at: event.at,
           token: grant?.tokenName ?? requester?.tokenName ?? null,
         });
@@ -63,7 +63,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           object: streamId,
           result: "ok",
           device: grant.deviceName,
-          target: formatHostPort(request.target),
+          target: streamTargetLabel(request.target, request.protocol),
           at: event.at,
           startedAt: event.at,
           token: grant.tokenName ?? null,
@@ -89,7 +89,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           result: "ok",
           reason: event.error ? `ended abnormally: ${event.error.message}` : null,
           device: grant.deviceName,
-          target: formatHostPort(request.target),
+          target: streamTargetLabel(request.target, request.protocol),
           at: event.at,
           startedAt,
           endedAt: event.at,

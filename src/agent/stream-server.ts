@@ -1,8 +1,15 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import { FernlinkError } from "../protocol/errors.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
-import { errorResponseHeaders, HEADER, readAllowedTargets, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
-import { formatHostPort } from "../protocol/target.js";
+import {
+  errorResponseHeaders,
+  HEADER,
+  readAllowedTargets,
+  readConnectTarget,
+  readHeader,
+  readStreamProtocol,
+  streamTargetLabel,
+} from "../protocol/stream-headers.js";
 import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
 import { resetOnCancel } from "../shared/stream-cancel.js";
@@ -10,6 +17,8 @@ import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-ses
 import type { Allowlist } from "./allowlist.js";
 import type { StreamGate } from "./stream-gate.js";
 import { dialTarget } from "./target-dialer.js";
+import { dialUdpTarget } from "./udp-dialer.js";
+import { AGENT_UDP_IDLE_MS, carryUdp } from "./udp-stream.js";
 
 /** What the agent's stream handler needs. */
 export interface StreamServerDeps {
@@ -20,16 +29,35 @@ export interface StreamServerDeps {
   onMove?: (session: ServerHttp2Session) => void;
   /** The key switch's gate: checked before and after dialing, and holding the open streams. */
   gate?: StreamGate;
+  /** How long a UDP stream may go without a datagram; AGENT_UDP_IDLE_MS by default. */
+  udpIdleMs?: number;
 }
 
-/** Answers one CONNECT from the relay: check, dial, reply, pipe. */
+/** Answers one CONNECT from the relay: check, dial (TCP, or a UDP socket for a stream marked udp), reply, pipe. */
 export async function handleRelayStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: StreamServerDeps): Promise<void> {
   const user = readHeader(headers, HEADER.user) ?? "?";
   let where = "?";
   try {
     const target = readConnectTarget(headers);
-    where = formatHostPort(target);
+    const protocol = readStreamProtocol(headers);
+    where = streamTargetLabel(target, protocol);
     deps.gate?.check();
+    if (protocol === "udp") {
+      const socket = await dialUdpTarget(target, deps.allowlist(), deps.deviceName, readAllowedTargets(headers));
+      if (stream.destroyed) return void socket.close();
+      try {
+        deps.gate?.check();
+      } catch (err) {
+        socket.close();
+        throw err;
+      }
+      // A turn of the switch ends the stream, and with it the UDP socket.
+      deps.gate?.track(stream);
+      stream.respond({ ":status": 200 });
+      deps.log.info("stream opened", { user, target: where });
+      carryUdp(stream, socket, deps.udpIdleMs ?? AGENT_UDP_IDLE_MS, (counts) => deps.log.info("stream closed", { user, target: where, ...counts }));
+      return;
+    }
     const socket = await dialTarget(target, deps.allowlist(), deps.deviceName, readAllowedTargets(headers));
     if (stream.destroyed) {
       socket.destroy();

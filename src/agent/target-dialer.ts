@@ -75,14 +75,21 @@ async function permittedAddresses(
 }
 
 /**
+ * Resolves the target and keeps the addresses that both the allowlist and the stream's
+ * allowed targets let through (the same check for TCP and UDP); throws "target-not-allowed".
+ */
+export async function allowedAddresses(target: HostPort, allowlist: Allowlist, deviceName: string, streamTargets?: readonly TargetEntry[]): Promise<string[]> {
+  return permittedAddresses(target, await resolve(target.host), allowlist, streamTargets, deviceName);
+}
+
+/**
  * Resolves the target, checks every candidate address against the allowlist and against
  * the stream's allowed targets *after* resolution (a host name cannot smuggle in a
  * forbidden address), then dials the first address both let through.
  */
 export async function dialTarget(target: HostPort, allowlist: Allowlist, deviceName: string, streamTargets?: readonly TargetEntry[]): Promise<Socket> {
   const where = formatHostPort(target);
-  const addresses = await resolve(target.host);
-  const allowed = await permittedAddresses(target, addresses, allowlist, streamTargets, deviceName);
+  const allowed = await allowedAddresses(target, allowlist, deviceName, streamTargets);
   return new Promise((resolveSocket, reject) => {
     const socket = connect({ host: allowed[0]!, port: target.port, noDelay: true, allowHalfOpen: true });
     // Not an AbortSignal on connect(): that would also cut the socket later, mid-stream.

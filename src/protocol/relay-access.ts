@@ -1,4 +1,5 @@
 import type { FernlinkError } from "./errors.js";
+import type { StreamProtocol } from "./stream-headers.js";
 import type { HostPort } from "./target.js";
 
 /**
@@ -27,6 +28,8 @@ export interface StreamRequest {
    * the stream is opened with the rights of the job's owner instead of a token.
    */
   job?: { id: string; accountId: string };
+  /** "udp" for a stream of datagrams (access rules admit the port for both); absent means TCP. */
+  protocol?: StreamProtocol;
 }
 
 /** The user behind a stream request, once the token is checked. */

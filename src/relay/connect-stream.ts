@@ -1,6 +1,6 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../protocol/errors.js";
-import { allowedTargetsHeader, connectHeaders, HEADER } from "../protocol/stream-headers.js";
+import { allowedTargetsHeader, connectHeaders, HEADER, protocolHeaders, type StreamProtocol } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import type { ResetBudget } from "../shared/reset-budget.js";
@@ -12,6 +12,8 @@ export interface StreamMeta {
   user: string;
   /** Target-filter entries the agent checks the resolved target against; absent: its allowlist alone decides. */
   allowedTargets?: readonly string[];
+  /** "udp" marks a stream of datagrams; absent means TCP. */
+  protocol?: StreamProtocol | undefined;
 }
 
 /**
@@ -26,7 +28,7 @@ export function openConnectStream(
   meta: StreamMeta,
   options: { timeoutMs: number; extra?: Record<string, string>; gone: (cause: Error) => FernlinkError },
 ): Promise<ClientHttp2Stream> {
-  const headers: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user, ...options.extra };
+  const headers: Record<string, string> = { [HEADER.streamId]: meta.streamId, [HEADER.user]: meta.user, ...protocolHeaders(meta.protocol), ...options.extra };
   if (meta.allowedTargets) headers[HEADER.allowedTargets] = allowedTargetsHeader(meta.allowedTargets);
   let stream: ClientHttp2Stream;
   try {

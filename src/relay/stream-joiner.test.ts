@@ -119,6 +119,31 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     stream.close();
   });
 
+  it("passes a UDP stream on marked as UDP, and records it as one", async () => {
+    const stream = client.request({
+      ":method": "CONNECT",
+      ":authority": "127.0.0.2:502",
+      [HEADER.device]: "press-7",
+      [HEADER.protocol]: "udp",
+      authorization: "Bearer t",
+    });
+    const [headers] = (await once(stream, "response")) as [IncomingHttpHeaders];
+    assert.equal(headers[":status"], 200);
+    assert.equal(agentHeaders.items.at(-1)?.[HEADER.protocol], "udp");
+    const [entry] = [...live.values()];
+    assert.equal(entry?.request.protocol, "udp");
+    stream.close();
+    await recorded.until((all) => all.some((e) => e.kind === "closed" && e.streamId === entry?.streamId));
+  });
+
+  it("refuses a stream of an unknown protocol", async () => {
+    const stream = client.request({ ":method": "CONNECT", ":authority": "127.0.0.2:502", [HEADER.device]: "press-7", [HEADER.protocol]: "sctp" });
+    const [headers] = (await once(stream, "response")) as [IncomingHttpHeaders];
+    assert.equal(headers[":status"], 400);
+    assert.equal(headers[HEADER.errorCode], "invalid-input");
+    stream.close();
+  });
+
   it("resets a cut stream on the client at once and records its end", async () => {
     const stream = await open();
     const errored = once(stream, "error");

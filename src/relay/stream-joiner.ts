@@ -4,8 +4,7 @@ import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
-import { errorResponseHeaders, HEADER, readConnectTarget, readHeader } from "../protocol/stream-headers.js";
-import { formatHostPort } from "../protocol/target.js";
+import { errorResponseHeaders, HEADER, readConnectTarget, readHeader, readStreamProtocol, streamTargetLabel } from "../protocol/stream-headers.js";
 import { duplexPair } from "../shared/duplex-pair.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { type JoinResult, joinStreams } from "../shared/join-streams.js";
@@ -78,13 +77,18 @@ async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): P
     const tunnel: StreamOpener | undefined = deps.registry.get(grant.deviceId) ?? deps.forward?.(grant.deviceId, grant.deviceName);
     if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
     const streamId = randomUUID();
-    const agentStream = await tunnel.openStream(request.target, { streamId, user: grant.userName, allowedTargets: grant.allowedTargets });
+    const agentStream = await tunnel.openStream(request.target, {
+      streamId,
+      user: grant.userName,
+      allowedTargets: grant.allowedTargets,
+      protocol: request.protocol,
+    });
     return { streamId, request, grant, agentStream };
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
     if (!(err instanceof FernlinkError)) deps.log.error("stream failed", { error: String(err) });
     if (!unrecorded) deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
-    deps.log.debug("stream refused", { target: formatHostPort(request.target), code: error.code });
+    deps.log.debug("stream refused", { target: streamTargetLabel(request.target, request.protocol), code: error.code });
     throw error;
   }
 }
@@ -130,7 +134,9 @@ export async function joinClientStream(clientStream: ServerHttp2Stream, headers:
   try {
     const device = readHeader(headers, HEADER.device);
     if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
-    opened = await openForRequest({ token: bearer(headers), device, target: readConnectTarget(headers), source }, deps);
+    const target = readConnectTarget(headers);
+    const protocol = readStreamProtocol(headers);
+    opened = await openForRequest({ token: bearer(headers), device, target, source, ...(protocol === "udp" ? { protocol } : {}) }, deps);
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("invalid-input", "the CONNECT request is malformed", { cause: err });
     if (!clientStream.destroyed && !clientStream.headersSent) clientStream.respond(errorResponseHeaders(error), { endStream: true });
@@ -194,6 +200,7 @@ export async function joinForwardedStream(
     agentStream = await tunnel.openStream(readConnectTarget(headers), {
       streamId,
       user: readHeader(headers, HEADER.user) ?? "?",
+      protocol: readStreamProtocol(headers),
       ...(allowed !== undefined ? { allowedTargets: allowed.split(" ").filter((t) => t !== "") } : {}),
     });
   } catch (err) {

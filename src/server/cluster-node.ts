@@ -8,7 +8,7 @@ import { channelOf, type Listening, listenChannel, notify } from "../access/pg-n
 import { cutStreamsOfEndedSessions } from "../access/session-streams.js";
 import type { Store } from "../access/store/index.js";
 import { SCHEMA_PARAM } from "../access/store/postgres.js";
-import { formatHostPort } from "../protocol/target.js";
+import { streamTargetLabel } from "../protocol/stream-headers.js";
 import type { Relay } from "../relay/relay.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
@@ -87,7 +87,13 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
         const stream = relay.streams().find((s) => s.streamId === streamId && s.grant.accountId === accountId);
         if (!stream || !relay.cutStream(streamId)) return undefined;
         const { grant } = stream;
-        return { streamId, userId: grant.userId, userName: grant.userName, deviceName: grant.deviceName, target: formatHostPort(stream.request.target) };
+        return {
+          streamId,
+          userId: grant.userId,
+          userName: grant.userName,
+          deviceName: grant.deviceName,
+          target: streamTargetLabel(stream.request.target, stream.request.protocol),
+        };
       },
     },
   });

@@ -12,7 +12,8 @@ import {
 } from "../access/store/live-tunnels.js";
 import type { Database } from "../access/store/schema.js";
 import type { LiveStream } from "../protocol/relay-access.js";
-import { formatHostPort, parseHostPort } from "../protocol/target.js";
+import { streamTargetLabel } from "../protocol/stream-headers.js";
+import { parseHostPort } from "../protocol/target.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
 import type { RelayNames } from "./presence-tracker.js";
@@ -193,7 +194,7 @@ function streamValues(s: LiveStream): LiveStreamValues {
     user_name: s.grant.userName,
     device_id: s.grant.deviceId,
     device_name: s.grant.deviceName,
-    target: formatHostPort(s.request.target),
+    target: streamTargetLabel(s.request.target, s.request.protocol),
     source: s.request.source,
     started_at: s.startedAt.toISOString(),
     bytes_up: s.bytesUp,
