@@ -33,7 +33,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "login-throttle clear": ["fernlink login-throttle clear 203.0.113.7 --data ./fernlink-data"],
   "relay drain": ["fernlink relay drain relay-eu-1 --data ./fernlink-data"],
   "relay remove": ["fernlink relay remove relay-eu-1 --data ./fernlink-data"],
-  connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080"],
+  connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080", "fernlink connect press-7 --forward-udp 10161:192.168.1.10:161"],
   audit: ["fernlink audit --device press-7 --since 2026-11-27 --limit 50"],
   "audit verify": ["fernlink audit verify"],
   "report connections": ["fernlink report connections --since 2026-11-01 --csv > connections.csv"],

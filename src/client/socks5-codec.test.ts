@@ -9,11 +9,14 @@ import {
   CMD,
   encodeMethodSelection,
   encodeReply,
+  encodeUdpDatagram,
   METHOD,
   negotiateMethod,
+  parseUdpDatagram,
   REP,
   replyCodeFor,
   Socks5Error,
+  Socks5FragmentError,
   type Socks5Message,
   Socks5MethodError,
   Socks5Parser,
@@ -36,14 +39,14 @@ function ipv6Bytes(text: string): number[] {
   return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
 }
 
-function encodeRequest({ host, port }: HostPort): Buffer {
+function encodeRequest({ host, port }: HostPort, cmd: number = CMD.connect): Buffer {
   const addr =
     isIP(host) === 4
       ? [ATYP.ipv4, ...host.split(".").map(Number)]
       : isIP(host) === 6
         ? [ATYP.ipv6, ...ipv6Bytes(host)]
         : [ATYP.domain, host.length, ...Buffer.from(host, "latin1")];
-  return Buffer.from([5, CMD.connect, 0, ...addr, port >> 8, port & 0xff]);
+  return Buffer.from([5, cmd, 0, ...addr, port >> 8, port & 0xff]);
 }
 
 const GREETING = encodeGreeting([METHOD.noAuth]);
@@ -87,7 +90,7 @@ describe("SOCKS5 codec", () => {
       assert.deepEqual(encodeRequest(target), request);
       const expected = [
         { type: "greeting", methods: [METHOD.noAuth] },
-        { type: "request", target },
+        { type: "request", command: "connect", target },
       ];
       assert.deepEqual(feed([Buffer.concat([GREETING, request])]), { messages: expected, rest: Buffer.alloc(0) });
       assert.deepEqual(feed(bytewise(Buffer.concat([GREETING, request]))), { messages: expected, rest: Buffer.alloc(0) });
@@ -119,15 +122,6 @@ describe("SOCKS5 codec", () => {
       chunks: [
         [5, 1, 0],
         [5, CMD.bind, 0, 1, 1, 2, 3, 4, 0, 80],
-      ],
-      code: "socks-bad-command",
-      rep: REP.commandNotSupported,
-    },
-    {
-      name: "a UDP ASSOCIATE request",
-      chunks: [
-        [5, 1, 0],
-        [5, CMD.udpAssociate, 0],
       ],
       code: "socks-bad-command",
       rep: REP.commandNotSupported,
@@ -240,10 +234,79 @@ describe("SOCKS5 codec", () => {
       fc.property(input, ({ target, methods, payload, cuts }) => {
         const wire = Buffer.concat([encodeGreeting(methods), encodeRequest(target), payload]);
         const out = feed(splitAt(wire, cuts));
-        const request = { type: "request", target: { host: canonical(target.host), port: target.port } };
+        const request = { type: "request", command: "connect", target: { host: canonical(target.host), port: target.port } };
         assert.deepEqual(out, { messages: [{ type: "greeting", methods }, request], rest: Buffer.from(payload) });
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("parses a UDP ASSOCIATE request, whose address may be all zeros", () => {
+    for (const target of [
+      { host: "0.0.0.0", port: 0 },
+      { host: "127.0.0.1", port: 40_000 },
+      { host: "::", port: 0 },
+    ]) {
+      assert.deepEqual(feed([GREETING, encodeRequest(target, CMD.udpAssociate)]).messages[1], { type: "request", command: "udp-associate", target });
+    }
+  });
+
+  it("encodes a UDP ASSOCIATE reply with the relay's address", () => {
+    assert.deepEqual(encodeReply(REP.succeeded, { host: "127.0.0.1", port: 0x1234 }), Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0x12, 0x34]));
+    assert.deepEqual(encodeReply(REP.succeeded, { host: "::1", port: 53 }), Buffer.from([5, 0, 0, 4, ...Array<number>(15).fill(0), 1, 0, 53]));
+  });
+
+  const UDP_CASES: Array<{ name: string; bytes: number[]; target: HostPort; data: string }> = [
+    { name: "IPv4", bytes: [0, 0, 0, 1, 10, 1, 2, 3, 0, 53, 0xab], target: { host: "10.1.2.3", port: 53 }, data: "ab" },
+    { name: "IPv6", bytes: [0, 0, 0, 4, ...Array<number>(15).fill(0), 1, 0, 161], target: { host: "::1", port: 161 }, data: "" },
+    { name: "a domain", bytes: [0, 0, 0, 3, 3, 0x70, 0x6c, 0x63, 0, 53, 1, 2], target: { host: "plc", port: 53 }, data: "0102" },
+  ];
+  for (const { name, bytes, target, data } of UDP_CASES) {
+    it(`parses and encodes a UDP datagram to ${name}`, () => {
+      const wire = Buffer.from(bytes);
+      assert.deepEqual(parseUdpDatagram(wire), { target, data: Buffer.from(data, "hex") });
+      assert.deepEqual(encodeUdpDatagram({ target, data: Buffer.from(data, "hex") }), wire);
+    });
+  }
+
+  const UDP_MALFORMED: Array<{ name: string; bytes: number[]; error: abstract new (...args: never[]) => Socks5Error }> = [
+    { name: "too short for a header", bytes: [0, 0, 0], error: Socks5Error },
+    { name: "non-zero reserved bytes", bytes: [0, 1, 0, 1, 10, 0, 0, 1, 0, 53], error: Socks5Error },
+    { name: "a fragment", bytes: [0, 0, 1, 1, 10, 0, 0, 1, 0, 53], error: Socks5FragmentError },
+    { name: "an address cut short", bytes: [0, 0, 0, 1, 10, 0, 0], error: Socks5Error },
+    { name: "an unknown address type", bytes: [0, 0, 0, 9, 10, 0, 0, 1, 0, 53], error: Socks5Error },
+    { name: "port 0", bytes: [0, 0, 0, 1, 10, 0, 0, 1, 0, 0], error: Socks5Error },
+  ];
+  for (const { name, bytes, error } of UDP_MALFORMED) {
+    it(`refuses a UDP datagram with ${name}`, () => assert.throws(() => parseUdpDatagram(Buffer.from(bytes)), error));
+  }
+
+  it("round-trips any UDP datagram and meets any bytes with a datagram or a SOCKS error", () => {
+    const canonical = (host: string) => (host.includes(":") ? new URL(`http://[${host}]/`).hostname.slice(1, -1) : host);
+    const target = fc.record({
+      host: fc.oneof(
+        fc.ipV4(),
+        fc.ipV6(),
+        fc.domain().filter((d) => d.length <= 253),
+      ),
+      port: fc.integer({ min: 1, max: 65535 }),
+    });
+    fc.assert(
+      fc.property(target, fc.uint8Array({ maxLength: 1500 }), (t, data) => {
+        const parsed = parseUdpDatagram(encodeUdpDatagram({ target: t, data: Buffer.from(data) }));
+        assert.deepEqual(parsed, { target: { host: canonical(t.host), port: t.port }, data: Buffer.from(data) });
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        try {
+          parseUdpDatagram(Buffer.from(bytes));
+        } catch (err) {
+          assert.ok(err instanceof Socks5Error, String(err));
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { type ErrorCode, FernlinkError } from "../protocol/errors.js";
 import { type HostPort, parseHost } from "../protocol/target.js";
 
@@ -7,7 +8,7 @@ export const SOCKS_VERSION = 0x05;
 /** Authentication method identifiers used in the method selection message. */
 export const METHOD = { noAuth: 0x00, noAcceptable: 0xff } as const;
 
-/** Request commands; only `connect` is supported. */
+/** Request commands; `connect` and `udpAssociate` are supported. */
 export const CMD = { connect: 0x01, bind: 0x02, udpAssociate: 0x03 } as const;
 
 /** Address types of DST.ADDR / BND.ADDR. */
@@ -30,7 +31,10 @@ export const REP = {
 export type ReplyCode = (typeof REP)[keyof typeof REP];
 
 /** A complete client message: the greeting, then the request. */
-export type Socks5Message = { type: "greeting"; methods: number[] } | { type: "request"; target: HostPort };
+export type Socks5Message = { type: "greeting"; methods: number[] } | { type: "request"; command: Socks5Command; target: HostPort };
+
+/** What a request asks for: a TCP connection, or a UDP relay (RFC 1928 §7) whose target is where the client will send from. */
+export type Socks5Command = "connect" | "udp-associate";
 
 /** What one `push` produced: finished messages and the bytes that follow the request. */
 export interface ParseResult {
@@ -51,7 +55,7 @@ export class Socks5VersionError extends Socks5Error {
   readonly rep = REP.generalFailure;
 }
 
-/** CMD is not CONNECT (BIND, UDP ASSOCIATE or unknown). */
+/** CMD is neither CONNECT nor UDP ASSOCIATE (BIND or unknown). */
 export class Socks5CommandError extends Socks5Error {
   override readonly name = "Socks5CommandError";
   readonly code = "socks-bad-command";
@@ -120,9 +124,23 @@ function checkVersion(buf: Buffer): void {
 
 function parseRequest(buf: Buffer): Parsed | undefined {
   checkVersion(buf);
-  const [, cmd, rsv, atyp, nameLength] = buf;
-  if (cmd !== undefined && cmd !== CMD.connect) throw new Socks5CommandError(`SOCKS command ${cmd} is not supported; only CONNECT is`);
+  const [, cmd, rsv] = buf;
+  if (cmd !== undefined && cmd !== CMD.connect && cmd !== CMD.udpAssociate) {
+    throw new Socks5CommandError(`SOCKS command ${cmd} is not supported; only CONNECT and UDP ASSOCIATE are`);
+  }
   if (rsv !== undefined && rsv !== 0) throw new Socks5MalformedError("reserved byte of the request is not zero");
+  const address = readAddress(buf, 3);
+  if (!address) return undefined;
+  const command: Socks5Command = cmd === CMD.udpAssociate ? "udp-associate" : "connect";
+  // A UDP ASSOCIATE may leave the client's address and port as zeros: not known yet (RFC 1928 §7).
+  if (address.target.port === 0 && command === "connect") throw new Socks5MalformedError("request has destination port 0");
+  return { message: { type: "request", command, target: address.target }, length: address.end };
+}
+
+/** ATYP, address and port at `offset`; undefined while incomplete. Port 0 is left to the caller. */
+function readAddress(buf: Buffer, offset: number): { target: HostPort; end: number } | undefined {
+  const atyp = buf[offset];
+  const nameLength = buf[offset + 1];
   if (atyp === undefined) return undefined;
   let addrLength: number;
   if (atyp === ATYP.ipv4) addrLength = 4;
@@ -131,13 +149,12 @@ function parseRequest(buf: Buffer): Parsed | undefined {
   else if (nameLength === undefined) return undefined;
   else if (nameLength === 0) throw new Socks5MalformedError("request has an empty domain name");
   else addrLength = 1 + nameLength;
-  const end = 4 + addrLength + 2;
+  const start = offset + 1;
+  const end = start + addrLength + 2;
   if (buf.length < end) return undefined;
-  const addr = buf.subarray(4, 4 + addrLength);
+  const addr = buf.subarray(start, start + addrLength);
   const host = atyp === ATYP.ipv4 ? [...addr].join(".") : atyp === ATYP.ipv6 ? formatIPv6(addr) : decodeName(addr.subarray(1));
-  const port = buf.readUInt16BE(4 + addrLength);
-  if (port === 0) throw new Socks5MalformedError("request has destination port 0");
-  return { message: { type: "request", target: { host, port } }, length: end };
+  return { target: { host, port: buf.readUInt16BE(start + addrLength) }, end };
 }
 
 function decodeName(bytes: Buffer): string {
@@ -177,9 +194,67 @@ export function encodeMethodSelection(method: number): Buffer {
   return Buffer.from([SOCKS_VERSION, method]);
 }
 
-/** A reply with BND.ADDR 0.0.0.0:0 (the bound address of a tunnelled stream means nothing to the client). */
-export function encodeReply(rep: ReplyCode): Buffer {
-  return Buffer.from([SOCKS_VERSION, rep, 0x00, ATYP.ipv4, 0, 0, 0, 0, 0, 0]);
+/**
+ * A reply; BND.ADDR is 0.0.0.0:0 unless `bound` is given (the bound address of a tunnelled
+ * stream means nothing to the client; a UDP ASSOCIATE's is where the client sends datagrams).
+ */
+export function encodeReply(rep: ReplyCode, bound: HostPort = { host: "0.0.0.0", port: 0 }): Buffer {
+  return Buffer.concat([Buffer.from([SOCKS_VERSION, rep, 0x00]), encodeAddress(bound)]);
+}
+
+/** ATYP, address and port of an endpoint: an IP literal as such, anything else as a domain name. */
+function encodeAddress({ host, port }: HostPort): Buffer {
+  const portBytes = Buffer.from([port >> 8, port & 0xff]);
+  const family = isIP(host);
+  if (family === 4) return Buffer.concat([Buffer.from([ATYP.ipv4, ...host.split(".").map(Number)]), portBytes]);
+  if (family === 6) return Buffer.concat([Buffer.from([ATYP.ipv6]), ipv6ToBytes(host), portBytes]);
+  const name = Buffer.from(host, "latin1");
+  if (name.length === 0 || name.length > 255) throw new RangeError(`host name of ${name.length} bytes cannot be sent in SOCKS5`);
+  return Buffer.concat([Buffer.from([ATYP.domain, name.length]), name, portBytes]);
+}
+
+function ipv6ToBytes(text: string): Buffer {
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups first.
+  const plain = text.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_m, a: string, b: string, c: string, d: string) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
+  );
+  const [head = "", tail] = plain.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16), i * 2));
+  return out;
+}
+
+/** A datagram between a SOCKS client and the proxy's UDP relay: where it goes (or came from) and its payload. */
+export interface Socks5UdpDatagram {
+  target: HostPort;
+  data: Buffer;
+}
+
+/** A UDP request header that is fragmented (FRAG ≠ 0); such datagrams are dropped, as RFC 1928 allows. */
+export class Socks5FragmentError extends Socks5Error {
+  override readonly name = "Socks5FragmentError";
+  readonly code = "socks-fragmented";
+  readonly rep = REP.generalFailure;
+}
+
+/** Parses a client's UDP datagram (RFC 1928 §7: RSV, FRAG, ATYP, DST.ADDR, DST.PORT, DATA); throws a Socks5Error. */
+export function parseUdpDatagram(buf: Buffer): Socks5UdpDatagram {
+  if (buf.length < 4) throw new Socks5MalformedError(`a SOCKS UDP datagram of ${buf.length} bytes has no header`);
+  if (buf[0] !== 0 || buf[1] !== 0) throw new Socks5MalformedError("reserved bytes of the UDP header are not zero");
+  if (buf[2] !== 0) throw new Socks5FragmentError(`fragment ${buf[2]} of a SOCKS UDP datagram: fragmentation is not supported`);
+  const address = readAddress(buf, 3);
+  if (!address) throw new Socks5MalformedError("a SOCKS UDP datagram ends inside its address");
+  if (address.target.port === 0) throw new Socks5MalformedError("a SOCKS UDP datagram has destination port 0");
+  return { target: address.target, data: buf.subarray(address.end) };
+}
+
+/** A datagram for the SOCKS client: the header names the target it came from. */
+export function encodeUdpDatagram({ target, data }: Socks5UdpDatagram): Buffer {
+  return Buffer.concat([Buffer.from([0, 0, 0]), encodeAddress(target), data]);
 }
 
 // device-offline and not-found mean the whole device LAN is out of reach, not just one host in it.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
@@ -10,6 +11,8 @@ import { promisify } from "node:util";
 import { SocksClient } from "socks";
 import { FernlinkError } from "../protocol/errors.js";
 import type { HostPort } from "../protocol/target.js";
+import { datagramChannel } from "../shared/datagram-channel.js";
+import { duplexPair } from "../shared/duplex-pair.js";
 import { REP } from "./socks5-codec.js";
 import { type Socks5Server, startSocks5Server } from "./socks5-server.js";
 
@@ -123,7 +126,58 @@ describe("SOCKS5 server", () => {
     assert.ok(reported.some((err) => err instanceof FernlinkError && err.code === "target-refused"));
   });
 
-  it("answers UDP ASSOCIATE with REP 0x07", LIMIT, async () => {
+  it("relays UDP ASSOCIATE datagrams per target with their boundaries, and ends them with the control connection", LIMIT, async () => {
+    const targets: HostPort[] = [];
+    const streams: Duplex[] = [];
+    const udpProxy = await startSocks5Server({
+      host: "127.0.0.1",
+      port: 0,
+      open: () => Promise.reject(new Error("no TCP here")),
+      openUdp: async (target) => {
+        targets.push(target);
+        const [ours, theirs] = duplexPair();
+        streams.push(theirs);
+        // The far end answers each datagram with the target's port and the same bytes.
+        const channel = datagramChannel(ours, {
+          onDatagram: (d) => channel.send(Buffer.concat([Buffer.from(`${target.port}:`), d])),
+          onEnd: () => channel.close(),
+        });
+        return theirs;
+      },
+    });
+    const client = new SocksClient({ proxy: proxyOf(udpProxy), command: "associate", destination: { host: "0.0.0.0", port: 0 } });
+    const established = once(client, "established");
+    client.connect();
+    const [info] = (await established) as [{ socket: Socket; remoteHost: { host: string; port: number } }];
+    const udp = createSocket("udp4");
+    udp.bind(0, "127.0.0.1");
+    await once(udp, "listening");
+    const answers: Buffer[] = [];
+    udp.on("message", (m) => answers.push(m));
+    for (const [port, data] of [
+      [53, "a"],
+      [161, "x".repeat(1400)],
+      [53, "bc"],
+    ] as const) {
+      udp.send(SocksClient.createUDPFrame({ remoteHost: { host: "10.1.2.3", port }, data: Buffer.from(data) }), info.remoteHost.port, info.remoteHost.host);
+    }
+    for (let i = 0; i < 100 && answers.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const frames = answers.map((a) => SocksClient.parseUDPFrame(a));
+    assert.deepEqual(frames.map((f) => f.data.toString()).sort(), ["161:" + "x".repeat(1400), "53:a", "53:bc"]);
+    assert.ok(frames.every((f) => f.remoteHost.host === "10.1.2.3"));
+    assert.deepEqual(
+      targets.map((t) => t.port),
+      [53, 161],
+      "one stream per target",
+    );
+    const ended = Promise.all(streams.map((s) => once(s, "close")));
+    info.socket.destroy();
+    await ended;
+    udp.close();
+    await udpProxy.close();
+  });
+
+  it("answers UDP ASSOCIATE with REP 0x07 when it has no way to carry UDP", LIMIT, async () => {
     // createConnection() only speaks CONNECT, so drive a client instance directly.
     const client = new SocksClient({ proxy: proxyOf(proxy), command: "associate", destination: { host: "0.0.0.0", port: 0 } });
     const failed = once(client, "error");

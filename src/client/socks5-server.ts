@@ -4,6 +4,7 @@ import type { HostPort } from "../protocol/target.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { ConnectionSet } from "./connection-set.js";
+import { UDP_IDLE_MS } from "./datagram-mappings.js";
 import { type Listener, listenError, listenerControls } from "./forwarder.js";
 import {
   encodeMethodSelection,
@@ -12,10 +13,13 @@ import {
   negotiateMethod,
   REP,
   replyCodeFor,
+  type Socks5Command,
+  Socks5CommandError,
   Socks5MalformedError,
   Socks5Parser,
   Socks5VersionError,
 } from "./socks5-codec.js";
+import { serveUdpAssociate } from "./socks5-udp.js";
 
 /** How to run a SOCKS5 proxy and how it reaches targets. */
 export interface Socks5ServerOptions {
@@ -27,6 +31,10 @@ export interface Socks5ServerOptions {
   onError?: (err: unknown, target: HostPort | undefined) => void;
   /** Deadline for greeting, request and `open` together; 10 s by default. */
   handshakeTimeoutMs?: number;
+  /** Opens a UDP stream to a target; without it UDP ASSOCIATE is answered "command not supported". */
+  openUdp?: (target: HostPort) => Promise<Duplex>;
+  /** How long a UDP association's flow to one target lives without a datagram. */
+  udpIdleMs?: number;
 }
 
 /** A listening SOCKS5 proxy. */
@@ -35,7 +43,7 @@ export type Socks5Server = Listener;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const LINGER_MS = 2_000;
 
-/** Starts a no-auth, CONNECT-only SOCKS5 proxy that forwards each connection to `open(target)`. */
+/** Starts a no-auth SOCKS5 proxy: CONNECT forwards each connection to `open(target)`, UDP ASSOCIATE relays datagrams through `openUdp`. */
 export async function startSocks5Server(options: Socks5ServerOptions): Promise<Socks5Server> {
   const connections = new ConnectionSet();
   // Half-open sockets let a client shut its write side and still receive the target's answer.
@@ -78,8 +86,12 @@ function handleConnection(socket: Socket, options: Socks5ServerOptions): void {
 async function establish(socket: Socket, options: Socks5ServerOptions, signal: AbortSignal): Promise<void> {
   const state: { greeted: boolean; target?: HostPort } = { greeted: false };
   try {
-    const { target, rest } = await readHandshake(socket, signal, () => (state.greeted = true));
+    const { command, target, rest } = await readHandshake(socket, signal, () => (state.greeted = true));
     state.target = target;
+    if (command === "udp-associate") {
+      if (!options.openUdp) throw new Socks5CommandError("UDP ASSOCIATE is not supported here");
+      return await serveUdpAssociate(socket, target, { openUdp: options.openUdp, idleMs: options.udpIdleMs ?? UDP_IDLE_MS, onError: options.onError });
+    }
     const upstream = await settleOrAbort(options.open(target, signal), signal);
     if (socket.destroyed) return abortStream(upstream);
     socket.write(encodeReply(REP.succeeded));
@@ -93,6 +105,7 @@ async function establish(socket: Socket, options: Socks5ServerOptions, signal: A
 }
 
 interface Handshake {
+  command: Socks5Command;
   target: HostPort;
   rest: Buffer;
 }
@@ -115,7 +128,7 @@ function readHandshake(socket: Socket, signal: AbortSignal, onGreeted: () => voi
       try {
         const { messages, rest } = parser.push(chunk);
         for (const message of messages) {
-          if (message.type === "request") return finish(undefined, { target: message.target, rest });
+          if (message.type === "request") return finish(undefined, { command: message.command, target: message.target, rest });
           socket.write(encodeMethodSelection(negotiateMethod(message.methods)));
           onGreeted();
         }

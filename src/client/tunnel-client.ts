@@ -2,7 +2,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:htt
 import { setTimeout as sleep } from "node:timers/promises";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { connectHeaders, HEADER } from "../protocol/stream-headers.js";
+import { connectHeaders, HEADER, protocolHeaders, type StreamProtocol } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { networkError } from "../shared/https-json.js";
@@ -102,12 +102,12 @@ export class TunnelClient {
     }, delay);
   }
 
-  /** Opens a stream to `target` in the device LAN; resolves once the agent reached it. */
-  async open(target: HostPort): Promise<ClientHttp2Stream> {
+  /** Opens a stream to `target` in the device LAN (TCP, or UDP datagrams); resolves once the agent reached it. */
+  async open(target: HostPort, protocol: StreamProtocol = "tcp"): Promise<ClientHttp2Stream> {
     const deadline = Date.now() + OPEN_TIMEOUT_MS;
     for (;;) {
       try {
-        return await this.openOnce(target, Math.max(1, deadline - Date.now()));
+        return await this.openOnce(target, protocol, Math.max(1, deadline - Date.now()));
       } catch (err) {
         const unreachable = err instanceof FernlinkError && err.code === "server-unreachable";
         if (!unreachable || this.closed || Date.now() + RETRY_FIRST_MS >= deadline) throw err;
@@ -117,11 +117,11 @@ export class TunnelClient {
     }
   }
 
-  private openOnce(target: HostPort, timeoutMs: number): Promise<ClientHttp2Stream> {
+  private openOnce(target: HostPort, protocol: StreamProtocol, timeoutMs: number): Promise<ClientHttp2Stream> {
     const session = this.connect();
     const stream = openCancellable(
       session,
-      connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}` }),
+      connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}`, ...protocolHeaders(protocol) }),
       this.resets,
     );
     this.carriers.set(stream, session);

@@ -9,6 +9,7 @@ import { keepWanted, waitForCheckIn, wake } from "../../client/on-demand-wait.js
 import { startSocks5Server } from "../../client/socks5-server.js";
 import { checkTargets } from "../../client/target-check.js";
 import { TunnelClient } from "../../client/tunnel-client.js";
+import { startUdpForward } from "../../client/udp-forwarder.js";
 import { DeviceInfo, DeviceReach, ROUTES, routePath } from "../../protocol/api.js";
 import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { formatHostPort, type HostPort, parseForward, parseHostPort, parseListen } from "../../protocol/target.js";
@@ -19,6 +20,8 @@ import { collect, waitForSignal } from "../util.js";
 
 interface ConnectFlags {
   forward: string[];
+  forwardUdp: string[];
+  udpIdle: string;
   socks?: string;
   stdio?: string;
   wait?: boolean;
@@ -34,6 +37,14 @@ function reportStreamError(device: string) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`fernlink: ${formatHostPort(target)} via ${device}: ${message}\n`);
   };
+}
+
+/** `--udp-idle` in seconds: a whole number from 1 to one day. */
+function parseIdleSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+$/.test(text) || seconds < 1 || seconds > 86_400)
+    throw new UsageError(`--udp-idle "${text}" is not a number of seconds from 1 to 86400, e.g. --udp-idle 60`);
+  return seconds;
 }
 
 /** Binds every listener before any is announced; one that cannot listen closes the others. */
@@ -54,25 +65,34 @@ export function registerConnectCommand(program: Command): void {
     .command("connect <device>")
     .description("reach targets in a device's LAN through local ports")
     .option("--forward <[lhost:]lport:thost:tport>", "local port forward (repeatable)", collect, [])
-    .option("--socks <[lhost:]port>", "SOCKS5 proxy; host names are resolved on the device side")
+    .option("--forward-udp <[lhost:]lport:thost:tport>", "local UDP port forward; each local source gets its own mapping (repeatable)", collect, [])
+    .option("--socks <[lhost:]port>", "SOCKS5 proxy (CONNECT and UDP ASSOCIATE); host names are resolved on the device side")
+    .option("--udp-idle <seconds>", "end a UDP mapping after this long without a datagram either way", "60")
     .option("--stdio <thost:tport>", "join stdin/stdout to one target (e.g. ssh ProxyCommand), then exit")
     .option("--wait", "if the device is offline, wait until it comes online")
     .action(async (device: string, flags: ConnectFlags) => {
       const forwards = flags.forward.map((f) => ({ ...parseForward(f), flag: `--forward ${f}` }));
+      const udpForwards = flags.forwardUdp.map((f) => ({ ...parseForward(f), flag: `--forward-udp ${f}` }));
+      const udpIdleMs = parseIdleSeconds(flags.udpIdle) * 1000;
       const socks = flags.socks ? parseListen(flags.socks) : undefined;
       const stdio = flags.stdio ? parseHostPort(flags.stdio) : undefined;
-      if (stdio && (forwards.length > 0 || socks)) throw new UsageError("--stdio cannot be combined with --forward or --socks");
-      if (!stdio && forwards.length === 0 && !socks) throw new UsageError("say what to open: --forward LPORT:THOST:TPORT, --socks PORT or --stdio THOST:TPORT");
+      if (stdio && (forwards.length > 0 || udpForwards.length > 0 || socks))
+        throw new UsageError("--stdio cannot be combined with --forward, --forward-udp or --socks");
+      if (!stdio && forwards.length === 0 && udpForwards.length === 0 && !socks) {
+        throw new UsageError("say what to open: --forward LPORT:THOST:TPORT, --forward-udp LPORT:THOST:TPORT, --socks PORT or --stdio THOST:TPORT");
+      }
       checkDistinctPorts([...forwards, ...(socks ? [{ listen: socks, flag: `--socks ${flags.socks}` }] : [])]);
+      // UDP ports are their own namespace: a TCP and a UDP forward may share a number.
+      checkDistinctPorts(udpForwards);
 
       const signals = waitForSignal();
       const api = await apiClient();
       let info = await api.call("GET", routePath(ROUTES.device, { name: device }), DeviceInfo);
       // A forward would otherwise listen and fail only when an application connects; --stdio opens its stream at once.
-      if (forwards.length > 0)
+      if (forwards.length + udpForwards.length > 0)
         checkTargets(
           await api.call("GET", routePath(ROUTES.deviceAccess, { name: info.name }), DeviceReach),
-          forwards.map((f) => f.target),
+          [...forwards, ...udpForwards].map((f) => f.target),
         );
       if (!info.online) {
         const giveUp = new AbortController();
@@ -110,6 +130,7 @@ export function registerConnectCommand(program: Command): void {
           ),
       });
       const open = (target: HostPort): Promise<Duplex> => tunnel.open(target);
+      const openUdp = (target: HostPort): Promise<Duplex> => tunnel.open(target, "udp");
 
       if (stdio) {
         const stream = await tunnel.open(stdio);
@@ -127,14 +148,29 @@ export function registerConnectCommand(program: Command): void {
       const listeners = await bindAll([
         ...forwards.map((f) => () => startForward(f.listen, f.target, open, onError)),
         ...(socks
-          ? [() => startSocks5Server({ host: socks.host, port: socks.port, open: (t) => open(t), onError: (err, t) => (t ? onError(err, t) : undefined) })]
+          ? [
+              () =>
+                startSocks5Server({
+                  host: socks.host,
+                  port: socks.port,
+                  open: (t) => open(t),
+                  openUdp,
+                  udpIdleMs,
+                  onError: (err, t) => (t ? onError(err, t) : undefined),
+                }),
+            ]
           : []),
+        ...udpForwards.map((f) => () => startUdpForward(f.listen, f.target, openUdp, onError, udpIdleMs)),
       ]).catch((err: unknown) => {
         tunnel.close();
         throw err;
       });
       forwards.forEach((f, i) => process.stdout.write(`forwarding ${formatHostPort(listeners[i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`));
       if (socks) process.stdout.write(`socks5 on ${formatHostPort(listeners[forwards.length]!.address)} via ${info.name}\n`);
+      const firstUdp = forwards.length + (socks ? 1 : 0);
+      udpForwards.forEach((f, i) =>
+        process.stdout.write(`forwarding udp ${formatHostPort(listeners[firstUdp + i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`),
+      );
 
       const signal = await signals;
       const graceMs = signal === "SIGINT" ? DRAIN_MS : 0;
