@@ -4,6 +4,7 @@ import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import {
   errorResponseHeaders,
   HEADER,
+  protocolHeaders,
   readAllowedTargets,
   readConnectTarget,
   readHeader,
@@ -53,7 +54,8 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
       }
       // A turn of the switch ends the stream, and with it the UDP socket.
       deps.gate?.track(stream);
-      stream.respond({ ":status": 200 });
+      // The mark in the answer tells the relay this agent carries datagrams, not a TCP dial.
+      stream.respond({ ":status": 200, ...protocolHeaders("udp") });
       deps.log.info("stream opened", { user, target: where });
       carryUdp(stream, socket, deps.udpIdleMs ?? AGENT_UDP_IDLE_MS, (counts) => deps.log.info("stream closed", { user, target: where, ...counts }));
       return;

@@ -1,6 +1,6 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { FernlinkError } from "../protocol/errors.js";
-import { allowedTargetsHeader, connectHeaders, HEADER, protocolHeaders, type StreamProtocol } from "../protocol/stream-headers.js";
+import { allowedTargetsHeader, connectHeaders, HEADER, protocolHeaders, readStreamProtocol, type StreamProtocol } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import type { ResetBudget } from "../shared/reset-budget.js";
@@ -44,5 +44,18 @@ export function openConnectStream(
         ? new FernlinkError("target-timeout", `target ${formatHostPort(target)} did not answer within ${options.timeoutMs / 1000} s`)
         : options.gone(failure.cause),
     abortStream,
+    // An agent from before UDP ignores the mark and would dial TCP: it must confirm the protocol.
+    (headers) =>
+      meta.protocol === "udp" && readProtocolOrTcp(headers) !== "udp"
+        ? new FernlinkError("target-unreachable", "the device's agent does not carry UDP; update fernlink on the device")
+        : undefined,
   );
+}
+
+function readProtocolOrTcp(headers: Parameters<typeof readStreamProtocol>[0]): StreamProtocol {
+  try {
+    return readStreamProtocol(headers);
+  } catch {
+    return "tcp";
+  }
 }

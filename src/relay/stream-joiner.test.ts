@@ -75,7 +75,9 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     agent.on("stream", (stream, headers) => {
       agentHeaders.push(headers);
       stream.on("error", () => {});
-      stream.respond({ ":status": 200 });
+      // Like a real agent it confirms a UDP stream, except "an agent from before UDP" on port 503.
+      const confirms = headers[HEADER.protocol] !== undefined && headers[":authority"] !== "127.0.0.2:503";
+      stream.respond({ ":status": 200, ...(confirms ? { [HEADER.protocol]: headers[HEADER.protocol] } : {}) });
       stream.pipe(stream);
     });
     agentSession = http2.connect(await listen(agent));
@@ -129,11 +131,27 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     });
     const [headers] = (await once(stream, "response")) as [IncomingHttpHeaders];
     assert.equal(headers[":status"], 200);
+    assert.equal(headers[HEADER.protocol], "udp", "the answer confirms UDP");
     assert.equal(agentHeaders.items.at(-1)?.[HEADER.protocol], "udp");
     const [entry] = [...live.values()];
     assert.equal(entry?.request.protocol, "udp");
     stream.close();
     await recorded.until((all) => all.some((e) => e.kind === "closed" && e.streamId === entry?.streamId));
+  });
+
+  it("refuses a UDP stream that the agent answers without confirming UDP (an agent from before UDP)", async () => {
+    const stream = client.request({
+      ":method": "CONNECT",
+      ":authority": "127.0.0.2:503",
+      [HEADER.device]: "press-7",
+      [HEADER.protocol]: "udp",
+      authorization: "Bearer t",
+    });
+    const [headers] = (await once(stream, "response")) as [IncomingHttpHeaders];
+    assert.equal(headers[":status"], 502);
+    assert.equal(headers[HEADER.errorCode], "target-unreachable");
+    assert.match(String(headers[HEADER.reason]), /does not carry UDP/);
+    stream.close();
   });
 
   it("refuses a stream of an unknown protocol", async () => {

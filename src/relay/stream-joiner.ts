@@ -4,7 +4,16 @@ import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
-import { errorResponseHeaders, HEADER, readConnectTarget, readHeader, readStreamProtocol, streamTargetLabel } from "../protocol/stream-headers.js";
+import {
+  errorResponseHeaders,
+  HEADER,
+  protocolHeaders,
+  readConnectTarget,
+  readHeader,
+  readStreamProtocol,
+  type StreamProtocol,
+  streamTargetLabel,
+} from "../protocol/stream-headers.js";
 import { duplexPair } from "../shared/duplex-pair.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { type JoinResult, joinStreams } from "../shared/join-streams.js";
@@ -146,7 +155,7 @@ export async function joinClientStream(clientStream: ServerHttp2Stream, headers:
     abortStream(opened.agentStream);
     return;
   }
-  clientStream.respond({ ":status": 200 });
+  clientStream.respond({ ":status": 200, ...protocolHeaders(opened.request.protocol) });
   await carry(
     opened,
     clientStream,
@@ -190,6 +199,7 @@ export async function joinForwardedStream(
 ): Promise<void> {
   resetOnCancel(nodeStream);
   let agentStream: ClientHttp2Stream;
+  let protocol: StreamProtocol = "tcp";
   try {
     const deviceId = readHeader(headers, FORWARD_HEADER.deviceId);
     const streamId = readHeader(headers, HEADER.streamId);
@@ -200,7 +210,7 @@ export async function joinForwardedStream(
     agentStream = await tunnel.openStream(readConnectTarget(headers), {
       streamId,
       user: readHeader(headers, HEADER.user) ?? "?",
-      protocol: readStreamProtocol(headers),
+      protocol: (protocol = readStreamProtocol(headers)),
       ...(allowed !== undefined ? { allowedTargets: allowed.split(" ").filter((t) => t !== "") } : {}),
     });
   } catch (err) {
@@ -212,7 +222,7 @@ export async function joinForwardedStream(
     abortStream(agentStream);
     return;
   }
-  nodeStream.respond({ ":status": 200 });
+  nodeStream.respond({ ":status": 200, ...protocolHeaders(protocol) });
   await new Promise<void>((resolve) => {
     let ended: (() => void) | undefined;
     const counts = joinStreams(nodeStream, agentStream, () => {

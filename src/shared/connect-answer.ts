@@ -1,4 +1,4 @@
-import type { ClientHttp2Stream } from "node:http2";
+import type { ClientHttp2Stream, IncomingHttpHeaders } from "node:http2";
 import { errorFromResponse } from "../protocol/stream-headers.js";
 
 /** Why an opening stream got no answer: the wait ran out, or the stream died first. */
@@ -10,13 +10,14 @@ export type OpenFailure = { kind: "timeout" } | { kind: "gone"; cause: Error };
  * dies first (a dying session ends pending streams with "close" and no "error") or no
  * answer comes within `timeoutMs`. A refused or timed-out stream is ended with `abandon`
  * (a cancel, not a reset: see `stream-cancel.ts`). Later stream errors belong to whoever
- * pipes the stream.
+ * pipes the stream. `check` may still refuse a 200 whose headers lack what the opener needs.
  */
 export function awaitConnectAnswer(
   stream: ClientHttp2Stream,
   timeoutMs: number,
   onFailure: (failure: OpenFailure) => Error,
   abandon: (stream: ClientHttp2Stream) => void,
+  check?: (headers: IncomingHttpHeaders) => Error | undefined,
 ): Promise<ClientHttp2Stream> {
   stream.on("error", () => {});
   return new Promise((resolve, reject) => {
@@ -39,9 +40,10 @@ export function awaitConnectAnswer(
     stream.once("close", closedEarly);
     stream.once("response", (headers) => {
       settle();
-      if (headers[":status"] === 200) return resolve(stream);
+      const refusal = headers[":status"] === 200 ? check?.(headers) : errorFromResponse(headers);
+      if (!refusal) return resolve(stream);
       abandon(stream);
-      reject(errorFromResponse(headers));
+      reject(refusal);
     });
   });
 }
