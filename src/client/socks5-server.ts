@@ -1,10 +1,10 @@
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { HostPort } from "../protocol/target.js";
+import { UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import { joinStreams } from "../shared/join-streams.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { ConnectionSet } from "./connection-set.js";
-import { UDP_IDLE_MS } from "./datagram-mappings.js";
 import { type Listener, listenError, listenerControls } from "./forwarder.js";
 import {
   encodeMethodSelection,

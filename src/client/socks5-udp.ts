@@ -2,7 +2,7 @@ import type { Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
-import { DatagramMappings } from "./datagram-mappings.js";
+import { DatagramMappings } from "../shared/datagram-mappings.js";
 import { encodeReply, encodeUdpDatagram, parseUdpDatagram, REP } from "./socks5-codec.js";
 import { bindUdp } from "./udp-forwarder.js";
 

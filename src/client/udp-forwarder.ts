@@ -2,8 +2,8 @@ import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
+import { DatagramMappings, UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import { ConnectionSet } from "./connection-set.js";
-import { DatagramMappings, UDP_IDLE_MS } from "./datagram-mappings.js";
 import { type Listener, listenError } from "./forwarder.js";
 
 /** A local UDP forward, with its live mappings. */

@@ -154,6 +154,24 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     stream.close();
   });
 
+  it("opens an in-process UDP stream for the server's own use, marked to the agent", async () => {
+    const { stream, carried } = await openInProcessStream(
+      { token: "t", device: "press-7", target: { host: "127.0.0.2", port: 161 }, source: "published-port", protocol: "udp" },
+      {
+        authority,
+        live,
+        registry,
+        throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }),
+        log: createLogger("test", { level: "error" }),
+        now: () => new Date(),
+      },
+    );
+    assert.equal(agentHeaders.items.at(-1)?.[HEADER.protocol], "udp");
+    stream.end();
+    await carried;
+    assert.ok(events.some((e) => e.kind === "opened" && e.request.protocol === "udp" && e.request.source === "published-port"));
+  });
+
   it("refuses a stream of an unknown protocol", async () => {
     const stream = client.request({ ":method": "CONNECT", ":authority": "127.0.0.2:502", [HEADER.device]: "press-7", [HEADER.protocol]: "sctp" });
     const [headers] = (await once(stream, "response")) as [IncomingHttpHeaders];

@@ -1,7 +1,7 @@
 import type { Duplex } from "node:stream";
 import type { HostPort } from "../protocol/target.js";
-import { type DatagramChannel, datagramChannel } from "../shared/datagram-channel.js";
-import { abortStream } from "../shared/stream-cancel.js";
+import { type DatagramChannel, datagramChannel } from "./datagram-channel.js";
+import { abortStream } from "./stream-cancel.js";
 
 /** How long a UDP mapping lives without a datagram either way (`--udp-idle`), as NATs keep theirs: long enough for DNS, SNMP and polling. */
 export const UDP_IDLE_MS = 60_000;
@@ -26,7 +26,9 @@ export interface DatagramMappingsOptions {
 }
 
 /**
- * UDP flows on the client side: each key (a local source address, or a SOCKS client's target)
+ * UDP flows in front of the tunnel (the client's forwards and SOCKS associations, and any
+ * server-side UDP listener that opens streams with `protocol: "udp"`): each key (a source
+ * address, or a SOCKS client's target)
  * gets one stream through the tunnel on its first datagram, kept until it idles out, its stream
  * ends, or everything is closed. Answers go back through the mapping's `reply`.
  */
