@@ -1,11 +1,10 @@
 import type { Http2Server, ServerHttp2Session } from "node:http2";
-import { isIP } from "node:net";
-import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { KEEPALIVE } from "../protocol/tunnel-settings.js";
 import { networkError } from "../shared/https-json.js";
 import { type KeepaliveOptions, startKeepalive } from "../shared/keepalive.js";
+import { dialTls } from "../shared/server-dialer.js";
 
 /** Where and how to open the tunnel. */
 export interface TunnelOptions {
@@ -27,36 +26,41 @@ const OPEN_TIMEOUT_MS = 15_000;
 /**
  * Opens the agent's one outbound TLS connection (mutual TLS, agent ALPN) and hands it to
  * the local HTTP/2 stream server: the relay speaks first, as the HTTP/2 client.
- * Resolves with the session once the relay's SETTINGS arrived.
+ * Resolves with the session once the relay's SETTINGS arrived. Made by the one dialer: through
+ * the proxy when one is set.
  */
-export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> {
+export async function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> {
   const where = `${options.host}:${options.port}`;
-  // SNI carries names only; for an IP address the certificate's IP SAN is checked instead.
-  const servername = options.servername ?? (isIP(options.host) === 0 ? options.host : undefined);
+  const started = Date.now();
+  const socket = await dialTls({
+    host: options.host,
+    port: options.port,
+    servername: options.servername,
+    ca: options.caPem,
+    cert: options.certPem,
+    key: options.keyPem,
+    alpn: [ALPN.agent],
+    label: where,
+    signal: options.signal,
+    timeoutMs: OPEN_TIMEOUT_MS,
+  }).catch((err: unknown) => {
+    throw err instanceof FernlinkError ? err : tunnelError(err as NodeJS.ErrnoException, where);
+  });
+  socket.setNoDelay(true);
+  // TCP's own probes only for a path silent past the PINGs: earlier ones would cost a cellular agent bytes for nothing.
+  socket.setKeepAlive(true, Math.max(30_000, (options.keepalive?.intervalMs ?? KEEPALIVE.intervalMs) + (options.keepalive?.timeoutMs ?? KEEPALIVE.timeoutMs)));
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host: options.host,
-      port: options.port,
-      ...(servername ? { servername } : {}),
-      key: options.keyPem,
-      cert: options.certPem,
-      ca: options.caPem,
-      ALPNProtocols: [ALPN.agent],
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    socket.setNoDelay(true);
-    // TCP's own probes only for a path silent past the PINGs: earlier ones would cost a cellular agent bytes for nothing.
-    socket.setKeepAlive(
-      true,
-      Math.max(30_000, (options.keepalive?.intervalMs ?? KEEPALIVE.intervalMs) + (options.keepalive?.timeoutMs ?? KEEPALIVE.timeoutMs)),
+    // A relay that accepts TCP but never finishes HTTP/2 must not hang the agent.
+    const timer = setTimeout(
+      () => fail(Object.assign(new Error("timed out setting up the tunnel"), { code: "ETIMEDOUT" })),
+      Math.max(1, OPEN_TIMEOUT_MS - (Date.now() - started)),
     );
-    // A relay that accepts TCP but never finishes TLS or HTTP/2 must not hang the agent.
-    const timer = setTimeout(() => fail(Object.assign(new Error("timed out setting up the tunnel"), { code: "ETIMEDOUT" })), OPEN_TIMEOUT_MS);
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
       reject(err instanceof FernlinkError ? err : tunnelError(err as NodeJS.ErrnoException, where));
     };
+    // Closed after TLS succeeded: the relay refused this device, which only the access service can explain.
     const refused = (): void =>
       fail(
         new FernlinkError(
@@ -65,26 +69,20 @@ export function openTunnel(options: TunnelOptions): Promise<ServerHttp2Session> 
         ),
       );
     socket.once("error", fail);
-    const closed = (): void => fail(new Error("the relay closed the connection before TLS finished"));
-    socket.once("close", closed);
-    socket.once("secureConnect", () => {
-      // Closed after TLS succeeded: the relay refused this device, which only the access service can explain.
-      socket.removeListener("close", closed);
-      socket.once("close", refused);
-      if (socket.alpnProtocol !== ALPN.agent) return fail(new Error(`the relay does not speak ${ALPN.agent}`));
-      options.streamServer.once("session", (session: ServerHttp2Session) => {
-        session.once("remoteSettings", () => {
-          clearTimeout(timer);
-          socket.removeListener("error", fail);
-          socket.removeListener("close", refused);
-          // Announced, so the relay (which only listens) waits as long as this agent's interval says.
-          startKeepalive(session, { ...options.keepalive, announce: true });
-          resolve(session);
-        });
-        session.once("close", refused);
+    socket.once("close", refused);
+    if (socket.alpnProtocol !== ALPN.agent) return fail(new Error(`the relay does not speak ${ALPN.agent}`));
+    options.streamServer.once("session", (session: ServerHttp2Session) => {
+      session.once("remoteSettings", () => {
+        clearTimeout(timer);
+        socket.removeListener("error", fail);
+        socket.removeListener("close", refused);
+        // Announced, so the relay (which only listens) waits as long as this agent's interval says.
+        startKeepalive(session, { ...options.keepalive, announce: true });
+        resolve(session);
       });
-      options.streamServer.emit("connection", socket);
+      session.once("close", refused);
     });
+    options.streamServer.emit("connection", socket);
   });
 }
 

@@ -7,7 +7,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "fernlink server --listen 0.0.0.0:443 --hostname fernlink.example.com",
     "fernlink server --listen 0.0.0.0:443 --publish-ports 15000-15099   # ports published ports may use",
   ],
-  login: ["fernlink login --server https://127.0.0.1:8443 --ca ./fernlink-data/ca.pem --account acme --user alice"],
+  login: [
+    "fernlink login --server https://127.0.0.1:8443 --ca ./fernlink-data/ca.pem --account acme --user alice",
+    "FERNLINK_PROXY_PASSWORD='…' fernlink login --server https://fernlink.example.com --proxy http://alice@proxy.plant.local:3128",
+  ],
   logout: ["fernlink logout"],
   whoami: ["fernlink whoami --json"],
   "device add": ["fernlink device add press-7 --lan 192.168.1.0/24 --lan 10.10.0.0/16"],
@@ -24,6 +27,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "fernlink agent run --state /var/lib/fernlink --switch command:/usr/local/bin/read-key-switch   # prints off, online or remote",
     "fernlink agent run --state /var/lib/fernlink --profile cellular          # PING every 5 min: under 100 KB a day idle",
     "fernlink agent run --state /var/lib/fernlink --on-demand --check-in 5    # no tunnel until a user asks",
+    "FERNLINK_PROXY_PASSWORD='…' fernlink agent run --state /var/lib/fernlink --proxy http://press7@proxy.plant.local:3128",
   ],
   "agent switch": ["fernlink agent switch online --state /var/lib/fernlink     # connected and visible, every stream refused"],
   "relay add": ["fernlink relay add relay-eu-1 --region eu --data ./fernlink-data"],
@@ -70,6 +74,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "access revoke": ["fernlink access revoke --group service-team --pool line-3"],
 };
 
+/** How a command that dials the server finds its proxy. */
+const PROXY_ENVIRONMENT = [
+  "HTTPS_PROXY              http://[USER[:PASSWORD]@]HOST:PORT, when --proxy is not given",
+  "NO_PROXY                 hosts reached without the proxy (host, .domain, host:port, *)",
+  "FERNLINK_PROXY_PASSWORD  the proxy user's password (never on the command line)",
+];
+
 /** The environment variables a command reads, shown under its --help. */
 export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
   server: [
@@ -78,15 +89,19 @@ export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
     "FERNLINK_CLUSTER_KEY  path of the cluster key file, instead of --cluster-key",
   ],
   login: [
-    "FERNLINK_PASSWORD  your password (else asked for on a terminal)",
-    "FERNLINK_CA        the CA file, instead of --ca",
-    "FERNLINK_HOME      where the session is kept (default ~/.config/fernlink)",
+    "FERNLINK_PASSWORD        your password (else asked for on a terminal)",
+    "FERNLINK_CA              the CA file, instead of --ca",
+    "FERNLINK_HOME            where the session is kept (default ~/.config/fernlink)",
+    ...PROXY_ENVIRONMENT,
   ],
+  connect: PROXY_ENVIRONMENT,
+  "agent run": PROXY_ENVIRONMENT,
   passwd: ["FERNLINK_PASSWORD      your current password", "FERNLINK_NEW_PASSWORD  the new one (else both are asked for on a terminal)"],
   "user add": ["FERNLINK_NEW_PASSWORD  the new user's first password (else asked for on a terminal)"],
   "agent register": [
     "FERNLINK_ACTIVATION_KEY  the activation key, instead of --key (keeps it out of the process list)",
     "FERNLINK_CA              the CA file, instead of --ca",
+    ...PROXY_ENVIRONMENT,
   ],
 };
 

@@ -17,6 +17,7 @@ import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
 import { addHelpTexts, optionDescription, runsItself } from "./help-text.js";
 import { EXIT, reportError } from "./output.js";
+import { addProxyOptions } from "./proxy-option.js";
 
 /** Commander's message, possibly several lines, as the one line the contract asks for. */
 function usageLine(text: string): string {
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerLoginThrottleCommands(program);
   addCaOptions(program);
+  addProxyOptions(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);

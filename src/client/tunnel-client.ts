@@ -1,5 +1,6 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { TLSSocket } from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { connectHeaders, HEADER, protocolHeaders, type StreamProtocol } from "../protocol/stream-headers.js";
@@ -8,6 +9,7 @@ import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
 import { ResetBudget } from "../shared/reset-budget.js";
+import { dialTls } from "../shared/server-dialer.js";
 import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 
@@ -47,21 +49,48 @@ export class TunnelClient {
   private retryTimer: NodeJS.Timeout | undefined;
   /** The connection each open stream rides on, to tell a lost connection from a stream's own failure. */
   private readonly carriers = new WeakMap<ClientHttp2Stream, ClientHttp2Session>();
+  private pending: Promise<ClientHttp2Session> | undefined;
 
   constructor(private readonly options: TunnelClientOptions) {}
 
   /** Opens the connection now (rather than with the first stream), so an outage is seen while idle. */
   start(): void {
-    this.connect();
+    this.connect().catch(() => {});
   }
 
-  private connect(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect(this.options.server, {
-      ...(this.options.ca ? { ca: this.options.ca } : {}),
-      ALPNProtocols: [ALPN.h2],
-      ...TUNNEL_SESSION_OPTIONS,
+  /** The live session, or the one being made (dialled by the one dialer: through the proxy when one is set). */
+  private connect(): Promise<ClientHttp2Session> {
+    if (this.session && !this.session.closed && !this.session.destroyed) return Promise.resolve(this.session);
+    this.pending ??= this.dial().finally(() => {
+      this.pending = undefined;
     });
+    return this.pending;
+  }
+
+  private async dial(): Promise<ClientHttp2Session> {
+    const url = new URL(this.options.server);
+    let socket: TLSSocket;
+    try {
+      socket = await dialTls({
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(url.port || 443),
+        ca: this.options.ca,
+        alpn: [ALPN.h2],
+        label: this.options.server,
+      });
+    } catch (err) {
+      this.sessionError = err as Error;
+      if (!this.closed) {
+        this.markDown(shortReason(err));
+        this.scheduleReconnect();
+      }
+      throw err;
+    }
+    if (this.closed) {
+      socket.destroy();
+      throw new FernlinkError("server-unreachable", `the connection to ${this.options.server} was closed`);
+    }
+    const session = http2.connect(this.options.server, { ...TUNNEL_SESSION_OPTIONS, createConnection: () => socket });
     this.sessionError = undefined;
     this.resets = new ResetBudget();
     readyTunnelSession(session, (err) => (this.sessionError = err));
@@ -98,7 +127,7 @@ export class TunnelClient {
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (!this.closed) this.connect();
+      if (!this.closed) this.connect().catch(() => {});
     }, delay);
   }
 
@@ -111,14 +140,19 @@ export class TunnelClient {
       } catch (err) {
         const unreachable = err instanceof FernlinkError && err.code === "server-unreachable";
         if (!unreachable || this.closed || Date.now() + RETRY_FIRST_MS >= deadline) throw err;
-        this.markDown(shortReason(err.cause));
+        this.markDown(shortReason(err.cause ?? err));
         await sleep(RETRY_FIRST_MS);
       }
     }
   }
 
-  private openOnce(target: HostPort, protocol: StreamProtocol, timeoutMs: number): Promise<ClientHttp2Stream> {
-    const session = this.connect();
+  private async openOnce(target: HostPort, protocol: StreamProtocol, timeoutMs: number): Promise<ClientHttp2Stream> {
+    let session: ClientHttp2Session;
+    try {
+      session = await this.connect();
+    } catch (err) {
+      throw err instanceof FernlinkError ? err : connectionError(err, this.options.server, this.options.ca !== undefined);
+    }
     const stream = openCancellable(
       session,
       connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}`, ...protocolHeaders(protocol) }),
@@ -181,6 +215,7 @@ function connectionGone(session: ClientHttp2Session): boolean {
 
 /** The short reason of an outage: the socket's code, or that the connection closed. */
 function shortReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
+  if (err instanceof FernlinkError) return err.message;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code && !code.startsWith("ERR_HTTP2") ? code : "connection closed";
 }

@@ -9,6 +9,7 @@ import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-ses
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
 import { HandshakeAdmission } from "./handshake-admission.js";
 import { SourceLimit } from "./source-limit.js";
+import { createTransportAcceptor } from "./websocket-transport.js";
 
 /** Where each kind of connection goes once TLS told us what it is. */
 export interface TlsRoutes {
@@ -98,7 +99,19 @@ export function createTlsListener(
     routes.request,
   );
   h1.keepAliveTimeout = limits.idleTimeoutMs;
-  h1.on("upgrade", routes.upgrade);
+  // The WebSocket transport's streams are new connections to this same TLS server. The
+  // outer connection is then a long-lived carrier: it leaves the unproven count, and the
+  // inner TLS session proves itself as any other would (agents by certificate, clients per stream).
+  const inner = new WeakSet<object>();
+  const transport = createTransportAcceptor((stream) => {
+    inner.add(stream);
+    server.emit("connection", stream);
+  });
+  h1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!transport.matches(req)) return routes.upgrade(req, socket, head);
+    prove(connections.get(keyOf(req.socket)));
+    transport.handle(req, socket, head);
+  });
   // Node starts its header and request deadlines when a server starts listening; this one
   // never listens (it is handed TLS sockets), so start them here.
   h1.emit("listening");
@@ -177,6 +190,7 @@ export function createTlsListener(
     handshakeTimeout: limits.handshakeTimeoutMs,
   });
   server.on("connection", (socket: Socket) => {
+    if (inner.has(socket)) return;
     const source = socket.remoteAddress;
     const release = source === undefined ? undefined : perSource.acquire(source);
     if (!release) {

@@ -1,7 +1,9 @@
 import https from "node:https";
+import type { Duplex } from "node:stream";
 import type { z } from "zod";
 import { ErrorBody } from "../protocol/api.js";
 import { FernlinkError, isErrorCode } from "../protocol/errors.js";
+import { dialTls } from "./server-dialer.js";
 
 /** One JSON call to the access service over HTTPS. */
 export interface JsonRequest<T extends z.ZodType> {
@@ -71,10 +73,8 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
       {
         method: req.method ?? (payload === undefined ? "GET" : "POST"),
         headers,
-        ...(req.ca ? { ca: req.ca } : {}),
-        ...(req.cert && req.key ? { cert: req.cert, key: req.key } : {}),
         timeout: req.timeoutMs ?? 15_000,
-        agent: false,
+        agent: new DialingAgent(req, url),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -99,9 +99,37 @@ export function requestJson<T extends z.ZodType>(req: JsonRequest<T>): Promise<z
       },
     );
     r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
-    r.on("error", (err) => reject(networkError(err, req.server, req.ca !== undefined)));
+    r.on("error", (err) => reject(err instanceof FernlinkError ? err : networkError(err, req.server, req.ca !== undefined)));
     r.end(payload);
   });
+}
+
+/** One request's connection, made by the one dialer (direct or through the proxy, the chain checked there). */
+class DialingAgent extends https.Agent {
+  constructor(
+    private readonly req: JsonRequest<z.ZodType>,
+    private readonly url: URL,
+  ) {
+    super({ keepAlive: false });
+  }
+
+  override createConnection(_options: unknown, done: (err: Error | null, socket?: Duplex) => void): undefined {
+    const { req, url } = this;
+    dialTls({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || 443),
+      ca: req.ca,
+      cert: req.cert,
+      key: req.key,
+      alpn: ["http/1.1"],
+      label: req.server,
+      timeoutMs: req.timeoutMs ?? 15_000,
+    }).then(
+      (socket) => done(null, socket),
+      (err: Error) => done(err instanceof FernlinkError ? err : networkError(err as NodeJS.ErrnoException, req.server, req.ca !== undefined)),
+    );
+    return undefined;
+  }
 }
 
 /**

@@ -69,7 +69,7 @@ describe("client login and CA handling", () => {
     assertExit(
       await site.cli("carol", [...args, "--ca", other]),
       1,
-      /the CA given did not sign the certificate of https:\/\/127\.0\.0\.1:\d+ \(\w+\); pass this server's own ca\.pem/,
+      /the certificate of https:\/\/127\.0\.0\.1:\d+ was issued by .*, not by the CA given .*\(\w+\): .*pass this server's own ca\.pem/,
     );
     assertExit(await site.cli("carol", [...args]), 1, /is not trusted .*pass the server's CA with --ca FILE/);
   });
@@ -78,9 +78,9 @@ describe("client login and CA handling", () => {
     await site.login(ACME);
     const other = sb.path("other-ca-2.pem");
     await writeFile(other, (await generateCaPem(new Date())).certPem);
-    assertExit(await site.cli(ACME.user, ["device", "list", "--ca", other]), 1, /the CA given did not sign/);
+    assertExit(await site.cli(ACME.user, ["device", "list", "--ca", other]), 1, /not by the CA given/);
     await site.ok(ACME.user, ["device", "list", "--ca", site.ca]);
-    assertExit(await site.cli(ACME.user, ["connect", "nowhere", "--forward", "0:127.0.0.1:1", "--ca", other]), 1, /the CA given did not sign/);
+    assertExit(await site.cli(ACME.user, ["connect", "nowhere", "--forward", "0:127.0.0.1:1", "--ca", other]), 1, /not by the CA given/);
     assert.ok((await readFile(join(site.home(ACME.user), "ca.pem"), "utf8")).includes("BEGIN CERTIFICATE"));
   });
 

@@ -2,20 +2,20 @@ import { join, resolve } from "node:path";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { parseAllowRule } from "../../agent/allowlist.js";
-import { requestPublishedPorts } from "../../agent/publish-request.js";
-import { createKeySwitch } from "../../agent/key-switch-io.js";
 import { checkInClient } from "../../agent/check-in.js";
 import { keepaliveTiming } from "../../agent/keepalive-profile.js";
+import { createKeySwitch } from "../../agent/key-switch-io.js";
 import { runOnDemand } from "../../agent/on-demand.js";
 import { onDemandTiming } from "../../agent/on-demand-options.js";
+import { requestPublishedPorts } from "../../agent/publish-request.js";
 import { runAgent } from "../../agent/run.js";
 import { loadAgentState, STATE_FILES } from "../../agent/state.js";
 import { lockAgentState } from "../../agent/state-lock.js";
 import { DEFAULT_SWITCH_FILE, describeSwitchSource, parseSwitchSource } from "../../agent/switch-source.js";
 import { readCa } from "../../client/client-state.js";
 import { UsageError } from "../../protocol/errors.js";
-import { parseAgentPublish } from "../../protocol/published-ports.js";
 import { parseSwitchText } from "../../protocol/key-switch.js";
+import { parseAgentPublish } from "../../protocol/published-ports.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { pathExists, writeFileAtomic } from "../../shared/files.js";
 import { createLogger } from "../../shared/log.js";
@@ -29,7 +29,6 @@ function parsePublishFlag(text: string) {
     throw new UsageError((err as Error).message);
   }
 }
-
 
 interface AgentRunFlags {
   state: string;

@@ -32,6 +32,8 @@ export function cliEnv(options: SpawnOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith("FERNLINK_") || key.startsWith("NODE_TEST") || key === "NODE_EXTRA_CA_CERTS" || key === "NODE_OPTIONS") continue;
+    // A proxy of the machine running the tests would carry the tests' loopback connections.
+    if (/^(https?|all|no)_proxy$/i.test(key)) continue;
     env[key] = value;
   }
   env["FERNLINK_HOME"] = options.home;
