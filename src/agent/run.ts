@@ -8,6 +8,7 @@ import type { Logger } from "../shared/log.js";
 import { Allowlist, type AllowRule, parseAllowRule } from "./allowlist.js";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { KeySwitch } from "./key-switch.js";
+import { networkCheckOnce } from "./network-check.js";
 import type { AgentState } from "./state.js";
 import { createStreamServer } from "./stream-server.js";
 import { switchControl } from "./switch-control.js";
@@ -100,6 +101,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let attempt = 0;
   // When the last tunnel was lost; undefined at start, after a move and once a tunnel is up.
   let lostAt: number | undefined;
+  const checkNetwork = networkCheckOnce(state.config.server, state.caPem, log);
   while (!signal.aborted) {
     if (control.isOff()) {
       // Off means nothing dialled: no question to the service, no tunnel, no backoff running down.
@@ -182,6 +184,7 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
         );
       }
       log.warn("cannot connect", { reason: errorMessage(err) });
+      checkNetwork();
       // A relay that refused the device after TLS: ask the service at once, it can say why.
       if (err instanceof FernlinkError && err.code === "certificate-rejected") lostAt = undefined;
     } finally {

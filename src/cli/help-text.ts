@@ -38,6 +38,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "relay drain": ["fernlink relay drain relay-eu-1 --data ./fernlink-data"],
   "relay remove": ["fernlink relay remove relay-eu-1 --data ./fernlink-data"],
   connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080", "fernlink connect press-7 --forward-udp 10161:192.168.1.10:161"],
+  check: [
+    "fernlink check --server https://fernlink.example.com --ca ca.pem",
+    "FERNLINK_PROXY_PASSWORD='…' fernlink check --server https://fernlink.example.com --proxy http://press7@proxy.plant.local:3128 --json",
+  ],
   audit: ["fernlink audit --device press-7 --since 2026-11-27 --limit 50"],
   "audit verify": ["fernlink audit verify"],
   "report connections": ["fernlink report connections --since 2026-11-01 --csv > connections.csv"],
@@ -96,6 +100,7 @@ export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
   ],
   connect: PROXY_ENVIRONMENT,
   "agent run": PROXY_ENVIRONMENT,
+  check: ["FERNLINK_CA              the CA file, instead of --ca", ...PROXY_ENVIRONMENT],
   passwd: ["FERNLINK_PASSWORD      your current password", "FERNLINK_NEW_PASSWORD  the new one (else both are asked for on a terminal)"],
   "user add": ["FERNLINK_NEW_PASSWORD  the new user's first password (else asked for on a terminal)"],
   "agent register": [

@@ -4,6 +4,7 @@ import { addCaOptions } from "./ca-option.js";
 import { registerAccessRuleCommands } from "./commands/access-rules.js";
 import { registerAgentCommands } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
+import { registerCheckCommand } from "./commands/check.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerAgentCommands(program);
   registerRelayCommands(program);
   registerConnectCommand(program);
+  registerCheckCommand(program);
   registerAuditCommand(program);
   registerReportCommands(program);
   registerLiveCommands(program);

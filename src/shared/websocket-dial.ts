@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import WebSocket, { createWebSocketStream } from "ws";
@@ -45,7 +46,28 @@ export function openTransportStream(
   });
 }
 
-/** Whom the outer TLS connection trusts: a reverse proxy in front of the server usually shows a public certificate, or ours. */
+/**
+ * Whom the outer TLS connection trusts: our CA and the system's (a reverse proxy in front of
+ * the server shows a public certificate; a plant's inspecting proxy one from a CA its IT put
+ * on the machines, NODE_EXTRA_CA_CERTS included). Undefined `ca`: the system's alone.
+ */
 export function outerTrust(ca: string | undefined): string[] | undefined {
-  return ca === undefined ? undefined : [ca, ...tls.rootCertificates];
+  return ca === undefined ? undefined : [ca, ...tls.rootCertificates, ...extraCertificates()];
+}
+
+let extra: string[] | undefined;
+
+/** The certificates of NODE_EXTRA_CA_CERTS, which Node adds to its default store but not to `tls.rootCertificates`. */
+function extraCertificates(): string[] {
+  if (extra) return extra;
+  const file = process.env["NODE_EXTRA_CA_CERTS"];
+  extra = [];
+  if (file) {
+    try {
+      extra = readFileSync(file, "utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    } catch {
+      // Node itself only warns about an unreadable file; so do we, by trusting nothing more.
+    }
+  }
+  return extra;
 }
