@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import http2 from "node:http2";
 import https from "node:https";
@@ -12,6 +13,7 @@ import { type Ca, issueServerCertificate, loadOrCreateCa, signDeviceCsr } from "
 import { ALPN } from "../protocol/alpn.js";
 import { createLogger } from "../shared/log.js";
 import { createCsrPem, generateKeyPairPem, serialOf } from "../shared/pki.js";
+import { dialTls } from "../shared/server-dialer.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import { createTlsListener, type TlsListener, type TlsRoutes } from "./tls-listener.js";
 
@@ -285,4 +287,72 @@ describe("the TLS listener", () => {
       for (const s of agents) s.destroy();
     });
   });
+
+  describe("the WebSocket transport", () => {
+    it("hands the inner TLS session to the same routes, with the client certificate and the outer connection's address", async () => {
+      let got: tls.TLSSocket | undefined;
+      const { listener: l, port: p } = await listen({}, (socket) => {
+        got = socket;
+        socket.end("bye");
+      });
+      try {
+        const socket = await dialTls({
+          host: "127.0.0.1",
+          port: p,
+          ca: ca.certPem,
+          cert: device.certPem,
+          key: device.keyPem,
+          alpn: [ALPN.agent],
+          transport: "websocket",
+          proxy: null,
+        });
+        assert.equal(socket.alpnProtocol, ALPN.agent);
+        socket.resume();
+        await once(socket, "end");
+        assert.ok(got);
+        assert.equal(got.authorized, true);
+        assert.equal(serialOf(got.getPeerCertificate()), device.serial);
+        assert.equal(got.remoteAddress, "127.0.0.1");
+        assert.equal(typeof got.remotePort, "number");
+        socket.destroy();
+      } finally {
+        await stop(l);
+      }
+    });
+
+    it("counts an unproven inner connection against its source, in place of the connection it came on", async () => {
+      const { listener: l, port: p } = await listen({ maxUnauthenticatedPerSource: 1 });
+      try {
+        const inner = await dialTls({ host: "127.0.0.1", port: p, ca: ca.certPem, alpn: [ALPN.http1], transport: "websocket", proxy: null });
+        // The one place is the inner connection's: a second connection from the same source is refused.
+        const refused = await dialTls({ host: "127.0.0.1", port: p, ca: ca.certPem, alpn: [ALPN.http1], transport: "tls", proxy: null }).then(
+          (s) => {
+            s.destroy();
+            return false;
+          },
+          () => true,
+        );
+        assert.equal(refused, true);
+        const closed = closedAfter(inner);
+        inner.destroy();
+        await closed;
+        await waitFor(async () => {
+          const s = await dialTls({ host: "127.0.0.1", port: p, ca: ca.certPem, alpn: [ALPN.http1], transport: "tls", proxy: null }).catch(() => undefined);
+          s?.destroy();
+          return s !== undefined;
+        });
+      } finally {
+        await stop(l);
+      }
+    });
+  });
+
+  /** Polls `probe` until true (at most 5 s). */
+  async function waitFor(probe: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!(await probe())) {
+      if (Date.now() > deadline) throw new Error("timed out waiting");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 });

@@ -99,17 +99,27 @@ export function createTlsListener(
     routes.request,
   );
   h1.keepAliveTimeout = limits.idleTimeoutMs;
-  // The WebSocket transport's streams are new connections to this same TLS server. The
-  // outer connection is then a long-lived carrier: it leaves the unproven count, and the
-  // inner TLS session proves itself as any other would (agents by certificate, clients per stream).
-  const inner = new WeakSet<object>();
-  const transport = createTransportAcceptor((stream) => {
-    inner.add(stream);
-    server.emit("connection", stream);
+  // The WebSocket transport's byte stream is a new connection to this same TLS server, from the
+  // outer connection's address: it takes over the outer's place (the outer is now only its
+  // carrier), counts as unproven until the inner TLS session proves itself like any other
+  // (agents by certificate, clients per stream), and is closed when idle like any other.
+  const transport = createTransportAcceptor((stream, outer) => {
+    prove(connections.get(keyOf(outer)));
+    const address = { remoteAddress: outer.remoteAddress, remotePort: outer.remotePort };
+    // Node's TLS socket over a stream that is not a socket has no address: give it the outer's.
+    Object.defineProperties(stream, { remoteAddress: { value: address.remoteAddress }, remotePort: { value: address.remotePort } });
+    if (!accept(stream)) return;
+    // One TLS server per stream, so that its secure socket is known to be this stream's.
+    const one = tls.createServer(serverOptions);
+    one.on("secureConnection", (socket: tls.TLSSocket) => {
+      Object.defineProperties(socket, { remoteAddress: { value: address.remoteAddress }, remotePort: { value: address.remotePort } });
+      onSecure(socket);
+    });
+    one.on("tlsClientError", onClientError);
+    one.emit("connection", stream);
   });
   h1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!transport.matches(req)) return routes.upgrade(req, socket, head);
-    prove(connections.get(keyOf(req.socket)));
     transport.handle(req, socket, head);
   });
   // Node starts its header and request deadlines when a server starts listening; this one
@@ -159,7 +169,7 @@ export function createTlsListener(
   }
 
   const contextFor = options.contextFor;
-  const server = tls.createServer({
+  const serverOptions: tls.TlsOptions = {
     ...(contextFor
       ? {
           SNICallback: (servername: string, done: (err: Error | null, context?: tls.SecureContext) => void) =>
@@ -188,25 +198,29 @@ export function createTlsListener(
     },
     minVersion: "TLSv1.2",
     handshakeTimeout: limits.handshakeTimeoutMs,
-  });
-  server.on("connection", (socket: Socket) => {
-    if (inner.has(socket)) return;
-    const source = socket.remoteAddress;
+  };
+  const server = tls.createServer(serverOptions);
+  /** Counts a new connection against its source; false (and the connection closed) past the limit. */
+  function accept(socket: Socket | Duplex): boolean {
+    const source = (socket as Socket).remoteAddress;
     const release = source === undefined ? undefined : perSource.acquire(source);
     if (!release) {
       refusedLog("connection refused: too many unauthenticated connections from one source", { source, max: limits.maxUnauthenticatedPerSource });
       socket.destroy();
-      return;
+      return false;
     }
-    const key = keyOf(socket);
-    const conn: Connection = { socket, source: source!, release };
+    const key = keyOf(socket as Socket);
+    const conn: Connection = { socket: socket as Socket, source: source!, release };
     connections.set(key, conn);
     socket.once("close", () => {
       release();
-      connections.delete(key);
+      if (connections.get(key) === conn) connections.delete(key);
     });
-  });
-  server.on("secureConnection", (socket: tls.TLSSocket) => {
+    return true;
+  }
+  server.on("connection", accept);
+  server.on("secureConnection", onSecure);
+  function onSecure(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);
     socket.on("error", () => {});
     // A client certificate from our CA (agent, relay, access node) proves the connection.
@@ -215,16 +229,19 @@ export function createTlsListener(
       case ALPN.agent:
         return routes.agent(socket);
       case ALPN.h2:
-        return h2.emit("connection", socket);
+        h2.emit("connection", socket);
+        return;
       default:
-        return h1.emit("connection", socket);
+        h1.emit("connection", socket);
+        return;
     }
-  });
+  }
   // With a listener here Node leaves the socket open (handshake timeouts included): close it.
-  server.on("tlsClientError", (err, socket) => {
+  function onClientError(err: Error, socket: tls.TLSSocket): void {
     options.log.debug("TLS handshake failed", { address: socket.remoteAddress, error: err.message });
     socket.destroy();
-  });
+  }
+  server.on("tlsClientError", onClientError);
 
   return {
     server,

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { TRANSPORT_PATH, TRANSPORT_PROTOCOL } from "../protocol/transport.js";
@@ -13,8 +14,8 @@ export interface TransportAcceptor {
 /** Largest WebSocket message taken: the client sends TLS records (≤ 16 KiB plus overhead) one per message or a few at once. */
 const MAX_MESSAGE = 1024 * 1024;
 
-/** The server side of the WebSocket transport: each accepted WebSocket becomes a byte stream given to `onStream`. */
-export function createTransportAcceptor(onStream: (stream: Duplex) => void): TransportAcceptor {
+/** The server side of the WebSocket transport: each accepted WebSocket becomes a byte stream given to `onStream`, with the connection it came on. */
+export function createTransportAcceptor(onStream: (stream: Duplex, outer: Socket) => void): TransportAcceptor {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -27,7 +28,7 @@ export function createTransportAcceptor(onStream: (stream: Duplex) => void): Tra
       wss.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on("error", () => stream.destroy());
-        onStream(stream);
+        onStream(stream, req.socket);
       });
     },
   };
