@@ -105,6 +105,22 @@ describe("through an HTTP proxy (squid)", () => {
     assertExit(digestRun, 1, /refused the user "plantuser" \(407\)/);
   });
 
+  test("fernlink check through squid: the proxy lets CONNECT through; with a wrong password it is the blocked step", async () => {
+    const args = ["check", "--server", site.url, "--ca", site.ca, "--proxy", viaBasic(), "--json"];
+    const ok = await site.cli("tech", args, { env: withPassword });
+    assertExit(ok, 0);
+    const report = JSON.parse(ok.stdout) as { proxy: string; checks: { name: string; result: string; detail: string }[] };
+    assert.equal(report.proxy, `http://127.0.0.1:${basic.port}`);
+    assert.deepEqual(
+      report.checks.filter((c) => c.result !== "passed").map((c) => `${c.name} ${c.result}`),
+      [],
+    );
+    const wrong = await site.cli("tech", args, { env: { FERNLINK_PROXY_PASSWORD: "nope" } });
+    assertExit(wrong, 1, /cannot be reached from here: proxy blocked/);
+    const proxyCheck = (JSON.parse(wrong.stdout) as typeof report).checks.find((c) => c.name === "proxy");
+    assert.match(proxyCheck?.detail ?? "", /refused the user "plantuser" \(407\)/);
+  });
+
   test("a password in --proxy is refused, and NO_PROXY goes direct", async () => {
     const args = ["login", "--server", site.url, "--ca", site.ca, "--account", ACME.account, "--user", ACME.user];
     assertExit(
