@@ -288,6 +288,23 @@ describe("the TLS listener", () => {
     });
   });
 
+  describe("connections made by the dialer", () => {
+    for (const transport of ["tls", "websocket"] as const) {
+      it(`outlive the dial's deadline (${transport})`, async () => {
+        const socket = await dialTls({ host: "127.0.0.1", port, ca: ca.certPem, alpn: [ALPN.http1], transport, proxy: null, timeoutMs: 300 });
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        assert.equal(socket.destroyed, false, "the socket was destroyed when the dial's deadline passed");
+        socket.setEncoding("utf8");
+        socket.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = "";
+        socket.on("data", (d: string) => (answer += d));
+        await once(socket, "end");
+        assert.match(answer, /^HTTP\/1\.1 200 /);
+        socket.destroy();
+      });
+    }
+  });
+
   describe("the WebSocket transport", () => {
     it("hands the inner TLS session to the same routes, with the client certificate and the outer connection's address", async () => {
       let got: tls.TLSSocket | undefined;

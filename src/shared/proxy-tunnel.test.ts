@@ -67,6 +67,17 @@ describe("CONNECT through an HTTP proxy", () => {
     socket.destroy();
   });
 
+  it("keeps the tunnel open past the dial's deadline", async () => {
+    const socket = await connectThroughProxy(proxy(basic, "s3cret"), "127.0.0.1", port(echo), AbortSignal.timeout(200));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(socket.destroyed, false);
+    const received = once(socket, "data");
+    socket.resume();
+    socket.write("still there");
+    assert.equal(String(((await received) as [Buffer])[0]), "still there");
+    socket.destroy();
+  });
+
   it("says in one line that the proxy refused the user, without the password", async () => {
     await assert.rejects(connectThroughProxy(proxy(basic, "wrong"), "127.0.0.1", port(echo)), (err: unknown) => {
       assert.ok(err instanceof FernlinkError);

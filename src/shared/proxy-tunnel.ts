@@ -62,14 +62,19 @@ function attempt(
   signal: AbortSignal | undefined,
 ): Promise<{ answer: ProxyAnswer; socket: net.Socket }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: proxy.host, port: proxy.port, ...(signal ? { signal } : {}) });
+    // Not net.connect's own `signal`: that one would destroy the tunnel when the dial's deadline passes.
+    const socket = net.connect({ host: proxy.host, port: proxy.port });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     let buffered = Buffer.alloc(0);
     const fail = (err: Error): void => {
+      signal?.removeEventListener("abort", onAbort);
       socket.destroy();
       reject(err);
     };
+    const onAbort = (): void => fail(Object.assign(new Error(`timed out waiting for ${at}`), { code: "ETIMEDOUT" }));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     const onError = (err: NodeJS.ErrnoException): void =>
       fail(new FernlinkError("server-unreachable", `cannot reach ${at} (${err.code ?? err.message}); check the proxy's address`, { cause: err }));
     const onClose = (): void => fail(new FernlinkError("server-unreachable", `${at} closed the connection without answering CONNECT ${authority}`));
@@ -83,6 +88,7 @@ function attempt(
       socket.removeListener("data", onData);
       socket.removeListener("error", onError);
       socket.removeListener("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
       socket.pause();
       const answer = parseProxyAnswer(buffered.subarray(0, length - 4).toString("latin1"));
       if (!answer) return fail(new FernlinkError("server-unreachable", `${at} did not answer CONNECT like an HTTP proxy; check the proxy's address and port`));

@@ -47,12 +47,24 @@ export function dialTcp(host: string, port: number, options: { proxy?: ProxySett
   const proxy = proxyFor(host, port, options.proxy);
   if (proxy) return connectThroughProxy(proxy, host, port, options.signal);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, ...(options.signal ? { signal: options.signal } : {}) });
+    // Not net.connect's own `signal`: that one would still destroy the socket when the dial's
+    // deadline passes, long after the connection was made.
+    const socket = net.connect({ host, port });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    socket.once("error", reject);
+    const { signal } = options;
+    const fail = (err: Error): void => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+      reject(err);
+    };
+    const onAbort = (): void => fail(Object.assign(new Error("aborted"), { code: "ABORT_ERR" }));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", fail);
     socket.once("connect", () => {
-      socket.removeListener("error", reject);
+      signal?.removeEventListener("abort", onAbort);
+      socket.removeListener("error", fail);
       resolve(socket);
     });
   });
