@@ -1,4 +1,3 @@
-import type { TLSSocket } from "node:tls";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { LoginRequest, RegisterRequest, ROUTES } from "../../protocol/api.js";
@@ -8,16 +7,15 @@ import { FernlinkError } from "../../protocol/errors.js";
 import { SwitchReport } from "../../protocol/key-switch.js";
 import { openApiDocument } from "../../protocol/openapi.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
-import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
 import { VERSION } from "../../shared/version.js";
 import { agentPublish } from "../agent-publish.js";
 import type { AccessContext } from "../context.js";
 import { recordSwitch } from "../device-switch.js";
-import { authenticateAgent, registerDevice, relayAssignment } from "../registration.js";
+import { registerDevice, relayAssignment } from "../registration.js";
 import { login } from "../sessions.js";
 import type { ApiEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
-import { body, type RouteKit, sessionMiddleware } from "./route-kit.js";
+import { body, type RouteKit, requestingAgent, sessionMiddleware } from "./route-kit.js";
 import { registerAccessRuleRoutes } from "./routes-access-rules.js";
 import { registerAuditRoutes } from "./routes-audit.js";
 import { registerCoreRoutes } from "./routes-core.js";
@@ -68,27 +66,18 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   app.post(ROUTES.register, async (c) => c.json(await registerDevice(ctx, await body(c, RegisterRequest), c.get("source"))));
 
   app.get(ROUTES.relay, async (c) => {
-    const socket = c.env?.incoming?.socket as TLSSocket | undefined;
-    const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
-    if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
-    const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
+    const identity = await requestingAgent(ctx, c);
     const region = c.req.query("region");
     return c.json(await relayAssignment(ctx, identity, c.req.header("host"), region && RelayRegion.safeParse(region).success ? region : undefined));
   });
 
   app.post(ROUTES.agentPublish, async (c) => {
-    const socket = c.env?.incoming?.socket as TLSSocket | undefined;
-    const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
-    if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
-    const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
+    const identity = await requestingAgent(ctx, c);
     return c.json(await agentPublish(ctx, identity, await body(c, AgentPublishRequest), c.get("source")));
   });
 
   app.post(ROUTES.agentSwitch, async (c) => {
-    const socket = c.env?.incoming?.socket as TLSSocket | undefined;
-    const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
-    if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
-    const identity = await authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
+    const identity = await requestingAgent(ctx, c);
     return c.json(await recordSwitch(ctx, identity, (await body(c, SwitchReport)).state, c.get("source")));
   });
 

@@ -209,6 +209,23 @@ const OWN_ROWS: Record<string, Row[]> = {
       },
     ],
   ],
+  "POST /api/v1/agent/switch": [
+    [
+      "a registered device reports its key switch at POST /api/v1/agent/switch with its certificate",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/switch", { peerCertificate: f.deviceCertificate, body: { state: "remote" } });
+        assert.equal(res.status, 200, JSON.stringify(res.json));
+        assert.equal(res.json.state, "remote");
+      },
+    ],
+    [
+      "an admin's session token without a device certificate is refused at POST /api/v1/agent/switch",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/switch", { token: f.tokens.alice, body: { state: "off" } });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
+      },
+    ],
+  ],
   "POST /api/v1/relays/agent": [
     [
       "a device certificate is no relay certificate at POST /api/v1/relays/agent",

@@ -1,9 +1,14 @@
+import type { TLSSocket } from "node:tls";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
 import type { SessionRestriction } from "../../protocol/api.js";
+import { FernlinkError } from "../../protocol/errors.js";
+import type { AgentIdentity } from "../../protocol/relay-access.js";
+import { deviceIdFromCertificate, serialOf } from "../../shared/pki.js";
 import type { AuditAction } from "../audit-actions.js";
 import type { AccessContext } from "../context.js";
+import { authenticateAgent } from "../registration.js";
 import { ensureAdmin } from "../roles.js";
 import { authenticate } from "../sessions.js";
 import { ensureNotForged, sessionCookie } from "./browser-session.js";
@@ -54,4 +59,12 @@ export function sessionMiddleware(ctx: AccessContext, allow: readonly SessionRes
     c.set("principal", await authenticate(ctx, token, c.get("source"), allow.length > 0 ? { allow } : {}));
     await next();
   });
+}
+
+/** The device behind the request's client certificate (chain checked by TLS already). */
+export async function requestingAgent(ctx: AccessContext, c: Context<ApiEnv>): Promise<AgentIdentity> {
+  const socket = c.env?.incoming?.socket as TLSSocket | undefined;
+  const cert = socket?.authorized ? socket.getPeerCertificate() : undefined;
+  if (!cert?.serialNumber) throw new FernlinkError("certificate-rejected", "this route needs a valid device certificate");
+  return authenticateAgent(ctx, { serial: serialOf(cert), deviceId: deviceIdFromCertificate(cert) });
 }

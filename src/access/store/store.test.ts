@@ -42,6 +42,7 @@ const cases: StoreCase[] = [
         "0012_device_name_case",
         "0013_published_ports",
         "0014_device_switch",
+        "0015_device_check_ins",
       ]);
       await again.close();
     },
