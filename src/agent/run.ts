@@ -184,7 +184,8 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
         );
       }
       log.warn("cannot connect", { reason: errorMessage(err) });
-      checkNetwork();
+      // From the third failure in a row: a relay lost and another taken at once is no network problem.
+      if (attempt >= 2) checkNetwork();
       // A relay that refused the device after TLS: ask the service at once, it can say why.
       if (err instanceof FernlinkError && err.code === "certificate-rejected") lostAt = undefined;
     } finally {

@@ -12,6 +12,13 @@ export interface ProxySetting {
   noProxy: string[];
 }
 
+/** The proxy names a user but no password was given: a terminal may ask for it. */
+export class ProxyPasswordMissing extends UsageError {
+  constructor(readonly user: string) {
+    super(`the proxy user "${user}" needs a password: set FERNLINK_PROXY_PASSWORD, or run on a terminal to be asked`);
+  }
+}
+
 /** What the proxy setting is made from: the flag and the environment. */
 export interface ProxyInputs {
   flag?: string | undefined;
@@ -48,7 +55,7 @@ export function proxySetting(inputs: ProxyInputs): ProxySetting | undefined {
   const setting: ProxySetting = { host, port, source, noProxy: noProxyList(env["NO_PROXY"] ?? env["no_proxy"]) };
   if (user !== "") {
     const password = env["FERNLINK_PROXY_PASSWORD"] ?? (url.password !== "" ? decodeURIComponent(url.password) : undefined);
-    if (password === undefined) throw new UsageError(`the proxy user "${user}" needs a password: set FERNLINK_PROXY_PASSWORD`);
+    if (password === undefined) throw new ProxyPasswordMissing(user);
     setting.credentials = { user, password };
   }
   return setting;

@@ -109,23 +109,34 @@ export async function dialTls(options: DialOptions): Promise<tls.TLSSocket> {
     if (transport === "tls" || !pathBlocked(err)) throw err;
     first = err;
   }
+  // A server where the transport failed lately is not asked again yet: a relay refusing handshakes
+  // because it is busy must not get a second one per retry from every agent.
+  const failedAt = webSocketFailedAt.get(where);
+  if (failedAt !== undefined && Date.now() - failedAt < WEBSOCKET_RETRY_MS) throw first;
   try {
     const socket = await dialWebSocket(options);
     viaWebSocket.add(where);
+    webSocketFailedAt.delete(where);
     return socket;
   } catch {
+    webSocketFailedAt.set(where, Date.now());
     throw first;
   }
 }
 
 /** Servers last reached through the WebSocket transport ("host:port"). */
 const viaWebSocket = new Set<string>();
+/** When the WebSocket transport last failed, per server ("host:port"); tried again after WEBSOCKET_RETRY_MS. */
+const webSocketFailedAt = new Map<string, number>();
+const WEBSOCKET_RETRY_MS = 5 * 60_000;
 
 /** Failures that say the direct TLS path is blocked on the way, not that the server is down or refused us. */
 function pathBlocked(err: unknown): boolean {
   if (err instanceof FernlinkError) return err.code === "certificate-untrusted" && FOREIGN_CHAIN.has(String((err.cause as NodeJS.ErrnoException)?.code));
   const code = (err as NodeJS.ErrnoException).code;
-  return code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL" || (err as { [CUT]?: boolean })[CUT] === true || code === "ECONNRESET";
+  // Not the no_application_protocol alert: that is what a busy Fernlink relay answers on purpose
+  // (see tunnel-connection.ts); a middlebox ignores an ALPN it does not know instead.
+  return (err as { [CUT]?: boolean })[CUT] === true || code === "ECONNRESET";
 }
 
 /** Marks a handshake the other side cut. */

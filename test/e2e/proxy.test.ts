@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
-import { assertExit, Sandbox } from "./helpers/processes.js";
+import { assertExit, CLI, cliEnv, Sandbox } from "./helpers/processes.js";
 import { type Squid, startSquid } from "./helpers/squid.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 
@@ -119,6 +121,23 @@ describe("through an HTTP proxy (squid)", () => {
     assertExit(wrong, 1, /cannot be reached from here: proxy blocked/);
     const proxyCheck = (JSON.parse(wrong.stdout) as typeof report).checks.find((c) => c.name === "proxy");
     assert.match(proxyCheck?.detail ?? "", /refused the user "plantuser" \(407\)/);
+  });
+
+  test("a proxy user without FERNLINK_PROXY_PASSWORD is asked for the password on a terminal, and told how to give it elsewhere", async () => {
+    const args = ["login", "--server", site.url, "--ca", site.ca, "--account", ACME.account, "--user", ACME.user, "--proxy", viaBasic()];
+    assertExit(await site.cli("gina", args), 2, /the proxy user "plantuser" needs a password: set FERNLINK_PROXY_PASSWORD, or run on a terminal to be asked/);
+    // script(1) gives the CLI a terminal; the password is typed into it, never seen on argv.
+    const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const typed = spawn("script", ["-qec", command, "/dev/null"], { env: cliEnv({ home: site.home("gina") }), stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    typed.stdout.setEncoding("utf8").on("data", (d: string) => {
+      output += d;
+      if (!typed.stdin.writableEnded && /password of proxy user plantuser: /.test(output)) typed.stdin.end(`${PROXY_PASSWORD}\n`);
+    });
+    const [code] = (await once(typed, "exit")) as [number];
+    assert.equal(code, 0, output);
+    assert.match(output, /logged in/);
+    assert.doesNotMatch(output, new RegExp(PROXY_PASSWORD), "the typed password is not echoed");
   });
 
   test("a password in --proxy is refused, and NO_PROXY goes direct", async () => {
