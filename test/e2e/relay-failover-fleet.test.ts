@@ -90,7 +90,17 @@ test(`${AGENTS} agents on two relays: one relay killed, all its agents come back
 
   const killedAt = Date.now();
   await relays.get("r1")!.stop("SIGKILL");
-  await waitUntil("r1's agents are back on r2", async () => (victims.every((i) => placed.get(i)!.at !== r1Url) ? true : undefined), 120_000, 100);
+  await waitUntil("r1's agents are back on r2", async () => (victims.every((i) => placed.get(i)!.at !== r1Url) ? true : undefined), 120_000, 100).catch(
+    (err: unknown) => {
+      // What the access node and the other relay said: under a loaded suite the access node was
+      // once seen refusing connections within seconds of the kill, and its reason was lost.
+      const left = victims.filter((i) => placed.get(i)!.at === r1Url).length;
+      const tail = (p: Proc): string => p.stderr.split("\n").slice(-30).join("\n");
+      throw new Error(
+        `${(err as Error).message}; ${left} of ${victims.length} still on r1; access node exit ${site.server.child.exitCode ?? "none"} ${site.server.child.signalCode ?? ""}\n--- access node\n${tail(site.server)}\n--- r2\n${tail(relays.get("r2")!)}`,
+      );
+    },
+  );
   const back = victims.map((i) => placed.get(i)!.since - killedAt).sort((x, y) => x - y);
   const pct = (p: number): number => back[Math.min(back.length - 1, Math.ceil((p / 100) * back.length) - 1)]!;
   const perSecond = new Map<number, number>();
