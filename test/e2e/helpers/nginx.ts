@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitUntil } from "./processes.js";
+import { startDaemon } from "./daemon.js";
 
 /** Debian's nginx. */
 export const NGINX = "/usr/sbin/nginx";
@@ -76,40 +76,14 @@ http {
 `;
   const file = join(dir, "nginx.conf");
   await writeFile(file, config);
-  const child: ChildProcess = spawn(NGINX, ["-p", dir, "-c", file, "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      `nginx listening on 127.0.0.1:${options.port}`,
-      async () => {
-        if (child.exitCode !== null)
-          throw new Error(`nginx exited (${child.exitCode}): ${stderr} ${await readFile(join(dir, "error.log"), "utf8").catch(() => "")}`);
-        return new Promise<true | undefined>((resolve) => {
-          const s = net.connect(options.port, "127.0.0.1", () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on("error", () => resolve(undefined));
-        });
-      },
-      15_000,
-      100,
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { stop } = await startDaemon({
+    name: "nginx",
+    command: NGINX,
+    args: ["-p", dir, "-c", file, "-e", join(dir, "error.log")],
+    port: options.port,
+    dir,
+    explain: () => readFile(join(dir, "error.log"), "utf8").catch(() => ""),
+  });
   return {
     port: options.port,
     url: `https://127.0.0.1:${options.port}`,

@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitUntil } from "./processes.js";
+import { startDaemon } from "./daemon.js";
 
 /** Debian's squid, and its authentication helpers. */
 export const SQUID = "/usr/sbin/squid";
@@ -63,39 +63,7 @@ export async function startSquid(options: { scheme: "basic" | "digest"; user: st
   ];
   const file = join(dir, "squid.conf");
   await writeFile(file, `${config.join("\n")}\n`, { mode: 0o644 });
-  const child: ChildProcess = spawn(SQUID, ["-N", "-f", file], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      `squid listening on 127.0.0.1:${port}`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`squid exited (${child.exitCode}): ${stderr}`);
-        return new Promise<true | undefined>((resolve) => {
-          const s = net.connect(port, "127.0.0.1", () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on("error", () => resolve(undefined));
-        });
-      },
-      15_000,
-      100,
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { stop } = await startDaemon({ name: "squid", command: SQUID, args: ["-N", "-f", file], port: port, dir });
   return {
     port,
     url: `http://127.0.0.1:${port}`,
