@@ -71,6 +71,10 @@ function postgresDialect(url: URL, schema: string): PostgresDialect {
   // An idle client whose server went away emits "error", which kills the process if unheard.
   // The pool already discards that client and the next query reconnects.
   pool.on("error", () => {});
+  // A client that loses its connection while checked out (a query or a transaction running) emits
+  // "error" too, and the pool listens only to idle ones: the query fails with the error, the pool
+  // drops the client on release, and the process must live on.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return new SchemaPostgresDialect(
     {
       pool,
