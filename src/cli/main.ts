@@ -16,6 +16,7 @@ import { registerReportCommands } from "./commands/report.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
 import { registerUserCommands } from "./commands/users.js";
+import { addConfigOptions } from "./config-option.js";
 import { addHelpTexts, optionDescription, runsItself } from "./help-text.js";
 import { EXIT, reportError } from "./output.js";
 import { addProxyOptions } from "./proxy-option.js";
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerLoginThrottleCommands(program);
   addCaOptions(program);
   addProxyOptions(program);
+  addConfigOptions(program);
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);
