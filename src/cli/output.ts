@@ -3,8 +3,11 @@ import { CidrSyntaxError } from "../protocol/cidr.js";
 import { FernlinkError, UsageError } from "../protocol/errors.js";
 import { TargetSyntaxError } from "../protocol/target.js";
 
-/** Exit statuses of the command line contract. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * Exit statuses of the command line contract. `revoked`: the service refused this agent's or
+ * relay's certificate for good, so a service manager must not restart it (RestartPreventExitStatus=).
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, revoked: 3 } as const;
 
 /** Ends a command with a given exit status and no further message (e.g. 130 after Ctrl-C). */
 export class ExitStatus extends Error {
@@ -28,6 +31,7 @@ export function reportError(err: unknown): number {
   if (!usage && !(err instanceof FernlinkError) && process.env["FERNLINK_LOG"] === "debug" && err instanceof Error) {
     process.stderr.write(`${err.stack ?? ""}\n`);
   }
+  if (err instanceof FernlinkError && err.code === "certificate-revoked") return EXIT.revoked;
   return usage ? EXIT.usage : EXIT.failure;
 }
 

@@ -96,14 +96,14 @@ for (const backend of BACKENDS) {
       await conn.proc.stop();
 
       // The access service confirms the old certificate is revoked: the old agent says so in
-      // one line and exits non-zero, and never comes back.
+      // one line and exits 3 (a service manager does not restart it), and never comes back.
       await newAgent.stop();
       await site.waitForDevice("alice", "press-7", false, CUT_WITHIN_MS);
       const exited = await Promise.race([oldAgent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
       assert.ok(exited, "the agent with the revoked certificate exits");
       assertExit(
         exited,
-        1,
+        3,
         /^fernlink: the service no longer accepts this device's certificate \(certificate \S+ is .*\); register the device again with a new key from: fernlink device key press-7$/,
       );
       assert.equal((await site.devices("alice")).find((d) => d.name === "press-7")?.online, false);

@@ -56,7 +56,7 @@ export function messageLines(stderr: string): string[] {
 }
 
 /** Asserts the exit status, and for failures exactly one `fernlink: ` line matching `message`. */
-export function assertExit(r: RunResult, status: 0 | 1 | 2, message?: RegExp): string | undefined {
+export function assertExit(r: RunResult, status: 0 | 1 | 2 | 3, message?: RegExp): string | undefined {
   assert.equal(r.code, status, `unexpected exit status\n${describeRun(r)}`);
   if (status === 0 && !message) return undefined;
   const lines = messageLines(r.stderr);
