@@ -12,6 +12,7 @@ const STEPS = [
   ["the server, agent and CLI (src → dist)", [tsc, "-p", "tsconfig.json"]],
   ["type-checking the web portal", [tsc, "-p", "src/web/ui/tsconfig.json"]],
   ["bundling the web portal (dist/web)", [join(root, "scripts", "build-ui.mjs")]],
+  ["bundling the one-file agent (dist/fernlink-agent.mjs)", [join(root, "scripts", "build-agent.mjs")]],
   ["the tests and the bench (dist-test)", [tsc, "-p", "test/tsconfig.json"]],
 ];
 

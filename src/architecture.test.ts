@@ -22,15 +22,15 @@ const MAY_IMPORT: Record<string, readonly string[] | "anything"> = {
   server: "anything",
 };
 
-/** The part of the code base a `src/`-relative posix path belongs to (`cli.ts` is the CLI entry). */
+/** The part of the code base a `src/`-relative posix path belongs to (`cli.ts` and `agent-cli.ts` are CLI entries). */
 function areaOf(path: string): string {
-  if (path === "cli.ts") return "cli";
+  if (path === "cli.ts" || path === "agent-cli.ts") return "cli";
   const slash = path.indexOf("/");
   return slash === -1 ? `(top level: ${path})` : path.slice(0, slash);
 }
 
-/** Where the shipped program starts: the CLI and the portal's bundle. Whatever they do not reach, only tests use. */
-const ENTRY_POINTS = ["cli.ts", "web/ui/main.tsx"];
+/** Where the shipped program starts: the CLI, the one-file agent and the portal's bundle. Whatever they do not reach, only tests use. */
+const ENTRY_POINTS = ["cli.ts", "agent-cli.ts", "web/ui/main.tsx"];
 
 /** Names of modules that only tests use; package.json's "files" leaves them out of the package. */
 const TEST_ONLY_NAME = /-(fixture|test-kit)\.tsx?$/;

@@ -25,6 +25,10 @@ export interface SpawnOptions {
   home: string;
   /** Extra or overridden variables; `undefined` removes one. */
   env?: Record<string, string | undefined>;
+  /** The script node runs instead of the built CLI (the one-file agent). */
+  script?: string;
+  /** Working directory (default: the test's). */
+  cwd?: string;
 }
 
 /** The environment of a CLI process: nothing Fernlink-related leaks in from the outside. */
@@ -78,7 +82,11 @@ export class Proc {
     readonly args: string[],
     options: SpawnOptions,
   ) {
-    this.child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(options), stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [options.script ?? CLI, ...args], {
+      env: cliEnv(options),
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    });
     this.child.stdout!.setEncoding("utf8").on("data", (s: string) => {
       this.stdout += s;
       this.lineWaiters.forEach((w) => w());

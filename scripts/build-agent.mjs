@@ -1,0 +1,58 @@
+// Bundles the agent's commands (agent register|run|switch, check) into one file,
+// dist/fernlink-agent.mjs, for gateways that have Node 20 and nothing else: no node_modules, no
+// build tree, no native module. Run by `npm run build` after tsc has type-checked the sources.
+
+import { chmod, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outfile = join(root, "dist", "fernlink-agent.mjs");
+
+/** What must never reach the agent's file: the store and its drivers (better-sqlite3 is native). */
+const FORBIDDEN = [/node_modules\/(better-sqlite3|pg|pg-[^/]+|kysely|bindings)\//, /\.node$/, /^src\/(access|server|web|relay)\//];
+
+const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
+
+/** version.ts reads package.json beside dist/ at run time; the one file has none, so it gets the version built in. */
+const builtInVersion = {
+  name: "built-in-version",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]shared[\\/]version\.ts$/ }, () => ({
+      contents: `/** The package version, built in. */\nexport const VERSION: string = ${JSON.stringify(version)};\n`,
+      loader: "ts",
+    }));
+  },
+};
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: ["src/agent-cli.ts"],
+  outfile,
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  // CommonJS packages in the bundle call require() for Node's own modules.
+  banner: { js: 'import { createRequire as fernlinkRequire } from "node:module";\nconst require = fernlinkRequire(import.meta.url);' },
+  // ws loads these native accelerators if present and works without them.
+  external: ["bufferutil", "utf-8-validate"],
+  tsconfig: "tsconfig.json",
+  legalComments: "eof",
+  sourcemap: false,
+  metafile: true,
+  plugins: [builtInVersion],
+  logLevel: "warning",
+});
+
+const forbidden = Object.keys(result.metafile.inputs).filter((input) => FORBIDDEN.some((re) => re.test(input)));
+if (forbidden.length > 0) {
+  console.error(
+    `build-agent: the agent's file would need the server side or a native module:\n  ${forbidden.join("\n  ")}\nLoad it lazily from a command the agent's file does not have.`,
+  );
+  process.exit(1);
+}
+await chmod(outfile, 0o755);
+const bytes = result.metafile.outputs["dist/fernlink-agent.mjs"]?.bytes ?? 0;
+console.log(`build-agent: wrote dist/fernlink-agent.mjs (${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules)`);
