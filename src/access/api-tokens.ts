@@ -1,6 +1,7 @@
 import type { TokenAddRequest, TokenAddResponse, TokenInfo } from "../protocol/api-users.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { accessChanged } from "./access-changes.js";
+import { ensureAccountEnabled } from "./account-state.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
@@ -92,6 +93,7 @@ export function apiTokenEnded(): FernlinkError {
 /** The principal of a usable API token, as the store found it or the stream cache kept it. */
 export function apiTokenPrincipal(found: ActiveApiToken, source: string): Principal {
   const { token: row, account, creator } = found;
+  ensureAccountEnabled(account);
   return {
     accountId: account.id,
     accountName: account.name,

@@ -11,6 +11,11 @@ export type AuditAction =
   | "otp.enable"
   | "otp.disable"
   | "login-throttle.clear"
+  // the operator, above accounts
+  | "account.add"
+  | "account.disable"
+  | "account.enable"
+  | "account.remove"
   // account administration
   | "account.policy"
   | "user.add"

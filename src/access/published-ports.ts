@@ -4,11 +4,13 @@ import { FernlinkError } from "../protocol/errors.js";
 import { canonicalAllowFrom, formatPortRange, type PortPublisher, type PublishJob, publishVia } from "../protocol/published-ports.js";
 import type { Requester } from "../protocol/relay-access.js";
 import { formatHostPort, type HostPort, parseHostPort } from "../protocol/target.js";
+import { ensureAccountEnabled } from "./account-state.js";
 import type { AuditAction } from "./audit-actions.js";
 import { auditBy } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
 import { deviceByName } from "./devices.js";
 import { ensureAdmin } from "./roles.js";
+import { findAccountById } from "./store/accounts.js";
 import {
   createPublishedPort,
   findPublishedPort,
@@ -242,6 +244,8 @@ export async function publishRequester(ctx: AccessContext, job: { id: string; ac
   const row = await getPublishedPort(ctx.db, job.id);
   const owner = row && row.account_id === job.accountId ? await getUser(ctx.db, row.owner_id) : undefined;
   if (!row || !owner) throw new FernlinkError("unauthenticated", "the published port was removed");
+  const account = await findAccountById(ctx.db, row.account_id);
+  if (account) ensureAccountEnabled(account);
   return { accountId: row.account_id, userId: owner.id, userName: owner.name, role: owner.role, sessionId: `publish:${row.id}` };
 }
 

@@ -1,6 +1,7 @@
 import type { RegisterRequest, RegisterResponse, RelayAssignment } from "../protocol/api.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
+import { ensureAccountEnabled } from "./account-state.js";
 import { hashActivationKey } from "./activation-key.js";
 import { audit } from "./audit-log.js";
 import { signDeviceCsr } from "./ca.js";
@@ -86,6 +87,9 @@ export async function authenticateAgent(ctx: AccessContext, peer: { serial: stri
   const device = await getDevice(ctx.db, cert.device_id);
   if (!device || device.cert_serial !== cert.serial)
     throw new FernlinkError("certificate-revoked", `certificate ${peer.serial} is no longer the device's certificate`);
+  // Not "certificate-revoked": the agent keeps retrying, so an enabled account's devices come back by themselves.
+  const account = await findAccountById(ctx.db, device.account_id);
+  if (account) ensureAccountEnabled(account);
   return { deviceId: device.id, accountId: device.account_id, deviceName: device.name, certSerial: cert.serial };
 }
 

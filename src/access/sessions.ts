@@ -2,6 +2,7 @@ import type { LoginRequest, LoginResponse, SessionRestriction } from "../protoco
 import { FernlinkError } from "../protocol/errors.js";
 import type { Release } from "../shared/concurrency-limit.js";
 import { accessChanged } from "./access-changes.js";
+import { accountDisabledError, ensureAccountEnabled, isAccountDisabled } from "./account-state.js";
 import { API_TOKEN_PREFIX, authenticateApiToken } from "./api-tokens.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext, Principal } from "./context.js";
@@ -155,6 +156,12 @@ async function checkLogin(ctx: AccessContext, input: LoginRequest, source: strin
     if (lockedUntil) ctx.log.warn("user locked after failed logins", { account: input.account, user: input.user, until: lockedUntil });
     throw new FernlinkError("login-failed", "login failed: wrong account, user, password or one-time code (or the user is locked; an admin can unlock it)");
   }
+  if (isAccountDisabled(account)) {
+    // Said only after the right password, so a stranger learns nothing of the account's state.
+    await cancelAttempt(ctx, reservation);
+    await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object, result: "denied", reason: "account disabled" });
+    throw accountDisabledError();
+  }
   await settleSuccess(ctx, reservation);
   const token = newSessionToken();
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
@@ -208,6 +215,7 @@ export function sessionEnded(): FernlinkError {
  * refused with its restriction unless `options.allow` lists it.
  */
 export async function sessionPrincipal(ctx: AccessContext, found: ActiveSession, source: string, options: AuthenticateOptions = {}): Promise<Principal> {
+  ensureAccountEnabled(found.account);
   const now = ctx.now();
   // `last_used_at` may lag the real last use by up to TOUCH_INTERVAL_MS, so the idle limit
   // allows that much more: a session used within the last 2 hours never counts as idle.

@@ -14,6 +14,7 @@ const DENIED: ReadonlySet<ErrorCode> = new Set([
   "invalid-input",
   "password-expired",
   "otp-enrollment-required",
+  "account-disabled",
   "too-many-streams",
 ]);
 

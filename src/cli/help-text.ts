@@ -35,6 +35,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "relay list": ["fernlink relay list --data ./fernlink-data"],
   "login-throttle list": ["fernlink login-throttle list --data ./fernlink-data"],
   "login-throttle clear": ["fernlink login-throttle clear 203.0.113.7 --data ./fernlink-data"],
+  "operator account add": ["FERNLINK_PASSWORD='…' fernlink operator account add acme --admin alice --data ./fernlink-data"],
+  "operator account list": ["fernlink operator account list --since 2026-11-01 --data ./fernlink-data"],
+  "operator account disable": ["fernlink operator account disable acme --data ./fernlink-data"],
+  "operator account enable": ["fernlink operator account enable acme --data ./fernlink-data"],
+  "operator account remove": ["fernlink operator account remove acme --yes --data ./fernlink-data"],
   "relay drain": ["fernlink relay drain relay-eu-1 --data ./fernlink-data"],
   "relay remove": ["fernlink relay remove relay-eu-1 --data ./fernlink-data"],
   connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080", "fernlink connect press-7 --forward-udp 10161:192.168.1.10:161"],
@@ -103,6 +108,11 @@ export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
   check: ["FERNLINK_CA              the CA file, instead of --ca", ...PROXY_ENVIRONMENT],
   passwd: ["FERNLINK_PASSWORD      your current password", "FERNLINK_NEW_PASSWORD  the new one (else both are asked for on a terminal)"],
   "user add": ["FERNLINK_NEW_PASSWORD  the new user's first password (else asked for on a terminal)"],
+  "operator account add": [
+    "FERNLINK_PASSWORD     the first admin's password (else asked for twice on a terminal)",
+    "FERNLINK_DB           instead of --db, so a database password stays out of the process list",
+    "FERNLINK_CLUSTER_KEY  path of the cluster key file, when it is not in --data",
+  ],
   "agent register": [
     "FERNLINK_ACTIVATION_KEY  the activation key, instead of --key (keeps it out of the process list)",
     "FERNLINK_CA              the CA file, instead of --ca",

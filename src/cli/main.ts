@@ -8,6 +8,7 @@ import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
 import { registerLoginThrottleCommands } from "./commands/login-throttle.js";
+import { registerOperatorCommands } from "./commands/operator.js";
 import { registerPublishCommands } from "./commands/publish.js";
 import { registerRelayCommands } from "./commands/relay.js";
 import { registerReportCommands } from "./commands/report.js";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     registerAccessRuleCommands,
     registerDemoCommand,
     registerLoginThrottleCommands,
+    registerOperatorCommands,
   ]);
 }
 

@@ -16,6 +16,7 @@ const EXPECTED_STATUS: Record<string, number> = {
   "otp-enrollment-required": 403,
   "wrong-password": 403,
   "otp-invalid": 403,
+  "account-disabled": 403,
   throttled: 429,
   "password-too-short": 400,
   "password-too-common": 400,

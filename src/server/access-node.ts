@@ -1,3 +1,4 @@
+import { watchAccountStates } from "../access/account-watch.js";
 import { createApiApp } from "../access/api/app.js";
 import { auditAggregate } from "../access/audit-log.js";
 import { type Ca, issueNodeCertificate } from "../access/ca.js";
@@ -143,6 +144,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
     const relayLinks = createRelayLinks(context, board, directory);
     const stopTracking = trackPresence(c, board, names);
     const stopWatchingSessions = watchSessionStreams(c);
+    const stopWatchingAccounts = watchAccountStates(c);
     await links.start(c);
 
     if (options.init) {
@@ -190,6 +192,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
       async close() {
         clearInterval(timer);
         stopWatchingSessions();
+        stopWatchingAccounts();
         // Open event streams end now, before their sockets are destroyed.
         c.changes.close();
         relayLinks.close();

@@ -53,3 +53,23 @@ export async function updateAccountPolicy(db: Kysely<Database>, id: string, chan
   if (!account) throw new FernlinkError("not-found", "account not found");
   return account;
 }
+
+/** Every account's id and whether it is disabled: what each node compares once a second (account-watch.ts). */
+export function accountStates(db: Kysely<Database>): Promise<Pick<Account, "id" | "disabled_at">[]> {
+  return db.selectFrom("accounts").select(["id", "disabled_at"]).execute();
+}
+
+/** Disables (`at` a time) or enables (`at` null) an account; false when there is no such account. */
+export async function setAccountDisabled(db: Kysely<Database>, id: string, at: Instant | null): Promise<boolean> {
+  const result = await db
+    .updateTable("accounts")
+    .set({ disabled_at: at === null ? null : iso(at) })
+    .where("id", "=", id)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Every account, by name. */
+export function listAccounts(db: Kysely<Database>): Promise<Account[]> {
+  return db.selectFrom("accounts").selectAll().orderBy("name").execute();
+}

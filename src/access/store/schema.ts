@@ -133,6 +133,8 @@ export interface AccountsTable {
   lockout_after: Generated<number>;
   /** 1 when every user must log in with a one-time code. */
   require_otp: Generated<number>;
+  /** When an operator disabled the account; null while it is enabled. */
+  disabled_at: string | null;
 }
 
 export interface UsersTable {
