@@ -16,6 +16,8 @@ export type AuditAction =
   | "account.disable"
   | "account.enable"
   | "account.remove"
+  | "operator-token.add"
+  | "operator-token.revoke"
   // account administration
   | "account.policy"
   | "user.add"

@@ -17,6 +17,7 @@ import { ACCESS_ROUTE_DOCS } from "./api-access.js";
 import { AUDIT_ROUTE_DOCS } from "./api-audit.js";
 import { LIVE_ROUTE_DOCS } from "./api-live.js";
 import { ON_DEMAND_ROUTE_DOCS } from "./api-on-demand.js";
+import { OPERATOR_ROUTE_DOCS } from "./api-operator.js";
 import { PUBLISH_ROUTE_DOCS } from "./api-publish.js";
 import { SESSION_ROUTE_DOCS } from "./api-session.js";
 import { USER_ROUTE_DOCS } from "./api-users.js";
@@ -91,6 +92,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...LIVE_ROUTE_DOCS,
   ...PUBLISH_ROUTE_DOCS,
   ...ON_DEMAND_ROUTE_DOCS,
+  ...OPERATOR_ROUTE_DOCS,
   {
     method: "post",
     path: ROUTES.register,

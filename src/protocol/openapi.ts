@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ErrorBody } from "./api.js";
 
 /** How a route authenticates its caller. */
-export type RouteAuth = "none" | "session" | "device-certificate" | "relay-certificate";
+export type RouteAuth = "none" | "session" | "device-certificate" | "relay-certificate" | "operator-token";
 
 /** One REST route as documented: the same zod schemas that validate it at run time. */
 export interface RouteDoc {
@@ -45,7 +45,9 @@ function operation(route: RouteDoc): Record<string, unknown> {
         ? { security: [{ deviceCertificate: [] }] }
         : route.auth === "relay-certificate"
           ? { security: [{ relayCertificate: [] }] }
-          : { security: [] }),
+          : route.auth === "operator-token"
+            ? { security: [{ operatorToken: [] }] }
+            : { security: [] }),
     ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
     ...(route.request ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.request, "input") } } } } : {}),
     responses: {
@@ -74,6 +76,7 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
         bearer: { type: "http", scheme: "bearer", description: "session token from /api/v1/login, or an API token" },
         deviceCertificate: { type: "mutualTLS", description: "the agent's device certificate" },
         relayCertificate: { type: "mutualTLS", description: "a relay's certificate (fernlink relay run)" },
+        operatorToken: { type: "http", scheme: "bearer", description: "an operator token (fernlink operator token add, on the server's host)" },
       },
     },
   };

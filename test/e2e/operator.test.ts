@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import https from "node:https";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { BACKENDS, dropSchema, siteOptions } from "./helpers/database.js";
@@ -118,11 +120,30 @@ for (const backend of BACKENDS) {
       assertExit(await operator(["remove", "beta"]), 2, /add --yes/);
       assertExit(await operator(["remove", "beta", "--yes"]), 0);
       assertExit(await site.cli("bob", ["device", "list"]), 1, /session has expired or was ended/);
-      assert.equal(await summary(), undefined);
+      // The operator's remote view, with a token made on the host, over the server's own port.
+      const made = await site.cli("operator", ["operator", "token", "add", "remote", "--data", site.dataDir]);
+      assertExit(made, 0);
+      const token = /^operator token: (flo_\S+)$/m.exec(made.stdout)?.[1];
+      assert.ok(token, made.stdout);
+      const listed = await getJson(`${site.url}/api/v1/operator/accounts`, token, await readFile(site.ca, "utf8"));
+      assert.deepEqual(listed, []);
       const system = await site.cli("operator", ["audit", "--system", "--json", "--data", site.dataDir]);
       assertExit(system, 0);
       const actions = (JSON.parse(system.stdout) as { action: string; object: string }[]).filter((r) => r.object === "beta").map((r) => r.action);
       assert.deepEqual(actions.sort(), ["account.add", "account.disable", "account.enable", "account.remove"]);
     });
+  });
+}
+
+/** GET with a bearer token over TLS checked against `ca`; the JSON body of a 200, else an error. */
+function getJson(url: string, token: string, ca: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (s: string) => (text += s));
+        res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode}: ${text}`))));
+      })
+      .on("error", reject);
   });
 }

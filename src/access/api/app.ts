@@ -22,6 +22,7 @@ import { registerCoreRoutes } from "./routes-core.js";
 import { registerEventRoutes } from "./routes-events.js";
 import { registerLiveRoutes } from "./routes-live.js";
 import { registerOnDemandRoutes } from "./routes-on-demand.js";
+import { registerOperatorRoutes } from "./routes-operator.js";
 import { registerPublishRoutes } from "./routes-publish.js";
 import { registerRelayRoutes } from "./routes-relays.js";
 import { registerSessionRoutes } from "./routes-session.js";
@@ -81,6 +82,7 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
     return c.json(await recordSwitch(ctx, identity, (await body(c, SwitchReport)).state, c.get("source")));
   });
 
+  registerOperatorRoutes({ app, ctx });
   registerRelayRoutes({ app, ctx });
 
   const kit: RouteKit = { app, ctx, auth: sessionMiddleware(ctx) };

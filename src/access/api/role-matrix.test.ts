@@ -4,6 +4,7 @@ import { ROUTE_DOCS } from "../../protocol/api-catalogue.js";
 import { openApiDocument, type RouteDoc } from "../../protocol/openapi.js";
 import { FIXTURE_PASSWORD } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
+import { addOperatorToken } from "../operator-tokens.js";
 import { totpCode, totpStep } from "../totp.js";
 import { type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
 
@@ -92,6 +93,49 @@ type Row = [name: string, run: (f: MatrixFixture) => Promise<void>];
 
 /** Routes without a session (none, or a device certificate), each with its own expectations. */
 const OWN_ROWS: Record<string, Row[]> = {
+  "GET /api/v1/operator/accounts": [
+    [
+      "an admin's session token is refused at GET /api/v1/operator/accounts",
+      async (f) => {
+        const res = await f.call("GET", "/api/v1/operator/accounts", { token: f.tokens.alice });
+        assert.deepEqual([res.status, res.json.error?.code], [401, "unauthenticated"]);
+      },
+    ],
+    [
+      "an operator token lists every account at GET /api/v1/operator/accounts",
+      async (f) => {
+        const token = await operatorToken(f);
+        const res = await f.call("GET", "/api/v1/operator/accounts", { token });
+        assert.equal(res.status, 200, JSON.stringify(res.json));
+        assert.ok(
+          (res.json as unknown as { name: string }[]).some((a) => a.name === "acme"),
+          JSON.stringify(res.json),
+        );
+      },
+    ],
+  ],
+  "POST /api/v1/operator/accounts": [
+    [
+      "an admin's session token is refused at POST /api/v1/operator/accounts",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/operator/accounts", { token: f.tokens.alice, body: { name: "x", admin: "y", password: FIXTURE_PASSWORD } });
+        assert.deepEqual([res.status, res.json.error?.code], [401, "unauthenticated"]);
+      },
+    ],
+  ],
+  "POST /api/v1/operator/accounts/:name/state": [
+    [
+      "an admin's session token is refused at POST /api/v1/operator/accounts/:name/state",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/operator/accounts/:name/state", {
+          token: f.tokens.alice,
+          params: { name: "acme" },
+          body: { state: "disabled" },
+        });
+        assert.deepEqual([res.status, res.json.error?.code], [401, "unauthenticated"]);
+      },
+    ],
+  ],
   "GET /api/v1/health": [
     ["anyone may ask GET /api/v1/health without a session", async (f) => assert.equal((await f.call("GET", "/api/v1/health")).status, 200)],
   ],
@@ -243,6 +287,14 @@ const OWN_ROWS: Record<string, Row[]> = {
     ],
   ],
 };
+
+let operatorTokens = 0;
+
+/** A fresh operator token, made as on the server's host. */
+function operatorToken(f: MatrixFixture): Promise<string> {
+  const { ctx } = f.base.access;
+  return addOperatorToken(ctx.db, `matrix-${++operatorTokens}`, { auditKey: ctx.auditKey, operator: "root (operator)", now: ctx.now() });
+}
 
 const key = (doc: RouteDoc) => `${doc.method.toUpperCase()} ${doc.path}`;
 const sessionRoutes = ROUTE_DOCS.filter((d) => d.auth === "session");

@@ -14,7 +14,7 @@ import * as deviceNameCase from "./migration-0012.js";
 import * as publishedPorts from "./migration-0013.js";
 import * as deviceSwitch from "./migration-0014.js";
 import * as deviceCheckIns from "./migration-0015.js";
-import * as accountDisabled from "./migration-0017.js";
+import * as operator from "./migration-0017.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -83,9 +83,9 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
       up: deviceCheckIns.up,
       down: deviceCheckIns.down,
     },
-    "0017_account_disabled": {
-      up: accountDisabled.up,
-      down: accountDisabled.down,
+    "0017_operator": {
+      up: operator.up,
+      down: operator.down,
     },
   };
 }

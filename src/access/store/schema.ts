@@ -29,6 +29,19 @@ export interface Database {
   live_streams: LiveStreamsTable;
   published_ports: PublishedPortsTable;
   device_check_ins: DeviceCheckInsTable;
+  operator_tokens: OperatorTokensTable;
+}
+
+/** A token of the service operator for `/api/v1/operator/…`; the token itself only as its hash. */
+export interface OperatorTokensTable {
+  id: string;
+  name: string;
+  /** SHA-256 of the token. */
+  token_hash: string;
+  /** Who made it: the operator's login on the host. */
+  created_by: string;
+  created_at: string;
+  revoked_at: string | null;
 }
 
 /** An on-demand device's last check-in, and until when someone wants its tunnel up. */

@@ -43,7 +43,7 @@ const cases: StoreCase[] = [
         "0013_published_ports",
         "0014_device_switch",
         "0015_device_check_ins",
-        "0017_account_disabled",
+        "0017_operator",
       ]);
       await again.close();
     },

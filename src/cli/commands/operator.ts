@@ -93,4 +93,37 @@ export function registerOperatorCommands(program: Command): void {
       const gone = await withStore(flags, async (store) => removeAccount(store.db, name, await operatorRecord(store, flags)));
       process.stdout.write(`account "${name}" removed with ${gone.users} user(s) and ${gone.devices} device(s); its audit records are kept\n`);
     });
+
+  const token = operator.command("token").description("operator tokens for /api/v1/operator/… from elsewhere; made and revoked only here, on the host");
+  storeOptions(token.command("add <name>").description("make an operator token; it is printed this once and stored only as its hash")).action(
+    async (name: string, flags: StoreFlags) => {
+      checkedName("token", name);
+      const { addOperatorToken } = await import("../../access/operator-tokens.js");
+      const made = await withStore(flags, async (store) => addOperatorToken(store.db, name, await operatorRecord(store, flags)));
+      process.stdout.write(`operator token: ${made}\n(shown once; send it as "authorization: Bearer …" to /api/v1/operator/accounts)\n`);
+    },
+  );
+  storeOptions(token.command("list").description("the operator tokens: name, who made it and when, and when it was revoked"))
+    .option("--json", "print JSON")
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      const { listOperatorTokens } = await import("../../access/store/operator-tokens.js");
+      const rows = (await withStore(flags, (store) => listOperatorTokens(store.db))).map((t) => ({
+        name: t.name,
+        createdBy: t.created_by,
+        createdAt: t.created_at,
+        revokedAt: t.revoked_at,
+      }));
+      if (flags.json) return printJson(rows);
+      if (rows.length === 0) return void process.stdout.write("no operator tokens; make one with: fernlink operator token add NAME --data DIR\n");
+      printTable(
+        ["NAME", "CREATED BY", "CREATED", "REVOKED"],
+        rows.map((r) => [r.name, r.createdBy, r.createdAt, r.revokedAt ?? "-"]),
+      );
+    });
+  storeOptions(token.command("revoke <name>").description("revoke an operator token at once")).action(async (name: string, flags: StoreFlags) => {
+    checkedName("token", name);
+    const { removeOperatorToken } = await import("../../access/operator-tokens.js");
+    await withStore(flags, async (store) => removeOperatorToken(store.db, name, await operatorRecord(store, flags)));
+    process.stdout.write(`operator token "${name}" revoked\n`);
+  });
 }
