@@ -41,6 +41,9 @@ export async function registerDevice(ctx: AccessContext, input: RegisterRequest,
     }
     const device = await getDevice(trx, consumed.deviceId);
     if (!device) return { error: KEY_ERRORS.unknown, owner: undefined } as const;
+    // Thrown, so the key stays unused: the device registers once its account is enabled again.
+    const owner = await findAccountById(trx, device.account_id);
+    if (owner) ensureAccountEnabled(owner);
     const signed = await signDeviceCsr(ctx.ca, { csrPem: input.csr, deviceId: device.id, accountId: device.account_id, deviceName: device.name, now });
     const revoked = await revokeDeviceCertificates(trx, device.id, at);
     await recordCertificate(trx, { serial: signed.serial, deviceId: device.id, issuedAt: at, notAfter: signed.notAfter.toISOString() });
