@@ -13,9 +13,11 @@ export interface JoinResult {
 /**
  * Forwards everything `from` reads to `to`, with backpressure (a full `to` pauses `from`
  * until it drains) and half-close (the end of `from` ends `to`). The chunks read in one turn
- * of the event loop go out as one write: `to` is corked on the first and uncorked on the next
- * tick, so a socket gets one writev instead of one write per 16 KiB HTTP/2 DATA frame (the
- * bench's profile: write syscalls were the largest single cost of the agent and the client).
+ * of the event loop go out as one write: `to` is corked on the first and uncorked by
+ * setImmediate, after every I/O callback of this turn. Not nextTick: Node runs the tick queue
+ * after each callback from native code, and an HTTP/2 stream gets one callback per DATA piece
+ * (a 16 KiB frame arrives as two pieces, split where TLS's 16 KiB reads end), so nextTick gave
+ * one write per piece, half of them a few bytes (strace of the agent: 7.6 KB per write).
  * `count` hears every chunk's size. Returns a function that stops forwarding.
  */
 function forward(from: Duplex, to: Duplex, count: (bytes: number) => void): () => void {
@@ -29,7 +31,7 @@ function forward(from: Duplex, to: Duplex, count: (bytes: number) => void): () =
     if (!corked) {
       corked = true;
       to.cork();
-      process.nextTick(uncork);
+      setImmediate(uncork);
     }
     if (!to.write(chunk)) from.pause();
   };
