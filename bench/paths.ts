@@ -135,8 +135,14 @@ export async function startSshR<K extends string>(dir: string, targets: Record<K
 }
 
 /** Fernlink: a whole stack through the CLI (fernlink.ts); the client's forwards are the path's ports. */
-export async function startFernlink<K extends string>(cli: string, dir: string, targets: Record<K, number>, placement: StackPlacement = {}) {
-  const stack = await startStack(cli, dir, targets, undefined, placement);
+export async function startFernlink<K extends string>(
+  cli: string,
+  dir: string,
+  targets: Record<K, number>,
+  placement: StackPlacement = {},
+  cpuProfDir?: string,
+) {
+  const stack = await startStack(cli, dir, targets, cpuProfDir, placement);
   const ends: PathEnds<K> = { host: "127.0.0.1", ports: stack.forwards, pids: [stack.pids.client, stack.pids.server, stack.pids.agent] };
   return { stack, ends };
 }

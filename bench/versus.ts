@@ -51,7 +51,7 @@ export async function startLoopbackPaths(config: BenchConfig, tmp: string): Prom
   const targets: Record<Targets, number> = { iperf: await startIperfServer(LOOPBACK), echo: answer.ports.echo };
   const loadgen = new Helper(new URL("./loadgen.js", import.meta.url));
   process.stderr.write("starting fernlink, sshd + ssh -R, socat ...\n");
-  const { stack, ends: fernlink } = await startFernlink(config.cli, join(tmp, "versus-fernlink"), targets);
+  const { stack, ends: fernlink } = await startFernlink(config.cli, join(tmp, "versus-fernlink"), targets, {}, config.cpuProfDir);
   // A second device that never carries a stream: its tunnel's bytes are the keep-alive cost.
   const idle = config.only.has("keepalive")
     ? await addDevice({ cli: config.cli, url: stack.url, ca: stack.ca, env: stack.env }, "idle", join(tmp, "versus-idle-agent"))
