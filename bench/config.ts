@@ -18,7 +18,7 @@
  *                           idle and storm: scale.ts; the vs-* scenarios, keepalive and wan: versus.ts, wan.ts)
  *   BENCH_VS_SECONDS        seconds of each measured run of the comparison scenarios (default 4, quick 2)
  *   BENCH_WAN_RTT_MS        comma list of emulated round trips for the wan scenario (default 20,200)
- *   BENCH_KEEPALIVE_SECONDS shortest idle window for keepalive (default 35: two 15 s PING periods and a margin;
+ *   BENCH_KEEPALIVE_SECONDS shortest idle window for keepalive (default 70: two whole 35 s PING periods, so each PING counts once;
  *                           the window is the whole comparison run when that is longer)
  *   BENCH_DOCS=1            also write docs/PERFORMANCE.md's result section and docs/bench/*.svg (default: on
  *                           for a full run, off with BENCH_QUICK)
@@ -147,7 +147,7 @@ export function loadConfig(): BenchConfig {
     },
     versusSeconds: num("BENCH_VS_SECONDS", quick ? 2 : 4),
     wanRttMs: sizes("BENCH_WAN_RTT_MS", [20, 200]),
-    keepAliveSeconds: num("BENCH_KEEPALIVE_SECONDS", 35),
+    keepAliveSeconds: num("BENCH_KEEPALIVE_SECONDS", 70),
     docs: process.env["BENCH_DOCS"] === undefined || process.env["BENCH_DOCS"] === "" ? !quick : process.env["BENCH_DOCS"] === "1",
     cli: process.env["BENCH_CLI"] ?? fileURLToPath(new URL("dist/cli.js", root)),
     out: process.env["BENCH_OUT"] ?? fileURLToPath(new URL("bench/results.json", root)),

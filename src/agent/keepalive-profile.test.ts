@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { UsageError } from "../protocol/errors.js";
-import { KEEPALIVE } from "../protocol/tunnel-settings.js";
+import { AGENT_KEEPALIVE } from "../protocol/tunnel-settings.js";
 import { keepaliveTiming } from "./keepalive-profile.js";
 
 describe("keepaliveTiming", () => {
   it("is the default PING timing without flags", () => {
-    assert.deepEqual(keepaliveTiming({}), { intervalMs: KEEPALIVE.intervalMs, timeoutMs: KEEPALIVE.timeoutMs });
+    assert.deepEqual(keepaliveTiming({}), { intervalMs: AGENT_KEEPALIVE.intervalMs, timeoutMs: AGENT_KEEPALIVE.timeoutMs });
   });
 
   it("gives the cellular profile one PING every 5 minutes, 30 s to answer", () => {

@@ -1,6 +1,6 @@
 import { UsageError } from "../protocol/errors.js";
 import { MAX_ANNOUNCED_INTERVAL_MS } from "../protocol/keepalive-ping.js";
-import { KEEPALIVE } from "../protocol/tunnel-settings.js";
+import { AGENT_KEEPALIVE } from "../protocol/tunnel-settings.js";
 
 /** The agent's PING timing; the relay learns it from the PINGs themselves. */
 export interface KeepaliveTimingOptions {
@@ -16,7 +16,7 @@ export interface KeepaliveTimingOptions {
  * carriers are around 5 minutes too, which is why it is not longer.
  */
 export const KEEPALIVE_PROFILES = {
-  default: { intervalMs: KEEPALIVE.intervalMs, timeoutMs: KEEPALIVE.timeoutMs },
+  default: { intervalMs: AGENT_KEEPALIVE.intervalMs, timeoutMs: AGENT_KEEPALIVE.timeoutMs },
   cellular: { intervalMs: 300_000, timeoutMs: 30_000 },
 } as const satisfies Record<string, KeepaliveTimingOptions>;
 
@@ -25,7 +25,7 @@ export type KeepaliveProfile = keyof typeof KEEPALIVE_PROFILES;
 
 /** The answer time that goes with an interval: the default 10 s, up to 30 s for slow intervals. */
 export function timeoutFor(intervalMs: number): number {
-  return Math.min(30_000, Math.max(KEEPALIVE.timeoutMs, Math.round(intervalMs / 10)));
+  return Math.min(30_000, Math.max(AGENT_KEEPALIVE.timeoutMs, Math.round(intervalMs / 10)));
 }
 
 /** Reads `--profile` and `--keepalive SECONDS` (which overrides the profile's interval). */

@@ -1,7 +1,7 @@
 import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { KEEPALIVE } from "../protocol/tunnel-settings.js";
+import { AGENT_KEEPALIVE } from "../protocol/tunnel-settings.js";
 import { networkError } from "../shared/https-json.js";
 import { type KeepaliveOptions, startKeepalive } from "../shared/keepalive.js";
 import { dialTls } from "../shared/server-dialer.js";
@@ -48,7 +48,8 @@ export async function openTunnel(options: TunnelOptions): Promise<ServerHttp2Ses
   });
   socket.setNoDelay(true);
   // TCP's own probes only for a path silent past the PINGs: earlier ones would cost a cellular agent bytes for nothing.
-  socket.setKeepAlive(true, Math.max(30_000, (options.keepalive?.intervalMs ?? KEEPALIVE.intervalMs) + (options.keepalive?.timeoutMs ?? KEEPALIVE.timeoutMs)));
+  const keepalive = options.keepalive ?? AGENT_KEEPALIVE;
+  socket.setKeepAlive(true, Math.max(30_000, (keepalive.intervalMs ?? AGENT_KEEPALIVE.intervalMs) + (keepalive.timeoutMs ?? AGENT_KEEPALIVE.timeoutMs)));
   return new Promise((resolve, reject) => {
     // A relay that accepts TCP but never finishes HTTP/2 must not hang the agent.
     const timer = setTimeout(
@@ -77,7 +78,7 @@ export async function openTunnel(options: TunnelOptions): Promise<ServerHttp2Ses
         socket.removeListener("error", fail);
         socket.removeListener("close", refused);
         // Announced, so the relay (which only listens) waits as long as this agent's interval says.
-        startKeepalive(session, { ...options.keepalive, announce: true });
+        startKeepalive(session, { ...keepalive, announce: true });
         resolve(session);
       });
       session.once("close", refused);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { bytesPerDay, CountingProxy, type WireCount } from "../../bench/counting-proxy.js";
+import { AGENT_KEEPALIVE } from "../../src/protocol/tunnel-settings.js";
 import { Site } from "./helpers/fernlink.js";
 import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
@@ -78,7 +79,7 @@ test("an idle agent's keep-alive, counted on the wire, fits the cellular budget 
     `one PING and its answer: ${perPing.toFixed(0)} B on the wire (${(idle.payloadBytes / pings).toFixed(0)} B TLS, ${(idle.segments / pings).toFixed(1)} segments)`,
   );
   t.diagnostic(
-    `per idle day: ${(bytesPerDay(perPing, 15_000) / 1000).toFixed(0)} KB at the default 15 s, ${(bytesPerDay(perPing, CELLULAR_INTERVAL_MS) / 1000).toFixed(1)} KB cellular (5 min)`,
+    `per idle day: ${(bytesPerDay(perPing, AGENT_KEEPALIVE.intervalMs) / 1000).toFixed(0)} KB at the default ${AGENT_KEEPALIVE.intervalMs / 1000} s, ${(bytesPerDay(perPing, CELLULAR_INTERVAL_MS) / 1000).toFixed(1)} KB cellular (5 min)`,
   );
   assert.equal(proxy.openNow, 1, "the idle agent holds exactly one connection");
   // Two TLS records of a 17-byte PING frame (39 B each) and at least their two segments' headers: the counting works.

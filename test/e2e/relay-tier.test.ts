@@ -131,7 +131,8 @@ before(async () => {
 after(() => sb?.cleanup());
 
 test("a device registered through node A sits on the relay the service chose and is reached through node B", async () => {
-  await a.startAgent(await a.register(await a.addDevice("alice", "press-7"), "agent-press-7"));
+  // PINGs every 15 s (the agent's default is 35 s), so that the drain test below, which waits out one keep-alive period, stays short.
+  await a.startAgent(await a.register(await a.addDevice("alice", "press-7"), "agent-press-7"), [], ["--keepalive", String(KEEPALIVE.intervalMs / 1000)]);
   const device = await onlineOn(b, "press-7");
   assert.ok(["r1", "r2", "r3"].includes(device.relay!), `relay ${device.relay}`);
   // A relay's device count comes with its load report (every 2 s): it may trail the device list by that much.

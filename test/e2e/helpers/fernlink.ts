@@ -143,9 +143,9 @@ export class Site {
     return dir;
   }
 
-  /** Starts `agent run` and waits until it reports the tunnel up. */
-  async startAgent(stateDir: string, allow: string[] = []): Promise<Proc> {
-    const proc = this.sb.start(["agent", "run", "--state", stateDir, ...allow.flatMap((a) => ["--allow", a])], { home: this.home("agent") });
+  /** Starts `agent run` (with `extra` flags) and waits until it reports the tunnel up. */
+  async startAgent(stateDir: string, allow: string[] = [], extra: string[] = []): Promise<Proc> {
+    const proc = this.sb.start(["agent", "run", "--state", stateDir, ...allow.flatMap((a) => ["--allow", a]), ...extra], { home: this.home("agent") });
     await proc.waitForLine(/^fernlink agent online: device "[^"]+" via \S+$/);
     return proc;
   }
