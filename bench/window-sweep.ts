@@ -24,7 +24,7 @@ function bytes(s: string): number {
   return n === 65536 ? 65535 : n;
 }
 
-/** Copies dist/ with the windows patched into protocol/tunnel-settings.js; returns the copy's cli.js. */
+/** Copies dist/ with the windows patched into protocol/tunnel-settings.js; returns the copy's unbundled CLI entry. */
 async function variant(dir: string, stream: number, connection: number): Promise<string> {
   await cp(join(root, "dist"), join(dir, "dist"), { recursive: true });
   await cp(join(root, "package.json"), join(dir, "package.json")); // "type": "module"
@@ -36,7 +36,8 @@ async function variant(dir: string, stream: number, connection: number): Promise
     .replace(/connectionWindowBytes:\s*[^,]+,/, `connectionWindowBytes: ${connection},`);
   if (patched === src || !patched.includes(`streamWindowBytes: ${stream},`)) throw new Error(`could not patch ${file}: its shape changed`);
   await writeFile(file, patched);
-  return join(dir, "dist/cli.js");
+  // dist/cli.js is one bundle that holds its own copy of the settings; this entry loads the modules.
+  return join(dir, "dist/cli-modules.js");
 }
 
 function runBench(env: NodeJS.ProcessEnv): Promise<void> {

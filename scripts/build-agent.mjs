@@ -2,29 +2,17 @@
 // dist/fernlink-agent.mjs, for gateways that have Node 20 and nothing else: no node_modules, no
 // build tree, no native module. Run by `npm run build` after tsc has type-checked the sources.
 
-import { chmod, readFile } from "node:fs/promises";
+import { chmod } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { builtInVersion } from "./built-in-version.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, "dist", "fernlink-agent.mjs");
 
 /** What must never reach the agent's file: the store and its drivers (better-sqlite3 is native). */
 const FORBIDDEN = [/node_modules\/(better-sqlite3|pg|pg-[^/]+|kysely|bindings)\//, /\.node$/, /^src\/(access|server|web|relay)\//];
-
-const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
-
-/** version.ts reads package.json beside dist/ at run time; the one file has none, so it gets the version built in. */
-const builtInVersion = {
-  name: "built-in-version",
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]shared[\\/]version\.ts$/ }, () => ({
-      contents: `/** The package version, built in. */\nexport const VERSION: string = ${JSON.stringify(version)};\n`,
-      loader: "ts",
-    }));
-  },
-};
 
 const result = await build({
   absWorkingDir: root,
@@ -42,7 +30,7 @@ const result = await build({
   legalComments: "eof",
   sourcemap: false,
   metafile: true,
-  plugins: [builtInVersion],
+  plugins: [await builtInVersion(root)],
   logLevel: "warning",
 });
 

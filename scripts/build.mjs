@@ -13,6 +13,7 @@ const STEPS = [
   ["type-checking the web portal", [tsc, "-p", "src/web/ui/tsconfig.json"]],
   ["bundling the web portal (dist/web)", [join(root, "scripts", "build-ui.mjs")]],
   ["bundling the one-file agent (dist/fernlink-agent.mjs)", [join(root, "scripts", "build-agent.mjs")]],
+  ["bundling the CLI (dist/cli.js)", [join(root, "scripts", "build-cli.mjs")]],
   ["the tests and the bench (dist-test)", [tsc, "-p", "test/tsconfig.json"]],
 ];
 

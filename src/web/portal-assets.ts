@@ -1,4 +1,4 @@
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -7,7 +7,9 @@ import { fileURLToPath } from "node:url";
  * `/` (index.html) and `/assets/*` from it: the directory also holds the server's own modules.
  */
 export function portalAssetsDir(): string {
-  return dirname(fileURLToPath(import.meta.url));
+  const here = dirname(fileURLToPath(import.meta.url));
+  // In the CLI's one-file bundle (dist/cli.js, scripts/build-cli.mjs) this module runs from dist/.
+  return basename(here) === "web" ? here : join(here, "web");
 }
 
 /**
