@@ -7,6 +7,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "fernlink server --listen 0.0.0.0:443 --hostname fernlink.example.com",
     "fernlink server --listen 0.0.0.0:443 --publish-ports 15000-15099   # ports published ports may use",
   ],
+  "server backup": [
+    "fernlink server backup --data ./fernlink-data /var/backups/fernlink-$(date +%F).tar.gz   # while the server runs",
+    "FERNLINK_DB='postgres://fernlink:…@db/fernlink?schema=fernlink' fernlink server backup --data ./fernlink-data keys.tar.gz   # keys only: pg_dump the rest",
+  ],
+  "server restore": ["fernlink server restore --data ./fernlink-data-restored /var/backups/fernlink-2026-12-05.tar.gz"],
   login: [
     "fernlink login --server https://127.0.0.1:8443 --ca ./fernlink-data/ca.pem --account acme --user alice",
     "FERNLINK_PROXY_PASSWORD='…' fernlink login --server https://fernlink.example.com --proxy http://alice@proxy.plant.local:3128",
@@ -97,6 +102,10 @@ const PROXY_ENVIRONMENT = [
 export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
   server: [
     "FERNLINK_PASSWORD     password of --init-user (else asked for on a terminal)",
+    "FERNLINK_DB           instead of --db, so a database password stays out of the process list",
+    "FERNLINK_CLUSTER_KEY  path of the cluster key file, instead of --cluster-key",
+  ],
+  "server backup": [
     "FERNLINK_DB           instead of --db, so a database password stays out of the process list",
     "FERNLINK_CLUSTER_KEY  path of the cluster key file, instead of --cluster-key",
   ],

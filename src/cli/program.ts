@@ -30,6 +30,10 @@ export function createProgram(registrars: readonly Registrar[]): Command {
   addCaOptions(program);
   addProxyOptions(program);
   addConfigOptions(program);
+  // Set after the commands exist, so they keep parsing their options anywhere: this only hands
+  // everything after a command's name to that command, which `server backup --data` needs
+  // (else `server`, already named as an operand, would take --data itself).
+  program.enablePositionalOptions();
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(inherit);

@@ -10,6 +10,7 @@ import { createLogger } from "../../shared/log.js";
 import { readPassword } from "../password.js";
 import { sameDataServer } from "../server-port-busy.js";
 import { collect, waitForSignal } from "../util.js";
+import { registerBackupCommands } from "./server-backup.js";
 
 /** Default data directory, relative to where the server starts. */
 const DEFAULT_DATA = "./fernlink-data";
@@ -90,7 +91,7 @@ function parsePublishPorts(value: string) {
 
 /** `fernlink server`: access service and embedded relay on one TLS port. */
 export function registerServerCommand(program: Command): void {
-  program
+  const serverCommand = program
     .command("server")
     .description("run the access service with its embedded relay")
     .option("--data <dir>", "data directory (SQLite database, CA)", DEFAULT_DATA)
@@ -180,4 +181,5 @@ export function registerServerCommand(program: Command): void {
       log.info("shutting down");
       await server.close();
     });
+  registerBackupCommands(serverCommand);
 }
