@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { constants, copyFile, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { constants, copyFile, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pathExists } from "../../shared/files.js";
@@ -57,6 +57,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       `--data "${options.dataDir}" holds no ${SQLITE_FILE}; name the server's data directory (for PostgreSQL add --db URL)`,
     );
   }
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const staging = await mkdtemp(join(dirname(file), `.${basename(file)}.staging-`));
   try {
     const store: ManifestStore = options.postgres
