@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
+import pg from "pg";
 import { create } from "tar";
 import { countAccounts, createAccount } from "../store/accounts.js";
 import { openDatabase } from "../store/dialects.js";
+import { POSTGRES_URL } from "../store/store-fixture.js";
 import { createBackup } from "./create-backup.js";
 import { MANIFEST_NAME, type Manifest } from "./manifest.js";
 import { restoreBackup } from "./restore-backup.js";
@@ -173,5 +177,65 @@ describe("server restore", () => {
     await writeFile(file, "");
     await chmod(file, 0o600);
     await assert.rejects(restoreBackup({ dataDir: file, file: backupFile }), { code: "restore-target-not-empty" });
+  });
+});
+
+describe("server backup on PostgreSQL", () => {
+  const schema = `fernlink_test_${randomBytes(6).toString("hex")}`;
+  const url = `${POSTGRES_URL}?schema=${schema}`;
+  let pgData: string;
+
+  before(async () => {
+    pgData = await mkdtemp(join(root, "pg-"));
+    const store = await openDatabase({ url, dataDir: pgData });
+    await store.close();
+    await writeFile(join(pgData, "cluster-key"), "cluster key\n", { mode: 0o600 });
+    await writeFile(join(pgData, "ca.pem"), "ca\n", { mode: 0o644 });
+  });
+
+  after(async () => {
+    const store = await openDatabase({ url, dataDir: pgData });
+    await sql`drop schema ${sql.id(schema)} cascade`.execute(store.db);
+    await store.close();
+  });
+
+  it("backs up the key files and names the schema and its migration, without the database", async () => {
+    const file = join(root, "pg-keys.tar.gz");
+    const { manifest } = await createBackup({ dataDir: pgData, file, force: false, postgres: { url }, version: "x", now: NOW });
+    assert.equal(manifest.store.kind, "postgres");
+    assert.ok(manifest.store.kind === "postgres" && manifest.store.schema === schema);
+    assert.match(manifest.store.migration ?? "", /^\d{4}_/);
+    assert.deepEqual(manifest.files.map((f) => f.name).sort(), ["ca.pem", "cluster-key"]);
+    const target = join(root, "pg-restored");
+    await restoreBackup({ dataDir: target, file });
+    assert.equal(await readFile(join(target, "cluster-key"), "utf8"), "cluster key\n");
+  });
+
+  it("takes the cluster key from --cluster-key, and refuses without one", async () => {
+    const keyFile = join(root, "elsewhere-cluster-key");
+    await writeFile(keyFile, "the other key\n", { mode: 0o600 });
+    const file = join(root, "pg-other.tar.gz");
+    await createBackup({ dataDir: pgData, file, force: false, postgres: { url, clusterKeyFile: keyFile }, version: "x", now: NOW });
+    const target = join(root, "pg-other");
+    await restoreBackup({ dataDir: target, file });
+    assert.equal(await readFile(join(target, "cluster-key"), "utf8"), "the other key\n");
+    const bare = await mkdtemp(join(root, "pg-bare-"));
+    await assert.rejects(createBackup({ dataDir: bare, file: join(root, "pg-bare.tar.gz"), force: false, postgres: { url }, version: "x", now: NOW }), {
+      code: "backup-source-missing",
+    });
+  });
+
+  it("refuses a schema without Fernlink's tables, and does not create it", async () => {
+    const missing = `fernlink_test_${randomBytes(6).toString("hex")}`;
+    const options = { dataDir: pgData, file: join(root, "pg-missing.tar.gz"), force: false, version: "x", now: NOW };
+    await assert.rejects(createBackup({ ...options, postgres: { url: `${POSTGRES_URL}?schema=${missing}` } }), { code: "backup-source-missing" });
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query("select 1 from pg_namespace where nspname = $1", [missing]);
+      assert.equal(rows.length, 0);
+    } finally {
+      await client.end();
+    }
   });
 });
