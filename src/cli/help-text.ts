@@ -10,8 +10,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "server backup": [
     "fernlink server backup --data ./fernlink-data /var/backups/fernlink-$(date +%F).tar.gz   # while the server runs",
     "FERNLINK_DB='postgres://fernlink:…@db/fernlink?schema=fernlink' fernlink server backup --data ./fernlink-data keys.tar.gz   # keys only: pg_dump the rest",
+    "FERNLINK_DB='postgres://fernlink:…@db/fernlink?schema=fernlink' fernlink server backup --data ./fernlink-data --pg-dump all.tar.gz   # keys and schema",
   ],
-  "server restore": ["fernlink server restore --data ./fernlink-data-restored /var/backups/fernlink-2026-12-05.tar.gz"],
+  "server restore": [
+    "fernlink server restore --data ./fernlink-data-restored /var/backups/fernlink-2026-12-05.tar.gz",
+    "FERNLINK_DB='postgres://fernlink:…@db/fernlink?schema=fernlink' fernlink server restore --data ./fernlink-data all.tar.gz   # made with --pg-dump",
+  ],
   login: [
     "fernlink login --server https://127.0.0.1:8443 --ca ./fernlink-data/ca.pem --account acme --user alice",
     "FERNLINK_PROXY_PASSWORD='…' fernlink login --server https://fernlink.example.com --proxy http://alice@proxy.plant.local:3128",
@@ -109,6 +113,7 @@ export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
     "FERNLINK_DB           instead of --db, so a database password stays out of the process list",
     "FERNLINK_CLUSTER_KEY  path of the cluster key file, instead of --cluster-key",
   ],
+  "server restore": ["FERNLINK_DB  instead of --db: where a backup's pg_dump is restored to (a backup without one ignores it)"],
   login: [
     "FERNLINK_PASSWORD        your password (else asked for on a terminal)",
     "FERNLINK_CA              the CA file, instead of --ca",

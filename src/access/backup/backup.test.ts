@@ -225,6 +225,31 @@ describe("server backup on PostgreSQL", () => {
     });
   });
 
+  it("with a pg_dump restores the schema by pg_restore, all or nothing, and only under its own name", async () => {
+    const store = await openDatabase({ url, dataDir: pgData });
+    await createAccount(store.db, { name: "acme", now: NOW });
+    const file = join(root, "pg-all.tar.gz");
+    const { manifest } = await createBackup({ dataDir: pgData, file, force: false, postgres: { url, dump: true }, version: "x", now: NOW });
+    assert.ok(manifest.files.some((f) => f.name === "postgres.pgdump"));
+
+    const target = join(root, "pg-all");
+    // The schema still exists: pg_restore fails in its one transaction and nothing is written.
+    await assert.rejects(restoreBackup({ dataDir: target, file, postgresUrl: url }), { code: "database-tool-failed" });
+    await assert.rejects(stat(target), { code: "ENOENT" });
+    await assert.rejects(restoreBackup({ dataDir: target, file, postgresUrl: `${POSTGRES_URL}?schema=other` }), { code: "wrong-schema" });
+
+    await sql`drop schema ${sql.id(schema)} cascade`.execute(store.db);
+    await store.close();
+    await restoreBackup({ dataDir: target, file, postgresUrl: url });
+    assert.deepEqual((await readdir(target)).sort(), ["ca.pem", "cluster-key"], "the dump went to PostgreSQL, not into the folder");
+    const again = await openDatabase({ url, dataDir: target });
+    try {
+      assert.equal(await countAccounts(again.db), 1);
+    } finally {
+      await again.close();
+    }
+  });
+
   it("refuses a schema without Fernlink's tables, and does not create it", async () => {
     const missing = `fernlink_test_${randomBytes(6).toString("hex")}`;
     const options = { dataDir: pgData, file: join(root, "pg-missing.tar.gz"), force: false, version: "x", now: NOW };

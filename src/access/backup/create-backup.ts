@@ -8,7 +8,18 @@ import { CLUSTER_KEY_FILE } from "../cluster-key.js";
 import { SQLITE_FILE } from "../store/sqlite.js";
 import { existsError, writeArchive } from "./archive.js";
 import { listDataFiles } from "./data-files.js";
-import { BACKUP_FORMAT, BACKUP_VERSION, BackupError, MANIFEST_NAME, type Manifest, type ManifestFile, type ManifestStore, SQLITE_ENTRY } from "./manifest.js";
+import {
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  BackupError,
+  MANIFEST_NAME,
+  type Manifest,
+  type ManifestFile,
+  type ManifestStore,
+  PG_DUMP_ENTRY,
+  SQLITE_ENTRY,
+} from "./manifest.js";
+import { pgDump } from "./pg-tools.js";
 import { readPostgresVersion } from "./postgres-version.js";
 import { snapshotSqlite } from "./sqlite-snapshot.js";
 
@@ -20,8 +31,11 @@ export interface BackupOptions {
   file: string;
   /** Replace `file` when it exists. */
   force: boolean;
-  /** On PostgreSQL: its URL (the database itself is backed up with pg_dump) and the cluster key file when not DIR/cluster-key. */
-  postgres?: { url: string; clusterKeyFile?: string | undefined } | undefined;
+  /**
+   * On PostgreSQL: its URL, the cluster key file when not DIR/cluster-key, and whether to
+   * include a pg_dump of the schema (else the database is the operator's pg_dump).
+   */
+  postgres?: { url: string; clusterKeyFile?: string | undefined; dump?: boolean | undefined } | undefined;
   /** The Fernlink version written into the manifest. */
   version: string;
   now: Date;
@@ -77,6 +91,10 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     }
     const files: ManifestFile[] = [];
     if (store.kind === "sqlite") files.push(await describe(staging, SQLITE_ENTRY, 0o600));
+    if (options.postgres?.dump) {
+      await pgDump(options.postgres.url, join(staging, PG_DUMP_ENTRY));
+      files.push(await describe(staging, PG_DUMP_ENTRY, 0o600));
+    }
     for (const [name, source] of sources) {
       const mode = (await stat(source)).mode & 0o777;
       await copyFile(source, join(staging, name), constants.COPYFILE_EXCL);

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { SQLITE_FILE } from "../store/sqlite.js";
-import { EntryName } from "./manifest.js";
+import { EntryName, PG_DUMP_ENTRY } from "./manifest.js";
 
 /** What of the data directory goes into a backup as it is, and what is left out. */
 export interface DataFiles {
@@ -22,7 +22,8 @@ export async function listDataFiles(dataDir: string): Promise<DataFiles> {
   const copied: string[] = [];
   const skipped: string[] = [];
   for (const entry of await readdir(dataDir, { withFileTypes: true })) {
-    if (DATABASE_FILES.has(entry.name) || entry.name.endsWith(".tmp")) continue;
+    // A restored dump left for pg_restore by hand is the database, not a key.
+    if (DATABASE_FILES.has(entry.name) || entry.name === PG_DUMP_ENTRY || entry.name.endsWith(".tmp")) continue;
     if (entry.isFile() && EntryName.safeParse(entry.name).success) copied.push(entry.name);
     else skipped.push(entry.name);
   }

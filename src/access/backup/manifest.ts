@@ -10,6 +10,8 @@ import { z } from "zod";
 export const MANIFEST_NAME = "manifest.json";
 /** Name of the SQLite snapshot inside a backup file. */
 export const SQLITE_ENTRY = "fernlink.db";
+/** Name of the pg_dump of a PostgreSQL schema inside a backup file (`server backup --pg-dump`). */
+export const PG_DUMP_ENTRY = "postgres.pgdump";
 /** The format this build writes and reads. */
 export const BACKUP_FORMAT = "fernlink-backup";
 export const BACKUP_VERSION = 1;
@@ -53,7 +55,14 @@ export const Manifest = z.strictObject({
 export type Manifest = z.infer<typeof Manifest>;
 
 /** Why a backup or restore was refused; the CLI prints the message as one line and exits 1. */
-export type BackupErrorCode = "backup-exists" | "backup-damaged" | "backup-too-new" | "restore-target-not-empty" | "backup-source-missing";
+export type BackupErrorCode =
+  | "backup-exists"
+  | "backup-damaged"
+  | "backup-too-new"
+  | "restore-target-not-empty"
+  | "backup-source-missing"
+  | "database-tool-failed"
+  | "wrong-schema";
 
 /** A backup or restore that cannot go ahead, with a stable code. */
 export class BackupError extends Error {

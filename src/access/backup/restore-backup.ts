@@ -2,7 +2,8 @@ import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promis
 import { basename, dirname, join, resolve } from "node:path";
 import { migrationProvider } from "../store/migrations.js";
 import { extractArchive, verifyArchive } from "./archive-contents.js";
-import { BackupError, type Manifest } from "./manifest.js";
+import { BackupError, type Manifest, PG_DUMP_ENTRY } from "./manifest.js";
+import { pgConnection, pgRestore } from "./pg-tools.js";
 
 /** What to restore, and where to. */
 export interface RestoreOptions {
@@ -10,6 +11,8 @@ export interface RestoreOptions {
   dataDir: string;
   /** The backup file. */
   file: string;
+  /** PostgreSQL URL to pg_restore the backup's dump into (when it holds one); its schema must not exist yet. */
+  postgresUrl?: string | undefined;
 }
 
 /**
@@ -25,10 +28,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<Manifest> 
   await checkTarget(dataDir, options.dataDir);
   const manifest = await verifyArchive(file);
   await checkMigration(manifest, file);
+  const restoreDump = options.postgresUrl !== undefined && manifest.files.some((f) => f.name === PG_DUMP_ENTRY);
+  if (restoreDump && manifest.store.kind === "postgres") checkSchema(options.postgresUrl!, manifest.store.schema);
   await mkdir(dirname(dataDir), { recursive: true, mode: 0o700 });
   const temp = await mkdtemp(join(dirname(dataDir), `.${basename(dataDir)}.restore-`));
   try {
     await extractArchive(file, manifest, temp);
+    if (restoreDump) {
+      await pgRestore(options.postgresUrl!, join(temp, PG_DUMP_ENTRY));
+      await rm(join(temp, PG_DUMP_ENTRY));
+    }
     await chmod(temp, 0o700);
     try {
       // Replaces an empty directory; one that filled up in the meantime is not replaced (ENOTEMPTY).
@@ -91,5 +100,13 @@ async function checkMigration(manifest: Manifest, file: string): Promise<void> {
       "backup-too-new",
       `backup file ${file} holds a database at migration ${migration}, which this Fernlink (${known.at(-1) ?? "none"}) does not know; restore it with the version that wrote it (${manifest.fernlink}) or a newer one`,
     );
+  }
+}
+
+/** The dump recreates the schema it was taken from: the URL the server will use must name that one. */
+function checkSchema(url: string, schema: string): void {
+  const wanted = pgConnection(url).schema;
+  if (wanted !== schema) {
+    throw new BackupError("wrong-schema", `the backup's dump holds schema "${schema}", but --db names schema "${wanted}"; give --db …?schema=${schema}`);
   }
 }
