@@ -94,6 +94,12 @@ export function apiTokenEnded(): FernlinkError {
 export function apiTokenPrincipal(found: ActiveApiToken, source: string): Principal {
   const { token: row, account, creator } = found;
   ensureAccountEnabled(account);
+  if (creator.admin_locked_at !== null) {
+    throw new FernlinkError(
+      "user-locked",
+      `API token "${row.name}" belongs to user "${creator.name}", who is locked by an admin; an admin unlocks: fernlink user unlock ${creator.name}`,
+    );
+  }
   return {
     accountId: account.id,
     accountName: account.name,

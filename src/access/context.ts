@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
+import type { SessionRestriction } from "../protocol/api.js";
 import type { PortPublisher } from "../protocol/published-ports.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
@@ -125,5 +126,5 @@ export interface Principal {
   /** Set when the caller authenticated with an API token: the token's name. */
   tokenName?: string;
   /** Set on a session that may only fix what the account policy asks for (see sessions.ts). */
-  restriction?: "password-expired" | "otp-enrollment-required";
+  restriction?: SessionRestriction;
 }

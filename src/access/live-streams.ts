@@ -33,8 +33,8 @@ export async function revalidateLocalStreams(ctx: AccessContext, accountId: stri
   let cut = 0;
   for (const stream of ctx.presence.streams(accountId)) {
     const user = await getUser(ctx.db, stream.grant.userId);
-    let allowed = user !== undefined;
-    if (user) {
+    let allowed = user !== undefined && user.admin_locked_at === null;
+    if (user && allowed) {
       try {
         const { sessionId, tokenName } = stream.grant;
         const who = { accountId, userId: user.id, userName: user.name, role: user.role, sessionId, ...(tokenName !== undefined ? { tokenName } : {}) };

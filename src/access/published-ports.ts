@@ -246,6 +246,7 @@ export async function publishRequester(ctx: AccessContext, job: { id: string; ac
   if (!row || !owner) throw new FernlinkError("unauthenticated", "the published port was removed");
   const account = await findAccountById(ctx.db, row.account_id);
   if (account) ensureAccountEnabled(account);
+  if (owner.admin_locked_at !== null) throw new FernlinkError("user-locked", `the published port's owner "${owner.name}" is locked by an admin`);
   return { accountId: row.account_id, userId: owner.id, userName: owner.name, role: owner.role, sessionId: `publish:${row.id}` };
 }
 

@@ -43,6 +43,7 @@ export async function initAccount(ctx: AccessContext, input: { account: string; 
 /** What a session of this user may do only, if anything, under the account's policy right now. */
 export function sessionRestriction(account: Account, user: User, now: Date): SessionRestriction | undefined {
   const policy = policyOf(account);
+  if (user.must_change_password === 1) return "password-change-required";
   if (passwordExpired(policy, user.password_changed_at, now)) return "password-expired";
   if (policy.requireOtp && user.totp_enabled !== 1) return "otp-enrollment-required";
   return undefined;
@@ -50,9 +51,19 @@ export function sessionRestriction(account: Account, user: User, now: Date): Ses
 
 /** The error a restricted session gets for everything it may not do. */
 export function restrictionError(restriction: SessionRestriction): FernlinkError {
-  return restriction === "password-expired"
-    ? new FernlinkError("password-expired", "your password has expired; run fernlink passwd to choose a new one")
-    : new FernlinkError("otp-enrollment-required", "the account requires one-time codes and you have none yet; run fernlink otp enable");
+  switch (restriction) {
+    case "password-expired":
+      return new FernlinkError("password-expired", "your password has expired; run fernlink passwd to choose a new one");
+    case "password-change-required":
+      return new FernlinkError("password-change-required", "you must change your password: fernlink user passwd");
+    case "otp-enrollment-required":
+      return new FernlinkError("otp-enrollment-required", "the account requires one-time codes and you have none yet; run fernlink otp enable");
+  }
+}
+
+/** The refusal of a user an admin locked, told only to whoever gave the right password. */
+export function adminLockedError(userName: string): FernlinkError {
+  return new FernlinkError("user-locked", `user "${userName}" is locked by an admin of the account; ask an admin to run: fernlink user unlock ${userName}`);
 }
 
 /** Why a password-correct login still fails on its one-time code, or undefined when it passes. */
@@ -82,7 +93,7 @@ function newSessionToken(): string {
  * Refused with "throttled" before any check: a source with too many failures lately, or with
  * too many checks running at once (see login-guard.ts).
  */
-export async function login(ctx: AccessContext, input: LoginRequest, source: string): Promise<LoginResponse> {
+export async function login(ctx: AccessContext, input: LoginRequest, source: string, kind: "cli" | "portal" = "cli"): Promise<LoginResponse> {
   let release: Release;
   let reservation: Reservation;
   try {
@@ -100,7 +111,7 @@ export async function login(ctx: AccessContext, input: LoginRequest, source: str
     throw await refused(ctx, input, source, err);
   }
   try {
-    return await checkLogin(ctx, input, source, reservation);
+    return await checkLogin(ctx, input, source, reservation, kind);
   } finally {
     release();
   }
@@ -124,7 +135,7 @@ async function refused(ctx: AccessContext, input: LoginRequest, source: string, 
 }
 
 /** The password check and what follows it, for a reserved attempt. */
-async function checkLogin(ctx: AccessContext, input: LoginRequest, source: string, reservation: Reservation): Promise<LoginResponse> {
+async function checkLogin(ctx: AccessContext, input: LoginRequest, source: string, reservation: Reservation, kind: "cli" | "portal"): Promise<LoginResponse> {
   const { account, user, attempt } = reservation;
   const now = attempt.now;
   const object = `${input.account}/${input.user}`;
@@ -135,7 +146,13 @@ async function checkLogin(ctx: AccessContext, input: LoginRequest, source: strin
   else if (!user) reason = "unknown user";
   else if (reservation.blocked !== undefined) reason = reservation.blocked;
   else if (!passwordOk) reason = "wrong password";
-  else reason = await otpFailure(ctx, user, input.otp, now);
+  else if (account && user.admin_locked_at !== null) {
+    // The right password of a user an admin locked: not a guess, so no failure counted, and
+    // whoever knows the password may learn why it does not work.
+    await cancelAttempt(ctx, reservation);
+    await audit(ctx, { accountId: account.id, actor: user.name, source, action: "login", object, result: "denied", reason: "user locked by an admin" });
+    throw adminLockedError(user.name);
+  } else reason = await otpFailure(ctx, user, input.otp, now);
   if (reason === "one-time code missing" && account && user) {
     // The password was right: ask for the code (the second step of a two-step sign-in); no failure counted.
     await cancelAttempt(ctx, reservation);
@@ -165,7 +182,7 @@ async function checkLogin(ctx: AccessContext, input: LoginRequest, source: strin
   await settleSuccess(ctx, reservation);
   const token = newSessionToken();
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
-  await createSession(ctx.db, { userId: user.id, tokenHash: hashSecret(token), now, expiresAt });
+  await createSession(ctx.db, { userId: user.id, tokenHash: hashSecret(token), now, expiresAt, source, kind });
   const restriction = sessionRestriction(account, user, now);
   await audit(ctx, {
     accountId: account.id,
@@ -229,6 +246,8 @@ export async function sessionPrincipal(ctx: AccessContext, found: ActiveSession,
     found.session.last_used_at = now.toISOString();
     await touchSession(ctx.db, found.session.id, now);
   }
+  // Locking revokes the user's sessions; this also covers a copy the stream cache still holds.
+  if (found.user.admin_locked_at !== null) throw adminLockedError(found.user.name);
   const restriction = sessionRestriction(found.account, found.user, now);
   if (restriction && !(options.allow ?? []).includes(restriction)) throw restrictionError(restriction);
   return {

@@ -15,6 +15,8 @@ const DENIED: ReadonlySet<ErrorCode> = new Set([
   "password-expired",
   "otp-enrollment-required",
   "account-disabled",
+  "password-change-required",
+  "user-locked",
   "too-many-streams",
 ]);
 

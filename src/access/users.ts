@@ -15,7 +15,7 @@ import { revokeApiTokensBy } from "./store/api-tokens.js";
 import { earlierPasswords, rememberPassword } from "./store/password-history.js";
 import type { Account, User } from "./store/schema.js";
 import { revokeUserSessions } from "./store/sessions.js";
-import { createUser, deleteUser, findUserByName, getUser, listUsers, setLockedUntil, setPasswordHash } from "./store/users.js";
+import { createUser, deleteUser, findUserByName, getUser, listUsers, setAdminLock, setLockedUntil, setPasswordHash } from "./store/users.js";
 
 /** Runs `fn`; a refusal it throws is audited as "denied" before it reaches the caller. */
 export async function auditRefusals<T>(ctx: AccessContext, who: Principal, action: AuditAction, object: string, fn: () => Promise<T>): Promise<T> {
@@ -73,6 +73,8 @@ export function userInfo(user: User, now: Date): UserInfo {
     otpEnabled: user.totp_enabled === 1,
     createdAt: user.created_at,
     passwordChangedAt: user.password_changed_at,
+    adminLocked: user.admin_locked_at !== null,
+    mustChangePassword: user.must_change_password === 1,
   };
 }
 
@@ -117,14 +119,22 @@ export async function removeUser(ctx: AccessContext, who: Principal, name: strin
   await auditBy(ctx, who, "user.remove", name, "ok", revoked.length ? `API tokens revoked: ${revoked.join(", ")}` : undefined);
 }
 
-/** Lifts a lock after failed logins and starts the user's failure count afresh. */
+/** Lifts a lock after failed logins and an admin's lock, and starts the user's failure count afresh. */
 export async function unlockUser(ctx: AccessContext, who: Principal, name: string): Promise<UserInfo> {
   await ensureAdmin(ctx, who, "user.unlock", name);
   const user = await auditRefusals(ctx, who, "user.unlock", name, () => userByName(ctx, who, name));
   const now = ctx.now();
-  await setLockedUntil(ctx.db, user.id, now);
-  await auditBy(ctx, who, "user.unlock", name, "ok", isLocked(user, now) ? `was locked until ${user.locked_until}` : "was not locked");
-  return userInfo({ ...user, locked_until: now.toISOString() }, now);
+  await ctx.db.transaction().execute(async (trx) => {
+    await setLockedUntil(trx, user.id, now);
+    await setAdminLock(trx, user.id, null);
+  });
+  if (user.admin_locked_at !== null) await accessChanged(ctx, who.accountId);
+  const was = [
+    isLocked(user, now) ? `was locked until ${user.locked_until}` : undefined,
+    user.admin_locked_at !== null ? `was locked by an admin since ${user.admin_locked_at}` : undefined,
+  ].filter((w) => w !== undefined);
+  await auditBy(ctx, who, "user.unlock", name, "ok", was.length > 0 ? was.join("; ") : "was not locked");
+  return userInfo({ ...user, locked_until: now.toISOString(), admin_locked_at: null }, now);
 }
 
 /**

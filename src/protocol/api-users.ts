@@ -27,8 +27,35 @@ export const UserInfo = z.strictObject({
   otpEnabled: z.boolean(),
   createdAt: z.string(),
   passwordChangedAt: z.string().nullable(),
+  /** Locked by an admin until an admin unlocks it (apart from a lock after failed logins). */
+  adminLocked: z.boolean(),
+  /** An admin reset the password: the user must change it at the next login. */
+  mustChangePassword: z.boolean(),
 });
 export type UserInfo = z.infer<typeof UserInfo>;
+
+/** POST /api/v1/users/:name/reset-password — admin sets a one-time password the user must change. */
+export const PasswordResetRequest = z.strictObject({ password: Password });
+export type PasswordResetRequest = z.infer<typeof PasswordResetRequest>;
+
+/** POST /api/v1/users/:name/role — admin changes a user's role. */
+export const RoleChangeRequest = z.strictObject({ role: Role });
+export type RoleChangeRequest = z.infer<typeof RoleChangeRequest>;
+
+/** One live session as `session list` shows it (never its token). */
+export const SessionInfo = z.strictObject({
+  id: z.string(),
+  user: NameSchema,
+  /** Where the login came from; null for sessions from before this was recorded. */
+  source: z.string().nullable(),
+  kind: z.enum(["cli", "portal"]).nullable(),
+  startedAt: z.string(),
+  lastSeenAt: z.string(),
+  expiresAt: z.string(),
+  /** The session this request was made with. */
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
 
 /** POST /api/v1/passwd — a user changes their own password. */
 export const PasswdRequest = z.strictObject({
@@ -115,6 +142,12 @@ export const USER_ROUTES = {
   users: "/api/v1/users",
   user: "/api/v1/users/:name",
   userUnlock: "/api/v1/users/:name/unlock",
+  userLock: "/api/v1/users/:name/lock",
+  userResetPassword: "/api/v1/users/:name/reset-password",
+  userResetOtp: "/api/v1/users/:name/reset-otp",
+  userRole: "/api/v1/users/:name/role",
+  sessions: "/api/v1/sessions",
+  session: "/api/v1/sessions/:id",
   passwd: "/api/v1/passwd",
   otpEnable: "/api/v1/otp/enable",
   otpDisable: "/api/v1/otp/disable",
@@ -146,7 +179,62 @@ export const USER_ROUTE_DOCS: readonly RouteDoc[] = [
     role: "admin",
     response: Ok,
   },
-  { method: "post", path: USER_ROUTES.userUnlock, summary: "Lift a lock after failed logins (admin)", auth: "session", role: "admin", response: UserInfo },
+  {
+    method: "post",
+    path: USER_ROUTES.userUnlock,
+    summary: "Lift a lock after failed logins and an admin's lock (admin)",
+    auth: "session",
+    role: "admin",
+    response: UserInfo,
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.userLock,
+    summary: "Lock a user now: sessions end, the user's API tokens stop working, live streams are cut, logins are refused until unlocked (admin; not yourself)",
+    auth: "session",
+    role: "admin",
+    response: UserInfo,
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.userResetPassword,
+    summary: "Set a one-time password the user must change at the next login; the user's sessions end (admin; not yourself)",
+    auth: "session",
+    role: "admin",
+    request: PasswordResetRequest,
+    response: UserInfo,
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.userResetOtp,
+    summary: "Remove a user's one-time codes, so the user enrols again (admin)",
+    auth: "session",
+    role: "admin",
+    response: UserInfo,
+  },
+  {
+    method: "post",
+    path: USER_ROUTES.userRole,
+    summary: "Change a user's role; the last admin of the account stays admin (admin)",
+    auth: "session",
+    role: "admin",
+    request: RoleChangeRequest,
+    response: UserInfo,
+  },
+  {
+    method: "get",
+    path: USER_ROUTES.sessions,
+    summary: "Live sessions: every user's for an admin, the caller's own for a member",
+    auth: "session",
+    response: z.array(SessionInfo),
+  },
+  {
+    method: "delete",
+    path: USER_ROUTES.session,
+    summary: "End a session and cut its live streams: any of the account's for an admin, one's own for a member",
+    auth: "session",
+    response: Ok,
+  },
   {
     method: "post",
     path: USER_ROUTES.passwd,

@@ -28,8 +28,11 @@ export const LoginRequest = z.strictObject({
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
-/** What a restricted session may only do: change the expired password, or enrol a one-time code. */
-export const SessionRestriction = z.enum(["password-expired", "otp-enrollment-required"]);
+/**
+ * What a restricted session may only do: change the expired password, change the password an
+ * admin reset, or enrol a one-time code.
+ */
+export const SessionRestriction = z.enum(["password-expired", "password-change-required", "otp-enrollment-required"]);
 export type SessionRestriction = z.infer<typeof SessionRestriction>;
 
 /** Reply to login: an opaque bearer token, shown once. */

@@ -14,6 +14,8 @@ const EXPECTED_STATUS: Record<string, number> = {
   forbidden: 403,
   "password-expired": 403,
   "otp-enrollment-required": 403,
+  "password-change-required": 403,
+  "user-locked": 403,
   "wrong-password": 403,
   "otp-invalid": 403,
   "account-disabled": 403,

@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   forbidden: 403,
   "password-expired": 403,
   "otp-enrollment-required": 403,
+  "password-change-required": 403,
+  "user-locked": 403,
   "wrong-password": 403,
   "otp-invalid": 403,
   "account-disabled": 403,

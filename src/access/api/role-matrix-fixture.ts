@@ -15,6 +15,9 @@ import { createUser } from "../store/users.js";
 export const SPARE_USERS = { paula: "member", adam: "admin", otto: "member", ada: "admin", mona: "member", adele: "admin" } as const;
 type SpareUser = keyof typeof SPARE_USERS;
 
+/** The id of a session of bob's that the session routes end. */
+export const MATRIX_SESSION = "matrix-session";
+
 /** How a matrix call is made: path parameters, body (a string is sent as is), query, TLS peer certificate. */
 export interface CallOptions {
   token?: string;
@@ -76,6 +79,8 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
     const now = ctx.now();
     for (const [name, role] of Object.entries(SPARE_USERS)) await createUser(ctx.db, { accountId: acme.id, name, passwordHash, role, now });
     await createUser(ctx.db, { accountId: acme.id, name: "leaver", passwordHash, role: "member", now });
+    // Users the admin controls lock, reset and promote; nobody signs in as them.
+    for (const name of ["lockee", "forgetter", "promotee"]) await createUser(ctx.db, { accountId: acme.id, name, passwordHash, role: "member", now });
     await createDevice(ctx.db, { accountId: acme.id, name: "old-press", lan: ["192.168.9.0/24"], now });
 
     const call = async (method: string, pattern: string, options: CallOptions = {}): Promise<Reply> => {
@@ -156,6 +161,21 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
       "register agent-box",
     );
     const box2 = await admin("POST", "/api/v1/devices", { body: { name: "agent-box-2" } }, "device agent-box-2");
+    // A session of bob's with a known id, for the session routes to end.
+    const later = new Date(now.getTime() + 3_600_000).toISOString();
+    await ctx.db
+      .insertInto("sessions")
+      .values({
+        id: MATRIX_SESSION,
+        user_id: base.users.bob.id,
+        token_hash: "matrix-session",
+        created_at: now.toISOString(),
+        expires_at: later,
+        last_used_at: now.toISOString(),
+        source: "192.0.2.7",
+        kind: "cli",
+      })
+      .execute();
     // On bob's session: a stream whose session does not exist is cut as soon as anything sweeps.
     base.access.live.streams.push(MATRIX_STREAM(acme.id, base, (await authenticate(ctx, tokens.bob, "fixture")).sessionId));
 

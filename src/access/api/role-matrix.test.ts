@@ -6,7 +6,7 @@ import { FIXTURE_PASSWORD } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 import { addOperatorToken } from "../operator-tokens.js";
 import { totpCode, totpStep } from "../totp.js";
-import { type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
+import { MATRIX_SESSION, type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
 
 /** Who calls a session route in a sample: the main caller of the kind, a spare user, or a fresh session of the main caller. */
 type Caller = { member?: string; admin?: string; fresh?: true };
@@ -50,6 +50,17 @@ const SAMPLES: Record<string, Sample> = {
   "POST /api/v1/users": { body: () => ({ name: "newbie", password: FIXTURE_PASSWORD }), action: "user.add" },
   "DELETE /api/v1/users/:name": { params: { name: "leaver" }, action: "user.remove" },
   "POST /api/v1/users/:name/unlock": { params: { name: "carol" }, action: "user.unlock" },
+  "POST /api/v1/users/:name/lock": { params: { name: "lockee" }, action: "user.lock" },
+  "POST /api/v1/users/:name/reset-password": {
+    params: { name: "forgetter" },
+    body: () => ({ password: "a one-time passphrase 42" }),
+    action: "user.reset-password",
+  },
+  "POST /api/v1/users/:name/reset-otp": { params: { name: "forgetter" }, action: "user.reset-otp" },
+  "POST /api/v1/users/:name/role": { params: { name: "promotee" }, body: () => ({ role: "admin" }), action: "user.role" },
+  "GET /api/v1/sessions": {},
+  // bob ends his own session, then alice ends it again (already ended: still a success).
+  "DELETE /api/v1/sessions/:id": { params: { id: MATRIX_SESSION } },
   "POST /api/v1/passwd": { body: () => ({ currentPassword: FIXTURE_PASSWORD, newPassword: NEW_PASSWORD }), as: { member: "paula", admin: "adam" } },
   "POST /api/v1/otp/enable": { as: { member: "otto", admin: "ada" } },
   "POST /api/v1/otp/disable": { body: otp, as: { member: "mona", admin: "adele" } },

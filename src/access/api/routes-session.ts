@@ -21,11 +21,11 @@ function view(p: Principal, token: string): BrowserSession {
 /** The portal's sign-in, session and sign-out: the CLI's login and logout with the token in a cookie. */
 export function registerSessionRoutes({ app, ctx }: RouteKit): void {
   // A restricted session still signs in: the portal then offers what lifts the restriction.
-  const anySession = sessionMiddleware(ctx, ["password-expired", "otp-enrollment-required"]);
+  const anySession = sessionMiddleware(ctx, ["password-expired", "password-change-required", "otp-enrollment-required"]);
   app.post(ROUTES.session, async (c) => {
     ensureSameOrigin(c);
-    const session = await login(ctx, await body(c, LoginRequest), c.get("source"));
-    const who = await authenticate(ctx, session.token, c.get("source"), { allow: ["password-expired", "otp-enrollment-required"] });
+    const session = await login(ctx, await body(c, LoginRequest), c.get("source"), "portal");
+    const who = await authenticate(ctx, session.token, c.get("source"), { allow: ["password-expired", "password-change-required", "otp-enrollment-required"] });
     setSessionCookie(c, session.token, session.expiresAt, ctx.now());
     return c.json(view(who, session.token));
   });
@@ -35,7 +35,7 @@ export function registerSessionRoutes({ app, ctx }: RouteKit): void {
     if (token === undefined) return c.json(out);
     ensureNotForged(c, token);
     try {
-      const who = await authenticate(ctx, token, c.get("source"), { allow: ["password-expired", "otp-enrollment-required"] });
+      const who = await authenticate(ctx, token, c.get("source"), { allow: ["password-expired", "password-change-required", "otp-enrollment-required"] });
       return c.json({ signedIn: true, session: view(who, token) } satisfies BrowserSessionState);
     } catch (err) {
       if (!(err instanceof FernlinkError && err.code === "unauthenticated")) throw err;

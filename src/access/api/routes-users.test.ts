@@ -59,7 +59,17 @@ describe("user, password, one-time-code, policy and token routes, in process", (
       list.json.map((u: { name: string }) => u.name),
       ["alice", "bob", "carol"],
     );
-    assert.deepEqual(Object.keys(list.json[1]).sort(), ["createdAt", "locked", "lockedUntil", "name", "otpEnabled", "passwordChangedAt", "role"]);
+    assert.deepEqual(Object.keys(list.json[1]).sort(), [
+      "adminLocked",
+      "createdAt",
+      "locked",
+      "lockedUntil",
+      "mustChangePassword",
+      "name",
+      "otpEnabled",
+      "passwordChangedAt",
+      "role",
+    ]);
     assert.equal(list.json[1].role, "member");
     const again = await call("POST", "/api/v1/users", { token: admin, body: { name: "bob", password: PASSWORD } });
     assert.equal(again.json.error.code, "conflict");

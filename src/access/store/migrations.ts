@@ -15,6 +15,7 @@ import * as publishedPorts from "./migration-0013.js";
 import * as deviceSwitch from "./migration-0014.js";
 import * as deviceCheckIns from "./migration-0015.js";
 import * as operator from "./migration-0017.js";
+import * as adminControls from "./migration-0018.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -86,6 +87,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0017_operator": {
       up: operator.up,
       down: operator.down,
+    },
+    "0018_admin_controls": {
+      up: adminControls.up,
+      down: adminControls.down,
     },
   };
 }

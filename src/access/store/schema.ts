@@ -164,6 +164,10 @@ export interface UsersTable {
   totp_enabled: Generated<number>;
   /** Time step of the last accepted code: a code is accepted once. */
   totp_last_step: number | null;
+  /** Set while an admin holds the user locked: no login, no session, no API token of theirs works. */
+  admin_locked_at: string | null;
+  /** 1 after an admin reset the password: the user's sessions may only change it. */
+  must_change_password: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -174,6 +178,10 @@ export interface SessionsTable {
   expires_at: string;
   last_used_at: string;
   revoked_at: string | null;
+  /** The address the login came from; null for sessions older than migration 0018. */
+  source: string | null;
+  /** Whether the command line or the portal signed in; null for sessions older than migration 0018. */
+  kind: "cli" | "portal" | null;
 }
 
 export interface DevicesTable {

@@ -12,7 +12,10 @@ export interface ActiveSession {
 }
 
 /** Records a new login session; `tokenHash` is the hash of the bearer token, never the token. */
-export async function createSession(db: Kysely<Database>, input: { userId: string; tokenHash: string; now: Instant; expiresAt: Instant }): Promise<Session> {
+export async function createSession(
+  db: Kysely<Database>,
+  input: { userId: string; tokenHash: string; now: Instant; expiresAt: Instant; source?: string; kind?: "cli" | "portal" },
+): Promise<Session> {
   const now = iso(input.now);
   const session: Session = {
     id: randomUUID(),
@@ -22,6 +25,8 @@ export async function createSession(db: Kysely<Database>, input: { userId: strin
     expires_at: iso(input.expiresAt),
     last_used_at: now,
     revoked_at: null,
+    source: input.source ?? null,
+    kind: input.kind ?? null,
   };
   await db.insertInto("sessions").values(session).execute();
   return session;
@@ -72,6 +77,38 @@ export async function revokeUserSessions(db: Kysely<Database>, userId: string, k
   if (keepId !== null) query = query.where("id", "!=", keepId);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** A session of an account with the name of its user, as `session list` shows it. */
+export type ListedSession = Session & { user_name: string };
+
+/**
+ * The account's sessions neither revoked nor past their end at `now`, or only `userId`'s,
+ * oldest first. Idle ones are left to the caller, which knows the idle limit.
+ */
+export function listLiveSessions(db: Kysely<Database>, input: { accountId: string; userId?: string; now: Instant }): Promise<ListedSession[]> {
+  let query = db
+    .selectFrom("sessions")
+    .innerJoin("users", "users.id", "sessions.user_id")
+    .selectAll("sessions")
+    .select("users.name as user_name")
+    .where("users.account_id", "=", input.accountId)
+    .where("sessions.revoked_at", "is", null)
+    .where("sessions.expires_at", ">", iso(input.now));
+  if (input.userId !== undefined) query = query.where("sessions.user_id", "=", input.userId);
+  return query.orderBy("sessions.created_at").orderBy("sessions.id").execute();
+}
+
+/** The session with this id if it belongs to a user of the account. */
+export function findAccountSession(db: Kysely<Database>, accountId: string, id: string): Promise<ListedSession | undefined> {
+  return db
+    .selectFrom("sessions")
+    .innerJoin("users", "users.id", "sessions.user_id")
+    .selectAll("sessions")
+    .select("users.name as user_name")
+    .where("users.account_id", "=", accountId)
+    .where("sessions.id", "=", id)
+    .executeTakeFirst();
 }
 
 /** What decides whether a session still holds: its end, last use and revocation. */

@@ -44,6 +44,7 @@ const cases: StoreCase[] = [
         "0014_device_switch",
         "0015_device_check_ins",
         "0017_operator",
+        "0018_admin_controls",
       ]);
       await again.close();
     },

@@ -81,13 +81,41 @@ export async function setLockedUntilIf(db: Kysely<Database>, id: string, expecte
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** Replaces the password hash and notes when it changed. */
-export async function setPasswordHash(db: Kysely<Database>, id: string, passwordHash: string, now: Instant): Promise<void> {
+/**
+ * Replaces the password hash and notes when it changed; `mustChange` marks a password an admin
+ * set, which the user must change at the next login (the user's own change clears it).
+ */
+export async function setPasswordHash(db: Kysely<Database>, id: string, passwordHash: string, now: Instant, mustChange = false): Promise<void> {
   await db
     .updateTable("users")
-    .set({ password_hash: passwordHash, password_changed_at: iso(now) })
+    .set({ password_hash: passwordHash, password_changed_at: iso(now), must_change_password: mustChange ? 1 : 0 })
     .where("id", "=", id)
     .execute();
+}
+
+/** Sets (an instant) or lifts (null) the lock only an admin lifts. */
+export async function setAdminLock(db: Kysely<Database>, id: string, at: Instant | null): Promise<void> {
+  await db
+    .updateTable("users")
+    .set({ admin_locked_at: at === null ? null : iso(at) })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Changes a user's role. */
+export async function setRole(db: Kysely<Database>, id: string, role: User["role"]): Promise<void> {
+  await db.updateTable("users").set({ role }).where("id", "=", id).execute();
+}
+
+/** How many admins an account has. */
+export async function countAdmins(db: Kysely<Database>, accountId: string): Promise<number> {
+  const row = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+    .where("account_id", "=", accountId)
+    .where("role", "=", "admin")
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** Turns one-time codes on with `secret`, or off (secret null); the replay guard starts afresh. */
