@@ -14,6 +14,7 @@ import { registerRelayCommands } from "./commands/relay.js";
 import { registerReportCommands } from "./commands/report.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSessionCommands } from "./commands/session.js";
+import { registerSessionAdminCommands } from "./commands/sessions.js";
 import { registerUserCommands } from "./commands/users.js";
 import { createProgram, runProgram } from "./program.js";
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     registerLiveCommands,
     registerPublishCommands,
     registerUserCommands,
+    registerSessionAdminCommands,
     registerAccessRuleCommands,
     registerDemoCommand,
     registerLoginThrottleCommands,

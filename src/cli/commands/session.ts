@@ -85,6 +85,8 @@ export function registerSessionCommands(program: Command): void {
       });
       process.stdout.write(`logged in to ${target.server} as ${reply.user}@${reply.account} (session ends ${reply.expiresAt})\n`);
       if (reply.restriction === "password-expired") process.stderr.write("Your password has expired: run fernlink passwd before anything else.\n");
+      if (reply.restriction === "password-change-required")
+        process.stderr.write("An admin reset your password; you must change your password: fernlink user passwd\n");
       if (reply.restriction === "otp-enrollment-required")
         process.stderr.write("The account requires one-time codes: run fernlink otp enable before anything else.\n");
     });

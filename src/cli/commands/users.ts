@@ -9,6 +9,7 @@ import { readNewPassword, readPassword } from "../password.js";
 import { registerPolicyCommand } from "./account-policy.js";
 import { registerOtpCommands } from "./otp.js";
 import { registerTokenCommands } from "./tokens.js";
+import { registerUserAdminCommands } from "./user-admin.js";
 import { checkedName, roleOption } from "./user-options.js";
 
 const Ok = z.object({ ok: z.boolean() });
@@ -46,10 +47,10 @@ export function registerUserCommands(program: Command): void {
         users.map((u) => [
           u.name,
           u.role,
-          u.locked ? `until ${when(u.lockedUntil)}` : "no",
+          u.adminLocked ? "by an admin" : u.locked ? `until ${when(u.lockedUntil)}` : "no",
           u.otpEnabled ? "on" : "off",
           when(u.createdAt),
-          when(u.passwordChangedAt),
+          u.mustChangePassword ? "reset, must change" : when(u.passwordChangedAt),
         ]),
       );
     });
@@ -63,25 +64,19 @@ export function registerUserCommands(program: Command): void {
       process.stdout.write(`user "${name}" removed\n`);
     });
 
-  user
-    .command("unlock <name>")
-    .description("lift the lock after failed logins")
-    .action(async (name: string) => {
-      const api = await apiClient();
-      await api.call("POST", routePath(USER_ROUTES.userUnlock, { name: checkedName("user", name) }), UserInfo);
-      process.stdout.write(`user "${name}" unlocked\n`);
-    });
+  registerUserAdminCommands(user);
 
-  program
-    .command("passwd")
-    .description("change your password (current from FERNLINK_PASSWORD, new from FERNLINK_NEW_PASSWORD, or prompts); your other sessions end")
-    .action(async () => {
-      const api = await apiClient();
-      const currentPassword = await readPassword("FERNLINK_PASSWORD", `current password for ${api.session.user}@${api.session.account}: `);
-      const newPassword = await readNewPassword("FERNLINK_NEW_PASSWORD", "new password: ");
-      const reply = await api.call("POST", USER_ROUTES.passwd, PasswdResponse, { currentPassword, newPassword });
-      process.stdout.write(`password changed; ${reply.revokedSessions} other session(s) ended\n`);
-    });
+  const passwdDescription = "change your password (current from FERNLINK_PASSWORD, new from FERNLINK_NEW_PASSWORD, or prompts); your other sessions end";
+  const passwd = async (): Promise<void> => {
+    const api = await apiClient();
+    const currentPassword = await readPassword("FERNLINK_PASSWORD", `current password for ${api.session.user}@${api.session.account}: `);
+    const newPassword = await readNewPassword("FERNLINK_NEW_PASSWORD", "new password: ");
+    const reply = await api.call("POST", USER_ROUTES.passwd, PasswdResponse, { currentPassword, newPassword });
+    process.stdout.write(`password changed; ${reply.revokedSessions} other session(s) ended\n`);
+  };
+  program.command("passwd").description(passwdDescription).action(passwd);
+  // The same under `user`, where a user told to change a reset password looks for it.
+  user.command("passwd").description(passwdDescription).action(passwd);
 
   registerOtpCommands(program);
   registerPolicyCommand(program);
