@@ -169,6 +169,62 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     );
   });
 
+  test("Users: the admin ends carol's session, locks and unlocks her, makes her admin and resets her password, which she must change at sign-in", async () => {
+    const page = b.page;
+    await goTo(page, "Users");
+    const confirm = async (): Promise<void> => page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+    const said = (text: string) => waitForText(page.getByRole("status").filter({ hasText: text }), text);
+    const sessions = page.getByRole("table", { name: "Live sessions of the account" });
+    await sessions.getByRole("rowheader", { name: "carol", exact: true }).waitFor();
+    await sessions.getByRole("button", { name: /^End session of carol / }).click();
+    await confirm();
+    await said("Session of carol ended.");
+    const whoami = await site.cli("carol", ["whoami"]);
+    assert.match(whoami.stderr, /session has expired or was ended/);
+
+    await page.getByRole("button", { name: "Lock carol" }).click();
+    await confirm();
+    await said("User carol locked.");
+    const refused = await site.cli("carol", ["login"]);
+    assert.match(refused.stderr, /user "carol" is locked by an admin/);
+    await page.getByRole("button", { name: "Unlock carol" }).click();
+    await said("User carol unlocked.");
+    await page.getByRole("button", { name: "Make admin: carol" }).click();
+    await said("User carol is now admin.");
+    const users = JSON.parse(await site.ok("alice", ["user", "list", "--json"])) as { name: string; role: string }[];
+    assert.equal(users.find((u) => u.name === "carol")?.role, "admin");
+
+    await page.getByRole("button", { name: "Reset password of carol" }).click();
+    const reset = page.getByRole("form", { name: "Reset the password of carol" });
+    await reset.getByLabel("One-time password", { exact: true }).fill("a one-time passphrase 42");
+    await reset.getByRole("button", { name: "Reset password" }).click();
+    await said("Password of carol reset; they must change it when they next sign in.");
+    await screenshot(page, "users-admin-controls");
+    await audited(site, "alice", "the reset by alice", (r) => r.action === "user.reset-password" && r.actor === "alice" && r.result === "ok");
+    const records = await site.audit("alice", 100);
+    for (const action of ["session.end", "user.lock", "user.unlock", "user.role"]) {
+      assert.ok(
+        records.some((r) => r.action === action && r.actor === "alice" && r.result === "ok"),
+        `${action} by alice is audited`,
+      );
+    }
+
+    // Carol signs in with the one-time password: the portal shows only the change-password form.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await waitForText(page.getByRole("heading", { level: 1 }), "Sign in");
+    await page.getByLabel("Account", { exact: true }).fill("acme");
+    await page.getByLabel("User", { exact: true }).fill("carol");
+    await page.getByLabel("Password", { exact: true }).fill("a one-time passphrase 42");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await waitForText(page.getByRole("heading", { level: 1 }), "Change password");
+    await page.getByText("An admin reset your password.", { exact: false }).waitFor();
+    await page.getByLabel("Current password", { exact: true }).fill("a one-time passphrase 42");
+    await page.getByLabel("New password", { exact: true }).fill("carol's own new passphrase");
+    await page.getByLabel("Repeat new password", { exact: true }).fill("carol's own new passphrase");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+  });
+
   test("signing out returns to the sign-in form", async () => {
     const page = b.page;
     await page.getByRole("button", { name: "Sign out" }).click();

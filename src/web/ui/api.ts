@@ -17,7 +17,7 @@ export class ApiError extends Error {
 }
 
 /** Why the app must leave the current page: the session ended, or it is restricted. */
-export type SessionSignal = "expired" | "password-expired" | "otp-enrollment-required";
+export type SessionSignal = "expired" | "password-expired" | "password-change-required" | "otp-enrollment-required";
 
 let csrfToken: string | null = null;
 let signalHandler: (signal: SessionSignal) => void = () => undefined;
@@ -92,7 +92,7 @@ export async function call<T>(url: string, options: CallOptions = {}): Promise<T
   if (!res.ok) {
     const error = await errorOf(res, method, url);
     if (res.status === 401 && options.sessionRequired !== false) signalHandler("expired");
-    if (error.code === "password-expired" || error.code === "otp-enrollment-required") signalHandler(error.code);
+    if (error.code === "password-expired" || error.code === "password-change-required" || error.code === "otp-enrollment-required") signalHandler(error.code);
     throw error;
   }
   if (res.status === 204) return undefined as T;

@@ -106,8 +106,8 @@ export function App() {
       <div class="layout">
         {restriction === null && <Nav route={route} admin={session.role === "admin"} />}
         <main id="main" tabIndex={-1}>
-          {restriction === "password-expired" ? (
-            <PasswordPage session={session} expired onDone={refresh} />
+          {restriction === "password-expired" || restriction === "password-change-required" ? (
+            <PasswordPage session={session} restriction={restriction} onDone={refresh} />
           ) : restriction === "otp-enrollment-required" ? (
             <OtpEnrolPage onDone={refresh} />
           ) : (
@@ -129,7 +129,7 @@ function Page({ route, session }: { route: Route; session: PortalSession }) {
     case "vnc":
       return <VncPage key={route.id} id={route.id} />;
     case "password":
-      return <PasswordPage session={session} expired={false} onDone={async () => undefined} />;
+      return <PasswordPage session={session} restriction={null} onDone={async () => undefined} />;
     case "admin":
       return <AdminRoute page={route.admin} session={session} />;
     case "not-found":

@@ -45,10 +45,21 @@ export const API = {
     users: "/api/v1/users",
     user: "/api/v1/users/:name",
     userUnlock: "/api/v1/users/:name/unlock",
+    userLock: "/api/v1/users/:name/lock",
+    userResetPassword: "/api/v1/users/:name/reset-password",
+    userResetOtp: "/api/v1/users/:name/reset-otp",
+    userRole: "/api/v1/users/:name/role",
     passwd: "/api/v1/passwd",
     otpEnable: "/api/v1/otp/enable",
     policy: "/api/v1/account/policy",
-  } as const satisfies Pick<typeof USER_ROUTES, "users" | "user" | "userUnlock" | "passwd" | "otpEnable" | "policy">),
+  } as const satisfies Pick<
+    typeof USER_ROUTES,
+    "users" | "user" | "userUnlock" | "userLock" | "userResetPassword" | "userResetOtp" | "userRole" | "passwd" | "otpEnable" | "policy"
+  >),
+  ...({
+    accountSessions: "/api/v1/sessions",
+    accountSession: "/api/v1/sessions/:id",
+  } as const satisfies { accountSessions: typeof USER_ROUTES.sessions; accountSession: typeof USER_ROUTES.session }),
   ...({
     groups: "/api/v1/groups",
     group: "/api/v1/groups/:name",

@@ -3,7 +3,7 @@ import { API } from "./routes.js";
 import type { PortalSession, PortalSessionState } from "./types.js";
 
 /** What a restricted session must do first, or null for a full session. */
-export type Restriction = "password-expired" | "otp-enrollment-required";
+export type Restriction = "password-expired" | "password-change-required" | "otp-enrollment-required";
 
 /** The restriction of a session body. */
 export function restrictionOf(session: PortalSession): Restriction | null {

@@ -8,9 +8,18 @@ import type { PortalSession } from "../types.js";
 
 /**
  * POST /api/v1/passwd, as `fernlink passwd` does: the current and a new password. Also the only page
- * of a session whose password expired (the server lets that session call this route alone).
+ * of a session whose password expired or was reset by an admin (the server lets that session call
+ * this route alone).
  */
-export function PasswordPage({ session, expired, onDone }: { session: PortalSession; expired: boolean; onDone: () => Promise<void> }) {
+export function PasswordPage({
+  session,
+  restriction,
+  onDone,
+}: {
+  session: PortalSession;
+  restriction: "password-expired" | "password-change-required" | null;
+  onDone: () => Promise<void>;
+}) {
   useTitle("Change password");
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
@@ -36,7 +45,10 @@ export function PasswordPage({ session, expired, onDone }: { session: PortalSess
   return (
     <>
       <PageHeading>Change password</PageHeading>
-      {expired && <p class="notice">Your password has expired. Choose a new one to continue.</p>}
+      {restriction === "password-expired" && <p class="notice">Your password has expired. Choose a new one to continue.</p>}
+      {restriction === "password-change-required" && (
+        <p class="notice">An admin reset your password. You must change it: give the one-time password and choose a new one to continue.</p>
+      )}
       <form onSubmit={submit} class="card">
         {/* Lets password managers file the new password under the right user. */}
         <input type="text" name="username" autoComplete="username" value={`${session.user}`} hidden readOnly />
