@@ -72,6 +72,18 @@ export type AuditAction =
   | "publish.log"
   | "publish.agent"
   | "publish.agent-switch"
+  // notifications and the machine's alarms
+  | "notify.channel-add"
+  | "notify.channel-list"
+  | "notify.channel-remove"
+  | "notify.channel-test"
+  | "notify.rule-add"
+  | "notify.rule-list"
+  | "notify.rule-remove"
+  | "notify.list"
+  | "notify.sent"
+  | "notify.failed"
+  | "alarm"
   // reading the audit and the live state
   | "audit.list"
   | "audit.verify"

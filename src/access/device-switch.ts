@@ -2,6 +2,7 @@ import type { SwitchReportAnswer, SwitchState } from "../protocol/key-switch.js"
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
+import { raiseEvent, raiseInBackground } from "./notify-raise.js";
 import { getDevice, setDeviceSwitch } from "./store/devices.js";
 
 /**
@@ -26,6 +27,19 @@ export async function recordSwitch(ctx: AccessContext, agent: AgentIdentity, sta
       reason: `key switch ${before ?? "unknown"} -> ${state}`,
       device: agent.deviceName,
     });
+    const at = ctx.now();
+    raiseInBackground(ctx, () =>
+      raiseEvent(ctx, {
+        event: "device.switch",
+        accountId: agent.accountId,
+        deviceId: agent.deviceId,
+        deviceName: agent.deviceName,
+        at,
+        key: `switch:${agent.deviceId}:${at.toISOString()}`,
+        summary: `the key switch of ${agent.deviceName} turned ${before ?? "unknown"} -> ${state}`,
+        details: { from: before, to: state },
+      }),
+    );
   }
   ctx.changes.publish({
     kind: "devices",

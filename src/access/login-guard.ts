@@ -3,6 +3,7 @@ import { sourceKey } from "../protocol/source-key.js";
 import { ConcurrencyLimit, type Release } from "../shared/concurrency-limit.js";
 import { audit } from "./audit-log.js";
 import type { AccessContext } from "./context.js";
+import { raiseEvent, raiseInBackground } from "./notify-raise.js";
 import { findAccountByName } from "./store/accounts.js";
 import { inKeyedTransaction } from "./store/keyed-transaction.js";
 import {
@@ -191,6 +192,16 @@ export async function settleFailure(ctx: AccessContext, reservation: Reservation
     result: "ok",
     reason: `${reservation.failures} failed logins within ${LOGIN_LIMITS.windowMs / 60_000} minutes; locked until ${until}`,
   });
+  raiseInBackground(ctx, () =>
+    raiseEvent(ctx, {
+      event: "login.locked",
+      accountId: account.id,
+      at: attempt.now,
+      key: `locked:${user.id}:${until}`,
+      summary: `user ${user.name} is locked until ${until} after ${reservation.failures} failed logins (last from ${attempt.source})`,
+      details: { user: user.name, until, source: attempt.source },
+    }),
+  );
   return until;
 }
 

@@ -8,6 +8,7 @@ import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerLiveCommands } from "./commands/live.js";
 import { registerLoginThrottleCommands } from "./commands/login-throttle.js";
+import { registerNotifyCommands } from "./commands/notify.js";
 import { registerOperatorCommands } from "./commands/operator.js";
 import { registerPublishCommands } from "./commands/publish.js";
 import { registerRelayCommands } from "./commands/relay.js";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     registerReportCommands,
     registerLiveCommands,
     registerPublishCommands,
+    registerNotifyCommands,
     registerUserCommands,
     registerSessionAdminCommands,
     registerAccessRuleCommands,

@@ -16,6 +16,7 @@ import {
 import { ACCESS_ROUTE_DOCS } from "./api-access.js";
 import { AUDIT_ROUTE_DOCS } from "./api-audit.js";
 import { LIVE_ROUTE_DOCS } from "./api-live.js";
+import { NOTIFY_ROUTE_DOCS } from "./api-notify.js";
 import { ON_DEMAND_ROUTE_DOCS } from "./api-on-demand.js";
 import { OPERATOR_ROUTE_DOCS } from "./api-operator.js";
 import { PUBLISH_ROUTE_DOCS } from "./api-publish.js";
@@ -91,6 +92,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...ACCESS_ROUTE_DOCS,
   ...LIVE_ROUTE_DOCS,
   ...PUBLISH_ROUTE_DOCS,
+  ...NOTIFY_ROUTE_DOCS,
   ...ON_DEMAND_ROUTE_DOCS,
   ...OPERATOR_ROUTE_DOCS,
   {

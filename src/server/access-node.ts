@@ -4,6 +4,7 @@ import { auditAggregate } from "../access/audit-log.js";
 import { type Ca, issueNodeCertificate } from "../access/ca.js";
 import type { AccessContext, RelayEndpoint } from "../access/context.js";
 import { loginCheckLimit } from "../access/login-guard.js";
+import { createNotifyWorker, type NotifyWorkerOptions } from "../access/notify-worker.js";
 import { RefusalAggregator } from "../access/refusal-aggregator.js";
 import { authenticateAgent } from "../access/registration.js";
 import { RelayDirectory } from "../access/relay-directory.js";
@@ -45,6 +46,8 @@ export interface AccessNodeOptions {
   embeddedRelay: boolean;
   /** The Prometheus metrics, with `--metrics-listen`. */
   metrics?: Metrics | undefined;
+  /** How the notification worker polls and retries (tests shorten it). */
+  notify?: NotifyWorkerOptions | undefined;
 }
 
 /** An access node: store, keys, access service, its relay (embedded, or only forwarding), relay links. */
@@ -145,6 +148,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
     const stopTracking = trackPresence(c, board, names);
     const stopWatchingSessions = watchSessionStreams(c);
     const stopWatchingAccounts = watchAccountStates(c);
+    const notifier = createNotifyWorker(c, options.notify);
     await links.start(c);
 
     if (options.init) {
@@ -179,6 +183,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
       async start(servedAt) {
         url = servedAt;
         await renew();
+        notifier.start();
         timer = setInterval(() => {
           if (refreshing) return;
           refreshing = true;
@@ -193,6 +198,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
         clearInterval(timer);
         stopWatchingSessions();
         stopWatchingAccounts();
+        await notifier.stop();
         // Open event streams end now, before their sockets are destroyed.
         c.changes.close();
         relayLinks.close();

@@ -1,5 +1,6 @@
 import { audit } from "../access/audit-log.js";
 import type { AccessContext, Presence } from "../access/context.js";
+import { deviceCameUp, deviceWentDown, raiseInBackground } from "../access/notify-raise.js";
 import { markDeviceSeen } from "../access/store/devices.js";
 import type { Relay } from "../relay/relay.js";
 import type { HeldTunnel, TunnelBoard } from "./tunnel-board.js";
@@ -65,6 +66,8 @@ export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: Rel
     const { accountId, deviceId, deviceName } = tunnel.identity;
     ctx.changes.publish({ kind: "devices", accountId, deviceId, device: deviceName, online: action === "tunnel.up" });
     void audit(ctx, { accountId, actor: null, source: tunnel.address, action, object: deviceName, result: "ok", device: deviceName });
+    const sighting = { accountId, deviceId, deviceName, at: ctx.now() };
+    raiseInBackground(ctx, () => (action === "tunnel.up" ? deviceCameUp(ctx, sighting) : deviceWentDown(ctx, sighting)));
   };
   const online = (t: HeldTunnel, relayId: string): void => event(t, relayId, "tunnel.up");
   const offline = (t: HeldTunnel, relayId: string): void => event(t, relayId, "tunnel.down");

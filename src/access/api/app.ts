@@ -21,6 +21,7 @@ import { registerAuditRoutes } from "./routes-audit.js";
 import { registerCoreRoutes } from "./routes-core.js";
 import { registerEventRoutes } from "./routes-events.js";
 import { registerLiveRoutes } from "./routes-live.js";
+import { registerNotifyRoutes } from "./routes-notify.js";
 import { registerOnDemandRoutes } from "./routes-on-demand.js";
 import { registerOperatorRoutes } from "./routes-operator.js";
 import { registerPublishRoutes } from "./routes-publish.js";
@@ -96,5 +97,6 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   registerPublishRoutes(kit);
   registerOnDemandRoutes(kit);
   registerEventRoutes(kit);
+  registerNotifyRoutes(kit);
   return app;
 }

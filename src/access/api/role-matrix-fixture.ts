@@ -8,8 +8,12 @@ import { hashPassword } from "../password.js";
 import { authenticate } from "../sessions.js";
 import { findAccountByName } from "../store/accounts.js";
 import { createDevice } from "../store/devices.js";
+import { createNotifyRule } from "../store/notifications.js";
 import type { AuditRow } from "../store/schema.js";
 import { createUser } from "../store/users.js";
+
+/** The id of the notification rule the matrix removes. */
+export const MATRIX_RULE_ID = "00000000-0000-4000-8000-000000000016";
 
 /** Users made only so that one route's sample can change them (password, one-time codes). */
 export const SPARE_USERS = { paula: "member", adam: "admin", otto: "member", ada: "admin", mona: "member", adele: "admin" } as const;
@@ -154,6 +158,21 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
         `published ${name}`,
       );
     }
+
+    // A closed port: a test message fails at once, which is still an answer.
+    for (const name of ["matrix-hook", "doomed-hook"])
+      await admin("POST", "/api/v1/notifications/channels", { body: { kind: "webhook", name, url: "http://127.0.0.1:9/" } }, `channel ${name}`);
+    const hook = (await ctx.db.selectFrom("notify_channels").select("id").where("name", "=", "matrix-hook").executeTakeFirstOrThrow()).id;
+    await createNotifyRule(ctx.db, {
+      id: MATRIX_RULE_ID,
+      account_id: acme.id,
+      event: "device.offline",
+      channel_id: hook,
+      device_id: null,
+      delay_seconds: 60,
+      min_severity: null,
+      created_at: now.toISOString(),
+    });
 
     const box = await admin("POST", "/api/v1/devices", { body: { name: "agent-box" } }, "device agent-box");
     const registered = await must(

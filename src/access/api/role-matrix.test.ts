@@ -6,7 +6,7 @@ import { FIXTURE_PASSWORD } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 import { addOperatorToken } from "../operator-tokens.js";
 import { totpCode, totpStep } from "../totp.js";
-import { MATRIX_SESSION, type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
+import { MATRIX_RULE_ID, MATRIX_SESSION, type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
 
 /** Who calls a session route in a sample: the main caller of the kind, a spare user, or a fresh session of the main caller. */
 type Caller = { member?: string; admin?: string; fresh?: true };
@@ -97,6 +97,18 @@ const SAMPLES: Record<string, Sample> = {
   "DELETE /api/v1/published-ports/:name": { params: { name: "doomed-pub" }, action: "publish.remove" },
   "GET /api/v1/published-ports/:name/log": { params: { name: "matrix-pub" }, action: "publish.log" },
   "POST /api/v1/devices/:name/agent-publish": { params: { name: "press-7" }, body: () => ({ allowed: true }), action: "publish.agent-switch" },
+  "GET /api/v1/notifications/channels": { action: "notify.channel-list" },
+  "POST /api/v1/notifications/channels": { body: () => ({ kind: "webhook", name: "matrix-hook-2", url: "http://127.0.0.1:9/" }), action: "notify.channel-add" },
+  "DELETE /api/v1/notifications/channels/:name": { params: { name: "doomed-hook" }, action: "notify.channel-remove" },
+  "POST /api/v1/notifications/channels/:name/test": { params: { name: "matrix-hook" }, action: "notify.channel-test" },
+  "GET /api/v1/notifications/rules": { action: "notify.rule-list" },
+  "POST /api/v1/notifications/rules": {
+    body: () => ({ event: "device.offline", channel: "matrix-hook", device: "press-7", delaySeconds: 60 }),
+    action: "notify.rule-add",
+    namesInBody: true,
+  },
+  "DELETE /api/v1/notifications/rules/:id": { params: { id: MATRIX_RULE_ID }, action: "notify.rule-remove" },
+  "GET /api/v1/notifications": { action: "notify.list" },
   "GET /api/v1/events": {},
 };
 
@@ -277,6 +289,23 @@ const OWN_ROWS: Record<string, Row[]> = {
       "an admin's session token without a device certificate is refused at POST /api/v1/agent/switch",
       async (f) => {
         const res = await f.call("POST", "/api/v1/agent/switch", { token: f.tokens.alice, body: { state: "off" } });
+        assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
+      },
+    ],
+  ],
+  "POST /api/v1/agent/alarm": [
+    [
+      "a registered device raises an alarm at POST /api/v1/agent/alarm with its certificate",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/alarm", { peerCertificate: f.deviceCertificate, body: { severity: "critical", text: "spindle hot" } });
+        assert.equal(res.status, 200, JSON.stringify(res.json));
+        assert.equal(res.json.queued, 0);
+      },
+    ],
+    [
+      "an admin's session token without a device certificate is refused at POST /api/v1/agent/alarm",
+      async (f) => {
+        const res = await f.call("POST", "/api/v1/agent/alarm", { token: f.tokens.alice, body: { severity: "info", text: "x" } });
         assert.deepEqual([res.status, res.json.error?.code], [403, "certificate-rejected"]);
       },
     ],

@@ -14,6 +14,7 @@ import * as deviceNameCase from "./migration-0012.js";
 import * as publishedPorts from "./migration-0013.js";
 import * as deviceSwitch from "./migration-0014.js";
 import * as deviceCheckIns from "./migration-0015.js";
+import * as notifications from "./migration-0016.js";
 import * as operator from "./migration-0017.js";
 import * as adminControls from "./migration-0018.js";
 import type { StoreDialect } from "./store.js";
@@ -83,6 +84,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0015_device_check_ins": {
       up: deviceCheckIns.up,
       down: deviceCheckIns.down,
+    },
+    "0016_notifications": {
+      up: (db) => notifications.up(db, dialect),
+      down: notifications.down,
     },
     "0017_operator": {
       up: operator.up,

@@ -29,6 +29,9 @@ export interface Database {
   live_streams: LiveStreamsTable;
   published_ports: PublishedPortsTable;
   device_check_ins: DeviceCheckInsTable;
+  notify_channels: NotifyChannelsTable;
+  notify_rules: NotifyRulesTable;
+  notifications: NotificationsTable;
   operator_tokens: OperatorTokensTable;
 }
 
@@ -43,6 +46,66 @@ export interface OperatorTokensTable {
   created_at: string;
   revoked_at: string | null;
 }
+
+/** Where notifications go: an e-mail address over an SMTP server, a webhook URL, or a phone number through an SMS gateway. */
+export interface NotifyChannelsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  kind: "email" | "webhook" | "sms";
+  /** The e-mail address, the webhook URL, or the phone number. */
+  target: string;
+  /** JSON of the kind's settings without secrets (SMTP URL without password, sender, CA). */
+  config: string;
+  /** Sealed (secret-box.ts, context `notify-channel:<id>`): SMTP password, webhook HMAC secret, or the SMS URL template. */
+  secret: string | null;
+  created_at: string;
+}
+
+/** Which event, on which device (null: all), after how long, goes to which channel. */
+export interface NotifyRulesTable {
+  id: string;
+  account_id: string;
+  event: string;
+  channel_id: string;
+  device_id: string | null;
+  /** device.offline: how long offline first; certificate.expiring: how long before the end; else 0. */
+  delay_seconds: number;
+  /** alarm: the lowest severity that counts; null: all. */
+  min_severity: string | null;
+  created_at: string;
+}
+
+/** One notification of one rule for one event: queued, being sent by one node, or done. */
+export interface NotificationsTable {
+  id: string;
+  account_id: string;
+  rule_id: string;
+  channel_id: string;
+  event: string;
+  /** The event's identity: a second sighting of it (another node, a retry) adds no row. */
+  event_key: string;
+  device_id: string | null;
+  device_name: string | null;
+  subject: string;
+  /** JSON of the event as the webhook sends it. */
+  body: string;
+  state: "queued" | "sending" | "sent" | "failed" | "cancelled";
+  attempts: number;
+  due_at: string;
+  /** While sending: when another node may take the row over (the sender died). */
+  claimed_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  done_at: string | null;
+}
+
+/** A notification channel row. */
+export type NotifyChannel = Selectable<NotifyChannelsTable>;
+/** A notification rule row. */
+export type NotifyRule = Selectable<NotifyRulesTable>;
+/** A queued or delivered notification row. */
+export type NotificationRow = Selectable<NotificationsTable>;
 
 /** An on-demand device's last check-in, and until when someone wants its tunnel up. */
 export interface DeviceCheckInsTable {

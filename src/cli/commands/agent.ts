@@ -1,6 +1,10 @@
 import { join, resolve } from "node:path";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
+import { parseAlarmListen } from "../../agent/alarm-http.js";
+import { parseAlarmMqtt } from "../../agent/alarm-mqtt.js";
+import { sendAlarm } from "../../agent/alarm-report.js";
+import { startAlarmSources } from "../../agent/alarm-sources.js";
 import { parseAllowRule } from "../../agent/allowlist.js";
 import { checkInClient } from "../../agent/check-in.js";
 import { keepaliveTiming } from "../../agent/keepalive-profile.js";
@@ -15,6 +19,7 @@ import { DEFAULT_SWITCH_FILE, describeSwitchSource, parseSwitchSource } from "..
 import { readCa } from "../../client/client-state.js";
 import { UsageError } from "../../protocol/errors.js";
 import { parseSwitchText } from "../../protocol/key-switch.js";
+import { SEVERITIES, type Severity } from "../../protocol/notify-events.js";
 import { parseAgentPublish } from "../../protocol/published-ports.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { pathExists, writeFileAtomic } from "../../shared/files.js";
@@ -41,6 +46,8 @@ interface AgentRunFlags {
   idle?: string;
   publish: string[];
   switch?: string;
+  alarmListen?: string;
+  alarmMqtt?: string;
 }
 
 /** "5 min" or "30 s". */
@@ -93,6 +100,8 @@ export function registerAgentCommands(program: Command): void {
     .option("--on-demand", "hold no tunnel: check in every few minutes, connect only when a user or a published port asks")
     .option("--check-in <minutes>", "on demand: time between check-ins, minutes or with a unit (30s, 2m); default 5")
     .option("--idle <minutes>", "on demand: close the tunnel after this long without streams, unless still wanted; default 10")
+    .option("--alarm-listen <host:port>", "take the machine's alarms on loopback: POST /alarm with JSON {severity, text}")
+    .option("--alarm-mqtt <url>", "take the machine's alarms from a local MQTT broker: mqtt://HOST:PORT/TOPIC (JSON {severity, text} or plain text)")
     .action(async (flags: AgentRunFlags) => {
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
@@ -102,9 +111,25 @@ export function registerAgentCommands(program: Command): void {
       const keepalive = keepaliveTiming(flags);
       if (!flags.onDemand && (flags.checkIn !== undefined || flags.idle !== undefined)) throw new UsageError("--check-in and --idle go with --on-demand");
       const onDemand = flags.onDemand ? onDemandTiming(flags) : undefined;
+      const alarmListen = flags.alarmListen === undefined ? undefined : parseAlarmListen(flags.alarmListen);
+      const alarmMqtt = flags.alarmMqtt === undefined ? undefined : parseAlarmMqtt(flags.alarmMqtt);
       const state = await loadAgentState(resolve(flags.state));
-      const unlock = await lockAgentState(resolve(flags.state));
+      const lock = await lockAgentState(resolve(flags.state));
       const log = createLogger("agent");
+      let stopAlarms = async (): Promise<void> => {};
+      const unlock = async (): Promise<void> => {
+        await stopAlarms();
+        await lock();
+      };
+      if (alarmListen || alarmMqtt) {
+        const mqttPassword = alarmMqtt?.username ? process.env["FERNLINK_MQTT_PASSWORD"] : undefined;
+        const alarms = await startAlarmSources(state, { listen: alarmListen, mqtt: alarmMqtt, mqttPassword }, log).catch(async (err: unknown) => {
+          await lock();
+          throw new UsageError(`--alarm-listen ${flags.alarmListen}: ${(err as Error).message}`);
+        });
+        stopAlarms = alarms.stop;
+        if (alarms.listening) process.stdout.write(`fernlink agent alarms: POST http://${alarms.listening}/alarm\n`);
+      }
       // Read before anything is dialled: at off the agent must not even ask the service.
       const keySwitch = createKeySwitch(switchSource, log);
       log.info("key switch", { source: describeSwitchSource(switchSource), state: await keySwitch.start() });
@@ -134,6 +159,24 @@ export function registerAgentCommands(program: Command): void {
         signal: controller.signal,
         runTunnel: (signal, onStreamServer) => runAgent({ ...options, signal, onStreamServer }),
       }).finally(unlock);
+    });
+
+  agent
+    .command("alarm")
+    .description("raise an alarm of the machine: the service notifies by its alarm rules (sent with the device certificate of DIR)")
+    .argument("<text>", "what happened, one line")
+    .requiredOption("--state <dir>", "the agent's state directory")
+    .option("--severity <level>", "info, warning or critical", "warning")
+    .action(async (message: string, flags: { state: string; severity: string }) => {
+      if (!SEVERITIES.includes(flags.severity as Severity)) throw new UsageError(`--severity "${flags.severity}" must be one of: ${SEVERITIES.join(", ")}`);
+      if (message.trim() === "" || message.length > 1000) throw new UsageError("the alarm text must be 1 to 1000 characters");
+      const dir = resolve(flags.state);
+      if (!(await pathExists(join(dir, STATE_FILES.config))))
+        throw new UsageError(
+          `--state "${flags.state}" is not an agent's state directory (no ${STATE_FILES.config}); give the DIR of: fernlink agent run --state DIR`,
+        );
+      const answer = await sendAlarm(await loadAgentState(dir), { severity: flags.severity as Severity, text: message });
+      process.stdout.write(`alarm sent (${flags.severity}); ${answer.queued} notification${answer.queued === 1 ? "" : "s"} queued\n`);
     });
 
   agent
