@@ -5,8 +5,11 @@ import { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./notify-backoff.
 import { openChannel } from "./notify-channels.js";
 import { scanExpiringCertificates } from "./notify-expiry.js";
 import { SENDERS } from "./notify-senders.js";
-import { claimDueNotifications, finishNotification, getNotifyChannel, retryNotification } from "./store/notifications.js";
+import { claimDueNotifications, finishNotification, getNotifyChannel, pruneNotifications, retryNotification } from "./store/notifications.js";
 import type { NotificationRow } from "./store/schema.js";
+
+/** Notifications done are kept this long for `notify log`, then deleted (the audit keeps each one's end). */
+export const NOTIFICATION_RETENTION_MS = 30 * 86_400_000;
 
 /** How the delivery worker runs. */
 export interface NotifyWorkerOptions {
@@ -15,7 +18,7 @@ export interface NotifyWorkerOptions {
   /** How long a claimed row is this node's before another may take it over (a sender that died). */
   leaseMs?: number;
   retry?: RetryPolicy;
-  /** Time between scans for certificates running out. */
+  /** Time between scans for certificates running out (and prunes of old notifications). */
   expiryScanMs?: number;
 }
 
@@ -84,6 +87,7 @@ export function createNotifyWorker(ctx: AccessContext, options: NotifyWorkerOpti
     if (Date.now() - lastScan >= expiryScanMs) {
       lastScan = Date.now();
       await scanExpiringCertificates(ctx);
+      await pruneNotifications(ctx.db, new Date(ctx.now().getTime() - NOTIFICATION_RETENTION_MS));
     }
     for (;;) {
       const rows = await claimDueNotifications(ctx.db, ctx.now(), leaseMs, 10);

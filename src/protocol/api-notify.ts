@@ -42,7 +42,12 @@ const Email = z.email().max(254);
 export const WebhookUrl = z
   .string()
   .max(2000)
-  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "the webhook URL must be an https:// (or http://) URL");
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "the webhook URL must be an https:// (or http://) URL")
+  // Listed to every admin of the account: a credential belongs in the signing secret, not the URL.
+  .refine(
+    (text) => !URL.canParse(text) || (new URL(text).username === "" && new URL(text).password === ""),
+    "the webhook URL must not hold a user or password",
+  );
 
 const SmsTemplate = z
   .string()

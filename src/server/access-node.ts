@@ -145,7 +145,8 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
     const authority = options.metrics ? options.metrics.instrumentAuthority(plainAuthority) : plainAuthority;
     options.metrics?.watchRelay({ agents: () => relay.registry.list().length, load: () => relay.load() });
     const relayLinks = createRelayLinks(context, board, directory);
-    const stopTracking = trackPresence(c, board, names);
+    let closing = false;
+    const stopTracking = trackPresence(c, board, names, () => closing);
     const stopWatchingSessions = watchSessionStreams(c);
     const stopWatchingAccounts = watchAccountStates(c);
     const notifier = createNotifyWorker(c, options.notify);
@@ -195,6 +196,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
         timer.unref();
       },
       async close() {
+        closing = true;
         clearInterval(timer);
         stopWatchingSessions();
         stopWatchingAccounts();

@@ -51,9 +51,11 @@ export function relayPresence(board: TunnelBoard, relay: Relay, names: RelayName
 
 /**
  * Writes tunnel ups and downs of the relays this node answers for to the device rows and the
- * audit log, and tells the change feed. Returns a stop function.
+ * audit log, tells the change feed, and raises the devices' notification events. Tunnels this
+ * node closes while it shuts down (`closing`) raise none: a stopped server is no device outage,
+ * and the agents are back on another node or after the restart. Returns a stop function.
  */
-export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: RelayNames): () => void {
+export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: RelayNames, closing: () => boolean = () => false): () => void {
   const seen = (tunnel: HeldTunnel, relayId: string): void => {
     void ctx.work.track(
       markDeviceSeen(ctx.db, tunnel.identity.deviceId, { at: ctx.now().toISOString(), address: tunnel.address, relayId: names(relayId) }).catch(
@@ -67,6 +69,7 @@ export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: Rel
     ctx.changes.publish({ kind: "devices", accountId, deviceId, device: deviceName, online: action === "tunnel.up" });
     void audit(ctx, { accountId, actor: null, source: tunnel.address, action, object: deviceName, result: "ok", device: deviceName });
     const sighting = { accountId, deviceId, deviceName, at: ctx.now() };
+    if (closing()) return;
     raiseInBackground(ctx, () => (action === "tunnel.up" ? deviceCameUp(ctx, sighting) : deviceWentDown(ctx, sighting)));
   };
   const online = (t: HeldTunnel, relayId: string): void => event(t, relayId, "tunnel.up");

@@ -258,6 +258,10 @@ test("a notification queued before a server restart is delivered after it", { ti
   const before = hooksOf("device.offline").length;
   await agent!.stop();
   agent = undefined;
+  await waitUntil("press-7 offline", async () => {
+    const devices = (await api("GET", "/api/v1/devices")).json as { name: string; online: boolean }[];
+    return devices.some((d) => d.name === "press-7" && !d.online) ? true : undefined;
+  });
   // Stopped at once: the offline row is due only after the delay, so the old server cannot have sent it.
   const stopped = await site.server.stop("SIGTERM");
   assert.equal(stopped.code, 0, stopped.stderr);

@@ -214,3 +214,13 @@ export function recentNotifications(db: Kysely<Database>, accountId: string, lim
     .limit(limit)
     .execute();
 }
+
+/** Deletes notifications done (sent, failed, cancelled) before `before`; returns how many. */
+export async function pruneNotifications(db: Kysely<Database>, before: Instant): Promise<number> {
+  const result = await db
+    .deleteFrom("notifications")
+    .where("state", "in", ["sent", "failed", "cancelled"])
+    .where("done_at", "<", iso(before))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
