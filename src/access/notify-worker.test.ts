@@ -9,7 +9,8 @@ import { addChannel, addRule } from "./notify-channels.js";
 import { deviceCameUp, deviceWentDown, raiseEvent } from "./notify-raise.js";
 import { createNotifyWorker } from "./notify-worker.js";
 import { createAccount } from "./store/accounts.js";
-import { createDevice } from "./store/devices.js";
+import { recordCertificate } from "./store/certificates.js";
+import { createDevice, setDeviceCertificate } from "./store/devices.js";
 
 interface Received {
   status: number;
@@ -34,6 +35,11 @@ before(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (req.method === "GET") {
+        received.push({ status: answer, delivery: "", signed: false, body: { url: req.url } });
+        res.writeHead(answer).end();
+        return;
+      }
       const raw = Buffer.concat(chunks);
       const signature = req.headers["x-fernlink-signature"];
       received.push({
@@ -152,5 +158,34 @@ test("a receiver that fails is tried again with backoff, the same delivery id ea
   } finally {
     await worker.stop();
     answer = 204;
+  }
+});
+
+test("a certificate ending within a rule's lead time is announced once, by SMS through the gateway's URL template", async () => {
+  received.length = 0;
+  const port = new URL(url).port;
+  await addChannel(t.ctx, admin, { kind: "sms", name: "on-call", to: "+491701234567", template: `http://127.0.0.1:${port}/sms?key=K&to={to}&text={text}` });
+  await addRule(t.ctx, admin, { event: "certificate.expiring", channel: "on-call", delaySeconds: 7 * 86_400 });
+  await recordCertificate(t.ctx.db, { serial: "0a1b", deviceId, issuedAt: t.ctx.now(), notAfter: new Date(t.ctx.now().getTime() + 10 * 86_400_000) });
+  await setDeviceCertificate(t.ctx.db, deviceId, "0a1b");
+  const scan = () => createNotifyWorker(t.ctx, { expiryScanMs: 0 });
+  try {
+    const early = scan();
+    await early.runOnce();
+    await early.stop();
+    assert.equal(count(), 0, "ten days left, the rule asks at seven");
+    t.advance(4 * 86_400_000);
+    for (let i = 0; i < 2; i++) {
+      const worker = scan();
+      await worker.runOnce();
+      await worker.runOnce();
+      await worker.stop();
+    }
+    assert.equal(count(), 1, "announced once, though scanned again");
+    const sms = new URL(String(received[0]!.body["url"]), "http://x");
+    assert.deepEqual([sms.pathname, sms.searchParams.get("key"), sms.searchParams.get("to")], ["/sms", "K", "+491701234567"]);
+    assert.match(sms.searchParams.get("text") ?? "", /^the certificate of press-7 ends at /);
+  } finally {
+    received.length = 0;
   }
 });
