@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import { verifyWebhookSignature } from "../protocol/webhook-signature.js";
 import { openTestAccess, type TestAccess } from "./access-test-kit.js";
 import type { Principal } from "./context.js";
+import { recordSwitch } from "./device-switch.js";
 import { addChannel, addRule } from "./notify-channels.js";
 import { deviceCameUp, deviceWentDown, raiseEvent } from "./notify-raise.js";
 import { createNotifyWorker } from "./notify-worker.js";
@@ -186,6 +187,25 @@ test("a certificate ending within a rule's lead time is announced once, by SMS t
     assert.deepEqual([sms.pathname, sms.searchParams.get("key"), sms.searchParams.get("to")], ["/sms", "K", "+491701234567"]);
     assert.match(sms.searchParams.get("text") ?? "", /^the certificate of press-7 ends at /);
   } finally {
+    received.length = 0;
+  }
+});
+
+test("a turn of the key switch is notified with the old and new position; the first report of a device is not", async () => {
+  received.length = 0;
+  await addRule(t.ctx, admin, { event: "device.switch", channel: "hook" });
+  const agent = { accountId: admin.accountId, deviceId, deviceName: "press-7", certSerial: "0a1b" };
+  const worker = createNotifyWorker(t.ctx);
+  try {
+    await recordSwitch(t.ctx, agent, "remote", "test");
+    await t.ctx.work.drain(5_000);
+    await recordSwitch(t.ctx, agent, "off", "test");
+    await t.ctx.work.drain(5_000);
+    await worker.runOnce();
+    assert.equal(count(), 1);
+    assert.deepEqual([received[0]!.body["event"], received[0]!.body["details"]], ["device.switch", { from: "remote", to: "off" }]);
+  } finally {
+    await worker.stop();
     received.length = 0;
   }
 });
