@@ -6,12 +6,14 @@ import { verifyWebhookSignature } from "../protocol/webhook-signature.js";
 import { openTestAccess, type TestAccess } from "./access-test-kit.js";
 import type { Principal } from "./context.js";
 import { recordSwitch } from "./device-switch.js";
+import { reserveAttempt, settleFailure } from "./login-guard.js";
 import { addChannel, addRule } from "./notify-channels.js";
 import { deviceCameUp, deviceWentDown, raiseEvent } from "./notify-raise.js";
 import { createNotifyWorker } from "./notify-worker.js";
 import { createAccount } from "./store/accounts.js";
 import { recordCertificate } from "./store/certificates.js";
 import { createDevice, setDeviceCertificate } from "./store/devices.js";
+import { createUser } from "./store/users.js";
 
 interface Received {
   status: number;
@@ -204,6 +206,28 @@ test("a turn of the key switch is notified with the old and new position; the fi
     await worker.runOnce();
     assert.equal(count(), 1);
     assert.deepEqual([received[0]!.body["event"], received[0]!.body["details"]], ["device.switch", { from: "remote", to: "off" }]);
+  } finally {
+    await worker.stop();
+    received.length = 0;
+  }
+});
+
+test("a user locked after failed logins is notified once, naming the user and the source", async () => {
+  received.length = 0;
+  await addRule(t.ctx, admin, { event: "login.locked", channel: "hook" });
+  await createUser(t.ctx.db, { accountId: admin.accountId, name: "bob", passwordHash: "not checked here", role: "member", now: t.ctx.now() });
+  const worker = createNotifyWorker(t.ctx);
+  try {
+    for (let i = 0; i < 6; i++) {
+      const reservation = await reserveAttempt(t.ctx, { accountName: "acme", userName: "bob", source: "198.51.100.7", now: t.ctx.now() });
+      await settleFailure(t.ctx, reservation);
+    }
+    await t.ctx.work.drain(5_000);
+    await worker.runOnce();
+    assert.equal(count(), 1);
+    assert.equal(received[0]!.body["event"], "login.locked");
+    assert.deepEqual((received[0]!.body["details"] as Record<string, string>)["user"], "bob");
+    assert.match(String(received[0]!.body["text"]), /^user bob is locked until .* after 5 failed logins \(last from 198\.51\.100\.7\)$/);
   } finally {
     await worker.stop();
     received.length = 0;
