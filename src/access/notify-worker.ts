@@ -53,7 +53,11 @@ export function createNotifyWorker(ctx: AccessContext, options: NotifyWorkerOpti
       return;
     }
     const channel = await getNotifyChannel(ctx.db, row.channel_id);
-    if (!channel) return;
+    if (!channel) {
+      // Removed since the row was claimed: its rows go with it, so this is at most a no-op.
+      await finishNotification(ctx.db, row.id, { state: "cancelled", error: "the channel was removed", now });
+      return;
+    }
     const record = (action: "notify.sent" | "notify.failed", reason: string) =>
       audit(ctx, {
         accountId: row.account_id,
