@@ -2,6 +2,7 @@ import { CommanderError } from "commander";
 import { CidrSyntaxError } from "../protocol/cidr.js";
 import { FernlinkError, UsageError } from "../protocol/errors.js";
 import { TargetSyntaxError } from "../protocol/target.js";
+import type { Logger } from "../shared/log.js";
 
 /**
  * Exit statuses of the command line contract. `revoked`: the service refused this agent's or
@@ -18,7 +19,15 @@ export class ExitStatus extends Error {
   }
 }
 
-/** Prints an error as one `fernlink: …` line on stderr and returns the exit status. */
+/** Where a command's closing error goes instead of a text line: its JSON logger (`--log-format json`). */
+let errorLog: Logger | undefined;
+
+/** Makes `reportError` log the error with `log` from now on. */
+export function reportErrorsTo(log: Logger): void {
+  errorLog = log;
+}
+
+/** Prints an error as one `fernlink: …` line on stderr (or logs it, see reportErrorsTo) and returns the exit status. */
 export function reportError(err: unknown): number {
   if (err instanceof ExitStatus) return err.status;
   if (err instanceof CommanderError) {
@@ -27,10 +36,9 @@ export function reportError(err: unknown): number {
   }
   const usage = err instanceof UsageError || err instanceof TargetSyntaxError || err instanceof CidrSyntaxError || isUsageLike(err);
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`fernlink: ${oneLine(message)}\n`);
-  if (!usage && !(err instanceof FernlinkError) && process.env["FERNLINK_LOG"] === "debug" && err instanceof Error) {
-    process.stderr.write(`${err.stack ?? ""}\n`);
-  }
+  const stack = !usage && !(err instanceof FernlinkError) && process.env["FERNLINK_LOG"] === "debug" && err instanceof Error ? err.stack : undefined;
+  if (errorLog) errorLog.error(oneLine(message), stack ? { stack } : undefined);
+  else process.stderr.write(`fernlink: ${oneLine(message)}\n${stack ? `${stack}\n` : ""}`);
   if (err instanceof FernlinkError && err.code === "certificate-revoked") return EXIT.revoked;
   return usage ? EXIT.usage : EXIT.failure;
 }

@@ -1,21 +1,34 @@
-/** Severity of a log line; lines below the configured level are dropped. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+import { createJsonLogger } from "./log-json.js";
+import type { Logger, LogLevel } from "./logger.js";
+
+export type { Logger, LogLevel } from "./logger.js";
+
+/** How log lines look: `text` for people at a terminal, `json` (pino's lines) for collectors. */
+export type LogFormat = "text" | "json";
+
+/** The formats `--log-format` and FERNLINK_LOG_FORMAT take. */
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** A minimal structured logger: one line per event on stderr, never secrets. */
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
+/** How a logger is made; every part has a default (FERNLINK_LOG, FERNLINK_LOG_FORMAT, stderr, the clock). */
+export interface LoggerOptions {
+  level?: LogLevel;
+  format?: LogFormat;
+  write?: (line: string) => void;
+  now?: () => Date;
 }
 
-/** Logs `time level component: message key=value…` to `write` (stderr by default). */
-export function createLogger(component: string, options: { level?: LogLevel; write?: (line: string) => void; now?: () => Date } = {}): Logger {
-  const min = ORDER[options.level ?? levelFromEnv()];
-  const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+/**
+ * Logs one line per event to `write` (stderr by default): `time level component: message
+ * key=value…` in the text form, a pino JSON line in the json form.
+ */
+export function createLogger(component: string, options: LoggerOptions = {}): Logger {
+  const level = options.level ?? levelFromEnv();
   const now = options.now ?? (() => new Date());
+  if ((options.format ?? logFormatFromEnv()) === "json") return createJsonLogger(component, { level, write: options.write, now });
+  const min = ORDER[level];
+  const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[level] < min) return;
     const extra = fields
@@ -32,6 +45,11 @@ export function createLogger(component: string, options: { level?: LogLevel; wri
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
   };
+}
+
+/** FERNLINK_LOG_FORMAT when it names a format, else `text`. */
+export function logFormatFromEnv(): LogFormat {
+  return process.env["FERNLINK_LOG_FORMAT"] === "json" ? "json" : "text";
 }
 
 function levelFromEnv(): LogLevel {

@@ -23,7 +23,7 @@ import { SEVERITIES, type Severity } from "../../protocol/notify-events.js";
 import { parseAgentPublish } from "../../protocol/published-ports.js";
 import { RelayRegion } from "../../protocol/relay-link.js";
 import { pathExists, writeFileAtomic } from "../../shared/files.js";
-import { createLogger } from "../../shared/log.js";
+import { commandLogger, logFormat, logFormatOption } from "../log-format.js";
 import { collect, signalController } from "../util.js";
 
 /** `--publish N:HOST:PORT[,allow-from=CIDR]`, a usage error when malformed. */
@@ -48,6 +48,7 @@ interface AgentRunFlags {
   switch?: string;
   alarmListen?: string;
   alarmMqtt?: string;
+  logFormat?: string;
 }
 
 /** "5 min" or "30 s". */
@@ -103,6 +104,8 @@ export function registerAgentCommands(program: Command): void {
     .option("--alarm-listen <host:port>", "take the machine's alarms on loopback: POST /alarm with JSON {severity, text}")
     .option("--alarm-mqtt <url>", "take the machine's alarms from a local MQTT broker: mqtt://HOST:PORT/TOPIC (JSON {severity, text} or plain text)")
     .action(async (flags: AgentRunFlags) => {
+      const format = logFormat(flags.logFormat);
+      const log = commandLogger("agent", format);
       if (flags.region !== undefined && !RelayRegion.safeParse(flags.region).success)
         throw new UsageError(`--region "${flags.region}" must be letters, digits, ".", "_" or "-"`);
       const allow = flags.allow.map(parseAllowRule);
@@ -115,7 +118,6 @@ export function registerAgentCommands(program: Command): void {
       const alarmMqtt = flags.alarmMqtt === undefined ? undefined : parseAlarmMqtt(flags.alarmMqtt);
       const state = await loadAgentState(resolve(flags.state));
       const lock = await lockAgentState(resolve(flags.state));
-      const log = createLogger("agent");
       let stopAlarms = async (): Promise<void> => {};
       const unlock = async (): Promise<void> => {
         await stopAlarms();

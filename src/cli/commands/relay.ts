@@ -4,7 +4,7 @@ import { readCa } from "../../client/client-state.js";
 import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { parseHostPort } from "../../protocol/target.js";
-import { createLogger } from "../../shared/log.js";
+import { commandLogger, logFormat, logFormatOption, notice } from "../log-format.js";
 import { type StoreFlags, storeOptions, withStore } from "../store-access.js";
 import { collect, waitForSignal } from "../util.js";
 
@@ -57,8 +57,10 @@ export function registerRelayCommands(program: Command): void {
     .option("--public-url <url>", "https://HOST:PORT agents and access nodes reach this relay at (default: https://LISTEN)")
     .option("--region <name>", "the relay's region")
     .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it off the public network)")
+    .addOption(logFormatOption())
     .action(
       async (flags: {
+        logFormat?: string;
         access: string[];
         ca?: string;
         key?: string;
@@ -68,6 +70,8 @@ export function registerRelayCommands(program: Command): void {
         region?: string;
         metricsListen?: string;
       }) => {
+        const format = logFormat(flags.logFormat);
+        const log = commandLogger("relay", format);
         for (const url of flags.access) if (!/^https:\/\//.test(url)) throw new UsageError(`--access "${url}" must start with https://`);
         if (flags.access.length === 0) throw new UsageError("--access URL is needed");
         if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
@@ -77,7 +81,6 @@ export function registerRelayCommands(program: Command): void {
         const region = checkRegion(flags.region);
         const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
         const { startRelayNode } = await import("../../server/relay-node.js");
-        const log = createLogger("relay");
         const running = await startRelayNode({
           access: flags.access.map((u) => new URL(u).origin),
           ca,
@@ -89,7 +92,7 @@ export function registerRelayCommands(program: Command): void {
           log,
           metricsListen,
         });
-        if (running.metricsUrl) process.stderr.write(`metrics at ${running.metricsUrl}\n`);
+        if (running.metricsUrl) notice(log, format, `metrics at ${running.metricsUrl}`);
         process.stdout.write(`fernlink relay ready: ${running.url}\n`);
         const stopped = waitForSignal().then(() => "signal" as const);
         const outcome = await Promise.race([stopped, running.finished.then(() => "drained" as const)]);

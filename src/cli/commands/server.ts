@@ -6,7 +6,7 @@ import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { formatHostPort, type HostPort, parseHostPort } from "../../protocol/target.js";
 import { DEFAULT_STREAM_RATE, type StreamRate } from "../../relay/stream-throttle.js";
 import { CONNECTION_LIMITS } from "../../server/connection-limits.js";
-import { createLogger } from "../../shared/log.js";
+import { commandLogger, logFormat, logFormatOption, notice } from "../log-format.js";
 import { readPassword } from "../password.js";
 import { sameDataServer } from "../server-port-busy.js";
 import { collect, waitForSignal } from "../util.js";
@@ -35,6 +35,7 @@ interface ServerFlags {
   region?: string;
   metricsListen?: string;
   publishPorts?: string;
+  logFormat?: string;
 }
 
 /** `--max-unauthenticated-per-source`: a whole number of connections, at least 1. */
@@ -119,7 +120,10 @@ export function registerServerCommand(program: Command): void {
     .option("--region <name>", "the region of this node's embedded relay")
     .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it off the public network)")
     .option("--publish-ports <low-high>", "ports of the --listen host that published ports may use, e.g. 15000-15099 (default: none)")
+    .addOption(logFormatOption())
     .action(async (flags: ServerFlags) => {
+      const format = logFormat(flags.logFormat);
+      const log = commandLogger("server", format);
       if (flags.publicUrl !== undefined && !/^https:\/\/[^/]+\/?$/.test(flags.publicUrl))
         throw new UsageError(`--public-url "${flags.publicUrl}" must be https://HOST:PORT`);
       if (flags.relayName !== undefined && !RelayName.safeParse(flags.relayName).success)
@@ -142,7 +146,6 @@ export function registerServerCommand(program: Command): void {
       // A path, never the key itself: argv and the environment end up in process listings and logs.
       const clusterKeyFile = flags.clusterKey ?? process.env["FERNLINK_CLUSTER_KEY"];
       const hostnames = flags.hostname.length > 0 ? flags.hostname : defaultHostnames(listen.host);
-      const log = createLogger("server");
       if (
         flags.webDomain !== undefined &&
         !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(flags.webDomain)
@@ -174,8 +177,8 @@ export function registerServerCommand(program: Command): void {
       }
       const stopped = waitForSignal();
       // On stderr: stdout carries only the one ready line that scripts wait for.
-      if (server.needsFirstAccount) process.stderr.write(firstStartHelp(server.url, flags.data) + "\n");
-      if (server.metricsUrl) process.stderr.write(`metrics at ${server.metricsUrl}\n`);
+      if (server.needsFirstAccount) notice(log, format, firstStartHelp(server.url, flags.data));
+      if (server.metricsUrl) notice(log, format, `metrics at ${server.metricsUrl}`);
       process.stdout.write(`fernlink server ready: ${server.url}\n`);
       await stopped;
       log.info("shutting down");
