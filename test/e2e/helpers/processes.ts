@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -145,15 +145,64 @@ export class Proc {
   }
 }
 
+/** Lines by which a command hands out a secret on stdout, and the kind of secret each names. */
+const HANDED_OUT: readonly { pattern: RegExp; kind: string }[] = [
+  { pattern: /^activation key: (\S+)$/gm, kind: "activation key" },
+  { pattern: /^api token: (\S+)$/gm, kind: "API token" },
+  { pattern: /^relay key: (\S+)$/gm, kind: "relay key" },
+];
+
 /**
  * A private temp directory for one test file, with every process started in it; `cleanup()`
- * (call it from `after()`) kills what still runs and removes the directory.
+ * (call it from `after()`) kills what still runs and removes the directory. It also knows the
+ * secrets its commands used or handed out, and at cleanup fails when one of them shows up on
+ * the stderr of a long-running process (server, relay, agent, connect): no secret in a log.
  */
 export class Sandbox {
   private readonly procs = new Set<Proc>();
+  private readonly longRunning: Proc[] = [];
   private readonly cleanups: (() => unknown)[] = [];
+  /** Secret → its kind, for the failure message (which never shows the secret). */
+  private readonly secrets = new Map<string, string>([[PASSWORD, "password (FERNLINK_PASSWORD)"]]);
 
   private constructor(readonly dir: string) {}
+
+  /** Notes a secret that no log may show: a test's own password, a key or token it made another way. */
+  noteSecret(kind: string, value: string): void {
+    // Short values could turn up in a log by chance; every secret the tests make is longer.
+    if (value.length >= 12) this.secrets.set(value, kind);
+  }
+
+  /** Notes the secrets a command handed out on stdout (activation keys, API tokens, relay keys). */
+  private noteHandedOut(stdout: string): void {
+    for (const { pattern, kind } of HANDED_OUT) for (const m of stdout.matchAll(pattern)) this.noteSecret(kind, m[1]!);
+  }
+
+  /** Notes the session tokens of the users' homes (DIR/NAME/session.json), before the folder goes. */
+  private async noteSessionTokens(): Promise<void> {
+    const entries = await readdir(this.dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const text = await readFile(join(this.dir, entry.name, "session.json"), "utf8").catch(() => undefined);
+      const token = text === undefined ? undefined : (JSON.parse(text) as { token?: unknown }).token;
+      if (typeof token === "string") this.noteSecret("session token", token);
+    }
+  }
+
+  /** Which secret kinds showed up on which long-running process's stderr; the secrets themselves are never named. */
+  leakedSecrets(): string[] {
+    const found: string[] = [];
+    const secrets = [...this.secrets.keys()];
+    for (const [i, proc] of this.longRunning.entries()) {
+      // The command's first words name the process; one that holds a secret is left out.
+      const command = proc.args
+        .slice(0, 2)
+        .map((arg) => (secrets.some((secret) => arg.includes(secret)) ? "…" : arg))
+        .join(" ");
+      for (const [secret, kind] of this.secrets) if (proc.stderr.includes(secret)) found.push(`${kind} on the stderr of process ${i + 1}: fernlink ${command}`);
+    }
+    return found;
+  }
 
   static async create(label: string): Promise<Sandbox> {
     return new Sandbox(await mkdtemp(join(tmpdir(), `fernlink-e2e-${label}-`)));
@@ -165,18 +214,29 @@ export class Sandbox {
 
   /** Runs a CLI command to its end (killed after `timeoutMs`). */
   run(args: string[], options: SpawnOptions & { input?: string; timeoutMs?: number }): Promise<RunResult> {
-    const proc = this.start(args, options);
+    const proc = this.spawn(args, options);
     if (options.input !== undefined) proc.child.stdin!.end(options.input);
     else proc.child.stdin!.end();
     const timer = setTimeout(() => proc.child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
-    return proc.exited.finally(() => {
-      clearTimeout(timer);
-      this.procs.delete(proc);
-    });
+    return proc.exited
+      .then((result) => {
+        this.noteHandedOut(result.stdout);
+        return result;
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.procs.delete(proc);
+      });
   }
 
-  /** Starts a long-running CLI command; it is killed by `cleanup()` if still running. */
+  /** Starts a long-running CLI command; it is killed by `cleanup()` if still running, and its stderr checked for secrets. */
   start(args: string[], options: SpawnOptions): Proc {
+    const proc = this.spawn(args, options);
+    this.longRunning.push(proc);
+    return proc;
+  }
+
+  private spawn(args: string[], options: SpawnOptions): Proc {
     const proc = new Proc(args, options);
     this.procs.add(proc);
     void proc.exited.then(() => this.procs.delete(proc));
@@ -197,7 +257,10 @@ export class Sandbox {
         // Best effort: a target that is already closed is fine.
       }
     }
+    await this.noteSessionTokens();
     await rm(this.dir, { recursive: true, force: true });
+    const leaks = this.leakedSecrets();
+    if (leaks.length > 0) throw new Error(`a secret showed up in a log:\n  ${leaks.join("\n  ")}`);
   }
 }
 
