@@ -90,15 +90,27 @@ describe("the probes on a server on PostgreSQL", () => {
   });
   after(() => sb?.cleanup());
 
+  /** Runs a step; a failure says whether the server still runs (and how it ended) and what it wrote last. */
+  async function step<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const { exitCode, signalCode } = site.server.child;
+      const tail = site.server.stderr.split("\n").slice(-30).join("\n");
+      const state = exitCode === null && signalCode === null ? "still running" : `exited with ${exitCode ?? signalCode}`;
+      throw new Error(`${(err as Error).message}; the server ${state}\n--- its last stderr lines\n${tail}`, { cause: err });
+    }
+  }
+
   test("/readyz answers 503 while the database is unreachable and 200 once it is back; /healthz stays 200", async () => {
     assert.equal((await probe(site, "/readyz")).status, 200);
     await link.cut();
-    await waitUntil("/readyz answers 503", async () => ((await probe(site, "/readyz")).status === 503 ? true : undefined), 15_000);
-    const down = await probe(site, "/readyz");
+    await step(() => waitUntil("/readyz answers 503", async () => ((await probe(site, "/readyz")).status === 503 ? true : undefined), 15_000));
+    const down = await step(() => probe(site, "/readyz"));
     assert.deepEqual([down.status, down.body], [503, "unavailable\n"], "no details of what failed");
-    assert.equal((await probe(site, "/healthz")).status, 200, "the process itself is alive");
+    assert.equal((await step(() => probe(site, "/healthz"))).status, 200, "the process itself is alive");
     await link.restore();
-    await waitUntil("/readyz answers 200 again", async () => ((await probe(site, "/readyz")).status === 200 ? true : undefined), 30_000);
+    await step(() => waitUntil("/readyz answers 200 again", async () => ((await probe(site, "/readyz")).status === 200 ? true : undefined), 30_000));
     assert.equal(site.server.child.exitCode, null, "the server kept running through the outage");
   });
 });

@@ -68,12 +68,10 @@ function postgresDialect(url: URL, schema: string): PostgresDialect {
         oid === INT8_OID && format !== "binary" ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client whose server went away emits "error", which kills the process if unheard.
-  // The pool already discards that client and the next query reconnects.
+  // A client whose server went away emits "error", which kills the process if unheard. Idle,
+  // the pool hears it (its "error" below); checked out (a query or a transaction under way)
+  // nobody does: pg fails the query, and the pool drops the client when it comes back.
   pool.on("error", () => {});
-  // A client that loses its connection while checked out (a query or a transaction running) emits
-  // "error" too, and the pool listens only to idle ones: the query fails with the error, the pool
-  // drops the client on release, and the process must live on.
   pool.on("connect", (client) => client.on("error", () => {}));
   return new SchemaPostgresDialect(
     {
