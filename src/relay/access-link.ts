@@ -33,6 +33,8 @@ export interface AccessLink {
   checkAgent(peer: { serial: string; deviceId: string | undefined }): Promise<AgentIdentity>;
   /** Resolves once the first link is up. */
   readonly ready: Promise<void>;
+  /** Whether a link to an access node is up now. */
+  linked(): boolean;
   close(): void;
 }
 
@@ -47,6 +49,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   let closed = false;
   let current: { session: ClientHttp2Session; stream: ClientHttp2Stream } | undefined;
   let which = 0;
+  let linked = false;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
@@ -84,6 +87,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
           return reject(err);
         }
         log.info("linked to access node", { access });
+        linked = true;
         markReady();
         send({ type: "hello", url: options.url, ...(options.region ? { region: options.region } : {}), draining: relay.draining });
         for (const t of relay.registry.list()) up(t);
@@ -97,6 +101,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
         });
       });
       stream.once("close", () => {
+        linked = false;
         session.destroy();
         resolve();
       });
@@ -123,6 +128,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
 
   return {
     ready,
+    linked: () => linked,
     async checkAgent(peer) {
       const body = { serial: peer.serial, ...(peer.deviceId !== undefined ? { deviceId: peer.deviceId } : {}) };
       // On the link's own connection when it is up: no TLS handshake per agent in a storm.

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { HostPort } from "../protocol/target.js";
 import type { Logger } from "../shared/log.js";
 import type { Metrics } from "../shared/metrics.js";
+import { answerHealth } from "./health.js";
 
 /** The Prometheus scrape endpoint, on its own address (`--metrics-listen`): never on the public port. */
 export interface MetricsListener {
@@ -10,11 +11,24 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-/** Serves `GET /metrics` in Prometheus' text format on `listen`; everything else is 404. */
-export async function startMetricsListener(listen: HostPort, metrics: Metrics, log: Logger): Promise<MetricsListener> {
+/** What the listener serves besides the metrics. */
+export interface MetricsListenerParts {
+  metrics: Metrics;
+  log: Logger;
+  /**
+   * The ready check behind /readyz (with /healthz beside it): a relay's TLS port asks every
+   * peer for a certificate, so a load balancer's probe finds them here instead.
+   */
+  ready?: (() => Promise<boolean>) | undefined;
+}
+
+/** Serves `GET /metrics` in Prometheus' text format on `listen` (and the probes, given `ready`); everything else is 404. */
+export async function startMetricsListener(listen: HostPort, parts: MetricsListenerParts): Promise<MetricsListener> {
+  const { metrics, log, ready } = parts;
   const server = http.createServer((req, res) => {
+    if (ready && answerHealth(req, res, ready)) return;
     if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("only GET /metrics here\n");
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`only GET /metrics${ready ? ", /healthz and /readyz" : ""} here\n`);
       return;
     }
     metrics.registry.metrics().then(

@@ -117,7 +117,9 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
 
   const metrics = options.metricsListen ? createMetrics() : undefined;
   metrics?.watchRelay({ agents: () => relay.registry.list().length, load: () => relay.load() });
-  const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, metrics, log) : undefined;
+  // Ready: linked to an access node (agents' certificates can be checked) and taking agents.
+  const ready = async (): Promise<boolean> => link?.linked() === true && !relay.draining;
+  const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, { metrics, log, ready }) : undefined;
   const close = async (): Promise<void> => {
     link?.close();
     server.close();

@@ -101,6 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const hmi = createHmiProxy({ domain: webDomain, grants, resolve: webAccess.resolveHmi, log });
     const vnc = createVncBridge({ checkOrigin: webAccess.checkVncOrigin, authorize: webAccess.authorizeVnc, log });
     const portal = getRequestListener(createPortalApp({ assetsDir: portalAssetsDir(), csp: PORTAL_CSP, launch: webAccess.launch, log }).fetch);
+    const ready = readiness({ db: node.store.db, relay: options.noRelay ? undefined : relay });
     const listener = createTlsListener(
       {
         keyPem: serverCert.keyPem,
@@ -133,7 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         portal,
         hmi,
         vnc,
-        ready: readiness({ db: node.store.db, relay: options.noRelay ? undefined : relay }),
+        ready,
       }),
     );
     await new Promise<void>((resolve, reject) => {
@@ -149,7 +150,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const urlHost = wildcard ? (options.hostnames[0] ?? "localhost") : addr.address;
     const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
     await node.start(options.publicUrl ?? url);
-    const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, metrics, log) : undefined;
+    const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, { metrics, log, ready }) : undefined;
     const publisher = await startPublishedPorts({ ctx, relay, host: addr.address, range: options.publishPorts, log });
 
     return {
