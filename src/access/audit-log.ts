@@ -84,6 +84,7 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
       token: event.token ?? null,
     });
   } catch (err) {
+    ctx.metrics?.auditWriteFailed();
     ctx.log.error("audit write failed", { action: event.action, error: String(err) });
   }
   return id;

@@ -106,7 +106,7 @@ export interface AccessContext {
   /** Counts floods of unauthenticated refusals into aggregated audit records; flushed at shutdown. */
   refusals: RefusalAggregator;
   /** Counts each audited event for the Prometheus metrics (`--metrics-listen`), when they are on. */
-  metrics?: Pick<Metrics, "auditEvent">;
+  metrics?: Pick<Metrics, "auditEvent" | "auditWriteFailed">;
   /** The listeners of published ports on this node's host; absent where ports are not published. */
   publisher?: PortPublisher;
 }

@@ -82,7 +82,7 @@ function hostOf(requestHost: string | undefined): { host: string; port: number }
 export async function createAccessNode(options: AccessNodeOptions): Promise<AccessNode> {
   const { log } = options;
   await ensureDataDir(options.dataDir);
-  const store = await openDatabase({ dataDir: options.dataDir, ...(options.dbUrl ? { url: options.dbUrl } : {}) });
+  const store = await openDatabase({ dataDir: options.dataDir, ...(options.dbUrl ? { url: options.dbUrl } : {}), onQuery: options.metrics?.storeQuery });
   try {
     const now = (): Date => new Date();
     const { ca, auditKey, secretKey } = await openServerKeys({ dataDir: options.dataDir, store, clusterKeyFile: options.clusterKeyFile, log, now: now() });
@@ -143,7 +143,11 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
     ctx = c;
     const plainAuthority = createStreamAuthority(c);
     const authority = options.metrics ? options.metrics.instrumentAuthority(plainAuthority) : plainAuthority;
-    options.metrics?.watchRelay({ agents: () => relay.registry.list().length, load: () => relay.load() });
+    options.metrics?.watchRelay({
+      ...(options.embeddedRelay ? { name: options.relayName, region: options.region } : {}),
+      agents: () => relay.registry.list().length,
+      load: () => relay.load(),
+    });
     const relayLinks = createRelayLinks(context, board, directory);
     let closing = false;
     const stopTracking = trackPresence(c, board, names, () => closing);

@@ -116,7 +116,12 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
   const servedAt = options.publicUrl ?? `https://${formatHostPort({ host: addr.address, port: addr.port })}`;
 
   const metrics = options.metricsListen ? createMetrics() : undefined;
-  metrics?.watchRelay({ agents: () => relay.registry.list().length, load: () => relay.load() });
+  metrics?.watchRelay({
+    name: state.config.name,
+    region: options.region ?? state.config.region,
+    agents: () => relay.registry.list().length,
+    load: () => relay.load(),
+  });
   // Ready: linked to an access node (agents' certificates can be checked) and taking agents.
   const ready = async (): Promise<boolean> => link?.linked() === true && !relay.draining;
   const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, { metrics, log, ready }) : undefined;

@@ -3,6 +3,9 @@ import type { StreamAuthority, StreamEvent, StreamRequest } from "../protocol/re
 
 /** What a relay shows of itself when scraped: counted at scrape time, so nothing is counted twice. */
 export interface RelayReading {
+  /** The relay's name (`fernlink relay list`) and region, for `fernlink_relay_info`; none on an access node without a relay. */
+  name?: string | undefined;
+  region?: string | undefined;
   /** Agents whose tunnels are up here. */
   agents(): number;
   load(): { streams: number; bytesUp: number; bytesDown: number };
@@ -20,10 +23,17 @@ export interface Metrics {
   instrumentAuthority(authority: StreamAuthority): StreamAuthority;
   /** Counts one audited event (logins are the events of action "login"). */
   auditEvent(action: string, result: string): void;
+  /** Counts an audit record the store did not take. */
+  auditWriteFailed(): void;
+  /** Times one store statement, by kind (select, insert, update, delete, other). */
+  storeQuery(kind: string, seconds: number, failed: boolean): void;
 }
 
 /** Seconds from a stream's request to its agent's answer: from a LAN round trip to a slow cellular one. */
 const SETUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15];
+
+/** Seconds a store statement takes: from an SQLite page in memory to a PostgreSQL server under load. */
+const QUERY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /** Builds the metrics of this process, with Node's own (CPU, memory, event-loop lag, GC) under `process_`/`nodejs_`. */
 export function createMetrics(): Metrics {
@@ -48,11 +58,37 @@ export function createMetrics(): Metrics {
     labelNames: ["action", "result"] as const,
     registers,
   });
+  const auditFailures = new Counter({
+    name: "fernlink_audit_write_failures_total",
+    help: "Audit records the store did not take (each is also logged)",
+    registers,
+  });
+  const queries = new Histogram({
+    name: "fernlink_store_query_seconds",
+    help: "Time of each store statement, by kind: select, insert, update, delete or other",
+    labelNames: ["statement"] as const,
+    buckets: QUERY_BUCKETS,
+    registers,
+  });
+  const queryErrors = new Counter({
+    name: "fernlink_store_query_errors_total",
+    help: "Store statements that failed, by kind",
+    labelNames: ["statement"] as const,
+    registers,
+  });
   const started = new WeakMap<StreamRequest, number>();
 
   return {
     registry,
     watchRelay(relay) {
+      // One series per process, so dashboards can name a scrape target's relay and region.
+      if (relay.name !== undefined)
+        new Gauge({
+          name: "fernlink_relay_info",
+          help: "The relay this process runs: its name and region (value 1)",
+          labelNames: ["relay", "region"] as const,
+          registers,
+        }).set({ relay: relay.name, region: relay.region ?? "" }, 1);
       new Gauge({ name: "fernlink_agents_connected", help: "Agents whose tunnel is up on this relay", registers, collect: ready(relay.agents) });
       new Gauge({ name: "fernlink_streams_open", help: "Streams carried by this relay now", registers, collect: ready(() => relay.load().streams) });
       carried("fernlink_bytes_to_devices_total", "Bytes carried towards the devices since start", () => relay.load().bytesUp);
@@ -79,6 +115,13 @@ export function createMetrics(): Metrics {
     },
     auditEvent(action, result) {
       audits.inc({ action, result });
+    },
+    auditWriteFailed() {
+      auditFailures.inc();
+    },
+    storeQuery(kind, seconds, failed) {
+      queries.observe({ statement: kind }, seconds);
+      if (failed) queryErrors.inc({ statement: kind });
     },
   };
 

@@ -1,5 +1,6 @@
 import { migrateToLatest } from "./migrations.js";
 import { openPostgres } from "./postgres.js";
+import type { QueryObserver } from "./query-timing.js";
 import { openSqlite } from "./sqlite.js";
 import type { Store } from "./store.js";
 
@@ -8,6 +9,8 @@ export interface OpenDatabaseOptions {
   /** `postgres://` or `postgresql://` URL; `?schema=NAME` puts the tables in schema NAME. */
   url?: string;
   dataDir: string;
+  /** Told of every statement's kind and time (the store's query-time metric). */
+  onQuery?: QueryObserver | undefined;
 }
 
 interface Opened {
@@ -16,10 +19,10 @@ interface Opened {
   schema?: string;
 }
 
-type Opener = (url: URL, dataDir: string) => Promise<Opened>;
+type Opener = (url: URL, options: OpenDatabaseOptions) => Promise<Opened>;
 
-async function postgres(url: URL): Promise<Opened> {
-  const { schema, ...store } = await openPostgres(url);
+async function postgres(url: URL, options: OpenDatabaseOptions): Promise<Opened> {
+  const { schema, ...store } = await openPostgres(url, { onQuery: options.onQuery });
   return { store, schema };
 }
 
@@ -32,7 +35,9 @@ const OPENERS: ReadonlyMap<string, Opener> = new Map([
 /** Opens the configured database and migrates it to the latest schema. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Store> {
   const { store, schema } =
-    options.url === undefined ? { store: await openSqlite(options.dataDir), schema: undefined } : await openByUrl(options.url, options.dataDir);
+    options.url === undefined
+      ? { store: await openSqlite(options.dataDir, { onQuery: options.onQuery }), schema: undefined }
+      : await openByUrl(options.url, options);
   try {
     await migrateToLatest(store.db, store.dialect, schema);
   } catch (err) {
@@ -42,7 +47,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Store>
   return store;
 }
 
-function openByUrl(text: string, dataDir: string): Promise<Opened> {
+function openByUrl(text: string, options: OpenDatabaseOptions): Promise<Opened> {
   let url: URL;
   try {
     url = new URL(text);
@@ -55,5 +60,5 @@ function openByUrl(text: string, dataDir: string): Promise<Opened> {
     const known = [...OPENERS.keys()].map((s) => `${s}//`).join(", ");
     throw new Error(`unsupported database URL scheme "${url.protocol}"; use one of ${known}`);
   }
-  return open(url, dataDir);
+  return open(url, options);
 }

@@ -1,5 +1,6 @@
 import { CompiledQuery, type DatabaseIntrospector, Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { type QueryObserver, queryLog } from "./query-timing.js";
 import type { Database } from "./schema.js";
 import { SchemaIntrospector } from "./schema-introspector.js";
 import type { Store } from "./store.js";
@@ -26,12 +27,12 @@ export function redactUrl(url: URL): string {
  * Connects to `postgres://user:pass@host:port/db?schema=NAME` (schema defaults to "public"),
  * creating the schema if missing. Every pooled connection gets `search_path` set to it.
  */
-export async function openPostgres(url: URL): Promise<PostgresStore> {
+export async function openPostgres(url: URL, options: { onQuery?: QueryObserver | undefined } = {}): Promise<PostgresStore> {
   const schema = url.searchParams.get(SCHEMA_PARAM) ?? "public";
   if (!SCHEMA_NAME.test(schema)) {
     throw new Error(`invalid ${SCHEMA_PARAM} "${schema}" in database URL: use letters, digits and _`);
   }
-  const db = new Kysely<Database>({ dialect: postgresDialect(url, schema) });
+  const db = new Kysely<Database>({ dialect: postgresDialect(url, schema), ...queryLog(options.onQuery) });
   try {
     await ensureSchema(db, schema, url);
   } catch (err) {

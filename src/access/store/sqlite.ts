@@ -3,6 +3,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { ensureDataDir } from "../../shared/files.js";
+import { type QueryObserver, queryLog } from "./query-timing.js";
 import type { Database } from "./schema.js";
 import { withStatementCache } from "./statement-cache.js";
 import type { Store } from "./store.js";
@@ -12,7 +13,7 @@ import { DatabaseUnavailableError } from "./store.js";
 export const SQLITE_FILE = "fernlink.db";
 
 /** Opens (creating if needed) `<dataDir>/fernlink.db`; the caller runs migrations. */
-export async function openSqlite(dataDir: string): Promise<Store> {
+export async function openSqlite(dataDir: string, options: { onQuery?: QueryObserver | undefined } = {}): Promise<Store> {
   const file = join(dataDir, SQLITE_FILE);
   await ensureDataDir(dataDir);
   let database: BetterSqlite3.Database | undefined;
@@ -32,6 +33,6 @@ export async function openSqlite(dataDir: string): Promise<Store> {
       { cause: err },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), ...queryLog(options.onQuery) });
   return { db, dialect: "sqlite", close: () => db.destroy() };
 }
