@@ -39,6 +39,7 @@ describe("through an HTTP proxy (squid)", () => {
 
   before(async () => {
     sb = await Sandbox.create("proxy");
+    sb.noteSecret("proxy password", PROXY_PASSWORD);
     [site, echo, basic, digest] = await Promise.all([
       Site.start(sb, [ACME]),
       startEchoServer(),

@@ -169,8 +169,8 @@ export class Sandbox {
 
   /** Notes a secret that no log may show: a test's own password, a key or token it made another way. */
   noteSecret(kind: string, value: string): void {
-    // Short values could turn up in a log by chance; every secret the tests make is longer.
-    if (value.length >= 12) this.secrets.set(value, kind);
+    // Short values could turn up in a log by chance; every secret the tests use is longer.
+    if (value.length >= 8) this.secrets.set(value, kind);
   }
 
   /** Notes the secrets a command handed out on stdout (activation keys, API tokens, relay keys). */
