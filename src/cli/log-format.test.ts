@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { UsageError } from "../protocol/errors.js";
 import { logFormat } from "./log-format.js";
@@ -47,5 +48,17 @@ describe("the log format of a long-running command", () => {
       () => withEnv("JSON", () => logFormat(undefined)),
       (err: unknown) => err instanceof UsageError && /FERNLINK_LOG_FORMAT "JSON"/.test(err.message),
     );
+  });
+
+  it("in the json form logs an error that ends the process as a JSON line, and the process still ends with status 1", () => {
+    const module = new URL("./log-format.js", import.meta.url).href;
+    const script = `import { commandLogger } from ${JSON.stringify(module)}; commandLogger("agent", "json"); setTimeout(() => { throw new Error("boom"); }, 1);`;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+    assert.equal(run.status, 1, run.stderr);
+    const first = JSON.parse(run.stderr.split("\n")[0]!) as Record<string, unknown>;
+    assert.equal(first["level"], "error");
+    assert.equal(first["component"], "agent");
+    assert.equal(first["origin"], "uncaughtException");
+    assert.match(first["error"] as string, /^Error: boom/);
   });
 });

@@ -20,12 +20,18 @@ export function logFormat(flag: string | undefined): LogFormat {
 }
 
 /**
- * The logger of a long-running command, in `format`. In the json form its closing error is
- * logged too, so that every line on stderr is one a log collector can read.
+ * The logger of a long-running command, in `format`. In the json form its closing error, and
+ * an unexpected one that ends the process, are logged too, for collectors that read JSON only.
  */
 export function commandLogger(component: string, format: LogFormat): Logger {
   const log = createLogger(component, { format });
-  if (format === "json") reportErrorsTo(log);
+  if (format !== "json") return log;
+  reportErrorsTo(log);
+  // Only watches: Node still prints the stack and exits as it would, but a collector that
+  // reads JSON lines alone sees why the process ended too.
+  process.on("uncaughtExceptionMonitor", (err, origin) => {
+    log.error("the process ends on an unexpected error", { origin, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  });
   return log;
 }
 
