@@ -103,6 +103,7 @@ export function registerAgentCommands(program: Command): void {
     .option("--idle <minutes>", "on demand: close the tunnel after this long without streams, unless still wanted; default 10")
     .option("--alarm-listen <host:port>", "take the machine's alarms on loopback: POST /alarm with JSON {severity, text}")
     .option("--alarm-mqtt <url>", "take the machine's alarms from a local MQTT broker: mqtt://HOST:PORT/TOPIC (JSON {severity, text} or plain text)")
+    .addOption(logFormatOption())
     .action(async (flags: AgentRunFlags) => {
       const format = logFormat(flags.logFormat);
       const log = commandLogger("agent", format);
