@@ -238,5 +238,5 @@ test("a removed relay is refused", async () => {
     home: a.home("relay"),
   });
   const result = await again.exited;
-  assertExit(result, 1, /relay's certificate is not accepted/);
+  assertExit(result, 3, /relay's certificate is not accepted/);
 });
