@@ -43,6 +43,7 @@ const cases: StoreCase[] = [
         "0013_published_ports",
         "0014_device_switch",
         "0015_device_check_ins",
+        "0016_notifications",
         "0017_operator",
         "0018_admin_controls",
       ]);
