@@ -4,7 +4,7 @@
  */
 
 import type { KeyObject } from "node:crypto";
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, type webcrypto } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FernlinkError } from "../protocol/errors.js";

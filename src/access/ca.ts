@@ -5,7 +5,7 @@
  */
 
 import type { KeyObject } from "node:crypto";
-import { createPublicKey, webcrypto } from "node:crypto";
+import { createPublicKey, type webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import { FernlinkError } from "../protocol/errors.js";
 import { ACCOUNT_URN_PREFIX, DEVICE_URN_PREFIX, generateKeyPairPem, importEcKeyPair, NODE_URN_PREFIX, RELAY_URN_PREFIX, serialOf } from "../shared/pki.js";

@@ -2,7 +2,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { getRequestListener } from "@hono/node-server";
+import type { getRequestListener } from "@hono/node-server";
 import { FernlinkError } from "../protocol/errors.js";
 import { FORWARD_HEADER, RELAY_ROUTES } from "../protocol/relay-link.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, X509Certificate } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type webcrypto, X509Certificate } from "node:crypto";
 import { describe, test } from "node:test";
 import type { PeerCertificate } from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";

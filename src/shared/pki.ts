@@ -5,7 +5,7 @@
  */
 
 import type { KeyObject } from "node:crypto";
-import { createPrivateKey, createPublicKey, generateKeyPair, X509Certificate as NodeX509Certificate, webcrypto } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPair, type X509Certificate as NodeX509Certificate, webcrypto } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { promisify } from "node:util";
 import { FernlinkError } from "../protocol/errors.js";

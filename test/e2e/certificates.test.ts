@@ -7,7 +7,7 @@ import { loadOrCreateCa, signDeviceCsr } from "../../src/access/ca.js";
 import { createCsrPem } from "../../src/shared/pki.js";
 import { BACKENDS, dropSchema, siteOptions } from "./helpers/database.js";
 import { type AuditJson, Site } from "./helpers/fernlink.js";
-import { assertExit, Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
 
 /**

@@ -52,7 +52,7 @@ describe("fernlink check", () => {
     assertExit(table, 0);
     assert.match(table.stdout, /^fernlink check https:\/\/127\.0\.0\.1:\d+\n/);
     for (const name of ["dns", "tcp", "tls", "alpn", "websocket", "time"]) assert.match(table.stdout, new RegExp(`^  ${name} +passed `, "m"));
-    assert.match(table.stdout, /^  proxy +skipped +none: direct$/m);
+    assert.match(table.stdout, /^ {2}proxy +skipped +none: direct$/m);
     assert.match(table.stdout, /all passed/);
     const r = await site.cli("tech", ["check", "--server", site.url, "--ca", site.ca, "--json"]);
     assertExit(r, 0);

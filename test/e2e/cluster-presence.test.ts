@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, type TestContext, test } from "node:test";
 import { memberWithRule, startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
-import { type AuditJson, Site } from "./helpers/fernlink.js";
+import type { AuditJson, Site } from "./helpers/fernlink.js";
 import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { memberWithRule, startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
-import { type RawStreamResult, rawStream, Site } from "./helpers/fernlink.js";
+import { type RawStreamResult, rawStream, type Site } from "./helpers/fernlink.js";
 import { Sandbox } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, type TestContext, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
-import { Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
 
 /**

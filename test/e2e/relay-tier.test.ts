@@ -9,7 +9,7 @@ import { MOVE_HANDOVER_MS } from "../../src/agent/run.js";
 import { KEEPALIVE } from "../../src/protocol/tunnel-settings.js";
 import { startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
-import { type DeviceJson, Site } from "./helpers/fernlink.js";
+import type { DeviceJson, Site } from "./helpers/fernlink.js";
 import { assertExit, PASSWORD, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 

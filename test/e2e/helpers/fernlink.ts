@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import http2 from "node:http2";
 import { join } from "node:path";
-import { assertExit, Proc, type RunResult, Sandbox, waitUntil } from "./processes.js";
+import { assertExit, type Proc, type RunResult, type Sandbox, waitUntil } from "./processes.js";
 
 /** `device list --json` / `device show --json` entries, as far as the tests rely on them. */
 export interface DeviceJson {
