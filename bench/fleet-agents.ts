@@ -52,7 +52,10 @@ function bindSource(address: string): void {
     if (o.secureContext || typeof o.ca !== "string") return o.secureContext;
     const id = `${String(o.key ?? "")}${String(o.cert ?? "")}${o.ca}`;
     let context = contexts.get(id);
-    if (!context) contexts.set(id, (context = tls.createSecureContext({ key: o.key, cert: o.cert, ca: o.ca })));
+    if (!context) {
+      context = tls.createSecureContext({ key: o.key, cert: o.cert, ca: o.ca });
+      contexts.set(id, context);
+    }
     return context;
   };
   const bound = (...args: unknown[]): tls.TLSSocket => {
@@ -123,7 +126,16 @@ async function run(job: Extract<FleetJob, { op: "run" }>): Promise<FleetAnswer> 
     const device: Device = { stateDir, connects: [], stop: new AbortController() };
     devices.push(device);
     await new Promise<void>((online, failed) => {
-      runAgent({ state, allow: [], log, signal: device.stop.signal, onConnected: () => (device.connects.push(Date.now()), online()) }).catch(failed);
+      runAgent({
+        state,
+        allow: [],
+        log,
+        signal: device.stop.signal,
+        onConnected: () => {
+          device.connects.push(Date.now());
+          online();
+        },
+      }).catch(failed);
     });
   });
   return { op: "run", count: job.stateDirs.length, seconds: (performance.now() - t0) / 1000 };

@@ -72,7 +72,10 @@ async function upload(port: number, bytes: number): Promise<void> {
 async function download(port: number, bytes: number): Promise<void> {
   const socket = await connect(port);
   let received = 0;
-  const done = consume(socket, (d) => (received += d.length) >= bytes);
+  const done = consume(socket, (d) => {
+    received += d.length;
+    return received >= bytes;
+  });
   socket.write(header(MODE_DOWNLOAD, bytes));
   await done;
 }
@@ -126,7 +129,10 @@ async function connectTimes(port: number, n: number, warmup: number): Promise<Fl
 async function oneStream(port: number): Promise<void> {
   const socket = await connect(port);
   let got = 0;
-  const done = consume(socket, (d) => (got += d.length) >= RTT_REPLY_BYTES);
+  const done = consume(socket, (d) => {
+    got += d.length;
+    return got >= RTT_REPLY_BYTES;
+  });
   socket.write(Buffer.alloc(RTT_REQUEST_BYTES, 0x01));
   await done;
 }
@@ -161,7 +167,11 @@ async function run(job: Job): Promise<JobResult> {
     case "rtt": {
       const all = await parallel(job.conns, () => pingPong(job.port, job.n, job.warmup, job.maxSeconds));
       const merged = new Float64Array(all.reduce((a, x) => a + x.samples.length, 0));
-      all.reduce((at, x) => (merged.set(x.samples, at), at + x.samples.length), 0);
+      let at = 0;
+      for (const x of all) {
+        merged.set(x.samples, at);
+        at += x.samples.length;
+      }
       // Aggregate rate = sum of each connection's rate over its own measured window (warm-up excluded).
       const perSecond = all.reduce((a, x) => a + x.samples.length / x.seconds, 0);
       const result: JobResult = { kind: "rtt", messages: merged.length, seconds: seconds(), perSecond, us: summarize(merged) };

@@ -82,7 +82,7 @@ export async function startPathPrefixProxy(options: PathPrefixProxyOptions): Pro
 
   /** The HMI a path addresses and the path it has on the HMI. */
   const route = (url: string): { hmi: PrefixHmi; rest: string } | "slash" | undefined => {
-    const m = /^\/hmi\/([^/?#]+)(\/[^]*)?$/.exec(url);
+    const m = /^\/hmi\/([^/?#]+)(\/[\s\S]*)?$/.exec(url);
     const hmi = m ? options.hmis.find((h) => h.key === m[1]) : undefined;
     if (!m || !hmi) return undefined;
     return m[2] === undefined ? "slash" : { hmi, rest: m[2] };

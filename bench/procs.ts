@@ -188,8 +188,14 @@ export async function stopAll(graceMs = 2000): Promise<void> {
     alive.map(
       (c) =>
         new Promise<void>((resolve) => {
-          const timer = setTimeout(() => (c.kill("SIGKILL"), resolve()), graceMs);
-          c.once("exit", () => (clearTimeout(timer), resolve()));
+          const timer = setTimeout(() => {
+            c.kill("SIGKILL");
+            resolve();
+          }, graceMs);
+          c.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
           c.kill("SIGTERM");
         }),
     ),

@@ -32,7 +32,11 @@ function rtts(port: number, n: number): Promise<number[]> {
       if (got < RTT_REPLY_BYTES) return;
       got -= RTT_REPLY_BYTES;
       times.push((performance.now() - t0) * 1000);
-      if (times.length === n) return (void socket.destroy(), resolve(times.sort((a, b) => a - b)));
+      if (times.length === n) {
+        socket.destroy();
+        resolve(times.sort((a, b) => a - b));
+        return;
+      }
       t0 = performance.now();
       socket.write(request);
     });
@@ -116,13 +120,12 @@ async function main(): Promise<void> {
     }
     const near = rows["near"]!;
     const far = rows["far"]!;
-    process.stdout.write(
-      [
-        `embedded relay (client → node → agent, device on ${near.relay}): rtt p50 ${near.p50.toFixed(0)} µs, p99 ${near.p99.toFixed(0)} µs, download ${near.gbit.toFixed(2)} Gbit/s`,
-        `separate relay (client → node → relay → agent, device on ${far.relay}): rtt p50 ${far.p50.toFixed(0)} µs, p99 ${far.p99.toFixed(0)} µs, download ${far.gbit.toFixed(2)} Gbit/s`,
-        `separate / embedded: rtt p50 ${(far.p50 / near.p50).toFixed(2)}×, p99 ${(far.p99 / near.p99).toFixed(2)}×, download ${(far.gbit / near.gbit).toFixed(2)}×`,
-      ].join("\n") + "\n",
-    );
+    const lines = [
+      `embedded relay (client → node → agent, device on ${near.relay}): rtt p50 ${near.p50.toFixed(0)} µs, p99 ${near.p99.toFixed(0)} µs, download ${near.gbit.toFixed(2)} Gbit/s`,
+      `separate relay (client → node → relay → agent, device on ${far.relay}): rtt p50 ${far.p50.toFixed(0)} µs, p99 ${far.p99.toFixed(0)} µs, download ${far.gbit.toFixed(2)} Gbit/s`,
+      `separate / embedded: rtt p50 ${(far.p50 / near.p50).toFixed(2)}×, p99 ${(far.p99 / near.p99).toFixed(2)}×, download ${(far.gbit / near.gbit).toFixed(2)}×`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
     await stopAll();
     await rm(tmp, { recursive: true, force: true });

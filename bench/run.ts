@@ -65,7 +65,7 @@ async function measure(ctx: Ctx, scenario: string, path: Path, job: Job): Promis
   const wallSeconds = (performance.now() - t0) / 1000;
   const machine = machinePercent(machineBefore, machineSample(), cpus().length);
   const cpu: Measured["cpu"] = {};
-  procs.forEach((p, i) => (cpu[p] = cpuPercent(before[i]!, cpuSample(ctx.pids[p]))));
+  for (const [i, p] of procs.entries()) cpu[p] = cpuPercent(before[i]!, cpuSample(ctx.pids[p]));
   // Whatever else ran on the machine meanwhile (other users, builds): a noisy run shows here.
   const otherCpu = machine - procs.reduce((a, p) => a + (cpu[p]?.process ?? 0), 0);
   ctx.runs.push({ scenario, path, result: answer.result, wallSeconds, units: units(job), cpu, otherCpu });
@@ -168,7 +168,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const machine = machineInfo();
   const tmp = await mkdtemp(join(tmpdir(), "fernlink-bench-"));
-  const onSignal = (): void => void stopAll(500).finally(() => (cleanupWan(), rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130))));
+  const onSignal = (): void =>
+    void stopAll(500).finally(() => {
+      cleanupWan();
+      return rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130));
+    });
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const tunnel = TUNNEL_SCENARIOS.some((s) => config.only.has(s)) ? await tunnelBench(config, tmp) : undefined;
@@ -177,7 +181,9 @@ async function main(): Promise<void> {
     // Thousands of devices on one relay: idle memory and a reconnect storm (scale.ts).
     const scale = config.only.has("idle") || config.only.has("storm") ? await runScale(config, tmp) : {};
     // Fernlink against ssh -R, socat and direct TCP (versus.ts, wan.ts), on a machine the earlier parts have left.
-    const versus = VERSUS_SCENARIOS.some((s) => config.only.has(s)) ? (await stopAll(), await runComparison(config, tmp)) : undefined;
+    const comparing = VERSUS_SCENARIOS.some((s) => config.only.has(s));
+    if (comparing) await stopAll();
+    const versus = comparing ? await runComparison(config, tmp) : undefined;
     const extra: ExtraResults = { ...(hmiModes ? { hmiModes } : {}), ...scale, ...(versus ? { versus } : {}) };
     const meta = { machine, config: { ...config, only: [...config.only] }, seconds: (performance.now() - started) / 1000 };
     // A run replaces only what it measured: without the tunnel scenarios the tunnel numbers
@@ -187,14 +193,14 @@ async function main(): Promise<void> {
     const previous = JSON.parse((await readFile(config.out, "utf8").catch(() => "")) || "{}") as object;
     const scaleRun = scale.idleMemory || scale.reconnectStorm ? { scaleRun: meta } : {};
     const written = tunnel ? { ...previous, ...meta, ...tunnel, ...extra, ...scaleRun } : { ...previous, ...extra, ...scaleRun };
-    await writeFile(config.out, JSON.stringify(written, null, 2) + "\n");
+    await writeFile(config.out, `${JSON.stringify(written, null, 2)}\n`);
     const text = [
       tunnel ? renderReport({ ...meta, ...tunnel }) : undefined,
       hmiModes ? renderHmiModes(hmiModes) : undefined,
       scale.idleMemory || scale.reconnectStorm ? renderScale(scale) : undefined,
       versus ? renderVersusText(versus) : undefined,
     ].filter((x) => x !== undefined);
-    process.stdout.write(text.join("\n\n") + `\nwritten to ${config.out}\n`);
+    process.stdout.write(`${text.join("\n\n")}\nwritten to ${config.out}\n`);
   } finally {
     await stopAll();
     cleanupWan();

@@ -81,12 +81,14 @@ export class Versus {
   ) {}
 
   metric(key: string, label: string, unit: string, better: Metric["better"]): Metric {
-    return (this.metrics[key] ??= { label, unit, better, values: {} });
+    this.metrics[key] ??= { label, unit, better, values: {} };
+    return this.metrics[key];
   }
 
   record(key: string, path: PathName, value: number): void {
     const m = this.metrics[key]!;
-    (m.values[path] ??= []).push(value);
+    m.values[path] ??= [];
+    m.values[path].push(value);
     process.stderr.write(`  ${m.label} ${path}: ${value.toFixed(m.unit === "Gbit/s" || m.unit.startsWith("CPU") ? 3 : 0)} ${m.unit}\n`);
   }
 
@@ -151,11 +153,12 @@ async function requestResponse(v: Versus, report: VersusReport): Promise<void> {
   const quantiles: Partial<Record<PathName, number[][]>> = {};
   await v.each(async (path, e) => {
     const r = await v.job({ kind: "rtt", port: e.ports.echo, n: 1_000_000, warmup: 200, conns: 1, maxSeconds: v.config.versusSeconds, quantiles: true });
-    if (r.kind !== "rtt") throw new Error("rtt job answered with " + r.kind);
+    if (r.kind !== "rtt") throw new Error(`rtt job answered with ${r.kind}`);
     v.record("rrp50", path, r.us.p50);
     v.record("rrp99", path, r.us.p99);
     v.record("rrp99.9", path, r.us.p999);
-    (quantiles[path] ??= []).push(r.quantilesUs ?? []);
+    quantiles[path] ??= [];
+    quantiles[path].push(r.quantilesUs ?? []);
   });
   for (const p of PATHS) if (quantiles[p]) report.rttQuantilesUs[p] = medianOf(quantiles[p]);
 }
@@ -171,10 +174,11 @@ async function headOfLine(v: Versus, report: VersusReport): Promise<void> {
     await sleep(700); // past iperf3's set-up, into its data phase
     const r = await v.job({ kind: "rtt", port: e.ports.echo, n: 1_000_000, warmup: 50, conns: 1, maxSeconds: t - 0.5, quantiles: true });
     const b = await bulkRun;
-    if (r.kind !== "rtt") throw new Error("rtt job answered with " + r.kind);
+    if (r.kind !== "rtt") throw new Error(`rtt job answered with ${r.kind}`);
     v.record("holP99", path, r.us.p99);
     v.record("holBulk", path, b.gbps);
-    (quantiles[path] ??= []).push(r.quantilesUs ?? []);
+    quantiles[path] ??= [];
+    quantiles[path].push(r.quantilesUs ?? []);
   });
   for (const p of PATHS) if (quantiles[p]) report.holQuantilesUs[p] = medianOf(quantiles[p]);
 }
@@ -185,7 +189,7 @@ async function streamSetup(v: Versus): Promise<void> {
     v.metric(`setup${loops}`, `new streams per second, ${loops} loop${loops > 1 ? "s" : ""}`, "streams/s", "higher");
     await v.each(async (path, e) => {
       const r = await v.job({ kind: "streams", port: e.ports.echo, loops, seconds: v.config.versusSeconds });
-      if (r.kind !== "streams") throw new Error("streams job answered with " + r.kind);
+      if (r.kind !== "streams") throw new Error(`streams job answered with ${r.kind}`);
       v.record(`setup${loops}`, path, r.perSecond);
     });
   }

@@ -118,19 +118,21 @@ export async function runWan(config: BenchConfig, tmp: string): Promise<{ metric
       ["Down", true],
     ] as const) {
       const key = `wan${rtt}${dir}`;
-      const m: Metric = (metrics[key] = {
+      const m: Metric = {
         label: `bulk ${reverse ? "download" : "upload"}, 1 stream, ${rtt} ms round trip`,
         unit: "Gbit/s",
         better: "higher",
         values: {},
-      });
+      };
+      metrics[key] = m;
       for (let i = 0; i < config.repeat; i++) {
         for (const path of PATHS) {
           const e = ends[path]!;
           try {
             // -O 1: the first second (slow start over the long round trip) is left out.
             const r = await iperf({ host: e.host, port: e.ports.iperf, seconds, reverse, omit: 1, netns: link.tech });
-            (m.values[path] ??= []).push(r.gbps);
+            m.values[path] ??= [];
+            m.values[path].push(r.gbps);
             process.stderr.write(`  ${m.label} ${path}: ${r.gbps.toFixed(3)} Gbit/s\n`);
           } catch (err) {
             const message = `${m.label}: ${err instanceof Error ? err.message : String(err)}`;

@@ -168,8 +168,8 @@ describe("the access decision, compared with a reference model", () => {
     fc.assert(
       fc.property(world, fc.nat(5), (w, spelling) => {
         const m = toModel(w, spelling);
-        w.users.forEach((_, u) =>
-          w.devices.forEach((_, d) => {
+        for (const u of w.users.keys()) {
+          for (const d of w.devices.keys()) {
             const got = decideDeviceAccess(m, `u${u}`, `d${d}`);
             const want = reference(w, u, d);
             assert.equal(got.level, ["none", "view", "connect"][want.level]);
@@ -188,8 +188,8 @@ describe("the access decision, compared with a reference model", () => {
                 assert.equal(gotAllows, refAllows, `${name}:${port}`);
               }
             }
-          }),
-        );
+          }
+        }
       }),
       { numRuns: 300 },
     );
@@ -199,8 +199,8 @@ describe("the access decision, compared with a reference model", () => {
     fc.assert(
       fc.property(world, fc.nat(5), fc.array(target, { minLength: 1, maxLength: 8 }), (w, spelling, targets) => {
         const m = toModel(w, spelling);
-        w.users.forEach((_, u) =>
-          w.devices.forEach((_, d) => {
+        for (const u of w.users.keys()) {
+          for (const d of w.devices.keys()) {
             const access = decideDeviceAccess(m, `u${u}`, `d${d}`);
             const ref = reference(w, u, d);
             for (const t of targets) {
@@ -216,8 +216,8 @@ describe("the access decision, compared with a reference model", () => {
                   }),
                 );
             }
-          }),
-        );
+          }
+        }
       }),
       { numRuns: 300 },
     );

@@ -13,6 +13,7 @@ export const FIXTURE_PASSWORD = "correct horse battery staple";
 /** What an in-process API call answered. */
 export interface Reply {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON loosely and assert on its shape
   json: any;
 }
 

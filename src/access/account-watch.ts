@@ -32,7 +32,7 @@ export function watchAccountStates(ctx: AccessContext, intervalMs = ACCOUNT_WATC
     const states = new Map((await accountStates(ctx.db)).map((a) => [a.id, a.disabled_at]));
     const shut: string[] = [];
     for (const [id, disabledAt] of states) {
-      const changed = known !== undefined && known.has(id) && known.get(id) !== disabledAt;
+      const changed = known?.has(id) && known.get(id) !== disabledAt;
       if (changed) {
         forgetAccountHere(ctx, id);
         ctx.log.info(disabledAt === null ? "account enabled" : "account disabled: closing its tunnels and streams", { account: id });

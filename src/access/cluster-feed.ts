@@ -63,15 +63,15 @@ export function createClusterFeed(options: ClusterFeedOptions): ClusterFeed {
   const handle = (msg: ClusterMessage): void => {
     switch (msg.type) {
       case "event":
-        return local.publish(msg.event);
+        return void local.publish(msg.event);
       case "disconnect":
-        return options.commands.disconnect(msg.deviceId);
+        return void options.commands.disconnect(msg.deviceId);
       case "revalidate":
-        return options.commands.revalidate(msg.accountId);
+        return void options.commands.revalidate(msg.accountId);
       case "end-sessions":
-        return options.commands.endSessions(msg.accountId);
+        return void options.commands.endSessions(msg.accountId);
       case "access-changed":
-        return options.commands.accessChanged(msg.accountId);
+        return void options.commands.accessChanged(msg.accountId);
       case "close-stream": {
         const stream = options.commands.closeStream(msg.accountId, msg.streamId);
         if (stream) void send({ type: "stream-closed", from: nodeId, to: msg.from, requestId: msg.requestId, stream });

@@ -23,8 +23,8 @@ test("a key in hex or in base64 reads as the same 32 bytes", async () => {
   const bytes = randomBytes(32);
   const hex = join(dir, "hex");
   const b64 = join(dir, "b64");
-  await writeFile(hex, bytes.toString("hex").toUpperCase() + "\n", { mode: 0o600 });
-  await writeFile(b64, bytes.toString("base64") + "\n", { mode: 0o600 });
+  await writeFile(hex, `${bytes.toString("hex").toUpperCase()}\n`, { mode: 0o600 });
+  await writeFile(b64, `${bytes.toString("base64")}\n`, { mode: 0o600 });
   assert.ok((await readClusterKey(hex))!.export().equals(bytes));
   assert.ok((await readClusterKey(b64))!.export().equals(bytes));
 });

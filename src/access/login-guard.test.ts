@@ -155,7 +155,7 @@ describe("takeCheckSlot", () => {
         () => takeCheckSlot(t.ctx, "192.0.2.4"),
         (e: unknown) => e instanceof ChecksBusyError && /on this server/.test(e.message),
       );
-      [...releases, ...others].forEach((r) => r());
+      for (const r of [...releases, ...others]) r();
       assert.equal(t.ctx.loginChecks.inUse(), 0);
     } finally {
       await t.close();

@@ -73,7 +73,7 @@ export function relayUrl(text: string): URL {
 export async function relayOfCertificate(db: Kysely<Database>, cert: CertificateLike & { serialNumber: string }): Promise<RelayRow> {
   const id = urnIdFromCertificate(cert, RELAY_URN_PREFIX);
   const row = id === undefined ? undefined : await findRelay(db, id);
-  if (!row || row.kind !== "relay" || row.cert_serial !== serialOf(cert)) {
+  if (row?.kind !== "relay" || row.cert_serial !== serialOf(cert)) {
     throw new FernlinkError(
       "certificate-revoked",
       "this relay's certificate is not accepted (the relay was removed, or registered again); add it again with: fernlink relay add NAME",

@@ -103,7 +103,7 @@ test("a cluster key in base64 opens the keys as its hex form does", async () => 
   const a = await openServerKeys({ dataDir: dirA, store: await cluster.open(), log, now });
   const hex = (await readFile(join(dirA, CLUSTER_KEY_FILE), "utf8")).trim();
   const dirB = await dataDir("b");
-  await writeFile(join(dirB, CLUSTER_KEY_FILE), Buffer.from(hex, "hex").toString("base64") + "\n", { mode: 0o600 });
+  await writeFile(join(dirB, CLUSTER_KEY_FILE), `${Buffer.from(hex, "hex").toString("base64")}\n`, { mode: 0o600 });
   sameKeys(a, await openServerKeys({ dataDir: dirB, store: await cluster.open(), log, now }));
 });
 

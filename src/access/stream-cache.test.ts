@@ -34,7 +34,10 @@ describe("AccountMemo", () => {
   it("never keeps a miss, so unknown tokens take no room", async () => {
     const { memo, rules } = setup();
     let calls = 0;
-    const miss = () => Promise.resolve((calls++, undefined));
+    const miss = () => {
+      calls++;
+      return Promise.resolve(undefined);
+    };
     assert.equal(await memo.through("bad", miss, rules), undefined);
     assert.equal(await memo.through("bad", miss, rules), undefined);
     assert.equal(calls, 2);

@@ -22,7 +22,9 @@ function fakeSwitch(first: SwitchReading) {
     setTimer: (fn, ms) => {
       const timer = { at: now + ms, fn, live: true };
       timers.push(timer);
-      return () => void (timer.live = false);
+      return () => {
+        timer.live = false;
+      };
     },
     watch: (changed) => {
       watcher = changed;
@@ -31,7 +33,9 @@ function fakeSwitch(first: SwitchReading) {
   };
   return {
     io,
-    set: (reading: SwitchReading) => void (current = reading),
+    set: (reading: SwitchReading) => {
+      current = reading;
+    },
     reads: () => reads,
     pendingTimers: () => timers.filter((t) => t.live).length,
     /** Moves the clock and runs the timers due, letting their readings finish. */
@@ -45,7 +49,9 @@ function fakeSwitch(first: SwitchReading) {
     },
     fireWatch: () => watcher?.(),
     watching: () => watcher !== undefined,
-    holdReads: () => void (hold = true),
+    holdReads: () => {
+      hold = true;
+    },
     releaseRead: () => {
       hold = false;
       release?.();

@@ -60,5 +60,5 @@ export async function saveKey(dir: string, keyPem: string): Promise<void> {
 export async function saveRegistration(dir: string, reg: { config: AgentConfig; certPem: string; caPem: string }): Promise<void> {
   await writeFileAtomic(join(dir, STATE_FILES.cert), reg.certPem, 0o600);
   await writeFileAtomic(join(dir, STATE_FILES.ca), reg.caPem, 0o600);
-  await writeFileAtomic(join(dir, STATE_FILES.config), JSON.stringify(reg.config, null, 2) + "\n", 0o600);
+  await writeFileAtomic(join(dir, STATE_FILES.config), `${JSON.stringify(reg.config, null, 2)}\n`, 0o600);
 }

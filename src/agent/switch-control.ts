@@ -42,7 +42,7 @@ export function switchControl(keySwitch: KeySwitch | undefined, send: (position:
     gate,
     isOff: () => position() === "off",
     waitWhileOff: async (signal) => {
-      if (!keySwitch || keySwitch.state !== "off") return;
+      if (keySwitch?.state !== "off") return;
       log.info("switched off on site: no connection to the service until the switch turns");
       await keySwitch.waitFor((s) => s !== "off", signal);
     },

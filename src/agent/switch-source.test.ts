@@ -58,6 +58,7 @@ describe("switch source", () => {
     try {
       const cat = await runSwitchCommand(["cat"], 2_000);
       assert.ok("problem" in cat && /says ""/.test(cat.problem), `cat should read an empty input at once: ${JSON.stringify(cat)}`);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, for sh to expand
       const env = await runSwitchCommand(["sh", "-c", 'printf "%s" "${FERNLINK_TEST_SECRET:-off}"']);
       assert.deepEqual(env, { state: "off" });
     } finally {

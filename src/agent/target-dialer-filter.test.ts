@@ -49,7 +49,7 @@ async function listenPair(): Promise<Pair> {
       server.on("connection", (s: Socket) => {
         pair.sockets.push(s);
         pair.accepted.set(host, (pair.accepted.get(host) ?? 0) + 1);
-        pair.waiters.forEach((wake) => wake());
+        for (const wake of pair.waiters) wake();
       });
     }
     pairs.push(pair);
@@ -92,8 +92,8 @@ function refusedBy(layer: RegExp): (err: unknown) => boolean {
 afterEach(() => {
   for (const socket of dialed.splice(0)) socket.destroy();
   for (const pair of pairs.splice(0)) {
-    pair.sockets.forEach((s) => s.destroy());
-    pair.servers.forEach((s) => s.close());
+    for (const s of pair.sockets) s.destroy();
+    for (const s of pair.servers) s.close();
   }
 });
 

@@ -22,7 +22,7 @@ async function listen(): Promise<Target> {
   const waiters = new Set<() => void>();
   const server = createServer((socket) => {
     accepted.push(socket);
-    waiters.forEach((wake) => wake());
+    for (const wake of waiters) wake();
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");

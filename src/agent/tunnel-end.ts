@@ -8,7 +8,9 @@ import { errorMessage } from "../protocol/errors.js";
  */
 export function tunnelEnded(session: ServerHttp2Session): Promise<string> {
   let reason: string | undefined;
-  const note = (why: string): void => void (reason ??= why);
+  const note = (why: string): void => {
+    reason ??= why;
+  };
   session.on("goaway", (code: number) => note(`the relay sent GOAWAY (HTTP/2 error code ${code})`));
   session.on("error", (err) => note(errorMessage(err)));
   session.on("frameError", (type: number, code: number) => note(`HTTP/2 frame error (frame type ${type}, code ${code})`));

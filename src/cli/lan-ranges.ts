@@ -1,4 +1,4 @@
-import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
+import { type Cidr, CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "../protocol/cidr.js";
 import { UsageError } from "../protocol/errors.js";
 
 /** `device add --lan` ranges as the server will store them, and what the user should know about them. */
@@ -17,7 +17,7 @@ const REPEAT_HINT = "repeat --lan for several ranges, e.g. --lan 192.168.1.0/24 
 export function checkLanRanges(device: string, values: readonly string[]): LanRanges {
   const warnings: string[] = [];
   const lan = values.map((value) => {
-    let parsed;
+    let parsed: Cidr;
     try {
       parsed = parseCidr(value);
     } catch (err) {

@@ -53,7 +53,7 @@ function oneLine(text: string): string {
 
 /** Prints one JSON document on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Prints rows as aligned columns, with a header. */
@@ -64,5 +64,5 @@ export function printTable(header: string[], rows: string[][]): void {
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join("  ")
       .trimEnd();
-  process.stdout.write([line(header), ...rows.map(line)].join("\n") + "\n");
+  process.stdout.write(`${[line(header), ...rows.map(line)].join("\n")}\n`);
 }

@@ -28,7 +28,7 @@ function sessionPath(home: string): string {
 
 /** Saves the session with mode 0600 (it holds a bearer token). */
 export async function saveSession(home: string, session: ClientSession): Promise<void> {
-  await writeFileAtomic(sessionPath(home), JSON.stringify(session, null, 2) + "\n", 0o600);
+  await writeFileAtomic(sessionPath(home), `${JSON.stringify(session, null, 2)}\n`, 0o600);
 }
 
 /** What to type to log in; the saved server, account and user are reused when left out. */

@@ -63,7 +63,10 @@ describe("SOCKS5 server", () => {
     proxy = await startSocks5Server({
       host: "127.0.0.1",
       port: 0,
-      open: (target, signal) => (opened.push(target), connectTcp(target, signal)),
+      open: (target, signal) => {
+        opened.push(target);
+        return connectTcp(target, signal);
+      },
     });
     refusing = await startSocks5Server({
       host: "127.0.0.1",
@@ -163,7 +166,7 @@ describe("SOCKS5 server", () => {
     }
     for (let i = 0; i < 100 && answers.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
     const frames = answers.map((a) => SocksClient.parseUDPFrame(a));
-    assert.deepEqual(frames.map((f) => f.data.toString()).sort(), ["161:" + "x".repeat(1400), "53:a", "53:bc"]);
+    assert.deepEqual(frames.map((f) => f.data.toString()).sort(), [`161:${"x".repeat(1400)}`, "53:a", "53:bc"]);
     assert.ok(frames.every((f) => f.remoteHost.host === "10.1.2.3"));
     assert.deepEqual(
       targets.map((t) => t.port),

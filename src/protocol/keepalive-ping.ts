@@ -39,7 +39,7 @@ export function encodeKeepalivePing(timing: KeepaliveTiming): Buffer {
 
 /** The timing a received PING announces, capped at what a relay believes; undefined when it announces none. */
 export function decodeKeepalivePing(payload: Buffer | undefined): KeepaliveTiming | undefined {
-  if (!payload || payload.length !== 8 || payload[0] !== MAGIC_0 || payload[1] !== MAGIC_1) return undefined;
+  if (payload?.length !== 8 || payload[0] !== MAGIC_0 || payload[1] !== MAGIC_1) return undefined;
   return {
     intervalMs: Math.min(MAX_ANNOUNCED_INTERVAL_MS, payload.readUIntBE(2, 3) * UNIT_MS),
     timeoutMs: Math.min(MAX_ANNOUNCED_TIMEOUT_MS, payload.readUIntBE(5, 3) * UNIT_MS),

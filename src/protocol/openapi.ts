@@ -65,7 +65,8 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z]+)/g, "{$1}");
-    (paths[path] ??= {})[route.method] = operation(route);
+    paths[path] ??= {};
+    paths[path][route.method] = operation(route);
   }
   return {
     openapi: "3.1.0",

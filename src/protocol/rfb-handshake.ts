@@ -130,6 +130,7 @@ function u32(value: number): Buffer {
 function cleanReason(bytes: Buffer): string {
   const text = bytes
     .toString("utf8")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters from the peer are what this removes
     .replace(/[\u0000-\u001f\u007f]+/g, " ")
     .trim();
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
@@ -225,7 +226,7 @@ export interface DownstreamResult {
 function* readClientVersion(): Script<RfbVersion> {
   const line = yield { read: 12 };
   const v = parseVersionLine(line);
-  if (!v || v.major !== 3 || v.minor > 8 || v.minor < 3) {
+  if (v?.major !== 3 || v.minor > 8 || v.minor < 3) {
     throw new FernlinkError("invalid-input", `the VNC viewer sent no supported RFB protocol version (got ${quoteBytes(line)})`);
   }
   return v.minor === 8 ? "3.8" : v.minor === 7 ? "3.7" : "3.3";

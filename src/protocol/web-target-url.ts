@@ -91,9 +91,11 @@ function parsePath(rest: string, kind: WebTargetKind, shown: string): string | n
  * throws TargetSyntaxError (code "invalid-target") with a one-line reason naming the URL.
  */
 export function parseWebTargetUrl(text: string): WebTargetAddress {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are shown escaped in the error
   const shown = redactWebTargetUrl(text).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
   if (text === "") throw refuse(shown, `is empty; write ${EXAMPLES}`);
   if (text.length > MAX_URL_LENGTH) throw refuse(`${shown.slice(0, 60)}…`, `is longer than ${MAX_URL_LENGTH} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a URL with control characters is refused
   if (/[\s\x00-\x1f\x7f]/.test(text)) throw refuse(shown, "contains white space or control characters");
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):(\/\/)?(.*)$/s.exec(text);
   if (!match || match[2] === undefined) throw refuse(shown, `has no scheme; start it with http://, https:// or vnc://, ${EXAMPLES}`);

@@ -54,7 +54,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
   const send = (event: RelayEvent): void => {
-    if (current && !current.stream.destroyed && current.stream.writable) current.stream.write(JSON.stringify(event) + "\n");
+    if (current && !current.stream.destroyed && current.stream.writable) current.stream.write(`${JSON.stringify(event)}\n`);
   };
   const up = (t: AgentTunnel): void => send({ type: "up", deviceId: t.identity.deviceId, address: t.address, since: t.connectedAt.toISOString() });
   const down = (t: AgentTunnel): void => send({ type: "down", deviceId: t.identity.deviceId });
@@ -66,7 +66,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   const command = (line: string): void => {
     if (line.trim() === "") return;
     const parsed = RelayCommand.safeParse(JSON.parse(line));
-    if (!parsed.success) return log.warn("access link: unknown command ignored");
+    if (!parsed.success) return void log.warn("access link: unknown command ignored");
     const c = parsed.data;
     if (c.type === "disconnect") relay.registry.disconnect(c.deviceId);
     else options.onDrain(c.deadlineMs);

@@ -50,7 +50,7 @@ export async function loadOrRegisterRelay(dir: string, reg: RelayRegistration): 
   await writeFileAtomic(join(dir, FILES.key), privateKeyPem, 0o600);
   await writeFileAtomic(join(dir, FILES.cert), reply.certificate, 0o600);
   await writeFileAtomic(join(dir, FILES.ca), reply.caCertificate, 0o600);
-  await writeFileAtomic(join(dir, FILES.config), JSON.stringify(config, null, 2) + "\n", 0o600);
+  await writeFileAtomic(join(dir, FILES.config), `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return { state: { config, keyPem: privateKeyPem, certPem: reply.certificate, caPem: reply.caCertificate }, registered: true };
 }
 

@@ -146,7 +146,8 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
         const back = new Promise<void>((resolve) =>
           stream.on("data", (chunk: Buffer) => {
             chunks.push(chunk);
-            if ((got += chunk.length) === ECHO_BYTES) resolve();
+            got += chunk.length;
+            if (got === ECHO_BYTES) resolve();
           }),
         );
         stream.write(sent);

@@ -20,7 +20,7 @@ class Watched<T> {
 
   push(item: T): void {
     this.items.push(item);
-    this.waiters.forEach((wake) => wake());
+    for (const wake of this.waiters) wake();
   }
 
   until(condition: (items: readonly T[]) => boolean): Promise<void> {

@@ -207,10 +207,13 @@ export async function joinForwardedStream(
     const tunnel = registry.get(deviceId);
     if (!tunnel) throw new FernlinkError("device-offline", "the device is no longer on this relay; try again");
     const allowed = readHeader(headers, HEADER.allowedTargets);
-    agentStream = await tunnel.openStream(readConnectTarget(headers), {
+    const target = readConnectTarget(headers);
+    const user = readHeader(headers, HEADER.user) ?? "?";
+    protocol = readStreamProtocol(headers);
+    agentStream = await tunnel.openStream(target, {
       streamId,
-      user: readHeader(headers, HEADER.user) ?? "?",
-      protocol: (protocol = readStreamProtocol(headers)),
+      user,
+      protocol,
       ...(allowed !== undefined ? { allowedTargets: allowed.split(" ").filter((t) => t !== "") } : {}),
     });
   } catch (err) {

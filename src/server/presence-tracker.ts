@@ -76,7 +76,9 @@ export function trackPresence(ctx: AccessContext, board: TunnelBoard, names: Rel
   const offline = (t: HeldTunnel, relayId: string): void => event(t, relayId, "tunnel.down");
   board.on("online", online);
   board.on("offline", offline);
-  const timer = setInterval(() => board.list().forEach((p) => seen(p.tunnel, p.relayId)), SEEN_INTERVAL_MS);
+  const timer = setInterval(() => {
+    for (const p of board.list()) seen(p.tunnel, p.relayId);
+  }, SEEN_INTERVAL_MS);
   timer.unref();
   return () => {
     clearInterval(timer);

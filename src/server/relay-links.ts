@@ -87,7 +87,7 @@ export function createRelayLinks(ctx: () => AccessContext, board: TunnelBoard, d
     res.writeHead(200, { "content-type": "application/x-ndjson" });
     responses.add(res);
     const relay = new LinkedRelay(row.id, (command) => {
-      if (!res.writableEnded) res.write(JSON.stringify(command) + "\n");
+      if (!res.writableEnded) res.write(`${JSON.stringify(command)}\n`);
     });
     linked.get(row.id)?.removeAllListeners();
     linked.set(row.id, relay);

@@ -152,7 +152,10 @@ describe("the TLS listener", () => {
     const agent = (): Promise<string> =>
       new Promise((resolve) => {
         const s = tls.connect({ host: "127.0.0.1", port: busy.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
-        s.once("secureConnect", () => (s.destroy(), resolve("connected"))).once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+        s.once("secureConnect", () => {
+          s.destroy();
+          resolve("connected");
+        }).once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
       });
     assert.equal(await agent(), "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL");
     await h2Get(busy.port);

@@ -227,7 +227,7 @@ export function createTlsListener(
     if (socket.authorized) prove(connections.get(keyOf(socket)));
     switch (socket.alpnProtocol) {
       case ALPN.agent:
-        return routes.agent(socket);
+        return void routes.agent(socket);
       case ALPN.h2:
         h2.emit("connection", socket);
         return;

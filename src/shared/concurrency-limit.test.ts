@@ -55,7 +55,7 @@ describe("ConcurrencyLimit", () => {
     const limit = new ConcurrencyLimit({ perKey: 2, total: 1000 });
     const releases = Array.from({ length: 500 }, (_, i) => granted(limit.tryAcquire(`10.0.${i >> 8}.${i & 255}`)));
     assert.equal(limit.keys, 500);
-    releases.forEach((r) => r());
+    for (const r of releases) r();
     assert.equal(limit.keys, 0);
     assert.equal(limit.inUse(), 0);
   });

@@ -28,7 +28,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
   const now = options.now ?? (() => new Date());
   if ((options.format ?? logFormatFromEnv()) === "json") return createJsonLogger(component, { level, write: options.write, now });
   const min = ORDER[level];
-  const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[level] < min) return;
     const extra = fields
@@ -37,7 +37,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
           .map(([k, v]) => `${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`)
           .join(" ")
       : "";
-    write(`${now().toISOString()} ${level} ${component}: ${msg}${extra ? " " + extra : ""}`);
+    write(`${now().toISOString()} ${level} ${component}: ${msg}${extra ? ` ${extra}` : ""}`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),

@@ -91,7 +91,8 @@ function attempt(
       signal?.removeEventListener("abort", onAbort);
       socket.pause();
       const answer = parseProxyAnswer(buffered.subarray(0, length - 4).toString("latin1"));
-      if (!answer) return fail(new FernlinkError("server-unreachable", `${at} did not answer CONNECT like an HTTP proxy; check the proxy's address and port`));
+      if (!answer)
+        return void fail(new FernlinkError("server-unreachable", `${at} did not answer CONNECT like an HTTP proxy; check the proxy's address and port`));
       if (answer.status < 200 || answer.status > 299) socket.destroy();
       // Bytes after the head are the tunnel's first: the server spoke first.
       else if (length < buffered.length) socket.unshift(buffered.subarray(length));

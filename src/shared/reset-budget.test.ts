@@ -30,7 +30,7 @@ describe("ResetBudget", () => {
     let now = 0;
     const budget = new ResetBudget({ ratePerSecond: 1, burst: 2 }, () => now);
     const streams = [fakeStream(), fakeStream(), fakeStream(), fakeStream()];
-    streams.forEach((s) => budget.reset(s));
+    for (const s of streams) budget.reset(s);
     assert.deepEqual(
       streams.map((s) => s.resets.length),
       [1, 1, 0, 0],

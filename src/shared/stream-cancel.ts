@@ -45,7 +45,7 @@ function cancelStream(stream: ClientHttp2Stream, budget: ResetBudget): void {
   if (stream.closed || stream.destroyed) return;
   // Whatever still arrives is dropped: a paused stream would hold the whole connection's window.
   stream.resume();
-  if (trailersSent.has(stream)) return budget.reset(stream);
+  if (trailersSent.has(stream)) return void budget.reset(stream);
   cancelled.add(stream);
   if (!stream.writableEnded) stream.end();
   const timer = setTimeout(() => budget.reset(stream), CANCEL_GRACE_MS);

@@ -130,7 +130,12 @@ class Viewer {
       this.waiting?.();
     });
     this.ws.on("error", () => {});
-    this.closed = new Promise((resolve) => this.ws.on("close", (code, reason) => (this.waiting?.(), resolve({ code, reason: reason.toString() }))));
+    this.closed = new Promise((resolve) =>
+      this.ws.on("close", (code, reason) => {
+        this.waiting?.();
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
   }
 
   /** Waits for at least `n` bytes from the bridge and takes exactly `n`. */

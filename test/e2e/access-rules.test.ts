@@ -38,7 +38,7 @@ async function echoOn(host: string, port = 0): Promise<Echo> {
     accepted: 0,
     close: () =>
       new Promise((resolve) => {
-        sockets.forEach((s) => s.destroy());
+        for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
   };

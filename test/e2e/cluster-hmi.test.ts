@@ -75,7 +75,7 @@ function request(site: Site, host: string, path: string, options: { method?: str
 async function moveAgent(state: string, url: string): Promise<void> {
   const file = join(state, "agent.json");
   const config = JSON.parse(await readFile(file, "utf8")) as { server: string };
-  await writeFile(file, JSON.stringify({ ...config, server: url }, null, 2) + "\n", { mode: 0o600 });
+  await writeFile(file, `${JSON.stringify({ ...config, server: url }, null, 2)}\n`, { mode: 0o600 });
 }
 
 test("a launch code issued by one node is redeemed on another, which serves the HMI, and only once", async () => {

@@ -39,7 +39,7 @@ async function nodeDir(name: string, key?: Buffer | "copy"): Promise<string> {
   const dir = sb.path(name);
   await mkdir(dir, { mode: 0o700 });
   if (key === "copy") await copyFile(join(a.dataDir, "cluster-key"), join(dir, "cluster-key"));
-  else if (key !== undefined) await writeFile(join(dir, "cluster-key"), key.toString("hex") + "\n", { mode: 0o600 });
+  else if (key !== undefined) await writeFile(join(dir, "cluster-key"), `${key.toString("hex")}\n`, { mode: 0o600 });
   return dir;
 }
 
@@ -47,7 +47,7 @@ async function nodeDir(name: string, key?: Buffer | "copy"): Promise<string> {
 async function moveAgent(state: string, url: string): Promise<void> {
   const file = join(state, "agent.json");
   const config = JSON.parse(await readFile(file, "utf8")) as { server: string };
-  await writeFile(file, JSON.stringify({ ...config, server: url }, null, 2) + "\n", { mode: 0o600 });
+  await writeFile(file, `${JSON.stringify({ ...config, server: url }, null, 2)}\n`, { mode: 0o600 });
 }
 
 test("the first node writes its cluster key, and a node with a copy serves the same CA and carries the first node's agent", async () => {
@@ -77,15 +77,19 @@ test("a node without the cluster key, or with another, refuses with one line nam
   const source = join(a.dataDir, "cluster-key");
 
   const bare = await nodeDir("data-c");
-  assertExit(await server(bare), 1, new RegExp(`^fernlink: .*${escape(source)}.* to ${escape(join(bare, "cluster-key"))}`));
+  assertExit(await server(bare), 1, new RegExp(`^fernlink: .*${escapeRegExp(source)}.* to ${escapeRegExp(join(bare, "cluster-key"))}`));
   assert.deepEqual(await readdir(bare), [], "a refused start writes nothing");
 
   const other = await nodeDir("data-d", randomBytes(32));
-  assertExit(await server(other), 1, new RegExp(`^fernlink: ${escape(join(other, "cluster-key"))} is another cluster key .*copy \\S+:${escape(source)} `));
+  assertExit(
+    await server(other),
+    1,
+    new RegExp(`^fernlink: ${escapeRegExp(join(other, "cluster-key"))} is another cluster key .*copy \\S+:${escapeRegExp(source)} `),
+  );
   assert.deepEqual(await readdir(other), ["cluster-key"]);
 
   const named = join(await nodeDir("keys", randomBytes(32)), "cluster-key");
-  assertExit(await server(await nodeDir("data-e"), { FERNLINK_CLUSTER_KEY: named }), 1, new RegExp(`^fernlink: ${escape(named)} is another cluster key`));
+  assertExit(await server(await nodeDir("data-e"), { FERNLINK_CLUSTER_KEY: named }), 1, new RegExp(`^fernlink: ${escapeRegExp(named)} is another cluster key`));
 });
 
 test("a single-node PostgreSQL installation is moved into the store on first start and its agent keeps working", async () => {
@@ -119,6 +123,6 @@ test("a single-node PostgreSQL installation is moved into the store on first sta
   assert.equal((await sql(single, "select count(*) as n from cluster_keys")).rows[0]?.["n"], "5");
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -43,7 +43,8 @@ test(`${STREAMS} concurrent streams each echo 1 MiB of random data back unchange
   t.diagnostic(`${STREAMS} × 1 MiB echoed in ${seconds.toFixed(1)} s`);
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`stream ${i}: ${String(r.reason)}`] : []));
   assert.deepEqual(failed, [], "every stream completes");
-  results.forEach((r, i) => assert.equal((r as PromiseFulfilledResult<string>).value, sha256(payloads[i]!), `stream ${i} returned different bytes`));
+  for (const [i, r] of results.entries())
+    assert.equal((r as PromiseFulfilledResult<string>).value, sha256(payloads[i]!), `stream ${i} returned different bytes`);
   assert.equal(conn.proc.running, true, "connect keeps running");
 });
 

@@ -122,6 +122,7 @@ after(async () => {
  * A REST call with alice's session, for the steps around the CLI's: each CLI run is a Node start,
  * seconds on a loaded machine, and the commands under test are run as commands below.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON loosely and asserts on its shape
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const { token } = JSON.parse(await readFile(join(site.home("alice"), "session.json"), "utf8")) as { token: string };
   const ca = await readFile(site.ca, "utf8");

@@ -137,6 +137,7 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
     await waitForText(connect.locator("pre").nth(1), "fernlink connect press-7 --socks 1080");
     assert.deepEqual(await connect.getByRole("listitem").allTextContents(), ["127.0.0.0/8", "192.168.10.0/24"]);
     await connect.getByRole("button", { name: "Copy the forward command" }).waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText keeps the line breaks between terms and values
     const details = await page.locator("dl.details").innerText();
     assert.match(details, /LAN ranges\s+127\.0\.0\.0\/8, 192\.168\.10\.0\/24/);
     assert.match(details, /Pools\s+line-1/);

@@ -41,7 +41,7 @@ test("streams still open when the server stops are closed in the audit with thei
   const sockets = await Promise.all([1, 2, 3].map((i) => openEcho(conn.forwards[0]!, `open stream ${i}\n`)));
   const stopped = await site.server.stop("SIGTERM");
   assert.equal(stopped.code, 0, stopped.stderr);
-  sockets.forEach((s) => s.destroy());
+  for (const s of sockets) s.destroy();
   await conn.proc.stop();
 
   await site.startServer(`127.0.0.1:${site.port}`);

@@ -113,8 +113,7 @@ class Heartbeat {
     let buffered = "";
     this.socket.setEncoding("utf8").on("data", (s: string) => {
       buffered += s;
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
         const n = Number(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
         const sentAt = this.pending.get(n);

@@ -56,7 +56,7 @@ describe("one-time code secrets at rest", () => {
 
   test("a secret an older version stored in clear is sealed when the server starts, and still works", async () => {
     const enabled = await site.ok("carl", ["otp", "enable"]);
-    const secret = /^secret: ([A-Z2-7]+)$/m.exec(enabled)?.[1]!;
+    const secret = /^secret: ([A-Z2-7]+)$/m.exec(enabled)![1]!;
     const stopped = await site.server.stop("SIGTERM");
     assert.equal(stopped.code, 0);
     const db = new Database(join(site.dataDir, "fernlink.db"));

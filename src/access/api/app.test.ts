@@ -18,6 +18,7 @@ describe("the REST API, in process", () => {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (options.token) headers["authorization"] = `Bearer ${options.token}`;
     const res = await app.request(path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+    // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON loosely and assert on its shape
     return { status: res.status, json: (await res.json()) as any };
   };
   const loginAs = async (account: string, user: string): Promise<string> => {

@@ -25,6 +25,7 @@ describe("the audit, verification and report routes, in process", () => {
 
   const get = async (path: string, token?: string) => {
     const res = await app.request(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON loosely and assert on its shape
     return { status: res.status, json: (await res.json()) as any };
   };
   const loginAs = async (account: string, user: string): Promise<string> => {
@@ -96,6 +97,7 @@ describe("the audit, verification and report routes, in process", () => {
   });
 
   test("a stream leaves an open record and one closing record with start, end and bytes", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON loosely and asserts on its shape
     const records = (await get("/api/v1/audit?device=press-7", admin)).json as any[];
     const s1 = records.filter((r) => r.object === "s-1");
     assert.deepEqual(
@@ -143,6 +145,7 @@ describe("the audit, verification and report routes, in process", () => {
   });
 
   test("the connection report lists finished streams with duration, bytes and how they ended", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON loosely and asserts on its shape
     const report = (await get("/api/v1/reports/connections", admin)).json as any[];
     assert.deepEqual(
       report.map((r) => [r.user, r.device, r.target, r.durationMs, r.bytesUp, r.bytesDown, r.note]),
@@ -152,8 +155,10 @@ describe("the audit, verification and report routes, in process", () => {
       ],
     );
     const s1End = new Date(T0.getTime() + 150 * 1000).toISOString();
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON loosely and asserts on its shape
     const since = (await get(`/api/v1/reports/connections?since=${s1End}`, admin)).json as any[];
     assert.equal(since.length, 2, "a stream that ended at the given time still counts");
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON loosely and asserts on its shape
     const later = (await get(`/api/v1/reports/connections?since=${new Date(T0.getTime() + 151 * 1000).toISOString()}`, admin)).json as any[];
     assert.deepEqual(
       later.map((r) => r.target),

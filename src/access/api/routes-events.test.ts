@@ -139,7 +139,10 @@ for (const backend of TEST_BACKENDS) {
       f.access.ctx.changes.publish(devices("press8", true));
       f.access.ctx.changes.publish(devices("press7", false));
       const seen: SseMessage[] = [];
-      await reader.waitFor((m) => (seen.push(m), isEvent("devices", { device: "press-7", online: false })(m)));
+      await reader.waitFor((m) => {
+        seen.push(m);
+        return isEvent("devices", { device: "press-7", online: false })(m);
+      });
       assert.deepEqual(
         seen.filter((m) => m.event).map((m) => m.data),
         ['{"device":"press-8","online":true}', '{"device":"press-7","online":false}'],

@@ -29,6 +29,7 @@ describe("the portal's browser session: cookie, CSRF and origin checks, in proce
     if (options.bearer) headers["authorization"] = `Bearer ${options.bearer}`;
     const init = { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) };
     const res = await app.request(`https://${HOST}${path}`, init, { incoming: { socket: { remoteAddress: `198.51.100.${n}` } } } as never);
+    // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON loosely and assert on its shape
     return { status: res.status, headers: res.headers, json: (await res.json()) as any };
   };
   /** A fresh account with admin alice; signs her in through the portal route. */

@@ -19,6 +19,7 @@ describe("user, password, one-time-code, policy and token routes, in process", (
     if (options.token) headers["authorization"] = `Bearer ${options.token}`;
     const init = { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) };
     const res = await app.request(path, init, { incoming: { socket: { remoteAddress: source } } } as never);
+    // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON loosely and assert on its shape
     return { status: res.status, json: (await res.json()) as any };
   };
   const login = async (account: string, user: string, password = PASSWORD, otp?: string) =>

@@ -73,8 +73,7 @@ export class SseReader {
         return;
       }
       this.buffer += typeof step.value === "string" ? step.value : this.decoder.decode(step.value, { stream: true });
-      let cut: number;
-      while ((cut = this.buffer.indexOf("\n\n")) >= 0) {
+      for (let cut = this.buffer.indexOf("\n\n"); cut >= 0; cut = this.buffer.indexOf("\n\n")) {
         const block = this.buffer.slice(0, cut);
         this.buffer = this.buffer.slice(cut + 2);
         this.queue.push(parseBlock(block));

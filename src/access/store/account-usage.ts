@@ -36,7 +36,10 @@ export async function accountUsage(db: Kysely<Database>, window: UsageWindow): P
   const usage = new Map<string, AccountUsage>();
   const of = (id: string): AccountUsage => {
     let u = usage.get(id);
-    if (!u) usage.set(id, (u = { ...EMPTY }));
+    if (!u) {
+      u = { ...EMPTY };
+      usage.set(id, u);
+    }
     return u;
   };
   const users = await db

@@ -25,7 +25,9 @@ async function cuttableLink(): Promise<{ url: URL; cut: () => void; close: () =>
   url.port = String((server.address() as net.AddressInfo).port);
   return {
     url,
-    cut: () => sockets.forEach((s) => s.destroy()),
+    cut: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -51,6 +51,7 @@ class SchemaPostgresDialect extends PostgresDialect {
     super(config);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface declares it so
   override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new SchemaIntrospector(db, this.schema);
   }
@@ -95,7 +96,7 @@ async function ensureSchema(db: Kysely<Database>, schema: string, url: URL): Pro
     exists = rows[0]?.exists === true;
   } catch (err) {
     throw new DatabaseUnavailableError(
-      `cannot connect to PostgreSQL at ${redactUrl(url)} (${describe(err, url)}); ` + `check that the server is running and the database URL is right`,
+      `cannot connect to PostgreSQL at ${redactUrl(url)} (${describe(err, url)}); check that the server is running and the database URL is right`,
       { cause: err },
     );
   }

@@ -29,7 +29,7 @@ export async function openSqlite(dataDir: string, options: { onQuery?: QueryObse
     database?.close();
     const detail = err instanceof Error ? err.message : String(err);
     throw new DatabaseUnavailableError(
-      `cannot open SQLite database ${file} (${detail}); ` + `check that the data directory is writable and the file is a Fernlink database`,
+      `cannot open SQLite database ${file} (${detail}); check that the data directory is writable and the file is a Fernlink database`,
       { cause: err },
     );
   }

@@ -107,7 +107,7 @@ function registerSet(program: Command, kind: SetKind): void {
       const info = add.length + remove.length > 0 ? await api.call("POST", path, kind.schema, { add, remove }) : await api.call("GET", path, kind.schema);
       if (flags.json) return printJson(info);
       const members = kind.members(info);
-      if (members.length > 0) process.stdout.write(members.join("\n") + "\n");
+      if (members.length > 0) process.stdout.write(`${members.join("\n")}\n`);
       else process.stderr.write(`${kind.command} "${name}" has no ${kind.membersCommand}\n`);
     });
 }
@@ -130,7 +130,7 @@ function registerAccess(program: Command): void {
     .action(async (flags: { group: string; pool: string; level: string; targets: string[] }) => {
       if (flags.level !== "view" && flags.level !== "connect") throw new UsageError(`--level "${flags.level}" must be view or connect`);
       if (flags.level === "view" && flags.targets.length > 0) throw new UsageError("--targets narrow connect rules only; drop them for --level view");
-      flags.targets.forEach((t) => parseTargetEntry(t));
+      for (const t of flags.targets) parseTargetEntry(t);
       const request = {
         group: checkName("group", flags.group),
         pool: checkName("pool", flags.pool),

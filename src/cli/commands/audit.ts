@@ -125,7 +125,7 @@ async function verify(flags: { json?: boolean; expectHead?: string }): Promise<v
     lines.push(`keep this head elsewhere; later, \`fernlink audit verify --expect-head ${v.head.seq}:${v.head.hash}\` proves no record up to it was removed`);
   }
   if (v.unchained > 0) lines.push(`note: ${v.unchained} older records were written before the audit was chained and are not protected`);
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 /** `fernlink audit [--since ISO] [--user U] [--device D] [--limit N] [--json|--csv]` and `audit verify`. */

@@ -165,12 +165,12 @@ export function registerConnectCommand(program: Command): void {
         tunnel.close();
         throw err;
       });
-      forwards.forEach((f, i) => process.stdout.write(`forwarding ${formatHostPort(listeners[i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`));
+      for (const [i, f] of forwards.entries())
+        process.stdout.write(`forwarding ${formatHostPort(listeners[i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`);
       if (socks) process.stdout.write(`socks5 on ${formatHostPort(listeners[forwards.length]!.address)} via ${info.name}\n`);
       const firstUdp = forwards.length + (socks ? 1 : 0);
-      udpForwards.forEach((f, i) =>
-        process.stdout.write(`forwarding udp ${formatHostPort(listeners[firstUdp + i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`),
-      );
+      for (const [i, f] of udpForwards.entries())
+        process.stdout.write(`forwarding udp ${formatHostPort(listeners[firstUdp + i]!.address)} -> ${formatHostPort(f.target)} via ${info.name}\n`);
 
       const signal = await signals;
       const graceMs = signal === "SIGINT" ? DRAIN_MS : 0;

@@ -39,7 +39,7 @@ function printKey(api: ApiClient, reply: ActivationKeyResponse): void {
     `  fernlink agent run --state ./agent-state`,
   ];
   if (api.caPath !== null) lines.push(`On another machine than this one, copy ${api.caPath} there first and give its path to --ca.`);
-  process.stderr.write(lines.join("\n") + "\n");
+  process.stderr.write(`${lines.join("\n")}\n`);
 }
 
 /** Why a listing is empty: an admin has added nothing yet; a member has no rule, and is told whom to ask. */
@@ -117,7 +117,7 @@ export function registerDeviceCommands(program: Command): void {
         ["lan", d.lan.join(", ") || "-"],
         ["created", when(d.createdAt)],
       ];
-      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n");
+      process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n")}\n`);
     });
 
   device

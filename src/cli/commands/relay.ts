@@ -122,7 +122,7 @@ export function registerRelayCommands(program: Command): void {
         bytesDown: e.bytesDown,
         draining: e.draining,
       }));
-      if (flags.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
+      if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       if (rows.length === 0) return void process.stdout.write("no relays; add one with: fernlink relay add NAME --data DIR\n");
       const table = [
         ["NAME", "REGION", "URL", "ONLINE", "DEVICES", "STREAMS", "BYTES UP/DOWN", "DRAINING"],
@@ -138,16 +138,13 @@ export function registerRelayCommands(program: Command): void {
         ]),
       ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      process.stdout.write(
-        table
-          .map((row) =>
-            row
-              .map((cell, i) => cell.padEnd(widths[i]!))
-              .join("  ")
-              .trimEnd(),
-          )
-          .join("\n") + "\n",
+      const lines = table.map((row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd(),
       );
+      process.stdout.write(`${lines.join("\n")}\n`);
     });
 
   storeOptions(relay.command("drain <name>").description("move a relay's agents to other relays; it exits when empty (open streams get up to 10 min)")).action(

@@ -152,7 +152,7 @@ export function registerServerCommand(program: Command): void {
       ) {
         throw new UsageError(`--web-domain "${flags.webDomain}" is not a DNS name; give one such as portal.example.com`);
       }
-      let server;
+      let server: Awaited<ReturnType<typeof startServer>>;
       try {
         server = await startServer({
           dataDir,

@@ -107,6 +107,8 @@ export function CheckField({ label, checked, onChecked }: { label: string; check
 export function Table({ caption, head, children, empty }: { caption: string; head: readonly string[]; children: ComponentChildren; empty?: string | false }) {
   const id = useId();
   return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus so keyboard users can scroll it
+    // biome-ignore lint/a11y/useSemanticElements: the region role on the scroll box itself, which is not a section of the page
     <div class="table-wrap" tabIndex={0} role="region" aria-labelledby={id}>
       <table>
         <caption id={id}>{caption}</caption>

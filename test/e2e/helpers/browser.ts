@@ -106,7 +106,7 @@ export async function launchBrowser(t?: TestContext, options: LaunchOptions = {}
   const problemWaiters = new Set<() => void>();
   const record = (problem: PageProblem): void => {
     problems.push(problem);
-    problemWaiters.forEach((wake) => wake());
+    for (const wake of problemWaiters) wake();
   };
   const contexts: BrowserContext[] = [];
   const timeoutMs = options.timeoutMs ?? 10_000;

@@ -174,10 +174,10 @@ export class Site {
     const proc = this.sb.start(args, { home: this.home(user) });
     const forwards: number[] = [];
     for (const target of targets) {
-      const m = await proc.waitForLine(new RegExp(`^forwarding 127\\.0\\.0\\.1:(\\d+) -> ${escape(target)} via ${escape(device)}$`));
+      const m = await proc.waitForLine(new RegExp(`^forwarding 127\\.0\\.0\\.1:(\\d+) -> ${escapeRegExp(target)} via ${escapeRegExp(device)}$`));
       forwards.push(Number(m[1]));
     }
-    const socksPort = socks ? Number((await proc.waitForLine(new RegExp(`^socks5 on 127\\.0\\.0\\.1:(\\d+) via ${escape(device)}$`)))[1]) : undefined;
+    const socksPort = socks ? Number((await proc.waitForLine(new RegExp(`^socks5 on 127\\.0\\.0\\.1:(\\d+) via ${escapeRegExp(device)}$`)))[1]) : undefined;
     return { proc, forwards, socks: socksPort };
   }
 }
@@ -219,6 +219,6 @@ export async function rawStream(site: Site, user: string, device: string, target
   }
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -111,11 +111,11 @@ export async function startHmiApp(options: HmiAppOptions = {}): Promise<HmiApp> 
     const route = `${req.method} ${path}`;
     switch (route) {
       case "GET /":
-        return redirect(res, 302, "/hmi/");
+        return void redirect(res, 302, "/hmi/");
       case "GET /old":
-        return redirect(res, 302, `${origin}/hmi/`);
+        return void redirect(res, 302, `${origin}/hmi/`);
       case "GET /hmi/":
-        return send(res, 200, "text/html; charset=utf-8", page(operator, record.cookies[SITE_COOKIE]));
+        return void send(res, 200, "text/html; charset=utf-8", page(operator, record.cookies[SITE_COOKIE]));
       case "POST /hmi/login":
         return void readForm(req).then(
           (form) => {
@@ -133,19 +133,19 @@ export async function startHmiApp(options: HmiAppOptions = {}): Promise<HmiApp> 
       case "POST /hmi/logout":
         sessions.delete(record.cookies[SESSION_COOKIE] ?? "");
         res.setHeader("set-cookie", [`${SESSION_COOKIE}=; Path=/; Max-Age=0`, `${SITE_COOKIE}=; Path=/; Domain=127.0.0.1; Max-Age=0`]);
-        return redirect(res, 303, "/hmi/");
+        return void redirect(res, 303, "/hmi/");
       case "GET /static/hmi.css":
-        return send(res, 200, "text/css; charset=utf-8", CSS);
+        return void send(res, 200, "text/css; charset=utf-8", CSS);
       case "GET /static/hmi.js":
-        return send(res, 200, "text/javascript; charset=utf-8", SCRIPT);
+        return void send(res, 200, "text/javascript; charset=utf-8", SCRIPT);
       case "GET /static/logo.svg":
-        return send(res, 200, "image/svg+xml", LOGO);
+        return void send(res, 200, "image/svg+xml", LOGO);
       case "GET /api/tags":
-        return send(res, 200, "application/json", JSON.stringify(TAGS));
+        return void send(res, 200, "application/json", JSON.stringify(TAGS));
       case "GET /events":
-        return events(req, res);
+        return void events(req, res);
       default:
-        return send(res, 404, "text/plain; charset=utf-8", `no such page: ${route}\n`);
+        return void send(res, 404, "text/plain; charset=utf-8", `no such page: ${route}\n`);
     }
   };
 

@@ -93,7 +93,10 @@ export class LoginClient {
       if (round === maxRounds) throw new Error(`${open.length} logins still refused as busy after ${maxRounds} rounds`);
       const got = await this.burst(open.map((i) => attempts[i]!));
       const again: number[] = [];
-      got.forEach((answer, k) => (isBusy(answer) ? again.push(open[k]!) : (answers[open[k]!] = answer)));
+      for (const [k, answer] of got.entries()) {
+        if (isBusy(answer)) again.push(open[k]!);
+        else answers[open[k]!] = answer;
+      }
       open = again;
     }
     return answers;

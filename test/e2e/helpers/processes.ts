@@ -89,14 +89,14 @@ export class Proc {
     });
     this.child.stdout!.setEncoding("utf8").on("data", (s: string) => {
       this.stdout += s;
-      this.lineWaiters.forEach((w) => w());
+      for (const w of this.lineWaiters) w();
     });
     this.child.stderr!.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
     this.child.stdin!.on("error", () => {});
     this.exited = new Promise((resolve) => {
       this.child.once("close", (code, signal) => {
         this.exitResult = { args, code, signal, stdout: this.stdout, stderr: this.stderr };
-        this.lineWaiters.forEach((w) => w());
+        for (const w of this.lineWaiters) w();
         resolve(this.exitResult);
       });
     });
@@ -112,7 +112,7 @@ export class Proc {
       const check = (): void => {
         for (const line of this.stdout.split("\n").slice(0, -1)) {
           const m = pattern.exec(line);
-          if (m) return done(undefined, m);
+          if (m) return void done(undefined, m);
         }
         if (this.exitResult) done(new Error(`process exited before printing ${pattern}\n${describeRun(this.exitResult)}`));
       };

@@ -46,14 +46,14 @@ export class ShellProc {
       (text: string): void => {
         out[stream] += text;
         this.output += text;
-        this.waiters.forEach((w) => w());
+        for (const w of this.waiters) w();
       };
     this.child.stdout!.setEncoding("utf8").on("data", collect("stdout"));
     this.child.stderr!.setEncoding("utf8").on("data", collect("stderr"));
     this.exited = new Promise((resolve) => {
       this.child.once("close", (code, signal) => {
         this.done = true;
-        this.waiters.forEach((w) => w());
+        for (const w of this.waiters) w();
         resolve({ args: [script], code, signal, ...out });
       });
     });
@@ -71,7 +71,7 @@ export class ShellProc {
       const check = (): void => {
         for (const line of this.output.split("\n")) {
           const m = pattern.exec(line);
-          if (m) return finish(undefined, m);
+          if (m) return void finish(undefined, m);
         }
         if (this.done) finish(new Error(`script ended before printing ${pattern}:\n${this.script}\n--- output\n${this.output}`));
       };

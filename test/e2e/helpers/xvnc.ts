@@ -71,7 +71,10 @@ async function displayInUse(n: number): Promise<boolean> {
   // A socket left by a killed server refuses connections; X servers unlink and rebind it.
   return new Promise((resolve) => {
     const probe = createConnection(socket);
-    probe.once("connect", () => (probe.destroy(), resolve(true)));
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
     probe.once("error", () => resolve(false));
   });
 }

@@ -14,6 +14,7 @@ export function DeviceFilters({ query, pools, onQuery }: { query: DeviceQuery; p
     (value: string) =>
       onQuery({ ...query, [key]: value });
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a form with the search role; the <search> element is too new for the browsers supported
     <form class="filters" role="search" aria-label="Find devices" onSubmit={(e) => e.preventDefault()}>
       <TextField
         label="Search"

@@ -67,7 +67,9 @@ export function VncPage({ id }: { id: string }) {
       (d) => current && !d.online && setOffline(offlineMessage(d.name, d.lastSeen)),
       () => undefined,
     );
-    return () => void (current = false);
+    return () => {
+      current = false;
+    };
   }, [state.state]);
 
   // The screen swallows all keys; this one combination brings focus back to the page's controls.
