@@ -49,7 +49,8 @@ const AUTO = ["stylesheet", "image", "websocket", "speed", "sse", "tags"] as con
 const statusOf = (page: Page, key: keyof typeof HMI_STATUS) => page.locator(`[aria-label="${HMI_STATUS[key].name}"]`);
 
 /** A page-side predicate (a string, since the bench compiles without DOM types): every AUTO line reads OK. */
-const ALL_AUTO_OK = `(() => ${JSON.stringify(AUTO.map((k) => [HMI_STATUS[k].name, typeof HMI_STATUS[k].ok === "string" ? `^${escapeRe(HMI_STATUS[k].ok)}$` : HMI_STATUS[k].ok.source]))}
+const AUTO_EXPECTED = AUTO.map((k) => [HMI_STATUS[k].name, typeof HMI_STATUS[k].ok === "string" ? `^${escapeRe(HMI_STATUS[k].ok)}$` : HMI_STATUS[k].ok.source]);
+const ALL_AUTO_OK = `(() => ${JSON.stringify(AUTO_EXPECTED)}
   .every(([name, re]) => new RegExp(re).test((document.querySelector('[aria-label="' + name + '"]')?.textContent ?? "").trim())))()`;
 
 function escapeRe(text: string): string {
@@ -202,20 +203,30 @@ const ATTACK = (u: IsolationUrls, writePortal: boolean): string => `(async () =>
   r.frameCookie = await new Promise((resolve) => {
     const f = document.createElement("iframe");
     const timer = setTimeout(() => resolve("blocked: frame did not load"), 3000);
-    f.onload = () => { clearTimeout(timer); try { resolve(f.contentDocument ? "read: " + JSON.stringify(f.contentDocument.cookie) : "blocked: contentDocument is null (cross-origin)"); } catch (e) { resolve("blocked: " + e.name); } };
+    f.onload = () => {
+      clearTimeout(timer);
+      try { resolve(f.contentDocument ? "read: " + JSON.stringify(f.contentDocument.cookie) : "blocked: contentDocument is null (cross-origin)"); }
+      catch (e) { resolve("blocked: " + e.name); }
+    };
     f.src = ${JSON.stringify(u.a.page)};
     document.body.appendChild(f);
   });
   try {
-    await rawFetch(${JSON.stringify(new URL("logout", u.a.page).href)}, { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "" });
+    await rawFetch(${JSON.stringify(new URL("logout", u.a.page).href)}, {
+      method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "",
+    });
     r.forgeLogout = "sent";
   } catch (e) { r.forgeLogout = "blocked: " + e.message; }
   r.socket = await new Promise((resolve) => {
     let ws;
-    try { ws = new scratch.contentWindow.WebSocket(${JSON.stringify(new URL("../ws", u.a.page).href.replace(/^http/, "ws"))}); } catch (e) { return resolve("blocked: " + e.message); }
+    try { ws = new scratch.contentWindow.WebSocket(${JSON.stringify(new URL("../ws", u.a.page).href.replace(/^http/, "ws"))}); }
+    catch (e) { return resolve("blocked: " + e.message); }
     const timer = setTimeout(() => { ws.close(); resolve("blocked: no answer"); }, 3000);
     ws.onopen = () => ws.send(JSON.stringify({ setpoint: 99 }));
-    ws.onmessage = (e) => { const m = JSON.parse(e.data); if ("ack" in m) { clearTimeout(timer); ws.close(); resolve("sent: setpoint " + m.ack + " acknowledged by A"); } };
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      if ("ack" in m) { clearTimeout(timer); ws.close(); resolve("sent: setpoint " + m.ack + " acknowledged by A"); }
+    };
     ws.onclose = (e) => { clearTimeout(timer); resolve("blocked: closed with " + e.code); };
   });
   let csrf;

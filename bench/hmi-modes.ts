@@ -316,7 +316,8 @@ export function renderHmiModes(r: HmiModesReport): string {
   );
   out.push("");
   out.push(
-    `modes: ${MODES.map((m) => `${m} = ${r.modes[m]}`).join("; ")}; HMI tick ${r.tickMs} ms; load avg at start ${r.loadavgAtStart.join(" ")}; ${r.seconds.toFixed(1)} s`,
+    `modes: ${MODES.map((m) => `${m} = ${r.modes[m]}`).join("; ")}; HMI tick ${r.tickMs} ms; ` +
+      `load avg at start ${r.loadavgAtStart.join(" ")}; ${r.seconds.toFixed(1)} s`,
   );
   return out.join("\n");
 }

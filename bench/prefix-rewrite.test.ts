@@ -48,7 +48,9 @@ describe("path-prefix rewriting (bench prototype)", () => {
   });
 
   test("HTML: URL attributes, inline styles, <style>, <base> and meta refresh; scripts and text untouched", async () => {
-    const html = `<!doctype html><html><head><base href="/app/"><meta http-equiv="refresh" content="30; url=/hmi/"><style>p{background:url(/bg.png)} a>b{}</style><script>fetch("/api/tags")</script></head>
+    const html =
+      `<!doctype html><html><head><base href="/app/"><meta http-equiv="refresh" content="30; url=/hmi/">` +
+      `<style>p{background:url(/bg.png)} a>b{}</style><script>fetch("/api/tags")</script></head>
 <body style="background:url('/body.png')"><a href="/x">/x</a><img src="/i.png" srcset="/i.png 1x, /i2.png 2x"><form action="/login"></form></body></html>`;
     const out = await rewriteHtml(html, m);
     for (const expected of [

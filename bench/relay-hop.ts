@@ -121,9 +121,12 @@ async function main(): Promise<void> {
     const near = rows["near"]!;
     const far = rows["far"]!;
     const lines = [
-      `embedded relay (client → node → agent, device on ${near.relay}): rtt p50 ${near.p50.toFixed(0)} µs, p99 ${near.p99.toFixed(0)} µs, download ${near.gbit.toFixed(2)} Gbit/s`,
-      `separate relay (client → node → relay → agent, device on ${far.relay}): rtt p50 ${far.p50.toFixed(0)} µs, p99 ${far.p99.toFixed(0)} µs, download ${far.gbit.toFixed(2)} Gbit/s`,
-      `separate / embedded: rtt p50 ${(far.p50 / near.p50).toFixed(2)}×, p99 ${(far.p99 / near.p99).toFixed(2)}×, download ${(far.gbit / near.gbit).toFixed(2)}×`,
+      `embedded relay (client → node → agent, device on ${near.relay}): rtt p50 ${near.p50.toFixed(0)} µs, p99 ${near.p99.toFixed(0)} µs, ` +
+        `download ${near.gbit.toFixed(2)} Gbit/s`,
+      `separate relay (client → node → relay → agent, device on ${far.relay}): rtt p50 ${far.p50.toFixed(0)} µs, p99 ${far.p99.toFixed(0)} µs, ` +
+        `download ${far.gbit.toFixed(2)} Gbit/s`,
+      `separate / embedded: rtt p50 ${(far.p50 / near.p50).toFixed(2)}×, p99 ${(far.p99 / near.p99).toFixed(2)}×, ` +
+        `download ${(far.gbit / near.gbit).toFixed(2)}×`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {

@@ -137,7 +137,8 @@ export function renderReport(r: Report): string {
   const direct = r.runs.filter((x) => x.path === "direct");
   const avgOther = (xs: Measured[]): number => xs.reduce((a, x) => a + x.otherCpu * x.wallSeconds, 0) / Math.max(1e-9, wall(xs));
   out.push(
-    `other CPU on the machine, average: tunnel runs ${avgOther(tunnelRuns).toFixed(0)} %, direct runs ${avgOther(direct).toFixed(0)} % (of one core, ${r.machine.cpus} cores)`,
+    `other CPU on the machine, average: tunnel runs ${avgOther(tunnelRuns).toFixed(0)} %, direct runs ${avgOther(direct).toFixed(0)} % (of one ` +
+      `core, ${r.machine.cpus} cores)`,
   );
   out.push("");
   const mem = r.memoryMiB;

@@ -186,7 +186,8 @@ export async function runScale(config: BenchConfig, tmp: string): Promise<ScaleR
   const idle = config.only.has("idle");
   if (idle && c.stormDevices % c.devicesPerHelper !== 0) {
     throw new Error(
-      `BENCH_STORM_DEVICES=${c.stormDevices}: after the idle steps the storm keeps whole helpers, so use a multiple of BENCH_DEVICES_PER_HELPER=${c.devicesPerHelper}`,
+      `BENCH_STORM_DEVICES=${c.stormDevices}: after the idle steps the storm keeps whole helpers, ` +
+        `so use a multiple of BENCH_DEVICES_PER_HELPER=${c.devicesPerHelper}`,
     );
   }
   const total = Math.max(idle ? Math.max(...c.idleDevices) : 0, config.only.has("storm") ? c.stormDevices : 0);
@@ -265,7 +266,8 @@ export function renderScale(r: ScaleReport): string {
       const gone = top.devices - left.devices;
       const back = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "-" : ((a - b) / 1024 / gone).toFixed(1));
       out.push(
-        `after ${gone} devices left: RSS ${left.rssMiB.toFixed(1)} MiB, heap used ${mib(left.heap?.heapUsed)} MiB; given back per leaving device: RSS ${back(top.rssMiB * MiB, left.rssMiB * MiB)} KiB, heap ${back(top.heap?.heapUsed, left.heap?.heapUsed)} KiB`,
+        `after ${gone} devices left: RSS ${left.rssMiB.toFixed(1)} MiB, heap used ${mib(left.heap?.heapUsed)} MiB; ` +
+          `given back per leaving device: RSS ${back(top.rssMiB * MiB, left.rssMiB * MiB)} KiB, heap ${back(top.heap?.heapUsed, left.heap?.heapUsed)} KiB`,
       );
     }
   }
@@ -279,7 +281,8 @@ export function renderScale(r: ScaleReport): string {
     out.push(`  busiest second: ${(100 * s.peakShare).toFixed(1)} % of the devices (second ${s.peakSecond} after the kill)`);
     out.push(`  tunnels up per second after the kill: ${s.perSecond.join(" ")}`);
     out.push(
-      `  CPU meanwhile, % of one core (${cpus().length} cores): server ${s.cpuPercent.server.toFixed(0)}, agents ${s.cpuPercent.agents.toFixed(0)}, other processes ${s.cpuPercent.other.toFixed(0)}`,
+      `  CPU meanwhile, % of one core (${cpus().length} cores): server ${s.cpuPercent.server.toFixed(0)}, agents ${s.cpuPercent.agents.toFixed(0)}, ` +
+        `other processes ${s.cpuPercent.other.toFixed(0)}`,
     );
     out.push(
       `  agent warnings: ${

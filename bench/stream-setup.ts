@@ -67,7 +67,8 @@ async function main(): Promise<void> {
       const cpuMs = ((after.process - before.process) * 1000) / STREAMS;
       const mainMs = ((after.main - before.main) * 1000) / STREAMS;
       rows.push(
-        `${loops} loop(s): ${STREAMS} streams in ${seconds.toFixed(2)} s = ${(STREAMS / seconds).toFixed(0)} streams/s; server CPU ${cpuMs.toFixed(2)} ms/stream (main thread ${mainMs.toFixed(2)})`,
+        `${loops} loop(s): ${STREAMS} streams in ${seconds.toFixed(2)} s = ${(STREAMS / seconds).toFixed(0)} streams/s; ` +
+          `server CPU ${cpuMs.toFixed(2)} ms/stream (main thread ${mainMs.toFixed(2)})`,
       );
     }
     process.stdout.write(`${rows.join("\n")}\n`);

@@ -43,7 +43,8 @@ export function barChart(title: string, unit: string, groups: { label: string; v
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4;
     parts.push(
-      `<line x1="${left}" x2="${left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${left - 6}" y="${y(v) + 4}" ${FONT} text-anchor="end">${+v.toFixed(2)}</text>`,
+      `<line x1="${left}" x2="${left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${left - 6}" y="${y(v) + 4}" ${FONT} ` +
+        `text-anchor="end">${+v.toFixed(2)}</text>`,
     );
   }
   parts.push(`<text x="14" y="${top + plotH / 2}" ${FONT} transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${esc(unit)}</text>`);
@@ -56,7 +57,8 @@ export function barChart(title: string, unit: string, groups: { label: string; v
       const med = s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
       const x = gx + pi * bw;
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${y(med).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(top + plotH - y(med)).toFixed(1)}" fill="${COLORS[p]}"><title>${NAMES[p]}: ${med.toFixed(3)} ${esc(unit)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y(med).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(top + plotH - y(med)).toFixed(1)}" ` +
+          `fill="${COLORS[p]}"><title>${NAMES[p]}: ${med.toFixed(3)} ${esc(unit)}</title></rect>`,
       );
       if (s.length > 1) {
         const cx = (x + (bw - 2) / 2).toFixed(1);
@@ -91,11 +93,13 @@ export function percentilePlot(title: string, quantiles: readonly number[], byPa
   ];
   for (let d = lo; d <= hi; d *= 10)
     parts.push(
-      `<line x1="${left}" x2="${left + plotW}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/><text x="${left - 6}" y="${y(d) + 4}" ${FONT} text-anchor="end">${d >= 1000 ? `${d / 1000} ms` : `${d} µs`}</text>`,
+      `<line x1="${left}" x2="${left + plotW}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/><text x="${left - 6}" y="${y(d) + 4}" ${FONT} ` +
+        `text-anchor="end">${d >= 1000 ? `${d / 1000} ms` : `${d} µs`}</text>`,
     );
   for (const q of [0, 50, 90, 99, 99.9, 99.99].filter((q) => nines(q) <= xMax + 1e-9))
     parts.push(
-      `<line x1="${x(q)}" x2="${x(q)}" y1="${top}" y2="${top + plotH}" stroke="#eee"/><text x="${x(q)}" y="${top + plotH + 16}" ${FONT} text-anchor="middle">p${q}</text>`,
+      `<line x1="${x(q)}" x2="${x(q)}" y1="${top}" y2="${top + plotH}" stroke="#eee"/><text x="${x(q)}" y="${top + plotH + 16}" ${FONT} ` +
+        `text-anchor="middle">p${q}</text>`,
     );
   for (const p of PATHS) {
     const v = byPath[p];

@@ -92,7 +92,8 @@ export function renderVersusText(r: VersusResults): string {
   if (r.keepAlive) {
     const k = r.keepAlive;
     out.push(
-      `keep-alive: idle agent tunnel ${k.wireBytes} B on the wire (${k.segments} segments) in ${k.windowSeconds.toFixed(0)} s = ${Math.round(k.wireBytesPerDay / 1000)} KB per day`,
+      `keep-alive: idle agent tunnel ${k.wireBytes} B on the wire (${k.segments} segments) in ${k.windowSeconds.toFixed(0)} s ` +
+        `= ${Math.round(k.wireBytesPerDay / 1000)} KB per day`,
       "",
     );
   }

@@ -344,7 +344,11 @@ describe("the source tree", () => {
       .filter((path) => shipped.has(path) === TEST_ONLY_NAME.test(path))
       .map(
         (path) =>
-          `src/${path}: ${shipped.has(path) ? "the program uses it, so it must not be named like a fixture" : "the program never imports it: name it *-fixture.ts or *-test-kit.ts if tests use it, else delete it"}`,
+          `src/${path}: ${
+            shipped.has(path)
+              ? "the program uses it, so it must not be named like a fixture"
+              : "the program never imports it: name it *-fixture.ts or *-test-kit.ts if tests use it, else delete it"
+          }`,
       );
     assert.deepEqual(misnamed, [], misnamed.join("\n"));
   });

@@ -38,7 +38,9 @@ export async function agentPublish(ctx: AccessContext, identity: AgentIdentity, 
   const device = await getDevice(ctx.db, identity.deviceId);
   const owner = device?.agent_publish_by ? await getUser(ctx.db, device.agent_publish_by) : undefined;
   if (!device || !owner || owner.account_id !== device.account_id) {
-    const message = `device "${identity.deviceName}" may not publish ports from its agent; an account admin allows it with: fernlink device agent-publish ${identity.deviceName} allow`;
+    const message =
+      `device "${identity.deviceName}" may not publish ports from its agent; an account admin allows it with: ` +
+      `fernlink device agent-publish ${identity.deviceName} allow`;
     await audit(ctx, {
       accountId: identity.accountId,
       actor: null,

@@ -54,7 +54,8 @@ test("a record without an API token hashes exactly as records did before tokens 
   assert.equal(canonicalEncoding(RECORD), canonicalEncoding(before));
   assert.equal(
     canonicalEncoding(RECORD),
-    '["fernlink-audit-v2",7,"3f1c","2026-11-27T10:00:00.000Z","acc-1","alice","10.0.0.9","stream","s-1","ok",null,"press-7","192.168.1.10:502","2026-11-27T09:59:00.000Z","2026-11-27T10:00:00.000Z",12,25,null]',
+    '["fernlink-audit-v2",7,"3f1c","2026-11-27T10:00:00.000Z","acc-1","alice","10.0.0.9","stream","s-1","ok",null,"press-7",' +
+      '"192.168.1.10:502","2026-11-27T09:59:00.000Z","2026-11-27T10:00:00.000Z",12,25,null]',
   );
   assert.ok(hashMatches(KEY, GENESIS_HASH, recordHash(KEY, GENESIS_HASH, before), RECORD), "a record stored before the token column verifies with token null");
   const legacy = { ...RECORD, legacy_seq: 41 };
@@ -153,7 +154,8 @@ test("a fixed chain gives the hashes written out here", () => {
   const h3 = "79703471121137f235d29bc8883537c292c3e60ad9a7bd54b6c5de5fb2958353";
   assert.equal(
     canonicalEncoding(stream),
-    '["fernlink-audit-v3",2,"a2","2026-11-27T10:00:05.000Z","acc-1","alice","10.0.0.9","stream","s-1","ok",null,"press-7","192.168.1.10:502","2026-11-27T10:00:01.000Z","2026-11-27T10:00:05.000Z",12,25,null,"ci-deploy"]',
+    '["fernlink-audit-v3",2,"a2","2026-11-27T10:00:05.000Z","acc-1","alice","10.0.0.9","stream","s-1","ok",null,"press-7",' +
+      '"192.168.1.10:502","2026-11-27T10:00:01.000Z","2026-11-27T10:00:05.000Z",12,25,null,"ci-deploy"]',
   );
   assert.equal(recordHash(key, GENESIS_HASH, login), h1);
   assert.equal(recordHash(key, h1, stream), h2);

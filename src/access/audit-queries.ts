@@ -79,7 +79,9 @@ async function checkExpectedHead(ctx: AccessContext, chain: string, expectHead: 
       kind: "missing",
       seq,
       record: row,
-      detail: `the record of the expected head (hash ${hash}) is no longer in the chain: records up to it were removed, the head row rewritten and seq ${seq} used again`,
+      detail:
+        `the record of the expected head (hash ${hash}) is no longer in the chain: records up to it were removed, ` +
+        `the head row rewritten and seq ${seq} used again`,
     };
   }
   return undefined;

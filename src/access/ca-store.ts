@@ -47,13 +47,15 @@ export async function loadOrCreateCa(dataDir: string, options: { now: Date }): P
   if (haveCert && !haveKey) {
     throw new FernlinkError(
       "internal",
-      `CA private key ${keyPath} is missing but ${certPath} exists: restore ${CA_KEY_FILE} from a backup, or move ${CA_CERT_FILE} away to create a new CA (every device must then register again)`,
+      `CA private key ${keyPath} is missing but ${certPath} exists: restore ${CA_KEY_FILE} from a backup, ` +
+        `or move ${CA_CERT_FILE} away to create a new CA (every device must then register again)`,
     );
   }
   if (haveKey && !haveCert) {
     throw new FernlinkError(
       "internal",
-      `CA certificate ${certPath} is missing but ${keyPath} exists: restore ${CA_CERT_FILE} from a backup, or, if this CA never issued certificates (an interrupted first start), delete ${CA_KEY_FILE} and start again`,
+      `CA certificate ${certPath} is missing but ${keyPath} exists: restore ${CA_CERT_FILE} from a backup, or, ` +
+        `if this CA never issued certificates (an interrupted first start), delete ${CA_KEY_FILE} and start again`,
     );
   }
   if (!haveCert) await createCa(certPath, keyPath, options.now);
@@ -154,7 +156,8 @@ export async function caFromPem(certPem: string, keyPem: string, where: { now: D
   }
   if (now.getTime() > certificate.notAfter.getTime()) {
     throw caError(
-      `CA certificate ${certPath} expired on ${certificate.notAfter.toISOString()}: move ${CA_CERT_FILE} and ${CA_KEY_FILE} away to create a new CA (every device must then register again)`,
+      `CA certificate ${certPath} expired on ${certificate.notAfter.toISOString()}: move ${CA_CERT_FILE} and ${CA_KEY_FILE} away to create a new CA ` +
+        `(every device must then register again)`,
     );
   }
   let signingKey: webcrypto.CryptoKey;

@@ -192,7 +192,8 @@ async function writeCaFile(dataDir: string, certPem: string): Promise<void> {
   if (current.trim() !== certPem.trim()) {
     throw new ClusterKeyError(
       "ca-differs",
-      `${path} belongs to another CA than the cluster's in the database: move ${CA_CERT_FILE} and ${CA_KEY_FILE} out of ${dataDir} (devices registered with that CA must register again), or use another data directory`,
+      `${path} belongs to another CA than the cluster's in the database: move ${CA_CERT_FILE} and ${CA_KEY_FILE} out of ${dataDir} (devices registered ` +
+        `with that CA must register again), or use another data directory`,
     );
   }
 }

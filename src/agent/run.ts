@@ -180,7 +180,8 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
         control.stop();
         throw new FernlinkError(
           "certificate-revoked",
-          `the service no longer accepts this device's certificate (${err.message}); register the device again with a new key from: fernlink device key ${state.config.device}`,
+          `the service no longer accepts this device's certificate (${err.message}); register the device again with a new key from: ` +
+            `fernlink device key ${state.config.device}`,
         );
       }
       log.warn("cannot connect", { reason: errorMessage(err) });

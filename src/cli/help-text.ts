@@ -32,7 +32,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "agent register": ["FERNLINK_ACTIVATION_KEY=7K3QD-… fernlink agent register --server https://fernlink.example.com --ca ca.pem --state /var/lib/fernlink"],
   "agent run": [
     "fernlink agent run --state /var/lib/fernlink --allow 192.168.1.0/24:502,80",
-    "fernlink agent run --state /var/lib/fernlink --publish 15020:192.168.1.10:502,allow-from=10.20.0.0/16   # after: fernlink device agent-publish press-7 allow",
+    "fernlink agent run --state /var/lib/fernlink --publish 15020:192.168.1.10:502,allow-from=10.20.0.0/16   # after: " +
+      "fernlink device agent-publish press-7 allow",
     "fernlink agent run --state /var/lib/fernlink --switch command:/usr/local/bin/read-key-switch   # prints off, online or remote",
     "fernlink agent run --state /var/lib/fernlink --profile cellular          # PING every 5 min: under 100 KB a day idle",
     "fernlink agent run --state /var/lib/fernlink --on-demand --check-in 5    # no tunnel until a user asks",

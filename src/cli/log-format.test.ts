@@ -52,7 +52,11 @@ describe("the log format of a long-running command", () => {
 
   it("in the json form logs an error that ends the process as a JSON line, and the process still ends with status 1", () => {
     const module = new URL("./log-format.js", import.meta.url).href;
-    const script = `import { commandLogger } from ${JSON.stringify(module)}; commandLogger("agent", "json"); setTimeout(() => { throw new Error("boom"); }, 1);`;
+    const script = [
+      `import { commandLogger } from ${JSON.stringify(module)};`,
+      `commandLogger("agent", "json");`,
+      `setTimeout(() => { throw new Error("boom"); }, 1);`,
+    ].join(" ");
     const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
     assert.equal(run.status, 1, run.stderr);
     const first = JSON.parse(run.stderr.split("\n")[0]!) as Record<string, unknown>;

@@ -28,7 +28,8 @@ describe("proxy CONNECT", () => {
 
   it("parses the status and every Proxy-Authenticate header", () => {
     const answer = parseProxyAnswer(
-      'HTTP/1.1 407 Proxy Authentication Required\r\nServer: squid\r\nProxy-Authenticate: Digest realm="plant", nonce="abc", qop="auth"\r\nProxy-Authenticate: Basic realm="plant"',
+      'HTTP/1.1 407 Proxy Authentication Required\r\nServer: squid\r\nProxy-Authenticate: Digest realm="plant", nonce="abc", ' +
+        'qop="auth"\r\nProxy-Authenticate: Basic realm="plant"',
     );
     assert.ok(answer);
     assert.equal(answer.status, 407);

@@ -38,7 +38,8 @@ export async function connectThroughProxy(proxy: ProxySetting, host: string, por
     if ("unsupported" in choice)
       throw new FernlinkError(
         "server-unreachable",
-        `${at} asks for ${choice.unsupported} authentication, which Fernlink does not support (only Basic and Digest); ask the plant's IT for Basic or Digest, or for an exception for ${authority}`,
+        `${at} asks for ${choice.unsupported} authentication, which Fernlink does not support (only Basic and Digest); ` +
+          `ask the plant's IT for Basic or Digest, or for an exception for ${authority}`,
       );
     reply = await attempt(proxy, authority, at, choice.authorization, signal);
     if (reply.answer.status === 407)

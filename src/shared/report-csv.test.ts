@@ -28,7 +28,8 @@ test("the audit CSV has the CLI's columns, one CRLF line per record", () => {
   assert.equal(lines[0], AUDIT_CSV_HEADER.join(","));
   assert.equal(
     lines[1],
-    `7,2026-11-27T10:02:11.000Z,alice,10.0.0.9,stream,press-7,ok,"'=HYPERLINK(""http://evil"")",press-7,10.0.0.5:502,2026-11-27T10:00:00.000Z,2026-11-27T10:02:11.000Z,1200,,1,ci-deploy`,
+    `7,2026-11-27T10:02:11.000Z,alice,10.0.0.9,stream,press-7,ok,"'=HYPERLINK(""http://evil"")",` +
+      `press-7,10.0.0.5:502,2026-11-27T10:00:00.000Z,2026-11-27T10:02:11.000Z,1200,,1,ci-deploy`,
   );
   assert.equal(lines[2], "");
 });

@@ -103,7 +103,8 @@ export async function dialTls(options: DialOptions): Promise<tls.TLSSocket> {
     socket.destroy();
     first = new FernlinkError(
       "server-unreachable",
-      `${options.label ?? where} answered TLS without ${options.alpn.join(" or ")}: something on the way terminates TLS, and the WebSocket transport did not get through either`,
+      `${options.label ?? where} answered TLS without ${options.alpn.join(" or ")}: something on the way terminates TLS, ` +
+        `and the WebSocket transport did not get through either`,
     );
   } catch (err) {
     if (transport === "tls" || !pathBlocked(err)) throw err;
@@ -241,7 +242,8 @@ function untrustedChain(code: string, socket: tls.TLSSocket, options: DialOption
     const seen = ours === issuer ? `another CA named "${issuer}"` : `"${issuer}"`;
     return new FernlinkError(
       "certificate-untrusted",
-      `the certificate of ${label} was issued by ${seen}, not by the CA given${ours && ours !== issuer ? ` ("${ours}")` : ""} (${code}): if the plant inspects TLS, ask its IT for an exception for ${options.host}; otherwise pass this server's own ca.pem with --ca FILE or FERNLINK_CA`,
+      `the certificate of ${label} was issued by ${seen}, not by the CA given${ours && ours !== issuer ? ` ("${ours}")` : ""} (${code}): ` +
+        `if the plant inspects TLS, ask its IT for an exception for ${options.host}; otherwise pass this server's own ca.pem with --ca FILE or FERNLINK_CA`,
       { cause },
     );
   }

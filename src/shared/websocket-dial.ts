@@ -32,7 +32,8 @@ export function openTransportStream(
       fail(
         new FernlinkError(
           "server-unreachable",
-          `${options.label ?? url} answered ${res.statusCode} to the WebSocket transport; is it a Fernlink server, and does the proxy in front pass WebSocket upgrades?`,
+          `${options.label ?? url} answered ${res.statusCode} to the WebSocket transport; is it a Fernlink server, ` +
+            `and does the proxy in front pass WebSocket upgrades?`,
         ),
       ),
     );

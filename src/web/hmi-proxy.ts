@@ -263,7 +263,8 @@ export function createHmiProxy(deps: HmiProxyDeps) {
       const error = err instanceof FernlinkError ? err : new FernlinkError("target-unreachable", "the HMI did not answer through the tunnel", { cause: err });
       if (!socket.writable) return void socket.destroy();
       socket.end(
-        `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`,
+        `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? "Error"}\r\nconnection: close\r\n` +
+          `content-type: text/plain; charset=utf-8\r\n\r\n${error.message}\n`,
       );
     };
     try {

@@ -76,10 +76,12 @@ test("an idle agent's keep-alive, counted on the wire, fits the cellular budget 
   const pings = (Date.now() - startedAt) / 1_000;
   const perPing = idle.wireBytes / pings;
   t.diagnostic(
-    `one PING and its answer: ${perPing.toFixed(0)} B on the wire (${(idle.payloadBytes / pings).toFixed(0)} B TLS, ${(idle.segments / pings).toFixed(1)} segments)`,
+    `one PING and its answer: ${perPing.toFixed(0)} B on the wire (${(idle.payloadBytes / pings).toFixed(0)} B TLS, ` +
+      `${(idle.segments / pings).toFixed(1)} segments)`,
   );
   t.diagnostic(
-    `per idle day: ${(bytesPerDay(perPing, AGENT_KEEPALIVE.intervalMs) / 1000).toFixed(0)} KB at the default ${AGENT_KEEPALIVE.intervalMs / 1000} s, ${(bytesPerDay(perPing, CELLULAR_INTERVAL_MS) / 1000).toFixed(1)} KB cellular (5 min)`,
+    `per idle day: ${(bytesPerDay(perPing, AGENT_KEEPALIVE.intervalMs) / 1000).toFixed(0)} KB at the default ${AGENT_KEEPALIVE.intervalMs / 1000} s, ` +
+      `${(bytesPerDay(perPing, CELLULAR_INTERVAL_MS) / 1000).toFixed(1)} KB cellular (5 min)`,
   );
   assert.equal(proxy.openNow, 1, "the idle agent holds exactly one connection");
   // Two TLS records of a 17-byte PING frame (39 B each) and at least their two segments' headers: the counting works.
@@ -103,7 +105,8 @@ test("an on-demand agent holds no tunnel, and its check-ins are counted on the w
   const perCheckIn = later.wireBytes / later.connections;
   t.diagnostic(`first check-in (full TLS handshake): ${first.wireBytes} B on the wire; later ones (TLS session resumed): ${perCheckIn.toFixed(0)} B each`);
   t.diagnostic(
-    `per idle day: ${(bytesPerDay(perCheckIn, DEFAULT_CHECK_IN_MS) / 1000).toFixed(0)} KB at the default 5 min, ${(bytesPerDay(perCheckIn, 1_800_000) / 1000).toFixed(0)} KB at 30 min`,
+    `per idle day: ${(bytesPerDay(perCheckIn, DEFAULT_CHECK_IN_MS) / 1000).toFixed(0)} KB at the default 5 min, ` +
+      `${(bytesPerDay(perCheckIn, 1_800_000) / 1000).toFixed(0)} KB at 30 min`,
   );
   assert.equal(proxy.openNow, 0, "an on-demand agent nobody asked for holds no connection between check-ins");
   assert.equal((await site.devices("alice")).find((d) => d.name === "press-od")?.online, false);

@@ -104,7 +104,10 @@ for (const backend of BACKENDS) {
       assertExit(
         exited,
         3,
-        /^fernlink: the service no longer accepts this device's certificate \(certificate \S+ is .*\); register the device again with a new key from: fernlink device key press-7$/,
+        new RegExp(
+          "^fernlink: the service no longer accepts this device's certificate \\(certificate \\S+ is .*\\); " +
+            "register the device again with a new key from: fernlink device key press-7$",
+        ),
       );
       assert.equal((await site.devices("alice")).find((d) => d.name === "press-7")?.online, false);
       assert.doesNotMatch(oldAgent.stderr.slice(from), /: tunnel up\b/, "the old agent never got its tunnel back");

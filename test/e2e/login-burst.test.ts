@@ -139,7 +139,9 @@ for (const backend of BACKENDS) {
         const answer = await other.login({ account: ACME.account, user: ACME.user, password: PASSWORD });
         const flooded = await flood;
         t.diagnostic(
-          `other address's login: ${Math.round(answer.ms)} ms (${Math.round(alone.ms)} ms without the flood); server RSS ${Math.round(before)} → peak ${Math.round(peak)} MiB; flood: ${checked(flooded).length} checked, ${flooded.filter((a) => a.status === 429).length} refused with 429`,
+          `other address's login: ${Math.round(answer.ms)} ms (${Math.round(alone.ms)} ms without the flood); ` +
+            `server RSS ${Math.round(before)} → peak ${Math.round(peak)} MiB; ` +
+            `flood: ${checked(flooded).length} checked, ${flooded.filter((a) => a.status === 429).length} refused with 429`,
         );
         assert.equal(answer.status, 200);
         assert.ok(answer.ms < limitMs, `the other address's login took ${Math.round(answer.ms)} ms (limit ${Math.round(limitMs)} ms)`);

@@ -151,7 +151,7 @@ describe("web portal: HMI pages through the tunnel", { skip: skipWithoutBrowser 
     assert.deepEqual(await jarFor(b.context, portalUrl(site)), [PORTAL_COOKIE], "the portal's host has only the session cookie");
   });
 
-  test("Live connections lists the HMI's open streams (those the app closed leave it); Close cuts one after a confirmation, and the audit records it", async () => {
+  test("Live connections lists the HMI's open streams (those the app closed leave it); Close cuts one once confirmed, and the audit records it", async () => {
     const page = b.page;
     await goTo(page, "Live connections");
     await waitForText(page.getByRole("table", { name: "Devices connected to a relay" }).getByRole("rowheader"), "press-7");

@@ -100,7 +100,9 @@ test(`${AGENTS} agents on two relays: one relay killed, all its agents come back
       const left = victims.filter((i) => placed.get(i)!.at === r1Url).length;
       const tail = (p: Proc): string => p.stderr.split("\n").slice(-30).join("\n");
       throw new Error(
-        `${(err as Error).message}; ${left} of ${victims.length} still on r1; access node exit ${site.server.child.exitCode ?? "none"} ${site.server.child.signalCode ?? ""}\n--- access node\n${tail(site.server)}\n--- r2\n${tail(relays.get("r2")!)}`,
+        `${(err as Error).message}; ${left} of ${victims.length} still on r1; ` +
+          `access node exit ${site.server.child.exitCode ?? "none"} ${site.server.child.signalCode ?? ""}\n` +
+          `--- access node\n${tail(site.server)}\n--- r2\n${tail(relays.get("r2")!)}`,
       );
     },
   );

@@ -146,7 +146,7 @@ test("a device registered through node A sits on the relay the service chose and
   await conn.proc.stop();
 });
 
-test("its relay killed with SIGKILL: the device is online on another relay within 10 s, and a running connect on node B carries a new connection", async (t) => {
+test("its relay killed with SIGKILL: the device is online on another relay within 10 s; a running connect on node B carries a new connection", async (t) => {
   const conn = await b.connect("alice", "press-7", [`127.0.0.1:${echo.port}`]);
   assert.equal(await echoOnce(conn.forwards[0]!), "ping\n");
   const before = (await onlineOn(b, "press-7")).relay!;

@@ -29,7 +29,8 @@ describe("TLS inspection on the way to the server", () => {
 
   const inspected = (): string => `https://127.0.0.1:${dpi.port}`;
   const named = new RegExp(
-    `^fernlink: the certificate of https://127\\.0\\.0\\.1:\\d+ was issued by "(?=.*CN=${INSPECTION_CA.CN})(?=.*O=${INSPECTION_CA.O})[^"]*", not by the CA given \\("CN=Fernlink CA \\w+"\\) \\(\\w+\\): if the plant inspects TLS, ask its IT for an exception for 127\\.0\\.0\\.1;`,
+    `^fernlink: the certificate of https://127\\.0\\.0\\.1:\\d+ was issued by "(?=.*CN=${INSPECTION_CA.CN})(?=.*O=${INSPECTION_CA.O})[^"]*", ` +
+      `not by the CA given \\("CN=Fernlink CA \\w+"\\) \\(\\w+\\): if the plant inspects TLS, ask its IT for an exception for 127\\.0\\.0\\.1;`,
   );
 
   test("login names the inspection CA and asks for an exception for the server's host", async () => {

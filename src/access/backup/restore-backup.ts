@@ -98,7 +98,8 @@ async function checkMigration(manifest: Manifest, file: string): Promise<void> {
   if (!known.includes(migration)) {
     throw new BackupError(
       "backup-too-new",
-      `backup file ${file} holds a database at migration ${migration}, which this Fernlink (${known.at(-1) ?? "none"}) does not know; restore it with the version that wrote it (${manifest.fernlink}) or a newer one`,
+      `backup file ${file} holds a database at migration ${migration}, which this Fernlink (${known.at(-1) ?? "none"}) does not know; ` +
+        `restore it with the version that wrote it (${manifest.fernlink}) or a newer one`,
     );
   }
 }

@@ -86,9 +86,8 @@ async function writeOldChains(db: Kysely<Database>, plan: (string | null)[]): Pr
       bytes_down: null,
     };
     const hash = recordHash(KEY, prev, { ...fields, legacy_seq: seq });
-    await sql`insert into audit (seq, id, at, account_id, actor, source, action, result, prev_hash, hash) values (${seq}, ${fields.id}, ${fields.at}, ${account}, 'ada', '10.0.0.9', 'login', 'ok', ${prev}, ${hash})`.execute(
-      db,
-    );
+    await sql`insert into audit (seq, id, at, account_id, actor, source, action, result, prev_hash, hash)
+      values (${seq}, ${fields.id}, ${fields.at}, ${account}, 'ada', '10.0.0.9', 'login', 'ok', ${prev}, ${hash})`.execute(db);
     heads.set(chain, { seq, hash, count: (heads.get(chain)?.count ?? 0) + 1 });
     ids.set(chain, [...(ids.get(chain) ?? []), fields.id]);
   }

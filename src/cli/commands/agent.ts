@@ -88,13 +88,15 @@ export function registerAgentCommands(program: Command): void {
     .option("--region <name>", "prefer relays of this region (as given to: fernlink relay add NAME --region R)")
     .option(
       "--publish <n:host:port[,allow-from=cidr]>",
-      "ask the service to publish port N of its host for HOST:PORT in this LAN (repeatable; an admin must allow it: fernlink device agent-publish DEVICE allow)",
+      "ask the service to publish port N of its host for HOST:PORT in this LAN (repeatable; " +
+        "an admin must allow it: fernlink device agent-publish DEVICE allow)",
       collect,
       [],
     )
     .option(
       "--switch <source>",
-      `the machine owner's key switch: file:PATH (holding off, online or remote) or command:CMD (run without a shell, printing one of them); default: DIR/${DEFAULT_SWITCH_FILE}, remote while absent`,
+      `the machine owner's key switch: file:PATH (holding off, online or remote) or command:CMD (run without a shell, printing one of them); ` +
+        `default: DIR/${DEFAULT_SWITCH_FILE}, remote while absent`,
     )
     .option("--profile <name>", "keep-alive profile: default (PING every 15 s) or cellular (every 5 min, under 100 KB a day idle)")
     .option("--keepalive <seconds>", "seconds between keep-alive PINGs (overrides the profile's; the relay learns it from the PINGs)")

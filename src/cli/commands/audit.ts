@@ -76,7 +76,8 @@ async function list(flags: ListFlags): Promise<void> {
 }
 
 const SEQ_GAPS =
-  "SEQ numbers every record of the chain in order; the gaps above are records this listing's filters leave out, not deleted ones (fernlink audit verify proves none is missing)";
+  "SEQ numbers every record of the chain in order; the gaps above are records this listing's filters leave out, " +
+  "not deleted ones (fernlink audit verify proves none is missing)";
 
 /** True when the newest-first records skip numbers of their chain. */
 export function hasSeqGaps(records: readonly { seq: number }[]): boolean {
@@ -115,7 +116,8 @@ async function verify(flags: { json?: boolean; expectHead?: string }): Promise<v
   if (flags.json) printJson(v);
   if (v.problem) {
     throw new AuditChainBrokenError(
-      `the audit chain of account "${v.account}" is broken: ${v.problem.message} (${v.records} earlier records verify); compare the database with a backup and find out who changed it`,
+      `the audit chain of account "${v.account}" is broken: ${v.problem.message} (${v.records} earlier records verify); ` +
+        `compare the database with a backup and find out who changed it`,
     );
   }
   if (flags.json) return;
@@ -154,7 +156,8 @@ export function registerAuditCommand(program: Command): void {
     .summary("recompute the account's audit hash chain and name the first broken record")
     .description(
       "recompute the account's audit hash chain and name the first altered, missing, inserted or reordered record (exit 1 when broken). " +
-        "It prints the chain's head: keep it elsewhere, because removing the newest records together with the head row is only detectable against a head kept outside the database",
+        "It prints the chain's head: keep it elsewhere, because removing the newest records together with the head row is only detectable " +
+        "against a head kept outside the database",
     )
     .option("--expect-head <seq:hash>", "a head printed by an earlier run that must still be in the chain")
     .option("--json", "print JSON")

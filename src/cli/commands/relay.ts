@@ -42,7 +42,8 @@ export function registerRelayCommands(program: Command): void {
       const { key, expiresAt } = await withStore(flags, (store) => addRelayWithKey(store.db, { name, region, now: new Date() }));
       process.stdout.write(`relay key: ${key}\n`);
       process.stderr.write(
-        `relay "${name}" added; the key works once, until ${expiresAt.toISOString()}; on the relay's machine set FERNLINK_RELAY_KEY to it (keeps it out of the process list) and run: fernlink relay run --access URL --ca ca.pem --state DIR --listen HOST:PORT\n`,
+        `relay "${name}" added; the key works once, until ${expiresAt.toISOString()}; on the relay's machine set FERNLINK_RELAY_KEY to it (keeps it ` +
+          `out of the process list) and run: fernlink relay run --access URL --ca ca.pem --state DIR --listen HOST:PORT\n`,
       );
     });
 

@@ -54,7 +54,8 @@ export function registerBackupCommands(server: Command): void {
       if (manifest.store.kind === "postgres" && db && !flags.pgDump) {
         const target = pgTarget(db);
         process.stderr.write(
-          `fernlink: ${file} holds the keys only; back up the database too: pg_dump --format=custom --schema=${target.schema} --file=fernlink-${target.schema}.pgdump ${target.url} (password in PGPASSWORD)\n`,
+          `fernlink: ${file} holds the keys only; back up the database too: pg_dump --format=custom --schema=${target.schema} ` +
+            `--file=fernlink-${target.schema}.pgdump ${target.url} (password in PGPASSWORD)\n`,
         );
       }
     });
@@ -72,12 +73,15 @@ export function registerBackupCommands(server: Command): void {
       const { store } = manifest;
       const dump = manifest.files.some((f) => f.name === PG_DUMP_ENTRY);
       process.stdout.write(
-        `restored ${resolve(file)} (written ${manifest.createdAt} by Fernlink ${manifest.fernlink}) into ${resolve(flags.data)}${dump && db ? `, and its database into schema "${store.kind === "postgres" ? store.schema : ""}"` : ""}; start it with: fernlink server --data ${flags.data}${store.kind === "postgres" ? " --db URL" : ""}\n`,
+        `restored ${resolve(file)} (written ${manifest.createdAt} by Fernlink ${manifest.fernlink}) into ${resolve(flags.data)}${
+          dump && db ? `, and its database into schema "${store.kind === "postgres" ? store.schema : ""}"` : ""
+        }; start it with: fernlink server --data ${flags.data}${store.kind === "postgres" ? " --db URL" : ""}\n`,
       );
       if (store.kind === "postgres" && !(dump && db)) {
         const where = dump ? join(flags.data, PG_DUMP_ENTRY) : `fernlink-${store.schema}.pgdump`;
         process.stderr.write(
-          `fernlink: the database is not restored: pg_restore --single-transaction --dbname=postgres://USER@HOST:PORT/DB ${where} (schema "${store.schema}", migration ${store.migration ?? "-"})${dump ? ", then remove that file; or restore with --db URL" : ""}\n`,
+          `fernlink: the database is not restored: pg_restore --single-transaction --dbname=postgres://USER@HOST:PORT/DB ${where} (schema ` +
+            `"${store.schema}", migration ${store.migration ?? "-"})${dump ? ", then remove that file; or restore with --db URL" : ""}\n`,
         );
       }
     });

@@ -112,7 +112,8 @@ export function registerServerCommand(program: Command): void {
     .option("--stream-rate <n>", `streams per second one user may open to one device (${DEFAULT_STREAM_RATE.perSecond}; bursts of 4× that)`)
     .option(
       "--max-unauthenticated-per-source <n>",
-      `connections one address (IPv6: one /64) may hold before its TLS handshake, agent certificate or session proved it (default ${CONNECTION_LIMITS.maxUnauthenticatedPerSource}; a plant's NAT puts all its users on one address)`,
+      `connections one address (IPv6: one /64) may hold before its TLS handshake, agent certificate or session proved it ` +
+        `(default ${CONNECTION_LIMITS.maxUnauthenticatedPerSource}; a plant's NAT puts all its users on one address)`,
     )
     .option("--no-relay", "an access node without its own relay: agents go to the relays (fernlink relay add/run)")
     .option("--public-url <url>", "https://HOST:PORT other nodes and agents reach this node at (default: from --listen)")

@@ -91,7 +91,9 @@ const DEFAULT_CONTEXT: BrowserContextOptions = {
 /** Binding the init script calls for each `securitypolicyviolation` event. */
 const CSP_BINDING = "__fernlinkTestCspViolation";
 const CSP_LISTENER = `document.addEventListener("securitypolicyviolation", (e) => {
-  try { globalThis.${CSP_BINDING}({ directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber, disposition: e.disposition }); } catch {}
+  try {
+    globalThis.${CSP_BINDING}({ directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber, disposition: e.disposition });
+  } catch {}
 }, true);`;
 
 /**

@@ -319,7 +319,9 @@ h1 { color: #7fd1ae; display: flex; align-items: center; gap: 0.5rem; }
 form { margin-top: 1rem; }
 `;
 
-const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#7fd1ae"/><text x="16" y="21" font-size="14" text-anchor="middle" fill="#10243a">P7</text></svg>`;
+const LOGO =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#7fd1ae"/>` +
+  `<text x="16" y="21" font-size="14" text-anchor="middle" fill="#10243a">P7</text></svg>`;
 
 /** The page's script (served as a file; the page has no inline script). */
 const SCRIPT = `"use strict";

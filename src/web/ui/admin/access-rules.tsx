@@ -54,7 +54,10 @@ function AddRuleForm({ groups, pools, onAdded }: { groups: string[]; pools: stri
           autoComplete="off"
           autoCapitalize="none"
           spellcheck={false}
-          hint="Leave empty to allow each device's LAN ranges. Otherwise entries separated by spaces, each host[:port,port…]: e.g. 10.0.0.5:502,8080 10.0.1.0/24"
+          hint={
+            "Leave empty to allow each device's LAN ranges. Otherwise entries separated by spaces, each host[:port,port…]: " +
+            "e.g. 10.0.0.5:502,8080 10.0.1.0/24"
+          }
         />
       )}
       <Alert message={action.error} />
