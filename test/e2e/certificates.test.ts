@@ -99,7 +99,8 @@ for (const backend of BACKENDS) {
       // one line and exits 3 (a service manager does not restart it), and never comes back.
       await newAgent.stop();
       await site.waitForDevice("alice", "press-7", false, CUT_WITHIN_MS);
-      const exited = await Promise.race([oldAgent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
+      // Its retries back off up to 30 s (src/agent/backoff.ts), and one is due before it asks again.
+      const exited = await Promise.race([oldAgent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000))]);
       assert.ok(exited, "the agent with the revoked certificate exits");
       assertExit(
         exited,
