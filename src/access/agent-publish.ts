@@ -25,8 +25,16 @@ export async function setAgentPublishSwitch(ctx: AccessContext, who: Principal, 
   await auditBy(ctx, who, "publish.agent-switch", `${device.name}: ${allowed ? "agent may publish ports" : "agent may not publish ports"}`);
 }
 
-function sameJob(row: { port: number; target_host: string; target_port: number; allow_from: string }, job: AgentPublishRequest["jobs"][number]): boolean {
-  return row.port === job.port && formatHostPort({ host: row.target_host, port: row.target_port }) === job.target && row.allow_from === job.allowFrom.join(" ");
+function sameJob(
+  row: { port: number; target_host: string; target_port: number; protocol: string; allow_from: string },
+  job: AgentPublishRequest["jobs"][number],
+): boolean {
+  return (
+    row.protocol === (job.protocol ?? "tcp") &&
+    row.port === job.port &&
+    formatHostPort({ host: row.target_host, port: row.target_port }) === job.target &&
+    row.allow_from === job.allowFrom.join(" ")
+  );
 }
 
 /**
@@ -77,6 +85,7 @@ export async function agentPublish(ctx: AccessContext, identity: AgentIdentity, 
         name: `${device.name}-agent-${job.port}`,
         logData: false,
         origin: "agent",
+        protocol: job.protocol ?? "tcp",
       });
       await audit(ctx, {
         accountId: device.account_id,

@@ -3,6 +3,7 @@ import { CidrSyntaxError } from "../protocol/cidr.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { canonicalAllowFrom, formatPortRange, type PortPublisher, type PublishJob, publishVia } from "../protocol/published-ports.js";
 import type { Requester } from "../protocol/relay-access.js";
+import { type StreamProtocol, streamTargetLabel } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort, parseHostPort } from "../protocol/target.js";
 import { ensureAccountEnabled } from "./account-state.js";
 import type { AuditAction } from "./audit-actions.js";
@@ -41,6 +42,7 @@ export function publishJob(row: PublishedPortRow): PublishJob {
     deviceName: row.device_name,
     port: row.port,
     target: { host: row.target_host, port: row.target_port },
+    protocol: row.protocol,
     allowFrom: row.allow_from === "" ? [] : row.allow_from.split(" "),
     logData: row.log_data === 1,
   };
@@ -66,7 +68,8 @@ export function publishedPortInfo(ctx: AccessContext, row: PublishedPortRow): Pu
     device: row.device_name,
     address: formatHostPort({ host: ctx.publisher?.host ?? "?", port: row.port }),
     port: row.port,
-    target: formatHostPort({ host: row.target_host, port: row.target_port }),
+    target: streamTargetLabel({ host: row.target_host, port: row.target_port }, row.protocol),
+    protocol: row.protocol,
     allowFrom: publishJob(row).allowFrom,
     state: row.state,
     listening: stats?.listening ?? false,
@@ -120,6 +123,8 @@ export interface JobSpec {
   name: string | undefined;
   logData: boolean;
   origin: "service" | "agent";
+  /** Default "tcp". */
+  protocol?: StreamProtocol;
 }
 
 /**
@@ -135,7 +140,8 @@ export async function createJob(ctx: AccessContext, owner: Requester, device: De
   const target = parseTarget(spec.target);
   const allowFrom = parseAllowFrom(spec.allowFrom);
   // The job opens streams with its owner's rights: refuse now what every connection would be refused.
-  await authorizeStream(ctx, owner, { token: undefined, device: device.name, target, source: "" });
+  const protocol = spec.protocol ?? "tcp";
+  await authorizeStream(ctx, owner, { token: undefined, device: device.name, target, source: "", ...(protocol === "udp" ? { protocol } : {}) });
   const name = spec.name ?? `${device.name}-${spec.port}`;
   const taken = await publishedPortOn(ctx.db, spec.port);
   if (taken) {
@@ -151,6 +157,7 @@ export async function createJob(ctx: AccessContext, owner: Requester, device: De
       port: spec.port,
       targetHost: target.host,
       targetPort: target.port,
+      protocol,
       allowFrom,
       logData: spec.logData,
       origin: spec.origin,
@@ -191,6 +198,7 @@ export async function addPublished(ctx: AccessContext, who: Principal, input: Pu
     name: input.name,
     logData: input.logData ?? false,
     origin: "service",
+    protocol: input.protocol ?? "tcp",
   });
   await record(ctx, who, "publish.add", describeJob(ctx, row));
   return publishedPortInfo(ctx, row);

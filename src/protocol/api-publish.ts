@@ -46,10 +46,12 @@ export const PublishAddRequest = z.strictObject({
   /** Default: the device's name and the port (`press-7-15020`). */
   name: NameSchema.optional(),
   logData: z.boolean().default(false),
+  /** "udp": the port takes datagrams, one stream per source address and port, each expiring when idle. */
+  protocol: z.enum(["tcp", "udp"]).default("tcp"),
 });
 export type PublishAddRequest = z.input<typeof PublishAddRequest>;
 
-/** A data connection of a published port, carried right now. */
+/** A data connection of a published port, carried right now (UDP: a source's mapping). */
 export const PublishConnection = z.strictObject({
   /** The stream's id (close it with DELETE /api/v1/live/streams/:id). */
   id: z.string(),
@@ -67,7 +69,9 @@ export const PublishedPortInfo = z.strictObject({
   /** `HOST:PORT` where it listens. */
   address: z.string(),
   port: z.number().int(),
+  /** `HOST:PORT` in the device's LAN, with `/udp` for datagrams. */
   target: z.string(),
+  protocol: z.enum(["tcp", "udp"]),
   allowFrom: z.array(z.string()),
   state: z.enum(["active", "paused"]),
   /** True while a listener is open for it on this node. */
@@ -102,7 +106,17 @@ export type AgentPublishSwitch = z.infer<typeof AgentPublishSwitch>;
 
 /** POST /api/v1/agent/publish — the agent (device certificate): the published ports it wants; others it asked for before are removed. */
 export const AgentPublishRequest = z.strictObject({
-  jobs: z.array(z.strictObject({ port: z.number().int().min(1).max(65535), target: TargetText, allowFrom: z.array(CidrText).max(64) })).max(32),
+  jobs: z
+    .array(
+      z.strictObject({
+        port: z.number().int().min(1).max(65535),
+        target: TargetText,
+        allowFrom: z.array(CidrText).max(64),
+        /** Absent: TCP. */
+        protocol: z.literal("udp").optional(),
+      }),
+    )
+    .max(32),
 });
 export type AgentPublishRequest = z.infer<typeof AgentPublishRequest>;
 

@@ -36,6 +36,12 @@ test("an agent's --publish is N:HOST:PORT with allow-from options", () => {
     allowFrom: ["10.0.0.0/8", "127.0.0.1/32"],
   });
   assert.deepEqual(parseAgentPublish("80:[fd00::5]:8080").target, "[fd00::5]:8080");
-  for (const bad of ["15020", "0:h:1", "1:h:70000", "1:h:2,color=red", "1:h:2,allow-from=10.0.0.0/40"])
+  assert.deepEqual(parseAgentPublish("15053:127.0.0.1:53,udp,allow-from=10.0.0.1"), {
+    port: 15053,
+    target: "127.0.0.1:53",
+    allowFrom: ["10.0.0.1/32"],
+    protocol: "udp",
+  });
+  for (const bad of ["15020", "0:h:1", "1:h:70000", "1:h:2,color=red", "1:h:2,udp=1", "1:h:2,allow-from=10.0.0.0/40"])
     assert.throws(() => parseAgentPublish(bad), RangeError, bad);
 });

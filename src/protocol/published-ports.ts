@@ -1,5 +1,6 @@
 import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "./cidr.js";
 import { networkOf, parseIpAddress } from "./ip-address.js";
+import type { StreamProtocol } from "./stream-headers.js";
 import type { HostPort } from "./target.js";
 
 /**
@@ -16,7 +17,9 @@ export interface PublishJob {
   deviceName: string;
   port: number;
   target: HostPort;
-  /** Canonical CIDRs a connection may come from; empty: any source. */
+  /** "tcp": a listener, one stream per connection; "udp": a socket, one stream per source address and port. */
+  protocol: StreamProtocol;
+  /** Canonical CIDRs a connection (or a datagram) may come from; empty: any source. */
   allowFrom: string[];
   logData: boolean;
 }
@@ -24,11 +27,11 @@ export interface PublishJob {
 /** What a listener counted for one job since it was opened. */
 export interface PublishStats {
   listening: boolean;
-  /** Connections accepted and forwarded. */
+  /** Connections accepted and forwarded (UDP: mappings whose stream opened). */
   accepted: number;
-  /** Connections from outside the whitelist, closed before any stream opened. */
+  /** Connections from outside the whitelist, closed before any stream opened (UDP: datagrams dropped). */
   refused: number;
-  /** Connections whose stream could not be opened (rules, device offline, target refused). */
+  /** Connections (UDP: mappings) whose stream could not be opened (rules, device offline, target refused). */
   errors: number;
   /** The last failure, for the live table. */
   lastError?: string;
@@ -102,32 +105,39 @@ export function sourceAllowed(allowFrom: readonly string[], address: string): bo
   });
 }
 
-/** A job an agent asks for: `fernlink agent run --publish N:HOST:PORT[,allow-from=CIDR]…`. */
+/** A job an agent asks for: `fernlink agent run --publish N:HOST:PORT[,allow-from=CIDR]…[,udp]`. */
 export interface AgentPublishSpec {
   port: number;
   /** `host:port` in the agent's LAN. */
   target: string;
   allowFrom: string[];
+  /** Present only for a UDP port, so a service from before UDP ports still reads a TCP job. */
+  protocol?: "udp";
 }
 
-/** Parses one `--publish N:HOST:PORT[,allow-from=CIDR]…`; throws a RangeError saying what is wrong. */
+/** Parses one `--publish N:HOST:PORT[,allow-from=CIDR]…[,udp]`; throws a RangeError saying what is wrong. */
 export function parseAgentPublish(text: string): AgentPublishSpec {
   const [head = "", ...options] = text.split(",");
   const match = /^(\d{1,5}):(.+):(\d{1,5})$/.exec(head);
   const port = Number(match?.[1]);
   const targetPort = Number(match?.[3]);
   if (!match || port < 1 || port > 65535 || targetPort < 1 || targetPort > 65535) {
-    throw new RangeError(`--publish "${text}" is not N:HOST:PORT[,allow-from=CIDR], e.g. 15020:192.168.1.10:502,allow-from=10.0.0.0/8`);
+    throw new RangeError(`--publish "${text}" is not N:HOST:PORT[,allow-from=CIDR][,udp], e.g. 15020:192.168.1.10:502,allow-from=10.0.0.0/8`);
   }
   const allowFrom: string[] = [];
+  let udp = false;
   for (const option of options) {
+    if (option === "udp") {
+      udp = true;
+      continue;
+    }
     const [key, value] = option.split("=", 2);
-    if (key !== "allow-from" || !value) throw new RangeError(`--publish "${text}": unknown option "${option}" (only allow-from=CIDR)`);
+    if (key !== "allow-from" || !value) throw new RangeError(`--publish "${text}": unknown option "${option}" (only allow-from=CIDR and udp)`);
     try {
       allowFrom.push(...canonicalAllowFrom([value]));
     } catch (err) {
       throw new RangeError(`--publish "${text}": ${(err as Error).message}`);
     }
   }
-  return { port, target: `${match[2]}:${targetPort}`, allowFrom };
+  return { port, target: `${match[2]}:${targetPort}`, allowFrom, ...(udp ? { protocol: "udp" as const } : {}) };
 }

@@ -3,9 +3,12 @@ import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
 import { type PortPublisher, type PortRange, type PublishJob, type PublishStats, publishVia, sourceAllowed } from "../protocol/published-ports.js";
 import type { StreamRequest } from "../protocol/relay-access.js";
+import { streamTargetLabel } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
+import { UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import type { Logger } from "../shared/log.js";
 import { DataLog } from "./data-log.js";
+import { listenUdpJob } from "./published-udp.js";
 
 /** What the listeners of published ports need from the relay around them. */
 export interface PortPublisherOptions {
@@ -16,12 +19,15 @@ export interface PortPublisherOptions {
   openStream(request: StreamRequest): Promise<Duplex>;
   log: Logger;
   now?: () => Date;
+  /** How long a published UDP port's mapping lives without a datagram either way (default UDP_IDLE_MS). */
+  udpIdleMs?: number;
 }
 
 /** One job on this host: its listener (absent while paused), counters and data log. */
 interface Entry {
   job: PublishJob;
-  server: Server | undefined;
+  /** The TCP server or the UDP socket of the job. */
+  listener: { close(): void } | undefined;
   stats: PublishStats;
   dataLog: DataLog | undefined;
   connections: number;
@@ -46,9 +52,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 function listenError(err: unknown, job: PublishJob, host: string): FernlinkError {
   const code = (err as NodeJS.ErrnoException).code;
-  const where = formatHostPort({ host, port: job.port });
+  const udp = job.protocol === "udp" ? "/udp" : "";
+  const where = `${formatHostPort({ host, port: job.port })}${udp}`;
   if (code === "EADDRINUSE")
-    return new FernlinkError("conflict", `port ${job.port} is in use on ${host} by another program; pick another port`, { cause: err });
+    return new FernlinkError("conflict", `port ${job.port}${udp} is in use on ${host} by another program; pick another port`, { cause: err });
   if (code === "EACCES")
     return new FernlinkError("invalid-input", `the server may not listen on ${where} (a port below 1024 needs privileges)`, { cause: err });
   return new FernlinkError("internal", `cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
@@ -58,7 +65,8 @@ function listenError(err: unknown, job: PublishJob, host: string): FernlinkError
  * The listeners of published ports on a relay's host. Each accepted connection from a source
  * inside the job's whitelist becomes a stream opened by the relay (with the job owner's rights,
  * checked by the access service on every connection); any other source is closed before a
- * stream opens, and counted.
+ * stream opens, and counted. A UDP job's socket does the same per source address and port
+ * (relay/published-udp.ts).
  */
 export function createPortPublisher(options: PortPublisherOptions): LocalPortPublisher {
   const { host, log } = options;
@@ -119,9 +127,30 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
     );
   }
 
+  async function listenTcp(entry: Entry): Promise<Server> {
+    // Half-open allowed: a client that ends its side (FIN) still gets the target's answer.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => accept(entry, socket));
+    await listen(server, entry.job.port, host);
+    return server;
+  }
+
+  function listenUdp(entry: Entry): Promise<{ close(): void }> {
+    return listenUdpJob({
+      job: entry.job,
+      host,
+      stats: entry.stats,
+      dataLog: entry.dataLog,
+      nextConnection: () => ++entry.connections,
+      openStream: options.openStream,
+      idleMs: options.udpIdleMs ?? UDP_IDLE_MS,
+      log,
+      now,
+    });
+  }
+
   function stopListening(entry: Entry): void {
-    entry.server?.close();
-    entry.server = undefined;
+    entry.listener?.close();
+    entry.listener = undefined;
     entry.stats.listening = false;
   }
 
@@ -132,29 +161,26 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
       const known = entries.get(job.id);
       const entry: Entry = known ?? {
         job,
-        server: undefined,
+        listener: undefined,
         stats: { listening: false, accepted: 0, refused: 0, errors: 0, logBytes: 0 },
         dataLog: job.logData ? new DataLog() : undefined,
         connections: 0,
       };
       if (known) stopListening(known);
       entry.job = job;
-      // Half-open allowed: a client that ends its side (FIN) still gets the target's answer.
-      const server = net.createServer({ allowHalfOpen: true }, (socket) => accept(entry, socket));
       try {
-        await listen(server, job.port, host);
+        entry.listener = job.protocol === "udp" ? await listenUdp(entry) : await listenTcp(entry);
       } catch (err) {
         entry.stats.lastError = listenError(err, job, host).message;
         entries.set(job.id, entry);
         throw listenError(err, job, host);
       }
-      entry.server = server;
       entry.stats.listening = true;
       entries.set(job.id, entry);
       log.info("published port listening", {
         job: job.name,
         address: formatHostPort({ host, port: job.port }),
-        target: formatHostPort(job.target),
+        target: streamTargetLabel(job.target, job.protocol),
         device: job.deviceName,
       });
     },
@@ -168,7 +194,9 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
     },
     dataLog(jobId) {
       const entry = entries.get(jobId);
-      return entry?.dataLog?.format(`${entry.job.name} (${formatHostPort({ host, port: entry.job.port })} -> ${formatHostPort(entry.job.target)})`);
+      return entry?.dataLog?.format(
+        `${entry.job.name} (${formatHostPort({ host, port: entry.job.port })} -> ${streamTargetLabel(entry.job.target, entry.job.protocol)})`,
+      );
     },
     listening() {
       return [...entries.values()].filter((e) => e.stats.listening).map((e) => e.job.id);

@@ -20,7 +20,8 @@ interface Mapping {
 
 /** What mappings need: how to open a UDP stream, how long they may idle, where failures go. */
 export interface DatagramMappingsOptions {
-  open: (target: HostPort) => Promise<Duplex>;
+  /** Opens the stream of the mapping `key` (a published UDP port takes its source from the key). */
+  open: (target: HostPort, key: string) => Promise<Duplex>;
   idleMs: number;
   onError: (err: unknown, target: HostPort) => void;
 }
@@ -58,7 +59,7 @@ export class DatagramMappings {
       mapping.closed = true;
       if (this.mappings.get(key) === mapping) this.mappings.delete(key);
     };
-    this.options.open(target).then(
+    this.options.open(target, key).then(
       (stream) => {
         if (mapping.closed) return abortStream(stream);
         const channel = datagramChannel(stream, {

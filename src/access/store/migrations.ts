@@ -17,6 +17,7 @@ import * as deviceCheckIns from "./migration-0015.js";
 import * as notifications from "./migration-0016.js";
 import * as operator from "./migration-0017.js";
 import * as adminControls from "./migration-0018.js";
+import * as publishedUdp from "./migration-0020.js";
 import type { StoreDialect } from "./store.js";
 
 // Migrations get an untyped database: the tables they create are not yet in `Database`.
@@ -96,6 +97,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0018_admin_controls": {
       up: adminControls.up,
       down: adminControls.down,
+    },
+    "0020_published_udp": {
+      up: publishedUdp.up,
+      down: publishedUdp.down,
     },
   };
 }

@@ -19,7 +19,7 @@ async function setup(store: Store) {
   const account = await newAccount(store);
   const device = await createDevice(store.db, { accountId: account.id, name: "press-7", lan: [], now: T0 });
   const user = await createUser(store.db, { accountId: account.id, name: "alice", passwordHash: "x", role: "admin", now: T0 });
-  const job = (name: string, port: number): NewPublishedPort => ({
+  const job = (name: string, port: number, protocol: NewPublishedPort["protocol"] = "tcp"): NewPublishedPort => ({
     accountId: account.id,
     deviceId: device.id,
     ownerId: user.id,
@@ -27,6 +27,7 @@ async function setup(store: Store) {
     port,
     targetHost: "192.168.1.10",
     targetPort: 502,
+    protocol,
     allowFrom: ["127.0.0.1/32", "10.0.0.0/8"],
     logData: true,
     origin: "service",
@@ -47,6 +48,7 @@ const cases: StoreCase[] = [
       assert.equal(found?.owner_name, "alice");
       assert.equal(found?.allow_from, "127.0.0.1/32 10.0.0.0/8");
       assert.equal(found?.log_data, 1);
+      assert.equal(found?.protocol, "tcp");
       assert.deepEqual(
         (await listPublishedPorts(store.db, account.id)).map((p) => p.name),
         ["modbus"],
@@ -54,11 +56,20 @@ const cases: StoreCase[] = [
     },
   },
   {
-    name: "a port is published once, a name once per account",
+    name: "a UDP port keeps its protocol",
+    async run({ store }) {
+      const { account, job } = await setup(store);
+      await createPublishedPort(store.db, job("dns", 15053, "udp"));
+      assert.equal((await findPublishedPort(store.db, account.id, "dns"))?.protocol, "udp");
+    },
+  },
+  {
+    name: "a port is published once, for one protocol, a name once per account",
     async run({ store }) {
       const { job } = await setup(store);
       await createPublishedPort(store.db, job("a", 15021));
       await assert.rejects(createPublishedPort(store.db, job("b", 15021)), (e: unknown) => e instanceof FernlinkError && e.code === "conflict");
+      await assert.rejects(createPublishedPort(store.db, job("b", 15021, "udp")), (e: unknown) => e instanceof FernlinkError && e.code === "conflict");
       await assert.rejects(createPublishedPort(store.db, job("a", 15022)), (e: unknown) => e instanceof FernlinkError && e.code === "conflict");
     },
   },

@@ -18,6 +18,7 @@ export interface NewPublishedPort {
   port: number;
   targetHost: string;
   targetPort: number;
+  protocol: PublishedPort["protocol"];
   allowFrom: readonly string[];
   logData: boolean;
   origin: PublishedPort["origin"];
@@ -35,6 +36,7 @@ export async function createPublishedPort(db: Kysely<Database>, input: NewPublis
     port: input.port,
     target_host: input.targetHost,
     target_port: input.targetPort,
+    protocol: input.protocol,
     allow_from: input.allowFrom.join(" "),
     state: "active",
     log_data: input.logData ? 1 : 0,

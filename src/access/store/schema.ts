@@ -126,6 +126,8 @@ export interface PublishedPortsTable {
   port: number;
   target_host: string;
   target_port: number;
+  /** "udp": datagrams, one stream per source address and port; "tcp": connections. */
+  protocol: "tcp" | "udp";
   /** Space-separated canonical CIDRs a connection may come from; empty: any source. */
   allow_from: string;
   state: "active" | "paused";

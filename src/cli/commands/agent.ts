@@ -26,7 +26,7 @@ import { pathExists, writeFileAtomic } from "../../shared/files.js";
 import { commandLogger, logFormat, logFormatOption } from "../log-format.js";
 import { collect, signalController } from "../util.js";
 
-/** `--publish N:HOST:PORT[,allow-from=CIDR]`, a usage error when malformed. */
+/** `--publish N:HOST:PORT[,allow-from=CIDR][,udp]`, a usage error when malformed. */
 function parsePublishFlag(text: string) {
   try {
     return parseAgentPublish(text);
@@ -87,8 +87,8 @@ export function registerAgentCommands(program: Command): void {
     .option("--allow <cidr[:ports]>", "LAN range (and ports) the agent may dial (repeatable); default: the device's --lan ranges", collect, [])
     .option("--region <name>", "prefer relays of this region (as given to: fernlink relay add NAME --region R)")
     .option(
-      "--publish <n:host:port[,allow-from=cidr]>",
-      "ask the service to publish port N of its host for HOST:PORT in this LAN (repeatable; " +
+      "--publish <n:host:port[,allow-from=cidr][,udp]>",
+      "ask the service to publish port N of its host for HOST:PORT in this LAN, a UDP port with ,udp (repeatable; " +
         "an admin must allow it: fernlink device agent-publish DEVICE allow)",
       collect,
       [],

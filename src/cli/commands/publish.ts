@@ -19,6 +19,7 @@ interface PublishFlags {
   allowFrom: string[];
   name?: string;
   logData?: boolean;
+  udp?: boolean;
   json?: boolean;
 }
 
@@ -28,7 +29,7 @@ function checkedName(value: string, what = "published port name"): string {
   return value;
 }
 
-/** `fernlink publish DEVICE --port N --target HOST:PORT …`: checks what the server would refuse before asking it. */
+/** `fernlink publish DEVICE --port N --target HOST:PORT [--udp] …`: checks what the server would refuse before asking it. */
 async function publish(device: string, flags: PublishFlags): Promise<void> {
   checkedName(device, "device name");
   if (flags.port === undefined || flags.target === undefined) {
@@ -53,6 +54,7 @@ async function publish(device: string, flags: PublishFlags): Promise<void> {
     target: flags.target,
     allowFrom: flags.allowFrom,
     logData: flags.logData === true,
+    protocol: flags.udp === true ? ("udp" as const) : ("tcp" as const),
     ...(flags.name === undefined ? {} : { name: checkedName(flags.name) }),
   };
   const api = await apiClient();
@@ -127,11 +129,12 @@ export function registerPublishCommands(program: Command): void {
     .option("--allow-from <cidr>", "only sources in this range may connect (repeatable; default: any)", collect, [])
     .option("--name <name>", "name of the published port (default: DEVICE-PORT)")
     .option("--log-data", "keep the bytes each way (the newest 1 MiB per port, in the server's memory) for: fernlink publish log NAME")
+    .option("--udp", "publish a UDP port: each source address and port gets its own stream to the target, ended after 60 s without a datagram")
     .option("--json", "print JSON")
     .action(publish);
   cmd
     .command("list")
-    .description("published ports: address, target, whitelist, state, data connections, refused and failed connections")
+    .description("published ports: address, target (with /udp for UDP), whitelist, state, data connections, refused and failed connections")
     .option("--json", "print JSON: { range, ports }")
     .option("--connections", "also list each data connection with its bytes (close one with: fernlink live close STREAM)")
     // `--json` after `list` is taken by `publish` itself (Commander reads a parent's options anywhere).

@@ -20,7 +20,7 @@ export function PublishedPorts({ closeStream, busy }: { closeStream: (s: LiveStr
       <Alert message={list.error} />
       {list.data && (
         <>
-          <p>Ports this server may publish: {list.data.range}. Add one with: fernlink publish DEVICE --port N --target HOST:PORT</p>
+          <p>Ports this server may publish: {list.data.range}. Add one with: fernlink publish DEVICE --port N --target HOST:PORT [--udp]</p>
           <Table
             caption="Forward jobs: ports of the server that forward to a device's LAN"
             head={["Name", "Device", "Address", "Target", "Whitelist", "State", "Data connections", "Accepted", "Refused", "Errors"]}
