@@ -5,13 +5,13 @@ import { once } from "node:events";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { type AuditJson, Site } from "./helpers/fernlink.js";
-import { Sandbox, waitUntil } from "./helpers/processes.js";
+import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 
 /**
  * A published UDP port with real processes: dig reaches a private dnsmasq in the device's
  * "LAN" through a port the server publishes with --udp, a source outside the whitelist (a
- * second loopback address) gets no answer and opens no stream, and pause and remove stop
- * the port as for TCP.
+ * second loopback address) gets no answer and opens no stream, pause and remove stop the
+ * port as for TCP, and an agent allowed to may ask for a UDP port itself (`--publish …,udp`).
  */
 
 const ACME = { account: "acme", user: "alice" };
@@ -33,6 +33,8 @@ let site: Site;
 let dnsmasq: ChildProcess;
 let dnsPort = 0;
 let published = 0;
+let agent: Proc;
+let stateDir: string;
 
 /** A free UDP port on loopback (bound, read, released). */
 async function freeUdpPort(): Promise<number> {
@@ -79,7 +81,8 @@ before(async () => {
   published = await freeUdpPort();
   site = await Site.start(sb, [ACME], { serverArgs: ["--publish-ports", String(published)] });
   await site.login(ACME);
-  await site.startAgent(await site.register(await site.addDevice("alice", "press-7", ["127.0.0.0/8"]), "agent"));
+  stateDir = await site.register(await site.addDevice("alice", "press-7", ["127.0.0.0/8"]), "agent");
+  agent = await site.startAgent(stateDir);
 });
 
 after(() => sb?.cleanup());
@@ -145,4 +148,17 @@ test("pause stops the port and resume opens it again; remove frees it", async ()
   s.bind(published, "127.0.0.1");
   await once(s, "listening");
   await new Promise<void>((resolve) => s.close(() => resolve()));
+});
+
+test("an allowed agent's --publish N:HOST:PORT,udp is a UDP port like any other", async () => {
+  assert.match(await site.ok("alice", ["device", "agent-publish", "press-7", "allow"]), /may now publish ports/);
+  await agent.stop();
+  agent = sb.start(["agent", "run", "--state", stateDir, "--publish", `${published}:127.0.0.1:${dnsPort},udp,allow-from=127.0.0.1`], {
+    home: site.home("agent"),
+  });
+  await waitUntil("the job is published", async () => (/info agent: published port address=127\.0\.0\.1:\d+/.test(agent.stderr) ? true : undefined), 15_000);
+  const [job] = await listPorts();
+  assert.deepEqual([job?.protocol, job?.target, job?.listening], ["udp", `127.0.0.1:${dnsPort}/udp`, true]);
+  assert.equal(await dig(published, "plc.example"), "10.1.2.3");
+  assert.equal(await dig(published, "plc.example", "127.0.0.2"), "", "its whitelist holds");
 });
