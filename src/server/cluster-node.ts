@@ -12,7 +12,8 @@ import { streamTargetLabel } from "../protocol/stream-headers.js";
 import type { Relay } from "../relay/relay.js";
 import type { BackgroundWork } from "../shared/background-work.js";
 import type { Logger } from "../shared/log.js";
-import { clusterPresence } from "./cluster-presence.js";
+import { CLUSTER_PRESENCE, clusterPresence } from "./cluster-presence.js";
+import { takeOverDeadTunnels } from "./dead-tunnels.js";
 import { type RelayNames, relayPresence } from "./presence-tracker.js";
 import type { TunnelBoard } from "./tunnel-board.js";
 
@@ -109,6 +110,8 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
     work: options.work,
   });
   let listening: Listening | undefined;
+  let takeOver: NodeJS.Timeout | undefined;
+  let takingOver = false;
 
   return {
     presence: tracker.presence,
@@ -136,8 +139,18 @@ export function nodeLinks(options: NodeLinksOptions): NodeLinks {
       });
       await listening.ready;
       await tracker.start();
+      // A node or relay killed without a word leaves its rows to go stale: one of us ends its tunnels.
+      takeOver = setInterval(() => {
+        if (takingOver) return;
+        takingOver = true;
+        later("take over the tunnels of a dead relay", (c) =>
+          takeOverDeadTunnels(c, { board, names, staleMs: CLUSTER_PRESENCE.staleMs }).finally(() => (takingOver = false)),
+        );
+      }, CLUSTER_PRESENCE.takeOverMs);
+      takeOver.unref();
     },
     async close() {
+      clearInterval(takeOver);
       await tracker.stop();
       await listening?.close();
     },

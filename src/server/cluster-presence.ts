@@ -7,6 +7,7 @@ import {
   dropRelayTunnels,
   type LiveTunnelRow,
   listLiveTunnels,
+  liveTunnelRelays,
   pruneLiveTunnels,
   putLiveTunnel,
 } from "../access/store/live-tunnels.js";
@@ -27,6 +28,8 @@ export const CLUSTER_PRESENCE = {
   staleMs: 15_000,
   /** How often a node reads the other relays' tunnels (and at once after a device event). */
   refreshMs: 1_000,
+  /** How often a node takes over the stale rows of relays that died (`dead-tunnels.ts`). */
+  takeOverMs: 2_000,
   /** Rows this old are deleted by whichever node sees them. */
   pruneMs: 60_000,
 } as const;
@@ -94,9 +97,23 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
   const heartbeat = async (): Promise<void> => {
     for (const relayId of board.relayIds()) {
       const renewed = await beatLiveTunnels(db, relayId, options.now());
-      // Fewer rows than tunnels: a row was lost (pruned during a long pause, or a write failed).
+      // Fewer rows than tunnels: a row was lost (a write failed, or another node took it over
+      // during a long pause, ending the tunnel in the store: then it is announced again).
       const mine = board.list().filter((p) => p.relayId === relayId);
-      if (renewed < mine.length) await Promise.all(mine.map((p) => put(p.tunnel, relayId)));
+      if (renewed < mine.length) {
+        const held = await liveTunnelRelays(
+          db,
+          mine.map((p) => p.tunnel.identity.deviceId),
+        );
+        await Promise.all(
+          mine.map(async (p) => {
+            const deviceId = p.tunnel.identity.deviceId;
+            if (held.get(deviceId) === relayId) return;
+            if (held.has(deviceId)) await put(p.tunnel, relayId);
+            else board.announce(deviceId);
+          }),
+        );
+      }
     }
     await pruneLiveTunnels(db, new Date(options.now().getTime() - timing.pruneMs));
     await syncLiveStreams(db, options.nodeId, local.streams().map(streamValues), options.now());

@@ -74,6 +74,15 @@ export class TunnelBoard extends EventEmitter<{ online: [HeldTunnel, string]; of
     return [...this.sources.values()].flatMap(({ source }) => source.list().map((tunnel) => ({ tunnel, relayId: source.relayId })));
   }
 
+  /**
+   * Announces a tunnel held here as online again: its record was taken over by another node
+   * while this one paused past the heartbeat's limit, which ended the tunnel in the store.
+   */
+  announce(deviceId: string): void {
+    const placed = this.find(deviceId);
+    if (placed) this.emit("online", placed.tunnel, placed.relayId);
+  }
+
   /** Tunnels per relay held here. */
   count(relayId: string): number {
     return this.sources.get(relayId)?.source.list().length ?? 0;

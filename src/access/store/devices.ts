@@ -68,6 +68,21 @@ export async function markDeviceSeen(db: Kysely<Database>, id: string, seen: { a
     .execute();
 }
 
+/**
+ * Records that the device's tunnel on relay `relay` (its name, as `markDeviceSeen` wrote it) was
+ * last known up at `at`, unless the row names another relay: the device came back there first.
+ * Returns whether the row was changed.
+ */
+export async function markDeviceGone(db: Kysely<Database>, id: string, gone: { at: Instant; relay: string }): Promise<boolean> {
+  const result = await db
+    .updateTable("devices")
+    .set({ last_seen: iso(gone.at) })
+    .where("id", "=", id)
+    .where((eb) => eb.or([eb("relay_id", "=", gone.relay), eb("relay_id", "is", null)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 /** Sets (or clears, with null) the serial of the device's one valid certificate. */
 export async function setDeviceCertificate(db: Kysely<Database>, id: string, serial: string | null): Promise<void> {
   await db.updateTable("devices").set({ cert_serial: serial }).where("id", "=", id).execute();

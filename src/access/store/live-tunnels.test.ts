@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createDevice, removeDevice } from "./devices.js";
-import { beatLiveTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel } from "./live-tunnels.js";
+import { beatLiveTunnels, claimStaleTunnels, dropLiveTunnel, dropRelayTunnels, listLiveTunnels, pruneLiveTunnels, putLiveTunnel } from "./live-tunnels.js";
 import type { Backend, StoreCase } from "./store-fixture.js";
 import { at, newAccount, T0, testOnEveryBackend, uniqueName } from "./store-fixture.js";
 
@@ -83,6 +83,28 @@ const cases: StoreCase[] = [
       );
       await removeDevice(db, press.id);
       assert.deepEqual(await listLiveTunnels(db, at(0), account.id), []);
+    },
+  },
+  {
+    name: "stale rows of a dead relay are claimed once among concurrent claims, while fresh rows and the claimer's own stay",
+    async run(backend) {
+      const { db } = backend.store;
+      const { press, mill } = await twoDevices(backend);
+      const dead = uniqueName("relay");
+      const mine = uniqueName("relay");
+      const account = await newAccount(backend.store);
+      const lathe = await createDevice(db, { accountId: account.id, name: "lathe-1", lan: [], now: T0 });
+      await putLiveTunnel(db, { deviceId: press.id, relayId: dead, address: "203.0.113.9", since: at(0), now: at(1) });
+      await putLiveTunnel(db, { deviceId: lathe.id, relayId: mine, address: "c", since: at(0), now: at(1) });
+      await putLiveTunnel(db, { deviceId: mill.id, relayId: dead, address: "b", since: at(0), now: at(1) });
+      // mill-3 came back on another relay before the claim: its one row is fresh now.
+      await putLiveTunnel(db, { deviceId: mill.id, relayId: "relay-b", address: "b", since: at(20), now: at(20) });
+      const ours = new Set([press.id, mill.id, lathe.id]);
+      const claims = await Promise.all([1, 2, 3].map(() => claimStaleTunnels(db, at(15), [mine])));
+      const claimed = claims.flat().filter((r) => ours.has(r.deviceId));
+      assert.deepEqual(claimed, [{ deviceId: press.id, relayId: dead, address: "203.0.113.9", heartbeatAt: at(1).toISOString() }]);
+      const left = (await listLiveTunnels(db, at(0))).filter((t) => ours.has(t.deviceId)).map((t) => `${t.deviceName}@${t.relayId}`);
+      assert.deepEqual(left.sort(), [`lathe-1@${mine}`, "mill-3@relay-b"]);
     },
   },
 ];

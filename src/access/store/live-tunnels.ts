@@ -42,6 +42,17 @@ export async function beatLiveTunnels(db: Kysely<Database>, relayId: string, now
   return Number(result.numUpdatedRows);
 }
 
+/** The relay holding each of these devices' tunnels, for those with a row. */
+export async function liveTunnelRelays(db: Kysely<Database>, deviceIds: readonly string[]): Promise<Map<string, string>> {
+  if (deviceIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("live_tunnels")
+    .select(["device_id", "relay_id"])
+    .where("device_id", "in", [...deviceIds])
+    .execute();
+  return new Map(rows.map((r) => [r.device_id, r.relay_id]));
+}
+
 /** Forgets every tunnel of `relayId` (the relay is shutting down). */
 export async function dropRelayTunnels(db: Kysely<Database>, relayId: string): Promise<void> {
   await db.deleteFrom("live_tunnels").where("relay_id", "=", relayId).execute();
@@ -51,6 +62,27 @@ export async function dropRelayTunnels(db: Kysely<Database>, relayId: string): P
 export async function pruneLiveTunnels(db: Kysely<Database>, before: Instant): Promise<number> {
   const result = await db.deleteFrom("live_tunnels").where("heartbeat_at", "<", iso(before)).executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** A tunnel row taken from a relay that stopped renewing it. */
+export interface ClaimedTunnel {
+  deviceId: string;
+  relayId: string;
+  address: string;
+  /** The row's last heartbeat: the last moment the device was known to be connected. */
+  heartbeatAt: string;
+}
+
+/**
+ * Deletes the rows whose heartbeat is older than `before`, except those of `keep` (relays whose
+ * rows the caller renews itself), and returns them. Each row goes to exactly one caller: a
+ * concurrent claim blocks on the row and then finds it gone (PostgreSQL), or runs after (SQLite).
+ */
+export async function claimStaleTunnels(db: Kysely<Database>, before: Instant, keep: readonly string[] = []): Promise<ClaimedTunnel[]> {
+  let query = db.deleteFrom("live_tunnels").where("heartbeat_at", "<", iso(before));
+  if (keep.length > 0) query = query.where("relay_id", "not in", [...keep]);
+  const rows = await query.returning(["device_id", "relay_id", "address", "heartbeat_at"]).execute();
+  return rows.map((r) => ({ deviceId: r.device_id, relayId: r.relay_id, address: r.address, heartbeatAt: r.heartbeat_at }));
 }
 
 /** Every tunnel whose heartbeat is at `freshSince` or later, of one account or of all. */
