@@ -34,6 +34,7 @@ const PAGES: readonly [hash: string, heading: string][] = [
   ["#/admin/devices", "Manage devices"],
   ["#/admin/web", "Web targets"],
   ["#/admin/policy", "Account policy"],
+  ["#/admin/notifications", "Notifications"],
   ["#/admin/audit", "Audit log"],
   ["#/admin/connections", "Connection report"],
   ["#/admin/live", "Live connections"],
@@ -77,6 +78,8 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
     await site.ok("alice", ["pool", "add", "line-1"]);
     await site.ok("alice", ["pool", "add", "line-2"]);
     await site.ok("alice", ["pool", "devices", "line-1", "--add", "press-7"]);
+    await site.ok("alice", ["notify", "channel", "add", "ops-hook", "--webhook", "http://127.0.0.1:9/hook"]);
+    await site.ok("alice", ["notify", "rule", "add", "--on", "device.offline", "--after", "10m", "--channel", "ops-hook", "--device", "press-7"]);
   });
   after(() => sb?.cleanup());
 

@@ -9,6 +9,7 @@ export const ADMIN_PAGES = {
   devices: "Manage devices",
   web: "Web targets",
   policy: "Account policy",
+  notifications: "Notifications",
   audit: "Audit log",
   connections: "Connection report",
   live: "Live connections",

@@ -1,5 +1,6 @@
 import type { ROUTES } from "../../protocol/api.js";
 import type { ACCESS_ROUTES } from "../../protocol/api-access.js";
+import type { NOTIFY_ROUTES } from "../../protocol/api-notify.js";
 import type { USER_ROUTES } from "../../protocol/api-users.js";
 
 /**
@@ -70,6 +71,21 @@ export const API = {
     accessRules: "/api/v1/access-rules",
     accessRule: "/api/v1/access-rules/:group/:pool",
   } as const satisfies typeof ACCESS_ROUTES),
+  ...({
+    notifyChannels: "/api/v1/notifications/channels",
+    notifyChannel: "/api/v1/notifications/channels/:name",
+    notifyChannelTest: "/api/v1/notifications/channels/:name/test",
+    notifyRules: "/api/v1/notifications/rules",
+    notifyRule: "/api/v1/notifications/rules/:id",
+    notifyLog: "/api/v1/notifications",
+  } as const satisfies {
+    notifyChannels: typeof NOTIFY_ROUTES.channels;
+    notifyChannel: typeof NOTIFY_ROUTES.channel;
+    notifyChannelTest: typeof NOTIFY_ROUTES.channelTest;
+    notifyRules: typeof NOTIFY_ROUTES.rules;
+    notifyRule: typeof NOTIFY_ROUTES.rule;
+    notifyLog: typeof NOTIFY_ROUTES.log;
+  }),
   // Not REST routes of the catalogue: the VNC WebSocket and the HMI hand-over (see the portal plan).
   vnc: "/api/v1/web-targets/:id/vnc",
   webOpen: "/web/open/:id",

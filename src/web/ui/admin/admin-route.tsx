@@ -8,6 +8,7 @@ import { ConnectionsPage } from "./connections.js";
 import { GroupsPage } from "./groups.js";
 import { LivePage } from "./live.js";
 import { ManageDevicesPage } from "./manage-devices.js";
+import { NotificationsPage } from "./notifications.js";
 import { PolicyPage } from "./policy.js";
 import { PoolsPage } from "./pools.js";
 import { StatusPage } from "./status.js";
@@ -22,6 +23,7 @@ const PAGES: Record<AdminPage, ComponentType> = {
   devices: ManageDevicesPage,
   web: WebTargetsPage,
   policy: PolicyPage,
+  notifications: NotificationsPage,
   audit: AuditPage,
   connections: ConnectionsPage,
   live: LivePage,
