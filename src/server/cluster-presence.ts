@@ -48,7 +48,7 @@ export interface ClusterPresenceOptions {
   now: () => Date;
   log: Logger;
   work: BackgroundWork;
-  timing?: Partial<typeof CLUSTER_PRESENCE>;
+  timing?: Partial<Record<keyof typeof CLUSTER_PRESENCE, number>>;
 }
 
 /** Presence over every relay of the cluster, with the timers that keep it current. */
@@ -109,8 +109,9 @@ export function clusterPresence(options: ClusterPresenceOptions): ClusterPresenc
           mine.map(async (p) => {
             const deviceId = p.tunnel.identity.deviceId;
             if (held.get(deviceId) === relayId) return;
-            if (held.has(deviceId)) await put(p.tunnel, relayId);
-            else board.announce(deviceId);
+            await put(p.tunnel, relayId);
+            // Written before it is announced, so the next heartbeat does not announce it twice.
+            if (!held.has(deviceId)) board.announce(deviceId);
           }),
         );
       }
