@@ -31,6 +31,7 @@ export async function setAccountPolicy(ctx: AccessContext, who: Principal, chang
   if (changes.history !== undefined) columns.password_history = changes.history;
   if (changes.lockoutAfter !== undefined) columns.lockout_after = changes.lockoutAfter;
   if (changes.requireOtp !== undefined) columns.require_otp = changes.requireOtp ? 1 : 0;
+  if (changes.requireReason !== undefined) columns.require_reason = changes.requireReason ? 1 : 0;
   const account = await updateAccountPolicy(ctx.db, who.accountId, columns);
   // A tighter policy restricts sessions at once; a looser one lifts restrictions.
   await accessChanged(ctx, who.accountId);

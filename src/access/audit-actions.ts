@@ -72,6 +72,10 @@ export type AuditAction =
   | "publish.log"
   | "publish.agent"
   | "publish.agent-switch"
+  // recorded targets and their recordings
+  | "device.record"
+  | "recording.list"
+  | "recording.get"
   // notifications and the machine's alarms
   | "notify.channel-add"
   | "notify.channel-list"

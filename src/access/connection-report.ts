@@ -1,4 +1,5 @@
 import type { ConnectionRecord, ConnectionsQuery } from "../protocol/api-audit.js";
+import { splitStreamNote } from "../protocol/connect-reason.js";
 import type { AccessContext, Principal } from "./context.js";
 import { ensureAdmin } from "./roles.js";
 import { listAudit } from "./store/audit.js";
@@ -28,6 +29,7 @@ export function toConnection(row: AuditRow): ConnectionRecord | undefined {
   if (row.ended_at === null) return undefined;
   // Records from before the chain were written at the start and completed later.
   const start = row.started_at ?? row.at;
+  const { reason, note } = splitStreamNote(row.reason);
   return {
     seq: row.seq,
     user: row.actor,
@@ -39,6 +41,7 @@ export function toConnection(row: AuditRow): ConnectionRecord | undefined {
     durationMs: Math.max(0, Date.parse(row.ended_at) - Date.parse(start)),
     bytesUp: row.bytes_up ?? 0,
     bytesDown: row.bytes_down ?? 0,
-    note: row.reason,
+    reason,
+    note,
   };
 }

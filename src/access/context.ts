@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { SessionRestriction } from "../protocol/api.js";
+import type { RecordingReader } from "../protocol/api-recordings.js";
 import type { PortPublisher } from "../protocol/published-ports.js";
 import type { LiveStream } from "../protocol/relay-access.js";
 import type { BackgroundWork } from "../shared/background-work.js";
@@ -109,6 +110,8 @@ export interface AccessContext {
   metrics?: Pick<Metrics, "auditEvent" | "auditWriteFailed">;
   /** The listeners of published ports on this node's host; absent where ports are not published. */
   publisher?: PortPublisher;
+  /** The recordings this node's relay keeps; absent where no relay carries streams. */
+  recordings?: RecordingReader;
 }
 
 /** The authenticated caller of an API request. */

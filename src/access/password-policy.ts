@@ -13,10 +13,12 @@ export interface PasswordPolicy {
   /** Failed logins within 15 minutes that lock the user for 30 minutes. */
   lockoutAfter: number;
   requireOtp: boolean;
+  /** Every stream and portal session needs a connect reason. */
+  requireReason: boolean;
 }
 
 /** The policy of a new account; the same defaults as the database columns. */
-export const DEFAULT_POLICY: PasswordPolicy = { minLength: 12, maxAgeDays: null, history: 0, lockoutAfter: 5, requireOtp: false };
+export const DEFAULT_POLICY: PasswordPolicy = { minLength: 12, maxAgeDays: null, history: 0, lockoutAfter: 5, requireOtp: false, requireReason: false };
 
 /** Longest password accepted (the login request caps it too). */
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -29,6 +31,7 @@ export function policyOf(account: Account): PasswordPolicy {
     history: account.password_history,
     lockoutAfter: account.lockout_after,
     requireOtp: account.require_otp === 1,
+    requireReason: account.require_reason === 1,
   };
 }
 

@@ -1,3 +1,4 @@
+import { reasonRequired } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { Requester, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { showTarget } from "../protocol/target-filter.js";
@@ -5,6 +6,7 @@ import { type DeviceAccess, decideStream } from "./access-decision.js";
 import { deviceAccess, type Viewer } from "./access-model.js";
 import type { AccessContext } from "./context.js";
 import { noSuchDeviceFor } from "./no-such-device.js";
+import { isRecorded } from "./recorded-targets.js";
 import { findDeviceByName } from "./store/devices.js";
 import type { Device } from "./store/schema.js";
 
@@ -26,6 +28,8 @@ export function storeLookup(ctx: AccessContext): StreamLookup {
  * The grant carries the entries the agent checks again after it resolved the target.
  */
 export async function authorizeStream(ctx: AccessContext, who: Requester, request: StreamRequest, lookup = storeLookup(ctx)): Promise<StreamGrant> {
+  // A published port's connections come from machines, not people: its job was made by an admin.
+  if (who.reasonRequired && request.reason === undefined && request.job === undefined) throw reasonRequired();
   const device = await lookup.device(who.accountId, request.device);
   const access = device ? await lookup.access(who, device) : undefined;
   const decision = decideStream(access ?? { level: "none", targets: [] }, request.target);
@@ -54,6 +58,7 @@ export async function authorizeStream(ctx: AccessContext, who: Requester, reques
         deviceName: device!.name,
         lastSeen: device!.last_seen,
         allowedTargets: decision.targets,
+        ...(isRecorded(device!, request.target) ? { record: true } : {}),
       };
   }
 }

@@ -1,3 +1,4 @@
+import { streamNote } from "../protocol/connect-reason.js";
 import type { ErrorCode } from "../protocol/errors.js";
 import type { StreamEvent, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { streamTargetLabel } from "../protocol/stream-headers.js";
@@ -18,7 +19,19 @@ const DENIED: ReadonlySet<ErrorCode> = new Set([
   "password-change-required",
   "user-locked",
   "too-many-streams",
+  "reason-required",
 ]);
+
+/** The note of a stream whose bytes the relay keeps. */
+function recordedNote(grant: StreamGrant): string | null {
+  return grant.record ? "bytes recorded" : null;
+}
+
+/** The note of a closed stream: how it ended abnormally, and whether it was recorded. */
+function closingNote(grant: StreamGrant, error: Error | undefined): string | null {
+  const notes = [recordedNote(grant), error ? `ended abnormally: ${error.message}` : null].filter((n) => n !== null);
+  return notes.length > 0 ? notes.join("; ") : null;
+}
 
 interface OpenStream {
   request: StreamRequest;
@@ -46,7 +59,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           action: "stream",
           object: `${request.device}/${streamTargetLabel(request.target, request.protocol)}`,
           result: DENIED.has(error.code) ? "denied" : "error",
-          reason: `${error.code}: ${error.message}`,
+          reason: streamNote(request.reason, `${error.code}: ${error.message}`),
           device: grant?.deviceName ?? request.device,
           target: streamTargetLabel(request.target, request.protocol),
           at: event.at,
@@ -65,6 +78,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           action: "stream.open",
           object: streamId,
           result: "ok",
+          reason: streamNote(request.reason, recordedNote(grant)),
           device: grant.deviceName,
           target: streamTargetLabel(request.target, request.protocol),
           at: event.at,
@@ -90,7 +104,7 @@ export function createStreamAudit(ctx: AccessContext): (event: StreamEvent) => v
           object: event.streamId,
           // The stream itself was allowed and carried bytes: it stays "ok" and says how it ended.
           result: "ok",
-          reason: event.error ? `ended abnormally: ${event.error.message}` : null,
+          reason: streamNote(request.reason, closingNote(grant, event.error)),
           device: grant.deviceName,
           target: streamTargetLabel(request.target, request.protocol),
           at: event.at,

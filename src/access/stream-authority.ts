@@ -19,8 +19,13 @@ function beforeEnd(credential: Credential, now: number): boolean {
   return end === null || Date.parse(end) > now;
 }
 
-/** `authenticate` of sessions.ts for streams, with the session or token kept in the cache. */
-async function authenticateCached(ctx: AccessContext, cache: StreamCache, token: string | undefined, source: string): Promise<Principal> {
+/** `authenticate` of sessions.ts for streams, with the session or token kept in the cache; also whether its account requires a reason. */
+async function authenticateCached(
+  ctx: AccessContext,
+  cache: StreamCache,
+  token: string | undefined,
+  source: string,
+): Promise<{ principal: Principal; reasonRequired: boolean }> {
   if (!token) throw notLoggedIn();
   const hash = hashSecret(token);
   const isApiToken = token.startsWith(API_TOKEN_PREFIX);
@@ -38,7 +43,8 @@ async function authenticateCached(ctx: AccessContext, cache: StreamCache, token:
     usable: (c) => beforeEnd(c, ctx.now().getTime()),
   });
   if (!credential) throw isApiToken ? apiTokenEnded() : sessionEnded();
-  return credential.kind === "token" ? apiTokenPrincipal(credential.found, source) : sessionPrincipal(ctx, credential.found, source);
+  const principal = credential.kind === "token" ? apiTokenPrincipal(credential.found, source) : await sessionPrincipal(ctx, credential.found, source);
+  return { principal, reasonRequired: credential.found.account.require_reason === 1 };
 }
 
 /** The device and access lookups of `authorizeStream`, kept in the cache; a missing device is not kept. */
@@ -62,7 +68,7 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
   async function authenticateRequest(request: StreamRequest): Promise<Requester> {
     // A published port's listener opens its streams with the job owner's rights, not a token.
     if (request.job) return publishRequester(ctx, request.job);
-    const principal = await authenticateCached(ctx, cache, request.token, request.source);
+    const { principal, reasonRequired } = await authenticateCached(ctx, cache, request.token, request.source);
     return {
       accountId: principal.accountId,
       userId: principal.userId,
@@ -70,6 +76,7 @@ export function createStreamAuthority(ctx: AccessContext): StreamAuthority {
       role: principal.role,
       sessionId: principal.sessionId,
       ...(principal.tokenName !== undefined ? { tokenName: principal.tokenName } : {}),
+      ...(reasonRequired ? { reasonRequired } : {}),
     };
   }
   return {

@@ -60,6 +60,7 @@ export function createStoredWebGrants(options: StoredWebGrantsOptions): WebGrant
         sealedSession: sealSecret(secretKey, subject.sessionToken, context(tokenHash)),
         targetId: subject.targetId,
         path,
+        reason: subject.reason ?? null,
         now: new Date(at),
         expiresAt: new Date(at + ttlMs),
       },
@@ -79,6 +80,7 @@ export function createStoredWebGrants(options: StoredWebGrantsOptions): WebGrant
     const entry: Cached = {
       sessionToken: openSecret(secretKey, row.sealedSession, context(tokenHash)),
       targetId: row.targetId,
+      ...(row.reason !== null ? { reason: row.reason } : {}),
       sessionHash: row.sessionHash,
       expiresAt: Date.parse(row.expiresAt),
       freshUntil: at + GRANT_CACHE_MS,
@@ -97,13 +99,14 @@ export function createStoredWebGrants(options: StoredWebGrantsOptions): WebGrant
       // A code brought to another target's host is burnt all the same.
       if (!row || row.targetId !== targetId) return undefined;
       const sessionToken = openSecret(secretKey, row.sealedSession, context(tokenHash));
-      const grant = await issue("grant", { sessionToken, targetId }, null, GRANT_TTL_MS);
+      const grant = await issue("grant", { sessionToken, targetId, ...(row.reason !== null ? { reason: row.reason } : {}) }, null, GRANT_TTL_MS);
       return { grant, path: row.path ?? "/" };
     },
 
     async lookup(grant, targetId) {
       const entry = await read(grant);
-      return entry && entry.targetId === targetId ? { sessionToken: entry.sessionToken, targetId: entry.targetId } : undefined;
+      if (!entry || entry.targetId !== targetId) return undefined;
+      return { sessionToken: entry.sessionToken, targetId: entry.targetId, ...(entry.reason !== undefined ? { reason: entry.reason } : {}) };
     },
 
     async holds(grant) {

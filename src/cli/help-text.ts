@@ -56,7 +56,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "operator token revoke": ["fernlink operator token revoke billing-portal --data ./fernlink-data"],
   "relay drain": ["fernlink relay drain relay-eu-1 --data ./fernlink-data"],
   "relay remove": ["fernlink relay remove relay-eu-1 --data ./fernlink-data"],
-  connect: ["fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080", "fernlink connect press-7 --forward-udp 10161:192.168.1.10:161"],
+  connect: [
+    "fernlink connect press-7 --forward 15020:192.168.1.10:502 --socks 11080",
+    "fernlink connect press-7 --forward-udp 10161:192.168.1.10:161",
+    "fernlink connect press-7 --forward 15020:192.168.1.10:502 --reason 'ticket 4711: recipe upload'",
+  ],
   check: [
     "fernlink check --server https://fernlink.example.com --ca ca.pem",
     "FERNLINK_PROXY_PASSWORD='…' fernlink check --server https://fernlink.example.com --proxy http://press7@proxy.plant.local:3128 --json",
@@ -102,7 +106,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   passwd: ["fernlink passwd"],
   "otp enable": ["fernlink otp enable"],
   "otp disable": ["fernlink otp disable --otp 123456"],
-  "account policy": ["fernlink account policy --min-length 14 --lockout-after 5"],
+  "account policy": ["fernlink account policy --min-length 14 --lockout-after 5", "fernlink account policy --require-reason"],
+  "device record": ["fernlink device record press-7 192.168.1.10:502 on"],
+  "recording list": ["fernlink recording list"],
+  "recording get": ["fernlink recording get 3f6c2a1e-8d4b-4c1a-9e2f-5b7d0a9c4e11 press-7-session.log"],
   "token add": ["fernlink token add backup-script --role member --expires-days 90"],
   "token list": ["fernlink token list"],
   "token revoke": ["fernlink token revoke backup-script"],
@@ -145,7 +152,7 @@ export const ENVIRONMENT: Readonly<Record<string, readonly string[]>> = {
     "FERNLINK_HOME            where the session is kept (default ~/.config/fernlink)",
     ...PROXY_ENVIRONMENT,
   ],
-  connect: PROXY_ENVIRONMENT,
+  connect: [...PROXY_ENVIRONMENT, "FERNLINK_REASON          the connect reason, instead of --reason"],
   "agent run": [...PROXY_ENVIRONMENT, "FERNLINK_MQTT_PASSWORD   password of the --alarm-mqtt broker's user"],
   "notify channel add": [
     "FERNLINK_SMTP_PASSWORD  the SMTP user's password (else asked for on a terminal)",

@@ -11,6 +11,7 @@ import { registerLoginThrottleCommands } from "./commands/login-throttle.js";
 import { registerNotifyCommands } from "./commands/notify.js";
 import { registerOperatorCommands } from "./commands/operator.js";
 import { registerPublishCommands } from "./commands/publish.js";
+import { registerRecordingCommands } from "./commands/recording.js";
 import { registerRelayCommands } from "./commands/relay.js";
 import { registerReportCommands } from "./commands/report.js";
 import { registerServerCommand } from "./commands/server.js";
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     registerReportCommands,
     registerLiveCommands,
     registerPublishCommands,
+    registerRecordingCommands,
     registerNotifyCommands,
     registerUserCommands,
     registerSessionAdminCommands,

@@ -2,6 +2,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:htt
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TLSSocket } from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
+import { encodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { connectHeaders, HEADER, protocolHeaders, type StreamProtocol } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
@@ -30,6 +31,10 @@ export interface TunnelClientOptions {
   device: string;
   /** Told once per outage, and once when the connection is back. */
   onStatus?: (status: TunnelStatus) => void;
+  /** The connect reason sent with every stream (validated, connect-reason.ts). */
+  reason?: string;
+  /** Told of each stream the relay answered as recorded (its bytes kept for the account's admins). */
+  onRecorded?: (target: HostPort) => void;
 }
 
 /**
@@ -155,7 +160,12 @@ export class TunnelClient {
     }
     const stream = openCancellable(
       session,
-      connectHeaders(target, { [HEADER.device]: this.options.device, authorization: `Bearer ${this.options.token}`, ...protocolHeaders(protocol) }),
+      connectHeaders(target, {
+        [HEADER.device]: this.options.device,
+        authorization: `Bearer ${this.options.token}`,
+        ...protocolHeaders(protocol),
+        ...(this.options.reason !== undefined ? { [HEADER.connectReason]: encodeReasonHeader(this.options.reason) } : {}),
+      }),
       this.resets,
     );
     this.carriers.set(stream, session);
@@ -168,6 +178,10 @@ export class TunnelClient {
         return err instanceof FernlinkError ? err : connectionError(err, this.options.server, this.options.ca !== undefined);
       },
       abortStream,
+      (headers) => {
+        if (headers[HEADER.recorded] === "1") this.options.onRecorded?.(target);
+        return undefined;
+      },
     );
   }
 

@@ -80,7 +80,9 @@ export const ConnectionRecord = z.strictObject({
   durationMs: z.number().int(),
   bytesUp: z.number().int(),
   bytesDown: z.number().int(),
-  /** Set when the stream ended abnormally. */
+  /** The reason the user gave for the connection (`account policy --require-reason`); null: none. */
+  reason: z.string().nullable(),
+  /** Set when the stream ended abnormally, or its bytes were recorded. */
   note: z.string().nullable(),
 });
 export type ConnectionRecord = z.infer<typeof ConnectionRecord>;

@@ -20,6 +20,7 @@ import { NOTIFY_ROUTE_DOCS } from "./api-notify.js";
 import { ON_DEMAND_ROUTE_DOCS } from "./api-on-demand.js";
 import { OPERATOR_ROUTE_DOCS } from "./api-operator.js";
 import { PUBLISH_ROUTE_DOCS } from "./api-publish.js";
+import { RECORDING_ROUTE_DOCS } from "./api-recordings.js";
 import { SESSION_ROUTE_DOCS } from "./api-session.js";
 import { USER_ROUTE_DOCS } from "./api-users.js";
 import { WEB_TARGET_ROUTE_DOCS } from "./api-web-targets.js";
@@ -92,6 +93,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...ACCESS_ROUTE_DOCS,
   ...LIVE_ROUTE_DOCS,
   ...PUBLISH_ROUTE_DOCS,
+  ...RECORDING_ROUTE_DOCS,
   ...NOTIFY_ROUTE_DOCS,
   ...ON_DEMAND_ROUTE_DOCS,
   ...OPERATOR_ROUTE_DOCS,

@@ -81,13 +81,15 @@ const OtpCode = z.string().regex(/^\d{6}$/, "a one-time code is 6 digits");
 export const OtpDisableRequest = z.strictObject({ code: OtpCode });
 export type OtpDisableRequest = z.infer<typeof OtpDisableRequest>;
 
-/** The account policy: password rules, lockout and two-factor requirement. */
+/** The account policy: password rules, lockout, two-factor requirement and connect reasons. */
 export const AccountPolicy = z.strictObject({
   minLength: z.number().int(),
   maxAgeDays: z.number().int().nullable(),
   history: z.number().int(),
   lockoutAfter: z.number().int(),
   requireOtp: z.boolean(),
+  /** Every stream and portal session needs a connect reason (connect-reason.ts). */
+  requireReason: z.boolean(),
 });
 export type AccountPolicy = z.infer<typeof AccountPolicy>;
 
@@ -108,6 +110,7 @@ export const AccountPolicyUpdate = z.strictObject({
   history: bounded("history").optional(),
   lockoutAfter: bounded("lockoutAfter").optional(),
   requireOtp: z.boolean().optional(),
+  requireReason: z.boolean().optional(),
 });
 export type AccountPolicyUpdate = z.infer<typeof AccountPolicyUpdate>;
 

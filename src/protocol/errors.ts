@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   "certificate-rejected": 403,
   "certificate-revoked": 403,
   "too-many-streams": 429,
+  "reason-required": 403,
   "target-refused": 502,
   "target-unreachable": 502,
   "vnc-auth-failed": 502,

@@ -30,6 +30,8 @@ export interface StreamRequest {
   job?: { id: string; accountId: string };
   /** "udp" for a stream of datagrams (access rules admit the port for both); absent means TCP. */
   protocol?: StreamProtocol;
+  /** The user's connect reason (validated, connect-reason.ts); kept in the stream's audit records. */
+  reason?: string;
 }
 
 /** The user behind a stream request, once the token is checked. */
@@ -42,6 +44,8 @@ export interface Requester {
   sessionId: string;
   /** The API token's name, when the request came with one (never the token itself). */
   tokenName?: string;
+  /** The account's policy requires a connect reason on every stream. */
+  reasonRequired?: boolean;
 }
 
 /** Permission to open one stream, with the names the audit needs. */
@@ -61,6 +65,8 @@ export interface StreamGrant {
    * agent checks the resolved target against them as well as against its own allowlist.
    */
   allowedTargets: string[];
+  /** The target is recorded on this device: the relay keeps the stream's bytes (size-capped). */
+  record?: boolean;
 }
 
 /** A stream the relay is carrying right now. */

@@ -6,12 +6,14 @@ import { parseTargetEntry, type TargetEntry } from "./target-filter.js";
  * Stream metadata travels in the HTTP/2 CONNECT headers, payload in DATA frames only, so a
  * relay can route and filter on metadata without ever needing the bytes.
  *
- * client → relay:  CONNECT :authority=THOST:TPORT, fernlink-device, authorization: Bearer TOKEN
+ * client → relay:  CONNECT :authority=THOST:TPORT, fernlink-device, authorization: Bearer TOKEN,
+ *                  fernlink-connect-reason (percent-encoded, connect-reason.ts) when one is given
  * relay  → agent:  CONNECT :authority=THOST:TPORT, fernlink-stream-id, fernlink-user,
  *                  fernlink-allowed-targets (space-separated target-filter entries)
  * both hops:       fernlink-protocol: udp for a stream of UDP datagrams (DATAGRAM capsules,
  *                  datagram-capsule.ts); absent means a TCP byte stream
- * answers:         :status 200, or an error status with fernlink-error (code) and fernlink-reason
+ * answers:         :status 200 (with fernlink-recorded: 1 when the relay keeps the stream's bytes),
+ *                  or an error status with fernlink-error (code) and fernlink-reason
  * ends:            the opener ends its half with trailers; `fernlink-cancel` in them means it gave
  *                  up, and the answerer resets the stream (shared/stream-cancel.ts says why)
  */
@@ -24,6 +26,8 @@ export const HEADER = {
   reason: "fernlink-reason",
   cancel: "fernlink-cancel",
   protocol: "fernlink-protocol",
+  connectReason: "fernlink-connect-reason",
+  recorded: "fernlink-recorded",
 } as const;
 
 /** What a stream carries: a TCP byte stream, or UDP datagrams to one target. */

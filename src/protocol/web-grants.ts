@@ -2,6 +2,8 @@
 export interface GrantSubject {
   sessionToken: string;
   targetId: string;
+  /** The connect reason given when the HMI was opened, for every stream its pages open. */
+  reason?: string;
 }
 
 /** A launch code's subject and the path the HMI opens on, fixed by the server (never taken from the URL). */

@@ -41,6 +41,11 @@ export class DataLog {
     return this.held;
   }
 
+  /** Payload bytes dropped to stay within the cap. */
+  get droppedBytes(): number {
+    return this.dropped;
+  }
+
   /**
    * The log as text: a header, then one line per chunk, `TIME #CONN up|down BYTES HEX`, where
    * "up" is from the source to the target. Hex keeps binary protocols (Modbus) readable and exact.

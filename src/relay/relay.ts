@@ -8,6 +8,7 @@ import type { JoinResult } from "../shared/join-streams.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { type AgentAcceptorDeps, acceptAgent, certificatePeer } from "./agent-acceptor.js";
+import { RecordingStore } from "./recordings.js";
 import { type CarriedStream, joinClientStream, joinForwardedStream, liveView, openInProcessStream, type StreamJoinerDeps } from "./stream-joiner.js";
 import { type StreamRate, StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
@@ -64,6 +65,8 @@ export interface Relay {
   streams(): LiveStream[];
   /** Cuts one live stream (its user lost the right to it). */
   cutStream(streamId: string): boolean;
+  /** The bytes of the streams to recorded targets this relay carried (in memory, size-capped). */
+  readonly recordings: RecordingStore;
   /** Closes every tunnel and waits (at most `graceMs`) until their streams and tunnels have ended. */
   close(graceMs?: number): Promise<void>;
 }
@@ -95,7 +98,18 @@ export function createRelay(options: RelayOptions): Relay {
     totals.up += up;
     totals.down += down;
   };
-  const joinerDeps: StreamJoinerDeps = { authority: options.authority, registry, throttle, log: options.log, now, live, ended, forward: options.forward };
+  const recordings = new RecordingStore();
+  const joinerDeps: StreamJoinerDeps = {
+    authority: options.authority,
+    registry,
+    throttle,
+    recordings,
+    log: options.log,
+    now,
+    live,
+    ended,
+    forward: options.forward,
+  };
   let draining = false;
   // Streams being joined, so shutdown can wait for their audit records.
   const active = new Set<Promise<void>>();
@@ -106,6 +120,7 @@ export function createRelay(options: RelayOptions): Relay {
   return {
     id: options.id,
     registry,
+    recordings,
     acceptAgentSocket: (socket) => {
       // A draining relay takes no agents: they go to the next relay on their list.
       if (draining) return void socket.destroy();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
+import { decodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
@@ -20,6 +21,7 @@ import { type JoinResult, joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
 import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";
 import type { StreamOpener } from "./peer-relays.js";
+import type { RecordingStore } from "./recordings.js";
 import { type StreamThrottle, THROTTLE_REPORT_WINDOW_MS } from "./stream-throttle.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
@@ -44,6 +46,8 @@ export interface StreamJoinerDeps {
   /** The relay holding a device that is not connected here, if any. */
   forward?: ((deviceId: string, deviceName: string) => StreamOpener | undefined) | undefined;
   throttle: StreamThrottle;
+  /** Where the bytes of streams to recorded targets are kept; absent: nothing is recorded here. */
+  recordings?: RecordingStore;
   log: Logger;
   now: () => Date;
 }
@@ -114,19 +118,42 @@ function tooManyStreams(device: string, throttle: StreamThrottle, retryAfterMs: 
   );
 }
 
+/** True when the stream's bytes will be kept here, so its user is told. */
+function recordedHere(opened: OpenedStream, deps: StreamJoinerDeps): boolean {
+  return opened.grant.record === true && deps.recordings !== undefined;
+}
+
+/** Keeps a copy of every chunk each way; joinStreams' own listeners still decide the flow. */
+function tapInto(opened: OpenedStream, user: Duplex, startedAt: Date, store: RecordingStore, now: () => Date): void {
+  const { streamId, request, grant, agentStream } = opened;
+  const log = store.start({
+    id: streamId,
+    accountId: grant.accountId,
+    user: grant.userName,
+    device: grant.deviceName,
+    target: streamTargetLabel(request.target, request.protocol),
+    startedAt,
+  });
+  user.on("data", (chunk: Buffer) => log.add(1, "up", chunk, now()));
+  agentStream.on("data", (chunk: Buffer) => log.add(1, "down", chunk, now()));
+}
+
 /** Pipes the user's side into an opened stream, lists it as live, and records its start and end. */
 function carry(opened: OpenedStream, user: Duplex, cut: () => void, deps: StreamJoinerDeps): Promise<void> {
   const { streamId, request, grant, agentStream } = opened;
   const startedAt = deps.now();
   deps.authority.record({ kind: "opened", streamId, request, grant, at: startedAt });
+  const recordings = recordedHere(opened, deps) ? deps.recordings : undefined;
   return new Promise<void>((resolve) => {
     const onDone = ({ bytesAtoB, bytesBtoA, error }: JoinResult): void => {
+      recordings?.end(grant.accountId, streamId, deps.now());
       deps.live.delete(streamId);
       deps.ended?.(bytesAtoB, bytesBtoA);
       deps.authority.record({ kind: "closed", streamId, bytesUp: bytesAtoB, bytesDown: bytesBtoA, error, at: deps.now() });
       resolve();
     };
     const counts = joinStreams(user, agentStream, onDone);
+    if (recordings) tapInto(opened, user, startedAt, recordings, deps.now);
     deps.live.set(streamId, { streamId, request, grant, startedAt, counts, cut });
   });
 }
@@ -145,7 +172,11 @@ export async function joinClientStream(clientStream: ServerHttp2Stream, headers:
     if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
     const target = readConnectTarget(headers);
     const protocol = readStreamProtocol(headers);
-    opened = await openForRequest({ token: bearer(headers), device, target, source, ...(protocol === "udp" ? { protocol } : {}) }, deps);
+    const reason = decodeReasonHeader(readHeader(headers, HEADER.connectReason));
+    opened = await openForRequest(
+      { token: bearer(headers), device, target, source, ...(protocol === "udp" ? { protocol } : {}), ...(reason !== undefined ? { reason } : {}) },
+      deps,
+    );
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("invalid-input", "the CONNECT request is malformed", { cause: err });
     if (!clientStream.destroyed && !clientStream.headersSent) clientStream.respond(errorResponseHeaders(error), { endStream: true });
@@ -155,7 +186,12 @@ export async function joinClientStream(clientStream: ServerHttp2Stream, headers:
     abortStream(opened.agentStream);
     return;
   }
-  clientStream.respond({ ":status": 200, ...protocolHeaders(opened.request.protocol) });
+  clientStream.respond({
+    ":status": 200,
+    ...protocolHeaders(opened.request.protocol),
+    // The user is told their stream's bytes are kept (connect prints it once).
+    ...(recordedHere(opened, deps) ? { [HEADER.recorded]: "1" } : {}),
+  });
   await carry(
     opened,
     clientStream,

@@ -139,6 +139,7 @@ export async function createAccessNode(options: AccessNodeOptions): Promise<Acce
       loginChecks: loginCheckLimit(),
       refusals: new RefusalAggregator((r) => auditAggregate(c, r)),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      recordings: relay.recordings,
     };
     ctx = c;
     const plainAuthority = createStreamAuthority(c);

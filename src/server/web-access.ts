@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { AccessContext } from "../access/context.js";
 import { findWebTarget, type WebTargetRecord, webTargetVia } from "../access/web-targets.js";
 import { SESSION_COOKIE } from "../protocol/api-session.js";
+import { PORTAL_REASON_HOW, reasonRequired, validateReason } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { Requester, StreamAuthority, StreamRequest } from "../protocol/relay-access.js";
 import type { WebGrants } from "../protocol/web-grants.js";
@@ -11,6 +12,11 @@ import { deviceOfflineError } from "../shared/format.js";
 import { readCookie } from "../web/header-rewrite.js";
 import type { HmiTarget } from "../web/hmi-proxy.js";
 import { splitHostHeader, webTargetOrigin } from "../web/web-host.js";
+
+/** A reason the portal sent (`?reason=`), validated; empty is none (the policy then decides). */
+function portalReason(text: string | undefined): string | undefined {
+  return text === undefined || text.trim() === "" ? undefined : validateReason(text);
+}
 
 /**
  * How the portal's web features reach devices: every HMI page and VNC panel is opened as a
@@ -24,6 +30,7 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
     sessionToken: string | undefined,
     targetId: string,
     source: string,
+    reason?: string,
   ): Promise<{ requester: Requester; target: WebTargetRecord; request: StreamRequest }> {
     if (!sessionToken) throw new FernlinkError("unauthenticated", "sign in to the Fernlink portal first");
     const requester = await authority.authenticate({ token: sessionToken, device: "", target: { host: "", port: 0 }, source });
@@ -33,7 +40,14 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
     return {
       requester,
       target,
-      request: { token: sessionToken, device: target.deviceName, target: { host: target.host, port: target.port }, source, via: webTargetVia(target.id) },
+      request: {
+        token: sessionToken,
+        device: target.deviceName,
+        target: { host: target.host, port: target.port },
+        source,
+        via: webTargetVia(target.id),
+        ...(reason !== undefined ? { reason } : {}),
+      },
     };
   }
 
@@ -44,7 +58,9 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
       const status = ctx.presence.status(grant.deviceId);
       if (!status) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
     } catch (err) {
-      const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the access check failed", { cause: err });
+      const failed = err instanceof FernlinkError ? err : new FernlinkError("internal", "the access check failed", { cause: err });
+      // The portal's user has no --reason flag: tell them where the portal asks for it.
+      const error = failed.code === "reason-required" ? reasonRequired(PORTAL_REASON_HOW) : failed;
       authority.record({ kind: "refused", request, requester, grant: undefined, error, at: ctx.now() });
       throw error;
     }
@@ -54,17 +70,24 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
 
   return {
     /** GET /web/open/:id on the portal: the URL that signs the browser in on the HMI's own host. */
-    async launch(sessionToken: string | undefined, targetId: string, source: string, host: string): Promise<string> {
-      const { requester, target, request } = await targetFor(sessionToken, targetId, source);
+    async launch(sessionToken: string | undefined, targetId: string, source: string, host: string, reasonText?: string): Promise<string> {
+      const reason = portalReason(reasonText);
+      const { requester, target, request } = await targetFor(sessionToken, targetId, source, reason);
       if (target.kind === "vnc") throw new FernlinkError("invalid-input", `"${target.name}" is a VNC panel: it opens in the portal's viewer`);
       await precheck(requester, request);
-      const code = await grants.issueLaunchCode({ sessionToken: sessionToken!, targetId, path: target.path ?? "/" });
+      // The HMI's pages open their streams later, on the grant: it carries the reason to them.
+      const code = await grants.issueLaunchCode({
+        sessionToken: sessionToken!,
+        targetId,
+        path: target.path ?? "/",
+        ...(reason !== undefined ? { reason } : {}),
+      });
       return `${webTargetOrigin(targetId, deps.domain, splitHostHeader(host).port)}/.fernlink/launch?code=${encodeURIComponent(code)}`;
     },
 
     /** Each request on an HMI host: the session must still hold; streams open on demand. */
-    async resolveHmi(targetId: string, sessionToken: string, source: string): Promise<HmiTarget> {
-      const { target, request } = await targetFor(sessionToken, targetId, source);
+    async resolveHmi(targetId: string, sessionToken: string, source: string, reason?: string): Promise<HmiTarget> {
+      const { target, request } = await targetFor(sessionToken, targetId, source, reason);
       if (target.kind === "vnc") throw new FernlinkError("not-found", `"${target.name}" is a VNC panel, not a web page`);
       return { scheme: target.kind, host: target.host, port: target.port, path: target.path ?? "/", open: open(request) };
     },
@@ -80,7 +103,8 @@ export function createWebAccess(deps: { ctx: AccessContext; relay: Relay; author
     /** The WebSocket of the portal's VNC viewer: session cookie, then the rules. */
     async authorizeVnc(req: IncomingMessage, targetId: string): Promise<{ open(): Promise<Duplex>; password: string | undefined; label: string }> {
       const source = req.socket.remoteAddress ?? "unknown";
-      const { requester, target, request } = await targetFor(readCookie(req.headers.cookie, SESSION_COOKIE), targetId, source);
+      const reason = portalReason(new URL(req.url ?? "/", "https://portal").searchParams.get("reason") ?? undefined);
+      const { requester, target, request } = await targetFor(readCookie(req.headers.cookie, SESSION_COOKIE), targetId, source, reason);
       if (target.kind !== "vnc") throw new FernlinkError("not-found", `"${target.name}" is not a VNC panel`);
       await precheck(requester, request);
       return { open: open(request), password: target.password, label: `${target.deviceName}/${target.name}` };

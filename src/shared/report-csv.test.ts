@@ -51,9 +51,10 @@ test("the connections CSV gives the duration in seconds and neutralises formula-
     durationMs: 1500,
     bytesUp: 1,
     bytesDown: 2,
+    reason: "=ticket 7",
     note: null,
   };
   const lines = connectionsCsv([row]).split("\r\n");
   assert.equal(lines[0], CONNECTIONS_CSV_HEADER.join(","));
-  assert.equal(lines[1], "'@bob,,press-7,10.0.0.5:502,s,e,1.5,1,2,");
+  assert.equal(lines[1], "'@bob,,press-7,10.0.0.5:502,s,e,1.5,1,2,'=ticket 7,");
 });

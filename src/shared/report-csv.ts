@@ -23,7 +23,7 @@ export const AUDIT_CSV_HEADER = [
 ] as const;
 
 /** Columns of `fernlink report connections --csv` and the portal's report download. */
-export const CONNECTIONS_CSV_HEADER = ["user", "source", "device", "target", "start", "end", "duration_s", "bytes_up", "bytes_down", "note"] as const;
+export const CONNECTIONS_CSV_HEADER = ["user", "source", "device", "target", "start", "end", "duration_s", "bytes_up", "bytes_down", "reason", "note"] as const;
 
 /** Audit records as a CSV document, one line per record. */
 export function auditCsv(records: readonly AuditRecord[]): string {
@@ -54,6 +54,6 @@ export function auditCsv(records: readonly AuditRecord[]): string {
 export function connectionsCsv(rows: readonly ConnectionRecord[]): string {
   return toCsv(
     CONNECTIONS_CSV_HEADER,
-    rows.map((r) => [r.user, r.source, r.device, r.target, r.start, r.end, r.durationMs / 1000, r.bytesUp, r.bytesDown, r.note]),
+    rows.map((r) => [r.user, r.source, r.device, r.target, r.start, r.end, r.durationMs / 1000, r.bytesUp, r.bytesDown, r.reason, r.note]),
   );
 }

@@ -28,7 +28,7 @@ export interface HmiProxyDeps {
   domain: string;
   grants: WebGrants;
   /** Checks that the session still holds and finds the target; rejects with a FernlinkError. */
-  resolve(targetId: string, sessionToken: string, source: string): Promise<HmiTarget>;
+  resolve(targetId: string, sessionToken: string, source: string, reason?: string): Promise<HmiTarget>;
   log: Logger;
 }
 
@@ -142,7 +142,7 @@ export function createHmiProxy(deps: HmiProxyDeps) {
     const subject = grant ? await grantSubject(grant, visit.targetId) : undefined;
     if (!grant || !subject) throw new FernlinkError("unauthenticated", "open this HMI from the Fernlink portal: the link there signs this page in");
     try {
-      const target = await deps.resolve(visit.targetId, subject.sessionToken, req.socket.remoteAddress ?? "unknown");
+      const target = await deps.resolve(visit.targetId, subject.sessionToken, req.socket.remoteAddress ?? "unknown", subject.reason);
       visit.origins = { target: targetOriginOf(target), public: webTargetOrigin(visit.targetId, deps.domain, visit.port) };
       return { grant, target };
     } catch (err) {

@@ -19,7 +19,7 @@ export interface PortalDeps {
    * Checks the session and the access rules for opening web target `targetId`, and returns
    * the URL on the target's own host that signs the browser in there (a one-time launch code).
    */
-  launch(sessionToken: string | undefined, targetId: string, source: string, host: string): Promise<string>;
+  launch(sessionToken: string | undefined, targetId: string, source: string, host: string, reason?: string): Promise<string>;
   log: Logger;
 }
 
@@ -116,6 +116,7 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
         c.req.param("id"),
         c.env?.incoming?.socket?.remoteAddress ?? "unknown",
         c.req.header("host") ?? new URL(c.req.url).host,
+        c.req.query("reason"),
       );
       return c.redirect(url, 302);
     } catch (err) {

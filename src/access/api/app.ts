@@ -25,6 +25,7 @@ import { registerNotifyRoutes } from "./routes-notify.js";
 import { registerOnDemandRoutes } from "./routes-on-demand.js";
 import { registerOperatorRoutes } from "./routes-operator.js";
 import { registerPublishRoutes } from "./routes-publish.js";
+import { registerRecordingRoutes } from "./routes-recordings.js";
 import { registerRelayRoutes } from "./routes-relays.js";
 import { registerSessionRoutes } from "./routes-session.js";
 import { registerUserRoutes } from "./routes-users.js";
@@ -95,6 +96,7 @@ export function createApiApp(ctx: AccessContext): Hono<ApiEnv> {
   registerAuditRoutes(kit);
   registerLiveRoutes(kit);
   registerPublishRoutes(kit);
+  registerRecordingRoutes(kit);
   registerOnDemandRoutes(kit);
   registerEventRoutes(kit);
   registerNotifyRoutes(kit);

@@ -15,6 +15,9 @@ import { createUser } from "../store/users.js";
 /** The id of the notification rule the matrix removes. */
 export const MATRIX_RULE_ID = "00000000-0000-4000-8000-000000000016";
 
+/** The id of the one recording the matrix's account keeps. */
+export const MATRIX_RECORDING = "00000000-0000-4000-8000-000000000019";
+
 /** Users made only so that one route's sample can change them (password, one-time codes). */
 export const SPARE_USERS = { paula: "member", adam: "admin", otto: "member", ada: "admin", mona: "member", adele: "admin" } as const;
 type SpareUser = keyof typeof SPARE_USERS;
@@ -146,6 +149,11 @@ export async function openMatrixFixture(backend: (typeof TEST_BACKENDS)[number])
       close: () => {},
       stats: () => undefined,
       dataLog: () => "",
+    };
+    // One recording of acme's, as a relay would keep it: another account reads it as missing.
+    ctx.recordings = {
+      list: () => [],
+      text: (accountId, id) => (accountId === acme.id && id === MATRIX_RECORDING ? "# recording\n" : undefined),
     };
     for (const [name, port] of [
       ["matrix-pub", 15001],

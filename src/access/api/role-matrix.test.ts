@@ -6,7 +6,7 @@ import { FIXTURE_PASSWORD } from "../access-rules-fixture.js";
 import { TEST_BACKENDS } from "../access-test-kit.js";
 import { addOperatorToken } from "../operator-tokens.js";
 import { totpCode, totpStep } from "../totp.js";
-import { MATRIX_RULE_ID, MATRIX_SESSION, type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
+import { MATRIX_RECORDING, MATRIX_RULE_ID, MATRIX_SESSION, type MatrixFixture, openMatrixFixture } from "./role-matrix-fixture.js";
 
 /** Who calls a session route in a sample: the main caller of the kind, a spare user, or a fresh session of the main caller. */
 type Caller = { member?: string; admin?: string; fresh?: true };
@@ -97,6 +97,9 @@ const SAMPLES: Record<string, Sample> = {
   "DELETE /api/v1/published-ports/:name": { params: { name: "doomed-pub" }, action: "publish.remove" },
   "GET /api/v1/published-ports/:name/log": { params: { name: "matrix-pub" }, action: "publish.log" },
   "POST /api/v1/devices/:name/agent-publish": { params: { name: "press-7" }, body: () => ({ allowed: true }), action: "publish.agent-switch" },
+  "POST /api/v1/devices/:name/record": { params: { name: "press-7" }, body: () => ({ target: "192.168.1.10:502", on: true }), action: "device.record" },
+  "GET /api/v1/recordings": { action: "recording.list" },
+  "GET /api/v1/recordings/:id": { params: { id: MATRIX_RECORDING }, action: "recording.get" },
   "GET /api/v1/notifications/channels": { action: "notify.channel-list" },
   "POST /api/v1/notifications/channels": { body: () => ({ kind: "webhook", name: "matrix-hook-2", url: "http://127.0.0.1:9/" }), action: "notify.channel-add" },
   "DELETE /api/v1/notifications/channels/:name": { params: { name: "doomed-hook" }, action: "notify.channel-remove" },

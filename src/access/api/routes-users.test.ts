@@ -186,9 +186,10 @@ describe("user, password, one-time-code, policy and token routes, in process", (
       history: 0,
       lockoutAfter: 5,
       requireOtp: false,
+      requireReason: false,
     });
     const changed = await call("POST", "/api/v1/account/policy", { token: admin, body: { minLength: 16, maxAgeDays: 90 } });
-    assert.deepEqual(changed.json, { minLength: 16, maxAgeDays: 90, history: 0, lockoutAfter: 5, requireOtp: false });
+    assert.deepEqual(changed.json, { minLength: 16, maxAgeDays: 90, history: 0, lockoutAfter: 5, requireOtp: false, requireReason: false });
     assert.equal((await call("POST", "/api/v1/account/policy", { token: admin, body: { maxAgeDays: null } })).json.maxAgeDays, null);
     for (const body of [{ minLength: 4 }, { lockoutAfter: 0 }, { history: 25 }, { minLen: 12 }]) {
       assert.equal((await call("POST", "/api/v1/account/policy", { token: admin, body })).json.error.code, "invalid-input", JSON.stringify(body));

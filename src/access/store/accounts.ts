@@ -43,7 +43,7 @@ export async function countAccounts(db: Kysely<Database>): Promise<number> {
 
 /** The account policy columns that can be changed. */
 export type AccountPolicyColumns = Partial<
-  Pick<Account, "min_password_length" | "max_password_age_days" | "password_history" | "lockout_after" | "require_otp">
+  Pick<Account, "min_password_length" | "max_password_age_days" | "password_history" | "lockout_after" | "require_otp" | "require_reason">
 >;
 
 /** Changes an account's policy columns and returns the account as it now is. */

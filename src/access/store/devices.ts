@@ -22,6 +22,7 @@ export async function createDevice(db: Kysely<Database>, input: { accountId: str
     agent_publish_by: null,
     switch_state: null,
     switch_at: null,
+    recorded_targets: null,
   };
   try {
     await db.insertInto("devices").values(device).execute();
@@ -100,6 +101,15 @@ export function deviceLan(device: Pick<Device, "lan">): string[] {
 /** Lets the device's agent ask for published ports with `userId`'s rights, or (null) stops it. */
 export async function setAgentPublish(db: Kysely<Database>, id: string, userId: string | null): Promise<void> {
   await db.updateTable("devices").set({ agent_publish_by: userId }).where("id", "=", id).execute();
+}
+
+/** Sets the device's recorded targets (space-separated `host:port`; none: null). */
+export async function setRecordedTargets(db: Kysely<Database>, id: string, targets: readonly string[]): Promise<void> {
+  await db
+    .updateTable("devices")
+    .set({ recorded_targets: targets.length > 0 ? targets.join(" ") : null })
+    .where("id", "=", id)
+    .execute();
 }
 
 /** Stores the key switch position the device's agent reported. */

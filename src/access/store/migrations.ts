@@ -17,6 +17,7 @@ import * as deviceCheckIns from "./migration-0015.js";
 import * as notifications from "./migration-0016.js";
 import * as operator from "./migration-0017.js";
 import * as adminControls from "./migration-0018.js";
+import * as reasonRecording from "./migration-0019.js";
 import * as publishedUdp from "./migration-0020.js";
 import type { StoreDialect } from "./store.js";
 
@@ -97,6 +98,10 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0018_admin_controls": {
       up: adminControls.up,
       down: adminControls.down,
+    },
+    "0019_reason_recording": {
+      up: reasonRecording.up,
+      down: reasonRecording.down,
     },
     "0020_published_udp": {
       up: publishedUdp.up,

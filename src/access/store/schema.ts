@@ -211,6 +211,8 @@ export interface AccountsTable {
   lockout_after: Generated<number>;
   /** 1 when every user must log in with a one-time code. */
   require_otp: Generated<number>;
+  /** 1 when every stream and portal session needs a connect reason. */
+  require_reason: Generated<number>;
   /** When an operator disabled the account; null while it is enabled. */
   disabled_at: string | null;
 }
@@ -267,6 +269,8 @@ export interface DevicesTable {
   switch_state: string | null;
   /** When that report changed it. */
   switch_at: string | null;
+  /** Space-separated `host:port` targets whose streams are recorded; null: none. */
+  recorded_targets: string | null;
 }
 
 export interface ActivationKeysTable {
@@ -436,6 +440,8 @@ export interface WebGrantsTable {
   target_id: string;
   /** The page a launch code opens; null for grants. */
   path: string | null;
+  /** The connect reason given when the HMI was opened; null: none. */
+  reason: string | null;
   created_at: string;
   expires_at: string;
 }

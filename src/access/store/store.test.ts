@@ -46,6 +46,7 @@ const cases: StoreCase[] = [
         "0016_notifications",
         "0017_operator",
         "0018_admin_controls",
+        "0019_reason_recording",
         "0020_published_udp",
       ]);
       await again.close();

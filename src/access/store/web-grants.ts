@@ -12,6 +12,7 @@ export interface NewWebGrant {
   sealedSession: string;
   targetId: string;
   path: string | null;
+  reason: string | null;
   now: Instant;
   expiresAt: Instant;
 }
@@ -22,6 +23,7 @@ export interface StoredWebGrant {
   sealedSession: string;
   targetId: string;
   path: string | null;
+  reason: string | null;
   expiresAt: string;
 }
 
@@ -76,6 +78,7 @@ export async function insertWebGrant(db: Kysely<Database>, grant: NewWebGrant, c
         session_token: grant.sealedSession,
         target_id: grant.targetId,
         path: grant.path,
+        reason: grant.reason,
         created_at: iso(grant.now),
         expires_at: iso(grant.expiresAt),
       })
@@ -93,7 +96,7 @@ export async function consumeLaunchCode(db: Kysely<Database>, tokenHash: string,
     .deleteFrom("web_grants")
     .where("token_hash", "=", tokenHash)
     .where("kind", "=", "launch")
-    .returning(["session_hash", "session_token", "target_id", "path", "expires_at"])
+    .returning(["session_hash", "session_token", "target_id", "path", "reason", "expires_at"])
     .executeTakeFirst();
   return row === undefined || row.expires_at <= iso(now) ? undefined : stored(row);
 }
@@ -102,7 +105,7 @@ export async function consumeLaunchCode(db: Kysely<Database>, tokenHash: string,
 export async function findGrant(db: Kysely<Database>, tokenHash: string, now: Instant): Promise<StoredWebGrant | undefined> {
   const row = await db
     .selectFrom("web_grants")
-    .select(["session_hash", "session_token", "target_id", "path", "expires_at"])
+    .select(["session_hash", "session_token", "target_id", "path", "reason", "expires_at"])
     .where("token_hash", "=", tokenHash)
     .where("kind", "=", "grant")
     .where("expires_at", ">", iso(now))
@@ -121,6 +124,20 @@ export async function deleteSessionGrants(db: Kysely<Database>, sessionHash: str
   return Number(result.numDeletedRows);
 }
 
-function stored(row: { session_hash: string; session_token: string; target_id: string; path: string | null; expires_at: string }): StoredWebGrant {
-  return { sessionHash: row.session_hash, sealedSession: row.session_token, targetId: row.target_id, path: row.path, expiresAt: row.expires_at };
+function stored(row: {
+  session_hash: string;
+  session_token: string;
+  target_id: string;
+  path: string | null;
+  reason: string | null;
+  expires_at: string;
+}): StoredWebGrant {
+  return {
+    sessionHash: row.session_hash,
+    sealedSession: row.session_token,
+    targetId: row.target_id,
+    path: row.path,
+    reason: row.reason,
+    expiresAt: row.expires_at,
+  };
 }

@@ -10,6 +10,7 @@ interface PolicyFlags {
   history?: string;
   lockoutAfter?: string;
   requireOtp?: boolean;
+  requireReason?: boolean;
   json?: boolean;
 }
 
@@ -23,6 +24,7 @@ function changesOf(flags: PolicyFlags): AccountPolicyUpdate {
   if (flags.history !== undefined) changes.history = wholeNumber("--history", flags.history, POLICY_LIMITS.history);
   if (flags.lockoutAfter !== undefined) changes.lockoutAfter = wholeNumber("--lockout-after", flags.lockoutAfter, POLICY_LIMITS.lockoutAfter);
   if (flags.requireOtp !== undefined) changes.requireOtp = flags.requireOtp;
+  if (flags.requireReason !== undefined) changes.requireReason = flags.requireReason;
   return changes;
 }
 
@@ -31,13 +33,15 @@ export function registerPolicyCommand(program: Command): void {
   const account = program.command("account").description("settings of your account");
   account
     .command("policy")
-    .description("show the password and login policy; with flags, change it (admins)")
+    .description("show the password, login and connect-reason policy; with flags, change it (admins)")
     .option("--min-length <n>", `shortest password allowed (${POLICY_LIMITS.minLength.min}-${POLICY_LIMITS.minLength.max})`)
     .option("--max-age-days <n>", "days a password stays valid; 0: no expiry")
     .option("--history <n>", "how many earlier passwords may not be used again")
     .option("--lockout-after <n>", "failed logins within 15 minutes that lock a user for 30 minutes")
     .option("--require-otp", "every user must log in with a one-time code")
     .option("--no-require-otp", "one-time codes are each user's choice")
+    .option("--require-reason", "every connection (connect, portal) must give a reason, kept in the audit")
+    .option("--no-require-reason", "a connect reason is not asked for")
     .option("--json", "print JSON")
     .action(async (flags: PolicyFlags) => {
       const changes = changesOf(flags);
@@ -55,6 +59,7 @@ export function registerPolicyCommand(program: Command): void {
           ["history", String(policy.history)],
           ["lockout-after", String(policy.lockoutAfter)],
           ["require-otp", policy.requireOtp ? "yes" : "no"],
+          ["require-reason", policy.requireReason ? "yes" : "no"],
         ],
       );
     });

@@ -1,5 +1,6 @@
 import { Duplex } from "node:stream";
 import type { Command } from "commander";
+import { z } from "zod";
 import { apiClient } from "../../client/api-client.js";
 import { waitUntilOnline } from "../../client/device-wait.js";
 import { DRAIN_MS, drainListeners } from "../../client/drain.js";
@@ -11,10 +12,12 @@ import { checkTargets } from "../../client/target-check.js";
 import { TunnelClient } from "../../client/tunnel-client.js";
 import { startUdpForward } from "../../client/udp-forwarder.js";
 import { DeviceInfo, DeviceReach, ROUTES, routePath } from "../../protocol/api.js";
+import { USER_ROUTES } from "../../protocol/api-users.js";
 import { FernlinkError, UsageError } from "../../protocol/errors.js";
 import { formatHostPort, type HostPort, parseForward, parseHostPort, parseListen } from "../../protocol/target.js";
 import { deviceOfflineError } from "../../shared/format.js";
 import { joinStreams } from "../../shared/join-streams.js";
+import { askOnTerminal, connectReason } from "../connect-reason-input.js";
 import { ExitStatus } from "../output.js";
 import { collect, waitForSignal } from "../util.js";
 
@@ -25,7 +28,11 @@ interface ConnectFlags {
   socks?: string;
   stdio?: string;
   wait?: boolean;
+  reason?: string;
 }
+
+/** Only what connect needs of the account policy; the rest is ignored. */
+const ReasonPolicy = z.object({ requireReason: z.boolean().default(false) });
 
 /** Ctrl-C ends `connect` with the shell's status for SIGINT; a service stop (SIGTERM) is a normal end. */
 function exitFor(signal: NodeJS.Signals): ExitStatus | undefined {
@@ -70,6 +77,10 @@ export function registerConnectCommand(program: Command): void {
     .option("--udp-idle <seconds>", "end a UDP mapping after this long without a datagram either way", "60")
     .option("--stdio <thost:tport>", "join stdin/stdout to one target (e.g. ssh ProxyCommand), then exit")
     .option("--wait", "if the device is offline, wait until it comes online")
+    .option(
+      "--reason <text>",
+      "why you connect (a ticket number, a sentence; up to 200 characters), kept in the audit; default FERNLINK_REASON, asked on a terminal when the account requires one",
+    )
     .action(async (device: string, flags: ConnectFlags) => {
       const forwards = flags.forward.map((f) => ({ ...parseForward(f), flag: `--forward ${f}` }));
       const udpForwards = flags.forwardUdp.map((f) => ({ ...parseForward(f), flag: `--forward-udp ${f}` }));
@@ -88,6 +99,12 @@ export function registerConnectCommand(program: Command): void {
       const signals = waitForSignal();
       const api = await apiClient();
       let info = await api.call("GET", routePath(ROUTES.device, { name: device }), DeviceInfo);
+      const { requireReason } = await api.call("GET", USER_ROUTES.policy, ReasonPolicy);
+      // With --stdio, stdin is the stream's data: nothing may be asked on it.
+      const reason = await connectReason(flags.reason, requireReason, {
+        env: process.env["FERNLINK_REASON"],
+        ask: process.stdin.isTTY && !stdio ? askOnTerminal : undefined,
+      });
       // A forward would otherwise listen and fail only when an application connects; --stdio opens its stream at once.
       if (forwards.length + udpForwards.length > 0)
         checkTargets(
@@ -119,11 +136,19 @@ export function registerConnectCommand(program: Command): void {
       }
       const stopWanting = keepWanted(api, info.name, () => {});
       const server = api.session.server;
+      const recordedTold = new Set<string>();
       const tunnel = new TunnelClient({
         server,
         ca: api.ca,
         token: api.session.token,
         device: info.name,
+        ...(reason !== undefined ? { reason } : {}),
+        onRecorded: (target) => {
+          const label = formatHostPort(target);
+          if (recordedTold.has(label)) return;
+          recordedTold.add(label);
+          process.stderr.write(`recorded: streams to ${label} via ${info.name} are recorded; the account's admins can read their bytes\n`);
+        },
         onStatus: (status) =>
           process.stderr.write(
             status.state === "down" ? `fernlink: server ${server} unreachable (${status.reason}), retrying\n` : `connection to ${server} restored\n`,

@@ -11,6 +11,7 @@ import { printJson, printTable } from "../output.js";
 import { collect } from "../util.js";
 import { registerDeviceAgentPublishCommand } from "./device-agent-publish.js";
 import { registerDeviceWebCommand } from "./device-web.js";
+import { registerDeviceRecordCommand } from "./recording.js";
 
 const Ok = z.object({ ok: z.boolean() });
 
@@ -131,4 +132,5 @@ export function registerDeviceCommands(program: Command): void {
 
   registerDeviceWebCommand(device);
   registerDeviceAgentPublishCommand(device);
+  registerDeviceRecordCommand(device);
 }

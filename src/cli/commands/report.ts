@@ -28,7 +28,7 @@ async function connections(flags: { since?: string; limit?: string; json?: boole
     return;
   }
   printTable(
-    ["USER", "DEVICE", "TARGET", "START", "DURATION", "UP", "DOWN", "NOTE"],
+    ["USER", "DEVICE", "TARGET", "START", "DURATION", "UP", "DOWN", "REASON", "NOTE"],
     rows.map((r) => [
       r.user ?? "-",
       r.device ?? "",
@@ -37,6 +37,7 @@ async function connections(flags: { since?: string; limit?: string; json?: boole
       formatDuration(r.durationMs),
       String(r.bytesUp),
       String(r.bytesDown),
+      r.reason ?? "",
       r.note ?? "",
     ]),
   );

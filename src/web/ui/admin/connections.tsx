@@ -70,7 +70,7 @@ export function ConnectionsPage() {
       {rows && (
         <Table
           caption="Finished connections, newest first"
-          head={["User", "Source", "Device", "Target", "Start", "Duration", "Up", "Down", "Note"]}
+          head={["User", "Source", "Device", "Target", "Start", "Duration", "Up", "Down", "Reason", "Note"]}
           empty={rows.length === 0 && "No connections in this period."}
         >
           {rows.map((r) => (
@@ -85,6 +85,7 @@ export function ConnectionsPage() {
               <td>{formatDuration(r.durationMs)}</td>
               <td>{formatBytes(r.bytesUp)}</td>
               <td>{formatBytes(r.bytesDown)}</td>
+              <td>{r.reason ?? ""}</td>
               <td>{r.note ?? ""}</td>
             </tr>
           ))}

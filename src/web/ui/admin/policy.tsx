@@ -21,6 +21,7 @@ interface Draft {
   history: string;
   lockoutAfter: string;
   requireOtp: boolean;
+  requireReason: boolean;
 }
 
 function draftOf(p: AccountPolicy): Draft {
@@ -30,6 +31,7 @@ function draftOf(p: AccountPolicy): Draft {
     history: String(p.history),
     lockoutAfter: String(p.lockoutAfter),
     requireOtp: p.requireOtp,
+    requireReason: p.requireReason,
   };
 }
 
@@ -67,6 +69,7 @@ export function PolicyPage() {
         history: whole("Passwords remembered", draft.history, "history"),
         lockoutAfter: whole("Lock after failed sign-ins", draft.lockoutAfter, "lockoutAfter"),
         requireOtp: draft.requireOtp,
+        requireReason: draft.requireReason,
       };
       const saved = await call<AccountPolicy>(API.policy, { method: "POST", body });
       setDraft(draftOf(saved));
@@ -122,6 +125,7 @@ export function PolicyPage() {
             required
           />
           <CheckField label="Require one-time codes" checked={draft.requireOtp} onChecked={set("requireOtp")} />
+          <CheckField label="Require a reason for every connection" checked={draft.requireReason} onChecked={set("requireReason")} />
           <Alert message={action.error} />
           <Status>{done}</Status>
           <button type="submit" class="primary" disabled={action.busy}>

@@ -1,6 +1,9 @@
+import { useState } from "preact/hooks";
 import type { DeviceInfo } from "../../../protocol/api.js";
+import type { AccountPolicy } from "../../../protocol/api-users.js";
 import { call, path } from "../api.js";
-import { Alert, PageHeading, Time } from "../components.js";
+import { Alert, PageHeading, TextField, Time } from "../components.js";
+import { connectReason, setConnectReason, withReason } from "../connect-reason.js";
 import { formatTime, offlineMessage } from "../format.js";
 import { useResource, useTitle } from "../hooks.js";
 import { API } from "../routes.js";
@@ -16,7 +19,15 @@ export function targetHref(t: WebTarget): string {
   return t.open.startsWith("/") && !t.open.startsWith("//") ? t.open : path(API.webOpen, { id: t.id });
 }
 
-function TargetLink({ t }: { t: WebTarget }) {
+function TargetLink({ t, needsReason }: { t: WebTarget; needsReason: boolean }) {
+  // Until a required reason is typed, the target is named but not a link.
+  if (needsReason) {
+    return (
+      <li>
+        {t.name} <span class="muted">give a reason above to open it</span>
+      </li>
+    );
+  }
   if (t.kind === "vnc") {
     return (
       <li>
@@ -26,7 +37,7 @@ function TargetLink({ t }: { t: WebTarget }) {
   }
   return (
     <li>
-      <a href={targetHref(t)} target="_blank" rel="noopener">
+      <a href={withReason(targetHref(t))} target="_blank" rel="noopener">
         {t.name}
       </a>{" "}
       <span class="muted">web page, opens in a new tab</span>
@@ -61,6 +72,9 @@ export function DevicePage({ name }: { name: string }) {
     },
     [name],
   );
+  const policy = useResource((signal) => call<AccountPolicy>(API.policy, { signal }), []);
+  const [reason, setReason] = useState(connectReason());
+  const reasonRequired = policy.data?.requireReason === true;
   const d = device.data;
 
   return (
@@ -111,10 +125,22 @@ export function DevicePage({ name }: { name: string }) {
         <Alert message={targets.error} />
         {targets.data === undefined && !targets.error && <p>Loading…</p>}
         {targets.data && targets.data.length === 0 && <p>Nothing is published on this device.</p>}
+        {targets.data && targets.data.length > 0 && reasonRequired && (
+          <TextField
+            label="Reason for this connection"
+            hint="Your account asks why you connect (a ticket number, a sentence); it is kept in the audit."
+            value={reason}
+            maxLength={200}
+            onValue={(text) => {
+              setReason(text);
+              setConnectReason(text);
+            }}
+          />
+        )}
         {targets.data && targets.data.length > 0 && (
           <ul class="targets">
             {targets.data.map((t) => (
-              <TargetLink key={t.id} t={t} />
+              <TargetLink key={t.id} t={t} needsReason={reasonRequired && reason.trim() === ""} />
             ))}
           </ul>
         )}

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { DeviceInfo } from "../../../protocol/api.js";
 import { call, path } from "../api.js";
 import { Alert, PageHeading } from "../components.js";
+import { withReason } from "../connect-reason.js";
 import { offlineMessage } from "../format.js";
 import { useTitle } from "../hooks.js";
 import { deviceHref } from "../router.js";
@@ -12,7 +13,7 @@ import type { Viewer, ViewerState } from "../vnc-viewer.js";
 /** The WebSocket the server answers for a VNC target, on the portal's own origin. */
 export function vncSocketUrl(id: string): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}${path(API.vnc, { id })}`;
+  return withReason(`${scheme}://${location.host}${path(API.vnc, { id })}`);
 }
 
 function statusText(s: ViewerState): string {
