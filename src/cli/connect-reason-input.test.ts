@@ -14,7 +14,10 @@ describe("connect --reason", () => {
 
   it("asks on a terminal when required, and without one says how to give it", async () => {
     const asked: string[] = [];
-    const ask = async (q: string) => (asked.push(q), "INC-42");
+    const ask = async (q: string) => {
+      asked.push(q);
+      return "INC-42";
+    };
     assert.equal(await connectReason(undefined, true, { env: undefined, ask }), "INC-42");
     assert.deepEqual(asked, [REASON_QUESTION]);
     await assert.rejects(

@@ -14,6 +14,7 @@ export const REASON_MAX_LENGTH = 200;
 export const REASON_HOW = "give one with --reason TEXT or FERNLINK_REASON (e.g. a ticket number)";
 
 // Control characters (C0, DEL, C1) and the line and paragraph separators break the one-line forms.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's job
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** The reason trimmed, or an "invalid-input" error saying what is wrong with it. */
