@@ -133,7 +133,7 @@ for (const backend of BACKENDS) {
     test("report connections --csv has the stream with its duration and bytes", async () => {
       const csv = await site.ok("alice", ["report", "connections", "--csv"]);
       const lines = csv.split("\r\n");
-      assert.equal(lines[0], "user,source,device,target,start,end,duration_s,bytes_up,bytes_down,note");
+      assert.equal(lines[0], "user,source,device,target,start,end,duration_s,bytes_up,bytes_down,reason,note");
       const row = lines.find((l) => l.includes(`,press-7,127.0.0.1:${echo.port},`));
       assert.ok(row, `the stream is in the report:\n${csv}`);
       const cells = row.split(",");
