@@ -118,7 +118,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     test("an admin sets the policy, makes, uses and revokes an API token, and removes a user", async () => {
       assertExit(await site.cli("alice", ["account", "policy", "--min-length", "abc"]), 2, /--min-length "abc" must be a whole number/);
       const policy = JSON.parse(await site.ok("alice", ["account", "policy", "--min-length", "16", "--history", "3", "--json"])) as Record<string, unknown>;
-      assert.deepEqual(policy, { minLength: 16, maxAgeDays: null, history: 3, lockoutAfter: 5, requireOtp: false });
+      assert.deepEqual(policy, { minLength: 16, maxAgeDays: null, history: 3, lockoutAfter: 5, requireOtp: false, requireReason: false });
       const weak = await site.cli("alice", ["user", "add", "erin"], { env: { FERNLINK_NEW_PASSWORD: "only 15 chars!!" } });
       assertExit(weak, 1, /^fernlink: the new password is too short \(15 characters\); the account policy asks for at least 16$/);
       assertExit(await site.cli("carol", ["account", "policy", "--require-otp"]), 1, /^fernlink: only an account admin may/);
