@@ -26,6 +26,7 @@ const EXPECTED_STATUS: Record<string, number> = {
   "password-reused": 400,
   "target-not-allowed": 403,
   "remote-access-off": 403,
+  "reason-required": 403,
   "not-found": 404,
   conflict: 409,
   "activation-key-invalid": 403,
