@@ -75,7 +75,11 @@ export async function agentPublish(ctx: AccessContext, identity: AgentIdentity, 
       if (kept) {
         // Still wanted: listen again if it is not (a restarted node opens active jobs itself).
         if (!ctx.publisher?.stats(kept.id)?.listening) await ctx.publisher?.open(publishJob(kept));
-        answers.push({ port: job.port, target: job.target, address: formatHostPort({ host: ctx.publisher?.host ?? "?", port: job.port }) });
+        answers.push({
+          port: job.port,
+          target: job.target,
+          address: formatHostPort({ host: ctx.publisher?.hostFor?.(device.id) ?? ctx.publisher?.host ?? "?", port: job.port }),
+        });
         continue;
       }
       const row = await createJob(ctx, requester, device, {
@@ -96,7 +100,11 @@ export async function agentPublish(ctx: AccessContext, identity: AgentIdentity, 
         device: device.name,
         result: "ok",
       });
-      answers.push({ port: job.port, target: job.target, address: formatHostPort({ host: ctx.publisher?.host ?? "?", port: job.port }) });
+      answers.push({
+        port: job.port,
+        target: job.target,
+        address: formatHostPort({ host: ctx.publisher?.hostFor?.(device.id) ?? ctx.publisher?.host ?? "?", port: job.port }),
+      });
     } catch (err) {
       if (!(err instanceof FernlinkError)) throw err;
       answers.push({ port: job.port, target: job.target, error: err.message });

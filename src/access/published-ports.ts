@@ -66,7 +66,7 @@ export function publishedPortInfo(ctx: AccessContext, row: PublishedPortRow): Pu
   return {
     name: row.name,
     device: row.device_name,
-    address: formatHostPort({ host: ctx.publisher?.host ?? "?", port: row.port }),
+    address: formatHostPort({ host: ctx.publisher?.hostFor?.(row.device_id) ?? ctx.publisher?.host ?? "?", port: row.port }),
     port: row.port,
     target: streamTargetLabel({ host: row.target_host, port: row.target_port }, row.protocol),
     protocol: row.protocol,

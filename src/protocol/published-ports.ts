@@ -55,6 +55,8 @@ export interface PortPublisher {
   open(job: PublishJob): Promise<void>;
   /** Stops listening for a job; its data connections stay until they end or are cut. */
   close(jobId: string): void;
+  /** The host a device's jobs listen on, when that is not `host` (a separate relay holds the device). */
+  hostFor?(deviceId: string): string;
   /** The job's counters, while this node has it. */
   stats(jobId: string): PublishStats | undefined;
   /** The job's data log as text (see formatDataLog), or undefined when none is kept. */

@@ -21,6 +21,17 @@ export const FORWARD_HEADER = {
   deviceId: "fernlink-device-id",
 } as const;
 
+/**
+ * Metadata of a CONNECT stream a relay opens on its link's connection for a connection to one
+ * of its published ports: the access node opens it as the job's stream (the job owner's
+ * rights, audited) when this relay holds the job's device. The protocol rides in HEADER.protocol.
+ */
+export const PUBLISH_HEADER = {
+  job: "fernlink-publish-job",
+  /** The address the connection came from, for the audit and the live table. */
+  source: "fernlink-publish-source",
+} as const;
+
 const name = z
   .string()
   .min(1)
@@ -63,6 +74,34 @@ export type AgentCheckRequest = z.infer<typeof AgentCheckRequest>;
 export const AgentCheckResponse = z.strictObject({ deviceId: id, accountId: id, deviceName: z.string(), certSerial: z.string() });
 export type AgentCheckResponse = z.infer<typeof AgentCheckResponse>;
 
+const portNumber = z.number().int().min(1).max(65535);
+
+/** A published port a relay listens for (`protocol/published-ports.ts` PublishJob). */
+export const LinkPublishJob = z.strictObject({
+  id,
+  accountId: id,
+  name: z.string().min(1).max(200),
+  deviceId: id,
+  deviceName: z.string().min(1).max(200),
+  port: portNumber,
+  target: z.strictObject({ host: z.string().min(1).max(253), port: portNumber }),
+  protocol: z.enum(["tcp", "udp"]),
+  allowFrom: z.array(z.string().max(50)).max(100),
+  logData: z.boolean(),
+});
+
+/** A relay's counters of one published port (`protocol/published-ports.ts` PublishStats). */
+export const LinkPublishStats = z.strictObject({
+  jobId: id,
+  listening: z.boolean(),
+  accepted: z.number().int().min(0),
+  refused: z.number().int().min(0),
+  errors: z.number().int().min(0),
+  lastError: z.string().max(500).optional(),
+  logBytes: z.number().int().min(0),
+});
+export type LinkPublishStats = z.infer<typeof LinkPublishStats>;
+
 /** Relay → access, one JSON object per line on the link. */
 export const RelayEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("hello"), url: z.string().url().max(512), region: region.optional(), draining: z.boolean() }),
@@ -76,6 +115,8 @@ export const RelayEvent = z.discriminatedUnion("type", [
     bytesUp: z.number().min(0),
     bytesDown: z.number().min(0),
   }),
+  /** With each load: the counters of the published ports the relay has listened for, and its listeners' host. */
+  z.strictObject({ type: z.literal("published"), host: z.string().max(200), jobs: z.array(LinkPublishStats).max(10_000) }),
 ]);
 export type RelayEvent = z.infer<typeof RelayEvent>;
 
@@ -85,6 +126,8 @@ export const RelayCommand = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("disconnect"), deviceId: id }),
   /** Take no new agents, move the present ones, close what is left after `deadlineMs`, then exit. */
   z.strictObject({ type: z.literal("drain"), deadlineMs: z.number().int().min(0) }),
+  /** The active published ports of the devices this relay holds, all of them (sent when changed and after each link). */
+  z.strictObject({ type: z.literal("publish"), jobs: z.array(LinkPublishJob).max(10_000) }),
 ]);
 export type RelayCommand = z.infer<typeof RelayCommand>;
 

@@ -1,13 +1,25 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { createInterface } from "node:readline";
+import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
 import { errorMessage, FernlinkError } from "../protocol/errors.js";
-import type { AgentIdentity } from "../protocol/relay-access.js";
-import { AgentCheckResponse, RELAY_LOAD_INTERVAL_MS, RELAY_ROUTES, RelayCommand, type RelayEvent } from "../protocol/relay-link.js";
-import { errorFromResponse } from "../protocol/stream-headers.js";
+import type { PublishJob } from "../protocol/published-ports.js";
+import type { AgentIdentity, StreamRequest } from "../protocol/relay-access.js";
+import {
+  AgentCheckResponse,
+  type LinkPublishStats,
+  PUBLISH_HEADER,
+  RELAY_LOAD_INTERVAL_MS,
+  RELAY_ROUTES,
+  RelayCommand,
+  type RelayEvent,
+} from "../protocol/relay-link.js";
+import { connectHeaders, errorFromResponse, protocolHeaders } from "../protocol/stream-headers.js";
 import { decodeJsonAnswer, requestJson } from "../shared/https-json.js";
 import type { Logger } from "../shared/log.js";
+import { ResetBudget } from "../shared/reset-budget.js";
+import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import type { AgentTunnel } from "./agent-tunnel.js";
 import type { Relay } from "./relay.js";
 
@@ -25,6 +37,10 @@ export interface AccessLinkOptions {
   /** An access node said this relay's certificate is no longer accepted. */
   onRefused: (err: FernlinkError) => void;
   onDrain: (deadlineMs: number) => void;
+  /** The access node sent the published ports of the devices held here (all of them); settles once applied. */
+  onPublish?: (jobs: PublishJob[]) => Promise<void>;
+  /** The counters of the published ports listened for here, sent with the load. */
+  published?: () => { host: string; jobs: LinkPublishStats[] };
 }
 
 /** The relay's side of its link to the access nodes. */
@@ -35,6 +51,11 @@ export interface AccessLink {
   readonly ready: Promise<void>;
   /** Whether a link to an access node is up now. */
   linked(): boolean;
+  /**
+   * Opens a published port's stream through the linked access node, which authorises, audits
+   * and opens it with the job owner's rights and carries it back to this relay's tunnel.
+   */
+  openPublishStream(request: StreamRequest): Promise<Duplex>;
   close(): void;
 }
 
@@ -50,6 +71,8 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   let current: { session: ClientHttp2Session; stream: ClientHttp2Stream } | undefined;
   let which = 0;
   let linked = false;
+  // Published ports' streams are given up with a trailer, resets paid from this budget.
+  let resets = new ResetBudget();
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
@@ -60,7 +83,15 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   const down = (t: AgentTunnel): void => send({ type: "down", deviceId: t.identity.deviceId });
   relay.registry.on("online", up);
   relay.registry.on("offline", down);
-  const loadTimer = setInterval(() => send({ type: "load", ...relay.load() }), RELAY_LOAD_INTERVAL_MS);
+  const sendPublished = (): void => {
+    const published = options.published?.();
+    if (published) send({ type: "published", ...published });
+  };
+  const sendLoad = (): void => {
+    send({ type: "load", ...relay.load() });
+    sendPublished();
+  };
+  const loadTimer = setInterval(sendLoad, RELAY_LOAD_INTERVAL_MS);
   loadTimer.unref();
 
   const command = (line: string): void => {
@@ -69,6 +100,8 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
     if (!parsed.success) return void log.warn("access link: unknown command ignored");
     const c = parsed.data;
     if (c.type === "disconnect") relay.registry.disconnect(c.deviceId);
+    // The counters go up as soon as the listeners changed: `publish list` need not wait for the load.
+    else if (c.type === "publish") void options.onPublish?.(c.jobs).then(sendPublished);
     else options.onDrain(c.deadlineMs);
   };
 
@@ -80,6 +113,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
       const stream = session.request({ ":method": "POST", ":path": RELAY_ROUTES.link, "content-type": "application/x-ndjson" }, { endStream: false });
       stream.on("error", () => {});
       current = { session, stream };
+      resets = new ResetBudget();
       stream.once("response", (headers) => {
         if (headers[":status"] !== 200) {
           const err = errorFromResponse(headers);
@@ -91,7 +125,7 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
         markReady();
         send({ type: "hello", url: options.url, ...(options.region ? { region: options.region } : {}), draining: relay.draining });
         for (const t of relay.registry.list()) up(t);
-        send({ type: "load", ...relay.load() });
+        sendLoad();
         createInterface({ input: stream }).on("line", (line) => {
           try {
             command(line);
@@ -129,6 +163,32 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
   return {
     ready,
     linked: () => linked,
+    openPublishStream(request) {
+      const session = current?.session;
+      const job = request.job;
+      if (!linked || !session || session.closed || session.destroyed || !job)
+        return Promise.reject(new FernlinkError("server-unreachable", "this relay has no link to an access node right now"));
+      const headers = connectHeaders(request.target, {
+        [PUBLISH_HEADER.job]: job.id,
+        [PUBLISH_HEADER.source]: request.source,
+        ...protocolHeaders(request.protocol),
+      });
+      return new Promise<Duplex>((resolve, reject) => {
+        const stream = openCancellable(session, headers, resets);
+        const failed = (err: Error): void => reject(new FernlinkError("server-unreachable", `the access node did not open the stream: ${err.message}`));
+        stream.once("error", failed);
+        stream.once("close", () => failed(new Error("stream closed")));
+        stream.once("response", (answer) => {
+          if (answer[":status"] === 200) {
+            stream.removeListener("error", failed);
+            stream.on("error", () => {});
+            return resolve(stream);
+          }
+          reject(errorFromResponse(answer));
+          abortStream(stream);
+        });
+      });
+    },
     async checkAgent(peer) {
       const body = { serial: peer.serial, ...(peer.deviceId !== undefined ? { deviceId: peer.deviceId } : {}) };
       // On the link's own connection when it is up: no TLS handshake per agent in a storm.

@@ -7,6 +7,7 @@ import { streamTargetLabel } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import type { Logger } from "../shared/log.js";
+import { abortStream } from "../shared/stream-cancel.js";
 import { DataLog } from "./data-log.js";
 import { listenUdpJob } from "./published-udp.js";
 
@@ -84,7 +85,8 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
     socket.pipe(stream).pipe(socket);
     const end = (): void => {
       socket.destroy();
-      stream.destroy();
+      // A stream this relay opened on an access node's connection is cancelled, not reset.
+      abortStream(stream);
     };
     socket.once("close", end);
     stream.once("close", end);

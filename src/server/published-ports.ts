@@ -6,6 +6,7 @@ import { formatPortRange, type PortRange, type PublishJob } from "../protocol/pu
 import { createPortPublisher, type LocalPortPublisher } from "../relay/published-ports.js";
 import type { Relay } from "../relay/relay.js";
 import type { Logger } from "../shared/log.js";
+import type { RelayLinks } from "./relay-links.js";
 
 /** How often a node of a cluster moves listeners to where their devices are. */
 export const PUBLISH_RECONCILE_MS = 2_000;
@@ -17,6 +18,10 @@ export interface PublishedPortsDeps {
   host: string;
   range: PortRange | undefined;
   log: Logger;
+  /** False with `--no-relay`: this node listens for no job itself. */
+  embedded: boolean;
+  /** Separate relays linked here: each listens for the jobs of the devices it holds. */
+  relayLinks: RelayLinks;
 }
 
 /**
@@ -27,10 +32,30 @@ export interface PublishedPortsDeps {
  * In a cluster a job follows its device: every PUBLISH_RECONCILE_MS each node listens for the
  * active jobs whose device's tunnel is on its own relay and closes the others (a job paused,
  * removed or moved elsewhere), so one node listens per job even when nodes share a host.
+ * A device held by a separate relay linked here (`relay run`) is that relay's to listen for:
+ * every PUBLISH_RECONCILE_MS it gets the list of its devices' jobs when the list changed, and
+ * its counters come back with its load for `publish list`.
  */
 export async function startPublishedPorts(deps: PublishedPortsDeps): Promise<LocalPortPublisher & { stop(): void }> {
   const { ctx, relay, range, log } = deps;
-  const publisher = createPortPublisher({ host: deps.host, range, openStream: (request) => relay.openStream(request), log, now: ctx.now });
+  const { relayLinks, embedded } = deps;
+  const local = createPortPublisher({ host: deps.host, range, openStream: (request) => relay.openStream(request), log, now: ctx.now });
+  const elsewhere = (deviceId: string): boolean => !embedded || relayLinks.holds(deviceId);
+  const publisher: LocalPortPublisher = {
+    host: deps.host,
+    range,
+    // A job whose device a linked relay holds is sent there by the next reconcile.
+    open: (job) => (elsewhere(job.deviceId) ? Promise.resolve() : local.open(job)),
+    close: (jobId) => local.close(jobId),
+    stats: (jobId) => {
+      const here = local.stats(jobId);
+      return here?.listening ? here : (relayLinks.publishedStats(jobId)?.stats ?? here);
+    },
+    hostFor: (deviceId) => (embedded && !relayLinks.holds(deviceId) ? deps.host : (relayLinks.publishHost(deviceId) ?? deps.host)),
+    dataLog: (jobId) => local.dataLog(jobId),
+    listening: () => local.listening(),
+    closeAll: () => local.closeAll(),
+  };
   ctx.publisher = publisher;
   const clustered = ctx.cluster !== undefined;
   // The last failure logged per job, so a port that stays taken is logged once, not every round.
@@ -51,30 +76,41 @@ export async function startPublishedPorts(deps: PublishedPortsDeps): Promise<Loc
       log.warn("published port not opened: its port is outside --publish-ports", { job: job.name, port: job.port, range: formatPortRange(range) });
       continue;
     }
+    if (elsewhere(job.deviceId)) continue;
     if (!clustered || relay.registry.get(job.deviceId)) await open(job);
   }
   let running = false;
+  // Jobs a linked relay listened for: on a single node they are opened here again once it lets go.
+  const handedOff = new Set<string>();
   const reconcile = async (): Promise<void> => {
     const active = (await listActivePublishedPorts(ctx.db)).map(publishJob);
     const ids = new Set(active.map((j) => j.id));
-    for (const id of publisher.listening()) if (!ids.has(id)) publisher.close(id);
+    for (const id of local.listening()) if (!ids.has(id)) local.close(id);
+    relayLinks.sendJobs(active);
     for (const job of active) {
-      const here = listenable(job) && relay.registry.get(job.deviceId) !== undefined;
-      const listening = publisher.stats(job.id)?.listening === true;
+      const listening = local.stats(job.id)?.listening === true;
+      if (elsewhere(job.deviceId)) {
+        if (listening) local.close(job.id);
+        handedOff.add(job.id);
+        continue;
+      }
+      // A single node listens for every job from the start (and when it comes back from a
+      // linked relay); a node of a cluster for the jobs whose device's tunnel is on its relay.
+      const here = listenable(job) && (clustered ? relay.registry.get(job.deviceId) !== undefined : handedOff.has(job.id));
+      handedOff.delete(job.id);
       if (here && !listening) await open(job);
-      else if (!here && listening) publisher.close(job.id);
+      else if (clustered && !here && listening) local.close(job.id);
     }
   };
-  const timer = clustered
-    ? setInterval(() => {
-        if (running) return;
-        running = true;
-        void ctx.work
-          .track(reconcile())
-          .catch((err: unknown) => log.error("cannot read the published ports", { error: errorMessage(err) }))
-          .finally(() => (running = false));
-      }, PUBLISH_RECONCILE_MS)
-    : undefined;
-  timer?.unref();
+  // On a single node with no relay linked this only keeps an empty list; it reads one small table.
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void ctx.work
+      .track(reconcile())
+      .catch((err: unknown) => log.error("cannot read the published ports", { error: errorMessage(err) }))
+      .finally(() => (running = false));
+  }, PUBLISH_RECONCILE_MS);
+  timer.unref();
   return Object.assign(publisher, { stop: () => clearInterval(timer) });
 }

@@ -8,6 +8,7 @@ import { relayOfCertificate } from "../access/relays.js";
 import { getDevice } from "../access/store/devices.js";
 import { beatRelay, relayGone } from "../access/store/relays.js";
 import { errorMessage, FernlinkError } from "../protocol/errors.js";
+import type { PublishJob, PublishStats } from "../protocol/published-ports.js";
 import { type RelayCommand, RelayEvent } from "../protocol/relay-link.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import type { HeldTunnel, TunnelBoard, TunnelSource } from "./tunnel-board.js";
@@ -19,6 +20,10 @@ export const DRAIN_DEADLINE_MS = 10 * 60_000;
 class LinkedRelay extends EventEmitter<{ online: [HeldTunnel]; offline: [HeldTunnel] }> implements TunnelSource {
   private readonly tunnels = new Map<string, HeldTunnel>();
   drainSent = false;
+  /** The job list last sent down this link (JSON), so an unchanged list is not sent again. */
+  jobsSent: string | undefined;
+  /** The relay's counters of its published ports, and its listeners' host. */
+  published: { host: string; jobs: Map<string, PublishStats> } | undefined;
 
   constructor(
     readonly relayId: string,
@@ -64,6 +69,16 @@ export interface RelayLinks {
   handle(req: Http2ServerRequest, res: Http2ServerResponse): void;
   /** Tells linked relays that the store now marks as draining to drain. */
   checkDrains(): void;
+  /** Sends each linked relay the jobs of `active` whose device it holds, when they changed since the last list sent. */
+  sendJobs(active: readonly PublishJob[]): void;
+  /** Whether a linked relay holds the device's tunnel (its published ports listen there). */
+  holds(deviceId: string): boolean;
+  /** Whether relay `relayId` is linked here and holds the device's tunnel. */
+  relayHolds(relayId: string, deviceId: string): boolean;
+  /** The host of the listeners of the linked relay holding the device, once it said. */
+  publishHost(deviceId: string): string | undefined;
+  /** A linked relay's counters of a job it listens for, with its listeners' host. */
+  publishedStats(jobId: string): { host: string; stats: PublishStats } | undefined;
   close(): void;
 }
 
@@ -117,6 +132,12 @@ export function createRelayLinks(ctx: () => AccessContext, board: TunnelBoard, d
         }
         case "down":
           return relay.down(event.deviceId);
+        case "published":
+          relay.published = {
+            host: event.host,
+            jobs: new Map(event.jobs.map(({ jobId, lastError, ...stats }) => [jobId, { ...stats, ...(lastError !== undefined ? { lastError } : {}) }])),
+          };
+          return;
         case "load":
           await beatRelay(c.db, row.id, {
             now: c.now(),
@@ -168,6 +189,33 @@ export function createRelayLinks(ctx: () => AccessContext, board: TunnelBoard, d
         relay.drainSent = true;
         relay.send({ type: "drain", deadlineMs: DRAIN_DEADLINE_MS });
       }
+    },
+    sendJobs(active) {
+      for (const relay of linked.values()) {
+        const jobs = active.filter((job) => relay.get(job.deviceId) !== undefined);
+        const text = JSON.stringify(jobs);
+        if (text === relay.jobsSent) continue;
+        relay.jobsSent = text;
+        relay.send({ type: "publish", jobs });
+      }
+    },
+    holds(deviceId) {
+      for (const relay of linked.values()) if (relay.get(deviceId)) return true;
+      return false;
+    },
+    relayHolds(relayId, deviceId) {
+      return linked.get(relayId)?.get(deviceId) !== undefined;
+    },
+    publishHost(deviceId) {
+      for (const relay of linked.values()) if (relay.get(deviceId) && relay.published) return relay.published.host;
+      return undefined;
+    },
+    publishedStats(jobId) {
+      for (const relay of linked.values()) {
+        const stats = relay.published?.jobs.get(jobId);
+        if (stats && relay.published) return { host: relay.published.host, stats };
+      }
+      return undefined;
     },
     close() {
       for (const res of responses) res.stream.close();

@@ -3,9 +3,11 @@ import type { AddressInfo } from "node:net";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
+import type { PortRange } from "../protocol/published-ports.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { type AccessLink, linkToAccess } from "../relay/access-link.js";
+import { createLinkedPublishedPorts } from "../relay/linked-published-ports.js";
 import { createRelay } from "../relay/relay.js";
 import { loadOrRegisterRelay } from "../relay/relay-state.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
@@ -29,6 +31,8 @@ export interface RelayNodeOptions {
   keepalive?: KeepaliveOptions;
   /** Where to serve Prometheus' /metrics (`--metrics-listen`); none when absent. */
   metricsListen?: HostPort | undefined;
+  /** `--publish-ports`: the ports of the --listen host the published ports of devices held here may use. */
+  publishPorts?: PortRange | undefined;
 }
 
 /** A running relay. */
@@ -123,10 +127,17 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
     load: () => relay.load(),
   });
   // Ready: linked to an access node (agents' certificates can be checked) and taking agents.
+  const published = createLinkedPublishedPorts({
+    host: addr.address,
+    range: options.publishPorts,
+    openStream: (request) => link!.openPublishStream(request),
+    log,
+  });
   const ready = async (): Promise<boolean> => link?.linked() === true && !relay.draining;
   const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, { metrics, log, ready }) : undefined;
   const close = async (): Promise<void> => {
     link?.close();
+    published.closeAll();
     server.close();
     await Promise.all([relay.close(), scrape?.close()]);
   };
@@ -142,6 +153,8 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
     onRefused: (err) => {
       void close().then(() => finish?.reject(err));
     },
+    onPublish: (jobs) => published.follow(jobs),
+    published: () => published.stats(),
     onDrain: (deadlineMs) => {
       if (relay.draining) return;
       log.info("draining: agents are asked to move", { agents: relay.registry.list().length, deadlineMs });

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { getRequestListener } from "@hono/node-server";
 import { FernlinkError } from "../protocol/errors.js";
-import { FORWARD_HEADER, RELAY_ROUTES } from "../protocol/relay-link.js";
+import { FORWARD_HEADER, PUBLISH_HEADER, RELAY_ROUTES } from "../protocol/relay-link.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
 import type { Relay } from "../relay/relay.js";
 import { NODE_URN_PREFIX, urnIdFromCertificate } from "../shared/pki.js";
@@ -25,6 +25,8 @@ export interface RouterParts {
   /** False with `--no-relay`: agents' tunnels are refused here. */
   acceptsAgents: boolean;
   relayLinks: RelayLinks;
+  /** Answers a relay's stream for a connection to one of its published ports (publish-streams.ts). */
+  publishStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
   api: ReturnType<typeof getRequestListener>;
   portal: ReturnType<typeof getRequestListener>;
   hmi: ReturnType<typeof createHmiProxy>;
@@ -50,7 +52,8 @@ export function isAccessNode(socket: TLSSocket | undefined): boolean {
 /**
  * Which host, path or upgrade goes where on the one TLS port: HMI host names to the HMI proxy,
  * /healthz and /readyz to the probes, relays' links to their handler, /api/ to the REST API, the rest to the portal; CONNECT
- * streams to the relay (from access nodes: forwarded streams); agents' tunnels to the relay.
+ * streams to the relay (from access nodes: forwarded streams; from relays: their published ports'
+ * connections); agents' tunnels to the relay.
  */
 export function onePortRoutes(parts: RouterParts): TlsRoutes {
   const { relay, hmi, vnc } = parts;
@@ -67,6 +70,7 @@ export function onePortRoutes(parts: RouterParts): TlsRoutes {
       void handler(req as http.IncomingMessage, res as http.ServerResponse);
     },
     connect: (req) => {
+      if (req.headers[PUBLISH_HEADER.job] !== undefined) return parts.publishStream(req.stream, req.headers);
       if (req.headers[FORWARD_HEADER.deviceId] === undefined) return relay.handleClientStream(req.stream, req.headers, req.socket.remoteAddress ?? "unknown");
       if (isAccessNode(req.stream.session?.socket as TLSSocket | undefined)) return relay.handleForwardedStream(req.stream, req.headers);
       req.stream.respond(errorResponseHeaders(new FernlinkError("forbidden", "only access nodes may forward streams")), { endStream: true });

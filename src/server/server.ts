@@ -24,6 +24,7 @@ import { createAccessNode } from "./access-node.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import { readiness } from "./health.js";
 import { startMetricsListener } from "./metrics-listener.js";
+import { answerPublishStream } from "./publish-streams.js";
 import { startPublishedPorts } from "./published-ports.js";
 import { onePortRoutes } from "./router.js";
 import { createTlsListener } from "./tls-listener.js";
@@ -130,6 +131,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         relay,
         acceptsAgents: !options.noRelay,
         relayLinks: node.relayLinks,
+        publishStream: (stream, headers) =>
+          void answerPublishStream(stream, headers, {
+            ctx,
+            relayHolds: (relayId, deviceId) => node.relayLinks.relayHolds(relayId, deviceId),
+            openStream: (request) => relay.openStream(request),
+          }),
         api: getRequestListener(node.api.fetch),
         portal,
         hmi,
@@ -151,7 +158,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = `https://${formatHostPort({ host: urlHost, port: addr.port })}`;
     await node.start(options.publicUrl ?? url);
     const scrape = metrics && options.metricsListen ? await startMetricsListener(options.metricsListen, { metrics, log, ready }) : undefined;
-    const publisher = await startPublishedPorts({ ctx, relay, host: addr.address, range: options.publishPorts, log });
+    const publisher = await startPublishedPorts({
+      ctx,
+      relay,
+      host: addr.address,
+      range: options.publishPorts,
+      log,
+      embedded: !options.noRelay,
+      relayLinks: node.relayLinks,
+    });
 
     return {
       url,

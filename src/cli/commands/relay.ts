@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { readCa } from "../../client/client-state.js";
 import { FernlinkError, UsageError } from "../../protocol/errors.js";
+import { parsePortRange } from "../../protocol/published-ports.js";
 import { RelayName, RelayRegion } from "../../protocol/relay-link.js";
 import { parseHostPort } from "../../protocol/target.js";
 import { commandLogger, logFormat, logFormatOption, notice } from "../log-format.js";
@@ -12,6 +13,14 @@ function checkName(name: string): string {
   if (!RelayName.safeParse(name).success)
     throw new UsageError(`relay name "${name}" must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
   return name;
+}
+
+function parsePublishPorts(value: string) {
+  try {
+    return parsePortRange(value);
+  } catch (err) {
+    throw new UsageError(`--publish-ports ${(err as Error).message}`);
+  }
 }
 
 function checkRegion(region: string | undefined): string | undefined {
@@ -57,6 +66,7 @@ export function registerRelayCommands(program: Command): void {
     .requiredOption("--listen <host:port>", "TLS address agents and access nodes connect to")
     .option("--public-url <url>", "https://HOST:PORT agents and access nodes reach this relay at (default: https://LISTEN)")
     .option("--region <name>", "the relay's region")
+    .option("--publish-ports <low-high>", "ports of the --listen host that published ports of devices held here may use, e.g. 15000-15099 (default: none)")
     .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it off the public network)")
     .addOption(logFormatOption())
     .action(
@@ -70,6 +80,7 @@ export function registerRelayCommands(program: Command): void {
         publicUrl?: string;
         region?: string;
         metricsListen?: string;
+        publishPorts?: string;
       }) => {
         const format = logFormat(flags.logFormat);
         const log = commandLogger("relay", format);
@@ -80,6 +91,7 @@ export function registerRelayCommands(program: Command): void {
         const listen = parseHostPort(flags.listen, true);
         const metricsListen = flags.metricsListen === undefined ? undefined : parseHostPort(flags.metricsListen, true);
         const region = checkRegion(flags.region);
+        const publishPorts = flags.publishPorts === undefined ? undefined : parsePublishPorts(flags.publishPorts);
         const ca = await readCa(flags.ca ?? process.env["FERNLINK_CA"]);
         const { startRelayNode } = await import("../../server/relay-node.js");
         const running = await startRelayNode({
@@ -92,6 +104,7 @@ export function registerRelayCommands(program: Command): void {
           region,
           log,
           metricsListen,
+          publishPorts,
         });
         if (running.metricsUrl) notice(log, format, `metrics at ${running.metricsUrl}`);
         process.stdout.write(`fernlink relay ready: ${running.url}\n`);

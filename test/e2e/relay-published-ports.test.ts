@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import net, { type AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { Site } from "./helpers/fernlink.js";
+import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { ModbusClient, type ModbusSlave, startModbusSlave } from "./helpers/targets.js";
+
+/**
+ * A published port on a separate relay: an access node without a relay of its own
+ * (`--no-relay`) and one `relay run --publish-ports` on another loopback address, holding the
+ * device's tunnel. The relay listens for the job on its own --listen host (not the access
+ * node's); a Modbus master reaches the slave through it, each connection opened through the
+ * access node with the job owner's rights (listed, audited); a source outside the whitelist is
+ * closed and counted, and pause closes the relay's listener.
+ */
+
+const ACME = { account: "acme", user: "alice" };
+/** The relay's host: its published ports listen here, apart from the access node on 127.0.0.1. */
+const RELAY_HOST = "127.0.0.2";
+
+interface PortJson {
+  name: string;
+  address: string;
+  state: string;
+  listening: boolean;
+  accepted: number;
+  refused: number;
+  connections: { id: string; source: string; bytesUp: number; bytesDown: number }[];
+}
+
+let sb: Sandbox;
+let site: Site;
+let slave: ModbusSlave;
+let port: number;
+let relay: Proc;
+
+async function listPorts(): Promise<PortJson[]> {
+  return (JSON.parse(await site.ok("alice", ["publish", "list", "--json"])) as { ports: PortJson[] }).ports;
+}
+
+/** Connects from `localAddress` and reports how the connection ended: refused, reset/closed without data, or open. */
+function probe(localAddress: string): Promise<"refused" | "closed" | "open"> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: RELAY_HOST, port, localAddress });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve("open");
+    }, 1500);
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(err.code === "ECONNREFUSED" ? "refused" : "closed");
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve("closed");
+    });
+  });
+}
+
+before(async () => {
+  sb = await Sandbox.create("relay-published-ports");
+  slave = await startModbusSlave([200, 201, 202, 203]);
+  sb.defer(slave.close);
+  const free = net.createServer();
+  await new Promise<void>((resolve) => free.listen(0, RELAY_HOST, resolve));
+  port = (free.address() as AddressInfo).port;
+  await new Promise((resolve) => free.close(resolve));
+  site = await Site.start(sb, [ACME], { serverArgs: ["--no-relay", "--publish-ports", `${port}-${port}`] });
+  await site.login(ACME);
+  const out = await site.ok("alice", ["relay", "add", "r1", "--data", site.dataDir]);
+  const key = /^relay key: (\S+)$/m.exec(out)?.[1];
+  assert.ok(key, out);
+  relay = sb.start(
+    [
+      "relay",
+      "run",
+      "--access",
+      site.url,
+      "--ca",
+      site.ca,
+      "--state",
+      sb.path("relay-r1"),
+      "--listen",
+      `${RELAY_HOST}:0`,
+      "--publish-ports",
+      `${port}-${port}`,
+    ],
+    { home: site.home("relay"), env: { FERNLINK_RELAY_KEY: key } },
+  );
+  await relay.waitForLine(/^fernlink relay ready: https:\/\/\S+$/);
+  // The relay is in the directory (agents are sent there) once its first load report is read.
+  await waitUntil(
+    "relay r1 online",
+    async () => {
+      const relays = JSON.parse(await site.ok("alice", ["relay", "list", "--json", "--data", site.dataDir])) as { name: string; online: boolean }[];
+      return relays.some((r) => r.name === "r1" && r.online) || undefined;
+    },
+    15_000,
+    250,
+  );
+  const stateDir = await site.register(await site.addDevice("alice", "press-7", ["127.0.0.0/8"]), "agent-press-7");
+  await site.startAgent(stateDir);
+  const device = await site.waitForDevice("alice", "press-7", true);
+  assert.equal(device.relay, "r1");
+});
+
+after(() => sb?.cleanup());
+
+test("the relay holding the device listens on its own host, and a Modbus master reads the slave through it", async () => {
+  const out = await site.ok("alice", [
+    "publish",
+    "press-7",
+    "--port",
+    String(port),
+    "--target",
+    `127.0.0.1:${slave.port}`,
+    "--allow-from",
+    "127.0.0.1/32",
+    "--name",
+    "plc",
+  ]);
+  assert.equal(out, `published ${RELAY_HOST}:${port} -> 127.0.0.1:${slave.port} via press-7\n`);
+  const plc = await waitUntil("the relay listens", async () => (await listPorts()).find((p) => p.name === "plc" && p.listening), 10_000, 200);
+  assert.equal(plc.address, `${RELAY_HOST}:${port}`);
+  const client = new ModbusClient();
+  await client.connectTCP(RELAY_HOST, { port });
+  client.setID(1);
+  client.setTimeout(5_000);
+  try {
+    assert.deepEqual((await client.readHoldingRegisters(0, 4)).data, [200, 201, 202, 203]);
+    const [listed] = await listPorts();
+    assert.equal(listed?.connections.length, 1, "the stream is listed on the access node under its job");
+    assert.equal(listed?.connections[0]?.source, "127.0.0.1");
+  } finally {
+    if (client.isOpen) await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+  const streams = (await site.audit("alice")).filter((r) => r.action === "stream" && r.target === `127.0.0.1:${slave.port}`);
+  assert.equal(streams.length, 1, "the connection is one audited stream");
+  assert.deepEqual([streams[0]?.actor, streams[0]?.result], ["alice", "ok"]);
+});
+
+test("a source outside the whitelist is closed before any stream opens, and counted", async () => {
+  assert.equal(await probe("127.0.0.3"), "closed");
+  const plc = await waitUntil("the refusal counted", async () => (await listPorts()).find((p) => p.name === "plc" && p.refused === 1), 10_000, 200);
+  assert.equal(plc.accepted, 1);
+});
+
+test("pause closes the relay's listener", async () => {
+  await site.ok("alice", ["publish", "pause", "plc"]);
+  await waitUntil("the relay stops listening", async () => ((await probe("127.0.0.1")) === "refused" ? true : undefined), 10_000, 200);
+});
