@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
 import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
@@ -10,8 +15,9 @@ import { ModbusClient, type ModbusSlave, startModbusSlave } from "./helpers/targ
  * (`--no-relay`) and one `relay run --publish-ports` on another loopback address, holding the
  * device's tunnel. The relay listens for the job on its own --listen host (not the access
  * node's); a Modbus master reaches the slave through it, each connection opened through the
- * access node with the job owner's rights (listed, audited); a source outside the whitelist is
- * closed and counted, and pause closes the relay's listener.
+ * access node with the job owner's rights (listed, audited), which takes such a stream from no
+ * one but a relay; a source outside the whitelist is closed and counted; a UDP port carries
+ * datagrams both ways; pause closes the relay's listener.
  */
 
 const ACME = { account: "acme", user: "alice" };
@@ -32,7 +38,11 @@ let sb: Sandbox;
 let site: Site;
 let slave: ModbusSlave;
 let port: number;
+/** A second job's port, for UDP. */
+let udpPort: number;
+let udpEcho: dgram.Socket;
 let relay: Proc;
+let range: string;
 
 async function listPorts(): Promise<PortJson[]> {
   return (JSON.parse(await site.ok("alice", ["publish", "list", "--json"])) as { ports: PortJson[] }).ports;
@@ -65,26 +75,23 @@ before(async () => {
   await new Promise<void>((resolve) => free.listen(0, RELAY_HOST, resolve));
   port = (free.address() as AddressInfo).port;
   await new Promise((resolve) => free.close(resolve));
-  site = await Site.start(sb, [ACME], { serverArgs: ["--no-relay", "--publish-ports", `${port}-${port}`] });
+  const freeUdp = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => freeUdp.bind(0, RELAY_HOST, resolve));
+  udpPort = freeUdp.address().port;
+  freeUdp.close();
+  // The device's UDP service: answers each datagram with "echo:" and its payload.
+  udpEcho = dgram.createSocket("udp4");
+  udpEcho.on("message", (msg, from) => udpEcho.send(Buffer.concat([Buffer.from("echo:"), msg]), from.port, from.address));
+  await new Promise<void>((resolve) => udpEcho.bind(0, "127.0.0.1", resolve));
+  sb.defer(() => udpEcho.close());
+  range = `${Math.min(port, udpPort)}-${Math.max(port, udpPort)}`;
+  site = await Site.start(sb, [ACME], { serverArgs: ["--no-relay", "--publish-ports", range] });
   await site.login(ACME);
   const out = await site.ok("alice", ["relay", "add", "r1", "--data", site.dataDir]);
   const key = /^relay key: (\S+)$/m.exec(out)?.[1];
   assert.ok(key, out);
   relay = sb.start(
-    [
-      "relay",
-      "run",
-      "--access",
-      site.url,
-      "--ca",
-      site.ca,
-      "--state",
-      sb.path("relay-r1"),
-      "--listen",
-      `${RELAY_HOST}:0`,
-      "--publish-ports",
-      `${port}-${port}`,
-    ],
+    ["relay", "run", "--access", site.url, "--ca", site.ca, "--state", sb.path("relay-r1"), "--listen", `${RELAY_HOST}:0`, "--publish-ports", range],
     { home: site.home("relay"), env: { FERNLINK_RELAY_KEY: key } },
   );
   await relay.waitForLine(/^fernlink relay ready: https:\/\/\S+$/);
@@ -143,6 +150,50 @@ test("a source outside the whitelist is closed before any stream opens, and coun
   assert.equal(await probe("127.0.0.3"), "closed");
   const plc = await waitUntil("the refusal counted", async () => (await listPorts()).find((p) => p.name === "plc" && p.refused === 1), 10_000, 200);
   assert.equal(plc.accepted, 1);
+});
+
+test("only a relay may open a published port's stream on the access node: a user's session is refused", async () => {
+  const { token } = JSON.parse(await readFile(join(site.home("alice"), "session.json"), "utf8")) as { token: string };
+  const h2 = http2.connect(site.url, { ca: await readFile(site.ca, "utf8") });
+  h2.on("error", () => {});
+  try {
+    const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+      const stream = h2.request({
+        ":method": "CONNECT",
+        ":authority": `127.0.0.1:${slave.port}`,
+        "fernlink-publish-job": "any",
+        "fernlink-publish-source": "127.0.0.1",
+        authorization: `Bearer ${token}`,
+      });
+      stream.once("error", reject);
+      stream.once("response", resolve);
+    });
+    assert.deepEqual([headers[":status"], headers["fernlink-error"]], [403, "forbidden"]);
+  } finally {
+    h2.destroy();
+  }
+});
+
+test("a published UDP port on the relay carries datagrams both ways", async () => {
+  await site.ok("alice", ["publish", "press-7", "--udp", "--port", String(udpPort), "--target", `127.0.0.1:${udpEcho.address().port}`, "--name", "udp"]);
+  await waitUntil("the relay listens for the UDP port", async () => (await listPorts()).find((p) => p.name === "udp" && p.listening), 10_000, 200);
+  const client = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+  try {
+    const answer = await waitUntil(
+      "an answer through the relay",
+      async () => {
+        client.send("hello", udpPort, RELAY_HOST);
+        const got = await Promise.race([once(client, "message"), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000))]);
+        return got === undefined ? undefined : (got[0] as Buffer).toString();
+      },
+      10_000,
+      0,
+    );
+    assert.equal(answer, "echo:hello");
+  } finally {
+    client.close();
+  }
 });
 
 test("pause closes the relay's listener", async () => {
