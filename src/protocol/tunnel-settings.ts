@@ -13,6 +13,35 @@ export const TUNNEL_WINDOW = {
 } as const;
 
 /**
+ * Each end sizes the stream windows it announces to its hop's round trip, measured by a few
+ * PINGs once the session is up: window = rate × round trip, between a floor and a ceiling.
+ * The window is also what a small stream's bytes may wait behind when a bulk stream fills its
+ * window on the same connection: 1 MiB is 12 ms at 0.7 Gbit/s per hop, so on a LAN or loopback
+ * hop (round trip under a millisecond) the floor keeps that wait short, while a WAN hop gets
+ * the window its round trip needs (20 ms: 8 MiB) instead of 1 MiB's 0.4 Gbit/s cap.
+ */
+export const WINDOW_TUNING = {
+  /** PINGs sent; the shortest round trip counts (the others may have waited behind other work). */
+  probes: 3,
+  /** What one stream should be able to carry on a hop. */
+  bytesPerSecond: 400 * 1024 * 1024,
+  minStreamWindowBytes: 256 * 1024,
+  maxStreamWindowBytes: 8 * 1024 * 1024,
+} as const;
+
+/** The stream window for a hop whose round trip is `rttMs` (WINDOW_TUNING). */
+export function streamWindowForRtt(rttMs: number): number {
+  const { bytesPerSecond, minStreamWindowBytes, maxStreamWindowBytes } = WINDOW_TUNING;
+  const bdp = Number.isFinite(rttMs) ? Math.ceil((bytesPerSecond * Math.max(0, rttMs)) / 1000) : maxStreamWindowBytes;
+  return Math.min(maxStreamWindowBytes, Math.max(minStreamWindowBytes, bdp));
+}
+
+/** The connection window that goes with a stream window: never below TUNNEL_WINDOW's, and at least one stream's. */
+export function connectionWindowFor(streamWindowBytes: number): number {
+  return Math.max(TUNNEL_WINDOW.connectionWindowBytes, streamWindowBytes);
+}
+
+/**
  * Memory nghttp2 may hold for one tunnel before refusing new streams (Node's default is
  * 10 MB): in-flight data of up to a connection window each way, plus headers of many
  * concurrent streams.

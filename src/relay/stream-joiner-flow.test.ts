@@ -24,8 +24,14 @@ import { TunnelRegistry } from "./tunnel-registry.js";
  */
 const SIBLINGS = 63;
 const ECHO_BYTES = 256 * 1024;
-/** What the two hops may hold for one stream: a stream window each, plus the relay's and Node's stream buffers. */
-const HELD_LIMIT = 2 * TUNNEL_WINDOW.streamWindowBytes + 256 * 1024;
+/**
+ * What the two hops may hold for one stream: a stream window each (as each receiving end sized
+ * it to its round trip, tunnel-session.ts), plus the relay's and Node's stream buffers. Set once
+ * the four session ends have tuned their windows.
+ */
+let heldLimit = 2 * TUNNEL_WINDOW.streamWindowBytes + 256 * 1024;
+/** The smallest stream window any end announced: what a stalled stream fills at least. */
+let smallestWindow = TUNNEL_WINDOW.streamWindowBytes;
 
 /** Writes 64 KiB chunks into `stream` until it is destroyed, with backpressure; returns the bytes it took so far. */
 function firehose(stream: ServerHttp2Stream | ClientHttp2Stream): () => number {
@@ -42,14 +48,14 @@ function firehose(stream: ServerHttp2Stream | ClientHttp2Stream): () => number {
 
 /**
  * Resolves once `read()` stopped changing for `quietMs` (flow control has stopped the stream),
- * or at once when it passed HELD_LIMIT (nothing is stopping it).
+ * or at once when it passed the held limit (nothing is stopping it).
  */
 async function settled(read: () => number, quietMs = 300): Promise<number> {
   let last = -1;
   let since = Date.now();
   for (;;) {
     const now = read();
-    if (now > HELD_LIMIT) return now;
+    if (now > heldLimit) return now;
     if (now !== last) {
       last = now;
       since = Date.now();
@@ -91,8 +97,9 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
   };
 
   before(async () => {
+    const tuned: Promise<number | undefined>[] = [];
     agent = http2.createServer(TUNNEL_SESSION_OPTIONS);
-    agent.on("session", (session) => readyTunnelSession(session));
+    agent.on("session", (session) => tuned.push(readyTunnelSession(session)));
     agent.on("stream", (stream, headers) => {
       stream.on("error", () => {});
       stream.respond({ ":status": 200 });
@@ -102,12 +109,12 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
       else stream.pause();
     });
     agentSession = http2.connect(await listen(agent), TUNNEL_SESSION_OPTIONS);
-    readyTunnelSession(agentSession);
+    tuned.push(readyTunnelSession(agentSession));
     await once(agentSession, "remoteSettings");
     const registry = new TunnelRegistry("relay-test");
     registry.add(new AgentTunnel({ deviceId: "d", accountId: "a", deviceName: "press-7", certSerial: "1" }, "127.0.0.1", agentSession, new Date()));
     relay = http2.createServer(TUNNEL_SESSION_OPTIONS);
-    relay.on("session", (session) => readyTunnelSession(session));
+    relay.on("session", (session) => tuned.push(readyTunnelSession(session)));
     const deps = {
       authority,
       live,
@@ -118,7 +125,11 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
     };
     relay.on("stream", (stream, headers) => void joinClientStream(stream, headers, "127.0.0.1", deps));
     client = http2.connect(await listen(relay), TUNNEL_SESSION_OPTIONS);
-    readyTunnelSession(client);
+    tuned.push(readyTunnelSession(client));
+    while (tuned.length < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+    const windows = (await Promise.all(tuned)).map((w) => w ?? TUNNEL_WINDOW.streamWindowBytes);
+    heldLimit = 2 * Math.max(...windows) + 256 * 1024;
+    smallestWindow = Math.min(...windows);
   });
   after(() => {
     client.destroy();
@@ -163,8 +174,8 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
     stalled.pause();
     await siblingsEcho();
     const held = await settled(() => agentSent());
-    assert.ok(held >= TUNNEL_WINDOW.streamWindowBytes, `only ${held} bytes left the agent: the stream never filled its window`);
-    assert.ok(held <= HELD_LIMIT, `${held} bytes left the agent for a reader that reads nothing (limit ${HELD_LIMIT})`);
+    assert.ok(held >= smallestWindow, `only ${held} bytes left the agent: the stream never filled its window`);
+    assert.ok(held <= heldLimit, `${held} bytes left the agent for a reader that reads nothing (limit ${heldLimit})`);
     await siblingsEcho();
     stalled.close();
   });
@@ -174,8 +185,8 @@ describe("flow control through the relay, one stalled stream among 64", { timeou
     const clientSent = firehose(stalled);
     await siblingsEcho();
     const held = await settled(clientSent);
-    assert.ok(held >= TUNNEL_WINDOW.streamWindowBytes, `only ${held} bytes left the client: the stream never filled its window`);
-    assert.ok(held <= HELD_LIMIT, `${held} bytes left the client for a target that reads nothing (limit ${HELD_LIMIT})`);
+    assert.ok(held >= smallestWindow, `only ${held} bytes left the client: the stream never filled its window`);
+    assert.ok(held <= heldLimit, `${held} bytes left the client for a target that reads nothing (limit ${heldLimit})`);
     await siblingsEcho();
     stalled.close();
   });

@@ -1,5 +1,12 @@
 import type { Http2Session } from "node:http2";
-import { TUNNEL_SESSION_MEMORY_MB, TUNNEL_SETTINGS, TUNNEL_WINDOW } from "../protocol/tunnel-settings.js";
+import {
+  connectionWindowFor,
+  streamWindowForRtt,
+  TUNNEL_SESSION_MEMORY_MB,
+  TUNNEL_SETTINGS,
+  TUNNEL_WINDOW,
+  WINDOW_TUNING,
+} from "../protocol/tunnel-settings.js";
 
 /**
  * What every HTTP/2 session that carries streams is created with (client, server, relay, agent).
@@ -12,11 +19,54 @@ export const TUNNEL_SESSION_OPTIONS = { settings: TUNNEL_SETTINGS, maxSessionMem
  * Readies a session that carries streams, on any of the four ends of the two tunnel legs:
  * `onError` hears its errors (an unheard one would end the process), and the connection-level
  * receive window is raised once the peer's SETTINGS arrived (SETTINGS only sets the
- * per-stream window; the connection window needs its own WINDOW_UPDATE).
+ * per-stream window; the connection window needs its own WINDOW_UPDATE). Then the receive
+ * windows are sized to the hop's round trip (`tuneReceiveWindows`); the promise returned
+ * resolves with the stream window then announced (undefined if the session went first).
  */
-export function readyTunnelSession(session: Http2Session, onError: (err: Error) => void = () => {}): void {
+export function readyTunnelSession(session: Http2Session, onError: (err: Error) => void = () => {}): Promise<number | undefined> {
   session.on("error", onError);
-  session.once("remoteSettings", () => {
-    if (!session.destroyed) session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes);
+  return new Promise((resolve) =>
+    session.once("remoteSettings", () => {
+      if (session.destroyed) return resolve(undefined);
+      session.setLocalWindowSize(TUNNEL_WINDOW.connectionWindowBytes);
+      resolve(tuneReceiveWindows(session));
+    }),
+  );
+}
+
+/** One PING's round trip in milliseconds, or undefined when it could not be sent or was not answered. */
+function pingOnce(session: Http2Session): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    if (session.destroyed || session.closed) return resolve(undefined);
+    try {
+      const sent = session.ping((err, duration) => resolve(err ? undefined : duration));
+      if (!sent) resolve(undefined);
+    } catch {
+      resolve(undefined);
+    }
   });
+}
+
+/**
+ * Measures the hop's round trip with a few PINGs and announces the stream window it needs
+ * (`streamWindowForRtt`): small on a LAN, so a bulk stream queues little ahead of its small
+ * siblings, large on a long path, so one stream can fill it. Resolves with the window set,
+ * or undefined when the session went first.
+ */
+export async function tuneReceiveWindows(session: Http2Session): Promise<number | undefined> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < WINDOW_TUNING.probes; i++) {
+    const rtt = await pingOnce(session);
+    if (rtt === undefined) return undefined;
+    best = Math.min(best, rtt);
+  }
+  if (session.destroyed || session.closed) return undefined;
+  const window = streamWindowForRtt(best);
+  try {
+    session.settings({ initialWindowSize: window });
+    session.setLocalWindowSize(connectionWindowFor(window));
+  } catch {
+    return undefined; // closing meanwhile
+  }
+  return window;
 }
