@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { AuditRecord } from "../protocol/api.js";
 import type { AuditAction } from "./audit-actions.js";
+import { auditWriterOf } from "./audit-writer.js";
 import type { AccessContext, Principal } from "./context.js";
 import type { AggregatedRefusal } from "./refusal-aggregator.js";
-import { appendAudit } from "./store/audit.js";
+import { type AuditInput, appendAudit } from "./store/audit.js";
 import type { AuditRow } from "./store/schema.js";
 
 /** One administrative or security event to record. */
@@ -64,7 +65,7 @@ export function auditAggregate(ctx: AccessContext, r: AggregatedRefusal): void {
 async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: number }): Promise<string> {
   const id = randomUUID();
   try {
-    await appendAudit(ctx.db, ctx.auditKey, {
+    const input: AuditInput = {
       id,
       at: event.at ?? ctx.now(),
       account_id: event.accountId,
@@ -82,7 +83,9 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
       bytes_down: event.bytesDown ?? null,
       count: event.count ?? null,
       token: event.token ?? null,
-    });
+    };
+    // Inside a caller's transaction the record joins it; otherwise it joins the next batch.
+    await (ctx.db.isTransaction ? appendAudit(ctx.db, ctx.auditKey, input) : auditWriterOf(ctx.db).append(ctx.auditKey, input));
   } catch (err) {
     ctx.metrics?.auditWriteFailed();
     ctx.log.error("audit write failed", { action: event.action, error: String(err) });

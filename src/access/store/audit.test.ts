@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { GENESIS_HASH, SYSTEM_CHAIN } from "../audit-chain.js";
 import { verifyStoredChain } from "../audit-queries.js";
+import { AuditWriter } from "../audit-writer.js";
 import type { AuditInput } from "./audit.js";
-import { appendAudit, chainHead, listAudit } from "./audit.js";
+import { appendAudit, appendAuditBatch, chainHead, listAudit } from "./audit.js";
 import type { Store } from "./store.js";
 import type { StoreCase } from "./store-fixture.js";
 import { at, newAccount, T0, testOnEveryBackend } from "./store-fixture.js";
@@ -296,6 +297,50 @@ const cases: StoreCase[] = [
       assert.equal(report.problem, undefined);
       assert.equal(report.records, 50);
       assert.equal(report.head?.count, 50);
+    },
+  },
+  {
+    name: "a batch appends its records in order, each to its own chain, as one append each would",
+    async run({ store }) {
+      const acme = (await newAccount(store)).id;
+      const beta = (await newAccount(store)).id;
+      await appendAudit(store.db, KEY, event(acme, "before"));
+      const rows = await appendAuditBatch(store.db, KEY, [event(beta, "b1"), event(acme, "a2"), event(null, "s1"), event(acme, "a3"), event(beta, "b2")]);
+      assert.deepEqual(
+        rows.map((r) => [r.action, r.seq]),
+        [
+          ["b1", 1],
+          ["a2", 2],
+          ["s1", (await chainHead(store.db, SYSTEM_CHAIN))!.seq],
+          ["a3", 3],
+          ["b2", 2],
+        ],
+      );
+      await appendAudit(store.db, KEY, event(acme, "after"));
+      assert.deepEqual((await chainHead(store.db, acme))?.seq, 4);
+      for (const chain of [acme, beta, SYSTEM_CHAIN]) assert.equal((await verify(store, chain)).problem, undefined);
+    },
+  },
+  {
+    name: "records asked for at once are written in batches, in order; a bad record fails alone",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      const writer = new AuditWriter(store.db);
+      const writes = Array.from({ length: 30 }, (_, i) =>
+        // One record has a result the table's check refuses.
+        writer.append(KEY, event(account, `r${i}`, i === 17 ? { result: "maybe" as AuditInput["result"] } : {})),
+      );
+      const results = await Promise.allSettled(writes);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        results.map((_, i) => (i === 17 ? "rejected" : "fulfilled")),
+      );
+      const seqs = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.seq] : []));
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 29 }, (_, i) => i + 1),
+      );
+      assert.equal((await verify(store, account)).problem, undefined);
     },
   },
 ];
