@@ -61,7 +61,7 @@ export class AuditWriter {
           key,
           batch.map((w) => w.input),
         );
-        batch.forEach((w, i) => w.resolve(rows[i]!));
+        for (const [i, w] of batch.entries()) w.resolve(rows[i]!);
         return;
       } catch {
         // Written again one by one below: only the record at fault fails.
@@ -76,6 +76,9 @@ const writers = new WeakMap<Kysely<Database>, AuditWriter>();
 /** The batching writer of a database (one per Kysely instance). */
 export function auditWriterOf(db: Kysely<Database>): AuditWriter {
   let writer = writers.get(db);
-  if (!writer) writers.set(db, (writer = new AuditWriter(db)));
+  if (!writer) {
+    writer = new AuditWriter(db);
+    writers.set(db, writer);
+  }
   return writer;
 }
