@@ -6,7 +6,7 @@ import { chmod } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { builtInVersion } from "./built-in-version.mjs";
+import { nodeBundleOptions } from "./bundle-options.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, "dist", "fernlink-agent.mjs");
@@ -15,23 +15,11 @@ const outfile = join(root, "dist", "fernlink-agent.mjs");
 const FORBIDDEN = [/node_modules\/(better-sqlite3|pg|pg-[^/]+|kysely|bindings)\//, /\.node$/, /^src\/(access|server|web|relay)\//];
 
 const result = await build({
-  absWorkingDir: root,
+  ...(await nodeBundleOptions(root)),
   entryPoints: ["src/agent-cli.ts"],
   outfile,
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // CommonJS packages in the bundle call require() for Node's own modules.
-  banner: { js: 'import { createRequire as fernlinkRequire } from "node:module";\nconst require = fernlinkRequire(import.meta.url);' },
   // ws loads these native accelerators if present and works without them.
   external: ["bufferutil", "utf-8-validate"],
-  tsconfig: "tsconfig.json",
-  legalComments: "eof",
-  sourcemap: false,
-  metafile: true,
-  plugins: [await builtInVersion(root)],
-  logLevel: "warning",
 });
 
 const forbidden = Object.keys(result.metafile.inputs).filter((input) => FORBIDDEN.some((re) => re.test(input)));

@@ -8,32 +8,20 @@ import { chmod, copyFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { builtInVersion } from "./built-in-version.mjs";
+import { nodeBundleOptions } from "./bundle-options.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, "dist", "cli.js");
 
 await copyFile(outfile, join(root, "dist", "cli-modules.js"));
 const result = await build({
-  absWorkingDir: root,
+  ...(await nodeBundleOptions(root)),
   entryPoints: ["src/cli.ts"],
   outfile,
   allowOverwrite: true,
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // CommonJS packages in the bundle call require() for Node's own modules.
-  banner: { js: 'import { createRequire as fernlinkRequire } from "node:module";\nconst require = fernlinkRequire(import.meta.url);' },
   // better-sqlite3 is a native addon found through its own package at run time; pg-native,
   // bufferutil and utf-8-validate are optional accelerators that pg and ws work without.
   external: ["better-sqlite3", "pg-native", "bufferutil", "utf-8-validate"],
-  tsconfig: "tsconfig.json",
-  legalComments: "eof",
-  sourcemap: false,
-  metafile: true,
-  plugins: [await builtInVersion(root)],
-  logLevel: "warning",
 });
 await chmod(outfile, 0o755);
 const bytes = result.metafile.outputs["dist/cli.js"]?.bytes ?? 0;

@@ -1,16 +1,6 @@
 #!/usr/bin/env node
 // The entry of the one-file agent for gateways without a build tree, bundled by scripts/build-agent.mjs.
-import { agentMain as main } from "./cli/agent-main.js";
+import { agentMain } from "./cli/agent-main.js";
+import { runEntry } from "./cli/run-entry.js";
 
-/** Resolves once everything written to `stream` so far has been handed to the OS. */
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write("", () => resolve())));
-}
-
-// Long-running commands resolve only after their own shutdown; exit then, so no stray
-// handle (a keep-alive timer, a pooled connection) keeps the process alive. Output to a
-// pipe is written asynchronously: exiting before it drained would cut a long --json short.
-void main(process.argv).then(async (code) => {
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-  process.exit(code);
-});
+runEntry(agentMain);
