@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startTwoNodes } from "./helpers/cluster.js";
 import { dropSchema, POSTGRES_URL } from "./helpers/database.js";
@@ -56,22 +53,8 @@ async function startWebhookReceiver(): Promise<void> {
 }
 
 /** A REST call with alice's session on `site`, without starting a CLI process. */
-async function api(site: Site, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const { token } = JSON.parse(await readFile(join(site.home("alice"), "session.json"), "utf8")) as { token: string };
-  const ca = await readFile(site.ca, "utf8");
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${site.url}${path}`,
-      { method, ca, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+function api(site: Site, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return site.api("alice", method, path, body);
 }
 
 before(async () => {

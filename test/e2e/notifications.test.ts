@@ -3,9 +3,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import mqtt from "mqtt";
@@ -118,27 +116,9 @@ after(async () => {
   await sb?.cleanup();
 });
 
-/**
- * A REST call with alice's session, for the steps around the CLI's: each CLI run is a Node start,
- * seconds on a loaded machine, and the commands under test are run as commands below.
- */
-// biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON loosely and asserts on its shape
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const { token } = JSON.parse(await readFile(join(site.home("alice"), "session.json"), "utf8")) as { token: string };
-  const ca = await readFile(site.ca, "utf8");
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${site.url}${path}`,
-      { method, ca, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+/** A REST call with alice's session, for the steps around the CLI's; the commands under test are run as commands below. */
+function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return site.api("alice", method, path, body);
 }
 
 const hooksOf = (event: string) => hooks.filter((h) => h.event === event);

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
+import { dig as digShort, freeUdpPort, startDnsmasq } from "./helpers/dnsmasq.js";
 import { type AuditJson, Site } from "./helpers/fernlink.js";
 import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 
@@ -15,7 +14,6 @@ import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
  */
 
 const ACME = { account: "acme", user: "alice" };
-const run = promisify(execFile);
 
 interface PortJson {
   name: string;
@@ -30,54 +28,19 @@ interface PortJson {
 
 let sb: Sandbox;
 let site: Site;
-let dnsmasq: ChildProcess;
 let dnsPort = 0;
 let published = 0;
 let agent: Proc;
 let stateDir: string;
 
-/** A free UDP port on loopback (bound, read, released). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  s.bind(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** dig's short answer for `name` from a server on loopback `port`, sent from `from`; "" when nothing answered in 2 s. */
-async function dig(port: number, name: string, from = "127.0.0.1"): Promise<string> {
-  const args = ["-b", from, "@127.0.0.1", "-p", String(port), name, "A", "+short", "+tries=1", "+time=2"];
-  try {
-    return (await run("dig", args)).stdout.trim();
-  } catch (err) {
-    // dig exits 9 when no server answered.
-    if ((err as { code?: number }).code === 9) return "";
-    throw err;
-  }
+/** dig's short answer through `port`, sent from `from`; "" when nothing answered in 2 s. */
+function dig(port: number, name: string, from = "127.0.0.1"): Promise<string> {
+  return digShort(port, name, { from });
 }
 
 before(async () => {
   sb = await Sandbox.create("published-udp");
-  dnsPort = await freeUdpPort();
-  dnsmasq = spawn(
-    "/usr/sbin/dnsmasq",
-    [
-      "--no-daemon",
-      `--port=${dnsPort}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      "--address=/plc.example/10.1.2.3",
-      "--conf-file=/dev/null",
-      "--pid-file=",
-    ],
-    { stdio: "ignore" },
-  );
-  sb.defer(() => dnsmasq.kill());
-  await waitUntil("dnsmasq answers", async () => ((await dig(dnsPort, "plc.example").catch(() => "")) === "10.1.2.3" ? true : undefined), 10_000, 200);
+  dnsPort = await startDnsmasq(sb);
   published = await freeUdpPort();
   site = await Site.start(sb, [ACME], { serverArgs: ["--publish-ports", String(published)] });
   await site.login(ACME);

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { dig as digShort, startDnsmasq } from "./helpers/dnsmasq.js";
 import { type AuditJson, Site } from "./helpers/fernlink.js";
 import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 
@@ -18,16 +19,6 @@ import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 const ACME = { account: "acme", user: "alice" };
 const IDLE_S = 2;
 const run = promisify(execFile);
-
-/** A free UDP port on loopback (bound, read, released). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  s.bind(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function udpSocket(): Promise<{ socket: UdpSocket; next: (timeoutMs?: number) => Promise<Buffer> }> {
   const socket = createSocket("udp4");
@@ -54,16 +45,14 @@ async function udpSocket(): Promise<{ socket: UdpSocket; next: (timeoutMs?: numb
   return { socket, next };
 }
 
-async function dig(port: number, name: string): Promise<string> {
-  const { stdout } = await run("dig", [`@127.0.0.1`, "-p", String(port), name, "A", "+short", "+tries=1", "+time=5"]);
-  return stdout.trim();
+function dig(port: number, name: string): Promise<string> {
+  return digShort(port, name, { seconds: 5 });
 }
 
 describe("UDP through the tunnel", { timeout: 180_000 }, () => {
   let sb: Sandbox;
   let site: Site;
   let connect: Proc;
-  let dnsmasq: ChildProcess;
   let echo: UdpSocket;
   const echoSources = new Set<string>();
   let dnsPort = 0;
@@ -75,24 +64,7 @@ describe("UDP through the tunnel", { timeout: 180_000 }, () => {
   before(async () => {
     sb = await Sandbox.create("udp");
     // The target side: dnsmasq answering for plc.example only, and a UDP echo.
-    dnsPort = await freeUdpPort();
-    dnsmasq = spawn(
-      "/usr/sbin/dnsmasq",
-      [
-        "--no-daemon",
-        `--port=${dnsPort}`,
-        "--listen-address=127.0.0.1",
-        "--bind-interfaces",
-        "--no-resolv",
-        "--no-hosts",
-        "--address=/plc.example/10.1.2.3",
-        "--conf-file=/dev/null",
-        "--pid-file=",
-      ],
-      { stdio: "ignore" },
-    );
-    sb.defer(() => dnsmasq.kill());
-    await waitUntil("dnsmasq answers", async () => ((await dig(dnsPort, "plc.example").catch(() => "")) === "10.1.2.3" ? true : undefined), 10_000, 200);
+    dnsPort = await startDnsmasq(sb);
     echo = createSocket("udp4");
     echo.on("message", (m, from) => {
       echoSources.add(`${from.address}:${from.port}`);

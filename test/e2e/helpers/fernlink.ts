@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import http2 from "node:http2";
+import https from "node:https";
 import { join } from "node:path";
 import { assertExit, type Proc, type RunResult, type Sandbox, waitUntil } from "./processes.js";
 
@@ -148,6 +149,25 @@ export class Site {
     const proc = this.sb.start(["agent", "run", "--state", stateDir, ...allow.flatMap((a) => ["--allow", a]), ...extra], { home: this.home("agent") });
     await proc.waitForLine(/^fernlink agent online: device "[^"]+" via \S+$/);
     return proc;
+  }
+
+  /** A REST call with `user`'s session, without starting a CLI process (each is a Node start, seconds on a loaded machine). */
+  async api(user: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const { token } = JSON.parse(await readFile(join(this.home(user), "session.json"), "utf8")) as { token: string };
+    const ca = await readFile(this.ca, "utf8");
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        `${this.url}${path}`,
+        { method, ca, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
   }
 
   async devices(user: string): Promise<DeviceJson[]> {

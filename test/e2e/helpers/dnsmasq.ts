@@ -1,0 +1,61 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+import { promisify } from "node:util";
+import { type Sandbox, waitUntil } from "./processes.js";
+
+/**
+ * A private dnsmasq on loopback, the real UDP service the UDP tests reach through the tunnel:
+ * it answers for plc.example only (DNSMASQ_ANSWER) and reads no system configuration.
+ */
+
+const run = promisify(execFile);
+
+/** The name dnsmasq answers for, and its answer. */
+export const DNSMASQ_NAME = "plc.example";
+export const DNSMASQ_ANSWER = "10.1.2.3";
+
+/** A free UDP port on loopback (bound, read, released). */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket("udp4");
+  s.bind(0, "127.0.0.1");
+  await once(s, "listening");
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** dig's short answer for `name` from a server on loopback `port`, sent from `from`; "" when nothing answered within `seconds`. */
+export async function dig(port: number, name: string, options: { from?: string; seconds?: number } = {}): Promise<string> {
+  const args = ["-b", options.from ?? "127.0.0.1", "@127.0.0.1", "-p", String(port), name, "A", "+short", "+tries=1", `+time=${options.seconds ?? 2}`];
+  try {
+    return (await run("dig", args)).stdout.trim();
+  } catch (err) {
+    // dig exits 9 when no server answered.
+    if ((err as { code?: number }).code === 9) return "";
+    throw err;
+  }
+}
+
+/** Starts dnsmasq on a free UDP port, stopped with the sandbox; resolves with the port once it answers. */
+export async function startDnsmasq(sb: Sandbox): Promise<number> {
+  const port = await freeUdpPort();
+  const dnsmasq: ChildProcess = spawn(
+    "/usr/sbin/dnsmasq",
+    [
+      "--no-daemon",
+      `--port=${port}`,
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--no-resolv",
+      "--no-hosts",
+      `--address=/${DNSMASQ_NAME}/${DNSMASQ_ANSWER}`,
+      "--conf-file=/dev/null",
+      "--pid-file=",
+    ],
+    { stdio: "ignore" },
+  );
+  sb.defer(() => dnsmasq.kill());
+  await waitUntil("dnsmasq answers", async () => ((await dig(port, DNSMASQ_NAME).catch(() => "")) === DNSMASQ_ANSWER ? true : undefined), 10_000, 200);
+  return port;
+}
