@@ -1,3 +1,7 @@
+import type { PublishJob } from "../protocol/published-ports.js";
+import { streamTargetLabel } from "../protocol/stream-headers.js";
+import { formatHostPort } from "../protocol/target.js";
+
 /** The bytes a published port with --log-data keeps, per job: the newest 1 MiB of payload. */
 export const DATA_LOG_BYTES = 1024 * 1024;
 
@@ -55,4 +59,9 @@ export class DataLog {
     for (const c of this.chunks) lines.push(`${c.at.toISOString()} #${c.connection} ${c.direction} ${c.data.length} ${c.data.toString("hex")}`);
     return `${lines.join("\n")}\n`;
   }
+}
+
+/** The title of a job's data log: its name, the address it listens on (`host`) and its target. */
+export function dataLogTitle(job: PublishJob, host: string): string {
+  return `${job.name} (${formatHostPort({ host, port: job.port })} -> ${streamTargetLabel(job.target, job.protocol)})`;
 }

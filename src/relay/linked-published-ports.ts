@@ -52,7 +52,9 @@ export function createLinkedPublishedPorts(options: {
         continue;
       }
       try {
-        await publisher.open(job);
+        // No data log here: the access node keeps it, since each connection's bytes pass through
+        // its CONNECT stream (server/relayed-data-logs.ts); a copy here could never be read.
+        await publisher.open({ ...job, logData: false });
         failures.delete(job.id);
       } catch (err) {
         if (failures.get(job.id) !== errorMessage(err)) log.error("published port not opened", { job: job.name, error: errorMessage(err) });

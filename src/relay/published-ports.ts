@@ -8,7 +8,7 @@ import { formatHostPort } from "../protocol/target.js";
 import { UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import type { Logger } from "../shared/log.js";
 import { abortStream } from "../shared/stream-cancel.js";
-import { DataLog } from "./data-log.js";
+import { DataLog, dataLogTitle } from "./data-log.js";
 import { listenUdpJob } from "./published-udp.js";
 
 /** What the listeners of published ports need from the relay around them. */
@@ -196,9 +196,7 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
     },
     dataLog(jobId) {
       const entry = entries.get(jobId);
-      return entry?.dataLog?.format(
-        `${entry.job.name} (${formatHostPort({ host, port: entry.job.port })} -> ${streamTargetLabel(entry.job.target, entry.job.protocol)})`,
-      );
+      return entry?.dataLog?.format(dataLogTitle(entry.job, host));
     },
     listening() {
       return [...entries.values()].filter((e) => e.stats.listening).map((e) => e.job.id);

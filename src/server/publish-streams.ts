@@ -7,7 +7,7 @@ import { publishJob } from "../access/published-ports.js";
 import { relayOfCertificate } from "../access/relays.js";
 import { getPublishedPort } from "../access/store/published-ports.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { publishVia } from "../protocol/published-ports.js";
+import { type PublishJob, publishVia } from "../protocol/published-ports.js";
 import type { StreamRequest } from "../protocol/relay-access.js";
 import { PUBLISH_HEADER } from "../protocol/relay-link.js";
 import { errorResponseHeaders, protocolHeaders, readHeader, type StreamProtocol } from "../protocol/stream-headers.js";
@@ -21,6 +21,8 @@ export interface PublishStreamDeps {
   relayHolds(relayId: string, deviceId: string): boolean;
   /** The node's relay's in-process stream opener (authorised, audited, listed; forwarded to the relay holding the device). */
   openStream(request: StreamRequest): Promise<Duplex>;
+  /** Keeps the job's data log of the connection (relayed-data-logs.ts): `fromSource` carries the client's bytes, `fromTarget` the answers. */
+  logData(job: PublishJob, fromSource: Duplex, fromTarget: Duplex): void;
 }
 
 /**
@@ -28,11 +30,13 @@ export interface PublishStreamDeps {
  * (PUBLISH_HEADER): only from a current relay certificate, for an active job whose device that
  * relay holds. The job's target and protocol come from the store, never from the relay; the
  * stream is opened with the job owner's rights exactly as the node's own listener does, and
- * its bytes travel back to the relay and onto the device's tunnel.
+ * its bytes travel back to the relay and onto the device's tunnel. As they all pass through here,
+ * this node keeps the job's data log (--log-data) as its own listener would.
  */
 export async function answerPublishStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: PublishStreamDeps): Promise<void> {
   resetOnCancel(stream);
   let opened: Duplex;
+  let job: PublishJob;
   let protocol: StreamProtocol = "tcp";
   try {
     const socket = stream.session?.socket as TLSSocket | undefined;
@@ -45,7 +49,7 @@ export async function answerPublishStream(stream: ServerHttp2Stream, headers: In
     const row = await getPublishedPort(deps.ctx.db, jobId);
     if (row?.state !== "active" || !deps.relayHolds(relay.id, row.device_id))
       throw new FernlinkError("not-found", "no such published port on this relay (removed, paused, or its device moved)");
-    const job = publishJob(row);
+    job = publishJob(row);
     protocol = job.protocol;
     opened = await deps.openStream({
       token: undefined,
@@ -63,6 +67,7 @@ export async function answerPublishStream(stream: ServerHttp2Stream, headers: In
   }
   if (stream.destroyed || stream.closed) return void abortStream(opened);
   stream.respond({ ":status": 200, ...protocolHeaders(protocol) });
+  deps.logData(job, stream, opened);
   // An error on either side aborts both (join-streams.ts); a normal end half-closes each way.
   await new Promise<void>((resolve) => joinStreams(stream, opened, () => resolve()));
 }

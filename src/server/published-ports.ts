@@ -6,6 +6,7 @@ import { formatPortRange, type PortRange, type PublishJob } from "../protocol/pu
 import { createPortPublisher, type LocalPortPublisher } from "../relay/published-ports.js";
 import type { Relay } from "../relay/relay.js";
 import type { Logger } from "../shared/log.js";
+import type { RelayedDataLogs } from "./relayed-data-logs.js";
 import type { RelayLinks } from "./relay-links.js";
 
 /** How often a node of a cluster moves listeners to where their devices are. */
@@ -22,6 +23,8 @@ export interface PublishedPortsDeps {
   embedded: boolean;
   /** Separate relays linked here: each listens for the jobs of the devices it holds. */
   relayLinks: RelayLinks;
+  /** The data logs of the connections a linked relay accepted, kept as they pass through this node. */
+  relayedLogs: RelayedDataLogs;
 }
 
 /**
@@ -34,11 +37,12 @@ export interface PublishedPortsDeps {
  * removed or moved elsewhere), so one node listens per job even when nodes share a host.
  * A device held by a separate relay linked here (`relay run`) is that relay's to listen for:
  * every PUBLISH_RECONCILE_MS it gets the list of its devices' jobs when the list changed, and
- * its counters come back with its load for `publish list`.
+ * its counters come back with its load for `publish list`, and its data log is the one this node
+ * kept of the connections it carried for that relay (relayed-data-logs.ts).
  */
 export async function startPublishedPorts(deps: PublishedPortsDeps): Promise<LocalPortPublisher & { stop(): void }> {
   const { ctx, relay, range, log } = deps;
-  const { relayLinks, embedded } = deps;
+  const { relayLinks, embedded, relayedLogs } = deps;
   const local = createPortPublisher({ host: deps.host, range, openStream: (request) => relay.openStream(request), log, now: ctx.now });
   const elsewhere = (deviceId: string): boolean => !embedded || relayLinks.holds(deviceId);
   const publisher: LocalPortPublisher = {
@@ -49,10 +53,12 @@ export async function startPublishedPorts(deps: PublishedPortsDeps): Promise<Loc
     close: (jobId) => local.close(jobId),
     stats: (jobId) => {
       const here = local.stats(jobId);
-      return here?.listening ? here : (relayLinks.publishedStats(jobId)?.stats ?? here);
+      const linked = here?.listening ? undefined : relayLinks.publishedStats(jobId);
+      return linked ? { ...linked.stats, logBytes: relayedLogs.size(jobId) } : here;
     },
     hostFor: (deviceId) => (embedded && !relayLinks.holds(deviceId) ? deps.host : (relayLinks.publishHost(deviceId) ?? deps.host)),
-    dataLog: (jobId) => local.dataLog(jobId),
+    // The log of whichever listener has the job now; one that moved keeps the other's until restart.
+    dataLog: (jobId) => (local.stats(jobId)?.listening ? local.dataLog(jobId) : (relayedLogs.format(jobId) ?? local.dataLog(jobId))),
     listening: () => local.listening(),
     closeAll: () => local.closeAll(),
   };

@@ -26,6 +26,7 @@ import { readiness } from "./health.js";
 import { startMetricsListener } from "./metrics-listener.js";
 import { answerPublishStream } from "./publish-streams.js";
 import { startPublishedPorts } from "./published-ports.js";
+import { RelayedDataLogs } from "./relayed-data-logs.js";
 import { onePortRoutes } from "./router.js";
 import { createTlsListener } from "./tls-listener.js";
 import { createWebAccess } from "./web-access.js";
@@ -98,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const serverCert = await issueServerCertificate(ca, { hostnames: options.hostnames, now: ctx.now() });
     const webDomain = options.webDomain ?? defaultWebDomain(options.hostnames);
     const grants = createStoredWebGrants({ db: node.store.db, secretKey: ctx.secretKey, now: () => ctx.now().getTime() });
+    const relayedLogs = new RelayedDataLogs(ctx.now);
     const webAccess = createWebAccess({ ctx, relay, authority: node.authority, grants, domain: webDomain });
     const hmi = createHmiProxy({ domain: webDomain, grants, resolve: webAccess.resolveHmi, log });
     const vnc = createVncBridge({ checkOrigin: webAccess.checkVncOrigin, authorize: webAccess.authorizeVnc, log });
@@ -136,6 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             ctx,
             relayHolds: (relayId, deviceId) => node.relayLinks.relayHolds(relayId, deviceId),
             openStream: (request) => relay.openStream(request),
+            // The relay that opened the stream holds the device: its --listen host titles the log.
+            logData: (job, fromSource, fromTarget) => relayedLogs.tap(job, node.relayLinks.publishHost(job.deviceId) ?? "?", fromSource, fromTarget),
           }),
         api: getRequestListener(node.api.fetch),
         portal,
@@ -166,6 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
       embedded: !options.noRelay,
       relayLinks: node.relayLinks,
+      relayedLogs,
     });
 
     return {

@@ -7,7 +7,7 @@ import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
-import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { assertExit, PASSWORD, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { ModbusClient, type ModbusSlave, startModbusSlave } from "./helpers/targets.js";
 
 /**
@@ -16,11 +16,15 @@ import { ModbusClient, type ModbusSlave, startModbusSlave } from "./helpers/targ
  * device's tunnel. The relay listens for the job on its own --listen host (not the access
  * node's); a Modbus master reaches the slave through it, each connection opened through the
  * access node with the job owner's rights (listed, audited), which takes such a stream from no
- * one but a relay; a source outside the whitelist is closed and counted; a UDP port carries
- * datagrams both ways; pause closes the relay's listener.
+ * one but a relay; the access node keeps the data log (--log-data) of the bytes it carries for
+ * the relay, which admins download as for a port it listens on itself; a source outside the
+ * whitelist is closed and counted; a UDP port carries datagrams both ways; pause closes the
+ * relay's listener.
  */
 
 const ACME = { account: "acme", user: "alice" };
+/** A member of the account: no admin rights. */
+const BOB = { account: "acme", user: "bob" };
 /** The relay's host: its published ports listen here, apart from the access node on 127.0.0.1. */
 const RELAY_HOST = "127.0.0.2";
 
@@ -125,6 +129,7 @@ test("the relay holding the device listens on its own host, and a Modbus master 
     "127.0.0.1/32",
     "--name",
     "plc",
+    "--log-data",
   ]);
   assert.equal(out, `published ${RELAY_HOST}:${port} -> 127.0.0.1:${slave.port} via press-7\n`);
   const plc = await waitUntil("the relay listens", async () => (await listPorts()).find((p) => p.name === "plc" && p.listening), 10_000, 200);
@@ -144,6 +149,22 @@ test("the relay holding the device listens on its own host, and a Modbus master 
   const streams = (await site.audit("alice")).filter((r) => r.action === "stream" && r.target === `127.0.0.1:${slave.port}`);
   assert.equal(streams.length, 1, "the connection is one audited stream");
   assert.deepEqual([streams[0]?.actor, streams[0]?.result], ["alice", "ok"]);
+});
+
+test("an admin downloads the data log of the relay's port: the exact Modbus frames each way, and a member is refused", async () => {
+  const log = await site.ok("alice", ["publish", "log", "plc"]);
+  const lines = log.trimEnd().split("\n");
+  assert.equal(lines[0], `# data log of plc (${RELAY_HOST}:${port} -> 127.0.0.1:${slave.port}): 29 bytes held, 0 older bytes dropped (cap 1048576 bytes)`);
+  // Read holding registers: MBAP (transaction, protocol 0, length 6, unit 1), function 3, address 0, count 4.
+  const up = / #1 up 12 ([0-9a-f]{4})00000006010300000004$/.exec(lines[1] ?? "");
+  assert.ok(up, log);
+  // Its answer, same transaction: length 11, unit 1, function 3, 8 bytes: 200, 201, 202, 203.
+  assert.match(lines[2] ?? "", new RegExp(` #1 down 17 ${up[1]}0000000b01030800c800c900ca00cb$`), log);
+  assert.equal(lines.length, 3, log);
+  assertExit(await site.cli("alice", ["user", "add", BOB.user, "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } }), 0);
+  await site.login(BOB);
+  const refused = await site.api(BOB.user, "GET", "/api/v1/published-ports/plc/log");
+  assert.deepEqual([refused.status, (refused.json as { error: { code: string } }).error.code], [403, "forbidden"]);
 });
 
 test("a source outside the whitelist is closed before any stream opens, and counted", async () => {
@@ -175,7 +196,18 @@ test("only a relay may open a published port's stream on the access node: a user
 });
 
 test("a published UDP port on the relay carries datagrams both ways", async () => {
-  await site.ok("alice", ["publish", "press-7", "--udp", "--port", String(udpPort), "--target", `127.0.0.1:${udpEcho.address().port}`, "--name", "udp"]);
+  await site.ok("alice", [
+    "publish",
+    "press-7",
+    "--udp",
+    "--port",
+    String(udpPort),
+    "--target",
+    `127.0.0.1:${udpEcho.address().port}`,
+    "--name",
+    "udp",
+    "--log-data",
+  ]);
   await waitUntil("the relay listens for the UDP port", async () => (await listPorts()).find((p) => p.name === "udp" && p.listening), 10_000, 200);
   const client = dgram.createSocket("udp4");
   await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
@@ -194,6 +226,10 @@ test("a published UDP port on the relay carries datagrams both ways", async () =
   } finally {
     client.close();
   }
+  // The log holds the datagrams' payloads, as for a UDP port the access node listens on itself.
+  const lines = (await site.ok("alice", ["publish", "log", "udp"])).trimEnd().split("\n");
+  assert.ok(lines.some((l) => l.endsWith(` #1 up 5 ${Buffer.from("hello").toString("hex")}`)), lines.join("\n"));
+  assert.ok(lines.some((l) => l.endsWith(` #1 down 10 ${Buffer.from("echo:hello").toString("hex")}`)), lines.join("\n"));
 });
 
 test("pause closes the relay's listener", async () => {
