@@ -6,8 +6,8 @@ import { formatPortRange, type PortRange, type PublishJob } from "../protocol/pu
 import { createPortPublisher, type LocalPortPublisher } from "../relay/published-ports.js";
 import type { Relay } from "../relay/relay.js";
 import type { Logger } from "../shared/log.js";
-import type { RelayedDataLogs } from "./relayed-data-logs.js";
 import type { RelayLinks } from "./relay-links.js";
+import type { RelayedDataLogs } from "./relayed-data-logs.js";
 
 /** How often a node of a cluster moves listeners to where their devices are. */
 export const PUBLISH_RECONCILE_MS = 2_000;

@@ -72,7 +72,11 @@ test("a relayed UDP mapping logs the datagrams' payloads, not their capsules, ev
   assert.equal(lines[0], "# data log of plc (127.0.0.2:15020 -> 192.168.1.10:161/udp): 15 bytes held, 0 older bytes dropped (cap 1048576 bytes)");
   assert.deepEqual(
     lines.slice(1).map((l) => l.split(" ").slice(1).join(" ")),
-    [`#1 up 5 ${Buffer.from("hello").toString("hex")}`, `#1 down 5 ${Buffer.from("echo:").toString("hex")}`, `#1 down 5 ${Buffer.from("hello").toString("hex")}`],
+    [
+      `#1 up 5 ${Buffer.from("hello").toString("hex")}`,
+      `#1 down 5 ${Buffer.from("echo:").toString("hex")}`,
+      `#1 down 5 ${Buffer.from("hello").toString("hex")}`,
+    ],
   );
 });
 

@@ -48,7 +48,7 @@ export class RelayedDataLogs {
   private listen(held: Held, number: number, direction: "up" | "down", stream: Duplex): void {
     const decoder = held.job.protocol === "udp" ? new DatagramDecoder() : undefined;
     const onData = (chunk: Buffer): void => {
-      if (!decoder) return held.log.add(number, direction, chunk, this.now());
+      if (!decoder) return void held.log.add(number, direction, chunk, this.now());
       try {
         for (const payload of decoder.push(chunk)) held.log.add(number, direction, payload, this.now());
       } catch {

@@ -228,8 +228,14 @@ test("a published UDP port on the relay carries datagrams both ways", async () =
   }
   // The log holds the datagrams' payloads, as for a UDP port the access node listens on itself.
   const lines = (await site.ok("alice", ["publish", "log", "udp"])).trimEnd().split("\n");
-  assert.ok(lines.some((l) => l.endsWith(` #1 up 5 ${Buffer.from("hello").toString("hex")}`)), lines.join("\n"));
-  assert.ok(lines.some((l) => l.endsWith(` #1 down 10 ${Buffer.from("echo:hello").toString("hex")}`)), lines.join("\n"));
+  assert.ok(
+    lines.some((l) => l.endsWith(` #1 up 5 ${Buffer.from("hello").toString("hex")}`)),
+    lines.join("\n"),
+  );
+  assert.ok(
+    lines.some((l) => l.endsWith(` #1 down 10 ${Buffer.from("echo:hello").toString("hex")}`)),
+    lines.join("\n"),
+  );
 });
 
 test("pause closes the relay's listener", async () => {
