@@ -1,7 +1,6 @@
 import http2, { type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
-import tls from "node:tls";
-import { ALPN } from "../protocol/alpn.js";
+import type tls from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";
 import type { PortRange } from "../protocol/published-ports.js";
 import { errorResponseHeaders } from "../protocol/stream-headers.js";
@@ -15,6 +14,7 @@ import type { Logger } from "../shared/log.js";
 import { createMetrics } from "../shared/metrics.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { startMetricsListener } from "./metrics-listener.js";
+import { createRelayListener } from "./relay-listener.js";
 import { isAccessNode } from "./router.js";
 
 /** How `fernlink relay run` was asked to run. */
@@ -52,8 +52,9 @@ const NO_USERS = new FernlinkError("forbidden", "users open streams through an a
 /**
  * `fernlink relay run`: registers once, then holds agents' tunnels and carries the streams
  * access nodes forward to it. Every peer proves itself with a certificate from the service's
- * CA at the handshake: agents (`fernlink-agent/1`, checked against the store through the
- * access link) and access nodes (`h2`, a node certificate). It never reads the store.
+ * CA, on the port or inside the WebSocket transport (relay-listener.ts): agents
+ * (`fernlink-agent/1`, checked against the store through the access link) and access nodes
+ * (`h2`, a node certificate). It never reads the store.
  */
 export async function startRelayNode(options: RelayNodeOptions): Promise<RunningRelay> {
   const { log } = options;
@@ -88,27 +89,10 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
       return relay.handleForwardedStream(stream, headers);
     stream.respond(errorResponseHeaders(NO_USERS), { endStream: true });
   });
-  const server = tls.createServer({
-    key: state.keyPem,
-    cert: state.certPem,
-    ca: state.caPem,
-    requestCert: true,
-    rejectUnauthorized: true,
-    ALPNProtocols: [ALPN.h2, ALPN.agent],
-    minVersion: "TLSv1.2",
-    handshakeTimeout: 10_000,
-  });
-  server.on("secureConnection", (socket: tls.TLSSocket) => {
-    socket.setNoDelay(true);
-    socket.on("error", () => {});
-    if (socket.alpnProtocol === ALPN.agent) return relay.acceptAgentSocket(socket);
-    if (socket.alpnProtocol === ALPN.h2) return void h2.emit("connection", socket);
-    socket.destroy();
-  });
-  server.on("tlsClientError", (err, socket) => {
-    log.debug("TLS handshake failed", { address: socket.remoteAddress, error: err.message });
-    socket.destroy();
-  });
+  const server = createRelayListener(
+    { keyPem: state.keyPem, certPem: state.certPem, caPem: state.caPem, log },
+    { agent: (socket) => relay.acceptAgentSocket(socket), peer: (socket) => void h2.emit("connection", socket) },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.listen.port, options.listen.host, () => {

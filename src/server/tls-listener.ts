@@ -9,6 +9,7 @@ import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-ses
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
 import { HandshakeAdmission } from "./handshake-admission.js";
 import { SourceLimit } from "./source-limit.js";
+import { serveTlsOnStream, takeAddress } from "./transport-tls.js";
 import { createTransportAcceptor } from "./websocket-transport.js";
 
 /** Where each kind of connection goes once TLS told us what it is. */
@@ -105,18 +106,8 @@ export function createTlsListener(
   // (agents by certificate, clients per stream), and is closed when idle like any other.
   const transport = createTransportAcceptor((stream, outer) => {
     prove(connections.get(keyOf(outer)));
-    const address = { remoteAddress: outer.remoteAddress, remotePort: outer.remotePort };
-    // Node's TLS socket over a stream that is not a socket has no address: give it the outer's.
-    Object.defineProperties(stream, { remoteAddress: { value: address.remoteAddress }, remotePort: { value: address.remotePort } });
-    if (!accept(stream)) return;
-    // One TLS server per stream, so that its secure socket is known to be this stream's.
-    const one = tls.createServer(serverOptions);
-    one.on("secureConnection", (socket: tls.TLSSocket) => {
-      Object.defineProperties(socket, { remoteAddress: { value: address.remoteAddress }, remotePort: { value: address.remotePort } });
-      onSecure(socket);
-    });
-    one.on("tlsClientError", onClientError);
-    one.emit("connection", stream);
+    if (!accept(takeAddress(stream, outer))) return;
+    serveTlsOnStream(stream, outer, serverOptions, { secure: onSecure, clientError: onClientError });
   });
   h1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!transport.matches(req)) return routes.upgrade(req, socket, head);

@@ -7,7 +7,8 @@ import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Site } from "./helpers/fernlink.js";
-import { assertExit, PASSWORD, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { assertExit, PASSWORD, Sandbox, waitUntil } from "./helpers/processes.js";
+import { startRelay } from "./helpers/relays.js";
 import { ModbusClient, type ModbusSlave, startModbusSlave } from "./helpers/targets.js";
 
 /**
@@ -45,7 +46,6 @@ let port: number;
 /** A second job's port, for UDP. */
 let udpPort: number;
 let udpEcho: dgram.Socket;
-let relay: Proc;
 let range: string;
 
 async function listPorts(): Promise<PortJson[]> {
@@ -91,24 +91,7 @@ before(async () => {
   range = `${Math.min(port, udpPort)}-${Math.max(port, udpPort)}`;
   site = await Site.start(sb, [ACME], { serverArgs: ["--no-relay", "--publish-ports", range] });
   await site.login(ACME);
-  const out = await site.ok("alice", ["relay", "add", "r1", "--data", site.dataDir]);
-  const key = /^relay key: (\S+)$/m.exec(out)?.[1];
-  assert.ok(key, out);
-  relay = sb.start(
-    ["relay", "run", "--access", site.url, "--ca", site.ca, "--state", sb.path("relay-r1"), "--listen", `${RELAY_HOST}:0`, "--publish-ports", range],
-    { home: site.home("relay"), env: { FERNLINK_RELAY_KEY: key } },
-  );
-  await relay.waitForLine(/^fernlink relay ready: https:\/\/\S+$/);
-  // The relay is in the directory (agents are sent there) once its first load report is read.
-  await waitUntil(
-    "relay r1 online",
-    async () => {
-      const relays = JSON.parse(await site.ok("alice", ["relay", "list", "--json", "--data", site.dataDir])) as { name: string; online: boolean }[];
-      return relays.some((r) => r.name === "r1" && r.online) || undefined;
-    },
-    15_000,
-    250,
-  );
+  await startRelay(site, { admin: "alice", name: "r1", args: ["--listen", `${RELAY_HOST}:0`, "--publish-ports", range] });
   const stateDir = await site.register(await site.addDevice("alice", "press-7", ["127.0.0.0/8"]), "agent-press-7");
   await site.startAgent(stateDir);
   const device = await site.waitForDevice("alice", "press-7", true);

@@ -68,6 +68,8 @@ export class Site {
     readonly serverArgs: readonly string[] = [],
     /** Name of the data directory in the sandbox; a second node of a cluster gets its own. */
     private readonly dataName = "data",
+    /** Environment of every process of the site (server, commands, agents, connects), e.g. a CA every machine trusts. */
+    readonly env: Record<string, string | undefined> = {},
   ) {
     this.dataDir = sb.path(dataName);
     this.ca = sb.path(dataName, "ca.pem");
@@ -77,8 +79,12 @@ export class Site {
    * Starts a server whose data dir has every account in `accounts`. `--init-*` takes one
    * account per start, so each further account is created by a short start before.
    */
-  static async start(sb: Sandbox, accounts: AccountSpec[], options: { db?: string; serverArgs?: string[]; dataName?: string } = {}): Promise<Site> {
-    const site = new Site(sb, options.db, options.serverArgs, options.dataName);
+  static async start(
+    sb: Sandbox,
+    accounts: AccountSpec[],
+    options: { db?: string; serverArgs?: string[]; dataName?: string; env?: Record<string, string | undefined> } = {},
+  ): Promise<Site> {
+    const site = new Site(sb, options.db, options.serverArgs, options.dataName, options.env);
     for (const extra of accounts.slice(1)) {
       await site.startServer("127.0.0.1:0", extra);
       // Not checked for exit 0: a SIGTERM right after the ready line can beat the server's
@@ -93,7 +99,7 @@ export class Site {
   async startServer(listen: string, init?: AccountSpec): Promise<void> {
     const args = ["server", "--data", this.dataDir, "--listen", listen, ...(this.db ? ["--db", this.db] : []), ...this.serverArgs];
     if (init) args.push("--init-account", init.account, "--init-user", init.user);
-    this.server = this.sb.start(args, { home: this.home("server") });
+    this.server = this.sb.start(args, { home: this.home("server"), env: this.env });
     const [, url] = await this.server.waitForLine(READY);
     this.url = url!;
     this.port = Number(new URL(this.url).port);
@@ -113,7 +119,7 @@ export class Site {
 
   /** Runs `fernlink ARGS` as `user`. */
   cli(user: string, args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.sb.run(args, { home: this.home(user), ...options });
+    return this.sb.run(args, { home: this.home(user), ...options, env: { ...this.env, ...options.env } });
   }
 
   /** Runs a command that must succeed and returns its stdout. */
@@ -146,7 +152,10 @@ export class Site {
 
   /** Starts `agent run` (with `extra` flags) and waits until it reports the tunnel up. */
   async startAgent(stateDir: string, allow: string[] = [], extra: string[] = []): Promise<Proc> {
-    const proc = this.sb.start(["agent", "run", "--state", stateDir, ...allow.flatMap((a) => ["--allow", a]), ...extra], { home: this.home("agent") });
+    const proc = this.sb.start(["agent", "run", "--state", stateDir, ...allow.flatMap((a) => ["--allow", a]), ...extra], {
+      home: this.home("agent"),
+      env: this.env,
+    });
     await proc.waitForLine(/^fernlink agent online: device "[^"]+" via \S+$/);
     return proc;
   }
@@ -191,7 +200,7 @@ export class Site {
   /** Starts `connect DEVICE --forward 0:TARGET… [--socks 0]` and waits for every listener line. */
   async connect(user: string, device: string, targets: string[], socks = false): Promise<Connection> {
     const args = ["connect", device, ...targets.flatMap((t) => ["--forward", `0:${t}`]), ...(socks ? ["--socks", "0"] : [])];
-    const proc = this.sb.start(args, { home: this.home(user) });
+    const proc = this.sb.start(args, { home: this.home(user), env: this.env });
     const forwards: number[] = [];
     for (const target of targets) {
       const m = await proc.waitForLine(new RegExp(`^forwarding 127\\.0\\.0\\.1:(\\d+) -> ${escapeRegExp(target)} via ${escapeRegExp(device)}$`));

@@ -1,0 +1,100 @@
+import http, { type IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+import { ALPN } from "../protocol/alpn.js";
+import type { Logger } from "../shared/log.js";
+import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
+import { serveTlsOnStream } from "./transport-tls.js";
+import { createTransportAcceptor } from "./websocket-transport.js";
+
+/** Where a relay's connections go once their certificate (from our CA) is checked. */
+export interface RelayRoutes {
+  /** An agent's tunnel (`fernlink-agent/1`); the relay asks the access service about its certificate. */
+  agent(socket: tls.TLSSocket): void;
+  /** An HTTP/2 connection (`h2`): an access node's, forwarding streams. */
+  peer(socket: tls.TLSSocket): void;
+}
+
+/** The limits a relay's port keeps: handshakes, and the headers of the WebSocket transport's upgrade. */
+export type RelayLimits = Pick<ConnectionLimits, "handshakeTimeoutMs" | "headersTimeoutMs">;
+
+/**
+ * The one TLS port of `fernlink relay run`. Agents and access nodes prove themselves with a
+ * certificate from our CA, straight on the port or inside the WebSocket transport (a plant that
+ * lets out only HTTP/1.1, nginx terminating TLS in front of the relay). Neither a proxy nor nginx
+ * can present a certificate, so the port asks for one without requiring it at the handshake:
+ * - `fernlink-agent/1` or `h2` without a valid certificate is closed here, never routed;
+ * - `http/1.1` or no ALPN (the transport's outer connection) serves the upgrade on
+ *   TRANSPORT_PATH and nothing else: 404. The inner TLS session then requires a certificate
+ *   at its handshake and one of the two ALPNs above, as the port did before the transport.
+ * Both handshakes have `handshakeTimeoutMs`; the upgrade's headers `headersTimeoutMs`.
+ */
+export function createRelayListener(
+  options: { keyPem: string; certPem: string; caPem: string; log: Logger; limits?: Partial<RelayLimits> },
+  routes: RelayRoutes,
+): tls.Server {
+  const limits = { ...CONNECTION_LIMITS, ...options.limits };
+  const inner: tls.TlsOptions = {
+    key: options.keyPem,
+    cert: options.certPem,
+    ca: options.caPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: [ALPN.h2, ALPN.agent],
+    minVersion: "TLSv1.2",
+    handshakeTimeout: limits.handshakeTimeoutMs,
+  };
+  // HTTP/1.1 before h2: a reverse proxy offering both (without a certificate) gets the upgrade
+  // it can use, not h2 closed; access nodes offer h2 alone and agents their own ALPN alone.
+  const server = tls.createServer({ ...inner, rejectUnauthorized: false, ALPNProtocols: [ALPN.agent, ALPN.http1, ALPN.h2] });
+
+  function route(socket: tls.TLSSocket): void {
+    socket.setNoDelay(true);
+    socket.on("error", () => {});
+    // Node takes a resumed TLS 1.3 session for proof and calls it authorized even when no
+    // certificate was ever shown: a session first made for the upgrade must not pass that way.
+    if (!socket.authorized || socket.getPeerX509Certificate() === undefined) {
+      options.log.debug("connection refused: no valid client certificate", {
+        address: socket.remoteAddress,
+        alpn: socket.alpnProtocol,
+        error: String(socket.authorizationError ?? "none presented"),
+      });
+      return void socket.destroy();
+    }
+    if (socket.alpnProtocol === ALPN.agent) return routes.agent(socket);
+    if (socket.alpnProtocol === ALPN.h2) return routes.peer(socket);
+    socket.destroy();
+  }
+  // With a listener here Node leaves the socket open (handshake timeouts included): close it.
+  function onClientError(err: Error, socket: tls.TLSSocket): void {
+    options.log.debug("TLS handshake failed", { address: socket.remoteAddress, error: err.message });
+    socket.destroy();
+  }
+
+  const transport = createTransportAcceptor((stream, outer) => serveTlsOnStream(stream, outer, inner, { secure: route, clientError: onClientError }));
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.headersTimeoutMs,
+      // How often Node looks for requests past their deadlines.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (_req, res) => void res.writeHead(404, { "content-type": "text/plain", connection: "close" }).end("not found\n"),
+  );
+  h1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (transport.matches(req)) return transport.handle(req, socket, head);
+    socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  });
+  // Node starts its request deadlines when a server starts listening; this one never listens
+  // (it is handed TLS sockets), so start them here.
+  h1.emit("listening");
+
+  server.on("secureConnection", (socket: tls.TLSSocket) => {
+    if (socket.alpnProtocol === ALPN.agent || socket.alpnProtocol === ALPN.h2) return route(socket);
+    socket.setNoDelay(true);
+    socket.on("error", () => {});
+    h1.emit("connection", socket);
+  });
+  server.on("tlsClientError", onClientError);
+  return server;
+}
