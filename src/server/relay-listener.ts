@@ -61,9 +61,9 @@ export function createRelayListener(
       });
       return void socket.destroy();
     }
-    if (socket.alpnProtocol === ALPN.agent) return routes.agent(socket);
-    if (socket.alpnProtocol === ALPN.h2) return routes.peer(socket);
-    socket.destroy();
+    if (socket.alpnProtocol === ALPN.agent) routes.agent(socket);
+    else if (socket.alpnProtocol === ALPN.h2) routes.peer(socket);
+    else socket.destroy();
   }
   // With a listener here Node leaves the socket open (handshake timeouts included): close it.
   function onClientError(err: Error, socket: tls.TLSSocket): void {

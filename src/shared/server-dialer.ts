@@ -135,9 +135,11 @@ const WEBSOCKET_RETRY_MS = 5 * 60_000;
 function pathBlocked(err: unknown): boolean {
   if (err instanceof FernlinkError) return err.code === "certificate-untrusted" && FOREIGN_CHAIN.has(String((err.cause as NodeJS.ErrnoException)?.code));
   const code = (err as NodeJS.ErrnoException).code;
-  // Not the no_application_protocol alert: that is what a busy Fernlink relay answers on purpose
-  // (see tunnel-connection.ts); a middlebox ignores an ALPN it does not know instead.
-  return (err as { [CUT]?: boolean })[CUT] === true || code === "ECONNRESET";
+  // The no_application_protocol alert is what nginx (1.21.4 on) answers an ALPN it does not serve,
+  // and also what a busy Fernlink relay answers on purpose (see tunnel-connection.ts): a server
+  // where the transport then failed is not asked again for WEBSOCKET_RETRY_MS, so a busy relay
+  // gets at most one more handshake per agent in that time.
+  return (err as { [CUT]?: boolean })[CUT] === true || code === "ECONNRESET" || code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL";
 }
 
 /** Marks a handshake the other side cut. */
