@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import type { Logger } from "../shared/log.js";
+import { showedValidCertificate } from "./client-certificate.js";
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
 import { serveTlsOnStream } from "./transport-tls.js";
 import { createTransportAcceptor } from "./websocket-transport.js";
@@ -51,9 +52,8 @@ export function createRelayListener(
   function route(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);
     socket.on("error", () => {});
-    // Node takes a resumed TLS 1.3 session for proof and calls it authorized even when no
-    // certificate was ever shown: a session first made for the upgrade must not pass that way.
-    if (!socket.authorized || socket.getPeerX509Certificate() === undefined) {
+    // A session first made for the upgrade, without a certificate, must not pass by resumption.
+    if (!showedValidCertificate(socket)) {
       options.log.debug("connection refused: no valid client certificate", {
         address: socket.remoteAddress,
         alpn: socket.alpnProtocol,

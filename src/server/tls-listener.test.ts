@@ -222,6 +222,31 @@ describe("the TLS listener", () => {
       proven.close();
     });
 
+    it("takes no resumed session for proof that never showed a certificate: it is closed when idle like any unproven one", async () => {
+      const first = tls.connect({ host: "127.0.0.1", port: short.port, ca: ca.certPem, ALPNProtocols: [ALPN.http1] });
+      first.on("data", () => {});
+      first.on("error", () => {});
+      // TLS 1.3 sends its session tickets with the server's first write: the answer.
+      first.once("secureConnect", () => first.write("GET / HTTP/1.1\r\nhost: x\r\n\r\n"));
+      const [ticket] = (await once(first, "session")) as [Buffer];
+      first.destroy();
+      const start = Date.now();
+      const socket = tls.connect({ host: "127.0.0.1", port: short.port, ca: ca.certPem, ALPNProtocols: [ALPN.h2], session: ticket });
+      await once(socket, "secureConnect");
+      assert.equal(socket.isSessionReused(), true, "the session was resumed");
+      const session = http2.connect(`https://127.0.0.1:${short.port}`, { createConnection: () => socket });
+      session.on("error", () => {});
+      const ms = await new Promise<number>((resolve) => {
+        const timer = setTimeout(() => resolve(Number.POSITIVE_INFINITY), 3000);
+        session.once("close", () => {
+          clearTimeout(timer);
+          resolve(Date.now() - start);
+        });
+      });
+      session.destroy();
+      assert.ok(ms >= 250 && ms < 3000, `closed after ${ms} ms`);
+    });
+
     it("cuts a request on an unproven HTTP/2 connection whose body stops coming, and then the idle connection", async () => {
       const session = http2.connect(`https://127.0.0.1:${short.port}`, { ca: ca.certPem });
       session.on("error", () => {});

@@ -6,6 +6,7 @@ import tls from "node:tls";
 import { ALPN, SERVER_ALPN } from "../protocol/alpn.js";
 import { type Logger, throttled } from "../shared/log.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
+import { showedValidCertificate } from "./client-certificate.js";
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
 import { HandshakeAdmission } from "./handshake-admission.js";
 import { SourceLimit } from "./source-limit.js";
@@ -215,7 +216,7 @@ export function createTlsListener(
     socket.setNoDelay(true);
     socket.on("error", () => {});
     // A client certificate from our CA (agent, relay, access node) proves the connection.
-    if (socket.authorized) prove(connections.get(keyOf(socket)));
+    if (showedValidCertificate(socket)) prove(connections.get(keyOf(socket)));
     switch (socket.alpnProtocol) {
       case ALPN.agent:
         return void routes.agent(socket);
