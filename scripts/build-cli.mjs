@@ -39,4 +39,6 @@ await rm(`${outfile}.cache`, { force: true });
 const warm = spawnSync(process.execPath, [entry, "--version"], { cwd: root, encoding: "utf8" });
 if (warm.status !== 0) throw new Error(`dist/cli.js --version failed:\n${warm.stderr}`);
 const bytes = result.metafile.outputs["dist/cli-bundle.cjs"]?.bytes ?? 0;
-console.log(`build-cli: wrote dist/cli-bundle.cjs (${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules) and its loader dist/cli.js`);
+console.log(
+  `build-cli: wrote dist/cli-bundle.cjs (${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules) and its loader dist/cli.js`,
+);

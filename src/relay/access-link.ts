@@ -126,7 +126,10 @@ export function linkToAccess(options: AccessLinkOptions): AccessLink {
         send({ type: "hello", url: options.url, ...(options.region ? { region: options.region } : {}), draining: relay.draining });
         for (const t of relay.registry.list()) up(t);
         sendLoad();
-        createInterface({ input: stream }).on("line", (line) => {
+        // readline re-emits its input's errors; the stream's close below ends the link.
+        const lines = createInterface({ input: stream });
+        lines.on("error", () => {});
+        lines.on("line", (line) => {
           try {
             command(line);
           } catch {

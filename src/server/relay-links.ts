@@ -151,7 +151,11 @@ export function createRelayLinks(ctx: () => AccessContext, board: TunnelBoard, d
           return;
       }
     };
-    createInterface({ input: req.stream }).on("line", (line) => {
+    // readline re-emits its input's errors: a relay killed mid-link (ECONNRESET) would end this process unheard.
+    // The stream's own close below ends the link.
+    const lines = createInterface({ input: req.stream });
+    lines.on("error", () => {});
+    lines.on("line", (line) => {
       let event: RelayEvent;
       try {
         event = RelayEvent.parse(JSON.parse(line));
