@@ -15,7 +15,7 @@ import { totp } from "./helpers/totp.js";
  * failures and an admin's unlock, one-time codes accepted once, `passwd` ending the other
  * sessions, and a source address throttled after ten failures while another is not.
  * Each refusal the CLI prints is checked through `fernlink login` once; repeated refusals
- * and setup go through the REST API, since every CLI start costs a Node start.
+ * and setup go through the REST API (as does `site.audit`), since every CLI start costs a Node start.
  */
 
 const BASE = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -72,16 +72,9 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       return r.json as { name: string; locked: boolean }[];
     }
 
-    /** The account's audit records, newest first, as `audit --json` lists them. */
-    async function audit(limit = 200): Promise<(AuditJson & { object: string | null })[]> {
-      const r = await site.api("alice", "GET", `/api/v1/audit?limit=${limit}`);
-      assert.equal(r.status, 200, JSON.stringify(r.json));
-      return r.json as (AuditJson & { object: string | null })[];
-    }
-
     /** Reasons of the user's refused logins, oldest first (`audit` lists newest first). */
     async function deniedReasons(user: string): Promise<string[]> {
-      const records = (await audit(500)).reverse();
+      const records = ((await site.audit("alice", 500)) as (AuditJson & { object: string | null })[]).reverse();
       return records.filter((r) => r.action === "login" && r.result === "denied" && r.object === `acme/${user}`).map((r) => r.reason ?? "");
     }
 
@@ -117,10 +110,10 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       const reasons = await deniedReasons("bob");
       assert.deepEqual(reasons.slice(0, 5), Array(5).fill("wrong password"));
       assert.match(reasons[5]!, /^user locked until /);
-      assert.ok((await audit()).some((r) => r.action === "user.lock"));
+      assert.ok((await site.audit("alice")).some((r) => r.action === "user.lock"));
       assert.equal(await site.ok("alice", ["user", "unlock", "bob"]), 'user "bob" unlocked\n');
       assertExit(await login("bob", "bob"), 0);
-      assert.ok((await audit()).some((r) => r.action === "user.unlock" && r.result === "ok"));
+      assert.ok((await site.audit("alice")).some((r) => r.action === "user.unlock" && r.result === "ok"));
     });
 
     test("with one-time codes on, login asks for --otp, and the same code is refused the second time", async () => {
@@ -195,7 +188,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         const answer = await loginApi("dave", `wrong password ${i}`);
         assert.deepEqual([answer.status, answer.code], [429, "throttled"]);
       }
-      assert.ok((await audit()).some((r) => r.action === "login" && r.result === "denied" && /^too many failed logins/.test(r.reason ?? "")));
+      assert.ok((await site.audit("alice")).some((r) => r.action === "login" && r.result === "denied" && /^too many failed logins/.test(r.reason ?? "")));
       // The same server on [::1]: requests now come from another source address.
       const port = site.port;
       await logins?.close();

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import http2 from "node:http2";
 import https from "node:https";
 import { join } from "node:path";
+import { fetchPages } from "../../../src/cli/listing.js";
 import { assertExit, type Proc, type RunResult, type Sandbox, waitUntil } from "./processes.js";
 
 /** `device list --json` / `device show --json` entries, as far as the tests rely on them. */
@@ -183,17 +184,36 @@ export class Site {
     return JSON.parse(await this.ok(user, ["device", "list", "--json"])) as DeviceJson[];
   }
 
+  /**
+   * The account's audit records as `audit --json --limit N` prints them, newest first, read
+   * page by page from `GET /api/v1/audit` as that command does, without its CLI start.
+   */
   async audit(user: string, limit = 200): Promise<AuditJson[]> {
-    return JSON.parse(await this.ok(user, ["audit", "--json", "--limit", String(limit)])) as AuditJson[];
+    return fetchPages(
+      async (query) => {
+        const r = await this.api(user, "GET", `/api/v1/audit?${query}`);
+        if (r.status !== 200) throw new Error(`GET /api/v1/audit: ${r.status} ${JSON.stringify(r.json)}`);
+        return r.json as (AuditJson & { seq: number })[];
+      },
+      {},
+      limit,
+    );
   }
 
-  /** Polls `device list --json` until `name` has the wanted online state; returns the entry. */
+  /**
+   * Polls `GET /api/v1/devices` (what `device list --json` prints) until `name` has the wanted
+   * online state; returns the entry. Through the API, so that a poll costs no CLI start.
+   */
   waitForDevice(user: string, name: string, online: boolean, timeoutMs = 10_000): Promise<DeviceJson> {
     return waitUntil(
       `device "${name}" is ${online ? "online" : "offline"}`,
-      async () => (await this.devices(user)).find((d) => d.name === name && d.online === online),
+      async () => {
+        const r = await this.api(user, "GET", "/api/v1/devices");
+        if (r.status !== 200) throw new Error(`GET /api/v1/devices: ${r.status} ${JSON.stringify(r.json)}`);
+        return (r.json as DeviceJson[]).find((d) => d.name === name && d.online === online);
+      },
       timeoutMs,
-      200,
+      100,
     );
   }
 
