@@ -62,14 +62,11 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     }
 
     async function addUser(name: string): Promise<void> {
-      const r = await site.api("alice", "POST", "/api/v1/users", { name, role: "member", password: PASSWORD });
-      assert.equal(r.status, 201, JSON.stringify(r.json));
+      await site.apiOk("alice", "POST", "/api/v1/users", { name, role: "member", password: PASSWORD });
     }
 
     async function users(): Promise<{ name: string; locked: boolean }[]> {
-      const r = await site.api("alice", "GET", "/api/v1/users");
-      assert.equal(r.status, 200, JSON.stringify(r.json));
-      return r.json as { name: string; locked: boolean }[];
+      return (await site.apiOk("alice", "GET", "/api/v1/users")) as { name: string; locked: boolean }[];
     }
 
     /** Reasons of the user's refused logins, oldest first (`audit` lists newest first). */

@@ -67,12 +67,6 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
   let sb: Sandbox;
   let site: Site;
 
-  /** An admin's REST call that must succeed. */
-  async function rest(method: string, path: string, body: unknown): Promise<void> {
-    const r = await site.api("alice", method, path, body);
-    assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-  }
-
   before(async () => {
     sb = await Sandbox.create("portal-pages");
     site = await Site.start(sb, [ACME]);
@@ -82,11 +76,11 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
     await site.waitForDevice("alice", "press-7", true);
     await addWebTarget(site, "alice", "press-7", "hmi", "http://192.168.10.5:8080/");
     // Setup through the REST API: the pages are under test here, not the CLI.
-    await rest("POST", "/api/v1/pools", { name: "line-1" });
-    await rest("POST", "/api/v1/pools", { name: "line-2" });
-    await rest("POST", "/api/v1/pools/line-1/devices", { add: ["press-7"] });
-    await rest("POST", "/api/v1/notifications/channels", { kind: "webhook", name: "ops-hook", url: "http://127.0.0.1:9/hook" });
-    await rest("POST", "/api/v1/notifications/rules", { event: "device.offline", delaySeconds: 600, channel: "ops-hook", device: "press-7" });
+    await site.apiOk("alice", "POST", "/api/v1/pools", { name: "line-1" });
+    await site.apiOk("alice", "POST", "/api/v1/pools", { name: "line-2" });
+    await site.apiOk("alice", "POST", "/api/v1/pools/line-1/devices", { add: ["press-7"] });
+    await site.apiOk("alice", "POST", "/api/v1/notifications/channels", { kind: "webhook", name: "ops-hook", url: "http://127.0.0.1:9/hook" });
+    await site.apiOk("alice", "POST", "/api/v1/notifications/rules", { event: "device.offline", delaySeconds: 600, channel: "ops-hook", device: "press-7" });
   });
   after(() => sb?.cleanup());
 
@@ -160,10 +154,10 @@ describe("web portal: every page at 1280 and 390 px, accessible, and the Devices
 
   test("a member whose rule names hosts and ports gets one forward per allowed port (the HMI on another port left out) and no SOCKS line", async () => {
     const carol = { account: "acme", user: "carol" };
-    await rest("POST", "/api/v1/users", { name: "carol", role: "member", password: PASSWORD });
-    await rest("POST", "/api/v1/groups", { name: "fitters" });
-    await rest("POST", "/api/v1/groups/fitters/members", { add: ["carol"] });
-    await rest("POST", "/api/v1/access-rules", { group: "fitters", pool: "line-1", targets: ["192.168.10.5:502,80", "plc.local:4840"] });
+    await site.apiOk("alice", "POST", "/api/v1/users", { name: "carol", role: "member", password: PASSWORD });
+    await site.apiOk("alice", "POST", "/api/v1/groups", { name: "fitters" });
+    await site.apiOk("alice", "POST", "/api/v1/groups/fitters/members", { add: ["carol"] });
+    await site.apiOk("alice", "POST", "/api/v1/access-rules", { group: "fitters", pool: "line-1", targets: ["192.168.10.5:502,80", "plc.local:4840"] });
     const { page } = await b.newContext();
     await signIn(page, site, carol);
     await openDevice(page, "press-7");

@@ -180,6 +180,13 @@ export class Site {
     });
   }
 
+  /** A REST call with `user`'s session that must succeed (2xx); returns the JSON answer. For setup that is not under test. */
+  async apiOk(user: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    const r = await this.api(user, method, path, body);
+    if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path} as ${user}: ${r.status} ${JSON.stringify(r.json)}`);
+    return r.json;
+  }
+
   async devices(user: string): Promise<DeviceJson[]> {
     return JSON.parse(await this.ok(user, ["device", "list", "--json"])) as DeviceJson[];
   }
