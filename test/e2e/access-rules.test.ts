@@ -106,8 +106,7 @@ for (const backend of backends) {
       await site.login(ACME);
       agent = await site.startAgent(await site.register(await site.addDevice("alice", "press-7", ["127.0.0.0/8"]), "agent"));
       await site.waitForDevice("alice", "press-7", true);
-      const added = await site.cli("alice", ["user", "add", "bob", "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } });
-      assertExit(added, 0);
+      await site.apiOk("alice", "POST", "/api/v1/users", { name: "bob", role: "member", password: PASSWORD });
       await site.login(BOB);
     });
     after(() => sb?.cleanup());
@@ -215,7 +214,9 @@ for (const backend of backends) {
       await conn.proc.stop();
     });
 
-    test("malformed group, pool and grant command lines exit with status 2 before asking the server", async () => {
+    // The CLI refuses these before any store is asked: checked once, on SQLite.
+    const cliOnly = backend.schema ? { skip: "command-line parsing, checked on SQLite" } : {};
+    test("malformed group, pool and grant command lines exit with status 2 before asking the server", cliOnly, async () => {
       const cases: [string[], RegExp][] = [
         [
           ["access", "grant", "--group", "g", "--pool", "p", "--targets", "10.0.0.0/33"],
