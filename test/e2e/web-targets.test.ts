@@ -38,7 +38,7 @@ describe("web targets through real processes", () => {
     site = await Site.start(sb, [ACME]);
     await site.login(ACME);
     await site.addDevice("alice", "press-7", ["192.168.1.0/24"]);
-    assertExit(await site.cli("alice", ["user", "add", "bob", "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } }), 0);
+    await site.apiOk("alice", "POST", "/api/v1/users", { name: "bob", role: "member", password: PASSWORD });
     await site.login(BOB);
   });
   after(() => sb?.cleanup());
@@ -79,11 +79,12 @@ describe("web targets through real processes", () => {
 
   test("a member without a rule that shows the device cannot list its targets; with view they can, but not add", async () => {
     assertExit(await web("bob", []), 1, /^fernlink: no such device "press-7"; see: fernlink device list$/);
-    await site.ok("alice", ["group", "add", "operators"]);
-    await site.ok("alice", ["group", "members", "operators", "--add", "bob"]);
-    await site.ok("alice", ["pool", "add", "line-3"]);
-    await site.ok("alice", ["pool", "devices", "line-3", "--add", "press-7"]);
-    await site.ok("alice", ["access", "grant", "--group", "operators", "--pool", "line-3", "--level", "view"]);
+    // The rule is set up through the REST API: web targets are under test here, not the access commands.
+    await site.apiOk("alice", "POST", "/api/v1/groups", { name: "operators" });
+    await site.apiOk("alice", "POST", "/api/v1/groups/operators/members", { add: ["bob"] });
+    await site.apiOk("alice", "POST", "/api/v1/pools", { name: "line-3" });
+    await site.apiOk("alice", "POST", "/api/v1/pools/line-3/devices", { add: ["press-7"] });
+    await site.apiOk("alice", "POST", "/api/v1/access-rules", { group: "operators", pool: "line-3", level: "view" });
     assert.deepEqual(
       (await listJson("bob")).map((t) => t.name),
       ["main-hmi", "panel"],
