@@ -99,7 +99,7 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     await waitForText(row.getByRole("cell").first(), "member");
     await row.getByRole("button", { name: "Delete carol" }).waitFor();
     await screenshot(page, "users-carol-created");
-    const users = JSON.parse(await site.ok("alice", ["user", "list", "--json"])) as { name: string; role: string }[];
+    const users = (await site.apiOk("alice", "GET", "/api/v1/users")) as { name: string; role: string }[];
     assert.deepEqual(users.find((u) => u.name === "carol")?.role, "member");
   });
 
@@ -124,9 +124,9 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     await pool.getByRole("button", { name: "Remove press-7 from line-3" }).waitFor();
     await screenshot(page, "pool-line-3");
 
-    const groups = JSON.parse(await site.ok("alice", ["group", "list", "--json"])) as { name: string; members: string[] }[];
+    const groups = (await site.apiOk("alice", "GET", "/api/v1/groups")) as { name: string; members: string[] }[];
     assert.deepEqual(groups.find((g) => g.name === "operators")?.members, ["carol"]);
-    const pools = JSON.parse(await site.ok("alice", ["pool", "list", "--json"])) as { name: string; devices: string[] }[];
+    const pools = (await site.apiOk("alice", "GET", "/api/v1/pools")) as { name: string; devices: string[] }[];
     assert.deepEqual(pools.find((p) => p.name === "line-3")?.devices, ["press-7"]);
   });
 
@@ -191,7 +191,7 @@ describe("web portal: sign-in, live device state and the admin pages", { skip: s
     await said("User carol unlocked.");
     await page.getByRole("button", { name: "Make admin: carol" }).click();
     await said("User carol is now admin.");
-    const users = JSON.parse(await site.ok("alice", ["user", "list", "--json"])) as { name: string; role: string }[];
+    const users = (await site.apiOk("alice", "GET", "/api/v1/users")) as { name: string; role: string }[];
     assert.equal(users.find((u) => u.name === "carol")?.role, "admin");
 
     await page.getByRole("button", { name: "Reset password of carol" }).click();

@@ -1,7 +1,7 @@
 import type { BrowserContext, Locator, Page, Response } from "playwright-core";
 import { waitForText } from "./browser.js";
 import type { AuditJson, Site } from "./fernlink.js";
-import { assertExit, PASSWORD, waitUntil } from "./processes.js";
+import { PASSWORD, waitUntil } from "./processes.js";
 
 /**
  * What the portal's browser tests share: signing in through the form, finding a device's row,
@@ -94,26 +94,25 @@ export async function openInNewTab(page: Page, link: string): Promise<{ tab: Pag
 
 /** Waits until the account's audit (read by admin `user`) has a record matching `match`. */
 export function audited(site: Site, user: string, what: string, match: (r: AuditJson) => boolean, timeoutMs = 15_000): Promise<AuditJson> {
-  return waitUntil(what, async () => (await site.audit(user, 500)).find(match), timeoutMs, 250);
+  return waitUntil(what, async () => (await site.audit(user, 500)).find(match), timeoutMs, 100);
 }
 
 /**
  * A member `user` who may only view the pool holding `device`: created by `admin` through the
- * CLI (user, group, pool, rule at level view), then logged in for the CLI as well.
+ * REST API (user, group, pool, rule at level view), then logged in for the CLI as well.
  */
 export async function addViewOnlyMember(site: Site, admin: string, who: { account: string; user: string }, device: string): Promise<void> {
-  // Independent steps run side by side: each is a CLI process of its own.
+  // Independent steps side by side.
   await Promise.all([
-    site.cli(admin, ["user", "add", who.user, "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } }).then((r) => assertExit(r, 0)),
-    site.ok(admin, ["group", "add", "viewers"]),
-    site.ok(admin, ["pool", "add", "view-pool"]),
+    site.apiOk(admin, "POST", "/api/v1/users", { name: who.user, role: "member", password: PASSWORD }),
+    site.apiOk(admin, "POST", "/api/v1/groups", { name: "viewers" }),
+    site.apiOk(admin, "POST", "/api/v1/pools", { name: "view-pool" }),
   ]);
   await Promise.all([
-    site.ok(admin, ["group", "members", "viewers", "--add", who.user]),
-    site.ok(admin, ["pool", "devices", "view-pool", "--add", device]),
-    site.ok(admin, ["access", "grant", "--group", "viewers", "--pool", "view-pool", "--level", "view"]),
-    site.login(who),
+    site.apiOk(admin, "POST", "/api/v1/groups/viewers/members", { add: [who.user] }),
+    site.apiOk(admin, "POST", "/api/v1/pools/view-pool/devices", { add: [device] }),
   ]);
+  await Promise.all([site.apiOk(admin, "POST", "/api/v1/access-rules", { group: "viewers", pool: "view-pool", level: "view" }), site.login(who)]);
 }
 
 /** `device web DEVICE --json`, as far as the tests need it. */
@@ -126,12 +125,11 @@ export interface WebTargetJson {
   open: string;
 }
 
-/** Adds a web target with the CLI (password, if any, on stdin) and returns it from the listing. */
+/**
+ * Adds a web target through `POST /api/v1/devices/:name/web` (what `device web --add` sends) and
+ * returns it; the portal tests need it as setup, and the CLI's own form is tested in web-targets.
+ */
 export async function addWebTarget(site: Site, admin: string, device: string, name: string, url: string, password?: string): Promise<WebTargetJson> {
-  const args = ["device", "web", device, "--add", url, "--name", name, ...(password === undefined ? [] : ["--password-stdin"])];
-  assertExit(await site.cli(admin, args, password === undefined ? {} : { input: `${password}\n` }), 0);
-  const list = JSON.parse(await site.ok(admin, ["device", "web", device, "--json"])) as WebTargetJson[];
-  const target = list.find((t) => t.name === name);
-  if (!target) throw new Error(`web target "${name}" missing from ${JSON.stringify(list)}`);
-  return target;
+  const body = { name, url, ...(password === undefined ? {} : { password }) };
+  return (await site.apiOk(admin, "POST", `/api/v1/devices/${encodeURIComponent(device)}/web`, body)) as WebTargetJson;
 }
