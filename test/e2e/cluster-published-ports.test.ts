@@ -46,8 +46,9 @@ before(async () => {
 
 after(() => sb?.cleanup());
 
+/** Whether the node's relay listens on the port, from GET /api/v1/published-ports (what `publish list --json` prints), polled without a CLI start. */
 async function listening(site: Site): Promise<boolean> {
-  const { ports } = JSON.parse(await site.ok("alice", ["publish", "list", "--json"])) as { ports: PortJson[] };
+  const { ports } = (await site.apiOk("alice", "GET", "/api/v1/published-ports")) as { ports: PortJson[] };
   return ports[0]?.listening === true;
 }
 
@@ -63,14 +64,14 @@ async function echoes(): Promise<true | undefined> {
 test("a job made on node B listens on node A, where its device is", async () => {
   const out = await b.ok("alice", ["publish", "press-7", "--port", String(port), "--target", `127.0.0.1:${echo.port}`, "--name", "echo"]);
   assert.equal(out, `published 127.0.0.1:${port} -> 127.0.0.1:${echo.port} via press-7\n`);
-  await waitUntil("node A listens and node B does not", async () => ((await listening(a)) && !(await listening(b)) ? true : undefined), 15_000, 500);
+  await waitUntil("node A listens and node B does not", async () => ((await listening(a)) && !(await listening(b)) ? true : undefined), 15_000, 100);
   await waitUntil("the port forwards", echoes, 10_000, 250);
 });
 
 test("when the device moves to node B, the port follows it", async () => {
   const stopped = await a.server.stop("SIGTERM");
   assert.equal(stopped.code, 0, stopped.stderr);
-  await waitUntil("the device is online on node B", async () => (await b.devices("alice")).find((d) => d.name === "press-7" && d.online), 60_000, 500);
-  await waitUntil("node B listens", async () => ((await listening(b)) ? true : undefined), 15_000, 500);
+  await b.waitForDevice("alice", "press-7", true, 60_000);
+  await waitUntil("node B listens", async () => ((await listening(b)) ? true : undefined), 15_000, 100);
   await waitUntil("the port forwards again", echoes, 10_000, 250);
 });

@@ -191,6 +191,11 @@ export class Site {
     return JSON.parse(await this.ok(user, ["device", "list", "--json"])) as DeviceJson[];
   }
 
+  /** What `devices()` returns, read from `GET /api/v1/devices` without a CLI start: for polls. */
+  async devicesApi(user: string): Promise<DeviceJson[]> {
+    return (await this.apiOk(user, "GET", "/api/v1/devices")) as DeviceJson[];
+  }
+
   /**
    * The account's audit records as `audit --json --limit N` prints them, newest first, read
    * page by page from `GET /api/v1/audit` as that command does, without its CLI start.
@@ -207,18 +212,11 @@ export class Site {
     );
   }
 
-  /**
-   * Polls `GET /api/v1/devices` (what `device list --json` prints) until `name` has the wanted
-   * online state; returns the entry. Through the API, so that a poll costs no CLI start.
-   */
+  /** Polls `devicesApi` until `name` has the wanted online state; returns the entry. */
   waitForDevice(user: string, name: string, online: boolean, timeoutMs = 10_000): Promise<DeviceJson> {
     return waitUntil(
       `device "${name}" is ${online ? "online" : "offline"}`,
-      async () => {
-        const r = await this.api(user, "GET", "/api/v1/devices");
-        if (r.status !== 200) throw new Error(`GET /api/v1/devices: ${r.status} ${JSON.stringify(r.json)}`);
-        return (r.json as DeviceJson[]).find((d) => d.name === name && d.online === online);
-      },
+      async () => (await this.devicesApi(user)).find((d) => d.name === name && d.online === online),
       timeoutMs,
       100,
     );
