@@ -52,7 +52,7 @@ describe("connect reasons and recorded targets", () => {
   }
   let ca: string;
 
-  const audit = async (): Promise<AuditRecord[]> => JSON.parse(await site.ok("alice", ["audit", "--json", "--limit", "100"])) as AuditRecord[];
+  const audit = async (): Promise<AuditRecord[]> => (await site.audit("alice", 100)) as unknown as AuditRecord[];
 
   /** `connect press-7 --forward 0:echo` with `extra` flags and environment, once it listens. */
   async function connectEcho(extra: string[], env: Record<string, string> = {}): Promise<{ proc: Proc; port: number }> {
@@ -68,7 +68,7 @@ describe("connect reasons and recorded targets", () => {
     sb.defer(() => echo.close());
     await site.login(ACME);
     await site.startAgent(await site.register(await site.addDevice("alice", "press-7", ["127.0.0.0/8"]), "agent-state"));
-    assertExit(await site.cli("alice", ["user", "add", "carol", "--role", "member"], { env: { FERNLINK_NEW_PASSWORD: PASSWORD } }), 0);
+    await site.apiOk("alice", "POST", "/api/v1/users", { name: "carol", role: "member", password: PASSWORD });
     ca = await readFile(site.ca, "utf8");
     assertExit(await site.cli("carol", ["login", "--server", site.url, "--ca", site.ca, "--account", "acme", "--user", "carol"]), 0);
   });
@@ -153,7 +153,8 @@ describe("connect reasons and recorded targets", () => {
     assert.equal(stopped.stderr.match(/^recorded: streams to 127\.0\.0\.1:\d+ via press-7 are recorded; /gm)?.length, 1, stopped.stderr);
 
     const list = await waitUntil("two ended recordings", async () => {
-      const rows = JSON.parse(await site.ok("alice", ["recording", "list", "--json"])) as RecordingInfo[];
+      // Polled through GET /api/v1/recordings (what `recording list --json` prints), read with the CLI below.
+      const rows = (await site.apiOk("alice", "GET", "/api/v1/recordings")) as RecordingInfo[];
       return rows.length === 2 && rows.every((r) => r.end !== null) ? rows : undefined;
     });
     assert.deepEqual(
