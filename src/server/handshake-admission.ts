@@ -1,3 +1,6 @@
+import type { TLSSocket } from "node:tls";
+import { ALPN } from "../protocol/alpn.js";
+
 /** What a TLS handshake is for, as its ClientHello's ALPN list says. */
 export type HandshakeKind = "agent" | "other";
 
@@ -34,4 +37,26 @@ export class HandshakeAdmission {
   get count(): number {
     return this.inProgress;
   }
+}
+
+/** The ALPN callback of a TLS server whose handshakes `handshakes` counts. */
+export type AdmittingAlpn = (this: TLSSocket, hello: { protocols: string[] }) => string | undefined;
+
+/**
+ * An ALPNCallback that picks the protocol as ALPNProtocols would (the server's `preference`) and
+ * is the moment a real ClientHello arrived: from here to the finished handshake (or the close)
+ * it holds a place in `handshakes`. An agent's handshake refused now gets no protocol, i.e. the
+ * no_application_protocol alert, which agents take for "busy, back off"; `refused` hears it.
+ */
+export function admittingAlpn(preference: readonly string[], handshakes: HandshakeAdmission, refused: () => void): AdmittingAlpn {
+  return function (this: TLSSocket, { protocols }) {
+    const chosen = preference.find((p) => protocols.includes(p));
+    const release = handshakes.begin(chosen === ALPN.agent ? "agent" : "other");
+    if (!release) {
+      refused();
+      return undefined;
+    }
+    this.once("secure", release).once("close", release);
+    return chosen;
+  };
 }

@@ -5,6 +5,7 @@ import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Duplex } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
 import WebSocket from "ws";
@@ -205,6 +206,33 @@ describe("the relay's TLS port", () => {
     await once(both, "secureConnect");
     assert.equal(both.alpnProtocol, ALPN.http1);
     both.destroy();
+  });
+
+  it("refuses an agent's handshake while too many handshakes are under way, and admits it once they finished", async () => {
+    const busy = await listen({ maxAgentHandshakes: 1 });
+    try {
+      // A handshake that stays under way (nginx's or a proxy's, say): the server's answer to its ClientHello is held back.
+      const raw = net.connect(busy.port, "127.0.0.1");
+      raw.on("error", () => {});
+      const wire = new Duplex({ write: (chunk: Buffer, _encoding, done) => void raw.write(chunk, done), read: () => {} });
+      const stalled = tls.connect({ socket: wire, ca: ca.certPem, servername: "localhost", ALPNProtocols: [ALPN.http1] });
+      stalled.on("error", () => {});
+      await new Promise((resolve) => raw.once("data", resolve));
+      const agent = (): Promise<string> =>
+        new Promise((resolve) => {
+          const s = tls.connect({ host: "127.0.0.1", port: busy.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
+          s.once("secureConnect", () => {
+            s.destroy();
+            resolve("connected");
+          }).once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+        });
+      assert.equal(await agent(), "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL");
+      raw.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(await agent(), "connected");
+    } finally {
+      busy.server.close();
+    }
   });
 
   describe("with short limits", () => {

@@ -2,9 +2,10 @@ import http, { type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
-import type { Logger } from "../shared/log.js";
+import { type Logger, throttled } from "../shared/log.js";
 import { showedValidCertificate } from "./client-certificate.js";
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
+import { admittingAlpn, HandshakeAdmission } from "./handshake-admission.js";
 import { serveTlsOnStream } from "./transport-tls.js";
 import { createTransportAcceptor } from "./websocket-transport.js";
 
@@ -17,7 +18,7 @@ export interface RelayRoutes {
 }
 
 /** The limits a relay's port keeps: handshakes, and the headers of the WebSocket transport's upgrade. */
-export type RelayLimits = Pick<ConnectionLimits, "handshakeTimeoutMs" | "headersTimeoutMs">;
+export type RelayLimits = Pick<ConnectionLimits, "handshakeTimeoutMs" | "headersTimeoutMs" | "maxAgentHandshakes">;
 
 /**
  * The one TLS port of `fernlink relay run`. Agents and access nodes prove themselves with a
@@ -28,26 +29,31 @@ export type RelayLimits = Pick<ConnectionLimits, "handshakeTimeoutMs" | "headers
  * - `http/1.1` or no ALPN (the transport's outer connection) serves the upgrade on
  *   TRANSPORT_PATH and nothing else: 404. The inner TLS session then requires a certificate
  *   at its handshake and one of the two ALPNs above, as the port did before the transport.
- * Both handshakes have `handshakeTimeoutMs`; the upgrade's headers `headersTimeoutMs`.
+ * Both handshakes have `handshakeTimeoutMs`; the upgrade's headers `headersTimeoutMs`. As on an
+ * access node, agents' handshakes are refused while `maxAgentHandshakes` are under way: after a
+ * relay restart its agents return within seconds, and those admitted must finish in time.
  */
 export function createRelayListener(
   options: { keyPem: string; certPem: string; caPem: string; log: Logger; limits?: Partial<RelayLimits> },
   routes: RelayRoutes,
 ): tls.Server {
   const limits = { ...CONNECTION_LIMITS, ...options.limits };
+  const handshakes = new HandshakeAdmission(limits.maxAgentHandshakes);
+  const busyLog = throttled(options.log.info, { max: 1, intervalMs: 10_000 });
+  const busy = (): void => busyLog("agent handshake refused: too many handshakes under way, the agent retries later", { max: limits.maxAgentHandshakes });
   const inner: tls.TlsOptions = {
     key: options.keyPem,
     cert: options.certPem,
     ca: options.caPem,
     requestCert: true,
     rejectUnauthorized: true,
-    ALPNProtocols: [ALPN.h2, ALPN.agent],
+    ALPNCallback: admittingAlpn([ALPN.h2, ALPN.agent], handshakes, busy),
     minVersion: "TLSv1.2",
     handshakeTimeout: limits.handshakeTimeoutMs,
   };
   // HTTP/1.1 before h2: a reverse proxy offering both (without a certificate) gets the upgrade
   // it can use, not h2 closed; access nodes offer h2 alone and agents their own ALPN alone.
-  const server = tls.createServer({ ...inner, rejectUnauthorized: false, ALPNProtocols: [ALPN.agent, ALPN.http1, ALPN.h2] });
+  const server = tls.createServer({ ...inner, rejectUnauthorized: false, ALPNCallback: admittingAlpn([ALPN.agent, ALPN.http1, ALPN.h2], handshakes, busy) });
 
   function route(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);

@@ -8,7 +8,7 @@ import { type Logger, throttled } from "../shared/log.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { showedValidCertificate } from "./client-certificate.js";
 import { CONNECTION_LIMITS, type ConnectionLimits } from "./connection-limits.js";
-import { HandshakeAdmission } from "./handshake-admission.js";
+import { admittingAlpn, HandshakeAdmission } from "./handshake-admission.js";
 import { SourceLimit } from "./source-limit.js";
 import { serveTlsOnStream, takeAddress } from "./transport-tls.js";
 import { createTransportAcceptor } from "./websocket-transport.js";
@@ -176,18 +176,9 @@ export function createTlsListener(
     ca: options.caPem,
     requestCert: true,
     rejectUnauthorized: false,
-    // Picks the protocol as ALPNProtocols would (server preference), and is the moment a real
-    // ClientHello arrived: from here to the finished handshake it takes a place in `handshakes`.
-    ALPNCallback(this: tls.TLSSocket, { protocols }: { protocols: string[] }): string | undefined {
-      const chosen = SERVER_ALPN.find((p) => protocols.includes(p));
-      const release = handshakes.begin(chosen === ALPN.agent ? "agent" : "other");
-      if (!release) {
-        busyLog("agent handshake refused: too many handshakes under way, the agent retries later", { max: limits.maxAgentHandshakes });
-        return undefined;
-      }
-      this.once("secure", release).once("close", release);
-      return chosen;
-    },
+    ALPNCallback: admittingAlpn(SERVER_ALPN, handshakes, () =>
+      busyLog("agent handshake refused: too many handshakes under way, the agent retries later", { max: limits.maxAgentHandshakes }),
+    ),
     minVersion: "TLSv1.2",
     handshakeTimeout: limits.handshakeTimeoutMs,
   };
