@@ -12,6 +12,8 @@ import { openConnectStream, type StreamMeta } from "./connect-stream.js";
 /** Something a stream to a device can be opened on: the device's own tunnel, or the relay holding it. */
 export interface StreamOpener {
   openStream(target: HostPort, meta: StreamMeta): Promise<ClientHttp2Stream>;
+  /** The relay it opens streams on (its URL), when that is another process. */
+  readonly at?: string;
 }
 
 /** How this node proves itself to relays, and checks them. */
@@ -59,6 +61,7 @@ export class PeerRelays {
     const gone = (cause: Error): FernlinkError =>
       new FernlinkError("device-offline", `device "${deviceName}" is on relay ${url}, which cannot be reached (${cause.message})`, { cause });
     return {
+      at: url,
       openStream: async (target, meta) => {
         const { session, resets } = await this.session(url).catch((err: unknown) => {
           throw gone(err instanceof Error ? err : new Error(String(err)));

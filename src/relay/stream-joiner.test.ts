@@ -3,12 +3,14 @@ import { once } from "node:events";
 import http2, { type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { FernlinkError } from "../protocol/errors.js";
 import type { StreamAuthority, StreamEvent } from "../protocol/relay-access.js";
 import { HEADER } from "../protocol/stream-headers.js";
 import { createLogger } from "../shared/log.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { abortStream, openCancellable } from "../shared/stream-cancel.js";
 import { AgentTunnel } from "./agent-tunnel.js";
+import type { StreamOpener } from "./peer-relays.js";
 import { type CarriedStream, joinClientStream, liveView, openInProcessStream } from "./stream-joiner.js";
 import { StreamThrottle } from "./stream-throttle.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
@@ -271,5 +273,92 @@ describe("joining a client stream to the agent", { timeout: 10_000 }, () => {
     await offline;
     await assert.rejects(inProcess("press-7"), { code: "device-offline" });
     assert.ok(events.some((e) => e.kind === "refused" && e.request.source === "portal"));
+  });
+});
+
+/** A device that moved between relays while a stream was being opened on the old one. */
+describe("opening a stream on the relay that holds the device", { timeout: 10_000 }, () => {
+  let agent: Http2Server;
+  let agentSession: ClientHttp2Session;
+  let tunnel: AgentTunnel;
+  before(async () => {
+    agent = http2.createServer();
+    agent.on("stream", (stream) => {
+      stream.on("error", () => {});
+      stream.respond({ ":status": 200 });
+      stream.pipe(stream);
+    });
+    agent.listen(0, "127.0.0.1");
+    await once(agent, "listening");
+    agentSession = http2.connect(`http://127.0.0.1:${(agent.address() as AddressInfo).port}`);
+    agentSession.on("error", () => {});
+    await once(agentSession, "remoteSettings");
+    tunnel = new AgentTunnel({ deviceId: "d", accountId: "a", deviceName: "press-7", certSerial: "1" }, "127.0.0.1", agentSession, new Date());
+  });
+  after(() => {
+    agentSession.destroy();
+    agent.close();
+  });
+
+  const deps = (forward: () => StreamOpener | undefined) => ({
+    authority: {
+      authenticate: async () => ({ accountId: "a", userId: "u", userName: "bob", role: "member" as const, sessionId: "s" }),
+      authorize: async () => ({
+        accountId: "a",
+        userId: "u",
+        userName: "bob",
+        sessionId: "s",
+        deviceId: "d",
+        deviceName: "press-7",
+        lastSeen: null,
+        allowedTargets: ["127.0.0.2:502"],
+      }),
+      record: () => {},
+    },
+    live: new Map<string, CarriedStream>(),
+    registry: new TunnelRegistry("access-test"),
+    forward,
+    throttle: new StreamThrottle({ perSecond: 1e6, burst: 1e6 }),
+    log: createLogger("test", { level: "error" }),
+    now: () => new Date(),
+  });
+  const request = { token: "t", device: "press-7", target: { host: "127.0.0.2", port: 502 }, source: "portal" };
+  const oldRelay = (tries: { n: number }): StreamOpener => ({
+    at: "https://r2.example:443",
+    openStream: async () => {
+      tries.n++;
+      throw new FernlinkError("device-offline", "the device is no longer on this relay; try again");
+    },
+  });
+  const newRelay: StreamOpener = { at: "https://r1.example:443", openStream: (target, meta) => tunnel.openStream(target, meta) };
+
+  it("opens it once more where the device is now, when the old relay lost it and this node learns the new place", async () => {
+    const tries = { n: 0 };
+    let moved = false;
+    setTimeout(() => (moved = true), 300);
+    const { stream, carried } = await openInProcessStream(
+      request,
+      deps(() => (moved ? newRelay : oldRelay(tries))),
+    );
+    assert.equal(tries.n, 1);
+    stream.write("ping");
+    const [chunk] = (await once(stream, "data")) as [Buffer];
+    assert.equal(chunk.toString(), "ping");
+    stream.destroy();
+    await carried;
+  });
+
+  it("refuses it when the device's place does not change within the wait", async () => {
+    const tries = { n: 0 };
+    const started = Date.now();
+    await assert.rejects(
+      openInProcessStream(
+        request,
+        deps(() => oldRelay(tries)),
+      ),
+      (err: FernlinkError) => err.code === "device-offline",
+    );
+    assert.equal(tries.n, 1, "the same relay is not asked again");
+    assert.ok(Date.now() - started >= 2_500, "it waited for the device's new place");
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { decodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
@@ -15,11 +16,13 @@ import {
   type StreamProtocol,
   streamTargetLabel,
 } from "../protocol/stream-headers.js";
+import type { HostPort } from "../protocol/target.js";
 import { duplexPair } from "../shared/duplex-pair.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { type JoinResult, joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
 import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";
+import type { StreamMeta } from "./connect-stream.js";
 import type { StreamOpener } from "./peer-relays.js";
 import type { RecordingStore } from "./recordings.js";
 import { type StreamThrottle, THROTTLE_REPORT_WINDOW_MS } from "./stream-throttle.js";
@@ -87,15 +90,13 @@ async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): P
       throw tooManyStreams(request.device, deps.throttle, verdict.retryAfterMs, verdict.report);
     }
     grant = await deps.authority.authorize(requester, request);
-    const tunnel: StreamOpener | undefined = deps.registry.get(grant.deviceId) ?? deps.forward?.(grant.deviceId, grant.deviceName);
-    if (!tunnel) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
     const streamId = randomUUID();
-    const agentStream = await tunnel.openStream(request.target, {
-      streamId,
-      user: grant.userName,
-      allowedTargets: grant.allowedTargets,
-      protocol: request.protocol,
-    });
+    const agentStream = await openWhereTheDeviceIs(
+      grant,
+      request.target,
+      { streamId, user: grant.userName, allowedTargets: grant.allowedTargets, protocol: request.protocol },
+      deps,
+    );
     return { streamId, request, grant, agentStream };
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the relay failed to open the stream", { cause: err });
@@ -103,6 +104,38 @@ async function openForRequest(request: StreamRequest, deps: StreamJoinerDeps): P
     if (!unrecorded) deps.authority.record({ kind: "refused", request, requester, grant, error, at: deps.now() });
     deps.log.debug("stream refused", { target: streamTargetLabel(request.target, request.protocol), code: error.code });
     throw error;
+  }
+}
+
+/** How long a stream refused by a relay that lost its device waits for the device's new place. */
+const MOVED_WAIT_MS = 3_000;
+
+/** Where the device's streams open now: its tunnel here, or the relay holding it. */
+function locate(grant: StreamGrant, deps: StreamJoinerDeps): StreamOpener | undefined {
+  return deps.registry.get(grant.deviceId) ?? deps.forward?.(grant.deviceId, grant.deviceName);
+}
+
+/**
+ * Opens the stream where the device is. A device whose agent moved to another relay (a drain)
+ * stays on the old relay's books here until the new relay's report arrives, and the old relay
+ * answers device-offline once the agent closed its old tunnel there: such a stream is opened once
+ * more, where the device is now, as soon as this node knows it (within MOVED_WAIT_MS), rather than
+ * failing a user's connection in the middle of a move.
+ */
+async function openWhereTheDeviceIs(grant: StreamGrant, target: HostPort, meta: StreamMeta, deps: StreamJoinerDeps): Promise<ClientHttp2Stream> {
+  const first = locate(grant, deps);
+  if (!first) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
+  try {
+    return await first.openStream(target, meta);
+  } catch (err) {
+    if (first.at === undefined || !(err instanceof FernlinkError) || err.code !== "device-offline") throw err;
+    const deadline = Date.now() + MOVED_WAIT_MS;
+    for (;;) {
+      const next = locate(grant, deps);
+      if (next !== undefined && next.at !== first.at) return next.openStream(target, meta);
+      if (Date.now() >= deadline) throw err;
+      await sleep(100);
+    }
   }
 }
 
