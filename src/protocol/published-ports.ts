@@ -1,5 +1,6 @@
 import { CidrSyntaxError, formatCidr, networkCidr, parseCidr } from "./cidr.js";
 import { networkOf, parseIpAddress } from "./ip-address.js";
+import type { StreamRequest } from "./relay-access.js";
 import type { StreamProtocol } from "./stream-headers.js";
 import type { HostPort } from "./target.js";
 
@@ -66,6 +67,19 @@ export interface PortPublisher {
 /** The `via` mark of a published port's streams, so removing the job cuts them. */
 export function publishVia(jobId: string): string {
   return `publish:${jobId}`;
+}
+
+/** The stream a connection to a published port opens from `source`: the job's target, with the job owner's rights (no token). */
+export function publishStreamRequest(job: PublishJob, source: string): StreamRequest {
+  return {
+    token: undefined,
+    device: job.deviceName,
+    target: job.target,
+    source,
+    via: publishVia(job.id),
+    job: { id: job.id, accountId: job.accountId },
+    ...(job.protocol === "udp" ? { protocol: job.protocol } : {}),
+  };
 }
 
 /** The prefix of the `sessionId` of a published port's streams: they hold while the job exists. */

@@ -1,7 +1,7 @@
 import net, { type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
-import { type PortPublisher, type PortRange, type PublishJob, type PublishStats, publishVia, sourceAllowed } from "../protocol/published-ports.js";
+import { type PortPublisher, type PortRange, type PublishJob, type PublishStats, publishStreamRequest, sourceAllowed } from "../protocol/published-ports.js";
 import type { StreamRequest } from "../protocol/relay-access.js";
 import { streamTargetLabel } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
@@ -105,14 +105,7 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
     }
     socket.setNoDelay(true);
     socket.pause();
-    const request: StreamRequest = {
-      token: undefined,
-      device: job.deviceName,
-      target: job.target,
-      source,
-      via: publishVia(job.id),
-      job: { id: job.id, accountId: job.accountId },
-    };
+    const request = publishStreamRequest(job, source);
     options.openStream(request).then(
       (stream) => {
         entry.stats.accepted++;

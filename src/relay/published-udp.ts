@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
-import { type PublishJob, type PublishStats, publishVia, sourceAllowed } from "../protocol/published-ports.js";
+import { type PublishJob, type PublishStats, publishStreamRequest, sourceAllowed } from "../protocol/published-ports.js";
 import type { StreamRequest } from "../protocol/relay-access.js";
 import { DatagramMappings } from "../shared/datagram-mappings.js";
 import type { Logger } from "../shared/log.js";
@@ -65,15 +65,7 @@ export async function listenUdpJob(deps: UdpJobDeps): Promise<{ close(): void }>
     const forget = (): void => {
       if (numbers.get(key) === number) numbers.delete(key);
     };
-    const request: StreamRequest = {
-      token: undefined,
-      device: job.deviceName,
-      target: job.target,
-      source: key.slice(0, key.lastIndexOf("|")),
-      via: publishVia(job.id),
-      job: { id: job.id, accountId: job.accountId },
-      protocol: "udp",
-    };
+    const request = publishStreamRequest(job, key.slice(0, key.lastIndexOf("|")));
     try {
       const stream = await deps.openStream(request);
       stats.accepted++;

@@ -7,7 +7,7 @@ import { publishJob } from "../access/published-ports.js";
 import { relayOfCertificate } from "../access/relays.js";
 import { getPublishedPort } from "../access/store/published-ports.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { type PublishJob, publishVia } from "../protocol/published-ports.js";
+import { type PublishJob, publishStreamRequest } from "../protocol/published-ports.js";
 import type { StreamRequest } from "../protocol/relay-access.js";
 import { PUBLISH_HEADER } from "../protocol/relay-link.js";
 import { errorResponseHeaders, protocolHeaders, readHeader, type StreamProtocol } from "../protocol/stream-headers.js";
@@ -51,15 +51,7 @@ export async function answerPublishStream(stream: ServerHttp2Stream, headers: In
       throw new FernlinkError("not-found", "no such published port on this relay (removed, paused, or its device moved)");
     job = publishJob(row);
     protocol = job.protocol;
-    opened = await deps.openStream({
-      token: undefined,
-      device: job.deviceName,
-      target: job.target,
-      source,
-      via: publishVia(job.id),
-      job: { id: job.id, accountId: job.accountId },
-      ...(job.protocol === "udp" ? { protocol: job.protocol } : {}),
-    });
+    opened = await deps.openStream(publishStreamRequest(job, source));
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the published port's stream failed", { cause: err });
     if (!stream.destroyed && !stream.headersSent) stream.respond(errorResponseHeaders(error), { endStream: true });
