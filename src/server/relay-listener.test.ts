@@ -5,7 +5,6 @@ import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Duplex } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
 import WebSocket from "ws";
@@ -15,6 +14,7 @@ import { TRANSPORT_PATH, TRANSPORT_PROTOCOL } from "../protocol/transport.js";
 import { createLogger } from "../shared/log.js";
 import { createCsrPem, generateKeyPairPem, serialOf } from "../shared/pki.js";
 import { dialTls } from "../shared/server-dialer.js";
+import { agentHandshake, heldHandshake } from "./handshake-test-kit.js";
 import { createRelayListener, type RelayLimits } from "./relay-listener.js";
 
 interface Credentials {
@@ -211,21 +211,9 @@ describe("the relay's TLS port", () => {
   it("refuses an agent's handshake while too many handshakes are under way, and admits it once they finished", async () => {
     const busy = await listen({ maxAgentHandshakes: 1 });
     try {
-      // A handshake that stays under way (nginx's or a proxy's, say): the server's answer to its ClientHello is held back.
-      const raw = net.connect(busy.port, "127.0.0.1");
-      raw.on("error", () => {});
-      const wire = new Duplex({ write: (chunk: Buffer, _encoding, done) => void raw.write(chunk, done), read: () => {} });
-      const stalled = tls.connect({ socket: wire, ca: ca.certPem, servername: "localhost", ALPNProtocols: [ALPN.http1] });
-      stalled.on("error", () => {});
-      await new Promise((resolve) => raw.once("data", resolve));
-      const agent = (): Promise<string> =>
-        new Promise((resolve) => {
-          const s = tls.connect({ host: "127.0.0.1", port: busy.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
-          s.once("secureConnect", () => {
-            s.destroy();
-            resolve("connected");
-          }).once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
-        });
+      // A handshake that stays under way (nginx's or a proxy's, say).
+      const raw = await heldHandshake(busy.port, ca.certPem, ALPN.http1);
+      const agent = (): Promise<string> => agentHandshake(busy.port, ca.certPem, device);
       assert.equal(await agent(), "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL");
       raw.destroy();
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -6,7 +6,6 @@ import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Duplex } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
 import { type Ca, issueServerCertificate, loadOrCreateCa, signDeviceCsr } from "../access/ca.js";
@@ -15,6 +14,7 @@ import { createLogger } from "../shared/log.js";
 import { createCsrPem, generateKeyPairPem, serialOf } from "../shared/pki.js";
 import { dialTls } from "../shared/server-dialer.js";
 import type { ConnectionLimits } from "./connection-limits.js";
+import { agentHandshake, heldHandshake } from "./handshake-test-kit.js";
 import { createTlsListener, type TlsListener, type TlsRoutes } from "./tls-listener.js";
 
 describe("the TLS listener", () => {
@@ -142,21 +142,9 @@ describe("the TLS listener", () => {
 
   it("refuses an agent's handshake while too many handshakes are under way, never a user's, and admits the agent once they finished", async () => {
     const busy = await listen({ maxAgentHandshakes: 1 });
-    // A user's handshake that stays under way: the server's answer to its ClientHello is held back.
-    const raw = net.connect(busy.port, "127.0.0.1");
-    raw.on("error", () => {});
-    const wire = new Duplex({ write: (chunk: Buffer, _encoding, done) => void raw.write(chunk, done), read: () => {} });
-    const stalled = tls.connect({ socket: wire, ca: ca.certPem, servername: "localhost", ALPNProtocols: [ALPN.h2] });
-    stalled.on("error", () => {});
-    await new Promise((resolve) => raw.once("data", resolve));
-    const agent = (): Promise<string> =>
-      new Promise((resolve) => {
-        const s = tls.connect({ host: "127.0.0.1", port: busy.port, ca: ca.certPem, ALPNProtocols: [ALPN.agent], key: device.keyPem, cert: device.certPem });
-        s.once("secureConnect", () => {
-          s.destroy();
-          resolve("connected");
-        }).once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
-      });
+    // A user's handshake that stays under way.
+    const raw = await heldHandshake(busy.port, ca.certPem, ALPN.h2);
+    const agent = (): Promise<string> => agentHandshake(busy.port, ca.certPem, device);
     assert.equal(await agent(), "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL");
     await h2Get(busy.port);
     raw.destroy();
