@@ -79,7 +79,9 @@ export async function startStack<K extends string>(
   const order = Object.keys(targets) as K[];
   const forwardArgs = order.flatMap((t) => ["--forward", `0:127.0.0.1:${targets[t]}`]);
   const ready = new RegExp(`(?:forwarding 127\\.0\\.0\\.1:\\d+ -> .*\\n){${order.length}}`);
-  const client = await startCli(cli, ["connect", "plc", ...forwardArgs], env, ready, nodeArgs, 20_000, clientNetns);
+  // BENCH_CONNECT_ARGS adds flags to `fernlink connect` (e.g. --no-lanes), to compare one way of carrying streams with another.
+  const extra = (process.env["BENCH_CONNECT_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+  const client = await startCli(cli, ["connect", "plc", ...forwardArgs, ...extra], env, ready, nodeArgs, 20_000, clientNetns);
   const ports = [...client.match[0].matchAll(/forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:(\d+)/g)];
   const forwards = {} as Record<K, number>;
   for (const t of order) {

@@ -8,6 +8,7 @@ import type { Logger } from "../shared/log.js";
 import { Allowlist, type AllowRule, parseAllowRule } from "./allowlist.js";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { KeySwitch } from "./key-switch.js";
+import { dialLane } from "./lane-dialer.js";
 import { networkCheckOnce } from "./network-check.js";
 import type { AgentState } from "./state.js";
 import { createStreamServer } from "./stream-server.js";
@@ -84,6 +85,8 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let allowlist = explicit ?? lanAllowlist(state.config.lan);
   // The relay of a session asked the agent to move (it is draining).
   const moves = new Map<ServerHttp2Session, () => void>();
+  // The relay each tunnel goes to: a stream's lane goes to the relay that asked for it.
+  const laneRelays = new Map<ServerHttp2Session, RelayEndpoint>();
   const control = switchControl(options.keySwitch, (position) => sendSwitchReport(state, position), log);
   const streamServer = createStreamServer({
     allowlist: () => allowlist,
@@ -91,6 +94,10 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
     log,
     onMove: (session) => moves.get(session)?.(),
     gate: control.gate,
+    openLane: (session, nonce) => {
+      const relay = laneRelays.get(session);
+      return relay ? dialLane(relay, tls, nonce) : Promise.reject(new Error("the tunnel is gone"));
+    },
   });
   options.onStreamServer?.(streamServer);
   const tls = { keyPem: state.keyPem, certPem: state.certPem, caPem: state.caPem };
@@ -153,6 +160,8 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
       const onAbort = (): void => session.close();
       signal.addEventListener("abort", onAbort, { once: true });
       const moved = new Promise<"moved">((resolve) => moves.set(session, () => resolve("moved")));
+      laneRelays.set(session, relay);
+      session.once("close", () => laneRelays.delete(session));
       const outcome = await Promise.race([tunnelEnded(session), moved, guard.off]);
       moves.delete(session);
       signal.removeEventListener("abort", onAbort);

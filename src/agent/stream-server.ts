@@ -1,5 +1,7 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
+import { LANE_HEADER, LANE_MOVE_BYTES } from "../protocol/lane.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import {
   errorResponseHeaders,
@@ -13,7 +15,8 @@ import {
 } from "../protocol/stream-headers.js";
 import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
-import { resetOnCancel } from "../shared/stream-cancel.js";
+import { MovableStream } from "../shared/movable-stream.js";
+import { endsOf, resetOnCancel, respondWithTrailers } from "../shared/stream-cancel.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import type { Allowlist } from "./allowlist.js";
 import type { StreamGate } from "./stream-gate.js";
@@ -32,6 +35,8 @@ export interface StreamServerDeps {
   gate?: StreamGate;
   /** How long a UDP stream may go without a datagram; AGENT_UDP_IDLE_MS by default. */
   udpIdleMs?: number;
+  /** Opens the lane the relay of `session` asked for with `nonce` (lane-dialer.ts); absent: streams stay on the tunnel. */
+  openLane?: (session: ServerHttp2Session, nonce: string) => Promise<Duplex>;
 }
 
 /** Answers one CONNECT from the relay: check, dial (TCP, or a UDP socket for a stream marked udp), reply, pipe. */
@@ -73,14 +78,47 @@ export async function handleRelayStream(stream: ServerHttp2Stream, headers: Inco
       throw err;
     }
     deps.gate?.track(socket);
-    stream.respond({ ":status": 200 });
+    const relaySide = answerTcp(stream, headers, deps);
     deps.log.info("stream opened", { user, target: where });
-    joinStreams(stream, socket, ({ bytesAtoB, bytesBtoA }) => deps.log.info("stream closed", { user, target: where, bytesIn: bytesAtoB, bytesOut: bytesBtoA }));
+    joinStreams(relaySide, socket, ({ bytesAtoB, bytesBtoA }) =>
+      deps.log.info("stream closed", {
+        user,
+        target: where,
+        bytesIn: bytesAtoB,
+        bytesOut: bytesBtoA,
+        ...(relaySide instanceof MovableStream && relaySide.moved ? { lane: true } : {}),
+      }),
+    );
   } catch (err) {
     const error = err instanceof FernlinkError ? err : new FernlinkError("internal", "the agent failed to open the stream", { cause: err });
     deps.log.warn("stream refused", { user, target: where, code: error.code, reason: error.message });
     if (!stream.destroyed) stream.respond(errorResponseHeaders(error), { endStream: true });
   }
+}
+
+/**
+ * Answers a TCP stream with 200. When its relay offered a lane (header fernlink-lane), the stream
+ * to carry is one that moves to that lane once it carried LANE_MOVE_BYTES (protocol/lane.ts);
+ * else, or when this agent cannot dial one, the stream stays on the tunnel.
+ */
+function answerTcp(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: StreamServerDeps): Duplex {
+  const nonce = readHeader(headers, LANE_HEADER);
+  const session = stream.session as ServerHttp2Session | undefined;
+  const openLane = deps.openLane;
+  if (nonce === undefined || !openLane || !session) {
+    stream.respond({ ":status": 200 });
+    return stream;
+  }
+  respondWithTrailers(stream, { ":status": 200 });
+  const movable: MovableStream = new MovableStream(stream, endsOf(stream), {
+    bytes: LANE_MOVE_BYTES,
+    wanted: () =>
+      void openLane(session, nonce).then(
+        (lane) => movable.moveTo(lane),
+        (err: unknown) => deps.log.debug("no lane: the stream stays on the tunnel", { error: String(err) }),
+      ),
+  });
+  return movable;
 }
 
 /**

@@ -1,17 +1,21 @@
-import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import http2, { type ClientHttp2Session } from "node:http2";
+import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TLSSocket } from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { encodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { connectHeaders, HEADER, protocolHeaders, type StreamProtocol } from "../protocol/stream-headers.js";
+import { LANE_HEADER, LANE_MOVE_BYTES } from "../protocol/lane.js";
+import { connectHeaders, HEADER, protocolHeaders, readHeader, type StreamProtocol } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
+import { holdHalfOpen, writeLaneMessage } from "../shared/lane-io.js";
+import { MovableStream } from "../shared/movable-stream.js";
 import { ResetBudget } from "../shared/reset-budget.js";
-import { dialTls } from "../shared/server-dialer.js";
-import { abortStream, openCancellable } from "../shared/stream-cancel.js";
+import { dialTls, reachedViaWebSocket } from "../shared/server-dialer.js";
+import { abortStream, endsOf, openCancellable } from "../shared/stream-cancel.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 
 /** Longer than the relay's own 15 s wait for the agent, so the relay's answer arrives first. */
@@ -19,6 +23,8 @@ const OPEN_TIMEOUT_MS = 20_000;
 /** While the server is unreachable: the first retry of the connection, doubled up to the last. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 8_000;
+/** How long a lane's TCP and TLS handshakes may take; the stream goes on on HTTP/2 meanwhile. */
+const LANE_DIAL_MS = 10_000;
 
 /** The connection to the server was lost ("down", with why) or is back ("up"). */
 export type TunnelStatus = { state: "down"; reason: string } | { state: "up" };
@@ -35,6 +41,8 @@ export interface TunnelClientOptions {
   reason?: string;
   /** Told of each stream the relay answered as recorded (its bytes kept for the account's admins). */
   onRecorded?: (target: HostPort) => void;
+  /** False: every TCP stream rides the one connection too, as UDP streams always do (default: lanes). */
+  lanes?: boolean;
 }
 
 /**
@@ -53,10 +61,16 @@ export class TunnelClient {
   private retryMs = RETRY_FIRST_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   /** The connection each open stream rides on, to tell a lost connection from a stream's own failure. */
-  private readonly carriers = new WeakMap<ClientHttp2Stream, ClientHttp2Session>();
+  private readonly carriers = new WeakMap<Duplex, ClientHttp2Session>();
   private pending: Promise<ClientHttp2Session> | undefined;
+  /** TCP streams move to lanes of their own; false once the server refused the lane ALPN (an older server). */
+  private lanes: boolean;
+  /** The lanes open now. */
+  private readonly laneStreams = new Set<Duplex>();
 
-  constructor(private readonly options: TunnelClientOptions) {}
+  constructor(private readonly options: TunnelClientOptions) {
+    this.lanes = options.lanes !== false;
+  }
 
   /** Opens the connection now (rather than with the first stream), so an outage is seen while idle. */
   start(): void {
@@ -72,17 +86,16 @@ export class TunnelClient {
     return this.pending;
   }
 
-  private async dial(): Promise<ClientHttp2Session> {
+  /** The server's host (without an IPv6 address's brackets) and port. */
+  private serverAddress(): { host: string; port: number } {
     const url = new URL(this.options.server);
+    return { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 443) };
+  }
+
+  private async dial(): Promise<ClientHttp2Session> {
     let socket: TLSSocket;
     try {
-      socket = await dialTls({
-        host: url.hostname.replace(/^\[|\]$/g, ""),
-        port: Number(url.port || 443),
-        ca: this.options.ca,
-        alpn: [ALPN.h2],
-        label: this.options.server,
-      });
+      socket = await dialTls({ ...this.serverAddress(), ca: this.options.ca, alpn: [ALPN.h2], label: this.options.server });
     } catch (err) {
       this.sessionError = err as Error;
       if (!this.closed) {
@@ -136,8 +149,13 @@ export class TunnelClient {
     }, delay);
   }
 
-  /** Opens a stream to `target` in the device LAN (TCP, or UDP datagrams); resolves once the agent reached it. */
-  async open(target: HostPort, protocol: StreamProtocol = "tcp"): Promise<ClientHttp2Stream> {
+  /**
+   * Opens a stream to `target` in the device LAN (TCP, or UDP datagrams); resolves once the agent
+   * reached it. A TCP stream the relay offers a lane to moves there once it carried
+   * LANE_MOVE_BYTES (protocol/lane.ts): a bulk transfer then neither waits behind nor holds up
+   * the other streams.
+   */
+  async open(target: HostPort, protocol: StreamProtocol = "tcp"): Promise<Duplex> {
     const deadline = Date.now() + OPEN_TIMEOUT_MS;
     for (;;) {
       try {
@@ -151,7 +169,44 @@ export class TunnelClient {
     }
   }
 
-  private async openOnce(target: HostPort, protocol: StreamProtocol, timeoutMs: number): Promise<ClientHttp2Stream> {
+  /** Lanes go where TLS goes straight (through the proxy or not); where only the WebSocket transport gets through, streams stay on its one connection. */
+  private lanesUsable(): boolean {
+    if (!this.lanes) return false;
+    const { host, port } = this.serverAddress();
+    return !reachedViaWebSocket(host, port);
+  }
+
+  /**
+   * Dials the lane the relay offered with `nonce` (protocol/lane.ts) and moves `stream` there.
+   * A lane that cannot be had leaves the stream where it is; a server that refuses the lane ALPN
+   * (it predates lanes) is not asked again.
+   */
+  private async moveToLane(stream: MovableStream, nonce: string): Promise<void> {
+    if (!this.lanesUsable()) return;
+    let socket: TLSSocket;
+    try {
+      socket = await dialTls({
+        ...this.serverAddress(),
+        ca: this.options.ca,
+        alpn: [ALPN.lane],
+        label: this.options.server,
+        timeoutMs: LANE_DIAL_MS,
+        transport: "tls",
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL") this.lanes = false;
+      return;
+    }
+    holdHalfOpen(socket);
+    socket.on("error", () => {});
+    if (this.closed || stream.destroyed) return void socket.destroy();
+    writeLaneMessage(socket, { [LANE_HEADER]: nonce });
+    this.laneStreams.add(socket);
+    socket.once("close", () => this.laneStreams.delete(socket));
+    stream.moveTo(socket);
+  }
+
+  private async openOnce(target: HostPort, protocol: StreamProtocol, timeoutMs: number): Promise<Duplex> {
     let session: ClientHttp2Session;
     try {
       session = await this.connect();
@@ -169,7 +224,8 @@ export class TunnelClient {
       this.resets,
     );
     this.carriers.set(stream, session);
-    return awaitConnectAnswer(
+    let nonce: string | undefined;
+    const answered = await awaitConnectAnswer(
       stream,
       timeoutMs,
       (failure) => {
@@ -180,17 +236,29 @@ export class TunnelClient {
       abortStream,
       (headers) => {
         if (headers[HEADER.recorded] === "1") this.options.onRecorded?.(target);
+        nonce = protocol === "tcp" ? readHeader(headers, LANE_HEADER) : undefined;
         return undefined;
       },
     );
+    if (nonce === undefined || !this.lanes) return answered;
+    const offered = nonce;
+    const movable: MovableStream = new MovableStream(answered, endsOf(answered), {
+      bytes: LANE_MOVE_BYTES,
+      wanted: () => void this.moveToLane(movable, offered),
+    });
+    this.carriers.set(movable, session);
+    return movable;
   }
 
   /**
    * The error to tell a user when an open stream failed: "lost the connection to SERVER" when its
    * connection went with it (the stream itself only says "Premature close"), else the stream's own.
    */
-  streamFailure(stream: ClientHttp2Stream, err: Error): Error {
+  streamFailure(stream: Duplex, err: Error): Error {
     if (err instanceof FernlinkError) return err;
+    // A stream on its lane lost its own connection: whatever cut that cut the stream.
+    if (stream instanceof MovableStream && stream.moved)
+      return new FernlinkError("server-unreachable", `lost the connection to ${this.options.server}`, { cause: err });
     const session = this.carriers.get(stream);
     if (!session || !connectionGone(session)) return err;
     // The stream was carried, so the server was reachable: whatever the socket says, the connection was lost.
@@ -200,6 +268,7 @@ export class TunnelClient {
   /** Closes the connection; open streams are cut. */
   close(): void {
     this.closed = true;
+    for (const lane of this.laneStreams) lane.destroy();
     clearTimeout(this.retryTimer);
     this.session?.destroy();
     this.session = undefined;

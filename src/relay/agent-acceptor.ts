@@ -7,6 +7,7 @@ import type { Logger } from "../shared/log.js";
 import { deviceIdFromCertificate, serialOf } from "../shared/pki.js";
 import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import { AgentTunnel } from "./agent-tunnel.js";
+import type { LaneBoard } from "./lane-board.js";
 import type { TunnelRegistry } from "./tunnel-registry.js";
 
 /** The serial and device id of a socket's peer certificate (chain checked by TLS already). */
@@ -25,6 +26,8 @@ export interface AgentAcceptorDeps {
   log: Logger;
   now: () => Date;
   keepalive?: KeepaliveOptions;
+  /** Where lanes this relay asks its agents for arrive; absent: streams stay on the tunnels. */
+  lanes?: LaneBoard;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function acceptAgent(socket: TLSSocket, deps: AgentAcceptorDeps): P
     createConnection: () => socket,
   });
   readyTunnelSession(session, (err) => deps.log.debug("agent session error", { device: identity.deviceName, error: err.message }));
-  const tunnel = new AgentTunnel(identity, address, session, acceptedAt);
+  const tunnel = new AgentTunnel(identity, address, session, acceptedAt, deps.lanes);
   // The agent PINGs; the relay only listens, so an idle device costs one PING and its answer per interval.
   watchKeepalive(session, {
     ...deps.keepalive,

@@ -91,7 +91,7 @@ describe("AgentTunnel.openStream", { timeout: 20_000 }, () => {
   it("brackets an IPv6 target in :authority", async () => {
     const { tunnel, agent } = await openTunnel();
     const stream = await tunnel.openStream({ host: "fd00::10", port: 502 }, meta);
-    stream.close();
+    stream.destroy();
     assert.equal(agent.requests[0]?.[":authority"], "[fd00::10]:502");
   });
 

@@ -1,12 +1,17 @@
 import { EventEmitter } from "node:events";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
+import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
+import { LANE_HEADER } from "../protocol/lane.js";
 import type { AgentIdentity } from "../protocol/relay-access.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import type { HostPort } from "../protocol/target.js";
 import { formatHostPort } from "../protocol/target.js";
+import { MovableStream } from "../shared/movable-stream.js";
 import { ResetBudget } from "../shared/reset-budget.js";
+import { endsOf } from "../shared/stream-cancel.js";
 import { openConnectStream, type StreamMeta } from "./connect-stream.js";
+import type { LaneBoard } from "./lane-board.js";
 
 export type { StreamMeta } from "./connect-stream.js";
 
@@ -27,17 +32,22 @@ export class AgentTunnel extends EventEmitter<{ close: []; leaving: [] }> {
    * opened here are given up with `abortStream`, never with `close()` or `destroy()`.
    */
   private readonly resets = new ResetBudget();
+  /** The lanes carrying this tunnel's streams: they end with it, as its own streams would. */
+  private readonly lanes = new Set<Duplex>();
 
   constructor(
     readonly identity: AgentIdentity,
     readonly address: string,
     private readonly session: ClientHttp2Session,
     now: Date,
+    private readonly laneBoard?: LaneBoard,
   ) {
     super();
     this.connectedAt = now;
     session.once("close", () => {
       this.closed = true;
+      // An agent that moved lets its open streams finish on the old relay; any other end of the tunnel ends them.
+      if (!this.leaving) this.cutLanes();
       this.emit("close");
     });
     session.once("goaway", () => {
@@ -66,19 +76,44 @@ export class AgentTunnel extends EventEmitter<{ close: []; leaving: [] }> {
     }
   }
 
-  /** Opens a stream to `target`; resolves once the agent has connected to it. */
-  openStream(target: HostPort, meta: StreamMeta): Promise<ClientHttp2Stream> {
-    if (!this.isOpen) {
-      return Promise.reject(new FernlinkError("device-offline", `device "${this.identity.deviceName}" is offline`));
-    }
-    return openConnectStream(this.session, this.resets, target, meta, {
-      timeoutMs: OPEN_TIMEOUT_MS,
-      gone: (cause) => new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${formatHostPort(target)}`, { cause }),
+  /**
+   * Opens a stream to `target`; resolves once the agent has connected to it. A TCP stream is
+   * offered a lane (protocol/lane.ts) when this relay takes lanes: the agent moves it there once
+   * it carried enough. An older agent ignores the offer.
+   */
+  async openStream(target: HostPort, meta: StreamMeta): Promise<Duplex> {
+    if (!this.isOpen) throw new FernlinkError("device-offline", `device "${this.identity.deviceName}" is offline`);
+    const gone = (cause: Error): FernlinkError =>
+      new FernlinkError("device-offline", `device "${this.identity.deviceName}" went away while opening ${formatHostPort(target)}`, { cause });
+    const board = meta.protocol !== "udp" ? this.laneBoard : undefined;
+    if (!board) return openConnectStream(this.session, this.resets, target, meta, { timeoutMs: OPEN_TIMEOUT_MS, gone });
+    let movable: MovableStream | undefined;
+    const offer = board.offer(this.identity.deviceId, (lane) => {
+      if (!movable) return void lane.destroy();
+      this.lanes.add(lane);
+      lane.once("close", () => this.lanes.delete(lane));
+      movable.moveTo(lane);
     });
+    let stream: ClientHttp2Stream;
+    try {
+      stream = await openConnectStream(this.session, this.resets, target, meta, { timeoutMs: OPEN_TIMEOUT_MS, extra: { [LANE_HEADER]: offer.nonce }, gone });
+    } catch (err) {
+      offer.withdraw();
+      throw err;
+    }
+    movable = new MovableStream(stream, endsOf(stream));
+    movable.once("close", offer.withdraw);
+    return movable;
   }
 
-  /** Ends the tunnel, e.g. when the device's certificate was revoked. */
+  private cutLanes(): void {
+    for (const lane of this.lanes) lane.destroy();
+    this.lanes.clear();
+  }
+
+  /** Ends the tunnel, e.g. when the device's certificate was revoked; its lanes are cut at once. */
   close(): void {
+    this.cutLanes();
     if (this.closed) return;
     this.session.close();
     // A peer that does not finish its streams promptly is cut off.
@@ -87,6 +122,7 @@ export class AgentTunnel extends EventEmitter<{ close: []; leaving: [] }> {
 
   /** Cuts the tunnel at once. */
   destroy(): void {
+    this.cutLanes();
     this.session.destroy();
   }
 }

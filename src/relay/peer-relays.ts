@@ -1,4 +1,5 @@
-import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import http2, { type ClientHttp2Session } from "node:http2";
+import type { Duplex } from "node:stream";
 import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
@@ -11,7 +12,7 @@ import { openConnectStream, type StreamMeta } from "./connect-stream.js";
 
 /** Something a stream to a device can be opened on: the device's own tunnel, or the relay holding it. */
 export interface StreamOpener {
-  openStream(target: HostPort, meta: StreamMeta): Promise<ClientHttp2Stream>;
+  openStream(target: HostPort, meta: StreamMeta): Promise<Duplex>;
   /** The relay it opens streams on (its URL), when that is another process. */
   readonly at?: string;
 }

@@ -8,6 +8,8 @@ import type { JoinResult } from "../shared/join-streams.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
 import { type AgentAcceptorDeps, acceptAgent, certificatePeer } from "./agent-acceptor.js";
+import { acceptLane } from "./lane-acceptor.js";
+import { LaneBoard } from "./lane-board.js";
 import { RecordingStore } from "./recordings.js";
 import { type CarriedStream, joinClientStream, joinForwardedStream, liveView, openInProcessStream, type StreamJoinerDeps } from "./stream-joiner.js";
 import { type StreamRate, StreamThrottle } from "./stream-throttle.js";
@@ -45,6 +47,11 @@ export interface Relay {
   readonly registry: TunnelRegistry;
   /** Takes over a TLS socket that negotiated the agent ALPN. */
   acceptAgentSocket(socket: TLSSocket): void;
+  /**
+   * Takes over a TLS socket that negotiated the lane ALPN: the lane a client's or an agent's
+   * stream moves to (`proven` is told once a stream took it).
+   */
+  acceptLaneSocket(socket: TLSSocket, proven: () => void): void;
   /** Handles a client CONNECT stream. */
   handleClientStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, source: string): void;
   /** Handles a stream an access node forwarded here (it authorised and records it). */
@@ -81,7 +88,9 @@ export function createRelay(options: RelayOptions): Relay {
       }),
   });
   const now = options.now ?? (() => new Date());
+  const lanes = new LaneBoard();
   const acceptorDeps: AgentAcceptorDeps = {
+    lanes,
     authenticate: options.authenticateAgent,
     peerIdentity: options.peerIdentity ?? certificatePeer,
     registry,
@@ -104,6 +113,7 @@ export function createRelay(options: RelayOptions): Relay {
     registry,
     throttle,
     recordings,
+    lanes,
     log: options.log,
     now,
     live,
@@ -126,6 +136,8 @@ export function createRelay(options: RelayOptions): Relay {
       if (draining) return void socket.destroy();
       void acceptAgent(socket, acceptorDeps);
     },
+    acceptLaneSocket: (socket, proven) =>
+      void acceptLane(socket, { board: lanes, peerIdentity: acceptorDeps.peerIdentity, log: options.log }).then((taken) => taken && proven()),
     handleClientStream: (stream, headers, source) => track(joinClientStream(stream, headers, source, joinerDeps)),
     handleForwardedStream: (stream, headers) =>
       track(

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
+import { LANE_HEADER } from "../protocol/lane.js";
 import type { LiveStream, Requester, StreamAuthority, StreamGrant, StreamRequest } from "../protocol/relay-access.js";
 import { FORWARD_HEADER } from "../protocol/relay-link.js";
 import {
@@ -21,8 +22,10 @@ import { duplexPair } from "../shared/duplex-pair.js";
 import { deviceOfflineError } from "../shared/format.js";
 import { type JoinResult, joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
-import { abortStream, resetAnswered, resetOnCancel } from "../shared/stream-cancel.js";
+import { MovableStream } from "../shared/movable-stream.js";
+import { abortStream, endsOf, resetAnswered, resetOnCancel, respondWithTrailers } from "../shared/stream-cancel.js";
 import type { StreamMeta } from "./connect-stream.js";
+import type { LaneBoard } from "./lane-board.js";
 import type { StreamOpener } from "./peer-relays.js";
 import type { RecordingStore } from "./recordings.js";
 import { type StreamThrottle, THROTTLE_REPORT_WINDOW_MS } from "./stream-throttle.js";
@@ -49,6 +52,8 @@ export interface StreamJoinerDeps {
   /** The relay holding a device that is not connected here, if any. */
   forward?: ((deviceId: string, deviceName: string) => StreamOpener | undefined) | undefined;
   throttle: StreamThrottle;
+  /** The lanes offered to clients' TCP streams (protocol/lane.ts); absent: streams stay on HTTP/2. */
+  lanes?: LaneBoard;
   /** Where the bytes of streams to recorded targets are kept; absent: nothing is recorded here. */
   recordings?: RecordingStore;
   log: Logger;
@@ -60,17 +65,13 @@ interface OpenedStream {
   streamId: string;
   request: StreamRequest;
   grant: StreamGrant;
-  agentStream: ClientHttp2Stream;
+  /** The agent's side: a CONNECT stream on its tunnel, or a lane of its own. */
+  agentStream: Duplex;
 }
 
 /** The public view of a carried stream. */
 export function liveView(s: CarriedStream): LiveStream {
   return { streamId: s.streamId, request: s.request, grant: s.grant, startedAt: s.startedAt, bytesUp: s.counts.bytesAtoB, bytesDown: s.counts.bytesBtoA };
-}
-
-function bearer(headers: IncomingHttpHeaders): string | undefined {
-  const value = headers.authorization;
-  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
 }
 
 /**
@@ -122,7 +123,7 @@ function locate(grant: StreamGrant, deps: StreamJoinerDeps): StreamOpener | unde
  * more, where the device is now, as soon as this node knows it (within MOVED_WAIT_MS), rather than
  * failing a user's connection in the middle of a move.
  */
-async function openWhereTheDeviceIs(grant: StreamGrant, target: HostPort, meta: StreamMeta, deps: StreamJoinerDeps): Promise<ClientHttp2Stream> {
+async function openWhereTheDeviceIs(grant: StreamGrant, target: HostPort, meta: StreamMeta, deps: StreamJoinerDeps): Promise<Duplex> {
   const first = locate(grant, deps);
   if (!first) throw deviceOfflineError(grant.deviceName, grant.lastSeen);
   try {
@@ -191,6 +192,34 @@ function carry(opened: OpenedStream, user: Duplex, cut: () => void, deps: Stream
   });
 }
 
+/** The request a client's CONNECT headers make. */
+function readClientRequest(headers: IncomingHttpHeaders, source: string): StreamRequest {
+  const device = readHeader(headers, HEADER.device);
+  if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
+  const target = readConnectTarget(headers);
+  const protocol = readStreamProtocol(headers);
+  const reason = decodeReasonHeader(readHeader(headers, HEADER.connectReason));
+  const token = readHeader(headers, "authorization");
+  return {
+    token: token?.startsWith("Bearer ") ? token.slice(7) : undefined,
+    device,
+    target,
+    source,
+    ...(protocol === "udp" ? { protocol } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
+/** The 200 a client's stream gets; it tells the user when the stream's bytes are kept (connect prints it once). */
+function acceptedHeaders(opened: OpenedStream, deps: StreamJoinerDeps): Record<string, string | number> {
+  return { ":status": 200, ...protocolHeaders(opened.request.protocol), ...(recordedHere(opened, deps) ? { [HEADER.recorded]: "1" } : {}) };
+}
+
+/** A request that could not be read, as the error its client is answered with. */
+function malformed(err: unknown): FernlinkError {
+  return err instanceof FernlinkError ? err : new FernlinkError("invalid-input", "the CONNECT request is malformed", { cause: err });
+}
+
 /**
  * Handles one client CONNECT stream: authorise, open the matching stream to the device's
  * agent, answer 200 once the agent reached the target, then pipe bytes both ways.
@@ -201,39 +230,44 @@ export async function joinClientStream(clientStream: ServerHttp2Stream, headers:
   // A client that gives up says so in a trailer rather than a reset (shared/stream-cancel.ts).
   resetOnCancel(clientStream);
   try {
-    const device = readHeader(headers, HEADER.device);
-    if (!device) throw new FernlinkError("invalid-input", `CONNECT needs a ${HEADER.device} header`);
-    const target = readConnectTarget(headers);
-    const protocol = readStreamProtocol(headers);
-    const reason = decodeReasonHeader(readHeader(headers, HEADER.connectReason));
-    opened = await openForRequest(
-      { token: bearer(headers), device, target, source, ...(protocol === "udp" ? { protocol } : {}), ...(reason !== undefined ? { reason } : {}) },
-      deps,
-    );
+    opened = await openForRequest(readClientRequest(headers, source), deps);
   } catch (err) {
-    const error = err instanceof FernlinkError ? err : new FernlinkError("invalid-input", "the CONNECT request is malformed", { cause: err });
-    if (!clientStream.destroyed && !clientStream.headersSent) clientStream.respond(errorResponseHeaders(error), { endStream: true });
+    if (!clientStream.destroyed && !clientStream.headersSent) clientStream.respond(errorResponseHeaders(malformed(err)), { endStream: true });
     return;
   }
   if (clientStream.destroyed || clientStream.closed) {
     abortStream(opened.agentStream);
     return;
   }
-  clientStream.respond({
-    ":status": 200,
-    ...protocolHeaders(opened.request.protocol),
-    // The user is told their stream's bytes are kept (connect prints it once).
-    ...(recordedHere(opened, deps) ? { [HEADER.recorded]: "1" } : {}),
-  });
+  const user = answerClient(clientStream, opened, deps);
   await carry(
     opened,
-    clientStream,
+    user.stream,
     () => {
       resetAnswered(clientStream, http2.constants.NGHTTP2_REFUSED_STREAM);
+      // A stream that moved to its lane is past its HTTP/2 stream's reset.
+      user.stream.destroy();
       abortStream(opened.agentStream);
     },
     deps,
-  );
+  ).finally(user.withdraw);
+}
+
+/**
+ * Answers a client's stream with 200 and, for a TCP stream when this relay takes lanes, the
+ * offer of a lane (protocol/lane.ts): the stream the relay then carries is one that moves there
+ * when the lane comes.
+ */
+function answerClient(clientStream: ServerHttp2Stream, opened: OpenedStream, deps: StreamJoinerDeps): { stream: Duplex; withdraw: () => void } {
+  const headers = acceptedHeaders(opened, deps);
+  if (!deps.lanes || opened.request.protocol === "udp") {
+    clientStream.respond(headers);
+    return { stream: clientStream, withdraw: () => {} };
+  }
+  const movable = new MovableStream(clientStream, endsOf(clientStream));
+  const offer = deps.lanes.offer(undefined, (lane) => movable.moveTo(lane));
+  respondWithTrailers(clientStream, { ...headers, [LANE_HEADER]: offer.nonce });
+  return { stream: movable, withdraw: offer.withdraw };
 }
 
 /**
@@ -267,7 +301,7 @@ export async function joinForwardedStream(
   onStart: (counts: Readonly<JoinResult>) => () => void,
 ): Promise<void> {
   resetOnCancel(nodeStream);
-  let agentStream: ClientHttp2Stream;
+  let agentStream: Duplex;
   let protocol: StreamProtocol = "tcp";
   try {
     const deviceId = readHeader(headers, FORWARD_HEADER.deviceId);

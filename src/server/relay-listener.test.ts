@@ -30,7 +30,8 @@ describe("the relay's TLS port", () => {
   /** A certificate of the right shape from a CA that is not ours. */
   let foreign: Credentials;
   /** What the routes were handed, read at once (a closed socket no longer shows its certificate). */
-  const routed: { route: "agent" | "peer"; authorized: boolean; serial: string; remoteAddress: string | undefined; remotePort: number | undefined }[] = [];
+  const routed: { route: "agent" | "peer" | "lane"; authorized: boolean; serial: string; remoteAddress: string | undefined; remotePort: number | undefined }[] =
+    [];
   let server: tls.Server;
   let port: number;
 
@@ -42,7 +43,7 @@ describe("the relay's TLS port", () => {
   }
 
   async function listen(limits: Partial<RelayLimits> = {}): Promise<{ server: tls.Server; port: number }> {
-    const record = (route: "agent" | "peer") => (socket: tls.TLSSocket) => {
+    const record = (route: "agent" | "peer" | "lane") => (socket: tls.TLSSocket) => {
       const { authorized, remoteAddress, remotePort } = socket;
       const cert = socket.getPeerCertificate();
       routed.push({ route, authorized, serial: cert?.serialNumber ? serialOf(cert) : "none", remoteAddress, remotePort });
@@ -50,7 +51,7 @@ describe("the relay's TLS port", () => {
     };
     const s = createRelayListener(
       { keyPem: relayCert.keyPem, certPem: relayCert.certPem, caPem: ca.certPem, log: createLogger("test", { level: "error" }), limits },
-      { agent: record("agent"), peer: record("peer") },
+      { agent: record("agent"), peer: record("peer"), lane: record("lane") },
     );
     await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
     return { server: s, port: (s.address() as AddressInfo).port };

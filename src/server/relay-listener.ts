@@ -15,6 +15,8 @@ export interface RelayRoutes {
   agent(socket: tls.TLSSocket): void;
   /** An HTTP/2 connection (`h2`): an access node's, forwarding streams. */
   peer(socket: tls.TLSSocket): void;
+  /** An agent's lane (`fernlink-lane/1`), the rest of one of its streams. */
+  lane(socket: tls.TLSSocket): void;
 }
 
 /** The limits a relay's port keeps: handshakes, and the headers of the WebSocket transport's upgrade. */
@@ -25,7 +27,8 @@ export type RelayLimits = Pick<ConnectionLimits, "handshakeTimeoutMs" | "headers
  * certificate from our CA, straight on the port or inside the WebSocket transport (a plant that
  * lets out only HTTP/1.1, nginx terminating TLS in front of the relay). Neither a proxy nor nginx
  * can present a certificate, so the port asks for one without requiring it at the handshake:
- * - `fernlink-agent/1` or `h2` without a valid certificate is closed here, never routed;
+ * - `fernlink-agent/1`, `h2` or `fernlink-lane/1` (an agent's stream moving to a connection of
+ *   its own) without a valid certificate is closed here, never routed;
  * - `http/1.1` or no ALPN (the transport's outer connection) serves the upgrade on
  *   TRANSPORT_PATH and nothing else: 404. The inner TLS session then requires a certificate
  *   at its handshake and one of the two ALPNs above, as the port did before the transport.
@@ -47,13 +50,17 @@ export function createRelayListener(
     ca: options.caPem,
     requestCert: true,
     rejectUnauthorized: true,
-    ALPNCallback: admittingAlpn([ALPN.h2, ALPN.agent], handshakes, busy),
+    ALPNCallback: admittingAlpn([ALPN.h2, ALPN.agent, ALPN.lane], handshakes, busy),
     minVersion: "TLSv1.2",
     handshakeTimeout: limits.handshakeTimeoutMs,
   };
   // HTTP/1.1 before h2: a reverse proxy offering both (without a certificate) gets the upgrade
   // it can use, not h2 closed; access nodes offer h2 alone and agents their own ALPN alone.
-  const server = tls.createServer({ ...inner, rejectUnauthorized: false, ALPNCallback: admittingAlpn([ALPN.agent, ALPN.http1, ALPN.h2], handshakes, busy) });
+  const server = tls.createServer({
+    ...inner,
+    rejectUnauthorized: false,
+    ALPNCallback: admittingAlpn([ALPN.agent, ALPN.http1, ALPN.h2, ALPN.lane], handshakes, busy),
+  });
 
   function route(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);
@@ -69,6 +76,7 @@ export function createRelayListener(
     }
     if (socket.alpnProtocol === ALPN.agent) routes.agent(socket);
     else if (socket.alpnProtocol === ALPN.h2) routes.peer(socket);
+    else if (socket.alpnProtocol === ALPN.lane) routes.lane(socket);
     else socket.destroy();
   }
   // With a listener here Node leaves the socket open (handshake timeouts included): close it.
@@ -96,7 +104,7 @@ export function createRelayListener(
   h1.emit("listening");
 
   server.on("secureConnection", (socket: tls.TLSSocket) => {
-    if (socket.alpnProtocol === ALPN.agent || socket.alpnProtocol === ALPN.h2) return route(socket);
+    if (socket.alpnProtocol !== ALPN.http1 && socket.alpnProtocol !== false) return route(socket);
     socket.setNoDelay(true);
     socket.on("error", () => {});
     h1.emit("connection", socket);

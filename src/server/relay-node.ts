@@ -91,7 +91,12 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<Running
   });
   const server = createRelayListener(
     { keyPem: state.keyPem, certPem: state.certPem, caPem: state.caPem, log },
-    { agent: (socket) => relay.acceptAgentSocket(socket), peer: (socket) => void h2.emit("connection", socket) },
+    {
+      agent: (socket) => relay.acceptAgentSocket(socket),
+      peer: (socket) => void h2.emit("connection", socket),
+      // Shown a certificate already: nothing to prove.
+      lane: (socket) => relay.acceptLaneSocket(socket, () => {}),
+    },
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -59,6 +59,7 @@ export function onePortRoutes(parts: RouterParts): TlsRoutes {
   const { relay, hmi, vnc } = parts;
   return {
     agent: (socket) => (parts.acceptsAgents ? relay.acceptAgentSocket(socket) : socket.destroy()),
+    lane: (socket, proven) => relay.acceptLaneSocket(socket, proven),
     request: (req: AnyRequest, res: AnyResponse) => {
       if (hmi.owns(req)) return hmi.handle(req, res);
       const hsts = strictTransportSecurity((req.headers as Record<string, string | undefined>)[":authority"] ?? req.headers.host ?? "");

@@ -28,6 +28,7 @@ describe("the TLS listener", () => {
 
   const routes = (agent: (socket: tls.TLSSocket) => void): TlsRoutes => ({
     agent,
+    lane: (socket) => socket.destroy(),
     request: (req, res) => {
       seen.push({ alpn: `HTTP/${req.httpVersion}`, serial: undefined, reused: false });
       // A POST is answered once its body is complete, as the API does.

@@ -17,6 +17,8 @@ import { createTransportAcceptor } from "./websocket-transport.js";
 export interface TlsRoutes {
   /** A tunnel connection (`fernlink-agent/1`); the relay checks its certificate against the store. */
   agent(socket: tls.TLSSocket): void;
+  /** A stream on a connection of its own (`fernlink-lane/1`); `proven` ends its count as an unproven connection. */
+  lane(socket: tls.TLSSocket, proven: () => void): void;
   /** A request over HTTP/2 or HTTP/1.1. */
   request(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void;
   /** An HTTP/2 CONNECT stream (a client's tunnel stream). */
@@ -54,6 +56,8 @@ interface Connection {
  *   (`provesSession`). A `fernlink connect` connection may then sit idle for hours between
  *   streams. Browsers' connections (cookies, checked per request) stay unproven: they are
  *   closed after `idleTimeoutMs` without a stream, which browsers expect and reopen.
+ * - `fernlink-lane/1`: a client's stream request that the relay authorised (an agent's lane
+ *   shows its certificate). It then carries its one stream for as long as that lasts.
  * - `http/1.1`: never; Node's header timeout and keep-alive timeout apply to every
  *   request. An upgraded socket (WebSocket) leaves the HTTP server and belongs to its handler.
  * A proven connection gives its slot back and has no idle limit here.
@@ -211,6 +215,8 @@ export function createTlsListener(
     switch (socket.alpnProtocol) {
       case ALPN.agent:
         return void routes.agent(socket);
+      case ALPN.lane:
+        return void routes.lane(socket, () => prove(connections.get(keyOf(socket))));
       case ALPN.h2:
         h2.emit("connection", socket);
         return;

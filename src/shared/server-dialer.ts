@@ -131,6 +131,14 @@ const viaWebSocket = new Set<string>();
 const webSocketFailedAt = new Map<string, number>();
 const WEBSOCKET_RETRY_MS = 5 * 60_000;
 
+/**
+ * True when this process last reached `host:port` through the WebSocket transport: a path where
+ * only that gets through, so extra connections of its own (lanes) are not worth a try there.
+ */
+export function reachedViaWebSocket(host: string, port: number): boolean {
+  return viaWebSocket.has(`${host}:${port}`);
+}
+
 /** Failures that say the direct TLS path is blocked on the way, not that the server is down or refused us. */
 function pathBlocked(err: unknown): boolean {
   if (err instanceof FernlinkError) return err.code === "certificate-untrusted" && FOREIGN_CHAIN.has(String((err.cause as NodeJS.ErrnoException)?.code));

@@ -1,6 +1,8 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
+import { MOVED_HEADER } from "../protocol/lane.js";
 import { HEADER } from "../protocol/stream-headers.js";
+import type { StreamEnds } from "./movable-stream.js";
 import type { ResetBudget } from "./reset-budget.js";
 
 /**
@@ -14,6 +16,8 @@ import type { ResetBudget } from "./reset-budget.js";
 const budgets = new WeakMap<Duplex, ResetBudget>();
 const cancelled = new WeakSet<ClientHttp2Stream>();
 const trailersSent = new WeakSet<ClientHttp2Stream>();
+/** Streams whose sender went on on a lane: their trailers say so (movable-stream.ts). */
+const moved = new WeakSet<Duplex>();
 
 /** How long a cancel may wait behind unsent data (a stalled peer) before the stream is reset. */
 export const CANCEL_GRACE_MS = 5000;
@@ -24,9 +28,32 @@ export function openCancellable(session: ClientHttp2Session, headers: OutgoingHt
   budgets.set(stream, budget);
   stream.on("wantTrailers", () => {
     trailersSent.add(stream);
-    stream.sendTrailers(cancelled.has(stream) ? { [HEADER.cancel]: "1" } : {});
+    stream.sendTrailers(cancelled.has(stream) ? { [HEADER.cancel]: "1" } : moved.has(stream) ? { [MOVED_HEADER]: "1" } : {});
   });
   return stream;
+}
+
+/**
+ * Answers a stream with `headers` so that its end carries trailers: empty, or the moved
+ * trailer once `endsOf`'s `end(true)` was called. Older peers read empty trailers as a plain end.
+ */
+export function respondWithTrailers(stream: ServerHttp2Stream, headers: OutgoingHttpHeaders): void {
+  stream.respond(headers, { waitForTrailers: true });
+  // A CONNECT that came through Node's compatibility layer (as a request) has its response's
+  // listener here already, which would send trailers too; the stream is ours alone now.
+  stream.removeAllListeners("wantTrailers");
+  stream.on("wantTrailers", () => stream.sendTrailers(moved.has(stream) ? { [MOVED_HEADER]: "1" } : {}));
+}
+
+/** How a side ends or gives up its half of a stream it opened (`openCancellable`) or answered (`respondWithTrailers`). */
+export function endsOf(stream: ClientHttp2Stream | ServerHttp2Stream): StreamEnds {
+  return {
+    end: (lane) => {
+      if (lane) moved.add(stream);
+      stream.end();
+    },
+    abort: () => abortStream(stream),
+  };
 }
 
 /**

@@ -29,6 +29,7 @@ interface ConnectFlags {
   stdio?: string;
   wait?: boolean;
   reason?: string;
+  lanes: boolean;
 }
 
 /** Only what connect needs of the account policy; the rest is ignored. */
@@ -77,6 +78,10 @@ export function registerConnectCommand(program: Command): void {
     .option("--udp-idle <seconds>", "end a UDP mapping after this long without a datagram either way", "60")
     .option("--stdio <thost:tport>", "join stdin/stdout to one target (e.g. ssh ProxyCommand), then exit")
     .option("--wait", "if the device is offline, wait until it comes online")
+    .option(
+      "--no-lanes",
+      "carry every TCP connection on the one connection to the server, not each on a TLS connection of its own (for a firewall that limits connections)",
+    )
     .option(
       "--reason <text>",
       "why you connect (a ticket number, a sentence; up to 200 characters), kept in the audit; default FERNLINK_REASON, asked on a terminal when the account requires one",
@@ -142,6 +147,7 @@ export function registerConnectCommand(program: Command): void {
         ca: api.ca,
         token: api.session.token,
         device: info.name,
+        lanes: flags.lanes,
         ...(reason !== undefined ? { reason } : {}),
         onRecorded: (target) => {
           const label = formatHostPort(target);
