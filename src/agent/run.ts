@@ -2,6 +2,7 @@ import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RelayAssignment, ROUTES } from "../protocol/api.js";
 import { errorMessage, FernlinkError } from "../protocol/errors.js";
+import { LANES_MAX } from "../protocol/lane.js";
 import { requestJson } from "../shared/https-json.js";
 import type { KeepaliveOptions } from "../shared/keepalive.js";
 import type { Logger } from "../shared/log.js";
@@ -85,8 +86,9 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
   let allowlist = explicit ?? lanAllowlist(state.config.lan);
   // The relay of a session asked the agent to move (it is draining).
   const moves = new Map<ServerHttp2Session, () => void>();
-  // The relay each tunnel goes to: a stream's lane goes to the relay that asked for it.
+  // The relay each tunnel goes to: a stream's lane goes to the relay that offered it.
   const laneRelays = new Map<ServerHttp2Session, RelayEndpoint>();
+  let lanesHeld = 0;
   const control = switchControl(options.keySwitch, (position) => sendSwitchReport(state, position), log);
   const streamServer = createStreamServer({
     allowlist: () => allowlist,
@@ -94,9 +96,19 @@ async function keepTunnelUp(options: RunAgentOptions): Promise<void> {
     log,
     onMove: (session) => moves.get(session)?.(),
     gate: control.gate,
-    openLane: (session, nonce) => {
+    openLane: async (session, nonce) => {
       const relay = laneRelays.get(session);
-      return relay ? dialLane(relay, tls, nonce) : Promise.reject(new Error("the tunnel is gone"));
+      if (!relay) throw new Error("the tunnel is gone");
+      if (lanesHeld >= LANES_MAX) throw new Error(`${LANES_MAX} lanes are open already`);
+      lanesHeld++;
+      try {
+        const lane = await dialLane(relay, tls, nonce);
+        lane.once("close", () => lanesHeld--);
+        return lane;
+      } catch (err) {
+        lanesHeld--;
+        throw err;
+      }
     },
   });
   options.onStreamServer?.(streamServer);

@@ -5,7 +5,7 @@ import type { TLSSocket } from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { encodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { LANE_HEADER, LANE_MOVE_BYTES } from "../protocol/lane.js";
+import { LANE_HEADER, LANE_MOVE_BYTES, LANES_MAX } from "../protocol/lane.js";
 import { connectHeaders, HEADER, protocolHeaders, readHeader, type StreamProtocol } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
@@ -65,8 +65,9 @@ export class TunnelClient {
   private pending: Promise<ClientHttp2Session> | undefined;
   /** TCP streams move to lanes of their own; false once the server refused the lane ALPN (an older server). */
   private lanes: boolean;
-  /** The lanes open now. */
+  /** The lanes open now, and those being dialled (at most LANES_MAX together). */
   private readonly laneStreams = new Set<Duplex>();
+  private lanesDialled = 0;
 
   constructor(private readonly options: TunnelClientOptions) {
     this.lanes = options.lanes !== false;
@@ -182,8 +183,9 @@ export class TunnelClient {
    * (it predates lanes) is not asked again.
    */
   private async moveToLane(stream: MovableStream, nonce: string): Promise<void> {
-    if (!this.lanesUsable()) return;
+    if (!this.lanesUsable() || this.laneStreams.size + this.lanesDialled >= LANES_MAX) return;
     let socket: TLSSocket;
+    this.lanesDialled++;
     try {
       socket = await dialTls({
         ...this.serverAddress(),
@@ -196,6 +198,8 @@ export class TunnelClient {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL") this.lanes = false;
       return;
+    } finally {
+      this.lanesDialled--;
     }
     holdHalfOpen(socket);
     socket.on("error", () => {});

@@ -26,6 +26,13 @@ import { FernlinkError } from "./errors.js";
 /** A stream moves to a lane once it has carried this much, both directions counted. */
 export const LANE_MOVE_BYTES = 1024 * 1024;
 
+/**
+ * Lanes one client, or one agent, holds at once; past that, streams stay on HTTP/2. Many bulk
+ * streams in parallel gain nothing from more connections through the same processes, and each
+ * would pay a TLS handshake on each hop (64 parallel uploads ran at half the rate).
+ */
+export const LANES_MAX = 8;
+
 /** The header that offers a stream's lane: its one-time nonce. */
 export const LANE_HEADER = "fernlink-lane";
 
