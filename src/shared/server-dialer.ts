@@ -5,6 +5,7 @@ import tls from "node:tls";
 import { FernlinkError } from "../protocol/errors.js";
 import { bypassesProxy, type ProxySetting } from "../protocol/proxy-settings.js";
 import { connectThroughProxy } from "./proxy-tunnel.js";
+import { secureContextFor } from "./secure-contexts.js";
 import { openTransportStream, outerTrust } from "./websocket-dial.js";
 
 /** How every outbound connection to a Fernlink server is made: TLS, directly or through the proxy. */
@@ -200,8 +201,7 @@ export function handshake(transport: net.Socket | Duplex, options: DialOptions, 
       socket: transport,
       host: options.host,
       ...(servername ? { servername } : {}),
-      ...(options.ca ? { ca: typeof options.ca === "string" ? options.ca : [...options.ca] } : {}),
-      ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
+      secureContext: secureContextFor(options),
       ALPNProtocols: [...options.alpn],
       rejectUnauthorized: false,
     });
