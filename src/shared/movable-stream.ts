@@ -20,9 +20,10 @@ export interface MoveTrigger {
  * A stream that starts on an HTTP/2 stream and can move to a lane of its own (protocol/lane.ts)
  * while it runs, without losing or reordering a byte. Each direction moves on its own: the
  * sender ends its HTTP/2 half with the `fernlink-moved` trailer and goes on on the lane, in
- * frames; the receiver reads the HTTP/2 stream to that end, then the lane's frames. So a stream opens at no cost
- * on the shared connection, and a bulk one gets a TCP connection to itself, out of the other
- * streams' way. Whoever joins it sees one Duplex throughout; its counts go on across the move.
+ * frames; the receiver reads the HTTP/2 stream to that end, then the lane's frames. So a stream
+ * opens at no cost on the shared connection, and a bulk one gets a TCP connection to itself, out
+ * of the other streams' way. Whoever joins it sees one Duplex throughout; its counts go on
+ * across the move.
  */
 export class MovableStream extends Duplex {
   private lane: Duplex | undefined;
