@@ -39,7 +39,7 @@ export const LANE_HEADER = "fernlink-lane";
 /** The trailer that ends one direction's HTTP/2 half of a stream whose bytes go on on its lane. */
 export const MOVED_HEADER = "fernlink-moved";
 
-/** Longer than any header block a lane's first message needs (a token, a reason, the target). */
+/** Far longer than a lane's one message (a nonce) needs: a bound on what a stranger can make the relay buffer. */
 export const LANE_MESSAGE_MAX = 16 * 1024;
 
 /** One lane message: header names to values. */
@@ -57,7 +57,7 @@ export function encodeLaneMessage(message: LaneMessage): Buffer {
 
 /**
  * Reads the first message from `buffered` (all bytes received so far): undefined while it is
- * incomplete, else the message and the bytes after it (the stream's first payload). Throws a
+ * incomplete, else the message and the bytes after it (the first frames). Throws a
  * FernlinkError for a message that is too long or not a flat JSON object of strings and numbers.
  */
 export function decodeLaneMessage(buffered: Buffer): { message: LaneMessage; rest: Buffer } | undefined {

@@ -33,9 +33,4 @@ export class LaneBoard {
     offer.take(lane);
     return true;
   }
-
-  /** Offers open now. */
-  get size(): number {
-    return this.offers.size;
-  }
 }

@@ -65,7 +65,7 @@ interface OpenedStream {
   streamId: string;
   request: StreamRequest;
   grant: StreamGrant;
-  /** The agent's side: a CONNECT stream on its tunnel, or a lane of its own. */
+  /** The agent's side: a CONNECT stream on its tunnel (one that may move to its lane) or on the relay holding it. */
   agentStream: Duplex;
 }
 

@@ -5,8 +5,7 @@ import { decodeLaneMessage, encodeLaneMessage, type LaneMessage } from "../proto
 
 /**
  * Reads a lane's one message from `socket` (protocol/lane.ts) within `timeoutMs`; bytes that
- * came after it are put back, so the stream's first payload is read by whoever pipes the socket
- * next. The socket is left paused. Rejects with a FernlinkError on a malformed message, a close
+ * came after it are put back, so the first frames are read by whoever reads the socket next. The socket is left paused. Rejects with a FernlinkError on a malformed message, a close
  * or the deadline; the socket is then destroyed.
  */
 export function readLaneMessage(socket: Duplex, timeoutMs: number): Promise<LaneMessage> {
@@ -51,9 +50,8 @@ export function readLaneMessage(socket: Duplex, timeoutMs: number): Promise<Lane
 }
 
 /**
- * Readies a lane's TLS socket for half-close: the end of one direction (the peer's FIN) must
- * not end the other, which still carries the answer (Node's sockets end both by default), and
- * every write goes out at once.
+ * Readies a lane's TLS socket: the peer's FIN must not end our side before our own end frame
+ * is out (Node's sockets end both by default), and every write goes out at once.
  */
 export function holdHalfOpen(socket: TLSSocket): void {
   socket.allowHalfOpen = true;
