@@ -80,7 +80,7 @@ export function registerConnectCommand(program: Command): void {
     .option("--wait", "if the device is offline, wait until it comes online")
     .option(
       "--no-lanes",
-      "carry every TCP connection on the one connection to the server, not each on a TLS connection of its own (for a firewall that limits connections)",
+      "keep every TCP connection on the one connection to the server; otherwise one that has carried 1 MiB moves to a TLS connection of its own (for a firewall that limits connections)",
     )
     .option(
       "--reason <text>",
