@@ -56,6 +56,6 @@ export async function startDnsmasq(sb: Sandbox): Promise<number> {
     { stdio: "ignore" },
   );
   sb.defer(() => dnsmasq.kill());
-  await waitUntil("dnsmasq answers", async () => ((await dig(port, DNSMASQ_NAME).catch(() => "")) === DNSMASQ_ANSWER ? true : undefined), 10_000, 200);
+  await waitUntil("dnsmasq answers", async () => ((await dig(port, DNSMASQ_NAME).catch(() => "")) === DNSMASQ_ANSWER ? true : undefined), 30_000, 200);
   return port;
 }
