@@ -17,7 +17,10 @@ test("jitter takes off at most a fifth, never adds", () => {
     3_200,
   );
   // A fifth off, rounded, can land on the bound itself: 10 s × (1 − 0.2 × 0.999 99) rounds to 8 s.
-  assert.equal(retryDelayMs(2, DEFAULT_RETRY, () => 0.999_99), 8_000);
+  assert.equal(
+    retryDelayMs(2, DEFAULT_RETRY, () => 0.999_99),
+    8_000,
+  );
   for (let i = 0; i < 100; i++) {
     const d = retryDelayMs(2, DEFAULT_RETRY)!;
     assert.ok(d >= 8_000 && d <= 10_000, String(d));
