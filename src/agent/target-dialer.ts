@@ -4,6 +4,7 @@ import { FernlinkError } from "../protocol/errors.js";
 import { formatIpAddress, parseIpAddress } from "../protocol/ip-address.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { describeTargets, entriesForPort, filterAllowsAddress, type TargetEntry } from "../protocol/target-filter.js";
+import { STREAM_BUFFER_BYTES } from "../shared/stream-buffer.js";
 import type { Allowlist } from "./allowlist.js";
 
 /** How long the agent waits for a LAN target to accept a TCP connection. */
@@ -91,7 +92,9 @@ export async function dialTarget(target: HostPort, allowlist: Allowlist, deviceN
   const where = formatHostPort(target);
   const allowed = await allowedAddresses(target, allowlist, deviceName, streamTargets);
   return new Promise((resolveSocket, reject) => {
-    const socket = connect({ host: allowed[0]!, port: target.port, noDelay: true, allowHalfOpen: true });
+    // connect() hands these to the socket's Duplex, which takes highWaterMark (@types/node leaves it out).
+    const options = { host: allowed[0]!, port: target.port, noDelay: true, allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES };
+    const socket = connect(options);
     // Not an AbortSignal on connect(): that would also cut the socket later, mid-stream.
     const timer = setTimeout(() => {
       socket.destroy();

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
 import { formatHostPort, type HostPort } from "../protocol/target.js";
 import { joinStreams } from "../shared/join-streams.js";
+import { STREAM_BUFFER_BYTES } from "../shared/stream-buffer.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { ConnectionSet } from "./connection-set.js";
 
@@ -36,7 +37,7 @@ export function listenError(err: NodeJS.ErrnoException, listen: HostPort, what: 
 
 /** Starts a TCP listener on the given address; resolves with the bound address. */
 export function listenTcp(listen: HostPort, what: string, onConnection: (socket: net.Socket) => void): Promise<{ server: net.Server; address: HostPort }> {
-  const server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onConnection);
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES }, onConnection);
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => reject(listenError(err, listen, what)));
     server.listen(listen.port, listen.host, () => {

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { HostPort } from "../protocol/target.js";
 import { UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import { joinStreams } from "../shared/join-streams.js";
+import { STREAM_BUFFER_BYTES } from "../shared/stream-buffer.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { ConnectionSet } from "./connection-set.js";
 import { type Listener, listenError, listenerControls } from "./forwarder.js";
@@ -47,7 +48,7 @@ const LINGER_MS = 2_000;
 export async function startSocks5Server(options: Socks5ServerOptions): Promise<Socks5Server> {
   const connections = new ConnectionSet();
   // Half-open sockets let a client shut its write side and still receive the target's answer.
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
+  const server = createServer({ allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES }, (socket) => {
     connections.add(socket);
     handleConnection(socket, options);
   });

@@ -7,6 +7,7 @@ import { streamTargetLabel } from "../protocol/stream-headers.js";
 import { formatHostPort } from "../protocol/target.js";
 import { UDP_IDLE_MS } from "../shared/datagram-mappings.js";
 import type { Logger } from "../shared/log.js";
+import { STREAM_BUFFER_BYTES } from "../shared/stream-buffer.js";
 import { abortStream } from "../shared/stream-cancel.js";
 import { DataLog, dataLogTitle } from "./data-log.js";
 import { listenUdpJob } from "./published-udp.js";
@@ -124,7 +125,7 @@ export function createPortPublisher(options: PortPublisherOptions): LocalPortPub
 
   async function listenTcp(entry: Entry): Promise<Server> {
     // Half-open allowed: a client that ends its side (FIN) still gets the target's answer.
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => accept(entry, socket));
+    const server = net.createServer({ allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES }, (socket) => accept(entry, socket));
     await listen(server, entry.job.port, host);
     return server;
   }

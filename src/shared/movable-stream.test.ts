@@ -4,8 +4,10 @@ import http2, { type ClientHttp2Session, type ServerHttp2Stream } from "node:htt
 import net, { type AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { joinStreams } from "./join-streams.js";
 import { MovableStream } from "./movable-stream.js";
 import { ResetBudget } from "./reset-budget.js";
+import { STREAM_BUFFER_BYTES } from "./stream-buffer.js";
 import { endsOf, openCancellable, respondWithTrailers } from "./stream-cancel.js";
 
 /** Both ends of one CONNECT stream, each as a MovableStream, over a real HTTP/2 connection. */
@@ -175,5 +177,42 @@ describe("a stream that moves from HTTP/2 to its lane", () => {
     b.resetAndDestroy();
     const err = await failed;
     assert.match(String(err), /ECONNRESET|lane closed/);
+  });
+
+  it("a relay joining two moved streams holds at most its stream buffers when the far reader stops", async () => {
+    // client ⇄ relay is one pair, relay ⇄ agent another; the relay joins its two ends, as stream-joiner does.
+    const hop1 = await open();
+    const hop2 = await open();
+    const [clientLane, relayClientLane] = await laneSockets();
+    const [relayAgentLane, agentLane] = await laneSockets();
+    hop1.opener.moveTo(clientLane);
+    hop1.answerer.moveTo(relayClientLane);
+    hop2.opener.moveTo(relayAgentLane);
+    hop2.answerer.moveTo(agentLane);
+    joinStreams(hop1.answerer, hop2.opener);
+    // The agent's target reads nothing; the client writes as long as it is let.
+    hop2.answerer.pause();
+    const chunk = randomBytes(64 * 1024);
+    let accepted = 0;
+    const cap = 64 * 1024 * 1024;
+    const pump = (): void => {
+      while (accepted < cap) {
+        accepted += chunk.length;
+        if (!hop1.opener.write(chunk)) return void hop1.opener.once("drain", pump);
+      }
+    };
+    pump();
+    // Settled once the client is held back; far past every buffer, nothing is holding it.
+    let last = -1;
+    while (last !== accepted && accepted < cap) {
+      last = accepted;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert.ok(accepted < cap, `the client wrote ${accepted} bytes into a stream whose reader stopped: nothing held it back`);
+    const held = hop1.answerer.readableLength + relayClientLane.readableLength + hop2.opener.writableLength + relayAgentLane.writableLength;
+    assert.ok(held >= STREAM_BUFFER_BYTES, `the relay held only ${held} bytes: the stream never filled its buffers`);
+    const limit = 3 * STREAM_BUFFER_BYTES + 2 * chunk.length;
+    assert.ok(held <= limit, `the relay held ${held} bytes of a stream whose reader stopped (limit ${limit})`);
+    for (const s of [hop1.opener, hop1.answerer, hop2.opener, hop2.answerer]) s.destroy();
   });
 });

@@ -1,5 +1,6 @@
 import { Duplex } from "node:stream";
 import { FrameReader, frameHeader, MOVED_HEADER } from "../protocol/lane.js";
+import { STREAM_BUFFER_BYTES } from "./stream-buffer.js";
 
 /** How a side ends its sending on the HTTP/2 stream, and gives the stream up. */
 export interface StreamEnds {
@@ -50,7 +51,7 @@ export class MovableStream extends Duplex {
     private readonly ends: StreamEnds,
     private readonly trigger?: MoveTrigger,
   ) {
-    super({ allowHalfOpen: true });
+    super({ allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES });
     h2.on("data", this.deliverFromH2);
     h2.on("trailers", (headers: Record<string, unknown>) => {
       if (headers[MOVED_HEADER] !== undefined) this.movedMarkSeen = true;
@@ -191,10 +192,16 @@ export class MovableStream extends Duplex {
     if (this.laneEndSent && this.frames.done) this.lane!.end();
   }
 
-  /** Writes one frame on the lane; false when it must drain first. */
+  /**
+   * Writes one frame on the lane; false when it must drain first. A lane socket's own
+   * highWaterMark is Node's 16 KiB (the relay's comes from its TLS server): writing on to
+   * STREAM_BUFFER_BYTES lets the next write carry all that queued meanwhile. Past 16 KiB a write
+   * has returned false, so the lane emits "drain" once it is empty.
+   */
   private writeFrame(lane: Duplex, chunk: Buffer): boolean {
     lane.write(frameHeader(chunk.length));
-    return lane.write(chunk);
+    lane.write(chunk);
+    return lane.writableLength < STREAM_BUFFER_BYTES;
   }
 
   override _read(): void {
