@@ -97,6 +97,41 @@ describe("SOCKS5 server", () => {
     assert.ok(Buffer.concat(chunks).equals(data));
   });
 
+  it("passes on an answer's second piece at once, not after the client's delayed ACK (no Nagle)", LIMIT, async () => {
+    // Each question gets its answer in two writes 2 ms apart, as a device writing header and body.
+    const twoPieces = createServer({ noDelay: true }, (s) =>
+      s.on("data", () => {
+        s.write("a");
+        setTimeout(() => s.write("b"), 2);
+      }),
+    );
+    const port = await listen(twoPieces);
+    const { socket } = await SocksClient.createConnection({ proxy: proxyOf(proxy), command: "connect", destination: { host: "127.0.0.1", port } });
+    socket.setNoDelay(true);
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      socket.write("q");
+      let got = "";
+      await new Promise<void>((resolve) => {
+        const onData = (chunk: Buffer): void => {
+          got += chunk.toString();
+          if (got === "ab") {
+            socket.off("data", onData);
+            resolve();
+          }
+        };
+        socket.on("data", onData);
+      });
+      times.push(performance.now() - start);
+    }
+    socket.destroy();
+    twoPieces.close();
+    times.sort((x, y) => x - y);
+    // With Nagle on the proxy's socket the "b" waits for the ACK of "a": about 40 ms each time.
+    assert.ok(times[10]! < 20, `median round trip ${times[10]!.toFixed(1)} ms: the second piece waited for an ACK`);
+  });
+
   it("serves curl an HTTP page by host name, resolving it only on the target side", LIMIT, async () => {
     const { stdout } = await promisify(execFile)("curl", [
       "--silent",

@@ -47,8 +47,9 @@ const LINGER_MS = 2_000;
 /** Starts a no-auth SOCKS5 proxy: CONNECT forwards each connection to `open(target)`, UDP ASSOCIATE relays datagrams through `openUdp`. */
 export async function startSocks5Server(options: Socks5ServerOptions): Promise<Socks5Server> {
   const connections = new ConnectionSet();
-  // Half-open sockets let a client shut its write side and still receive the target's answer.
-  const server = createServer({ allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES }, (socket) => {
+  // Half-open sockets let a client shut its write side and still receive the target's answer; no
+  // Nagle, as on --forward ports: an answer in two pieces would wait for the application's ACK.
+  const server = createServer({ noDelay: true, allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES }, (socket) => {
     connections.add(socket);
     handleConnection(socket, options);
   });
