@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { FernlinkError } from "../../protocol/errors.js";
+import { PENDING_MS, RelayDirectory } from "../relay-directory.js";
 import {
   addRelay,
   beatRelay,
@@ -87,6 +88,28 @@ const cases: StoreCase[] = [
       );
       await pruneNodeRelays(db, at(11));
       assert.ok(!(await listRelays(db)).some((r) => r.id === id), "a stale row goes");
+    },
+  },
+  {
+    name: "an agent sent to a relay counts there until the relay's reports can count it, even across reads of the table",
+    async run({ store: { db } }) {
+      // A region of its own keeps the other cases' relays behind these two.
+      const region = uniqueName("region");
+      const [a, b] = [randomUUID(), randomUUID()];
+      await putNodeRelay(db, { id: a, name: `a-${region}`, url: "https://a.example:443", region, now: at(0) });
+      await putNodeRelay(db, { id: b, name: `b-${region}`, url: "https://b.example:443", region, now: at(0) });
+      let clock = at(1);
+      const directory = new RelayDirectory(db, () => clock);
+      await directory.refresh();
+      assert.equal(directory.assign(region)[0]?.id, a);
+      // The table is read again before relay a reported the agent: it still counts there.
+      await directory.refresh();
+      assert.equal(directory.assign(region)[0]?.id, b, "the second agent of a burst went to the relay the first one took");
+      // Both reported one device each; the assignments have expired, so the name decides again.
+      clock = new Date(at(1).getTime() + PENDING_MS + 1_000);
+      for (const id of [a, b]) await beatRelay(db, id, { now: clock, devices: 1, streams: 0, bytesUp: 0, bytesDown: 0 });
+      await directory.refresh();
+      assert.equal(directory.assign(region)[0]?.id, a);
     },
   },
 ];
