@@ -1,11 +1,7 @@
 import type { TLSSocket } from "node:tls";
-import { ALPN } from "../protocol/alpn.js";
 import { LANE_HEADER } from "../protocol/lane.js";
-import { holdHalfOpen, writeLaneMessage } from "../shared/lane-io.js";
-import { dialTls, reachedViaWebSocket } from "../shared/server-dialer.js";
-
-/** How long the TLS handshake of a lane may take; the relay waits for it behind the stream's 200. */
-const LANE_DIAL_MS = 10_000;
+import { dialLaneSocket, writeLaneMessage } from "../shared/lane-io.js";
+import { reachedViaWebSocket } from "../shared/server-dialer.js";
 
 /**
  * Opens the lane (protocol/lane.ts) a relay asked for in a stream's CONNECT: a TLS connection
@@ -19,18 +15,14 @@ export async function dialLane(
   nonce: string,
 ): Promise<TLSSocket> {
   if (reachedViaWebSocket(relay.host, relay.port)) throw new Error("the relay is reached through the WebSocket transport only");
-  const socket = await dialTls({
+  const socket = await dialLaneSocket({
     host: relay.host,
     port: relay.port,
     ca: tls.caPem,
     cert: tls.certPem,
     key: tls.keyPem,
-    alpn: [ALPN.lane],
     label: `${relay.host}:${relay.port}`,
-    timeoutMs: LANE_DIAL_MS,
-    transport: "tls",
   });
-  holdHalfOpen(socket);
   writeLaneMessage(socket, { [LANE_HEADER]: nonce });
   return socket;
 }

@@ -11,7 +11,7 @@ import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
 import { networkError } from "../shared/https-json.js";
 import { startKeepalive } from "../shared/keepalive.js";
-import { holdHalfOpen, writeLaneMessage } from "../shared/lane-io.js";
+import { dialLaneSocket, writeLaneMessage } from "../shared/lane-io.js";
 import { MovableStream } from "../shared/movable-stream.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { dialTls, reachedViaWebSocket } from "../shared/server-dialer.js";
@@ -23,8 +23,6 @@ const OPEN_TIMEOUT_MS = 20_000;
 /** While the server is unreachable: the first retry of the connection, doubled up to the last. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 8_000;
-/** How long a lane's TCP and TLS handshakes may take; the stream goes on on HTTP/2 meanwhile. */
-const LANE_DIAL_MS = 10_000;
 
 /** The connection to the server was lost ("down", with why) or is back ("up"). */
 export type TunnelStatus = { state: "down"; reason: string } | { state: "up" };
@@ -187,21 +185,13 @@ export class TunnelClient {
     let socket: TLSSocket;
     this.lanesDialled++;
     try {
-      socket = await dialTls({
-        ...this.serverAddress(),
-        ca: this.options.ca,
-        alpn: [ALPN.lane],
-        label: this.options.server,
-        timeoutMs: LANE_DIAL_MS,
-        transport: "tls",
-      });
+      socket = await dialLaneSocket({ ...this.serverAddress(), ca: this.options.ca, label: this.options.server });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL") this.lanes = false;
       return;
     } finally {
       this.lanesDialled--;
     }
-    holdHalfOpen(socket);
     socket.on("error", () => {});
     if (this.closed || stream.destroyed) return void socket.destroy();
     writeLaneMessage(socket, { [LANE_HEADER]: nonce });

@@ -1,7 +1,23 @@
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
+import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { decodeLaneMessage, encodeLaneMessage, type LaneMessage } from "../protocol/lane.js";
+import { type DialOptions, dialTls } from "./server-dialer.js";
+
+/** How long a lane's TCP and TLS handshakes may take; its stream goes on on HTTP/2 meanwhile. */
+const LANE_DIAL_MS = 10_000;
+
+/**
+ * Dials a lane (protocol/lane.ts) for a client or an agent: TLS with the lane ALPN, straight or
+ * through the proxy, never the WebSocket transport; readied with holdHalfOpen. The caller sends
+ * the nonce once it knows its stream still wants the lane.
+ */
+export async function dialLaneSocket(options: Omit<DialOptions, "alpn" | "timeoutMs" | "transport">): Promise<TLSSocket> {
+  const socket = await dialTls({ ...options, alpn: [ALPN.lane], timeoutMs: LANE_DIAL_MS, transport: "tls" });
+  holdHalfOpen(socket);
+  return socket;
+}
 
 /**
  * Reads a lane's one message from `socket` (protocol/lane.ts) within `timeoutMs`; bytes that
