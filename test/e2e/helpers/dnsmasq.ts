@@ -37,25 +37,55 @@ export async function dig(port: number, name: string, options: { from?: string; 
   }
 }
 
-/** Starts dnsmasq on a free UDP port, stopped with the sandbox; resolves with the port once it answers. */
-export async function startDnsmasq(sb: Sandbox): Promise<number> {
-  const port = await freeUdpPort();
-  const dnsmasq: ChildProcess = spawn(
-    "/usr/sbin/dnsmasq",
-    [
-      "--no-daemon",
-      `--port=${port}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      `--address=/${DNSMASQ_NAME}/${DNSMASQ_ANSWER}`,
-      "--conf-file=/dev/null",
-      "--pid-file=",
-    ],
-    { stdio: "ignore" },
-  );
-  sb.defer(() => dnsmasq.kill());
-  await waitUntil("dnsmasq answers", async () => ((await dig(port, DNSMASQ_NAME).catch(() => "")) === DNSMASQ_ANSWER ? true : undefined), 30_000, 200);
-  return port;
+/**
+ * Starts dnsmasq on a free UDP port, stopped with the sandbox; resolves with the port once it answers.
+ * dnsmasq also listens on TCP at the same port, which another process may hold although the UDP
+ * port was free: then dnsmasq exits at once ("Address already in use") and another port is tried.
+ * `pickPort` gives the ports to try (a test gives a taken one first).
+ */
+export async function startDnsmasq(sb: Sandbox, pickPort: () => Promise<number> = freeUdpPort): Promise<number> {
+  const said: string[] = [];
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const port = await pickPort();
+    const dnsmasq: ChildProcess = spawn(
+      "/usr/sbin/dnsmasq",
+      [
+        "--no-daemon",
+        `--port=${port}`,
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--no-resolv",
+        "--no-hosts",
+        `--address=/${DNSMASQ_NAME}/${DNSMASQ_ANSWER}`,
+        "--conf-file=/dev/null",
+        "--pid-file=",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    dnsmasq.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    let exited: string | undefined;
+    dnsmasq.once("error", (err) => (exited = err.message));
+    dnsmasq.once("exit", (code, signal) => (exited ??= `exit ${code ?? signal}`));
+    sb.defer(() => dnsmasq.kill());
+    try {
+      await waitUntil(
+        "dnsmasq answers",
+        async () => {
+          if (exited !== undefined) throw new DnsmasqExited(`dnsmasq on port ${port} ended (${exited}): ${stderr.trim()}`);
+          return (await dig(port, DNSMASQ_NAME).catch(() => "")) === DNSMASQ_ANSWER ? true : undefined;
+        },
+        30_000,
+        200,
+        (err) => err instanceof DnsmasqExited,
+      );
+      return port;
+    } catch (err) {
+      if (!(err instanceof DnsmasqExited)) throw new Error(`${(err as Error).message}; dnsmasq said: ${stderr.trim() || "nothing"}`);
+      said.push(err.message);
+    }
+  }
+  throw new Error(`dnsmasq did not start:\n  ${said.join("\n  ")}`);
 }
+
+class DnsmasqExited extends Error {}

@@ -264,8 +264,14 @@ export class Sandbox {
   }
 }
 
-/** Polls `probe` until it returns something other than undefined. */
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+/** Polls `probe` until it returns something other than undefined; an error `isFinal` accepts ends the wait at once. */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  intervalMs = 100,
+  isFinal: (err: unknown) => boolean = () => false,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -273,6 +279,7 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
       const value = await probe();
       if (value !== undefined) return value;
     } catch (err) {
+      if (isFinal(err)) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${last ? `; last error: ${String(last)}` : ""}`);
