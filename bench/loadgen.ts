@@ -80,16 +80,28 @@ async function download(port: number, bytes: number): Promise<void> {
   await done;
 }
 
-/** `n` sequential request/reply round trips after `warmup` unmeasured ones (fewer if `maxSeconds` pass first); microseconds each. */
-async function pingPong(port: number, n: number, warmup: number, maxSeconds = Infinity): Promise<{ samples: Float64Array; seconds: number }> {
-  const deadline = now() + BigInt(Math.round(Math.min(maxSeconds, 1e6) * 1e9));
+/**
+ * `n` sequential request/reply round trips after a warm-up of `warmup` round trips and at least
+ * `warmupSeconds` (fewer if `maxSeconds` pass after it); microseconds each, and the warm-up's own.
+ */
+async function pingPong(
+  port: number,
+  n: number,
+  warmup: number,
+  maxSeconds = Infinity,
+  warmupSeconds = 0,
+): Promise<{ samples: Float64Array; cold: Float64Array; seconds: number }> {
   const socket = await connect(port);
+  const warmUntil = now() + BigInt(Math.round(warmupSeconds * 1e9));
+  let deadline = 0n;
   const samples = new Float64Array(n);
+  const cold: number[] = [];
   const request = Buffer.alloc(RTT_REQUEST_BYTES);
   request.writeUInt16BE(6, 4); // MBAP length
   request[7] = 0x03;
   request.writeUInt16BE(8, 10); // 8 registers -> 25-byte reply
-  let i = -warmup;
+  let warming = true;
+  let i = 0;
   let got = 0;
   let t0 = now();
   let start = t0;
@@ -102,15 +114,24 @@ async function pingPong(port: number, n: number, warmup: number, maxSeconds = In
     got += d.length;
     if (got < RTT_REPLY_BYTES) return false;
     got -= RTT_REPLY_BYTES;
-    if (i >= 0) samples[i] = Number(now() - t0) / 1000;
-    if (++i >= n || (i > 0 && now() > deadline)) return true;
-    if (i === 0) start = now();
+    const us = Number(now() - t0) / 1000;
+    if (warming) {
+      cold.push(us);
+      if (cold.length >= warmup && now() >= warmUntil) {
+        warming = false;
+        start = now();
+        deadline = start + BigInt(Math.round(Math.min(maxSeconds, 1e6) * 1e9));
+      }
+    } else {
+      samples[i] = us;
+      if (++i >= n || now() > deadline) return true;
+    }
     send();
     return false;
   });
   send();
   await done;
-  return { samples: samples.subarray(0, Math.max(0, i)), seconds: Number(now() - start) / 1e9 };
+  return { samples: samples.subarray(0, i), cold: Float64Array.from(cold), seconds: Number(now() - start) / 1e9 };
 }
 
 /** Time from connect() to the first byte of the target's banner, `n` times in a row. */
@@ -165,7 +186,7 @@ async function run(job: Job): Promise<JobResult> {
       return { kind: "bulk", bytes, seconds: s, gbps: (bytes * 8) / s / 1e9 };
     }
     case "rtt": {
-      const all = await parallel(job.conns, () => pingPong(job.port, job.n, job.warmup, job.maxSeconds));
+      const all = await parallel(job.conns, () => pingPong(job.port, job.n, job.warmup, job.maxSeconds, job.warmupSeconds));
       const merged = new Float64Array(all.reduce((a, x) => a + x.samples.length, 0));
       let at = 0;
       for (const x of all) {
@@ -175,6 +196,7 @@ async function run(job: Job): Promise<JobResult> {
       // Aggregate rate = sum of each connection's rate over its own measured window (warm-up excluded).
       const perSecond = all.reduce((a, x) => a + x.samples.length / x.seconds, 0);
       const result: JobResult = { kind: "rtt", messages: merged.length, seconds: seconds(), perSecond, us: summarize(merged) };
+      if (job.warmupSeconds) result.coldUs = summarize(Float64Array.from(all.flatMap((x) => [...x.cold])));
       if (job.quantiles) {
         const sorted = Float64Array.from(merged).sort();
         result.quantilesUs = QUANTILES.map((q) => percentile(sorted, q));

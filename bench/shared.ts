@@ -31,8 +31,11 @@ export interface TargetPorts {
 
 export type Job =
   | { kind: "upload" | "download"; port: number; bytesPerConn: number; conns: number }
-  /** `maxSeconds`: stop early after this long (the samples so far count); `quantiles`: also return QUANTILES. */
-  | { kind: "rtt"; port: number; n: number; warmup: number; conns: number; maxSeconds?: number; quantiles?: boolean }
+  /**
+   * `maxSeconds`: stop early after this long (the samples so far count); `quantiles`: also return QUANTILES;
+   * `warmupSeconds`: the warm-up also lasts at least this long, and its round trips come back as `coldUs`.
+   */
+  | { kind: "rtt"; port: number; n: number; warmup: number; conns: number; maxSeconds?: number; quantiles?: boolean; warmupSeconds?: number }
   | { kind: "connect"; port: number; n: number; warmup: number }
   /** New streams: `loops` loops of connect → 12-byte request → 25-byte reply → close, for `seconds`. */
   | { kind: "streams"; port: number; loops: number; seconds: number };
@@ -50,7 +53,7 @@ export const QUANTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 1
 
 export type JobResult =
   | { kind: "bulk"; bytes: number; seconds: number; gbps: number }
-  | { kind: "rtt"; messages: number; seconds: number; perSecond: number; us: Summary; quantilesUs?: number[] }
+  | { kind: "rtt"; messages: number; seconds: number; perSecond: number; us: Summary; quantilesUs?: number[]; coldUs?: Summary }
   | { kind: "connect"; n: number; us: Summary }
   | { kind: "streams"; n: number; seconds: number; perSecond: number };
 
