@@ -35,7 +35,7 @@ export interface AuditEvent {
  * (a failed login, a refused registration) may instead be counted into a record that stands
  * for many (see refusal-aggregator.ts); then the id is "".
  */
-export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
+export function audit(ctx: AccessContext, event: AuditEvent, options: WriteOptions = {}): Promise<string> {
   ctx.metrics?.auditEvent(event.action, event.result);
   if (event.result !== "ok" && ctx.refusals.covers(event.action)) {
     const at = event.at ?? ctx.now();
@@ -50,9 +50,9 @@ export function audit(ctx: AccessContext, event: AuditEvent): Promise<string> {
       at,
     });
     if (!own) return Promise.resolve("");
-    return ctx.work.track(writeAudit(ctx, { ...event, at }));
+    return ctx.work.track(writeAudit(ctx, { ...event, at }, options));
   }
-  return ctx.work.track(writeAudit(ctx, event));
+  return ctx.work.track(writeAudit(ctx, event, options));
 }
 
 /** Writes a record standing for `count` refusals; `startedAt` is the first of them, `at` the last. */
@@ -62,7 +62,13 @@ export function auditAggregate(ctx: AccessContext, r: AggregatedRefusal): void {
   void ctx.work.track(writeAudit(ctx, { ...refusal, ...(count > 1 ? { startedAt: firstAt, count } : {}) }));
 }
 
-async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: number }): Promise<string> {
+/** How soon a record must be written. */
+export interface WriteOptions {
+  /** A caller that does not wait for the record allows it this long, to share a batch (AuditWriter). */
+  withinMs?: number;
+}
+
+async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: number }, options: WriteOptions = {}): Promise<string> {
   const id = randomUUID();
   try {
     const input: AuditInput = {
@@ -85,7 +91,7 @@ async function writeAudit(ctx: AccessContext, event: AuditEvent & { count?: numb
       token: event.token ?? null,
     };
     // Inside a caller's transaction the record joins it; otherwise it joins the next batch.
-    await (ctx.db.isTransaction ? appendAudit(ctx.db, ctx.auditKey, input) : auditWriterOf(ctx.db).append(ctx.auditKey, input));
+    await (ctx.db.isTransaction ? appendAudit(ctx.db, ctx.auditKey, input) : auditWriterOf(ctx.db).append(ctx.auditKey, input, options.withinMs));
   } catch (err) {
     ctx.metrics?.auditWriteFailed();
     ctx.log.error("audit write failed", { action: event.action, error: String(err) });

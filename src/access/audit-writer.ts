@@ -16,26 +16,52 @@ interface Waiting {
  * writes two records, and one transaction each (begin, head lock, insert, head update, commit)
  * was most of the server's work per stream. Records keep their order; the batch starts after
  * the current turn's I/O callbacks (setImmediate), so a stream's answer leaves before its
- * record is written. A batch that fails is written again record by record, so one bad record
- * fails alone.
+ * record is written. A caller that does not wait for its record may allow it a while
+ * (`withinMs`): the batch then waits for the earliest such limit, and records of streams that
+ * open and close one after another share a transaction instead of taking one each. A batch
+ * that fails is written again record by record, so one bad record fails alone.
  */
 export class AuditWriter {
   readonly #db: Kysely<Database>;
   #queue: Waiting[] = [];
   #running = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the waiting batch starts (ms, Date.now), if a timer holds it. */
+  #due = Infinity;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
   }
 
-  append(key: KeyObject, input: AuditInput): Promise<AuditRow> {
+  /** Queues a record; it is written within `withinMs` (0: after this turn's I/O), or at once when a batch is full. */
+  append(key: KeyObject, input: AuditInput, withinMs = 0): Promise<AuditRow> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ key, input, resolve, reject });
-      if (!this.#running) {
-        this.#running = true;
-        setImmediate(() => void this.#drain());
-      }
+      // A running drain takes what is queued when its batch is done.
+      if (!this.#running) this.#schedule(this.#queue.length >= AUDIT_BATCH_MAX ? 0 : withinMs);
     });
+  }
+
+  #schedule(withinMs: number): void {
+    const due = Date.now() + withinMs;
+    if (due >= this.#due) return;
+    clearTimeout(this.#timer);
+    this.#due = due;
+    const start = (): void => {
+      this.#timer = undefined;
+      this.#due = Infinity;
+      this.#running = true;
+      void this.#drain();
+    };
+    if (withinMs <= 0) {
+      this.#timer = undefined;
+      setImmediate(() => {
+        // A later, earlier-due schedule cannot exist; only a cleared one, which set #due anew.
+        if (this.#due === due) start();
+      });
+    } else {
+      this.#timer = setTimeout(start, withinMs);
+    }
   }
 
   async #drain(): Promise<void> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createSecretKey, randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { GENESIS_HASH, SYSTEM_CHAIN } from "../audit-chain.js";
 import { verifyStoredChain } from "../audit-queries.js";
 import { AuditWriter } from "../audit-writer.js";
@@ -340,6 +341,34 @@ const cases: StoreCase[] = [
         seqs,
         Array.from({ length: 29 }, (_, i) => i + 1),
       );
+      assert.equal((await verify(store, account)).problem, undefined);
+    },
+  },
+  {
+    name: "a record allowed a while waits for it and takes later ones along; one needed now pulls the batch forward",
+    async run({ store }) {
+      const account = (await newAccount(store)).id;
+      const writer = new AuditWriter(store.db);
+      const settled: string[] = [];
+      const track = (name: string, p: Promise<{ seq: number }>) =>
+        p.then((row) => {
+          settled.push(name);
+          return row.seq;
+        });
+      const t0 = Date.now();
+      const a = track("a", writer.append(KEY, event(account, "a"), 300));
+      await sleep(40);
+      const b = track("b", writer.append(KEY, event(account, "b"), 300));
+      await sleep(40);
+      assert.deepEqual(settled, [], "a record allowed 300 ms was written after 80");
+      const c = track("c", writer.append(KEY, event(account, "c")));
+      assert.deepEqual(await Promise.all([a, b, c]), [1, 2, 3]);
+      assert.ok(Date.now() - t0 < 250, `the record needed now waited for the others' limit: ${Date.now() - t0} ms`);
+
+      const d = track("d", writer.append(KEY, event(account, "d"), 120));
+      await sleep(60);
+      assert.equal(settled.length, 3, "written before its limit with nothing else asking");
+      assert.equal(await d, 4);
       assert.equal((await verify(store, account)).problem, undefined);
     },
   },
