@@ -49,8 +49,10 @@ async function path(): Promise<Path> {
     for (const s of [down, up]) s.on("error", () => {});
     down.on("data", (chunk: Buffer) => dropping || up.write(chunk));
     up.on("data", (chunk: Buffer) => dropping || down.write(chunk));
-    down.on("close", () => up.destroy());
-    up.on("close", () => down.destroy());
+    // A blackhole drops the ends too, as a pulled cable does: the pinging side giving up
+    // first must not close the watcher's connection for it.
+    down.on("close", () => dropping || up.destroy());
+    up.on("close", () => dropping || down.destroy());
   });
   const proxyPort = await listening(proxy);
 
