@@ -1,7 +1,7 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
 import { FernlinkError } from "../protocol/errors.js";
-import { LANE_HEADER, LANE_MOVE_BYTES } from "../protocol/lane.js";
+import { LANE_HEADER, LANE_MOVE_BYTES, laneWorthIt } from "../protocol/lane.js";
 import { AGENT_MOVE_PATH } from "../protocol/relay-link.js";
 import {
   errorResponseHeaders,
@@ -17,7 +17,7 @@ import { joinStreams } from "../shared/join-streams.js";
 import type { Logger } from "../shared/log.js";
 import { MovableStream } from "../shared/movable-stream.js";
 import { endsOf, resetOnCancel, respondWithTrailers } from "../shared/stream-cancel.js";
-import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
+import { hopRoundTripMs, readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 import type { Allowlist } from "./allowlist.js";
 import type { StreamGate } from "./stream-gate.js";
 import { dialTarget } from "./target-dialer.js";
@@ -112,11 +112,14 @@ function answerTcp(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps
   respondWithTrailers(stream, { ":status": 200 });
   const movable: MovableStream = new MovableStream(stream, endsOf(stream), {
     bytes: LANE_MOVE_BYTES,
-    wanted: () =>
+    // Decided once the stream carried enough: by then the hop's round trip has been measured.
+    wanted: () => {
+      if (!laneWorthIt(hopRoundTripMs(session))) return deps.log.debug("no lane: the round trip to the relay is long", { rttMs: hopRoundTripMs(session) });
       void openLane(session, nonce).then(
         (lane) => movable.moveTo(lane),
         (err: unknown) => deps.log.debug("no lane: the stream stays on the tunnel", { error: String(err) }),
-      ),
+      );
+    },
   });
   return movable;
 }

@@ -5,7 +5,7 @@ import type { TLSSocket } from "node:tls";
 import { ALPN } from "../protocol/alpn.js";
 import { encodeReasonHeader } from "../protocol/connect-reason.js";
 import { FernlinkError } from "../protocol/errors.js";
-import { LANE_HEADER, LANE_MOVE_BYTES, LANES_MAX } from "../protocol/lane.js";
+import { LANE_HEADER, LANE_MOVE_BYTES, LANES_MAX, laneWorthIt } from "../protocol/lane.js";
 import { connectHeaders, HEADER, protocolHeaders, readHeader, type StreamProtocol } from "../protocol/stream-headers.js";
 import type { HostPort } from "../protocol/target.js";
 import { awaitConnectAnswer } from "../shared/connect-answer.js";
@@ -16,7 +16,7 @@ import { MovableStream } from "../shared/movable-stream.js";
 import { ResetBudget } from "../shared/reset-budget.js";
 import { dialTls, reachedViaWebSocket } from "../shared/server-dialer.js";
 import { abortStream, endsOf, openCancellable } from "../shared/stream-cancel.js";
-import { readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
+import { hopRoundTripMs, readyTunnelSession, TUNNEL_SESSION_OPTIONS } from "../shared/tunnel-session.js";
 
 /** Longer than the relay's own 15 s wait for the agent, so the relay's answer arrives first. */
 const OPEN_TIMEOUT_MS = 20_000;
@@ -238,7 +238,10 @@ export class TunnelClient {
     const offered = nonce;
     const movable: MovableStream = new MovableStream(answered, endsOf(answered), {
       bytes: LANE_MOVE_BYTES,
-      wanted: () => void this.moveToLane(movable, offered),
+      // Decided once the stream carried enough: by then the hop's round trip has been measured.
+      wanted: () => {
+        if (laneWorthIt(hopRoundTripMs(session))) void this.moveToLane(movable, offered);
+      },
     });
     this.carriers.set(movable, session);
     return movable;

@@ -5,7 +5,8 @@ import { FernlinkError } from "./errors.js";
  * so a bulk stream gets a TCP connection, its windows and its event-loop turns to itself
  * instead of sharing an HTTP/2 connection with every other stream (frp's and rathole's data
  * connections). A stream always opens on HTTP/2, at no extra round trip; it moves once it has
- * carried LANE_MOVE_BYTES, so short streams never pay a TLS handshake.
+ * carried LANE_MOVE_BYTES, so short streams never pay a TLS handshake, and only on a hop whose
+ * round trip is short (LANE_MAX_RTT_MS); each side decides for its own hop.
  *
  * offer:  the relay puts a one-time nonce in the header fernlink-lane: in its 200 to a client's
  *         CONNECT, and in the CONNECT it sends an agent. Absent: the stream stays where it is.
@@ -25,6 +26,22 @@ import { FernlinkError } from "./errors.js";
 
 /** A stream moves to a lane once it has carried this much, both directions counted. */
 export const LANE_MOVE_BYTES = 1024 * 1024;
+
+/**
+ * A side moves streams to lanes only on a hop whose measured round trip is shorter than this.
+ * Lanes buy CPU and windows of their own where the path is fast; over a long round trip the
+ * path is the limit, and a new connection's handshakes and slow start cost seconds. Measured
+ * across an emulated WAN (bench/wan-delay.py), one iperf3 stream, lanes against none: at 20 ms
+ * the same (about 1.1 Gbit/s both ways); at 50 ms 0.12–0.17 against 0.32–0.34 Gbit/s in the
+ * first second and less after; at 200 ms a download ran at 3–6 Mbit/s for 2–3 s after its
+ * move, where HTTP/2 carried 95–145 Mbit/s from the first second.
+ */
+export const LANE_MAX_RTT_MS = 30;
+
+/** Whether a hop with this measured round trip (undefined: not measured yet) moves its streams to lanes. */
+export function laneWorthIt(roundTripMs: number | undefined): boolean {
+  return roundTripMs !== undefined && roundTripMs < LANE_MAX_RTT_MS;
+}
 
 /**
  * Lanes one client, or one agent, holds at once; past that, streams stay on HTTP/2. Many bulk

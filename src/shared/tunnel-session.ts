@@ -34,6 +34,14 @@ export function readyTunnelSession(session: Http2Session, onError: (err: Error) 
   );
 }
 
+/** Each readied session's round trip, as tuneReceiveWindows measured it. */
+const roundTrips = new WeakMap<Http2Session, number>();
+
+/** The hop's round trip in milliseconds as measured when the session was readied; undefined before that. */
+export function hopRoundTripMs(session: Http2Session): number | undefined {
+  return roundTrips.get(session);
+}
+
 /** One PING's round trip in milliseconds, or undefined when it could not be sent or was not answered. */
 function pingOnce(session: Http2Session): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -61,6 +69,7 @@ export async function tuneReceiveWindows(session: Http2Session): Promise<number 
     best = Math.min(best, rtt);
   }
   if (session.destroyed || session.closed) return undefined;
+  roundTrips.set(session, best);
   const window = streamWindowForRtt(best);
   try {
     session.settings({ initialWindowSize: window });

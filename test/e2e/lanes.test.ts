@@ -5,7 +5,7 @@ import net from "node:net";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { type Connection, Site } from "./helpers/fernlink.js";
-import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
+import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
@@ -38,9 +38,9 @@ before(async () => {
 
 after(() => sb?.cleanup());
 
-/** Established TCP connections from process `pid` to the server's port, as the kernel lists them. */
-async function toServer(pid: number | undefined): Promise<number> {
-  const { stdout } = await promisify(execFile)("ss", ["-tnpH", "state", "established", "dst", `127.0.0.1:${site.port}`]);
+/** Established TCP connections from process `pid` to `port` (the server's), as the kernel lists them. */
+async function toServer(pid: number | undefined, port = site.port): Promise<number> {
+  const { stdout } = await promisify(execFile)("ss", ["-tnpH", "state", "established", "dst", `127.0.0.1:${port}`]);
   return stdout.split("\n").filter((line) => line.includes(`pid=${pid},`)).length;
 }
 
@@ -50,8 +50,8 @@ async function held(): Promise<[number, number]> {
 }
 
 /** An echo stream through the forward: send what you like, read back what came, as it comes. */
-async function openEcho(): Promise<{ socket: net.Socket; received: () => Buffer; closed: Promise<void> }> {
-  const socket = net.connect({ host: "127.0.0.1", port: conn.forwards[0]! });
+async function openEcho(port = conn.forwards[0]!): Promise<{ socket: net.Socket; received: () => Buffer; closed: Promise<void> }> {
+  const socket = net.connect({ host: "127.0.0.1", port });
   const chunks: Buffer[] = [];
   socket.on("data", (chunk: Buffer) => chunks.push(chunk));
   socket.on("error", () => {});
@@ -98,6 +98,48 @@ test("a stream past 1 MiB moves to a connection of its own on both hops, every b
   );
   assert.deepEqual([record.result, record.bytesUp, record.bytesDown], ["ok", total, total], "the audit counts the bytes of both carriers");
   assert.match(agent.stderr, new RegExp(`stream closed .*bytesIn=${total} bytesOut=${total} lane=true`), "the agent says the stream took its lane");
+});
+
+/** A TCP proxy to `port` that holds every chunk `oneWayMs` in each direction: a long round trip on loopback. */
+async function delayProxy(port: number, oneWayMs: number): Promise<number> {
+  const proxy = net.createServer((down) => {
+    const up = net.connect({ host: "127.0.0.1", port });
+    for (const [from, to] of [
+      [down, up],
+      [up, down],
+    ] as const) {
+      from.on("data", (chunk: Buffer) => setTimeout(() => to.write(chunk), oneWayMs));
+      from.on("end", () => setTimeout(() => to.end(), oneWayMs));
+      from.on("error", () => to.destroy());
+      from.on("close", () => setTimeout(() => to.destroy(), oneWayMs));
+    }
+  });
+  sb.defer(() => proxy.close());
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return (proxy.address() as net.AddressInfo).port;
+}
+
+test("a client whose hop to the server has a long round trip keeps its stream on the shared connection; the agent's short hop still moves", async () => {
+  // 2 × 25 ms: past LANE_MAX_RTT_MS, where a new connection's handshakes and slow start cost more than a lane buys.
+  const far = await delayProxy(site.port, 25);
+  const home = sb.path("home-alice-far");
+  const env = { ...site.env };
+  assertExit(
+    await sb.run(["login", "--server", `https://127.0.0.1:${far}`, "--ca", site.ca, "--account", ACME.account, "--user", ACME.user], { home, env }),
+    0,
+  );
+  const proc = sb.start(["connect", "press-7", "--forward", `0:127.0.0.1:${echo.port}`], { home, env });
+  const forward = Number((await proc.waitForLine(/^forwarding 127\.0\.0\.1:(\d+) -> /))[1]);
+  const stream = await openEcho(forward);
+  const data = randomBytes(3 * MiB);
+  stream.socket.write(data);
+  await echoed(stream, data.length);
+  await waitUntil("the agent's lane up", async () => ((await toServer(agent.child.pid)) === 2 ? true : undefined), 10_000, 50);
+  assert.equal(await toServer(proc.child.pid, far), 1, "the far client holds its one shared connection, no lane");
+  stream.socket.end();
+  await stream.closed;
+  assert.equal(sha(stream.received()), sha(data));
+  await proc.stop();
 });
 
 test("an admin's cut ends a moved stream and its lanes at once", async () => {
