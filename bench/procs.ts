@@ -172,12 +172,18 @@ export class Helper {
 }
 
 /** Stops one started process with `signal` (SIGKILL plays a crash) and waits until it is gone. */
-export async function stopProcess(p: Started, signal: NodeJS.Signals): Promise<void> {
+export async function stopProcess(p: Pick<Started, "child">, signal: NodeJS.Signals): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   stopped.add(p.child);
   const exited = new Promise((resolve) => p.child.once("exit", resolve));
   p.child.kill(signal);
   await exited;
+}
+
+/** Stops the started processes with these pids (SIGTERM) and waits until they are gone. */
+export async function stopPids(pids: readonly number[]): Promise<void> {
+  const mine = [...children].filter((child) => child.pid !== undefined && pids.includes(child.pid));
+  await Promise.all(mine.map((child) => stopProcess({ child }, "SIGTERM")));
 }
 
 /** SIGTERM everything we started, then SIGKILL what is still there after `graceMs`. */

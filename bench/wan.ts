@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { BenchConfig } from "./config.js";
 import { iperf } from "./iperf.js";
 import { PATHS, type PathEnds, type PathName, type Placement, startFernlink, startIperfServer, startSocat, startSshR } from "./paths.js";
-import { runCommand, type Started, startCommand } from "./procs.js";
+import { runCommand, type Started, startCommand, stopPids } from "./procs.js";
 import type { Metric, VersusReport } from "./versus.js";
 
 const TECH_ADDR = "10.255.77.1";
@@ -104,8 +104,6 @@ export async function runWan(config: BenchConfig, tmp: string): Promise<{ metric
   process.stderr.write("wan: starting the four paths across the delayed link ...\n");
   const ends: Partial<Record<PathName, PathEnds<"iperf">>> = {
     direct: { host: SITE_ADDR, ports: targets, pids: [] },
-    fernlink: (await startFernlink(config.cli, join(tmp, "wan-fernlink"), targets, { serverNetns: link.site, serverHost: SITE_ADDR, clientNetns: link.tech }))
-      .ends,
     ssh: await startSshR(join(tmp, "wan-ssh"), targets, site),
     socat: await startSocat(targets, site),
   };
@@ -113,6 +111,11 @@ export async function runWan(config: BenchConfig, tmp: string): Promise<{ metric
   for (const rtt of config.wanRttMs) {
     await setDelay(link, rtt / 2);
     await sleep(200);
+    // Fernlink sizes its windows and chooses lanes by the round trip its sessions measure when
+    // they start: a stack started across this round trip, as a user's on such a link would be.
+    if (ends.fernlink) await stopPids(ends.fernlink.pids);
+    const placement = { serverNetns: link.site, serverHost: SITE_ADDR, clientNetns: link.tech };
+    ends.fernlink = (await startFernlink(config.cli, join(tmp, `wan-fernlink-${rtt}`), targets, placement)).ends;
     for (const [dir, reverse] of [
       ["Up", false],
       ["Down", true],
