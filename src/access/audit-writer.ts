@@ -25,8 +25,9 @@ export class AuditWriter {
   readonly #db: Kysely<Database>;
   #queue: Waiting[] = [];
   #running = false;
-  #timer: NodeJS.Timeout | undefined;
-  /** When the waiting batch starts (ms, Date.now), if a timer holds it. */
+  /** Cancels the waiting batch's start, if one is scheduled. */
+  #cancel: (() => void) | undefined;
+  /** When the waiting batch starts (ms, Date.now); Infinity when none is scheduled. */
   #due = Infinity;
 
   constructor(db: Kysely<Database>) {
@@ -45,22 +46,20 @@ export class AuditWriter {
   #schedule(withinMs: number): void {
     const due = Date.now() + withinMs;
     if (due >= this.#due) return;
-    clearTimeout(this.#timer);
+    this.#cancel?.();
     this.#due = due;
     const start = (): void => {
-      this.#timer = undefined;
+      this.#cancel = undefined;
       this.#due = Infinity;
       this.#running = true;
       void this.#drain();
     };
     if (withinMs <= 0) {
-      this.#timer = undefined;
-      setImmediate(() => {
-        // A later, earlier-due schedule cannot exist; only a cleared one, which set #due anew.
-        if (this.#due === due) start();
-      });
+      const immediate = setImmediate(start);
+      this.#cancel = () => clearImmediate(immediate);
     } else {
-      this.#timer = setTimeout(start, withinMs);
+      const timer = setTimeout(start, withinMs);
+      this.#cancel = () => clearTimeout(timer);
     }
   }
 

@@ -114,7 +114,8 @@ function answerTcp(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps
     bytes: LANE_MOVE_BYTES,
     // Decided once the stream carried enough: by then the hop's round trip has been measured.
     wanted: () => {
-      if (!laneWorthIt(hopRoundTripMs(session))) return deps.log.debug("no lane: the round trip to the relay is long", { rttMs: hopRoundTripMs(session) });
+      const rttMs = hopRoundTripMs(session);
+      if (!laneWorthIt(rttMs)) return deps.log.debug("no lane: the round trip to the relay is long", { rttMs });
       void openLane(session, nonce).then(
         (lane) => movable.moveTo(lane),
         (err: unknown) => deps.log.debug("no lane: the stream stays on the tunnel", { error: String(err) }),
