@@ -28,8 +28,18 @@ import { treeCpuSeconds } from "./procstat.js";
 import type { Job, JobResult } from "./shared.js";
 
 type Target = "iperf" | "echo";
-const SECONDS = Number(process.env["FLOOR_SECONDS"] ?? 4);
-const REPEAT = Number(process.env["FLOOR_REPEAT"] ?? 3);
+/** A whole number from the environment, at least `min`; anything else stops the run with what to set. */
+function wholeNumber(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`${name} must be a whole number of at least ${min}, not "${raw}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const SECONDS = wholeNumber("FLOOR_SECONDS", 4, 2);
+const REPEAT = wholeNumber("FLOOR_REPEAT", 3, 1);
 const HOPS: Record<string, [string, string][]> = {
   "3 Node.js hops, plain TCP": [
     ["tcp", "tcp"],

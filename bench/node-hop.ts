@@ -25,6 +25,10 @@ if (listen.length !== next.length || !modes.includes(inMode ?? "") || !modes.inc
 }
 const key = process.env["FLOOR_TLS_KEY"];
 const cert = process.env["FLOOR_TLS_CERT"];
+if (inMode === "tls" && (!key || !cert)) {
+  process.stderr.write("node-hop: a TLS listener needs FLOOR_TLS_KEY and FLOOR_TLS_CERT (PEM) in its environment\n");
+  process.exit(2);
+}
 const buffers = { noDelay: true, allowHalfOpen: true, highWaterMark: STREAM_BUFFER_BYTES };
 
 function dial(port: number): net.Socket {
