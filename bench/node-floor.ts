@@ -6,7 +6,8 @@
  * stream on each hop, plain TCP, TLS on the two inner hops as Fernlink's lanes are, or one
  * TLS connection from the first hop to the last that the middle one forwards undecrypted.
  *
- *   node dist-test/bench/node-floor.js    (FLOOR_SECONDS=4 per run, FLOOR_REPEAT=3; BENCH_CLI as for run.ts)
+ *   node dist-test/bench/node-floor.js    (as root, for the private sshd; FLOOR_SECONDS=4 per run,
+ *                                          FLOOR_REPEAT=3; BENCH_CLI as for run.ts)
  *
  * Prints one markdown table: medians (lowest–highest) per path, bulk as iperf3 counts it after
  * its first second, CPU seconds per GB summed over the path's processes, the 12-byte
@@ -40,13 +41,15 @@ function wholeNumber(name: string, fallback: number, min: number): number {
 }
 const SECONDS = wholeNumber("FLOOR_SECONDS", 4, 2);
 const REPEAT = wholeNumber("FLOOR_REPEAT", 3, 1);
-const HOPS: Record<string, [string, string][]> = {
+type Mode = "tcp" | "tls";
+/** Each hop's [accepts, dials], from the technician's end to the target's. */
+const HOPS: Record<string, [Mode, Mode][]> = {
   "3 Node.js hops, plain TCP": [
     ["tcp", "tcp"],
     ["tcp", "tcp"],
     ["tcp", "tcp"],
   ],
-  "3 Node.js hops, TLS between them": [
+  "3 Node.js hops, TLS on each": [
     ["tcp", "tls"],
     ["tls", "tls"],
     ["tls", "tcp"],
@@ -73,7 +76,7 @@ async function throwawayTls(): Promise<NodeJS.ProcessEnv> {
 }
 
 /** Three node-hop.ts processes in a row in front of `targets`; the path's ports are the first hop's. */
-async function nodeHops(modes: [string, string][], targets: Record<Target, number>, env: NodeJS.ProcessEnv): Promise<PathEnds<Target>> {
+async function nodeHops(modes: [Mode, Mode][], targets: Record<Target, number>, env: NodeJS.ProcessEnv): Promise<PathEnds<Target>> {
   const keys = Object.keys(targets) as Target[];
   const ports: number[][] = [];
   for (let i = 0; i < modes.length; i++) ports.push(await Promise.all(keys.map(() => freePort())));
@@ -84,23 +87,68 @@ async function nodeHops(modes: [string, string][], targets: Record<Target, numbe
     const argv = [new URL("./node-hop.js", import.meta.url).pathname, ports[i]!.join(","), ports[i + 1]!.join(","), ...modes[i]!];
     pids.push((await startCommand(process.execPath, argv, /^ready$/m, { env })).pid);
   }
-  return { host: "127.0.0.1", ports: { iperf: ports[0]![0]!, echo: ports[0]![1]! }, pids };
+  const first = ports[0]!;
+  return { host: "127.0.0.1", ports: { iperf: first[keys.indexOf("iperf")]!, echo: first[keys.indexOf("echo")]! }, pids };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
 const cell = (xs: number[], digits: number): string =>
   xs.length === 0 ? "–" : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+
+const ROWS = [
+  "bulk upload, Gbit/s",
+  "CPU s/GB, upload",
+  "bulk download, Gbit/s",
+  "CPU s/GB, download",
+  "request/response p50, µs",
+  "p99, µs",
+  "p99.9, µs",
+  "p99 beside a bulk download, µs",
+  "that bulk download, Gbit/s",
+] as const;
+type Row = (typeof ROWS)[number];
+type RttJob = (j: Job) => Promise<JobResult & { kind: "rtt" }>;
+
+/** One round of every scenario through one path, measured as versus.ts measures them. */
+async function measure(e: PathEnds<Target>, job: RttJob, put: (row: Row, v: number) => void): Promise<void> {
+  for (const reverse of [false, true]) {
+    const running = iperf({ host: e.host, port: e.ports.iperf, seconds: SECONDS, reverse, omit: 1 });
+    await sleep(1000); // iperf3's omitted first second counts for neither rate nor CPU
+    const before = treeCpuSeconds(e.pids);
+    const r = await running;
+    const cpu = treeCpuSeconds(e.pids) - before;
+    put(reverse ? "bulk download, Gbit/s" : "bulk upload, Gbit/s", r.gbps);
+    put(reverse ? "CPU s/GB, download" : "CPU s/GB, upload", cpu / (r.bytes / 1e9));
+    await sleep(300);
+  }
+  const rr = await job({ kind: "rtt", port: e.ports.echo, n: 1_000_000, warmup: 200, conns: 1, maxSeconds: SECONDS, warmupSeconds: 1 });
+  put("request/response p50, µs", rr.us.p50);
+  put("p99, µs", rr.us.p99);
+  put("p99.9, µs", rr.us.p999);
+  const download = iperf({ host: e.host, port: e.ports.iperf, seconds: SECONDS + 1, reverse: true });
+  await sleep(700); // past iperf3's set-up, into its data phase
+  const beside = await job({ kind: "rtt", port: e.ports.echo, n: 1_000_000, warmup: 50, conns: 1, maxSeconds: SECONDS - 0.5 });
+  put("p99 beside a bulk download, µs", beside.us.p99);
+  // A path that carries less bulk loads the cores less: the rate belongs beside the p99.
+  put("that bulk download, Gbit/s", (await download).gbps);
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const tmp = await mkdtemp(join(tmpdir(), "fernlink-node-floor-"));
+  const onSignal = (): void => void stopAll(500).finally(() => rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130)));
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const targetsHelper = new Helper(new URL("./targets.js", import.meta.url));
     const answer = await targetsHelper.request(undefined, 10_000);
     if (!("ports" in answer)) throw new Error("targets sent no ports");
     const targets: Record<Target, number> = { iperf: await startIperfServer(LOOPBACK), echo: answer.ports.echo };
     const loadgen = new Helper(new URL("./loadgen.js", import.meta.url));
-    const job = async (j: Job): Promise<JobResult & { kind: "rtt" }> => {
+    const job: RttJob = async (j) => {
       const a = await loadgen.request(j, 120_000);
       if (!("result" in a) || a.result.kind !== "rtt") throw new Error("load generator sent no rtt result");
       return a.result;
@@ -112,16 +160,6 @@ async function main(): Promise<void> {
     };
     for (const [name, modes] of Object.entries(HOPS)) paths[name] = await nodeHops(modes, targets, env);
 
-    const rows = [
-      "bulk upload, Gbit/s",
-      "CPU s/GB, upload",
-      "bulk download, Gbit/s",
-      "CPU s/GB, download",
-      "request/response p50, µs",
-      "p99, µs",
-      "p99.9, µs",
-      "p99 beside a bulk download, µs",
-    ];
     const values: Record<string, Record<string, number[]>> = {};
     const put = (path: string, row: string, v: number): void => {
       const byRow = values[path] ?? {};
@@ -130,31 +168,18 @@ async function main(): Promise<void> {
     };
     for (let rep = 0; rep < REPEAT; rep++) {
       for (const [name, e] of Object.entries(paths)) {
-        for (const reverse of [false, true]) {
-          const running = iperf({ host: e.host, port: e.ports.iperf, seconds: SECONDS, reverse, omit: 1 });
-          await sleep(1000);
-          const before = treeCpuSeconds(e.pids);
-          const r = await running;
-          const dir = reverse ? "download" : "upload";
-          put(name, `bulk ${dir}, Gbit/s`, r.gbps);
-          put(name, `CPU s/GB, ${dir}`, (treeCpuSeconds(e.pids) - before) / (r.bytes / 1e9));
-          await sleep(300);
+        try {
+          await measure(e, job, (row, v) => put(name, row, v));
+        } catch (err) {
+          // As versus.ts does: a failed run is said and left out, the others go on.
+          process.stderr.write(`  ${name}: run failed, left out: ${err instanceof Error ? err.message : String(err)}\n`);
         }
-        const rr = await job({ kind: "rtt", port: e.ports.echo, n: 1_000_000, warmup: 200, conns: 1, maxSeconds: SECONDS, warmupSeconds: 1 });
-        put(name, "request/response p50, µs", rr.us.p50);
-        put(name, "p99, µs", rr.us.p99);
-        put(name, "p99.9, µs", rr.us.p999);
-        const download = iperf({ host: e.host, port: e.ports.iperf, seconds: SECONDS + 1, reverse: true });
-        await sleep(700);
-        const beside = await job({ kind: "rtt", port: e.ports.echo, n: 1_000_000, warmup: 50, conns: 1, maxSeconds: SECONDS - 0.5 });
-        await download;
-        put(name, "p99 beside a bulk download, µs", beside.us.p99);
         await sleep(300);
       }
     }
     const names = Object.keys(paths);
     const lines = [`| | ${names.join(" | ")} |`, `|---|${names.map(() => "---:").join("|")}|`];
-    for (const row of rows) lines.push(`| ${row} | ${names.map((n) => cell(values[n]?.[row] ?? [], row.includes("µs") ? 0 : 2)).join(" | ")} |`);
+    for (const row of ROWS) lines.push(`| ${row} | ${names.map((n) => cell(values[n]?.[row] ?? [], row.includes("µs") ? 0 : 2)).join(" | ")} |`);
     process.stdout.write(`${REPEAT} × ${SECONDS} s per path and scenario, paths alternating; median (lowest–highest)\n\n${lines.join("\n")}\n`);
   } finally {
     await stopAll();

@@ -19,7 +19,9 @@ const [listenArg, nextArg, inMode, outMode] = process.argv.slice(2);
 const listen = (listenArg ?? "").split(",").map(Number);
 const next = (nextArg ?? "").split(",").map(Number);
 const modes = ["tcp", "tls"];
-if (listen.length !== next.length || !modes.includes(inMode ?? "") || !modes.includes(outMode ?? "")) {
+const isPort = (n: number): boolean => Number.isInteger(n) && n > 0 && n < 65_536;
+const portsOk = listen.length === next.length && [...listen, ...next].every(isPort);
+if (!portsOk || !modes.includes(inMode ?? "") || !modes.includes(outMode ?? "")) {
   process.stderr.write("usage: node-hop LISTEN_PORTS NEXT_PORTS tcp|tls tcp|tls\n");
   process.exit(2);
 }
@@ -44,6 +46,10 @@ listen.forEach((port, i) => {
     joinStreams(socket, dial(next[i]!));
   };
   const server = inMode === "tls" ? tls.createServer({ key, cert, ...buffers }, onConnection) : net.createServer(buffers, onConnection);
+  server.once("error", (err: Error) => {
+    process.stderr.write(`node-hop: cannot listen on 127.0.0.1:${port}: ${err.message}\n`);
+    process.exit(1);
+  });
   server.listen(port, "127.0.0.1", () => {
     if (++listening === listen.length) process.stdout.write("ready\n");
   });
