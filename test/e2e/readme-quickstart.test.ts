@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./helpers/ports.js";
 import { Sandbox } from "./helpers/processes.js";
 import { fernlinkOnPath, runShell, type ShellOptions, ShellProc } from "./helpers/shell.js";
 
@@ -41,18 +41,6 @@ export function quickstartBlocks(readme: string): Block[] {
     const title = (lines[0] ?? "").replace(/^#\s*/, "");
     const expected = lines.filter((l) => l.startsWith("#  → ")).map((l) => new RegExp(`^${l.slice("#  → ".length).split("…").map(escapeRegExp).join(".*")}$`));
     return { title, script: body, keepsRunning: /\(keeps running\)/.test(title), expected };
-  });
-}
-
-/** A loopback port free right now (closed again at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -1,7 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { createSocket } from "node:dgram";
-import { once } from "node:events";
 import { promisify } from "node:util";
+import { freeUdpPort } from "./ports.js";
 import { type Sandbox, waitUntil } from "./processes.js";
 
 /**
@@ -14,16 +13,6 @@ const run = promisify(execFile);
 /** The name dnsmasq answers for, and its answer. */
 export const DNSMASQ_NAME = "plc.example";
 export const DNSMASQ_ANSWER = "10.1.2.3";
-
-/** A free UDP port on loopback (bound, read, released). */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  s.bind(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** dig's short answer for `name` from a server on loopback `port`, sent from `from`; "" when nothing answered within `seconds`. */
 export async function dig(port: number, name: string, options: { from?: string; seconds?: number } = {}): Promise<string> {

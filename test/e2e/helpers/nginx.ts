@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon } from "./daemon.js";
@@ -17,15 +16,6 @@ export interface Nginx {
   /** nginx's access log: every request it passed on. */
   accessLog(): Promise<string>;
   stop(): Promise<void>;
-}
-
-/** A free loopback port (nginx takes a fixed port). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

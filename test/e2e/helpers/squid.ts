@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon } from "./daemon.js";
+import { freePort } from "./ports.js";
 
 /** Debian's squid, and its authentication helpers. */
 export const SQUID = "/usr/sbin/squid";
@@ -16,15 +16,6 @@ export interface Squid {
   /** What squid logged for each request (its access.log). */
   accessLog(): Promise<string>;
   stop(): Promise<void>;
-}
-
-/** A free loopback port (squid takes a fixed port, not 0). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

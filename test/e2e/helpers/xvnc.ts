@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { type AddressInfo, createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vncPasswordFile } from "../../../src/protocol/vnc-auth.js";
+import { freePort } from "./ports.js";
 
 /** Where Debian's tigervnc-standalone-server puts Xvnc. */
 export const XVNC = "/usr/bin/Xvnc";
@@ -40,15 +41,6 @@ export function xvncMissing(): string | undefined {
 const FIRST_DISPLAY = 40;
 const DISPLAYS_TRIED = 60;
 const START_TIMEOUT_MS = 15_000;
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function processAlive(pid: number): boolean {
   try {
