@@ -27,6 +27,7 @@ import { freePort, LOOPBACK, type PathEnds, startFernlink, startIperfServer, sta
 import { Helper, startCommand, stopAll } from "./procs.js";
 import { treeCpuSeconds } from "./procstat.js";
 import type { Job, JobResult } from "./shared.js";
+import { median } from "./versus-report.js";
 
 type Target = "iperf" | "echo";
 /** A whole number from the environment, at least `min`; anything else stops the run with what to set. */
@@ -91,11 +92,6 @@ async function nodeHops(modes: [Mode, Mode][], targets: Record<Target, number>, 
   return { host: "127.0.0.1", ports: { iperf: first[keys.indexOf("iperf")]!, echo: first[keys.indexOf("echo")]! }, pids };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const cell = (xs: number[], digits: number): string =>
   xs.length === 0 ? "–" : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 

@@ -22,7 +22,7 @@ import { type Measured, machineInfo, type Path, type ProcName, type Report, type
 import { renderScale, runScale, type ScaleReport } from "./scale.js";
 import type { Job, JobResult, TargetPorts } from "./shared.js";
 import { runComparison } from "./versus-docs.js";
-import { renderVersusText, type VersusResults } from "./versus-report.js";
+import { median, renderVersusText, type VersusResults } from "./versus-report.js";
 import { cleanupWan } from "./wan.js";
 
 /** A stalled tunnel (e.g. a flow-control deadlock) fails the run instead of hanging it. */
@@ -80,12 +80,6 @@ async function both(ctx: Ctx, scenario: string, job: (p: TargetPorts) => Job): P
     for (const path of ["direct", "tunnel"] as const) r[path].push(await measure(ctx, scenario, path, job(ctx.ports[path])));
   }
   return r;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function row(metric: string, unit: string, r: Record<Path, JobResult[]>, pick: (x: JobResult) => number): Row {

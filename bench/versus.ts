@@ -15,6 +15,7 @@ import { LOOPBACK, PATHS, type PathEnds, type PathName, startFernlink, startIper
 import { Helper } from "./procs.js";
 import { treeCpuSeconds } from "./procstat.js";
 import type { Job, JobResult } from "./shared.js";
+import { median } from "./versus-report.js";
 
 /** One measured quantity: its values per path, one per repetition. */
 export interface Metric {
@@ -61,12 +62,6 @@ export async function startLoopbackPaths(config: BenchConfig, tmp: string): Prom
   const direct: PathEnds<Targets> = { host: "127.0.0.1", ports: targets, pids: [] };
   return { ends: { direct, fernlink, ssh, socat }, loadgen, agentIdlePid: idle?.pid };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Element-wise median of equally long arrays. */
 export const medianOf = (runs: number[][]): number[] => (runs[0] ?? []).map((_, i) => median(runs.map((r) => r[i]!)));
