@@ -3,9 +3,9 @@ import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Site } from "./helpers/fernlink.js";
+import { echoVia, Site } from "./helpers/fernlink.js";
 import { assertExit, Sandbox } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /** The one-file agent `npm run build` makes. */
 const AGENT_FILE = fileURLToPath(new URL("../../../dist/fernlink-agent.mjs", import.meta.url));
@@ -48,7 +48,7 @@ test("the one-file agent, alone in an empty folder, registers, runs from a confi
   await site.waitForDevice("alice", "press-1", true);
 
   const conn = await site.connect("alice", "press-1", [`127.0.0.1:${echo.port}`]);
-  assert.equal(await echoOnce(conn.forwards[0]!, "through the one-file agent\n"), "through the one-file agent\n");
+  assert.equal(await echoVia(conn, "through the one-file agent\n"), "through the one-file agent\n");
   await conn.proc.stop();
 
   // The allowlist came from the file: a port it does not name is refused by the agent.

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { Site } from "./helpers/fernlink.js";
+import { echoVia, Site } from "./helpers/fernlink.js";
 import { assertExit, Sandbox, waitUntil } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
  * The tamper-evident audit through real processes, on SQLite and on PostgreSQL: logins,
@@ -106,7 +106,7 @@ for (const backend of BACKENDS) {
       await site.startAgent(state);
       await site.waitForDevice("alice", "press-7", true);
       const conn = await site.connect("alice", "press-7", [`127.0.0.1:${echo.port}`]);
-      assert.equal(await echoOnce(conn.forwards[0]!, PAYLOAD), PAYLOAD);
+      assert.equal(await echoVia(conn, PAYLOAD), PAYLOAD);
       assert.equal((await conn.proc.stop("SIGTERM")).code, 0);
     });
     after(() => sb?.cleanup());

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { rawStream, Site } from "./helpers/fernlink.js";
+import { echoVia, rawStream, Site } from "./helpers/fernlink.js";
 import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
  * `fernlink server backup` and `restore` through real processes on SQLite: a backup taken
@@ -105,7 +105,7 @@ test("a backup taken under load restores into a new folder whose server the runn
   await site.login(ACME); // the account and its user came back
   const conn = await site.connect("alice", "press-7", [`127.0.0.1:${echo.port}`]);
   t.after(() => conn.proc.stop("SIGKILL")); // nothing to drain: its one connection is done
-  assert.equal(await echoOnce(conn.forwards[0]!, "after the restore\n"), "after the restore\n");
+  assert.equal(await echoVia(conn, "after the restore\n"), "after the restore\n");
   took("logged in and forwarded");
   const verify = await site.cli("alice", ["audit", "verify"]);
   assertExit(verify, 0);

@@ -6,9 +6,9 @@ import { after, before, describe, test } from "node:test";
 import { loadOrCreateCa, signDeviceCsr } from "../../src/access/ca.js";
 import { createCsrPem } from "../../src/shared/pki.js";
 import { BACKENDS, dropSchema, siteOptions } from "./helpers/database.js";
-import { type AuditJson, Site } from "./helpers/fernlink.js";
+import { type AuditJson, echoVia, Site } from "./helpers/fernlink.js";
 import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
  * The relay trusts a tunnel only while its certificate is the device's current one, on
@@ -92,7 +92,7 @@ for (const backend of BACKENDS) {
 
       const newAgent = await site.startAgent(newState);
       const conn = await site.connect("alice", "press-7", [`127.0.0.1:${echo.port}`]);
-      assert.equal(await echoOnce(conn.forwards[0]!, "new agent\n"), "new agent\n");
+      assert.equal(await echoVia(conn, "new agent\n"), "new agent\n");
       await conn.proc.stop();
 
       // The access service confirms the old certificate is revoked: the old agent says so in

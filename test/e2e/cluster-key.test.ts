@@ -4,9 +4,9 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { dropSchema, POSTGRES_URL, sql } from "./helpers/database.js";
-import { Site } from "./helpers/fernlink.js";
+import { echoVia, Site } from "./helpers/fernlink.js";
 import { assertExit, Sandbox } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
  * Nodes of a cluster on one PostgreSQL schema share the CA, audit key and secret key through
@@ -65,7 +65,7 @@ test("the first node writes its cluster key, and a node with a copy serves the s
   await b.login(ACME);
   await b.waitForDevice("alice", "press-7", true);
   const conn = await b.connect("alice", "press-7", [`127.0.0.1:${echo.port}`]);
-  assert.equal(await echoOnce(conn.forwards[0]!, "through node b\n"), "through node b\n");
+  assert.equal(await echoVia(conn, "through node b\n"), "through node b\n");
   await conn.proc.stop();
   await b.server.stop();
 });
@@ -115,7 +115,7 @@ test("a single-node PostgreSQL installation is moved into the store on first sta
   assert.equal(await readFile(single.ca, "utf8"), caBefore);
   await single.waitForDevice("alice", "drive-1", true, 30_000);
   const conn = await single.connect("alice", "drive-1", [`127.0.0.1:${echo.port}`]);
-  assert.equal(await echoOnce(conn.forwards[0]!, "still here\n"), "still here\n");
+  assert.equal(await echoVia(conn, "still here\n"), "still here\n");
   await conn.proc.stop();
   const verify = await single.cli("alice", ["audit", "verify", "--json"]);
   assertExit(verify, 0);

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type DeviceJson, Site } from "./helpers/fernlink.js";
+import { type DeviceJson, echoVia, Site } from "./helpers/fernlink.js";
 import { assertExit, type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
 
@@ -190,7 +190,7 @@ test("an agent started with the switch off dials nothing until it turns; a switc
   await site.waitForDevice("alice", "press-cmd", true);
   const conn = await site.connect("alice", "press-cmd", [`127.0.0.1:${echo.port}`]);
   t.after(() => conn.proc.stop());
-  assert.equal(await echoOnce(conn.forwards[0]!, "remote\n"), "remote\n");
+  assert.equal(await echoVia(conn, "remote\n"), "remote\n");
 });
 
 test("agent switch refuses a position it does not know and a directory that is no agent's", async () => {

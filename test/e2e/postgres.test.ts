@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import pg from "pg";
-import { Site } from "./helpers/fernlink.js";
+import { echoVia, Site } from "./helpers/fernlink.js";
 import { Sandbox } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
  * The same server on PostgreSQL: the store's schema and migrations are shared with SQLite,
@@ -45,7 +45,7 @@ test("on PostgreSQL a device registers, comes online, carries a stream and the s
   await site.startAgent(state);
   await site.waitForDevice("alice", "press-7", true);
   const conn = await site.connect("alice", "press-7", [`127.0.0.1:${echo.port}`]);
-  assert.equal(await echoOnce(conn.forwards[0]!, "hello over postgres\n"), "hello over postgres\n");
+  assert.equal(await echoVia(conn, "hello over postgres\n"), "hello over postgres\n");
   const record = await waitForClosedStream();
   assert.equal(record.bytesUp, "hello over postgres\n".length);
   assert.equal(record.bytesDown, "hello over postgres\n".length);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, type TestContext, test } from "node:test";
-import { Site } from "./helpers/fernlink.js";
+import { echoVia, Site } from "./helpers/fernlink.js";
 import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
-import { echoOnce, startEchoServer, type Target } from "./helpers/targets.js";
+import { startEchoServer, type Target } from "./helpers/targets.js";
 
 /**
  * Losing and regaining the tunnel: an agent that dies and comes back, and a server that is
@@ -64,7 +64,7 @@ test("an agent started again brings the device back online and new streams work"
   await site.waitForDevice("alice", "press-again", true);
   const conn = await site.connect("alice", "press-again", [`127.0.0.1:${echo.port}`]);
   t.after(() => conn.proc.stop());
-  assert.equal(await echoOnce(conn.forwards[0]!, "after the agent came back\n"), "after the agent came back\n");
+  assert.equal(await echoVia(conn, "after the agent came back\n"), "after the agent came back\n");
 });
 
 test("after a server restart on the same port and data dir the agent reconnects by itself", { timeout: 60_000 }, async (t) => {
@@ -84,17 +84,17 @@ test("connect clients started before and after a server restart both reach the t
   const { agent } = await deviceOnline(t, "press-clients");
   const before = await site.connect("alice", "press-clients", [`127.0.0.1:${echo.port}`]);
   t.after(() => before.proc.stop());
-  assert.equal(await echoOnce(before.forwards[0]!, "old client, first server\n"), "old client, first server\n");
+  assert.equal(await echoVia(before, "old client, first server\n"), "old client, first server\n");
   const mark = agent.stderr.length;
   await site.restartServer();
   await tunnelUpAgain(agent, mark, 30_000);
 
   const fresh = await site.connect("alice", "press-clients", [`127.0.0.1:${echo.port}`]);
   t.after(() => fresh.proc.stop());
-  assert.equal(await echoOnce(fresh.forwards[0]!, "new client, restarted server\n"), "new client, restarted server\n");
+  assert.equal(await echoVia(fresh, "new client, restarted server\n"), "new client, restarted server\n");
 
   assert.equal(before.proc.running, true, "connect survived the restart");
-  assert.equal(await echoOnce(before.forwards[0]!, "old client, restarted server\n"), "old client, restarted server\n");
+  assert.equal(await echoVia(before, "old client, restarted server\n"), "old client, restarted server\n");
 });
 
 test("the server exits cleanly on SIGTERM even when it arrives right after the ready line", async () => {

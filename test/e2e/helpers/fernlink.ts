@@ -4,6 +4,7 @@ import https from "node:https";
 import { join } from "node:path";
 import { fetchPages } from "../../../src/cli/listing.js";
 import { assertExit, type Proc, type RunResult, type Sandbox, waitUntil } from "./processes.js";
+import { echoOnce } from "./targets.js";
 
 /** `device list --json` / `device show --json` entries, as far as the tests rely on them. */
 export interface DeviceJson {
@@ -46,6 +47,21 @@ export interface Connection {
   forwards: number[];
   /** Local port of `--socks`, when asked for. */
   socks: number | undefined;
+}
+
+/**
+ * `echoOnce` through the `forward`-th forward of `conn`; when it fails, the error carries what
+ * `fernlink connect` wrote to stderr (it names why the stream failed), so a failure in CI says
+ * which side refused.
+ */
+export async function echoVia(conn: Connection, text = "ping\n", forward = 0): Promise<string> {
+  try {
+    return await echoOnce(conn.forwards[forward]!, text);
+  } catch (err) {
+    // The client writes its line as it resets the local connection: give it a moment to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    throw new Error(`echo through ${conn.forwards[forward]} failed (${String(err)}); fernlink connect wrote:\n${conn.proc.stderr}`, { cause: err });
+  }
 }
 
 const READY = /^fernlink server ready: (https:\/\/\S+)$/;
