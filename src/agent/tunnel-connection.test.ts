@@ -2,15 +2,16 @@ import assert from "node:assert/strict";
 import type { webcrypto } from "node:crypto";
 import { once } from "node:events";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import tls from "node:tls";
+import { ALPN } from "../protocol/alpn.js";
 import { FernlinkError } from "../protocol/errors.js";
 import { generateKeyPairPem, importEcKeyPair } from "../shared/pki.js";
 import { x509 } from "../shared/x509.js";
 import { openTunnel } from "./tunnel-connection.js";
 
-/** A self-signed key and certificate: the refusals below happen before anyone checks it. */
+/** A self-signed key and certificate for 127.0.0.1, the agent's CA in these tests. */
 async function selfSigned(): Promise<{ keyPem: string; certPem: string }> {
   const { privateKeyPem } = await generateKeyPairPem();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -19,6 +20,7 @@ async function selfSigned(): Promise<{ keyPem: string; certPem: string }> {
     notAfter: new Date(Date.now() + 3_600_000),
     keys: await importEcKeyPair(privateKeyPem),
     signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as webcrypto.EcdsaParams,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "ip", value: "127.0.0.1" }])],
   });
   return { keyPem: privateKeyPem, certPem: cert.toString("pem") };
 }
@@ -44,4 +46,37 @@ describe("openTunnel", () => {
       streamServer.close();
     }
   });
+  /**
+   * A relay that refuses the device after TLS (revoked, unknown) destroys the socket. When the
+   * agent's HTTP/2 SETTINGS arrived unread by then, the kernel answers with a reset, not a close:
+   * either way the agent must learn it was refused, so it asks the access service at once why.
+   */
+  for (const how of ["closes", "resets"] as const) {
+    it(`takes a relay that ${how} the connection after TLS as a refusal of the device`, async () => {
+      const { keyPem, certPem } = await selfSigned();
+      const relay = net.createServer((raw) => {
+        const secure = new tls.TLSSocket(raw, { isServer: true, key: keyPem, cert: certPem, ALPNProtocols: [ALPN.agent] });
+        secure.on("error", () => {});
+        secure.once("secure", () => {
+          // Stops reading, so the agent's first bytes stay in the kernel's buffer, as on a busy relay.
+          raw.pause();
+          setTimeout(() => (how === "resets" ? raw.resetAndDestroy() : secure.destroy()), 100);
+        });
+      });
+      relay.listen(0, "127.0.0.1");
+      await once(relay, "listening");
+      const streamServer = http2.createServer();
+      try {
+        const opening = openTunnel({ host: "127.0.0.1", port: (relay.address() as AddressInfo).port, keyPem, certPem, caPem: certPem, streamServer });
+        await assert.rejects(opening, (err: unknown) => {
+          assert.ok(err instanceof FernlinkError, String(err));
+          assert.equal(err.code, "certificate-rejected", err.message);
+          return true;
+        });
+      } finally {
+        relay.close();
+        streamServer.close();
+      }
+    });
+  }
 });

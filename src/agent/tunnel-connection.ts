@@ -69,13 +69,16 @@ export async function openTunnel(options: TunnelOptions): Promise<ServerHttp2Ses
           `the relay ${where} closed the connection after TLS (device refused, certificate revoked, or relay draining)`,
         ),
       );
-    socket.once("error", fail);
+    // A relay that destroys the socket before reading the agent's SETTINGS makes the kernel send a
+    // reset instead of a close: the same refusal, which must not read as an unreachable relay.
+    const onError = (err: NodeJS.ErrnoException): void => (err.code === "ECONNRESET" || err.code === "EPIPE" ? refused() : fail(err));
+    socket.once("error", onError);
     socket.once("close", refused);
     if (socket.alpnProtocol !== ALPN.agent) return fail(new Error(`the relay does not speak ${ALPN.agent}`));
     options.streamServer.once("session", (session: ServerHttp2Session) => {
       session.once("remoteSettings", () => {
         clearTimeout(timer);
-        socket.removeListener("error", fail);
+        socket.removeListener("error", onError);
         socket.removeListener("close", refused);
         // Announced, so the relay (which only listens) waits as long as this agent's interval says.
         startKeepalive(session, { ...keepalive, announce: true });
