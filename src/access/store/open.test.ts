@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { Worker } from "node:worker_threads";
 import { sql } from "kysely";
 import { UsageError } from "../../protocol/errors.js";
 import { openDatabase } from "./dialects.js";
@@ -51,6 +52,45 @@ test("SQLite is opened in WAL mode with foreign keys enforced", async () => {
     const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(store.db);
     assert.equal(fk.rows[0]?.foreign_keys, 1);
   } finally {
+    await store.close();
+  }
+});
+
+/**
+ * A CLI command's transaction that reads, then writes, while the server writes in between
+ * (`operator account disable` beside a running server): a deferred `begin` fails its write at
+ * once with "database is locked", busy_timeout or not, because its snapshot is stale. The
+ * store's transactions take the write lock at their start, so the other writer waits instead.
+ */
+test("a SQLite transaction that reads and then writes is not refused when another process wrote in between", async () => {
+  const dataDir = join(dir, "immediate");
+  const store = await openDatabase({ dataDir });
+  // Another connection on its own thread, as the server beside a CLI command is.
+  const other = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     const db = new (require("better-sqlite3"))(workerData);
+     db.pragma("busy_timeout = 5000");
+     parentPort.on("message", () => { db.prepare("insert into t (by) values ('other')").run(); parentPort.postMessage("wrote"); });`,
+    { eval: true, workerData: join(dataDir, "fernlink.db") },
+  );
+  try {
+    await sql`create table t (by text)`.execute(store.db);
+    const otherWrote = new Promise((resolve) => other.once("message", resolve));
+    await store.db.transaction().execute(async (trx) => {
+      await sql`select count(*) from t`.execute(trx);
+      other.postMessage("write");
+      // Long enough for the other write to commit, were it not made to wait for ours.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sql`insert into t (by) values ('us')`.execute(trx);
+    });
+    await otherWrote;
+    const rows = await sql<{ by: string }>`select by from t order by rowid`.execute(store.db);
+    assert.deepEqual(
+      rows.rows.map((r) => r.by),
+      ["us", "other"],
+    );
+  } finally {
+    await other.terminate();
     await store.close();
   }
 });

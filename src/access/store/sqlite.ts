@@ -1,7 +1,7 @@
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from "kysely";
 import { ensureDataDir } from "../../shared/files.js";
 import { type QueryObserver, queryLog } from "./query-timing.js";
 import type { Database } from "./schema.js";
@@ -33,6 +33,31 @@ export async function openSqlite(dataDir: string, options: { onQuery?: QueryObse
       { cause: err },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), ...queryLog(options.onQuery) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), ...queryLog(options.onQuery) });
   return { db, dialect: "sqlite", close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite dialect with every transaction begun `immediate`: it takes the write lock at
+ * its start. A deferred `begin` that read and then writes fails at once with SQLITE_BUSY
+ * ("database is locked", busy_timeout or not) when another process (the server beside a CLI
+ * command) wrote in between; an immediate one makes the other writer wait instead.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
 }
