@@ -7,7 +7,7 @@
 // dist/cli-modules.js. CommonJS, because only a classic script can be given a code cache.
 
 import { spawnSync } from "node:child_process";
-import { chmod, copyFile, readFile, rm } from "node:fs/promises";
+import { chmod, copyFile, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -32,6 +32,12 @@ const result = await build({
   // bufferutil and utf-8-validate are optional accelerators that pg and ws work without.
   external: ["better-sqlite3", "pg-native", "bufferutil", "utf-8-validate"],
 });
+// esbuild escapes what is not ASCII in strings, regular expressions and names (its default
+// charset) but keeps comments as written: escaped there too, the bundle is ASCII only, which
+// the loader relies on to read it as latin1.
+const written = await readFile(outfile, "utf8");
+const ascii = written.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+if (ascii !== written) await writeFile(outfile, ascii);
 await copyFile(join(root, "scripts", "cli-loader.mjs"), entry);
 await chmod(entry, 0o755);
 // The first run writes the code cache; a stale one from an earlier build would be rejected anyway.
