@@ -353,6 +353,14 @@ describe("the source tree", () => {
     assert.deepEqual(misnamed, [], misnamed.join("\n"));
   });
 
+  it("lowers the password cost only in tests and their kits, never in a module the program ships", () => {
+    const shipped = reachableFrom(importGraph(files), ENTRY_POINTS);
+    const callers = [...files.entries()]
+      .filter(([path, text]) => shipped.has(path) && path !== "access/password.ts" && text.includes("lowerPasswordCostForTests"))
+      .map(([path]) => `src/${path}`);
+    assert.deepEqual(callers, []);
+  });
+
   it("has no import cycle between modules", () => {
     const found = cycles(importGraph(files)).map((cycle) => cycle.map((path) => `src/${path}`).join(" → "));
     assert.deepEqual(found, [], `import cycles between modules:\n  ${found.join("\n  ")}`);

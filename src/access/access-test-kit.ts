@@ -11,8 +11,12 @@ import { loadOrCreateCa } from "./ca.js";
 import { createChangeFeed } from "./change-feed.js";
 import type { AccessContext, TunnelInfo } from "./context.js";
 import { loginCheckLimit } from "./login-guard.js";
+import { lowerPasswordCostForTests } from "./password.js";
 import { REFUSAL_AGGREGATION, RefusalAggregator } from "./refusal-aggregator.js";
 import { openDatabase, type Store } from "./store/index.js";
+
+// Every test that opens an access service here hashes passwords at a test's cost, not a plant's.
+lowerPasswordCostForTests();
 
 /** Test PostgreSQL server (trust auth); each test context works in a fresh schema of it. */
 const POSTGRES_URL = process.env["FERNLINK_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
