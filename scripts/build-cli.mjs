@@ -36,7 +36,7 @@ const result = await build({
 // charset) but keeps comments as written: escaped there too, the bundle is ASCII only, which
 // the loader relies on to read it as latin1.
 const written = await readFile(outfile, "utf8");
-const ascii = written.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+const ascii = written.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 if (ascii !== written) await writeFile(outfile, ascii);
 await copyFile(join(root, "scripts", "cli-loader.mjs"), entry);
 await chmod(entry, 0o755);
