@@ -9,27 +9,11 @@ import { FernlinkError } from "../protocol/errors.js";
 import type { PublishJob } from "../protocol/published-ports.js";
 import type { StreamRequest } from "../protocol/relay-access.js";
 import { duplexPair } from "../shared/duplex-pair.js";
+import { freePort, freeUdpPort } from "../shared/free-ports-test-kit.js";
 import { createLogger } from "../shared/log.js";
 import { createPortPublisher } from "./published-ports.js";
 
 const log = createLogger("test", { level: "error" });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket("udp4");
-  socket.bind(0, "127.0.0.1");
-  await once(socket, "listening");
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 function job(port: number, allowFrom: string[] = []): PublishJob {
   return {

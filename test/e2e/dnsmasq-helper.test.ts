@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import { after, before, test } from "node:test";
+import { freeUdpPort } from "../../src/shared/free-ports-test-kit.js";
 import { DNSMASQ_ANSWER, DNSMASQ_NAME, dig, startDnsmasq } from "./helpers/dnsmasq.js";
-import { freeUdpPort } from "./helpers/ports.js";
 import { Sandbox } from "./helpers/processes.js";
 
 /**

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { after, before, test } from "node:test";
+import { freeUdpPort } from "../../src/shared/free-ports-test-kit.js";
 import { dig as digShort, startDnsmasq } from "./helpers/dnsmasq.js";
 import { type AuditJson, Site } from "./helpers/fernlink.js";
-import { freeUdpPort } from "./helpers/ports.js";
 import { type Proc, Sandbox, waitUntil } from "./helpers/processes.js";
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./helpers/ports.js";
+import { freePort } from "../../src/shared/free-ports-test-kit.js";
 import { Sandbox } from "./helpers/processes.js";
 import { fernlinkOnPath, runShell, type ShellOptions, ShellProc } from "./helpers/shell.js";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
+import { freePort } from "../../src/shared/free-ports-test-kit.js";
 import { Site } from "./helpers/fernlink.js";
 import { type Nginx, startNginx } from "./helpers/nginx.js";
-import { freePort } from "./helpers/ports.js";
 import { assertExit, Sandbox } from "./helpers/processes.js";
 import { startEchoServer, type Target } from "./helpers/targets.js";
 

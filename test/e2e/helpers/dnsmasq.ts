@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { freeUdpPort } from "./ports.js";
+import { freeUdpPort } from "../../../src/shared/free-ports-test-kit.js";
 import { type Sandbox, waitUntil } from "./processes.js";
 
 /**

@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../../src/shared/free-ports-test-kit.js";
 import { startDaemon } from "./daemon.js";
-import { freePort } from "./ports.js";
 
 /** Debian's squid, and its authentication helpers. */
 export const SQUID = "/usr/sbin/squid";

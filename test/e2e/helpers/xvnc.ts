@@ -5,7 +5,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vncPasswordFile } from "../../../src/protocol/vnc-auth.js";
-import { freePort } from "./ports.js";
+import { freePort } from "../../../src/shared/free-ports-test-kit.js";
 
 /** Where Debian's tigervnc-standalone-server puts Xvnc. */
 export const XVNC = "/usr/bin/Xvnc";

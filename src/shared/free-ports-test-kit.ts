@@ -3,9 +3,10 @@ import { once } from "node:events";
 import { type AddressInfo, createServer } from "node:net";
 
 /**
- * Ports on 127.0.0.1 for the daemons that take a fixed port, not 0 (nginx, squid, Xvnc, dnsmasq,
- * the README's commands): bound, read and released, so free a moment ago. Another test can take
- * one in between; a daemon that can lose that race is retried by its helper (see dnsmasq.ts).
+ * Ports on 127.0.0.1 for what takes a fixed port, not 0 (the end-to-end tests' nginx, squid,
+ * Xvnc, dnsmasq and README commands; the published ports of a job): bound, read and released,
+ * so free a moment ago. Another test can take one in between; a daemon that can lose that race
+ * is retried by its helper (see test/e2e/helpers/dnsmasq.ts).
  */
 export async function freePort(): Promise<number> {
   const server = createServer();
