@@ -94,11 +94,14 @@ export interface BenchConfig {
 
 const MiB = 1024 * 1024;
 
-function num(name: string, fallback: number): number {
+/** A positive number from the environment (at least `min` when given), or `fallback` when unset. */
+export function num(name: string, fallback: number, min?: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: expected a positive number`);
+  if (!Number.isFinite(value) || value <= 0 || (min !== undefined && value < min)) {
+    throw new Error(`${name}=${raw}: expected a positive number${min === undefined ? "" : ` of at least ${min}`}`);
+  }
   return value;
 }
 

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { generateKeyPairPem, importEcKeyPair } from "../src/shared/pki.js";
 import { x509 } from "../src/shared/x509.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, num } from "./config.js";
 import { iperf } from "./iperf.js";
 import { freePort, LOOPBACK, type PathEnds, startFernlink, startIperfServer, startSshR } from "./paths.js";
 import { Helper, startCommand, stopAll } from "./procs.js";
@@ -30,18 +30,17 @@ import type { Job, JobResult } from "./shared.js";
 import { median } from "./versus-report.js";
 
 type Target = "iperf" | "echo";
-/** A whole number from the environment, at least `min`; anything else stops the run with what to set. */
-function wholeNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`${name} must be a whole number of at least ${min}, not "${raw}"\n`);
+/** A setting from the environment (config.ts's `num`), rounded; bad input stops the run in one line. */
+function setting(name: string, fallback: number, min: number): number {
+  try {
+    return Math.round(num(name, fallback, min));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  return n;
 }
-const SECONDS = wholeNumber("FLOOR_SECONDS", 4, 2);
-const REPEAT = wholeNumber("FLOOR_REPEAT", 3, 1);
+const SECONDS = setting("FLOOR_SECONDS", 4, 2);
+const REPEAT = setting("FLOOR_REPEAT", 3, 1);
 type Mode = "tcp" | "tls";
 /** Each hop's [accepts, dials], from the technician's end to the target's. */
 const HOPS: Record<string, [Mode, Mode][]> = {
